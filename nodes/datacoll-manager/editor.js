@@ -1,0 +1,31 @@
+RED.nodes.registerType("datacoll-manager", {
+  category: "config",
+  defaults: {
+    name: { value: "" },
+    store: { value: "embedded", required: true },
+    redisUrl: {
+      value: "redis://127.0.0.1:6379",
+      validate: function (v) {
+        return $("#node-config-input-store").val() !== "redis" && this.store !== "redis"
+          ? true
+          : /^rediss?:\/\/\S+$/.test(v);
+      },
+    },
+    namespace: { value: "dc:", required: true, validate: RED.validators.regex(/^[A-Za-z0-9_.-]{1,64}:$/) },
+    instanceId: { value: "" },
+  },
+  credentials: {
+    password: { type: "password" },
+  },
+  label: function () {
+    if (this.name) return this.name;
+    return this.store === "redis" ? this.namespace + " @ " + this.redisUrl : this.namespace + " (embedded)";
+  },
+  oneditprepare: function () {
+    var toggle = function () {
+      $(".datacoll-manager-redis").toggle($("#node-config-input-store").val() === "redis");
+    };
+    $("#node-config-input-store").on("change", toggle);
+    toggle();
+  },
+});

@@ -1,0 +1,82 @@
+// The one build: compile TypeScript, then assemble each node's editor file, help and locales into the
+// layout Node-RED loads (dist/nodes/<type>/<type>.{js,html}, locales/<lang>/<type>.{json,html}, icons/).
+// Each node keeps one source per concern in nodes/<type>/: editor.html (form), editor.js (registerType),
+// help.md (+ help.<lang>.md), locales/<lang>.json.
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { renderMarkdown } from "./markdown.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const dist = path.join(root, "dist");
+
+fs.rmSync(dist, { recursive: true, force: true });
+try {
+  execFileSync(
+    process.execPath,
+    [path.join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"],
+    {
+      cwd: root,
+      stdio: "inherit",
+    },
+  );
+} catch {
+  console.error("build: the TypeScript compiler reported errors (above)");
+  process.exit(1);
+}
+
+const nodesDir = path.join(root, "nodes");
+const types = fs.readdirSync(nodesDir).filter((d) => fs.statSync(path.join(nodesDir, d)).isDirectory());
+for (const type of types) assembleNode(type);
+fs.writeFileSync(path.join(dist, "package.json"), JSON.stringify({ type: "commonjs" }) + "\n");
+console.log(`built ${types.length} node(s) into dist/nodes`);
+
+function read(file) {
+  return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
+}
+
+function assembleNode(type) {
+  const src = path.join(nodesDir, type);
+  const out = path.join(dist, "nodes", type);
+  fs.mkdirSync(out, { recursive: true });
+  if (!fs.existsSync(path.join(out, `${type}.js`))) {
+    throw new Error(`nodes/${type}: no runtime entry ${type}.ts compiled to ${type}.js`);
+  }
+  const editorJs = read(path.join(src, "editor.js"));
+  const form = read(path.join(src, "editor.html"));
+  const help = read(path.join(src, "help.md"));
+  if (!editorJs || !help) throw new Error(`nodes/${type}: editor.js and help.md are required`);
+  const parts = [
+    `<script type="text/javascript">\n${editorJs.trim()}\n</script>`,
+    form !== undefined
+      ? `<script type="text/html" data-template-name="${type}">\n${form.trim()}\n</script>`
+      : "",
+    `<script type="text/html" data-help-name="${type}">\n${renderMarkdown(help)}\n</script>`,
+  ];
+  fs.writeFileSync(path.join(out, `${type}.html`), parts.filter(Boolean).join("\n\n") + "\n");
+
+  const locales = path.join(src, "locales");
+  if (fs.existsSync(locales)) {
+    for (const file of fs.readdirSync(locales)) {
+      const lang = path.basename(file, ".json");
+      const dir = path.join(out, "locales", lang);
+      fs.mkdirSync(dir, { recursive: true });
+      JSON.parse(fs.readFileSync(path.join(locales, file), "utf8")); // fail the build on bad JSON
+      fs.copyFileSync(path.join(locales, file), path.join(dir, `${type}.json`));
+    }
+  }
+  for (const file of fs.readdirSync(src)) {
+    const m = /^help\.([a-zA-Z-]+)\.md$/.exec(file);
+    if (!m) continue;
+    const dir = path.join(out, "locales", m[1]);
+    fs.mkdirSync(dir, { recursive: true });
+    const body = renderMarkdown(fs.readFileSync(path.join(src, file), "utf8"));
+    fs.writeFileSync(
+      path.join(dir, `${type}.html`),
+      `<script type="text/html" data-help-name="${type}">\n${body}\n</script>\n`,
+    );
+  }
+  const icons = path.join(root, "icons");
+  if (fs.existsSync(icons)) fs.cpSync(icons, path.join(out, "icons"), { recursive: true });
+}

@@ -1,0 +1,49 @@
+/**
+ * The Node-RED runtime the flow tests load nodes into. `npm test` uses the Node-RED in devDependencies;
+ * `npm run test:compat` points NODE_RED_PATH at another install (Node-RED 5 under Node 22).
+ */
+import helper from "node-red-node-test-helper";
+import type { NodeAPI } from "node-red";
+import fs from "node:fs";
+import path from "node:path";
+import { expectNoLeaks, snapshotResources, type Snapshot } from "./leaks";
+
+const nodeRedPath = process.env.NODE_RED_PATH
+  ? require.resolve(path.resolve(process.env.NODE_RED_PATH))
+  : require.resolve("node-red");
+helper.init(nodeRedPath);
+
+export { helper };
+
+/** The version of the Node-RED the tests run against, e.g. "4.1.15". */
+export function nodeRedVersion(): string {
+  const pkg = path.join(path.dirname(nodeRedPath), "package.json");
+  return (JSON.parse(fs.readFileSync(pkg, "utf8")) as { version: string }).version;
+}
+
+/** Built node modules, as Node-RED loads them from the package (dist/), so the tests see the artefact. */
+export function builtNode(type: string): (RED: NodeAPI) => void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- nodes are CommonJS modules loaded by path
+  return require(path.resolve(__dirname, "../../dist/nodes", type, `${type}.js`));
+}
+
+/**
+ * Wire a mocha suite to the test runtime: one server for the suite, and after each test the flow is
+ * unloaded and the leak check runs — a socket, server or timer of ours still alive fails the test.
+ */
+export function useNodeRed(): void {
+  let baseline: Snapshot = new Set();
+  before(function (done) {
+    helper.startServer(done);
+  });
+  beforeEach(function () {
+    baseline = snapshotResources();
+  });
+  afterEach(async function () {
+    await helper.unload();
+    await expectNoLeaks(baseline);
+  });
+  after(function (done) {
+    helper.stopServer(done);
+  });
+}
