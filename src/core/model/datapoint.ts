@@ -1,0 +1,61 @@
+/**
+ * The DataPoint: one sample of one point, the payload every DataColl node passes around (DESIGN.md §2).
+ * Quality follows IEC 60870-5-104's quality descriptor bits (QDS, notes/iec104.md §4) so a value from
+ * either protocol keeps what the device said about it; `good` is the common case of no bit set.
+ */
+
+/** `deviceId:termId:itemId`, the name of a point everywhere (Redis keys, msg.topic, SQL). */
+export type PointKey = string;
+
+/** Quality flags; a sample with none set is good. Mirrors IEC 104 QDS: IV, NT, SB, BL, OV. */
+export interface Quality {
+  /** IV: the value is not valid (a failed read, an exception, the device said so). */
+  readonly invalid?: boolean;
+  /** NT: not topical — the last update is older than it should be (timeouts, comm loss). */
+  readonly notTopical?: boolean;
+  /** SB: substituted by an operator or a program rather than measured. */
+  readonly substituted?: boolean;
+  /** BL: blocked for transmission at the source. */
+  readonly blocked?: boolean;
+  /** OV: overflow — the value is beyond the representable range. */
+  readonly overflow?: boolean;
+}
+
+export const GOOD: Quality = Object.freeze({});
+
+export function isGood(q: Quality): boolean {
+  return !(q.invalid || q.notTopical || q.substituted || q.blocked || q.overflow);
+}
+
+/** Where a sample came from. */
+export type Cause =
+  "poll" | "spontaneous" | "interrogation" | "call" | "control" | "formula" | "manual" | "periodic";
+
+export interface DataPoint {
+  readonly key: PointKey;
+  readonly deviceId: string;
+  readonly termId: string;
+  readonly itemId: string;
+  /** Engineering value after scaling; boolean for single points, string for string registers. */
+  readonly value: number | boolean | string | null;
+  /** The value as the device sent it, before scaling, when it differs. */
+  readonly raw?: number | boolean | string | bigint;
+  /** Epoch milliseconds: the device's own time stamp when it gives one, else the time of receipt. */
+  readonly ts: number;
+  readonly quality: Quality;
+  readonly cause: Cause;
+  /** A human-readable reason when quality is bad, e.g. "Modbus exception 02 (illegal data address)". */
+  readonly error?: string;
+}
+
+/** Join ids into a point key. Ids never contain ':' (validated by the model). */
+export function pointKey(deviceId: string, termId: string, itemId: string): PointKey {
+  return `${deviceId}:${termId}:${itemId}`;
+}
+
+/** Split a point key; undefined when it does not have exactly three non-empty parts. */
+export function splitPointKey(key: string): { deviceId: string; termId: string; itemId: string } | undefined {
+  const parts = key.split(":");
+  if (parts.length !== 3 || parts.some((p) => p === "")) return undefined;
+  return { deviceId: parts[0], termId: parts[1], itemId: parts[2] };
+}
