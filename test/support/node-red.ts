@@ -17,7 +17,8 @@ export { helper };
 
 /** The version of the Node-RED the tests run against, e.g. "4.1.15". */
 export function nodeRedVersion(): string {
-  const pkg = path.join(path.dirname(nodeRedPath), "package.json");
+  // The runtime entry is node-red/lib/red.js; its package.json is one folder up.
+  const pkg = path.join(path.dirname(nodeRedPath), "..", "package.json");
   return (JSON.parse(fs.readFileSync(pkg, "utf8")) as { version: string }).version;
 }
 

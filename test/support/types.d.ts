@@ -15,7 +15,8 @@ declare module "node-red-node-test-helper" {
     settings(s: object): void;
     request(): unknown;
     url(): string;
-    _RED: NodeAPI & { settings: Record<string, unknown> };
+    /** The node-red module itself (not the NodeAPI a node gets). */
+    _RED: { version(): string; settings: Record<string, unknown> };
     log(): { args: unknown[][] };
   }
   const helper: Helper;

@@ -1,0 +1,78 @@
+// `npm start`: a local Node-RED with this package loaded from the working tree and the demo flow open.
+// The user directory is .dev/userdir (git-ignored); the package is linked into its node_modules so
+// Node-RED loads it as it would an installed module. The demo flow is written afresh on every start.
+// Options: --port N (default 1880, or PORT), --flow FILE (another example), --node-red PATH (a
+// different Node-RED install, e.g. .compat/node_modules/node-red for Node-RED 5).
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const args = process.argv.slice(2);
+const opt = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
+};
+const port = Number(opt("port", process.env.PORT ?? "1880"));
+const userDir = path.resolve(root, opt("user-dir", ".dev/userdir"));
+const demo = path.resolve(root, opt("flow", "examples/07-full-pipeline.json"));
+
+if (!fs.existsSync(path.join(root, "dist/nodes"))) {
+  console.error("start: dist/ is missing; run `npm run build` (npm install runs it for you)");
+  process.exit(1);
+}
+
+const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
+const link = path.join(userDir, "node_modules", ...pkg.name.split("/"));
+fs.mkdirSync(path.dirname(link), { recursive: true });
+fs.rmSync(link, { recursive: true, force: true });
+fs.symlinkSync(root, link, "dir");
+fs.writeFileSync(
+  path.join(userDir, "package.json"),
+  JSON.stringify(
+    { name: "datacoll-dev", private: true, dependencies: { [pkg.name]: "file:" + root } },
+    null,
+    2,
+  ),
+);
+fs.copyFileSync(demo, path.join(userDir, "flows.json"));
+fs.rmSync(path.join(userDir, "flows_cred.json"), { force: true });
+const settings = path.join(userDir, "settings.js");
+fs.writeFileSync(
+  settings,
+  `// Written by scripts/start.mjs for the local demo; edits are overwritten on the next npm start.
+module.exports = {
+  uiHost: "127.0.0.1",
+  uiPort: ${port},
+  flowFile: "flows.json",
+  credentialSecret: false,
+  httpNodeRoot: "/",
+  logging: { console: { level: "info", metrics: false, audit: false } },
+  editorTheme: { projects: { enabled: false }, tours: false },
+};
+`,
+);
+
+const require = createRequire(import.meta.url);
+const nodeRedDir = path.resolve(
+  root,
+  opt("node-red", path.dirname(require.resolve("node-red/package.json"))),
+);
+const red = path.join(nodeRedDir, "red.js");
+console.log(
+  `start: Node-RED from ${nodeRedDir}, user dir ${path.relative(root, userDir)}, demo ${path.relative(root, demo)}`,
+);
+console.log(`start: editor at http://127.0.0.1:${port}/  (Ctrl+C stops)`);
+const child = spawn(
+  process.execPath,
+  [red, "--userDir", userDir, "--settings", settings, "--port", String(port)],
+  {
+    stdio: "inherit",
+  },
+);
+const stop = (signal) => child.kill(signal);
+process.on("SIGINT", () => stop("SIGINT"));
+process.on("SIGTERM", () => stop("SIGTERM"));
+child.on("exit", (code, signal) => process.exit(code ?? (signal ? 0 : 1)));

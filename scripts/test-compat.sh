@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# `npm run test:compat`: the whole suite on Node-RED 5 under Node 22. Both come from the npm registry
+# into .compat/ (git-ignored): Node 22 from the `node@22` package, Node-RED from `node-red@5`.
+# `npm test` covers Node-RED 4.1 on the machine's Node.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+compat=.compat
+want_node=22
+want_red=5
+
+node22="$compat/node_modules/node/bin/node"
+have_red=$(node -p "try{require('./$compat/node_modules/node-red/package.json').version}catch{''}" 2>/dev/null || true)
+if [ ! -x "$node22" ] || [[ "$have_red" != $want_red.* ]]; then
+  echo "test:compat: installing node@$want_node and node-red@$want_red into $compat/"
+  mkdir -p "$compat"
+  [ -f "$compat/package.json" ] || echo '{"name":"datacoll-compat","private":true}' > "$compat/package.json"
+  npm install --prefix "$compat" --no-audit --no-fund --loglevel=error "node@$want_node" "node-red@$want_red" >/dev/null
+fi
+version=$("$node22" --version)
+[[ "$version" == v$want_node.* ]] || { echo "test:compat: expected Node $want_node, got $version"; exit 1; }
+echo "test:compat: Node $version, Node-RED $(node -p "require('./$compat/node_modules/node-red/package.json').version")"
+
+npm run -s services
+# Node-RED 5 refuses Node 20 at its CLI; the tests load its runtime directly under Node 22.
+NODE_RED_PATH="$compat/node_modules/node-red" "$node22" node_modules/mocha/bin/mocha.js "$@"
