@@ -1,0 +1,376 @@
+/**
+ * Modbus PDUs for the eight public function codes we speak (Modbus Application Protocol V1.1b3 §6):
+ * the typed request, its limits, and both directions of each exchange — a client encoding requests and
+ * decoding replies, a server decoding requests and encoding replies.
+ *
+ * jsmodbus's body classes do the byte layout (`createPayload`, `fromBuffer`). They are lax about limits
+ * and lengths (they accept 2000-register reads, take values from short buffers and return `null` for both
+ * "short" and "garbage"), so every length, count and echo is checked here before a body class sees it.
+ */
+import { requests, responses } from "jsmodbus";
+import { ExceptionCode, EXCEPTION_BIT, describeException, exceptionName } from "./exceptions";
+
+export const FunctionCode = {
+  READ_COILS: 0x01,
+  READ_DISCRETE_INPUTS: 0x02,
+  READ_HOLDING_REGISTERS: 0x03,
+  READ_INPUT_REGISTERS: 0x04,
+  WRITE_SINGLE_COIL: 0x05,
+  WRITE_SINGLE_REGISTER: 0x06,
+  WRITE_MULTIPLE_COILS: 0x0f,
+  WRITE_MULTIPLE_REGISTERS: 0x10,
+} as const;
+
+/** Quantity limits per request (Application Protocol §6.1–§6.4, §6.11, §6.12). */
+export const MAX_READ_BITS = 2000;
+export const MAX_READ_REGISTERS = 125;
+export const MAX_WRITE_COILS = 1968;
+export const MAX_WRITE_REGISTERS = 123;
+
+export type ModbusRequest =
+  | { readonly fn: "readCoils"; readonly address: number; readonly count: number }
+  | { readonly fn: "readDiscreteInputs"; readonly address: number; readonly count: number }
+  | { readonly fn: "readHoldingRegisters"; readonly address: number; readonly count: number }
+  | { readonly fn: "readInputRegisters"; readonly address: number; readonly count: number }
+  | { readonly fn: "writeSingleCoil"; readonly address: number; readonly value: boolean }
+  | { readonly fn: "writeSingleRegister"; readonly address: number; readonly value: number }
+  | { readonly fn: "writeMultipleCoils"; readonly address: number; readonly values: readonly boolean[] }
+  | { readonly fn: "writeMultipleRegisters"; readonly address: number; readonly values: readonly number[] };
+
+export type ModbusFunction = ModbusRequest["fn"];
+
+export const FUNCTION_CODES: Readonly<Record<ModbusFunction, number>> = {
+  readCoils: FunctionCode.READ_COILS,
+  readDiscreteInputs: FunctionCode.READ_DISCRETE_INPUTS,
+  readHoldingRegisters: FunctionCode.READ_HOLDING_REGISTERS,
+  readInputRegisters: FunctionCode.READ_INPUT_REGISTERS,
+  writeSingleCoil: FunctionCode.WRITE_SINGLE_COIL,
+  writeSingleRegister: FunctionCode.WRITE_SINGLE_REGISTER,
+  writeMultipleCoils: FunctionCode.WRITE_MULTIPLE_COILS,
+  writeMultipleRegisters: FunctionCode.WRITE_MULTIPLE_REGISTERS,
+};
+
+/** What a successful reply carries. Writes carry nothing: the echo was checked against the request. */
+export type ModbusReply =
+  | { readonly kind: "bits"; readonly values: readonly boolean[] }
+  | { readonly kind: "registers"; readonly values: readonly number[] }
+  | { readonly kind: "written" };
+
+/** How many coils/registers a request touches. */
+export function requestCount(req: ModbusRequest): number {
+  switch (req.fn) {
+    case "readCoils":
+    case "readDiscreteInputs":
+    case "readHoldingRegisters":
+    case "readInputRegisters":
+      return req.count;
+    case "writeSingleCoil":
+    case "writeSingleRegister":
+      return 1;
+    case "writeMultipleCoils":
+    case "writeMultipleRegisters":
+      return req.values.length;
+  }
+}
+
+function maxCount(fn: ModbusFunction): number {
+  switch (fn) {
+    case "readCoils":
+    case "readDiscreteInputs":
+      return MAX_READ_BITS;
+    case "readHoldingRegisters":
+    case "readInputRegisters":
+      return MAX_READ_REGISTERS;
+    case "writeMultipleCoils":
+      return MAX_WRITE_COILS;
+    case "writeMultipleRegisters":
+      return MAX_WRITE_REGISTERS;
+    case "writeSingleCoil":
+    case "writeSingleRegister":
+      return 1;
+  }
+}
+
+const isU16 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xffff;
+
+/** Why a request cannot be sent, or undefined when it is within the protocol's limits. */
+export function validateRequest(req: ModbusRequest): string | undefined {
+  if (!isU16(req.address)) return `address ${req.address} is outside 0..65535`;
+  const count = requestCount(req);
+  const max = maxCount(req.fn);
+  if (!Number.isInteger(count) || count < 1 || count > max) {
+    return `${req.fn}: count ${count} is outside 1..${max}`;
+  }
+  if (req.address + count > 0x10000) {
+    return `${req.fn}: address ${req.address} + count ${count} runs past register 65535`;
+  }
+  if (req.fn === "writeSingleRegister" && !isU16(req.value)) {
+    return `writeSingleRegister: value ${req.value} is not an unsigned 16-bit integer`;
+  }
+  if (req.fn === "writeMultipleRegisters") {
+    const bad = req.values.findIndex((v) => !isU16(v));
+    if (bad >= 0) return `writeMultipleRegisters: value ${req.values[bad]} at index ${bad} is not 0..65535`;
+  }
+  return undefined;
+}
+
+/** The request PDU. Throws RangeError when `validateRequest` would refuse it. */
+export function encodeRequest(req: ModbusRequest): Buffer {
+  const invalid = validateRequest(req);
+  if (invalid !== undefined) throw new RangeError(invalid);
+  switch (req.fn) {
+    case "readCoils":
+      return new requests.ReadCoilsRequestBody(req.address, req.count).createPayload();
+    case "readDiscreteInputs":
+      return new requests.ReadDiscreteInputsRequestBody(req.address, req.count).createPayload();
+    case "readHoldingRegisters":
+      return new requests.ReadHoldingRegistersRequestBody(req.address, req.count).createPayload();
+    case "readInputRegisters":
+      return new requests.ReadInputRegistersRequestBody(req.address, req.count).createPayload();
+    case "writeSingleCoil":
+      return new requests.WriteSingleCoilRequestBody(req.address, req.value).createPayload();
+    case "writeSingleRegister":
+      return new requests.WriteSingleRegisterRequestBody(req.address, req.value).createPayload();
+    case "writeMultipleCoils":
+      return new requests.WriteMultipleCoilsRequestBody(req.address, [...req.values]).createPayload();
+    case "writeMultipleRegisters":
+      return new requests.WriteMultipleRegistersRequestBody(req.address, [...req.values]).createPayload();
+  }
+}
+
+/** A reply as the client sees it. `malformed` means the PDU does not answer this request. */
+export type ReplyResult =
+  | { readonly kind: "ok"; readonly reply: ModbusReply }
+  | { readonly kind: "exception"; readonly code: number; readonly name: string; readonly message: string }
+  | { readonly kind: "malformed"; readonly reason: string };
+
+function malformed(reason: string): ReplyResult {
+  return { kind: "malformed", reason };
+}
+
+function hex(n: number): string {
+  return "0x" + n.toString(16).padStart(2, "0");
+}
+
+/** Decode the reply PDU to `req`, checking its function code, lengths and, for writes, the echo. */
+export function decodeReply(req: ModbusRequest, pdu: Buffer): ReplyResult {
+  if (pdu.length < 1) return malformed("empty reply");
+  const fc = FUNCTION_CODES[req.fn];
+  if (pdu[0] === (fc | EXCEPTION_BIT)) {
+    // Exception reply: exactly function | 0x80 and one code octet (§7).
+    if (pdu.length !== 2) return malformed(`exception reply of ${pdu.length} octets (expected 2)`);
+    const code = pdu[1];
+    return { kind: "exception", code, name: exceptionName(code), message: describeException(code) };
+  }
+  if (pdu[0] !== fc) return malformed(`reply function ${hex(pdu[0])} does not answer request ${hex(fc)}`);
+
+  switch (req.fn) {
+    case "readCoils":
+    case "readDiscreteInputs": {
+      const bytes = Math.ceil(req.count / 8);
+      if (pdu.length < 2 || pdu[1] !== bytes || pdu.length !== 2 + bytes) {
+        return malformed(
+          `${req.fn} of ${req.count}: expected ${bytes} data octets, got reply of ${pdu.length}`,
+        );
+      }
+      const body =
+        req.fn === "readCoils"
+          ? responses.ReadCoilsResponseBody.fromBuffer(pdu)
+          : responses.ReadDiscreteInputsResponseBody.fromBuffer(pdu);
+      if (body === null) return malformed(`${req.fn}: reply not decodable`);
+      // The last octet is padded with zeros (§6.1); keep only the bits asked for.
+      const values = Array.from(body.valuesAsArray.slice(0, req.count), (b) => Boolean(b));
+      return { kind: "ok", reply: { kind: "bits", values } };
+    }
+    case "readHoldingRegisters":
+    case "readInputRegisters": {
+      const bytes = req.count * 2;
+      if (pdu.length < 2 || pdu[1] !== bytes || pdu.length !== 2 + bytes) {
+        return malformed(
+          `${req.fn} of ${req.count}: expected ${bytes} data octets, got reply of ${pdu.length}`,
+        );
+      }
+      const body =
+        req.fn === "readHoldingRegisters"
+          ? responses.ReadHoldingRegistersResponseBody.fromBuffer(pdu)
+          : responses.ReadInputRegistersResponseBody.fromBuffer(pdu);
+      if (body === null) return malformed(`${req.fn}: reply not decodable`);
+      return { kind: "ok", reply: { kind: "registers", values: Array.from(body.valuesAsArray) } };
+    }
+    case "writeSingleCoil":
+    case "writeSingleRegister": {
+      // Normal reply is an echo of the request (§6.5, §6.6).
+      if (pdu.length !== 5) return malformed(`${req.fn}: reply of ${pdu.length} octets (expected 5)`);
+      const address = pdu.readUInt16BE(1);
+      const value = pdu.readUInt16BE(3);
+      const expected = req.fn === "writeSingleCoil" ? (req.value ? 0xff00 : 0x0000) : req.value;
+      if (address !== req.address || value !== expected) {
+        return malformed(`${req.fn}: echo ${address}=${value} does not match ${req.address}=${expected}`);
+      }
+      return { kind: "ok", reply: { kind: "written" } };
+    }
+    case "writeMultipleCoils":
+    case "writeMultipleRegisters": {
+      // Reply: starting address and quantity written (§6.11, §6.12).
+      if (pdu.length !== 5) return malformed(`${req.fn}: reply of ${pdu.length} octets (expected 5)`);
+      const address = pdu.readUInt16BE(1);
+      const quantity = pdu.readUInt16BE(3);
+      if (address !== req.address || quantity !== req.values.length) {
+        return malformed(
+          `${req.fn}: reply ${address}×${quantity} does not match ${req.address}×${req.values.length}`,
+        );
+      }
+      return { kind: "ok", reply: { kind: "written" } };
+    }
+  }
+}
+
+// ---- server side ------------------------------------------------------------------------------------
+
+/**
+ * A request as a server sees it: typed, or the exception to answer with. Codes follow the checks of
+ * §6: 01 for a function we do not serve, 03 for a bad quantity/byte count/value, 02 for a range past
+ * the end of the address space (the server's own tables may answer 02 for more).
+ */
+export type RequestResult =
+  | { readonly kind: "request"; readonly request: ModbusRequest }
+  | {
+      readonly kind: "exception";
+      readonly functionCode: number;
+      readonly code: number;
+      readonly reason: string;
+    };
+
+function refuse(functionCode: number, code: number, reason: string): RequestResult {
+  return { kind: "exception", functionCode, code, reason };
+}
+
+/** Decode a request PDU strictly. Never throws, whatever the octets. */
+export function decodeRequest(pdu: Buffer): RequestResult {
+  if (pdu.length < 1) return refuse(0, ExceptionCode.ILLEGAL_FUNCTION, "empty PDU");
+  const fc = pdu[0];
+  switch (fc) {
+    case FunctionCode.READ_COILS:
+    case FunctionCode.READ_DISCRETE_INPUTS:
+    case FunctionCode.READ_HOLDING_REGISTERS:
+    case FunctionCode.READ_INPUT_REGISTERS: {
+      if (pdu.length !== 5)
+        return refuse(fc, ExceptionCode.ILLEGAL_DATA_VALUE, `read of ${pdu.length} octets`);
+      const address = pdu.readUInt16BE(1);
+      const count = pdu.readUInt16BE(3);
+      const bits = fc === FunctionCode.READ_COILS || fc === FunctionCode.READ_DISCRETE_INPUTS;
+      const max = bits ? MAX_READ_BITS : MAX_READ_REGISTERS;
+      if (count < 1 || count > max) {
+        return refuse(fc, ExceptionCode.ILLEGAL_DATA_VALUE, `count ${count} outside 1..${max}`);
+      }
+      if (address + count > 0x10000) {
+        return refuse(fc, ExceptionCode.ILLEGAL_DATA_ADDRESS, `range ${address}+${count} past 65535`);
+      }
+      const fn =
+        fc === FunctionCode.READ_COILS
+          ? "readCoils"
+          : fc === FunctionCode.READ_DISCRETE_INPUTS
+            ? "readDiscreteInputs"
+            : fc === FunctionCode.READ_HOLDING_REGISTERS
+              ? "readHoldingRegisters"
+              : "readInputRegisters";
+      return { kind: "request", request: { fn, address, count } };
+    }
+    case FunctionCode.WRITE_SINGLE_COIL: {
+      if (pdu.length !== 5)
+        return refuse(fc, ExceptionCode.ILLEGAL_DATA_VALUE, `write of ${pdu.length} octets`);
+      const raw = pdu.readUInt16BE(3);
+      // Only 0xFF00 (on) and 0x0000 (off) are legal values (§6.5).
+      if (raw !== 0xff00 && raw !== 0x0000) {
+        return refuse(fc, ExceptionCode.ILLEGAL_DATA_VALUE, `coil value ${hex(raw)} is neither 0xFF00 nor 0`);
+      }
+      const body = requests.WriteSingleCoilRequestBody.fromBuffer(pdu);
+      if (body === null) return refuse(fc, ExceptionCode.ILLEGAL_DATA_VALUE, "undecodable write");
+      return {
+        kind: "request",
+        request: { fn: "writeSingleCoil", address: body.address, value: raw === 0xff00 },
+      };
+    }
+    case FunctionCode.WRITE_SINGLE_REGISTER: {
+      if (pdu.length !== 5)
+        return refuse(fc, ExceptionCode.ILLEGAL_DATA_VALUE, `write of ${pdu.length} octets`);
+      const body = requests.WriteSingleRegisterRequestBody.fromBuffer(pdu);
+      if (body === null) return refuse(fc, ExceptionCode.ILLEGAL_DATA_VALUE, "undecodable write");
+      return {
+        kind: "request",
+        request: { fn: "writeSingleRegister", address: body.address, value: body.value },
+      };
+    }
+    case FunctionCode.WRITE_MULTIPLE_COILS:
+    case FunctionCode.WRITE_MULTIPLE_REGISTERS: {
+      if (pdu.length < 6)
+        return refuse(fc, ExceptionCode.ILLEGAL_DATA_VALUE, `write of ${pdu.length} octets`);
+      const address = pdu.readUInt16BE(1);
+      const quantity = pdu.readUInt16BE(3);
+      const byteCount = pdu[5];
+      const coils = fc === FunctionCode.WRITE_MULTIPLE_COILS;
+      const max = coils ? MAX_WRITE_COILS : MAX_WRITE_REGISTERS;
+      const expectedBytes = coils ? Math.ceil(quantity / 8) : quantity * 2;
+      if (quantity < 1 || quantity > max || byteCount !== expectedBytes || pdu.length !== 6 + byteCount) {
+        return refuse(
+          fc,
+          ExceptionCode.ILLEGAL_DATA_VALUE,
+          `quantity ${quantity} / byte count ${byteCount} / length ${pdu.length} inconsistent (max ${max})`,
+        );
+      }
+      if (address + quantity > 0x10000) {
+        return refuse(fc, ExceptionCode.ILLEGAL_DATA_ADDRESS, `range ${address}+${quantity} past 65535`);
+      }
+      if (coils) {
+        const body = requests.WriteMultipleCoilsRequestBody.fromBuffer(pdu);
+        if (body === null) return refuse(fc, ExceptionCode.ILLEGAL_DATA_VALUE, "undecodable write");
+        const values = body.valuesAsArray.slice(0, quantity).map((b) => Boolean(b));
+        return { kind: "request", request: { fn: "writeMultipleCoils", address, values } };
+      }
+      const body = requests.WriteMultipleRegistersRequestBody.fromBuffer(pdu);
+      if (body === null) return refuse(fc, ExceptionCode.ILLEGAL_DATA_VALUE, "undecodable write");
+      return {
+        kind: "request",
+        request: { fn: "writeMultipleRegisters", address, values: [...body.valuesAsArray] },
+      };
+    }
+    default:
+      return refuse(fc & 0x7f, ExceptionCode.ILLEGAL_FUNCTION, `function ${hex(fc)} is not served`);
+  }
+}
+
+/**
+ * The normal reply PDU to a request. `data` is the bits or registers read (exactly `count` of them) and
+ * is ignored for writes, whose reply is the echo the specification prescribes.
+ */
+export function encodeReply(req: ModbusRequest, data?: readonly boolean[] | readonly number[]): Buffer {
+  switch (req.fn) {
+    case "readCoils":
+    case "readDiscreteInputs": {
+      const bits = (data ?? []).map((v) => Boolean(v));
+      if (bits.length !== req.count)
+        throw new RangeError(`${req.fn}: ${bits.length} bits for count ${req.count}`);
+      return req.fn === "readCoils"
+        ? new responses.ReadCoilsResponseBody(bits, Math.ceil(bits.length / 8)).createPayload()
+        : new responses.ReadDiscreteInputsResponseBody(bits, Math.ceil(bits.length / 8)).createPayload();
+    }
+    case "readHoldingRegisters":
+    case "readInputRegisters": {
+      const regs = (data ?? []).map((v) => Number(v));
+      if (regs.length !== req.count || regs.some((v) => !isU16(v))) {
+        throw new RangeError(`${req.fn}: need ${req.count} values 0..65535`);
+      }
+      return req.fn === "readHoldingRegisters"
+        ? new responses.ReadHoldingRegistersResponseBody(regs.length * 2, regs).createPayload()
+        : new responses.ReadInputRegistersResponseBody(regs.length * 2, regs).createPayload();
+    }
+    case "writeSingleCoil":
+      return new responses.WriteSingleCoilResponseBody(req.address, req.value).createPayload();
+    case "writeSingleRegister":
+      return new responses.WriteSingleRegisterResponseBody(req.address, req.value).createPayload();
+    case "writeMultipleCoils":
+      return new responses.WriteMultipleCoilsResponseBody(req.address, req.values.length).createPayload();
+    case "writeMultipleRegisters":
+      return new responses.WriteMultipleRegistersResponseBody(req.address, req.values.length).createPayload();
+  }
+}
