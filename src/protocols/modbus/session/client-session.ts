@@ -1,0 +1,433 @@
+/**
+ * The Modbus TCP client session: a state machine with no sockets and no timers. Bytes, time and user
+ * requests go in; actions come out (write these bytes, resolve or reject request N, close the
+ * connection). Its five connection methods match the transport's session interface
+ * (src/transport/connection.ts), so the transport can drive it without knowing Modbus.
+ *
+ * Behaviour, and why:
+ * - Requests wait in a bounded FIFO queue (`maxQueue`). A request beyond the bound is rejected at once
+ *   ("queue-full") and counted: a queue that grows without bound slows every poll behind it (the most
+ *   common complaint about the incumbent Node-RED package, notes/modbus.md).
+ * - Up to `maxInFlight` requests are on the wire at once, told apart by transaction id (Messaging
+ *   Implementation Guide §3.1.3). The default is 1 because many gateways serve one request at a time.
+ * - Each request on the wire has a deadline (`timeoutMs`, or its own); `tick(now)` fails the ones past
+ *   it. A request that waited in the queue longer than `queueTimeoutMs` without being sent fails too,
+ *   so a long outage turns polls into prompt failures rather than a backlog.
+ * - A reply whose transaction id is not on the wire is discarded and counted (late if that id timed out
+ *   recently, unknown otherwise); it never fails another request. jsmodbus instead rejects everything
+ *   queued as "OutOfSync" on a late reply (notes/modbus.md).
+ * - Per-unit backoff: a timeout backs its unit off for `unitBackoffMs`, doubling per consecutive timeout
+ *   up to `unitBackoffMaxMs`. While a unit is backed off its queued requests FAIL FAST ("unit-backoff")
+ *   instead of waiting: waiting would fill the shared queue with requests for a dead unit and delay the
+ *   live units behind the same gateway. When the backoff ends, the next request is the probe; any reply
+ *   from the unit (even an exception) clears its backoff.
+ * - On disconnect, in-flight READS go back to the front of the queue (a read has no side effect, so
+ *   resending it is safe) while in-flight WRITES fail ("disconnected"): we cannot know whether the
+ *   device applied them, and replaying a write minutes later could surprise an operator. Queued requests
+ *   are kept and sent after reconnect.
+ * - Some gateways rewrite the unit id in replies; with `acceptRewrittenUnitId` a reply is matched by
+ *   transaction id alone, otherwise a unit id mismatch is discarded and counted.
+ * - A reply that does not answer its request (wrong function, wrong length, wrong echo) rejects that
+ *   request ("malformed-reply"); the MBAP framing is intact so the connection stays. A bad MBAP header
+ *   loses the framing, so the session asks the transport to close the connection.
+ */
+import { MbapAssembler, encodeMbap } from "../codec/mbap";
+import {
+  decodeReply,
+  encodeRequest,
+  validateRequest,
+  type ModbusReply,
+  type ModbusRequest,
+} from "../codec/pdu";
+
+export interface ModbusSessionOptions {
+  /** Requests waiting to be sent, not counting those on the wire. */
+  readonly maxQueue: number;
+  /** Requests on the wire at once (distinct transaction ids). */
+  readonly maxInFlight: number;
+  /** Reply deadline for a sent request, ms. */
+  readonly timeoutMs: number;
+  /** Longest wait in the queue before a request fails unsent, ms; 0 waits for ever. */
+  readonly queueTimeoutMs: number;
+  /** First backoff of a unit after a timeout, ms; 0 disables per-unit backoff. */
+  readonly unitBackoffMs: number;
+  readonly unitBackoffMaxMs: number;
+  /** Match replies by transaction id alone, for gateways that rewrite the unit id. */
+  readonly acceptRewrittenUnitId: boolean;
+}
+
+export const DEFAULT_SESSION_OPTIONS: ModbusSessionOptions = Object.freeze({
+  maxQueue: 1000,
+  maxInFlight: 1,
+  timeoutMs: 1000,
+  queueTimeoutMs: 10000,
+  unitBackoffMs: 1000,
+  unitBackoffMaxMs: 30000,
+  acceptRewrittenUnitId: false,
+});
+
+export type FailureKind =
+  | "invalid-request"
+  | "queue-full"
+  | "queue-timeout"
+  | "timeout"
+  | "unit-backoff"
+  | "exception"
+  | "malformed-reply"
+  | "disconnected"
+  | "closed";
+
+export interface RequestFailure {
+  readonly kind: FailureKind;
+  /** A sentence a plant engineer understands. */
+  readonly message: string;
+  /** For `exception`: the exception code the device answered. */
+  readonly exceptionCode?: number;
+}
+
+export type ModbusSessionAction =
+  | { readonly type: "write"; readonly bytes: Buffer }
+  | { readonly type: "close"; readonly reason: string }
+  | { readonly type: "resolve"; readonly id: number; readonly reply: ModbusReply }
+  | { readonly type: "reject"; readonly id: number; readonly failure: RequestFailure };
+
+export interface ModbusSessionStats {
+  /** Requests accepted by `submit` (including ones later failed). */
+  requests: number;
+  responses: number;
+  failures: number;
+  timeouts: number;
+  exceptions: number;
+  lateReplies: number;
+  unknownReplies: number;
+  unitMismatches: number;
+  malformedReplies: number;
+  queueOverflows: number;
+  /** Requests failed fast because their unit was backed off. */
+  backoffRejects: number;
+}
+
+interface Pending {
+  readonly id: number;
+  readonly unit: number;
+  readonly request: ModbusRequest;
+  readonly pdu: Buffer;
+  readonly timeoutMs: number;
+  readonly queuedAt: number;
+}
+
+interface InFlight {
+  readonly pending: Pending;
+  readonly deadline: number;
+}
+
+interface UnitBackoff {
+  readonly until: number;
+  readonly consecutive: number;
+}
+
+// How many timed-out transaction ids to remember for telling late replies from strays.
+const LATE_MEMORY = 256;
+
+export class ModbusClientSession {
+  readonly options: ModbusSessionOptions;
+  private readonly queue: Pending[] = [];
+  private readonly inFlight = new Map<number, InFlight>();
+  private readonly backoff = new Map<number, UnitBackoff>();
+  private readonly timedOut: number[] = [];
+  private readonly assembler = new MbapAssembler();
+  private connected = false;
+  private closed = false;
+  private nextId = 1;
+  private nextTid = 0;
+  private readonly counters: ModbusSessionStats = {
+    requests: 0,
+    responses: 0,
+    failures: 0,
+    timeouts: 0,
+    exceptions: 0,
+    lateReplies: 0,
+    unknownReplies: 0,
+    unitMismatches: 0,
+    malformedReplies: 0,
+    queueOverflows: 0,
+    backoffRejects: 0,
+  };
+
+  constructor(options: Partial<ModbusSessionOptions> = {}) {
+    const o = { ...DEFAULT_SESSION_OPTIONS, ...options };
+    const positive = (name: keyof ModbusSessionOptions, v: number, min: number): void => {
+      if (!Number.isFinite(v) || v < min)
+        throw new RangeError(`${name} must be a number >= ${min}, got ${v}`);
+    };
+    positive("maxQueue", o.maxQueue, 0);
+    positive("maxInFlight", o.maxInFlight, 1);
+    positive("timeoutMs", o.timeoutMs, 1);
+    positive("queueTimeoutMs", o.queueTimeoutMs, 0);
+    positive("unitBackoffMs", o.unitBackoffMs, 0);
+    positive("unitBackoffMaxMs", o.unitBackoffMaxMs, o.unitBackoffMs);
+    // More than 65536 distinct transaction ids cannot be in flight.
+    if (o.maxInFlight > 0xffff) throw new RangeError("maxInFlight must be at most 65535");
+    this.options = Object.freeze(o);
+  }
+
+  get stats(): Readonly<ModbusSessionStats> {
+    return { ...this.counters };
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  get pendingOnWire(): number {
+    return this.inFlight.size;
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  /** Until when `unit` is backed off, or undefined when it is not (as of `now`). */
+  unitBackedOffUntil(unit: number, now: number): number | undefined {
+    const b = this.backoff.get(unit);
+    return b !== undefined && b.until > now ? b.until : undefined;
+  }
+
+  /**
+   * Queue a request for `unit`. The returned id names it in the resolve/reject action that settles it;
+   * that action may already be among the returned actions (invalid, queue full, unit backed off).
+   */
+  submit(
+    unit: number,
+    request: ModbusRequest,
+    now: number,
+    opts: { readonly timeoutMs?: number } = {},
+  ): { readonly id: number; readonly actions: readonly ModbusSessionAction[] } {
+    const id = this.nextId++;
+    this.counters.requests++;
+    if (this.closed) return { id, actions: [this.fail(id, "closed", "the Modbus connection was closed")] };
+    if (!Number.isInteger(unit) || unit < 0 || unit > 255) {
+      return { id, actions: [this.fail(id, "invalid-request", `unit id ${unit} is outside 0..255`)] };
+    }
+    const invalid = validateRequest(request);
+    if (invalid !== undefined) return { id, actions: [this.fail(id, "invalid-request", invalid)] };
+    const timeoutMs = opts.timeoutMs ?? this.options.timeoutMs;
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+      return { id, actions: [this.fail(id, "invalid-request", `timeout ${timeoutMs} ms must be positive`)] };
+    }
+    if (this.queue.length >= this.options.maxQueue) {
+      this.counters.queueOverflows++;
+      return {
+        id,
+        actions: [
+          this.fail(
+            id,
+            "queue-full",
+            `request queue is full (${this.options.maxQueue} waiting); request dropped`,
+          ),
+        ],
+      };
+    }
+    this.queue.push({ id, unit, request, pdu: encodeRequest(request), timeoutMs, queuedAt: now });
+    return { id, actions: this.pump(now) };
+  }
+
+  onConnected(now: number): readonly ModbusSessionAction[] {
+    this.connected = true;
+    this.assembler.reset();
+    return this.pump(now);
+  }
+
+  onDisconnected(now: number): readonly ModbusSessionAction[] {
+    this.connected = false;
+    this.assembler.reset();
+    const actions: ModbusSessionAction[] = [];
+    const requeue: Pending[] = [];
+    for (const f of this.inFlight.values()) {
+      if (f.pending.request.fn.startsWith("read")) {
+        requeue.push(f.pending);
+      } else {
+        actions.push(
+          this.fail(
+            f.pending.id,
+            "disconnected",
+            "connection lost before the write was confirmed; the device may or may not have applied it",
+          ),
+        );
+      }
+    }
+    this.inFlight.clear();
+    // Requeued reads keep their original order and go before everything queued after them.
+    requeue.sort((a, b) => a.id - b.id);
+    this.queue.unshift(...requeue);
+    actions.push(...this.expireQueue(now));
+    return actions;
+  }
+
+  onData(bytes: Uint8Array, now: number): readonly ModbusSessionAction[] {
+    const r = this.assembler.push(bytes);
+    const actions: ModbusSessionAction[] = [];
+    for (const frame of r.frames) {
+      const f = this.inFlight.get(frame.transactionId);
+      if (f === undefined) {
+        if (this.timedOut.includes(frame.transactionId)) this.counters.lateReplies++;
+        else this.counters.unknownReplies++;
+        continue;
+      }
+      if (frame.unitId !== f.pending.unit && !this.options.acceptRewrittenUnitId) {
+        this.counters.unitMismatches++;
+        continue;
+      }
+      this.inFlight.delete(frame.transactionId);
+      // Any answer, even an exception or a malformed one, proves the unit is alive.
+      this.backoff.delete(f.pending.unit);
+      const reply = decodeReply(f.pending.request, frame.pdu);
+      if (reply.kind === "ok") {
+        this.counters.responses++;
+        actions.push({ type: "resolve", id: f.pending.id, reply: reply.reply });
+      } else if (reply.kind === "exception") {
+        this.counters.responses++;
+        this.counters.exceptions++;
+        actions.push(
+          this.fail(f.pending.id, "exception", `unit ${f.pending.unit}: ${reply.message}`, reply.code),
+        );
+      } else {
+        this.counters.malformedReplies++;
+        actions.push(
+          this.fail(f.pending.id, "malformed-reply", `unit ${f.pending.unit}: bad reply, ${reply.reason}`),
+        );
+      }
+    }
+    if (r.kind === "malformed") {
+      actions.push({ type: "close", reason: `lost Modbus framing: ${r.reason}` });
+      return actions;
+    }
+    actions.push(...this.pump(now));
+    return actions;
+  }
+
+  tick(now: number): readonly ModbusSessionAction[] {
+    const actions: ModbusSessionAction[] = [];
+    for (const [tid, f] of this.inFlight) {
+      if (f.deadline > now) continue;
+      this.inFlight.delete(tid);
+      this.rememberTimedOut(tid);
+      this.counters.timeouts++;
+      const unit = f.pending.unit;
+      actions.push(
+        this.fail(f.pending.id, "timeout", `unit ${unit}: no reply within ${f.pending.timeoutMs} ms`),
+      );
+      this.backOff(unit, now);
+    }
+    actions.push(...this.pump(now));
+    return actions;
+  }
+
+  /** The earliest time `tick` has something to do, or undefined when nothing is waiting on time. */
+  nextDeadline(): number | undefined {
+    let next: number | undefined;
+    const consider = (t: number): void => {
+      if (next === undefined || t < next) next = t;
+    };
+    for (const f of this.inFlight.values()) consider(f.deadline);
+    if (this.options.queueTimeoutMs > 0 && this.queue.length > 0) {
+      // The queue is FIFO by arrival except for requeued reads, so look at every entry's age.
+      for (const p of this.queue) consider(p.queuedAt + this.options.queueTimeoutMs);
+    }
+    return next;
+  }
+
+  /** Fail everything and refuse further requests; the owner closes the connection. */
+  close(): readonly ModbusSessionAction[] {
+    this.closed = true;
+    this.connected = false;
+    const actions: ModbusSessionAction[] = [];
+    for (const f of this.inFlight.values())
+      actions.push(this.fail(f.pending.id, "closed", "the Modbus connection was closed"));
+    for (const p of this.queue) actions.push(this.fail(p.id, "closed", "the Modbus connection was closed"));
+    this.inFlight.clear();
+    this.queue.length = 0;
+    return actions;
+  }
+
+  private fail(id: number, kind: FailureKind, message: string, exceptionCode?: number): ModbusSessionAction {
+    this.counters.failures++;
+    if (kind === "unit-backoff") this.counters.backoffRejects++;
+    const failure: RequestFailure =
+      exceptionCode === undefined ? { kind, message } : { kind, message, exceptionCode };
+    return { type: "reject", id, failure };
+  }
+
+  private backOff(unit: number, now: number): void {
+    if (this.options.unitBackoffMs <= 0) return;
+    const consecutive = (this.backoff.get(unit)?.consecutive ?? 0) + 1;
+    const delay = Math.min(
+      this.options.unitBackoffMaxMs,
+      this.options.unitBackoffMs * 2 ** (consecutive - 1),
+    );
+    this.backoff.set(unit, { until: now + delay, consecutive });
+  }
+
+  private rememberTimedOut(tid: number): void {
+    this.timedOut.push(tid);
+    if (this.timedOut.length > LATE_MEMORY) this.timedOut.shift();
+  }
+
+  private expireQueue(now: number): ModbusSessionAction[] {
+    const limit = this.options.queueTimeoutMs;
+    if (limit <= 0) return [];
+    const actions: ModbusSessionAction[] = [];
+    for (let i = 0; i < this.queue.length;) {
+      const p = this.queue[i];
+      if (p.queuedAt + limit <= now) {
+        this.queue.splice(i, 1);
+        const why = this.connected ? "the device is busy" : "not connected";
+        actions.push(
+          this.fail(p.id, "queue-timeout", `unit ${p.unit}: not sent within ${limit} ms (${why})`),
+        );
+      } else {
+        i++;
+      }
+    }
+    return actions;
+  }
+
+  private allocateTid(): number {
+    // Skip ids still on the wire; with at most 65535 in flight a free one always exists.
+    for (;;) {
+      const tid = this.nextTid;
+      this.nextTid = (this.nextTid + 1) & 0xffff;
+      if (!this.inFlight.has(tid)) return tid;
+    }
+  }
+
+  /** Expire stale queue entries, fail requests of backed-off units, send what the window allows. */
+  private pump(now: number): ModbusSessionAction[] {
+    const actions = this.expireQueue(now);
+    if (this.queue.length === 0) return actions;
+    const keep: Pending[] = [];
+    for (const p of this.queue) {
+      const until = this.unitBackedOffUntil(p.unit, now);
+      if (until !== undefined) {
+        actions.push(
+          this.fail(
+            p.id,
+            "unit-backoff",
+            `unit ${p.unit} is not answering; requests to it are paused for ${until - now} ms after a timeout`,
+          ),
+        );
+        continue;
+      }
+      if (!this.connected || this.inFlight.size >= this.options.maxInFlight) {
+        keep.push(p);
+        continue;
+      }
+      const tid = this.allocateTid();
+      this.inFlight.set(tid, { pending: p, deadline: now + p.timeoutMs });
+      actions.push({ type: "write", bytes: encodeMbap(tid, p.unit, p.pdu) });
+    }
+    this.queue.length = 0;
+    this.queue.push(...keep);
+    return actions;
+  }
+}
