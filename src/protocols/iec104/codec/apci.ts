@@ -8,6 +8,7 @@
  *     S-format  CF1 = 0x01, CF2 = 0: N(R) as above
  *     U-format  CF1 bits0-1 = 11, exactly one function bit set in bits2-7, CF2..CF4 = 0
  */
+import { asBuffer } from "./bytes";
 
 export const START_BYTE = 0x68;
 export const APCI_SIZE = 6;
@@ -49,10 +50,6 @@ export type ApduResult =
   | { readonly kind: "apdu"; readonly apdu: Apdu; readonly size: number }
   | { readonly kind: "need-more"; readonly need: number }
   | { readonly kind: "malformed"; readonly reason: string };
-
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
 
 function hex(n: number): string {
   return "0x" + n.toString(16).padStart(2, "0");
@@ -145,10 +142,10 @@ export class ApduAssembler {
   private failed: string | undefined;
 
   /** Add a chunk and return every frame it completes, ending with a malformed result if framing is lost. */
-  push(chunk: Uint8Array): ApduResult[] {
+  push(chunk: Uint8Array): Exclude<ApduResult, { kind: "need-more" }>[] {
     if (this.failed !== undefined) return [{ kind: "malformed", reason: this.failed }];
     const data = this.pending.length === 0 ? asBuffer(chunk) : Buffer.concat([this.pending, chunk]);
-    const out: ApduResult[] = [];
+    const out: Exclude<ApduResult, { kind: "need-more" }>[] = [];
     let offset = 0;
     for (;;) {
       const r = decodeApdu(data, offset);

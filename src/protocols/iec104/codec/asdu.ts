@@ -9,6 +9,7 @@
  *   octet 4-5  common address, little-endian
  *   then       SQ=0: (IOA + element) × n;  SQ=1: IOA + element × n
  */
+import { asBuffer } from "./bytes";
 import { MAX_ASDU_SIZE } from "./apci";
 import {
   decodeElement,
@@ -49,10 +50,6 @@ export type AsduResult =
   /** A well-framed ASDU of a type this stack does not handle; a controlled station answers COT 44. */
   | { readonly kind: "unknown-type"; readonly header: AsduHeader; readonly count: number }
   | { readonly kind: "malformed"; readonly reason: string };
-
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
 
 function readIoa(buf: Buffer, off: number): number {
   return buf[off] | (buf[off + 1] << 8) | (buf[off + 2] << 16);

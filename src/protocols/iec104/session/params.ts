@@ -1,0 +1,66 @@
+/**
+ * The link parameters of IEC 60870-5-104 (clause 9.6 of the standard; notes/iec104.md §1): the k/w windows
+ * and timers t0..t3, as one plain object with the standard defaults.
+ */
+
+export interface LinkParameters {
+  /** k: at most this many sent I-frames may wait for acknowledgement; then sending stops. */
+  readonly k: number;
+  /** w: acknowledge at the latest after receiving this many I-frames. */
+  readonly w: number;
+  /** t0: connection establishment timeout (used by the transport, which owns the socket). */
+  readonly t0Ms: number;
+  /** t1: a sent I-frame or U-format act not confirmed within t1 closes the connection. */
+  readonly t1Ms: number;
+  /** t2: a received I-frame is acknowledged within t2 even if no data goes the other way (t2 < t1). */
+  readonly t2Ms: number;
+  /** t3: after t3 without any frame received, a TESTFR act checks the link. */
+  readonly t3Ms: number;
+}
+
+/** The standard's defaults (Beckhoff and Oracle documentation quote the same; notes §1). */
+export const DEFAULT_LINK_PARAMETERS: LinkParameters = Object.freeze({
+  k: 12,
+  w: 8,
+  t0Ms: 30_000,
+  t1Ms: 15_000,
+  t2Ms: 10_000,
+  t3Ms: 20_000,
+});
+
+export interface ParameterProblem {
+  readonly field: keyof LinkParameters;
+  readonly message: string;
+}
+
+/** What is wrong with a parameter set, in words for the engineer who typed it; empty when it is usable. */
+export function checkLinkParameters(p: LinkParameters): ParameterProblem[] {
+  const problems: ParameterProblem[] = [];
+  const wholeIn = (field: keyof LinkParameters, min: number, max: number, unit: string): boolean => {
+    const v = p[field];
+    if (Number.isInteger(v) && v >= min && v <= max) return true;
+    problems.push({
+      field,
+      message: `${field} must be a whole number from ${min} to ${max}${unit}, not ${v}`,
+    });
+    return false;
+  };
+  // The standard's own ranges: k and w up to 32767 (the sequence space), timers 1..255 s.
+  const kOk = wholeIn("k", 1, 32767, "");
+  const wOk = wholeIn("w", 1, 32767, "");
+  wholeIn("t0Ms", 1000, 255_000, " ms");
+  const t1Ok = wholeIn("t1Ms", 1000, 255_000, " ms");
+  const t2Ok = wholeIn("t2Ms", 1000, 255_000, " ms");
+  wholeIn("t3Ms", 1000, 172_800_000, " ms");
+  if (t1Ok && t2Ok && p.t2Ms >= p.t1Ms) {
+    problems.push({ field: "t2Ms", message: `t2 (${p.t2Ms} ms) must be shorter than t1 (${p.t1Ms} ms)` });
+  }
+  // Clause 5.5 recommends w at most two thirds of k, so the peer is acknowledged before its window closes.
+  if (kOk && wOk && p.w > p.k) {
+    problems.push({
+      field: "w",
+      message: `w (${p.w}) must not exceed k (${p.k}); two thirds of k is recommended`,
+    });
+  }
+  return problems;
+}
