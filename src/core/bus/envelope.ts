@@ -1,0 +1,199 @@
+/**
+ * The envelope every event travels in between instances (docs/redis-keys.md): plain JSON carrying the
+ * sending instance, an id unique to the event, a time stamp and the payload. Ids start with a random token
+ * of the sender so a sender knows its own events when Redis echoes them back, and receivers drop
+ * duplicates by id.
+ */
+import crypto from "node:crypto";
+import type { Cause, DataPoint } from "../model/datapoint";
+import { splitPointKey } from "../model/datapoint";
+import type { RegistryChange } from "../model/change";
+import { ENTITY_KINDS } from "../model/change";
+
+export const ENVELOPE_VERSION = 1;
+
+interface EnvelopeHead {
+  readonly v: typeof ENVELOPE_VERSION;
+  readonly instance: string;
+  readonly id: string;
+  readonly ts: number;
+}
+
+export interface PointsEnvelope extends EnvelopeHead {
+  readonly points: readonly DataPoint[];
+}
+
+export interface ChangesEnvelope extends EnvelopeHead {
+  readonly changes: readonly RegistryChange[];
+}
+
+/** Event ids of one sender: `<random token>-<counter in base 36>`. */
+export class EventIds {
+  private seq = 0;
+  readonly token: string;
+
+  constructor(token = crypto.randomBytes(6).toString("hex")) {
+    this.token = token;
+  }
+
+  next(): string {
+    return `${this.token}-${(this.seq++).toString(36)}`;
+  }
+
+  /** Whether this sender made the event: Redis delivers a publisher's own messages back to it. */
+  isOwn(id: string): boolean {
+    return id.length > this.token.length && id.startsWith(this.token) && id[this.token.length] === "-";
+  }
+}
+
+/** Remembers the last `capacity` ids, to drop an event that arrives twice. */
+export class RecentIds {
+  private readonly ring: (string | undefined)[];
+  private readonly set = new Set<string>();
+  private at = 0;
+
+  constructor(capacity = 10_000) {
+    this.ring = new Array<string | undefined>(capacity);
+  }
+
+  /** True when the id was seen before; otherwise remembers it. */
+  seen(id: string): boolean {
+    if (this.set.has(id)) return true;
+    const evicted = this.ring[this.at];
+    if (evicted !== undefined) this.set.delete(evicted);
+    this.ring[this.at] = id;
+    this.at = (this.at + 1) % this.ring.length;
+    this.set.add(id);
+    return false;
+  }
+}
+
+function bigintAsText(_key: string, value: unknown): unknown {
+  return typeof value === "bigint" ? value.toString() : value;
+}
+
+/** One DataPoint as JSON; a bigint raw value (64-bit registers) travels as decimal text. */
+export function pointJson(p: DataPoint): string {
+  return typeof p.raw === "bigint" ? JSON.stringify(p, bigintAsText) : JSON.stringify(p);
+}
+
+/** The envelope's JSON around points already turned into JSON, so each point is serialised once. */
+export function envelopeJson(head: EnvelopeHead, pointsJson: readonly string[]): string {
+  return `{"v":${head.v},"instance":${JSON.stringify(head.instance)},"id":${JSON.stringify(head.id)},"ts":${head.ts},"points":[${pointsJson.join(",")}]}`;
+}
+
+export function changesJson(env: ChangesEnvelope): string {
+  return JSON.stringify(env);
+}
+
+export type Decoded<T> =
+  { readonly ok: true; readonly envelope: T } | { readonly ok: false; readonly reason: string };
+
+function record(raw: unknown): Record<string, unknown> | undefined {
+  return typeof raw === "object" && raw !== null && !Array.isArray(raw)
+    ? (raw as Record<string, unknown>)
+    : undefined;
+}
+
+function head(text: string): { head: EnvelopeHead; body: Record<string, unknown> } | string {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    return `not JSON (${err instanceof Error ? err.message : String(err)})`;
+  }
+  const o = record(raw);
+  if (!o) return "not a JSON object";
+  if (o.v !== ENVELOPE_VERSION) return `unknown envelope version ${JSON.stringify(o.v)}`;
+  if (typeof o.instance !== "string" || o.instance === "") return "instance must be non-empty text";
+  if (typeof o.id !== "string" || o.id === "") return "id must be non-empty text";
+  if (typeof o.ts !== "number" || !Number.isFinite(o.ts)) return "ts must be epoch milliseconds";
+  return { head: { v: ENVELOPE_VERSION, instance: o.instance, id: o.id, ts: o.ts }, body: o };
+}
+
+const CAUSES: ReadonlySet<string> = new Set<Cause>([
+  "poll",
+  "spontaneous",
+  "interrogation",
+  "call",
+  "control",
+  "formula",
+  "manual",
+  "periodic",
+]);
+const QUALITY_FLAGS = ["invalid", "notTopical", "substituted", "blocked", "overflow"] as const;
+
+/**
+ * One DataPoint from another program. Only `key` and `value` are required, so a few lines of any
+ * language can publish; the ids come from the key, time from the envelope, quality good, cause manual.
+ */
+function decodePoint(raw: unknown, envTs: number): DataPoint | string {
+  const o = record(raw);
+  if (!o) return "a point must be an object";
+  const ids = typeof o.key === "string" ? splitPointKey(o.key) : undefined;
+  if (!ids || typeof o.key !== "string") return `key ${JSON.stringify(o.key)} is not deviceId:termId:itemId`;
+  const v = o.value;
+  if (!(
+    v === null ||
+    typeof v === "boolean" ||
+    typeof v === "string" ||
+    (typeof v === "number" && Number.isFinite(v))
+  )) {
+    return `${o.key}: value must be a number, boolean, text or null`;
+  }
+  const ts = o.ts === undefined ? envTs : o.ts;
+  if (typeof ts !== "number" || !Number.isFinite(ts)) return `${o.key}: ts must be epoch milliseconds`;
+  const q = o.quality === undefined ? {} : record(o.quality);
+  if (!q) return `${o.key}: quality must be an object`;
+  const quality: Record<string, boolean> = {};
+  for (const f of QUALITY_FLAGS) if (q[f] === true) quality[f] = true;
+  const cause = o.cause === undefined ? "manual" : o.cause;
+  if (typeof cause !== "string" || !CAUSES.has(cause))
+    return `${o.key}: unknown cause ${JSON.stringify(cause)}`;
+  const raw0 = o.raw;
+  const point: DataPoint = {
+    key: o.key,
+    ...ids,
+    value: v,
+    ts,
+    quality,
+    cause: cause as Cause,
+    ...(typeof raw0 === "number" || typeof raw0 === "string" || typeof raw0 === "boolean"
+      ? { raw: raw0 }
+      : {}),
+    ...(typeof o.error === "string" ? { error: o.error } : {}),
+  };
+  return point;
+}
+
+export function decodePoints(text: string): Decoded<PointsEnvelope> {
+  const h = head(text);
+  if (typeof h === "string") return { ok: false, reason: h };
+  if (!Array.isArray(h.body.points)) return { ok: false, reason: "points must be a list" };
+  const points: DataPoint[] = [];
+  for (const raw of h.body.points) {
+    const p = decodePoint(raw, h.head.ts);
+    if (typeof p === "string") return { ok: false, reason: p };
+    points.push(p);
+  }
+  return { ok: true, envelope: { ...h.head, points } };
+}
+
+export function decodeChanges(text: string): Decoded<ChangesEnvelope> {
+  const h = head(text);
+  if (typeof h === "string") return { ok: false, reason: h };
+  if (!Array.isArray(h.body.changes)) return { ok: false, reason: "changes must be a list" };
+  const changes: RegistryChange[] = [];
+  for (const raw of h.body.changes) {
+    const c = record(raw);
+    const kind = c?.kind;
+    if (!c || typeof kind !== "string" || !(ENTITY_KINDS as readonly string[]).includes(kind)) {
+      return { ok: false, reason: "change kind must be device, term, item, point or formula" };
+    }
+    if (typeof c.id !== "string" || !(c.op === "create" || c.op === "update" || c.op === "delete")) {
+      return { ok: false, reason: "a change needs an id and op create, update or delete" };
+    }
+    changes.push({ kind: kind as RegistryChange["kind"], id: c.id, op: c.op });
+  }
+  return { ok: true, envelope: { ...h.head, changes } };
+}
