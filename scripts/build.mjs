@@ -27,7 +27,10 @@ try {
 }
 
 const nodesDir = path.join(root, "nodes");
-const types = fs.readdirSync(nodesDir).filter((d) => fs.statSync(path.join(nodesDir, d)).isDirectory());
+// Every folder named for a node type is a node; others (lib/) hold code the nodes share.
+const types = fs
+  .readdirSync(nodesDir)
+  .filter((d) => d.startsWith("datacoll-") && fs.statSync(path.join(nodesDir, d)).isDirectory());
 for (const type of types) assembleNode(type);
 fs.writeFileSync(path.join(dist, "package.json"), JSON.stringify({ type: "commonjs" }) + "\n");
 console.log(`built ${types.length} node(s) into dist/nodes`);
