@@ -1,0 +1,314 @@
+/**
+ * A reconnecting client connection that drives a protocol session. It knows sockets, time and
+ * reconnection; it knows nothing of Modbus or IEC 104.
+ *
+ * THE SESSION INTERFACE. A session is a state machine with no I/O of its own. The connection calls it
+ * with the current time (from the injected clock) and carries out the actions it returns:
+ *
+ *   onConnected(now)        the socket is up; typically returns writes of whatever was waiting
+ *   onData(bytes, now)      octets arrived, in any segmentation; the session reassembles frames
+ *   onDisconnected(now)     the socket is gone (either side); fail or keep what was on the wire
+ *   tick(now)               time passed; act on every deadline <= now
+ *   nextDeadline()          the earliest time tick() has work, or undefined; asked after every call,
+ *                           the connection keeps ONE timer armed for the earliest of it and its own
+ *                           deadlines (connect timeout, reconnect backoff)
+ *
+ * Actions the connection itself carries out are `{ type: "write", bytes }` (sent if the socket is up,
+ * dropped otherwise) and `{ type: "close", reason }` (drop the socket, reconnect after backoff). Every
+ * other action is handed to the owner's `onAction` in order. Outside calls into the session (user
+ * requests) go through `drive(fn)` so their actions are carried out and the timer re-armed the same way.
+ * Calls never overlap: an event that arrives while actions are being carried out (a synchronous peer)
+ * is queued and handled after them.
+ *
+ * CONNECTION STATES.
+ *
+ *        start()              connect event
+ *   idle --------> connecting -------------> connected
+ *                   |    ^                      |
+ *     refused/failed|    |backoff over          |peer closed / socket error / session "close"
+ *     /timed out    v    |                      v
+ *                  backoff <--------------------+
+ *
+ *   any state --close()--> closed   (terminal: socket destroyed, timer cleared, session told)
+ *
+ * Reconnect delay: initial * 2^(failures-1), capped, times a random factor in [1-jitter, 1+jitter] so
+ * a fleet of clients restarted together does not reconnect in lockstep. Failures reset when a
+ * connection is established.
+ */
+import type { SocketFactory, TransportSocket } from "./socket";
+
+export type ConnectionState = "idle" | "connecting" | "connected" | "backoff" | "closed";
+
+export type TransportAction =
+  | { readonly type: "write"; readonly bytes: Uint8Array }
+  | { readonly type: "close"; readonly reason: string };
+
+export interface DrivenSession<A extends { readonly type: string }> {
+  onConnected(now: number): readonly (A | TransportAction)[];
+  onData(bytes: Uint8Array, now: number): readonly (A | TransportAction)[];
+  onDisconnected(now: number): readonly (A | TransportAction)[];
+  tick(now: number): readonly (A | TransportAction)[];
+  nextDeadline(): number | undefined;
+}
+
+export type TimerHandle = unknown;
+
+/** Time and timers, injected so tests drive them. */
+export interface Clock {
+  now(): number;
+  setTimer(fn: () => void, ms: number): TimerHandle;
+  clearTimer(handle: TimerHandle): void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer: (fn, ms) => setTimeout(fn, ms),
+  clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+export interface ConnectionOptions {
+  /** Give up a connect attempt after this long, ms. */
+  readonly connectTimeoutMs: number;
+  readonly reconnectInitialMs: number;
+  readonly reconnectMaxMs: number;
+  /** Fraction of the delay randomised either way, 0..1. */
+  readonly reconnectJitter: number;
+}
+
+export const DEFAULT_CONNECTION_OPTIONS: ConnectionOptions = Object.freeze({
+  connectTimeoutMs: 5000,
+  reconnectInitialMs: 1000,
+  reconnectMaxMs: 30000,
+  reconnectJitter: 0.2,
+});
+
+export interface StateChange {
+  readonly state: ConnectionState;
+  readonly previous: ConnectionState;
+  /** Why, for states entered because something failed or ended. */
+  readonly reason?: string;
+  /** In `backoff`: when the next attempt starts (clock time). */
+  readonly retryAt?: number;
+}
+
+export type StateListener = (change: StateChange) => void;
+
+export interface ConnectionDeps<A extends { readonly type: string }> {
+  readonly session: DrivenSession<A>;
+  readonly socketFactory: SocketFactory;
+  /** Receives every action that is not a write or close, in order. */
+  readonly onAction?: (action: A) => void;
+  readonly clock?: Clock;
+  /** Uniform [0, 1), injected for deterministic jitter in tests. */
+  readonly random?: () => number;
+  readonly options?: Partial<ConnectionOptions>;
+}
+
+function isTransportAction(a: { readonly type: string }): a is TransportAction {
+  return a.type === "write" || a.type === "close";
+}
+
+export class Connection<A extends { readonly type: string }> {
+  readonly options: ConnectionOptions;
+  private readonly session: DrivenSession<A>;
+  private readonly socketFactory: SocketFactory;
+  private readonly onAction: (action: A) => void;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly listeners = new Set<StateListener>();
+
+  private current: ConnectionState = "idle";
+  private socket: TransportSocket | undefined;
+  private failures = 0;
+  /** Connect timeout or end of backoff, whichever applies to the current state. */
+  private stateDeadline: number | undefined;
+  private timer: TimerHandle | undefined;
+  private timerAt: number | undefined;
+  private busy = false;
+  private readonly backlog: (() => void)[] = [];
+
+  constructor(deps: ConnectionDeps<A>) {
+    const o = { ...DEFAULT_CONNECTION_OPTIONS, ...deps.options };
+    if (!(o.connectTimeoutMs > 0)) throw new RangeError("connectTimeoutMs must be positive");
+    if (!(o.reconnectInitialMs > 0)) throw new RangeError("reconnectInitialMs must be positive");
+    if (!(o.reconnectMaxMs >= o.reconnectInitialMs)) {
+      throw new RangeError("reconnectMaxMs must be at least reconnectInitialMs");
+    }
+    if (!(o.reconnectJitter >= 0 && o.reconnectJitter <= 1))
+      throw new RangeError("reconnectJitter must be 0..1");
+    this.options = Object.freeze(o);
+    this.session = deps.session;
+    this.socketFactory = deps.socketFactory;
+    this.onAction = deps.onAction ?? ((): void => undefined);
+    this.clock = deps.clock ?? systemClock;
+    this.random = deps.random ?? Math.random;
+  }
+
+  get state(): ConnectionState {
+    return this.current;
+  }
+
+  /** Subscribe to state changes; returns the unsubscribe function. */
+  onStateChange(listener: StateListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** Begin connecting. Only from `idle`; a closed connection stays closed. */
+  start(): void {
+    if (this.current !== "idle") return;
+    this.serialize(() => this.connect());
+  }
+
+  /** Call into the session from outside (a user request) and carry out what it returns. */
+  drive(fn: (now: number) => readonly (A | TransportAction)[]): void {
+    this.serialize(() => this.run(fn(this.clock.now())));
+  }
+
+  /**
+   * Stop for good: destroy the socket, clear the timer, tell the session the link is down. Nothing the
+   * connection started outlives this call.
+   */
+  close(): void {
+    if (this.current === "closed") return;
+    this.serialize(() => {
+      if (this.current === "closed") return;
+      const wasConnected = this.current === "connected";
+      this.dropSocket();
+      this.stateDeadline = undefined;
+      this.setState("closed", "closed by its owner");
+      if (wasConnected) this.run(this.session.onDisconnected(this.clock.now()));
+      this.disarm();
+    });
+  }
+
+  // Every entry point runs through here so the session never sees overlapping calls.
+  private serialize(work: () => void): void {
+    if (this.busy) {
+      this.backlog.push(work);
+      return;
+    }
+    this.busy = true;
+    try {
+      work();
+      for (let next = this.backlog.shift(); next !== undefined; next = this.backlog.shift()) next();
+    } finally {
+      this.busy = false;
+      this.rearm();
+    }
+  }
+
+  private setState(state: ConnectionState, reason?: string, retryAt?: number): void {
+    const previous = this.current;
+    this.current = state;
+    const change: StateChange = { state, previous, reason, retryAt };
+    for (const l of [...this.listeners]) l(change);
+  }
+
+  private connect(): void {
+    const now = this.clock.now();
+    this.stateDeadline = now + this.options.connectTimeoutMs;
+    this.setState("connecting");
+    let mine: TransportSocket | undefined;
+    // Events from a socket we have since dropped are ignored: only the current socket speaks.
+    const own = (): boolean => mine !== undefined && mine === this.socket;
+    mine = this.socketFactory({
+      connect: () =>
+        this.serialize(() => {
+          if (!own() || this.current !== "connecting") return;
+          this.failures = 0;
+          this.stateDeadline = undefined;
+          this.setState("connected");
+          this.run(this.session.onConnected(this.clock.now()));
+        }),
+      data: (bytes) =>
+        this.serialize(() => {
+          if (own() && this.current === "connected") this.run(this.session.onData(bytes, this.clock.now()));
+        }),
+      close: (reason) =>
+        this.serialize(() => {
+          if (own()) this.lost(reason);
+        }),
+    });
+    this.socket = mine;
+  }
+
+  /** The socket failed or ended (or the session asked): tell the session, schedule a reconnect. */
+  private lost(reason: string): void {
+    if (this.current === "closed" || this.current === "backoff") return;
+    const wasConnected = this.current === "connected";
+    this.dropSocket();
+    this.failures++;
+    const now = this.clock.now();
+    const base = Math.min(
+      this.options.reconnectMaxMs,
+      this.options.reconnectInitialMs * 2 ** (this.failures - 1),
+    );
+    const j = this.options.reconnectJitter;
+    const delay = Math.max(1, Math.round(base * (1 - j + 2 * j * this.random())));
+    this.stateDeadline = now + delay;
+    this.setState("backoff", reason, this.stateDeadline);
+    if (wasConnected) this.run(this.session.onDisconnected(now));
+  }
+
+  private dropSocket(): void {
+    const s = this.socket;
+    this.socket = undefined;
+    s?.destroy();
+  }
+
+  private run(actions: readonly (A | TransportAction)[]): void {
+    for (const a of actions) {
+      if (isTransportAction(a)) {
+        if (a.type === "write") {
+          if (this.current === "connected") this.socket?.write(a.bytes);
+        } else {
+          this.lost(a.reason);
+        }
+      } else {
+        this.onAction(a);
+      }
+    }
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    this.timerAt = undefined;
+    this.serialize(() => {
+      const now = this.clock.now();
+      if (this.stateDeadline !== undefined && this.stateDeadline <= now) {
+        this.stateDeadline = undefined;
+        if (this.current === "connecting") {
+          this.lost(`no connection within ${this.options.connectTimeoutMs} ms`);
+        } else if (this.current === "backoff") {
+          this.connect();
+        }
+      }
+      this.run(this.session.tick(now));
+    });
+  }
+
+  private disarm(): void {
+    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
+    this.timer = undefined;
+    this.timerAt = undefined;
+  }
+
+  /** Keep one timer armed for the earliest deadline, or none. */
+  private rearm(): void {
+    if (this.current === "closed") {
+      this.disarm();
+      return;
+    }
+    const s = this.session.nextDeadline();
+    const d = this.stateDeadline;
+    const at = s === undefined ? d : d === undefined ? s : Math.min(s, d);
+    if (at === this.timerAt) return;
+    this.disarm();
+    if (at === undefined) return;
+    this.timerAt = at;
+    this.timer = this.clock.setTimer(() => this.onTimer(), Math.max(0, at - this.clock.now()));
+  }
+}
