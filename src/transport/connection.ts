@@ -211,10 +211,11 @@ export class Connection<A extends { readonly type: string }> {
     const now = this.clock.now();
     this.stateDeadline = now + this.options.connectTimeoutMs;
     this.setState("connecting");
-    let mine: TransportSocket | undefined;
-    // Events from a socket we have since dropped are ignored: only the current socket speaks.
-    const own = (): boolean => mine !== undefined && mine === this.socket;
-    mine = this.socketFactory({
+    // Events from a socket we have since dropped are ignored: only the current socket speaks. (`mine` is
+    // read only inside serialized work, which cannot run before the factory returns: connect() is
+    // itself serialized work.)
+    const own = (): boolean => mine === this.socket;
+    const mine: TransportSocket = this.socketFactory({
       connect: () =>
         this.serialize(() => {
           if (!own() || this.current !== "connecting") return;
