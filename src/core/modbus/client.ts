@@ -1,0 +1,210 @@
+/**
+ * The Modbus TCP client other layers call: promises per request, on top of the pure client session
+ * (src/protocols/modbus/session) driven by the generic reconnecting connection (src/transport). It lives
+ * in core because it joins those two layers; it adds no protocol rules of its own.
+ *
+ * Requests made before the connection is up wait in the session's bounded queue; see the session's
+ * header for timeouts, per-unit backoff and what happens to requests across a reconnect.
+ */
+import { DataCollError } from "../errors";
+import type { ModbusReply, ModbusRequest } from "../../protocols/modbus/codec/pdu";
+import {
+  ModbusClientSession,
+  type ModbusSessionAction,
+  type ModbusSessionOptions,
+  type ModbusSessionStats,
+  type RequestFailure,
+} from "../../protocols/modbus/session/client-session";
+import {
+  Connection,
+  type Clock,
+  type ConnectionOptions,
+  type ConnectionState,
+  type StateListener,
+} from "../../transport/connection";
+import { tcpSocketFactory, type SocketFactory } from "../../transport/socket";
+
+/** A failed request. `failure.kind` says why (timeout, exception, queue-full, ...). */
+export class ModbusRequestError extends DataCollError {
+  readonly failure: RequestFailure;
+
+  constructor(failure: RequestFailure) {
+    super(`modbus-${failure.kind}`, failure.message);
+    this.name = "ModbusRequestError";
+    this.failure = failure;
+  }
+}
+
+export interface ModbusClientStats extends ModbusSessionStats {
+  /** Connections established since the client started. */
+  connects: number;
+  /** Connections lost or attempts failed. */
+  disconnects: number;
+}
+
+export interface ModbusClientDeps {
+  readonly socketFactory: SocketFactory;
+  readonly session?: Partial<ModbusSessionOptions>;
+  readonly connection?: Partial<ConnectionOptions>;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+}
+
+export interface RequestOptions {
+  /** Reply deadline for this request, ms (default: the session's `timeoutMs`). */
+  readonly timeoutMs?: number;
+}
+
+interface Waiter {
+  readonly resolve: (reply: ModbusReply) => void;
+  readonly reject: (err: ModbusRequestError) => void;
+}
+
+export class ModbusClient {
+  private readonly session: ModbusClientSession;
+  private readonly connection: Connection<ModbusSessionAction>;
+  private readonly waiters = new Map<number, Waiter>();
+  private connects = 0;
+  private disconnects = 0;
+
+  /** A client of one TCP endpoint. */
+  static tcp(host: string, port: number, deps: Omit<ModbusClientDeps, "socketFactory"> = {}): ModbusClient {
+    return new ModbusClient({ ...deps, socketFactory: tcpSocketFactory({ host, port }) });
+  }
+
+  constructor(deps: ModbusClientDeps) {
+    this.session = new ModbusClientSession(deps.session);
+    this.connection = new Connection<ModbusSessionAction>({
+      session: this.session,
+      socketFactory: deps.socketFactory,
+      clock: deps.clock,
+      random: deps.random,
+      options: deps.connection,
+      onAction: (a) => this.settle(a),
+    });
+    this.connection.onStateChange((c) => {
+      if (c.state === "connected") this.connects++;
+      if (c.state === "backoff") this.disconnects++;
+    });
+  }
+
+  get state(): ConnectionState {
+    return this.connection.state;
+  }
+
+  get stats(): ModbusClientStats {
+    return { ...this.session.stats, connects: this.connects, disconnects: this.disconnects };
+  }
+
+  /** Requests waiting to be sent and on the wire. */
+  get backlog(): { readonly queued: number; readonly inFlight: number } {
+    return { queued: this.session.queued, inFlight: this.session.pendingOnWire };
+  }
+
+  onStateChange(listener: StateListener): () => void {
+    return this.connection.onStateChange(listener);
+  }
+
+  start(): void {
+    this.connection.start();
+  }
+
+  /** Fail every waiting request ("closed"), drop the socket and the timer. Idempotent. */
+  close(): void {
+    this.connection.drive(() => this.session.close());
+    this.connection.close();
+  }
+
+  request(unit: number, request: ModbusRequest, opts: RequestOptions = {}): Promise<ModbusReply> {
+    return new Promise<ModbusReply>((resolve, reject) => {
+      this.connection.drive((now) => {
+        const { id, actions } = this.session.submit(unit, request, now, opts);
+        this.waiters.set(id, { resolve, reject });
+        return actions;
+      });
+    });
+  }
+
+  async readCoils(unit: number, address: number, count: number, opts?: RequestOptions): Promise<boolean[]> {
+    return bits(await this.request(unit, { fn: "readCoils", address, count }, opts));
+  }
+
+  async readDiscreteInputs(
+    unit: number,
+    address: number,
+    count: number,
+    opts?: RequestOptions,
+  ): Promise<boolean[]> {
+    return bits(await this.request(unit, { fn: "readDiscreteInputs", address, count }, opts));
+  }
+
+  async readHoldingRegisters(
+    unit: number,
+    address: number,
+    count: number,
+    opts?: RequestOptions,
+  ): Promise<number[]> {
+    return registers(await this.request(unit, { fn: "readHoldingRegisters", address, count }, opts));
+  }
+
+  async readInputRegisters(
+    unit: number,
+    address: number,
+    count: number,
+    opts?: RequestOptions,
+  ): Promise<number[]> {
+    return registers(await this.request(unit, { fn: "readInputRegisters", address, count }, opts));
+  }
+
+  async writeSingleCoil(unit: number, address: number, value: boolean, opts?: RequestOptions): Promise<void> {
+    await this.request(unit, { fn: "writeSingleCoil", address, value }, opts);
+  }
+
+  async writeSingleRegister(
+    unit: number,
+    address: number,
+    value: number,
+    opts?: RequestOptions,
+  ): Promise<void> {
+    await this.request(unit, { fn: "writeSingleRegister", address, value }, opts);
+  }
+
+  async writeMultipleCoils(
+    unit: number,
+    address: number,
+    values: readonly boolean[],
+    opts?: RequestOptions,
+  ): Promise<void> {
+    await this.request(unit, { fn: "writeMultipleCoils", address, values }, opts);
+  }
+
+  async writeMultipleRegisters(
+    unit: number,
+    address: number,
+    values: readonly number[],
+    opts?: RequestOptions,
+  ): Promise<void> {
+    await this.request(unit, { fn: "writeMultipleRegisters", address, values }, opts);
+  }
+
+  private settle(a: ModbusSessionAction): void {
+    if (a.type !== "resolve" && a.type !== "reject") return;
+    const w = this.waiters.get(a.id);
+    if (w === undefined) return;
+    this.waiters.delete(a.id);
+    if (a.type === "resolve") w.resolve(a.reply);
+    else w.reject(new ModbusRequestError(a.failure));
+  }
+}
+
+// The session checked the reply against the request, so a read always carries its own kind.
+function bits(reply: ModbusReply): boolean[] {
+  if (reply.kind !== "bits") throw new DataCollError("modbus-internal", `expected bits, got ${reply.kind}`);
+  return [...reply.values];
+}
+
+function registers(reply: ModbusReply): number[] {
+  if (reply.kind !== "registers")
+    throw new DataCollError("modbus-internal", `expected registers, got ${reply.kind}`);
+  return [...reply.values];
+}
