@@ -1,0 +1,667 @@
+/**
+ * The checker: runs every point of a batch through its conditions and the alarm state machine of each
+ * (alarm-state.ts), and reports the transitions.
+ *
+ * Built for batches of thousands of points: each point's conditions are resolved once into plain runtime
+ * objects when its settings change, so a sample that changes nothing costs a map lookup and a few
+ * comparisons — no closures, no allocations. Per-point summaries are immutable objects replaced only
+ * when a state changes, so callers can compare them by identity.
+ *
+ * Time is injected: `checkBatch(points, now)` and `tick(now)`; the caller drives one timer with
+ * `nextDeadline()` (stale points, pending on/off delays, shelving that runs out).
+ */
+import type { DataPoint, PointKey, Quality } from "../model/datapoint";
+import { DataCollError } from "../errors";
+import type { CompiledExpression } from "../formula/sandbox";
+import { type AlarmState, type AlarmStateStore, type StoredAlarm } from "./alarm-state";
+import {
+  compileVerify,
+  DEFAULT_SEVERITY,
+  enabledConditions,
+  mergeSettings,
+  type CheckSettings,
+  type ConditionName,
+} from "./settings";
+import { DEFAULT_MESSAGES, renderMessage } from "./template";
+
+/** One change of one alarm. */
+export interface AlarmTransition {
+  readonly key: PointKey;
+  readonly condition: ConditionName;
+  readonly severity: number;
+  readonly text: string;
+  readonly ts: number;
+  readonly state: AlarmState;
+  readonly previous: AlarmState;
+  /** Whether the condition is present after the change. */
+  readonly active: boolean;
+  /** The point's value when the transition happened (the last one known for timer-driven ones). */
+  readonly value: DataPoint["value"] | undefined;
+  /** Who acknowledged or shelved, when given. */
+  readonly by?: string;
+}
+
+/** One condition's state, as shown in a point's summary. */
+export interface ConditionStatus {
+  readonly condition: ConditionName;
+  readonly state: AlarmState;
+  readonly active: boolean;
+  readonly severity: number;
+}
+
+/** A point's alarm picture. The same object is returned until something about it changes. */
+export interface PointAlarms {
+  readonly key: PointKey;
+  /** Conditions not in state normal. */
+  readonly alarms: readonly ConditionStatus[];
+  /** Any condition raised or acked (present). */
+  readonly active: boolean;
+  /** Any condition raised or cleared-unacked (waiting for an operator). */
+  readonly unacked: boolean;
+  /** The highest severity among present conditions; 0 when none. */
+  readonly severity: number;
+}
+
+export interface CheckResult {
+  /** Parallel to the points given: `alarms[i]` belongs to `points[i]`. */
+  readonly alarms: readonly PointAlarms[];
+  readonly transitions: readonly AlarmTransition[];
+}
+
+export interface CheckerOptions {
+  readonly store: AlarmStateStore;
+  /** Settings for every point; a point's own settings override them field by field. */
+  readonly defaults?: CheckSettings;
+  /**
+   * Points' own settings known at start. Give them here rather than through setPoint afterwards: stored
+   * alarms are matched against the settings when the checker opens, and a stored alarm of a condition
+   * the settings no longer switch on is dropped.
+   */
+  readonly points?: ReadonlyMap<PointKey, CheckSettings>;
+  /** Start of the stale watch for points configured before their first sample. */
+  readonly now: number;
+}
+
+const HOLD = -1;
+const NO_TRANSITIONS: readonly AlarmTransition[] = Object.freeze([]);
+
+/** Quality that makes a value unusable for limits, rate and the expression rule. */
+function unusable(q: Quality): boolean {
+  return q.invalid === true || q.notTopical === true || q.overflow === true || q.blocked === true;
+}
+
+function numeric(v: DataPoint["value"]): number {
+  if (typeof v === "number") return v;
+  if (typeof v === "boolean") return v ? 1 : 0;
+  return NaN;
+}
+
+class ConditionRuntime {
+  state: AlarmState = "normal";
+  /** The condition after on/off delays: what the state machine has seen. */
+  active = false;
+  /** When the raw condition first differed from `active`; NaN when it does not. */
+  pendingSince = NaN;
+  since = 0;
+  shelvedUntil = 0;
+  status: ConditionStatus;
+
+  constructor(
+    readonly condition: ConditionName,
+    readonly severity: number,
+    readonly template: string,
+    /** The limit, rate, seconds or expression shown in messages. */
+    readonly limit: number | string,
+  ) {
+    this.status = this.makeStatus();
+  }
+
+  makeStatus(): ConditionStatus {
+    return Object.freeze({
+      condition: this.condition,
+      state: this.state,
+      active: this.active,
+      severity: this.severity,
+    });
+  }
+}
+
+class PointRuntime {
+  readonly conds: ConditionRuntime[];
+  readonly hysteresis: number;
+  readonly rate: number;
+  readonly staleMs: number;
+  readonly onDelay: number;
+  readonly offDelay: number;
+  readonly lowLow: number;
+  readonly low: number;
+  readonly high: number;
+  readonly highHigh: number;
+  readonly verify: CompiledExpression | undefined;
+  readonly verifyScope: Map<string, unknown> | undefined;
+  /** Previous usable numeric value and its sample time, for the rate of change. */
+  prevValue = NaN;
+  prevTs = NaN;
+  /** When the stale condition becomes true; Infinity without a stale condition. */
+  staleAt: number;
+  /** Whether any condition has a pending delay or a shelve deadline. */
+  timed = false;
+  last: DataPoint | undefined;
+  summary: PointAlarms;
+
+  constructor(
+    readonly key: PointKey,
+    readonly settings: CheckSettings,
+    now: number,
+  ) {
+    const s = settings;
+    this.hysteresis = s.hysteresis ?? 0;
+    this.rate = s.ratePerSecond ?? Infinity;
+    this.staleMs = s.staleSeconds === undefined ? Infinity : s.staleSeconds * 1000;
+    this.onDelay = s.onDelayMs ?? 0;
+    this.offDelay = s.offDelayMs ?? 0;
+    this.lowLow = s.lowLow ?? NaN;
+    this.low = s.low ?? NaN;
+    this.high = s.high ?? NaN;
+    this.highHigh = s.highHigh ?? NaN;
+    this.staleAt = now + this.staleMs;
+    this.conds = enabledConditions(s).map((c) => {
+      const template = s.messages?.[c] ?? s.message ?? DEFAULT_MESSAGES[c];
+      return new ConditionRuntime(c, s.severity?.[c] ?? DEFAULT_SEVERITY[c], template, limitOf(s, c));
+    });
+    if (s.verify !== undefined && this.conds.some((c) => c.condition === "verify")) {
+      this.verify = compileVerify(s.verify);
+      // One scope per point, refilled per sample: the limits never change for this runtime.
+      this.verifyScope = new Map<string, unknown>([
+        ["lowLow", this.lowLow],
+        ["low", this.low],
+        ["high", this.high],
+        ["highHigh", this.highHigh],
+        ["down_limit", this.low],
+        ["up_limit", this.high],
+      ]);
+    }
+    this.summary = summarize(key, this.conds);
+  }
+}
+
+function limitOf(s: CheckSettings, c: ConditionName): number | string {
+  switch (c) {
+    case "lowLow":
+    case "low":
+    case "high":
+    case "highHigh":
+      return s[c] ?? NaN;
+    case "rate":
+      return s.ratePerSecond ?? NaN;
+    case "stale":
+      return s.staleSeconds ?? NaN;
+    case "quality":
+      return "";
+    case "verify":
+      return s.verify ?? "";
+  }
+}
+
+function summarize(key: PointKey, conds: readonly ConditionRuntime[]): PointAlarms {
+  const alarms = conds.filter((c) => c.state !== "normal").map((c) => c.status);
+  let severity = 0;
+  for (const c of alarms) if (c.active && c.severity > severity) severity = c.severity;
+  return Object.freeze({
+    key,
+    alarms: Object.freeze(alarms),
+    active: alarms.some((c) => c.state === "raised" || c.state === "acked"),
+    unacked: alarms.some((c) => c.state === "raised" || c.state === "cleared-unacked"),
+    severity,
+  });
+}
+
+export class Checker {
+  private defaults: CheckSettings;
+  private readonly own = new Map<PointKey, CheckSettings>();
+  private readonly runtimes = new Map<PointKey, PointRuntime>();
+  /** Stored alarms of points not seen yet, applied when their runtime is made. */
+  private readonly restored = new Map<PointKey, StoredAlarm[]>();
+  private pending: StoredAlarm[] = [];
+  private transitions: AlarmTransition[] | undefined;
+  private readonly store: AlarmStateStore;
+
+  private constructor(options: CheckerOptions) {
+    this.store = options.store;
+    this.defaults = options.defaults ?? {};
+  }
+
+  /** A checker with the alarm state the store holds, so a restart neither repeats nor loses an alarm. */
+  static async open(options: CheckerOptions): Promise<Checker> {
+    const c = new Checker(options);
+    for (const [key, settings] of options.points ?? []) {
+      if (settings.verify !== undefined) compileVerify(settings.verify);
+      c.own.set(key, settings);
+    }
+    for (const a of await options.store.loadAll()) {
+      const list = c.restored.get(a.key);
+      if (list === undefined) c.restored.set(a.key, [a]);
+      else list.push(a);
+    }
+    // Configured points are watched from the start (a point that never reports still goes stale).
+    for (const key of [...c.own.keys(), ...c.restored.keys()]) c.runtime(key, options.now);
+    return c;
+  }
+
+  /** Replace the defaults; every point's conditions are rebuilt, keeping the state of those that remain. */
+  setDefaults(defaults: CheckSettings, now: number): void {
+    this.defaults = defaults;
+    for (const key of [...this.runtimes.keys()]) this.rebuild(key, now);
+  }
+
+  /** Set (or with undefined, drop) a point's own settings. Throws a DataCollError for a bad expression. */
+  setPoint(key: PointKey, settings: CheckSettings | undefined, now: number): void {
+    if (settings?.verify !== undefined) compileVerify(settings.verify);
+    if (settings === undefined) this.own.delete(key);
+    else this.own.set(key, settings);
+    this.rebuild(key, now);
+  }
+
+  private rebuild(key: PointKey, now: number): void {
+    const old = this.runtimes.get(key);
+    if (old === undefined) {
+      this.runtime(key, now);
+      return;
+    }
+    const rt = new PointRuntime(key, mergeSettings(this.defaults, this.own.get(key)), now);
+    for (const c of rt.conds) {
+      const prev = old.conds.find((o) => o.condition === c.condition);
+      if (prev !== undefined) copyState(prev, c);
+    }
+    for (const o of old.conds) {
+      // A condition that is no longer watched cannot clear by itself; forget it rather than leave
+      // an alarm nobody can resolve.
+      if (o.state !== "normal" && !rt.conds.some((c) => c.condition === o.condition)) {
+        this.pending.push(stored(key, o, "normal", false, now, 0));
+      }
+    }
+    rt.prevValue = old.prevValue;
+    rt.prevTs = old.prevTs;
+    rt.last = old.last;
+    if (old.staleMs !== Infinity && rt.staleMs !== Infinity)
+      rt.staleAt = old.staleAt - old.staleMs + rt.staleMs;
+    rt.timed = rt.conds.some((c) => !Number.isNaN(c.pendingSince) || c.shelvedUntil > 0);
+    refresh(rt);
+    this.runtimes.set(key, rt);
+  }
+
+  private runtime(key: PointKey, now: number): PointRuntime {
+    let rt = this.runtimes.get(key);
+    if (rt !== undefined) return rt;
+    rt = new PointRuntime(key, mergeSettings(this.defaults, this.own.get(key)), now);
+    const saved = this.restored.get(key);
+    if (saved !== undefined) {
+      this.restored.delete(key);
+      for (const a of saved) {
+        const c = rt.conds.find((x) => x.condition === a.condition);
+        if (c === undefined) {
+          this.pending.push({ ...a, state: "normal", active: false, since: now, shelvedUntil: 0 });
+          continue;
+        }
+        c.state = a.state;
+        c.active = a.active;
+        c.since = a.since;
+        c.shelvedUntil = a.shelvedUntil;
+        if (a.shelvedUntil > 0) rt.timed = true;
+      }
+      refresh(rt);
+    }
+    this.runtimes.set(key, rt);
+    return rt;
+  }
+
+  /**
+   * Check a batch. Returns each point's alarm summary (parallel to `points`) and the transitions, in
+   * point order then condition order. Call `flush()` afterwards to persist the changes.
+   */
+  checkBatch(points: readonly DataPoint[], now: number): CheckResult {
+    this.transitions = undefined;
+    const alarms = new Array<PointAlarms>(points.length);
+    for (let i = 0; i < points.length; i++) {
+      const p = points[i];
+      const rt = this.runtimes.get(p.key) ?? this.runtime(p.key, now);
+      this.checkPoint(rt, p, now);
+      alarms[i] = rt.summary;
+    }
+    return { alarms, transitions: this.transitions ?? NO_TRANSITIONS };
+  }
+
+  private checkPoint(rt: PointRuntime, p: DataPoint, now: number): void {
+    rt.last = p;
+    rt.staleAt = now + rt.staleMs;
+    const conds = rt.conds;
+    if (conds.length === 0) return;
+    const usable = !unusable(p.quality);
+    const v = usable ? numeric(p.value) : NaN;
+    // The first sample is its own previous value, so rules on the change do not fire at start-up.
+    const previous = Number.isNaN(rt.prevValue) ? v : rt.prevValue;
+    let rate = NaN;
+    if (!Number.isNaN(v)) {
+      const dt = p.ts - rt.prevTs;
+      if (dt > 0) rate = (Math.abs(v - rt.prevValue) * 1000) / dt;
+      // Samples out of order (dt <= 0) neither measure a rate nor replace the newer one.
+      if (!(dt <= 0)) {
+        rt.prevValue = v;
+        rt.prevTs = p.ts;
+      }
+    }
+    for (let i = 0; i < conds.length; i++) {
+      const c = conds[i];
+      let raw: number;
+      switch (c.condition) {
+        case "high":
+          raw = Number.isNaN(v) ? HOLD : c.active ? +(v > rt.high - rt.hysteresis) : +(v > rt.high);
+          break;
+        case "highHigh":
+          raw = Number.isNaN(v) ? HOLD : c.active ? +(v > rt.highHigh - rt.hysteresis) : +(v > rt.highHigh);
+          break;
+        case "low":
+          raw = Number.isNaN(v) ? HOLD : c.active ? +(v < rt.low + rt.hysteresis) : +(v < rt.low);
+          break;
+        case "lowLow":
+          raw = Number.isNaN(v) ? HOLD : c.active ? +(v < rt.lowLow + rt.hysteresis) : +(v < rt.lowLow);
+          break;
+        case "rate":
+          raw = Number.isNaN(rate) ? HOLD : +(rate > rt.rate);
+          break;
+        case "stale":
+          raw = 0;
+          break;
+        case "quality":
+          raw = +!usable;
+          break;
+        case "verify":
+          raw = usable ? this.verify(rt, p, v, previous) : HOLD;
+          break;
+      }
+      if (raw !== HOLD) this.apply(rt, c, raw === 1, now);
+    }
+  }
+
+  private verify(rt: PointRuntime, p: DataPoint, v: number, previous: number): number {
+    const scope = rt.verifyScope;
+    if (rt.verify === undefined || scope === undefined) return HOLD;
+    scope.set("value", Number.isNaN(v) ? p.value : v);
+    scope.set("prev", previous);
+    scope.set("ts", p.ts);
+    scope.set("good", !unusable(p.quality));
+    let ok: unknown;
+    try {
+      ok = rt.verify.evaluate(scope);
+    } catch {
+      // A rule that cannot be evaluated for this value (e.g. text compared with a number) says nothing
+      // about it: hold the alarm as it is rather than raise or clear on a type error.
+      return HOLD;
+    }
+    if (typeof ok === "boolean") return ok ? 0 : 1;
+    if (typeof ok === "number" && !Number.isNaN(ok)) return ok !== 0 ? 0 : 1;
+    return HOLD;
+  }
+
+  /** Feed a raw condition through the on/off delays into the state machine. */
+  private apply(rt: PointRuntime, c: ConditionRuntime, raw: boolean, now: number): void {
+    if (raw === c.active) {
+      c.pendingSince = NaN;
+      return;
+    }
+    const delay = raw ? rt.onDelay : rt.offDelay;
+    if (delay > 0) {
+      if (Number.isNaN(c.pendingSince)) {
+        c.pendingSince = now;
+        rt.timed = true;
+        return;
+      }
+      if (now < c.pendingSince + delay) return;
+    }
+    this.setActive(rt, c, raw, now);
+  }
+
+  private setActive(rt: PointRuntime, c: ConditionRuntime, active: boolean, now: number): void {
+    c.active = active;
+    c.pendingSince = NaN;
+    const from = c.state;
+    let to: AlarmState = from;
+    if (from === "shelved") to = "shelved";
+    else if (active) to = "raised";
+    else if (from === "raised") to = "cleared-unacked";
+    else if (from === "acked") to = "normal";
+    this.transition(rt, c, to, now, undefined, from === to);
+  }
+
+  private transition(
+    rt: PointRuntime,
+    c: ConditionRuntime,
+    to: AlarmState,
+    now: number,
+    by: string | undefined,
+    silent = false,
+  ): void {
+    const from = c.state;
+    c.state = to;
+    if (!silent) c.since = now;
+    this.pending.push(stored(rt.key, c, to, c.active, c.since, c.shelvedUntil));
+    c.status = c.makeStatus();
+    rt.summary = summarize(rt.key, rt.conds);
+    if (silent) return;
+    const value = rt.last?.value;
+    const text = renderMessage(c.template, messageFields(rt, c, value));
+    const t: AlarmTransition = {
+      key: rt.key,
+      condition: c.condition,
+      severity: c.severity,
+      text,
+      ts: now,
+      state: to,
+      previous: from,
+      active: c.active,
+      value,
+      ...(by === undefined ? {} : { by }),
+    };
+    (this.transitions ??= []).push(t);
+  }
+
+  /** Drive time: stale points, pending delays and shelving that ran out. Returns the transitions. */
+  tick(now: number): readonly AlarmTransition[] {
+    this.transitions = undefined;
+    for (const rt of this.runtimes.values()) {
+      if (rt.staleAt <= now) {
+        for (const c of rt.conds) if (c.condition === "stale") this.apply(rt, c, true, now);
+      }
+      if (!rt.timed) continue;
+      let still = false;
+      for (const c of rt.conds) {
+        if (!Number.isNaN(c.pendingSince)) {
+          const delay = c.active ? rt.offDelay : rt.onDelay;
+          // No new sample since the condition started to differ: it still differs, so the delay completes.
+          if (now >= c.pendingSince + delay) this.setActive(rt, c, !c.active, now);
+          else still = true;
+        }
+        if (c.shelvedUntil > 0) {
+          if (now >= c.shelvedUntil) this.unshelveCondition(rt, c, now, undefined);
+          else still = true;
+        }
+      }
+      rt.timed = still;
+    }
+    return this.takeTransitions();
+  }
+
+  /** When `tick` next has something to do; undefined when nothing is timed. */
+  nextDeadline(): number | undefined {
+    let next = Infinity;
+    for (const rt of this.runtimes.values()) {
+      if (rt.staleAt < next) {
+        const stale = rt.conds.find((c) => c.condition === "stale");
+        if (stale !== undefined && !stale.active && Number.isNaN(stale.pendingSince)) next = rt.staleAt;
+      }
+      if (!rt.timed) continue;
+      for (const c of rt.conds) {
+        if (!Number.isNaN(c.pendingSince)) {
+          next = Math.min(next, c.pendingSince + (c.active ? rt.offDelay : rt.onDelay));
+        }
+        if (c.shelvedUntil > 0) next = Math.min(next, c.shelvedUntil);
+      }
+    }
+    return next === Infinity ? undefined : next;
+  }
+
+  private condition(key: PointKey, condition: ConditionName): [PointRuntime, ConditionRuntime] {
+    const rt = this.runtimes.get(key);
+    const c = rt?.conds.find((x) => x.condition === condition);
+    if (rt === undefined || c === undefined) {
+      throw new DataCollError("not_found", `no ${condition} alarm is watched on ${key}`, "condition");
+    }
+    return [rt, c];
+  }
+
+  private conditionsOf(
+    key: PointKey,
+    condition: ConditionName | undefined,
+  ): [PointRuntime, ConditionRuntime][] {
+    if (condition !== undefined) return [this.condition(key, condition)];
+    const rt = this.runtimes.get(key);
+    if (rt === undefined) throw new DataCollError("not_found", `no alarm is watched on ${key}`, "key");
+    return rt.conds.map((c) => [rt, c]);
+  }
+
+  /**
+   * Acknowledge one condition (or all of a point's): raised → acked, cleared-unacked → normal. Other
+   * states are left alone. Returns the transitions.
+   */
+  acknowledge(
+    key: PointKey,
+    condition: ConditionName | undefined,
+    now: number,
+    by?: string,
+  ): readonly AlarmTransition[] {
+    this.transitions = undefined;
+    for (const [rt, c] of this.conditionsOf(key, condition)) {
+      if (c.state === "raised") this.transition(rt, c, "acked", now, by);
+      else if (c.state === "cleared-unacked") this.transition(rt, c, "normal", now, by);
+    }
+    return this.takeTransitions();
+  }
+
+  /** Shelve a condition until `until` (epoch ms); it returns by itself then, or through `unshelve`. */
+  shelve(
+    key: PointKey,
+    condition: ConditionName,
+    until: number,
+    now: number,
+    by?: string,
+  ): readonly AlarmTransition[] {
+    this.transitions = undefined;
+    if (!(until > now)) throw new DataCollError("invalid", "shelve until must be in the future", "until");
+    const [rt, c] = this.condition(key, condition);
+    c.shelvedUntil = until;
+    c.pendingSince = NaN;
+    rt.timed = true;
+    this.transition(rt, c, "shelved", now, by);
+    return this.takeTransitions();
+  }
+
+  unshelve(key: PointKey, condition: ConditionName, now: number, by?: string): readonly AlarmTransition[] {
+    this.transitions = undefined;
+    const [rt, c] = this.condition(key, condition);
+    if (c.state === "shelved") this.unshelveCondition(rt, c, now, by);
+    return this.takeTransitions();
+  }
+
+  private unshelveCondition(
+    rt: PointRuntime,
+    c: ConditionRuntime,
+    now: number,
+    by: string | undefined,
+  ): void {
+    c.shelvedUntil = 0;
+    this.transition(rt, c, c.active ? "raised" : "normal", now, by);
+  }
+
+  private takeTransitions(): readonly AlarmTransition[] {
+    const t = this.transitions ?? NO_TRANSITIONS;
+    this.transitions = undefined;
+    return t;
+  }
+
+  /** A point's alarm summary; undefined for a point never seen or configured. */
+  summary(key: PointKey): PointAlarms | undefined {
+    return this.runtimes.get(key)?.summary;
+  }
+
+  /** Every point with a condition not in state normal. */
+  activeAlarms(): PointAlarms[] {
+    const out: PointAlarms[] = [];
+    for (const rt of this.runtimes.values()) if (rt.summary.alarms.length > 0) out.push(rt.summary);
+    return out;
+  }
+
+  /** Changes not yet written to the store. */
+  get unsaved(): number {
+    return this.pending.length;
+  }
+
+  /** Write the state changes since the last flush to the store. On failure they are kept for the next try. */
+  async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    try {
+      await this.store.save(batch);
+    } catch (err) {
+      this.pending = batch.concat(this.pending);
+      throw err;
+    }
+  }
+}
+
+function copyState(from: ConditionRuntime, to: ConditionRuntime): void {
+  to.state = from.state;
+  to.active = from.active;
+  to.pendingSince = from.pendingSince;
+  to.since = from.since;
+  to.shelvedUntil = from.shelvedUntil;
+  to.status = to.makeStatus();
+}
+
+function refresh(rt: PointRuntime): void {
+  for (const c of rt.conds) c.status = c.makeStatus();
+  rt.summary = summarize(rt.key, rt.conds);
+}
+
+function stored(
+  key: PointKey,
+  c: ConditionRuntime,
+  state: AlarmState,
+  active: boolean,
+  since: number,
+  shelvedUntil: number,
+): StoredAlarm {
+  return { key, condition: c.condition, state, active, since, shelvedUntil };
+}
+
+function messageFields(rt: PointRuntime, c: ConditionRuntime, value: unknown): Record<string, unknown> {
+  const p = rt.last;
+  const parts = rt.key.split(":");
+  const s = rt.settings;
+  return {
+    key: rt.key,
+    deviceId: p?.deviceId ?? parts[0],
+    termId: p?.termId ?? parts[1],
+    itemId: p?.itemId ?? parts[2],
+    value,
+    limit: c.limit,
+    condition: c.condition,
+    severity: c.severity,
+    lowLow: s.lowLow,
+    low: s.low,
+    high: s.high,
+    highHigh: s.highHigh,
+    down_limit: s.low,
+    up_limit: s.high,
+  };
+}

@@ -1,0 +1,407 @@
+import assert from "node:assert/strict";
+import { Checker, type AlarmTransition } from "../../../src/core/check/checker";
+import {
+  MemoryAlarmStateStore,
+  type AlarmStateStore,
+  type StoredAlarm,
+} from "../../../src/core/check/alarm-state";
+import type { CheckSettings } from "../../../src/core/check/settings";
+import { DataCollError } from "../../../src/core/errors";
+import type { DataPoint } from "../../../src/core/model/datapoint";
+import { KEY, sample } from "./helpers";
+
+async function checkerWith(
+  settings: CheckSettings,
+  store: AlarmStateStore = new MemoryAlarmStateStore(),
+  now = 0,
+) {
+  return Checker.open({ store, points: new Map([[KEY, settings]]), now });
+}
+
+/** Run one value at time `ts` and return "condition:state" for each transition. */
+function feed(c: Checker, value: DataPoint["value"], ts: number, quality = {}): string[] {
+  return names(c.checkBatch([sample(value, ts, quality)], ts).transitions);
+}
+
+function names(ts: readonly AlarmTransition[]): string[] {
+  return ts.map((t) => `${t.condition}:${t.state}`);
+}
+
+describe("checker", function () {
+  describe("limits", function () {
+    it("raises high strictly above the limit, with the full transition record", async function () {
+      const c = await checkerWith({ high: 100 });
+      assert.deepEqual(feed(c, 100, 1000), []);
+      const r = c.checkBatch([sample(101, 2000)], 2000);
+      assert.deepEqual(r.transitions, [
+        {
+          key: KEY,
+          condition: "high",
+          severity: 500,
+          text: "d1:t1:i1 high: 101 above 100",
+          ts: 2000,
+          state: "raised",
+          previous: "normal",
+          active: true,
+          value: 101,
+        },
+      ]);
+      assert.equal(r.alarms[0].active, true);
+      assert.equal(r.alarms[0].unacked, true);
+      assert.equal(r.alarms[0].severity, 500);
+    });
+
+    it("high with hysteresis 5 at 100: stays raised down to 95 exclusive, clears exactly at 95", async function () {
+      const c = await checkerWith({ high: 100, hysteresis: 5 });
+      assert.deepEqual(feed(c, 100.01, 1), ["high:raised"]);
+      assert.deepEqual(feed(c, 100, 2), []);
+      assert.deepEqual(feed(c, 95.01, 3), []);
+      assert.deepEqual(feed(c, 95, 4), ["high:cleared-unacked"]);
+      // Back below the raise limit: nothing until the value is above 100 again.
+      assert.deepEqual(feed(c, 99, 5), []);
+      assert.deepEqual(feed(c, 100, 6), []);
+      assert.deepEqual(feed(c, 100.5, 7), ["high:raised"]);
+    });
+
+    it("low with hysteresis 2 at 10: raises below 10, clears exactly at 12", async function () {
+      const c = await checkerWith({ low: 10, hysteresis: 2 });
+      assert.deepEqual(feed(c, 10, 1), []);
+      assert.deepEqual(feed(c, 9.99, 2), ["low:raised"]);
+      assert.deepEqual(feed(c, 11.99, 3), []);
+      assert.deepEqual(feed(c, 12, 4), ["low:cleared-unacked"]);
+    });
+
+    it("without hysteresis clears at the limit itself", async function () {
+      const c = await checkerWith({ high: 100 });
+      feed(c, 101, 1);
+      assert.deepEqual(feed(c, 100, 2), ["high:cleared-unacked"]);
+    });
+
+    it("raises high and highHigh (and low and lowLow) as separate alarms with their severities", async function () {
+      const c = await checkerWith({ lowLow: 0, low: 10, high: 90, highHigh: 100 });
+      const r = c.checkBatch([sample(150, 1)], 1);
+      assert.deepEqual(
+        r.transitions.map((t) => [t.condition, t.severity]),
+        [
+          ["high", 500],
+          ["highHigh", 800],
+        ],
+      );
+      assert.equal(r.alarms[0].severity, 800);
+      assert.deepEqual(feed(c, -1, 2), [
+        "lowLow:raised",
+        "low:raised",
+        "high:cleared-unacked",
+        "highHigh:cleared-unacked",
+      ]);
+    });
+
+    it("treats a boolean as 0/1 and holds limits for text and null values", async function () {
+      const c = await checkerWith({ high: 0.5 });
+      assert.deepEqual(feed(c, true, 1), ["high:raised"]);
+      assert.deepEqual(feed(c, "ON", 2), []);
+      assert.deepEqual(feed(c, null, 3), []);
+      assert.deepEqual(feed(c, false, 4), ["high:cleared-unacked"]);
+    });
+  });
+
+  describe("rate of change", function () {
+    it("raises when the change per second exceeds the limit, measured on sample time", async function () {
+      const c = await checkerWith({ ratePerSecond: 10 });
+      assert.deepEqual(feed(c, 0, 0), []);
+      assert.deepEqual(feed(c, 10, 1000), []); // exactly 10/s is not above the limit
+      assert.deepEqual(feed(c, 30.1, 2000), ["rate:raised"]); // 20.1/s
+      assert.deepEqual(feed(c, 25, 2500), []); // 10.2/s: still above
+      assert.deepEqual(feed(c, 27, 3500), ["rate:cleared-unacked"]); // 2/s
+    });
+
+    it("ignores a sample older than the last one and a falling rate counts too", async function () {
+      const c = await checkerWith({ ratePerSecond: 1 });
+      feed(c, 0, 10_000);
+      assert.deepEqual(feed(c, 500, 9_000), []);
+      assert.deepEqual(feed(c, -5, 11_000), ["rate:raised"]);
+    });
+  });
+
+  describe("stale", function () {
+    it("is raised by the timer when nothing arrives, even before the first sample", async function () {
+      const c = await checkerWith({ staleSeconds: 5 }, new MemoryAlarmStateStore(), 1000);
+      assert.equal(c.nextDeadline(), 6000);
+      assert.deepEqual(names(c.tick(5999)), []);
+      const t = c.tick(6000);
+      assert.deepEqual(names(t), ["stale:raised"]);
+      assert.equal(t[0].text, "d1:t1:i1 no update for 5 s");
+      assert.equal(c.nextDeadline(), undefined);
+      assert.deepEqual(names(c.tick(7000)), []);
+    });
+
+    it("clears on the next sample, whatever its quality, and re-arms from its arrival", async function () {
+      const c = await checkerWith({ staleSeconds: 5 });
+      feed(c, 1, 0);
+      c.tick(5000);
+      assert.deepEqual(feed(c, 2, 8000, { invalid: true }), ["stale:cleared-unacked"]);
+      assert.equal(c.nextDeadline(), 13_000);
+    });
+  });
+
+  describe("quality", function () {
+    it("raises on invalid, not topical, overflow and blocked but not on substituted", async function () {
+      const c = await checkerWith({ quality: true });
+      assert.deepEqual(feed(c, 1, 1, { substituted: true }), []);
+      for (const [i, q] of [
+        { invalid: true },
+        { notTopical: true },
+        { overflow: true },
+        { blocked: true },
+      ].entries()) {
+        assert.deepEqual(feed(c, 1, 10 + i * 2, q), ["quality:raised"], JSON.stringify(q));
+        assert.deepEqual(feed(c, 1, 11 + i * 2), ["quality:cleared-unacked"]);
+        c.acknowledge(KEY, "quality", 11 + i * 2);
+      }
+    });
+
+    it("holds limit alarms while the value is not usable", async function () {
+      const c = await checkerWith({ high: 100, quality: true });
+      assert.deepEqual(feed(c, 500, 1, { invalid: true }), ["quality:raised"]);
+      assert.deepEqual(feed(c, 150, 2), ["high:raised", "quality:cleared-unacked"]);
+      assert.deepEqual(feed(c, 0, 3, { invalid: true }), ["quality:raised"]);
+      assert.equal(c.summary(KEY)?.alarms.find((a) => a.condition === "high")?.state, "raised");
+    });
+  });
+
+  describe("expression rule", function () {
+    it("raises while the old system's do_verify expression is false, with down_limit as an alias", async function () {
+      const c = await checkerWith({ low: 10, verify: "value >= down_limit and value <= 900" });
+      assert.deepEqual(feed(c, 900, 1), []);
+      assert.deepEqual(feed(c, 900.5, 2), ["verify:raised"]);
+      assert.deepEqual(feed(c, 500, 3), ["verify:cleared-unacked"]);
+      c.acknowledge(KEY, "verify", 3);
+      // Below down_limit: the rule and the low limit both fire.
+      assert.deepEqual(feed(c, 5, 4), ["low:raised", "verify:raised"]);
+    });
+
+    it("sees the previous value and holds when the rule cannot be evaluated", async function () {
+      const c = await checkerWith({ verify: "abs(value - prev) < 50" });
+      assert.deepEqual(feed(c, 0, 1), []); // the first sample is its own previous value
+      assert.deepEqual(feed(c, 100, 2), ["verify:raised"]);
+      assert.deepEqual(feed(c, 120, 3), ["verify:cleared-unacked"]);
+      const t = await checkerWith({ verify: "value > 5" });
+      assert.deepEqual(feed(t, 1, 1), ["verify:raised"]);
+      assert.deepEqual(feed(t, "ON", 2), []);
+      assert.equal(t.summary(KEY)?.alarms[0]?.state, "raised");
+    });
+
+    it("rejects a rule outside the sandbox, naming the field", async function () {
+      await assert.rejects(checkerWith({ verify: 'evaluate("1")' }), (e: unknown) => {
+        assert.ok(e instanceof DataCollError);
+        assert.equal(e.field, "verify");
+        return true;
+      });
+      const c = await checkerWith({});
+      assert.throws(() => c.setPoint(KEY, { verify: "value.constructor" }, 0), DataCollError);
+    });
+  });
+
+  describe("on and off delay", function () {
+    it("raises only after the condition held for the on-delay, through the timer", async function () {
+      const c = await checkerWith({ high: 100, onDelayMs: 2000 });
+      assert.deepEqual(feed(c, 150, 0), []);
+      assert.equal(c.nextDeadline(), 2000);
+      assert.deepEqual(feed(c, 160, 1000), []);
+      assert.deepEqual(names(c.tick(1999)), []);
+      assert.deepEqual(names(c.tick(2000)), ["high:raised"]);
+      assert.equal(c.nextDeadline(), undefined);
+    });
+
+    it("raises on a sample that arrives when the on-delay has run out, not before", async function () {
+      const c = await checkerWith({ high: 100, onDelayMs: 2000 });
+      feed(c, 150, 0);
+      assert.deepEqual(feed(c, 150, 1999), []);
+      assert.deepEqual(feed(c, 150, 2000), ["high:raised"]);
+    });
+
+    it("forgets a condition that went away before the on-delay ran out", async function () {
+      const c = await checkerWith({ high: 100, onDelayMs: 2000 });
+      feed(c, 150, 0);
+      assert.deepEqual(feed(c, 100, 1000), []);
+      assert.equal(c.nextDeadline(), undefined);
+      assert.deepEqual(names(c.tick(2000)), []);
+      // A new excursion starts its own delay.
+      feed(c, 150, 3000);
+      assert.deepEqual(names(c.tick(4999)), []);
+      assert.deepEqual(names(c.tick(5000)), ["high:raised"]);
+    });
+
+    it("clears only after the condition was gone for the off-delay", async function () {
+      const c = await checkerWith({ high: 100, offDelayMs: 3000 });
+      assert.deepEqual(feed(c, 150, 0), ["high:raised"]);
+      assert.deepEqual(feed(c, 50, 10_000), []);
+      assert.equal(c.nextDeadline(), 13_000);
+      assert.deepEqual(feed(c, 150, 11_000), []); // back: the pending clear is cancelled
+      assert.equal(c.nextDeadline(), undefined);
+      assert.deepEqual(feed(c, 50, 12_000), []);
+      assert.deepEqual(names(c.tick(14_999)), []);
+      assert.deepEqual(names(c.tick(15_000)), ["high:cleared-unacked"]);
+    });
+  });
+
+  describe("acknowledge and shelve", function () {
+    it("raised → acked → normal when it clears", async function () {
+      const c = await checkerWith({ high: 100 });
+      feed(c, 150, 1);
+      const t = c.acknowledge(KEY, "high", 2, "operator1");
+      assert.deepEqual(names(t), ["high:acked"]);
+      assert.equal(t[0].by, "operator1");
+      assert.equal(t[0].previous, "raised");
+      assert.equal(c.summary(KEY)?.unacked, false);
+      assert.equal(c.summary(KEY)?.active, true);
+      assert.deepEqual(feed(c, 50, 3), ["high:normal"]);
+      assert.deepEqual(c.summary(KEY)?.alarms, []);
+    });
+
+    it("raised → cleared-unacked → normal on acknowledge; raised again if it returns before", async function () {
+      const c = await checkerWith({ high: 100 });
+      feed(c, 150, 1);
+      feed(c, 50, 2);
+      assert.deepEqual(feed(c, 150, 3), ["high:raised"]);
+      feed(c, 50, 4);
+      assert.deepEqual(names(c.acknowledge(KEY, undefined, 5)), ["high:normal"]);
+      assert.deepEqual(names(c.acknowledge(KEY, undefined, 6)), []);
+    });
+
+    it("refuses to acknowledge a condition that is not watched", async function () {
+      const c = await checkerWith({ high: 100 });
+      assert.throws(() => c.acknowledge(KEY, "low", 1), DataCollError);
+      assert.throws(() => c.acknowledge("x:y:z", undefined, 1), DataCollError);
+    });
+
+    it("shelves until a time, tracks the condition silently, and unshelves to the truth", async function () {
+      const c = await checkerWith({ high: 100 });
+      feed(c, 150, 1);
+      assert.deepEqual(names(c.shelve(KEY, "high", 10_000, 2)), ["high:shelved"]);
+      assert.equal(c.nextDeadline(), 10_000);
+      assert.deepEqual(feed(c, 50, 3), []);
+      assert.deepEqual(feed(c, 150, 4), []);
+      assert.deepEqual(feed(c, 50, 5), []);
+      assert.deepEqual(names(c.tick(9_999)), []);
+      assert.deepEqual(names(c.tick(10_000)), ["high:normal"]);
+      assert.equal(c.nextDeadline(), undefined);
+
+      c.shelve(KEY, "high", 20_000, 11_000);
+      feed(c, 150, 12_000);
+      assert.deepEqual(names(c.unshelve(KEY, "high", 13_000)), ["high:raised"]);
+      assert.throws(() => c.shelve(KEY, "high", 13_000, 13_000), DataCollError);
+    });
+  });
+
+  describe("batches", function () {
+    it("returns the same summary object when nothing changed, and no transitions", async function () {
+      const c = await checkerWith({ high: 100, low: 0 });
+      const a = c.checkBatch([sample(50, 1)], 1);
+      const b = c.checkBatch([sample(51, 2)], 2);
+      assert.equal(a.alarms[0], b.alarms[0]);
+      assert.equal(b.transitions.length, 0);
+      const d = c.checkBatch([sample(150, 3)], 3);
+      assert.notEqual(d.alarms[0], b.alarms[0]);
+    });
+
+    it("annotates each point of a batch in order, with defaults for points without own settings", async function () {
+      const c = await Checker.open({
+        store: new MemoryAlarmStateStore(),
+        defaults: { high: 100 },
+        points: new Map([["d1:t1:i2", { high: 10 }]]),
+        now: 0,
+      });
+      const r = c.checkBatch([sample(50, 1, {}, "d1:t1:i1"), sample(50, 1, {}, "d1:t1:i2")], 1);
+      assert.deepEqual(
+        r.alarms.map((a) => [a.key, a.active]),
+        [
+          ["d1:t1:i1", false],
+          ["d1:t1:i2", true],
+        ],
+      );
+      assert.deepEqual(
+        c.activeAlarms().map((a) => a.key),
+        ["d1:t1:i2"],
+      );
+    });
+
+    it("renders the old warn_msg style template", async function () {
+      const c = await checkerWith({
+        high: 100,
+        message: "{deviceId}/{itemId} = {value} > {up_limit} ({nope})",
+      });
+      const r = c.checkBatch([sample(150, 1)], 1);
+      assert.equal(r.transitions[0].text, "d1/i1 = 150 > 100 ({nope})");
+    });
+
+    it("keeps the state of remaining conditions when settings change and forgets removed ones", async function () {
+      const store = new MemoryAlarmStateStore();
+      const c = await checkerWith({ high: 100, low: 0 }, store);
+      feed(c, 150, 1);
+      c.setPoint(KEY, { high: 120, low: 0 }, 2);
+      assert.deepEqual(feed(c, 130, 3), []);
+      assert.deepEqual(feed(c, 120, 4), ["high:cleared-unacked"]);
+      c.setPoint(KEY, { low: 0 }, 5);
+      await c.flush();
+      assert.equal(store.size, 0);
+    });
+  });
+
+  describe("persistence", function () {
+    it("a restarted checker neither raises an alarm twice nor loses one", async function () {
+      const store = new MemoryAlarmStateStore();
+      const first = await checkerWith({ high: 100, low: 0 }, store);
+      assert.deepEqual(feed(first, 150, 1), ["high:raised"]);
+      assert.deepEqual(feed(first, -5, 2), ["low:raised", "high:cleared-unacked"]);
+      first.acknowledge(KEY, "low", 3);
+      await first.flush();
+
+      const second = await checkerWith({ high: 100, low: 0 }, store, 10);
+      assert.deepEqual(
+        second.activeAlarms()[0].alarms.map((a) => `${a.condition}:${a.state}`),
+        ["low:acked", "high:cleared-unacked"],
+      );
+      assert.deepEqual(feed(second, -6, 11), []);
+      assert.deepEqual(feed(second, 50, 12), ["low:normal"]);
+      assert.deepEqual(names(second.acknowledge(KEY, "high", 13)), ["high:normal"]);
+      await second.flush();
+      assert.equal(store.size, 0);
+    });
+
+    it("a shelved alarm returns on time after a restart", async function () {
+      const store = new MemoryAlarmStateStore();
+      const first = await checkerWith({ high: 100 }, store);
+      feed(first, 150, 1);
+      first.shelve(KEY, "high", 60_000, 2);
+      await first.flush();
+      const second = await checkerWith({ high: 100 }, store, 30_000);
+      assert.equal(second.nextDeadline(), 60_000);
+      assert.deepEqual(names(second.tick(60_000)), ["high:raised"]);
+    });
+
+    it("keeps unsaved changes when the store fails, for the next flush", async function () {
+      const saved: StoredAlarm[][] = [];
+      let fail = true;
+      const store: AlarmStateStore = {
+        loadAll: async () => [],
+        save: async (changes) => {
+          if (fail) throw new Error("store away");
+          saved.push([...changes]);
+        },
+      };
+      const c = await checkerWith({ high: 100 }, store);
+      feed(c, 150, 1);
+      await assert.rejects(c.flush(), /store away/);
+      assert.equal(c.unsaved, 1);
+      fail = false;
+      feed(c, 50, 2);
+      await c.flush();
+      assert.deepEqual(
+        saved[0].map((s) => s.state),
+        ["raised", "cleared-unacked"],
+      );
+      assert.equal(c.unsaved, 0);
+    });
+  });
+});
