@@ -524,3 +524,15 @@ export function encodeElement(
   }
   if (desc.timed) encodeCp56(timeOf(obj, typeId), buf, off + desc.size - CP56_SIZE);
 }
+
+// Type 21 (normalized without quality) is only received, never chosen: quality always travels when we send.
+const BY_KIND: ReadonlyMap<string, number> = new Map(
+  [...DESCRIPTORS.entries()]
+    .filter(([id]) => id !== TypeId.M_ME_ND_1)
+    .map(([id, desc]) => [`${desc.kind}/${desc.timed}`, id]),
+);
+
+/** The type that carries `kind`, with or without a CP56Time2a tag; undefined when no such type exists. */
+export function typeIdFor(kind: ObjectKind, timed: boolean): number | undefined {
+  return BY_KIND.get(`${kind}/${timed}`);
+}

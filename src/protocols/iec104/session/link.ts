@@ -82,6 +82,16 @@ export class LinkSession {
     return this.linkState;
   }
 
+  /** V(S): the N(S) the next I-frame will carry (for diagnostics and status). */
+  get sendSequence(): number {
+    return this.sendSeq;
+  }
+
+  /** V(R): the N(S) expected on the next I-frame received. */
+  get receiveSequence(): number {
+    return this.recvSeq;
+  }
+
   /** ASDUs handed to `send` and not yet on the wire. */
   get queued(): number {
     return this.queue.length - this.queueHead;
