@@ -21,5 +21,6 @@ version=$("$node22" --version)
 echo "test:compat: Node $version, Node-RED $(node -p "require('./$compat/node_modules/node-red/package.json').version")"
 
 npm run -s services
+npm run -s build
 # Node-RED 5 refuses Node 20 at its CLI; the tests load its runtime directly under Node 22.
 NODE_RED_PATH="$compat/node_modules/node-red" "$node22" node_modules/mocha/bin/mocha.js "$@"

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { builtNode, helper, useNodeRed } from "../support/node-red";
+import { nodeModule, helper, useNodeRed } from "../support/node-red";
 
-const manager = builtNode("datacoll-manager");
+const manager = nodeModule("datacoll-manager");
 
 describe("datacoll-manager node", function () {
   useNodeRed();

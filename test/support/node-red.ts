@@ -22,10 +22,14 @@ export function nodeRedVersion(): string {
   return (JSON.parse(fs.readFileSync(pkg, "utf8")) as { version: string }).version;
 }
 
-/** Built node modules, as Node-RED loads them from the package (dist/), so the tests see the artefact. */
-export function builtNode(type: string): (RED: NodeAPI) => void {
+/**
+ * A node's runtime module, loaded from its TypeScript source through tsx, so flow tests need no build and
+ * several people can run them while others edit. The built package (dist/, what users install) is
+ * loaded end to end by test/integration/package-load.test.ts.
+ */
+export function nodeModule(type: string): (RED: NodeAPI) => void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- nodes are CommonJS modules loaded by path
-  return require(path.resolve(__dirname, "../../dist/nodes", type, `${type}.js`));
+  return require(path.resolve(__dirname, "../../nodes", type, `${type}.ts`));
 }
 
 /**
