@@ -1,0 +1,113 @@
+import assert from "node:assert/strict";
+import type { DataPoint } from "../../../src/core/model/datapoint";
+import { GOOD } from "../../../src/core/model/datapoint";
+import {
+  alarmRow,
+  asHistoryRow,
+  pointRow,
+  qualityBits,
+  qualityFromBits,
+  rowProblem,
+  sqlTime,
+} from "../../../src/core/history/rows";
+
+function dp(value: DataPoint["value"], extra: Partial<DataPoint> = {}): DataPoint {
+  return {
+    key: "d1:t1:i1",
+    deviceId: "d1",
+    termId: "t1",
+    itemId: "i1",
+    value,
+    ts: Date.UTC(2026, 10, 21, 14, 0, 0, 123),
+    quality: GOOD,
+    cause: "poll",
+    ...extra,
+  };
+}
+
+describe("history rows", function () {
+  it("stores quality as the IEC 104 QDS byte and reads it back", function () {
+    assert.equal(qualityBits(GOOD), 0);
+    assert.equal(qualityBits({ invalid: true }), 0x80);
+    assert.equal(qualityBits({ notTopical: true }), 0x40);
+    assert.equal(qualityBits({ substituted: true }), 0x20);
+    assert.equal(qualityBits({ blocked: true }), 0x10);
+    assert.equal(qualityBits({ overflow: true }), 0x01);
+    const all = { invalid: true, notTopical: true, substituted: true, blocked: true, overflow: true };
+    assert.equal(qualityBits(all), 0xf1);
+    assert.deepEqual(qualityFromBits(0xf1), all);
+    assert.deepEqual(qualityFromBits(0), {});
+  });
+
+  it("splits values into the numeric and the text column", function () {
+    const split = (v: DataPoint["value"]) => {
+      const r = pointRow(dp(v));
+      return [r.value, r.valueText];
+    };
+    assert.deepEqual(split(12.5), [12.5, null]);
+    assert.deepEqual(split(true), [1, "true"]);
+    assert.deepEqual(split(false), [0, "false"]);
+    assert.deepEqual(split("RUN"), [null, "RUN"]);
+    assert.deepEqual(split(null), [null, null]);
+    assert.deepEqual(split(Number.NaN), [null, "NaN"]);
+    assert.deepEqual(split(-Infinity), [null, "-Infinity"]);
+  });
+
+  it("formats time as UTC DATETIME(3) text", function () {
+    assert.equal(sqlTime(Date.UTC(2026, 0, 2, 3, 4, 5, 67)), "2026-01-02 03:04:05.067");
+    assert.equal(sqlTime(0), "1970-01-01 00:00:00.000");
+  });
+
+  it("refuses rows that no table can hold", function () {
+    assert.equal(rowProblem(pointRow(dp(1))), undefined);
+    assert.match(rowProblem(pointRow(dp(1, { ts: Number.NaN }))) ?? "", /time stamp/);
+    assert.match(rowProblem(pointRow(dp(1, { ts: 1.5 }))) ?? "", /time stamp/);
+    assert.match(rowProblem(pointRow(dp(1, { ts: Date.UTC(10000, 0, 1) }))) ?? "", /time stamp/);
+    assert.match(rowProblem(pointRow(dp(1, { key: "" }))) ?? "", /key/);
+    const alarm = alarmRow({
+      key: "d:t:i",
+      condition: "hi",
+      state: "acked",
+      severity: "major",
+      text: "",
+      ts: 1,
+      ackTs: -1e15,
+    });
+    assert.match(rowProblem(alarm) ?? "", /acknowledgement/);
+  });
+
+  it("takes device, term and item of an alarm from its point key", function () {
+    const a = alarmRow({
+      key: "dev:term:item",
+      condition: "high",
+      state: "raised",
+      severity: "major",
+      text: "T > 90",
+      ts: 5,
+    });
+    assert.deepEqual(
+      [a.deviceId, a.termId, a.itemId, a.value, a.ackBy, a.ackTs],
+      ["dev", "term", "item", null, null, null],
+    );
+  });
+
+  it("reads back what it wrote through JSON and rejects anything else", function () {
+    const p = pointRow(dp("x", { quality: { invalid: true } }));
+    assert.deepEqual(asHistoryRow(JSON.parse(JSON.stringify(p))), p);
+    const a = alarmRow({
+      key: "d:t:i",
+      condition: "low",
+      state: "cleared",
+      severity: "minor",
+      text: "ok",
+      ts: 9,
+      value: 3,
+    });
+    assert.deepEqual(asHistoryRow(JSON.parse(JSON.stringify(a))), a);
+    assert.equal(asHistoryRow(null), undefined);
+    assert.equal(asHistoryRow({ ...p, kind: "other" }), undefined);
+    assert.equal(asHistoryRow({ ...p, ts: "1" }), undefined);
+    assert.equal(asHistoryRow({ ...p, value: "1" }), undefined);
+    assert.equal(asHistoryRow({ ...a, severity: 3 }), undefined);
+  });
+});
