@@ -16,7 +16,7 @@
  * Timeouts follow the vendor defaults the notes quote (tActConTimeout 5 s, tActTermTimeout 30 s); the
  * standard leaves them to the project.
  */
-import { decodeAsdu, encodeAsdu, type Asdu } from "../codec/asdu";
+import { BROADCAST_CA, decodeAsdu, encodeAsdu, type Asdu } from "../codec/asdu";
 import { Cot, isCounterCause, isInterrogationCause, isUnknownCause } from "../codec/cot";
 import { cp56 } from "../codec/cp56time";
 import {
@@ -388,7 +388,10 @@ export class MasterSession {
   /** A control-direction ASDU mirrored back: the confirmation or termination of one of our requests. */
   private onConfirmation(asdu: Asdu, out: MasterEvent[]): void {
     const ioa = asdu.objects[0].ioa;
-    const p = this.pending.get(keyOf(asdu.typeId, asdu.commonAddress, ioa));
+    // A request to the global address is answered by each station under its own address.
+    const p =
+      this.pending.get(keyOf(asdu.typeId, asdu.commonAddress, ioa)) ??
+      this.pending.get(keyOf(asdu.typeId, BROADCAST_CA, ioa));
     const name = `${typeIdName(asdu.typeId)} CA ${asdu.commonAddress} IOA ${ioa}`;
     if (p === undefined) {
       out.push({ type: "warning", message: `${name} with cause ${asdu.cot} matches no request in progress` });
