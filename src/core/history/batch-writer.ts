@@ -1,0 +1,741 @@
+/**
+ * The batch writer: DataPoints and alarm transitions in, multi-row INSERTs out, nothing lost while MySQL is
+ * away and nothing stuck behind a bad row.
+ *
+ * Rows flow one of two ways:
+ * - `direct` (the backlog is empty): rows gather in memory and go out when `batchSize` are waiting or
+ *   `maxDelayMs` after the first one, whichever comes first.
+ * - `queued` (the backlog holds rows): new rows are appended to the backlog behind the old ones and the
+ *   writer drains it from the head. A row leaves the backlog only after MySQL took it.
+ * A batch that fails for connection (or statement) reasons moves, with everything gathered after it, to
+ * the backlog and the writer retries with backoff; when the backlog is empty again it goes back to direct.
+ * Since rows only ever move from memory to the backlog's tail, and the backlog is read from its head, every
+ * point's rows reach MySQL in the order they were written.
+ *
+ * Each round sends up to `concurrency` batches at once, one per lane; a point always hashes to the same
+ * lane, so batches in flight together never hold rows of the same point. A round that fails in any lane is
+ * replayed whole; the lanes that had succeeded write the same rows again, which the tables' primary keys
+ * turn into no-ops (schema.ts).
+ *
+ * A batch refused for its content is split in halves and retried until the bad rows stand alone; those go
+ * to the dead letters, the rest are written.
+ */
+import type { Pool, PoolConnection } from "mysql2/promise";
+import { DataCollError } from "../errors";
+import type { DataPoint } from "../model/datapoint";
+import type { Backlog } from "./backlog";
+import { MemoryBacklog } from "./backlog";
+import { ChangeFilter } from "./change-filter";
+import type { Clock } from "../../transport/connection";
+import { systemClock } from "../../transport/connection";
+import { customSqlParams, validateCustomSql } from "./custom-sql";
+import type { DeadLetter, DeadLetters } from "./dead-letters";
+import { MemoryDeadLetters } from "./dead-letters";
+import type { ClassifiedError, MysqlErrorKind } from "./mysql-errors";
+import { classifyMysqlError } from "./mysql-errors";
+import type { MysqlSettings } from "./mysql-settings";
+import { createMysqlPool } from "./mysql-settings";
+import type { AlarmRow, AlarmTransition, HistoryRow, PointRow } from "./rows";
+import { alarmRow, pointRow, rowProblem } from "./rows";
+import type { TableNames } from "./schema";
+import {
+  alarmValues,
+  alarmsInsertSql,
+  ensureTables,
+  historyInsertSql,
+  historyValues,
+  validateTableNames,
+} from "./schema";
+
+/** What happens to new rows when the backlog is full. */
+export type OverflowPolicy = "drop-oldest" | "drop-newest" | "block";
+
+export interface BatchWriterOptions {
+  /** A pool shared with others (left open on close), or settings for a pool the writer owns. */
+  readonly mysql: { readonly pool: Pool } | { readonly settings: MysqlSettings };
+  readonly tables?: { readonly history?: string; readonly alarms?: string };
+  /** Create the tables when missing (default true; the history table only without custom SQL). */
+  readonly createTables?: boolean;
+  /** One statement per point row with named placeholders (see custom-sql.ts), instead of the history table. */
+  readonly customSql?: string;
+  /** Rows per INSERT (default 1000). */
+  readonly batchSize?: number;
+  /** Longest a row waits for its batch to fill (default 200 ms). */
+  readonly maxDelayMs?: number;
+  /** Batches in flight at once (default: the pool size from settings, else 4). */
+  readonly concurrency?: number;
+  /** false: save a sample only when it changed by more than the deadband or its quality changed. */
+  readonly saveUnchanged?: boolean;
+  readonly deadband?: number | ((key: string) => number);
+  /** Where rows wait (default: in memory, `backlogCapacity` rows). */
+  readonly backlog?: Backlog;
+  readonly backlogCapacity?: number;
+  readonly deadLetters?: DeadLetters;
+  readonly overflow?: OverflowPolicy;
+  readonly clock?: Clock;
+  /** Reconnect backoff: first wait, doubling up to the most (defaults 500 ms and 30 s). */
+  readonly retryMinMs?: number;
+  readonly retryMaxMs?: number;
+}
+
+export type WriterState = "ok" | "queued" | "retrying" | "closed";
+
+export interface WriterError {
+  readonly kind: MysqlErrorKind | "backlog";
+  readonly code: string | null;
+  readonly message: string;
+  readonly at: number;
+}
+
+export interface WriterStats {
+  readonly state: WriterState;
+  /** Rows waiting in the backlog. */
+  readonly backlog: number;
+  /** Rows gathering for the next batch in memory. */
+  readonly pending: number;
+  /** Rows MySQL accepted since the writer started. */
+  readonly written: number;
+  /** Rows accepted over the last few seconds, per second. */
+  readonly rowsPerSecond: number;
+  /** Rows given up to the dead letters since the writer started. */
+  readonly deadLetters: number;
+  /** Rows lost to the overflow policy or to a backlog that could not be written. */
+  readonly dropped: number;
+  /** Writes that had to wait for room in the backlog (overflow policy "block"). */
+  readonly blocked: number;
+  /** Samples not saved because they had not changed. */
+  readonly skipped: number;
+  readonly lastError: WriterError | null;
+}
+
+export type WriterEvent =
+  | { readonly type: "stats"; readonly stats: WriterStats }
+  | { readonly type: "deadLetters"; readonly letters: readonly DeadLetter[] }
+  | { readonly type: "failure"; readonly error: WriterError; readonly rows: number };
+
+export interface WriteOutcome {
+  /** Rows taken in (into a batch or the backlog). */
+  readonly accepted: number;
+  readonly skipped: number;
+  /** Rows that can never be stored (e.g. a time stamp out of range); they went to the dead letters. */
+  readonly invalid: number;
+  /** Rows lost to the overflow policy. */
+  readonly dropped: number;
+}
+
+type BatchResult =
+  | { readonly ok: true; readonly written: number; readonly letters: readonly DeadLetter[] }
+  | { readonly ok: false; readonly error: ClassifiedError };
+
+const RATE_WINDOW_MS = 5000;
+
+function positive(value: number | undefined, fallback: number, field: string): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < 1)
+    throw new DataCollError("invalid", `${field} must be a whole number >= 1`, field);
+  return v;
+}
+
+// FNV-1a: cheap, and spreads short similar keys (d1:t1:i1, d1:t1:i2, …) evenly over the lanes.
+function lane(key: string, lanes: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % lanes;
+}
+
+export class BatchWriter {
+  private readonly pool: Pool;
+  private readonly ownsPool: boolean;
+  private readonly tables: TableNames;
+  private readonly createTables: boolean;
+  private readonly customSql: string | undefined;
+  private readonly historySql: string;
+  private readonly alarmsSql: string;
+  private readonly batchSize: number;
+  private readonly maxDelayMs: number;
+  private readonly concurrency: number;
+  private readonly filter: ChangeFilter;
+  private readonly backlog: Backlog;
+  private readonly dead: DeadLetters;
+  private readonly overflow: OverflowPolicy;
+  private readonly clock: Clock;
+  private readonly retryMinMs: number;
+  private readonly retryMaxMs: number;
+  private readonly listeners = new Set<(e: WriterEvent) => void>();
+
+  // Until the first pass has looked, the backlog may hold rows a previous instance left: start queued.
+  private mode: "direct" | "queued" = "queued";
+  private pending: HistoryRow[] = [];
+  private backlogCount = 0;
+  private schemaReady = false;
+  private running = false;
+  private kicked = false;
+  private timerFired = false;
+  private flushRequested = false;
+  private cancelTimer: (() => void) | undefined;
+  private cancelRetry: (() => void) | undefined;
+  private failures = 0;
+  private appendChain: Promise<unknown> = Promise.resolve();
+  private appendsInFlight = 0;
+  // Bumped by every append, so the pump can tell whether one slipped in while it was looking at the size.
+  private appendEpoch = 0;
+  private sideInFlight = 0;
+  private idleWaiters: (() => void)[] = [];
+  private spaceWaiters: (() => void)[] = [];
+  private closing = false;
+  // Set once close has flushed: from then on nothing touches the pool, which may be ending.
+  private stopped = false;
+  private closed: Promise<void> | undefined;
+  private lastError: WriterError | null = null;
+  private readonly rate: { t: number; n: number }[] = [];
+  private counters = { written: 0, deadLetters: 0, dropped: 0, blocked: 0, skipped: 0 };
+
+  constructor(options: BatchWriterOptions) {
+    if ("pool" in options.mysql) {
+      this.pool = options.mysql.pool;
+      this.ownsPool = false;
+    } else {
+      this.pool = createMysqlPool(options.mysql.settings);
+      this.ownsPool = true;
+    }
+    this.tables = validateTableNames(options.tables ?? {});
+    this.createTables = options.createTables ?? true;
+    this.customSql = options.customSql === undefined ? undefined : validateCustomSql(options.customSql);
+    this.historySql = historyInsertSql(this.tables.history);
+    this.alarmsSql = alarmsInsertSql(this.tables.alarms);
+    this.batchSize = positive(options.batchSize, 1000, "batchSize");
+    this.maxDelayMs = positive(options.maxDelayMs, 200, "maxDelayMs");
+    const poolSize = "settings" in options.mysql ? options.mysql.settings.poolSize : 4;
+    this.concurrency = positive(options.concurrency, poolSize, "concurrency");
+    this.filter = new ChangeFilter({
+      saveUnchanged: options.saveUnchanged ?? true,
+      deadband: options.deadband ?? 0,
+    });
+    this.backlog =
+      options.backlog ?? new MemoryBacklog(positive(options.backlogCapacity, 100_000, "backlogCapacity"));
+    this.dead = options.deadLetters ?? new MemoryDeadLetters(1000);
+    this.overflow = options.overflow ?? "drop-oldest";
+    this.clock = options.clock ?? systemClock;
+    this.retryMinMs = positive(options.retryMinMs, 500, "retryMinMs");
+    this.retryMaxMs = positive(options.retryMaxMs, 30_000, "retryMaxMs");
+    this.kick();
+  }
+
+  /** Take samples for saving. Resolves once they are batched or queued — not when they are in MySQL. */
+  async write(points: DataPoint | readonly DataPoint[]): Promise<WriteOutcome> {
+    this.assertOpen();
+    const list: readonly DataPoint[] = Array.isArray(points) ? points : [points as DataPoint];
+    const rows: PointRow[] = [];
+    let skipped = 0;
+    for (const p of list) {
+      if (this.filter.accept(p)) rows.push(pointRow(p));
+      else skipped++;
+    }
+    this.counters.skipped += skipped;
+    return { ...(await this.take(rows)), skipped };
+  }
+
+  /** Take alarm transitions for the alarms table. */
+  async writeAlarms(transitions: AlarmTransition | readonly AlarmTransition[]): Promise<WriteOutcome> {
+    this.assertOpen();
+    const list: readonly AlarmTransition[] = Array.isArray(transitions)
+      ? transitions
+      : [transitions as AlarmTransition];
+    return { ...(await this.take(list.map(alarmRow))), skipped: 0 };
+  }
+
+  /**
+   * Send what is gathering now and resolve when the writer has nothing more it can do: everything written,
+   * or the rest waiting in the backlog for a retry (stats tell which).
+   */
+  flush(): Promise<WriterStats> {
+    this.flushRequested = true;
+    this.kick();
+    return this.idle();
+  }
+
+  /** Skip the rest of the backoff and try MySQL now (e.g. the user pressed "retry"). */
+  retryNow(): void {
+    if (this.cancelRetry) {
+      this.cancelRetry();
+      this.cancelRetry = undefined;
+    }
+    this.kick();
+  }
+
+  stats(): WriterStats {
+    const now = this.clock.now();
+    while (this.rate.length > 0 && this.rate[0].t <= now - RATE_WINDOW_MS) this.rate.shift();
+    const recent = this.rate.reduce((sum, r) => sum + r.n, 0);
+    return {
+      state: this.state(),
+      backlog: this.backlogCount,
+      pending: this.pending.length,
+      ...this.counters,
+      rowsPerSecond: recent / (RATE_WINDOW_MS / 1000),
+      lastError: this.lastError,
+    };
+  }
+
+  /** Listen to stats, dead letters and failures; returns the function that removes this listener only. */
+  subscribe(listener: (e: WriterEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The dead letters, newest first. */
+  deadLetters(limit = 100): Promise<readonly DeadLetter[]> {
+    return this.dead.list(limit);
+  }
+
+  /**
+   * Write what can be written, stop the timers, and close the pool if the writer owns it. Rows still
+   * waiting for MySQL stay in the backlog: a Redis backlog keeps them for the next writer on its key.
+   */
+  close(): Promise<void> {
+    if (!this.closed) this.closed = this.shutdown();
+    return this.closed;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closing = true;
+    if (this.cancelTimer) this.cancelTimer();
+    this.cancelTimer = undefined;
+    this.wakeSpace();
+    await this.flush();
+    this.stopped = true;
+    if (this.cancelRetry) this.cancelRetry();
+    this.cancelRetry = undefined;
+    this.emit({ type: "stats", stats: this.stats() });
+    if (this.ownsPool) await this.pool.end();
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new DataCollError("closed", "the history saver is closed");
+  }
+
+  private state(): WriterState {
+    if (this.stopped) return "closed";
+    if (this.cancelRetry) return "retrying";
+    return this.mode === "queued" ? "queued" : "ok";
+  }
+
+  /** A timer on the injected clock; the returned function cancels it. */
+  private after(ms: number, fn: () => void): () => void {
+    const handle = this.clock.setTimer(fn, ms);
+    return () => this.clock.clearTimer(handle);
+  }
+
+  private emit(e: WriterEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+
+  // ---- taking rows in -------------------------------------------------------------------------------
+
+  private async take(rows: readonly HistoryRow[]): Promise<Omit<WriteOutcome, "skipped">> {
+    const good: HistoryRow[] = [];
+    const letters: DeadLetter[] = [];
+    for (const r of rows) {
+      const problem = rowProblem(r);
+      if (problem === undefined) good.push(r);
+      else letters.push({ row: r, error: problem, code: null, at: this.clock.now() });
+    }
+    if (letters.length > 0) this.recordDeadLetters(letters);
+    if (good.length === 0) return { accepted: 0, invalid: letters.length, dropped: 0 };
+    if (this.mode === "direct") {
+      for (const r of good) this.pending.push(r);
+      if (this.pending.length >= this.batchSize) this.kick();
+      else this.armTimer();
+      return { accepted: good.length, invalid: letters.length, dropped: 0 };
+    }
+    const { accepted, dropped } = await this.toBacklog(good, true);
+    return { accepted, invalid: letters.length, dropped };
+  }
+
+  private armTimer(): void {
+    if (this.cancelTimer || this.pending.length === 0) return;
+    this.cancelTimer = this.after(this.maxDelayMs, () => {
+      this.cancelTimer = undefined;
+      this.timerFired = true;
+      this.kick();
+    });
+  }
+
+  /**
+   * Append to the backlog. Appends run one after another in call order, so rows keep their order even
+   * when one append has to wait for room. `fromInput` is false for rows the writer already holds (a failed
+   * round, a spill): those never block — the pump that would make room is the one appending them.
+   */
+  private toBacklog(
+    rows: readonly HistoryRow[],
+    fromInput: boolean,
+  ): Promise<{ accepted: number; dropped: number }> {
+    this.appendsInFlight++;
+    this.appendEpoch++;
+    const done = this.appendChain.then(() => this.appendNow(rows, fromInput));
+    this.appendChain = done;
+    return done.finally(() => {
+      this.appendsInFlight--;
+      this.kick();
+      this.checkIdle();
+    });
+  }
+
+  private async appendNow(
+    rows: readonly HistoryRow[],
+    fromInput: boolean,
+  ): Promise<{ accepted: number; dropped: number }> {
+    let accepted = 0;
+    let evicted = 0;
+    const append = async (part: readonly HistoryRow[]): Promise<void> => {
+      const out = await this.backlog.append(part);
+      this.backlogCount += part.length - out;
+      accepted += part.length;
+      evicted += out;
+    };
+    try {
+      if (this.overflow === "drop-oldest") {
+        await append(rows);
+      } else if (this.overflow === "drop-newest" || !fromInput) {
+        await append(rows.slice(0, Math.max(0, this.backlog.capacity - this.backlogCount)));
+      } else {
+        let waited = false;
+        while (accepted < rows.length && !this.closing) {
+          const room = this.backlog.capacity - this.backlogCount;
+          if (room > 0) {
+            await append(rows.slice(accepted, accepted + room));
+            continue;
+          }
+          if (!waited) this.counters.blocked++;
+          waited = true;
+          await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
+        }
+      }
+    } catch (err) {
+      this.fail(
+        { kind: "backlog", code: null, message: `the backlog could not take rows: ${String(err)}` },
+        rows.length - accepted,
+      );
+    }
+    const dropped = rows.length - accepted + evicted;
+    this.counters.dropped += dropped;
+    return { accepted, dropped };
+  }
+
+  private wakeSpace(): void {
+    const waiters = this.spaceWaiters;
+    this.spaceWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private recordDeadLetters(letters: readonly DeadLetter[]): void {
+    this.counters.deadLetters += letters.length;
+    this.emit({ type: "deadLetters", letters });
+    this.sideInFlight++;
+    this.dead
+      .add(letters)
+      .catch((err: unknown) =>
+        this.fail(
+          { kind: "backlog", code: null, message: `dead letters could not be stored: ${String(err)}` },
+          0,
+        ),
+      )
+      .finally(() => {
+        this.sideInFlight--;
+        this.checkIdle();
+      });
+  }
+
+  private fail(error: Omit<WriterError, "at">, rows: number): void {
+    this.lastError = { ...error, at: this.clock.now() };
+    this.emit({ type: "failure", error: this.lastError, rows });
+  }
+
+  // ---- the pump -------------------------------------------------------------------------------------
+
+  private kick(): void {
+    if (this.running) {
+      this.kicked = true;
+      return;
+    }
+    this.running = true;
+    this.pumpLoop().then(
+      () => {
+        this.running = false;
+        this.checkIdle();
+      },
+      (err: unknown) => {
+        // A bug, not a MySQL problem (those are results): report it rather than stop silently.
+        this.running = false;
+        this.fail({ kind: "statement", code: null, message: `internal error: ${String(err)}` }, 0);
+        this.checkIdle();
+      },
+    );
+  }
+
+  private async pumpLoop(): Promise<void> {
+    for (;;) {
+      this.kicked = false;
+      const progressed = await this.pumpOnce();
+      if (!progressed && !this.kicked) return;
+    }
+  }
+
+  /** One step; true when it moved rows and another step may have work. */
+  private async pumpOnce(): Promise<boolean> {
+    if (this.cancelRetry || this.stopped) return false;
+    if (!this.schemaReady) {
+      try {
+        await ensureTables(this.pool, this.tables, {
+          history: this.createTables && this.customSql === undefined,
+          alarms: this.createTables,
+        });
+        this.schemaReady = true;
+      } catch (err) {
+        this.outage(classifyMysqlError(err), 0);
+        return false;
+      }
+    }
+    return this.mode === "queued" ? this.drainBacklog() : this.sendPending();
+  }
+
+  private async drainBacklog(): Promise<boolean> {
+    let rows: readonly HistoryRow[];
+    try {
+      rows = await this.backlog.peek(this.batchSize * this.concurrency);
+    } catch (err) {
+      this.backlogFailure(err);
+      return false;
+    }
+    if (rows.length === 0) {
+      if (this.appendsInFlight > 0) return false; // their completion kicks the pump again
+      const epoch = this.appendEpoch;
+      let size: number;
+      try {
+        size = await this.backlog.size();
+      } catch (err) {
+        this.backlogFailure(err);
+        return false;
+      }
+      if (size === 0 && this.appendsInFlight === 0 && epoch === this.appendEpoch) {
+        this.backlogCount = 0;
+        this.mode = "direct";
+        this.emit({ type: "stats", stats: this.stats() });
+        return true;
+      }
+      this.backlogCount = size;
+      return size > 0;
+    }
+    const result = await this.writeRound(rows);
+    if (!result.ok) {
+      this.outage(result.error, rows.length);
+      return false;
+    }
+    try {
+      await this.backlog.drop(rows.length);
+      this.backlogCount = await this.backlog.size();
+    } catch (err) {
+      // The rows are in MySQL; if they are still in the backlog they will be written again, harmlessly.
+      this.backlogFailure(err);
+      return false;
+    }
+    this.wakeSpace();
+    this.succeeded();
+    return true;
+  }
+
+  private async sendPending(): Promise<boolean> {
+    if (this.pending.length === 0) {
+      this.flushRequested = false;
+      this.timerFired = false;
+      return false;
+    }
+    if (this.pending.length < this.batchSize && !this.timerFired && !this.flushRequested && !this.closing) {
+      this.armTimer();
+      return false;
+    }
+    if (this.cancelTimer) this.cancelTimer();
+    this.cancelTimer = undefined;
+    const round = this.pending.splice(0, this.batchSize * this.concurrency);
+    if (this.pending.length === 0) this.timerFired = false;
+    const result = await this.writeRound(round);
+    if (!result.ok) {
+      // The round and everything gathered behind it go to the backlog in one append, round first.
+      const rows = round.concat(this.pending);
+      this.pending = [];
+      this.mode = "queued";
+      void this.toBacklog(rows, false);
+      this.outage(result.error, rows.length);
+      return false;
+    }
+    this.succeeded();
+    // MySQL is slower than the input: rather than let memory grow without bound, move what gathered to
+    // the bounded backlog, where the overflow policy governs.
+    if (this.pending.length > this.batchSize * this.concurrency * 4) {
+      const rows = this.pending;
+      this.pending = [];
+      this.mode = "queued";
+      void this.toBacklog(rows, false);
+    }
+    return true;
+  }
+
+  private succeeded(): void {
+    this.failures = 0;
+    this.emit({ type: "stats", stats: this.stats() });
+  }
+
+  private outage(error: ClassifiedError, rows: number): void {
+    if (error.kind === "statement" && error.code === "ER_NO_SUCH_TABLE") this.schemaReady = false;
+    this.fail({ kind: error.kind, code: error.code ?? null, message: error.message }, rows);
+    this.scheduleRetry();
+  }
+
+  private backlogFailure(err: unknown): void {
+    this.fail({ kind: "backlog", code: null, message: `the backlog could not be read: ${String(err)}` }, 0);
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.closing) return;
+    const delay = Math.min(this.retryMaxMs, this.retryMinMs * 2 ** Math.min(this.failures, 20));
+    this.failures++;
+    this.cancelRetry = this.after(delay, () => {
+      this.cancelRetry = undefined;
+      this.kick();
+    });
+    this.emit({ type: "stats", stats: this.stats() });
+  }
+
+  /**
+   * Resolve when nothing is in progress — no batch in flight, no append, no dead-letter write — without
+   * hurrying rows that are waiting for their batch to fill (flush does that). For tests and for close.
+   */
+  idle(): Promise<WriterStats> {
+    return new Promise((resolve) => {
+      this.idleWaiters.push(() => resolve(this.stats()));
+      this.checkIdle();
+    });
+  }
+
+  private checkIdle(): void {
+    const idle = !this.running && this.appendsInFlight === 0 && this.sideInFlight === 0;
+    if (!idle || this.idleWaiters.length === 0) return;
+    this.flushRequested = false;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  // ---- writing to MySQL -----------------------------------------------------------------------------
+
+  /** Write one round: lanes in parallel, each lane's batches in order; all-or-retry. */
+  private async writeRound(rows: readonly HistoryRow[]): Promise<BatchResult> {
+    const lanes: HistoryRow[][] = Array.from({ length: this.concurrency }, () => []);
+    if (this.concurrency === 1) lanes[0] = rows.slice();
+    else for (const r of rows) lanes[lane(r.key, this.concurrency)].push(r);
+    let failure: ClassifiedError | undefined;
+    const letters: DeadLetter[] = [];
+    let written = 0;
+    await Promise.all(
+      lanes.map(async (laneRows) => {
+        for (let i = 0; i < laneRows.length && failure === undefined; i += this.batchSize) {
+          const chunk = laneRows.slice(i, i + this.batchSize);
+          const points = chunk.filter((r): r is PointRow => r.kind === "point");
+          const alarms = chunk.filter((r): r is AlarmRow => r.kind === "alarm");
+          for (const part of [points, alarms]) {
+            if (part.length === 0 || failure !== undefined) continue;
+            const result = await this.writeBatch(part);
+            if (!result.ok) failure = result.error;
+            else {
+              written += result.written;
+              for (const l of result.letters) letters.push(l);
+            }
+          }
+        }
+      }),
+    );
+    if (failure !== undefined) return { ok: false, error: failure };
+    // Dead letters are recorded only once the round stands, so a replayed round does not record them twice.
+    if (letters.length > 0) this.recordDeadLetters(letters);
+    this.counters.written += written;
+    this.rate.push({ t: this.clock.now(), n: written });
+    return { ok: true, written, letters };
+  }
+
+  private writeBatch(rows: readonly PointRow[] | readonly AlarmRow[]): Promise<BatchResult> {
+    if (rows[0].kind === "point" && this.customSql !== undefined) {
+      return this.writeCustom(this.customSql, rows as readonly PointRow[]);
+    }
+    return this.bisect(rows);
+  }
+
+  /** One multi-row INSERT; on a content error, halves until the bad rows are alone. */
+  private async bisect(rows: readonly HistoryRow[]): Promise<BatchResult> {
+    try {
+      await this.insert(rows);
+      return { ok: true, written: rows.length, letters: [] };
+    } catch (err) {
+      const error = classifyMysqlError(err);
+      if (error.kind !== "content") return { ok: false, error };
+      if (rows.length === 1) {
+        return {
+          ok: true,
+          written: 0,
+          letters: [{ row: rows[0], error: error.message, code: error.code ?? null, at: this.clock.now() }],
+        };
+      }
+      const half = Math.ceil(rows.length / 2);
+      const first = await this.bisect(rows.slice(0, half));
+      if (!first.ok) return first;
+      const second = await this.bisect(rows.slice(half));
+      if (!second.ok) return second;
+      return {
+        ok: true,
+        written: first.written + second.written,
+        letters: [...first.letters, ...second.letters],
+      };
+    }
+  }
+
+  private async insert(rows: readonly HistoryRow[]): Promise<void> {
+    if (rows[0].kind === "point") {
+      await this.pool.query(this.historySql, [(rows as readonly PointRow[]).map(historyValues)]);
+    } else {
+      await this.pool.query(this.alarmsSql, [(rows as readonly AlarmRow[]).map(alarmValues)]);
+    }
+  }
+
+  /**
+   * Custom SQL runs once per row, all rows of a batch in one transaction on one connection: one commit
+   * instead of one per row. A row refused for its content fails alone (InnoDB rolls back the statement,
+   * not the transaction) and goes to the dead letters; anything else abandons the batch for a retry.
+   */
+  private async writeCustom(sql: string, rows: readonly PointRow[]): Promise<BatchResult> {
+    let conn: PoolConnection | undefined;
+    try {
+      conn = await this.pool.getConnection();
+      await conn.beginTransaction();
+      const letters: DeadLetter[] = [];
+      for (const r of rows) {
+        try {
+          await conn.execute({ sql, namedPlaceholders: true }, customSqlParams(r));
+        } catch (err) {
+          const error = classifyMysqlError(err);
+          if (error.kind !== "content") throw err;
+          letters.push({ row: r, error: error.message, code: error.code ?? null, at: this.clock.now() });
+        }
+      }
+      await conn.commit();
+      conn.release();
+      return { ok: true, written: rows.length - letters.length, letters };
+    } catch (err) {
+      // The connection may be half-way through a transaction or dead: never hand it back to the pool.
+      if (conn) conn.destroy();
+      return { ok: false, error: classifyMysqlError(err) };
+    }
+  }
+}

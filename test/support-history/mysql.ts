@@ -1,0 +1,61 @@
+/**
+ * A database of its own for each history test file: created on the shared MariaDB, dropped after.
+ */
+import mysql from "mysql2/promise";
+import type { MysqlSettings } from "../../src/core/history/mysql-settings";
+import { parseMysqlSettings } from "../../src/core/history/mysql-settings";
+import { MYSQL_URL, uniqueDatabase } from "../support/services";
+
+const url = new URL(MYSQL_URL);
+
+/** Settings for `database` on the test server, optionally through another port (the TCP proxy). */
+export function testSettings(
+  database: string,
+  overrides: { port?: number; poolSize?: number } = {},
+): MysqlSettings {
+  return parseMysqlSettings({
+    host: url.hostname,
+    port: overrides.port ?? Number(url.port || 3306),
+    user: decodeURIComponent(url.username || "root"),
+    password: decodeURIComponent(url.password),
+    database,
+    poolSize: overrides.poolSize ?? 4,
+  });
+}
+
+export function serverPort(): number {
+  return Number(url.port || 3306);
+}
+
+/** One connection for the test's own checks (not through the writer). */
+export async function adminConnection(database?: string): Promise<mysql.Connection> {
+  return mysql.createConnection({
+    host: url.hostname,
+    port: serverPort(),
+    user: decodeURIComponent(url.username || "root"),
+    password: decodeURIComponent(url.password),
+    ...(database === undefined ? {} : { database }),
+    timezone: "Z",
+  });
+}
+
+export interface TestDatabase {
+  readonly name: string;
+  readonly admin: mysql.Connection;
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(prefix = "dc_hist"): Promise<TestDatabase> {
+  const name = uniqueDatabase(prefix);
+  const admin = await adminConnection();
+  await admin.query(`CREATE DATABASE ${mysql.escapeId(name)}`);
+  await admin.query(`USE ${mysql.escapeId(name)}`);
+  return {
+    name,
+    admin,
+    async drop() {
+      await admin.query(`DROP DATABASE IF EXISTS ${mysql.escapeId(name)}`);
+      await admin.end();
+    },
+  };
+}
