@@ -1,0 +1,212 @@
+/**
+ * Device ownership across instances (DESIGN.md §7): each registry device is polled by exactly one live
+ * instance, chosen through leases in Redis.
+ *
+ * - A lease is a key `<ns>lease:device:<id>` holding the owner's instance id with a TTL (default 10 s),
+ *   taken with SET NX PX and renewed every third of the TTL by a compare-and-expire script, so only the
+ *   owner can renew or release it.
+ * - The owner stops polling a device at the local deadline `time the renewal was sent + TTL - margin`.
+ *   Redis starts the TTL when it processes the command, which is after the send, so the owner always
+ *   stops before the key can expire and another instance can take it: never two pollers at once, even
+ *   when the owner loses Redis (it simply cannot renew, and stops at its deadline).
+ * - Live instances announce themselves in a sorted set scored by their heartbeat expiry. Each instance
+ *   holds at most its fair share, ceil(devices / live instances): a newcomer takes free devices, and
+ *   instances above their share hand extras back (stop first, then release), so balance returns after
+ *   a restart. A dead instance's leases expire and the others take its devices within one TTL plus one
+ *   renewal period.
+ */
+import type { Clock, TimerHandle } from "../../transport/connection";
+
+export interface LeaseBackend {
+  /** Register this instance as alive until now + ttl; answers how many instances are alive. */
+  heartbeat(ttlMs: number): Promise<number>;
+  /** Take each free lease for this instance; answers which were taken. */
+  acquire(deviceIds: readonly string[], ttlMs: number): Promise<boolean[]>;
+  /** Extend leases this instance holds; false where it no longer holds one. */
+  renew(deviceIds: readonly string[], ttlMs: number): Promise<boolean[]>;
+  /** Give leases back (only those this instance holds) and, with `leaving`, its heartbeat too. */
+  release(deviceIds: readonly string[], leaving: boolean): Promise<void>;
+}
+
+export interface LeaseEvents {
+  /** This instance may poll the device from now on. */
+  gained(deviceId: string): void;
+  /** This instance must stop polling the device now (it lost or is handing back the lease). */
+  lost(deviceId: string, reason: "expired" | "taken" | "rebalance" | "removed" | "closing"): void;
+}
+
+export interface LeaseOptions {
+  readonly ttlMs: number;
+  /** How long before the local deadline polling stops, for clock-rate differences. Default ttl / 10. */
+  readonly marginMs?: number;
+}
+
+export const DEFAULT_LEASE_MS = 10_000;
+
+export class LeaseKeeper {
+  private wanted = new Set<string>();
+  /** Held device → local deadline after which it must not be polled. */
+  private readonly held = new Map<string, number>();
+  private timer: TimerHandle | undefined;
+  private running: Promise<void> | undefined;
+  private closed = false;
+  private lastError: string | undefined;
+  private readonly ttl: number;
+  private readonly margin: number;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly backend: LeaseBackend,
+    private readonly events: LeaseEvents,
+    opts: LeaseOptions = { ttlMs: DEFAULT_LEASE_MS },
+  ) {
+    this.ttl = opts.ttlMs;
+    this.margin = opts.marginMs ?? Math.floor(opts.ttlMs / 10);
+  }
+
+  /** Devices this instance could poll; ones it holds but no longer wants are stopped and released. */
+  setDevices(deviceIds: Iterable<string>): void {
+    this.wanted = new Set(deviceIds);
+    const gone = [...this.held.keys()].filter((id) => !this.wanted.has(id));
+    for (const id of gone) {
+      this.held.delete(id);
+      this.events.lost(id, "removed");
+    }
+    if (gone.length > 0) void this.backend.release(gone, false).catch((err: unknown) => this.noteError(err));
+    this.schedule(0);
+  }
+
+  holds(deviceId: string): boolean {
+    return this.held.has(deviceId);
+  }
+
+  get heldCount(): number {
+    return this.held.size;
+  }
+
+  get error(): string | undefined {
+    return this.lastError;
+  }
+
+  /** Run one round now (renew, expire, rebalance); the timer does this every third of the TTL. */
+  round(): Promise<void> {
+    this.running ??= this.doRound().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /** Stop polling everything, hand every lease back at once and stop the timer. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
+    this.timer = undefined;
+    await this.running;
+    const ids = [...this.held.keys()];
+    this.held.clear();
+    for (const id of ids) this.events.lost(id, "closing");
+    try {
+      await this.backend.release(ids, true);
+    } catch (err) {
+      // Redis is away: the leases expire on their own within one TTL.
+      this.noteError(err);
+    }
+  }
+
+  private schedule(ms: number): void {
+    if (this.closed) return;
+    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
+    this.timer = this.clock.setTimer(() => {
+      this.timer = undefined;
+      void this.round().then(() => this.schedule(this.nextDelay()));
+    }, ms);
+  }
+
+  /** A third of the TTL, or sooner when a held lease's local deadline comes first. */
+  private nextDelay(): number {
+    let delay = Math.floor(this.ttl / 3);
+    const now = this.clock.now();
+    for (const deadline of this.held.values()) delay = Math.min(delay, Math.max(0, deadline - now));
+    return delay;
+  }
+
+  private expireLocally(now: number): void {
+    for (const [id, deadline] of this.held) {
+      if (now >= deadline) {
+        this.held.delete(id);
+        this.events.lost(id, "expired");
+      }
+    }
+  }
+
+  private async doRound(): Promise<void> {
+    if (this.closed) return;
+    const sent = this.clock.now();
+    this.expireLocally(sent);
+    try {
+      const live = Math.max(1, await this.backend.heartbeat(this.ttl));
+      const heldIds = [...this.held.keys()];
+      if (heldIds.length > 0) {
+        const renewed = await this.backend.renew(heldIds, this.ttl);
+        heldIds.forEach((id, i) => {
+          if (!this.held.has(id)) return;
+          if (renewed[i]) this.held.set(id, sent + this.ttl - this.margin);
+          else {
+            this.held.delete(id);
+            this.events.lost(id, "taken");
+          }
+        });
+      }
+      if (this.closed) return;
+      const share = Math.ceil(this.wanted.size / live);
+      if (this.held.size > share) {
+        const extra = [...this.held.keys()].slice(share);
+        for (const id of extra) {
+          this.held.delete(id);
+          this.events.lost(id, "rebalance");
+        }
+        await this.backend.release(extra, false);
+      } else if (this.held.size < share) {
+        const free = [...this.wanted].filter((id) => !this.held.has(id));
+        const want = share - this.held.size;
+        // Try a few more than needed: some are held by others.
+        const tryIds = free.slice(0, Math.max(want * 2, want + 8));
+        const taken = tryIds.length > 0 ? await this.backend.acquire(tryIds, this.ttl) : [];
+        let gained = 0;
+        tryIds.forEach((id, i) => {
+          if (!taken[i]) return;
+          if (gained >= want || this.closed || !this.wanted.has(id)) {
+            void this.backend.release([id], false).catch((err: unknown) => this.noteError(err));
+            return;
+          }
+          gained++;
+          this.held.set(id, sent + this.ttl - this.margin);
+          this.events.gained(id);
+        });
+      }
+      this.lastError = undefined;
+    } catch (err) {
+      // Without Redis nothing is renewed; held devices stop at their local deadlines (expireLocally).
+      this.noteError(err);
+    }
+  }
+
+  private noteError(err: unknown): void {
+    this.lastError = err instanceof Error ? err.message : String(err);
+  }
+}
+
+/** One instance, no Redis: every device is this instance's. */
+export class LocalLeaseBackend implements LeaseBackend {
+  async heartbeat(): Promise<number> {
+    return 1;
+  }
+  async acquire(deviceIds: readonly string[]): Promise<boolean[]> {
+    return deviceIds.map(() => true);
+  }
+  async renew(deviceIds: readonly string[]): Promise<boolean[]> {
+    return deviceIds.map(() => true);
+  }
+  async release(): Promise<void> {}
+}

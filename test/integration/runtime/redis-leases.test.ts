@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { Redis } from "ioredis";
+import { systemClock } from "../../../src/transport/connection";
+import { LeaseKeeper } from "../../../src/core/runtime/leases";
+import { RedisLeaseBackend } from "../../../src/core/runtime/redis-leases";
+import { REDIS_URL, uniqueNamespace } from "../../support/services";
+
+async function until(
+  cond: () => boolean | Promise<boolean>,
+  withinMs: number,
+  what: string,
+): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    if (await cond()) return Date.now() - start;
+    if (Date.now() - start > withinMs) throw new Error(`${what} did not happen within ${withinMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("Redis leases", function () {
+  const ns = uniqueNamespace("lease");
+  const clients: Redis[] = [];
+  const client = (): Redis => {
+    const c = new Redis(REDIS_URL, { lazyConnect: false });
+    clients.push(c);
+    return c;
+  };
+
+  after(async function () {
+    const c = client();
+    const keys = await c.keys(`${ns}*`);
+    if (keys.length > 0) await c.del(...keys);
+    await Promise.all(clients.filter((x) => x.status !== "end").map((x) => x.quit()));
+  });
+
+  it("gives a lease to one instance only; only the owner renews or releases it", async function () {
+    const a = new RedisLeaseBackend(client(), ns, "a");
+    const b = new RedisLeaseBackend(client(), ns, "b");
+    assert.deepEqual(await a.acquire(["x", "y"], 5000), [true, true]);
+    assert.deepEqual(await b.acquire(["x", "z"], 5000), [false, true]);
+    assert.deepEqual(await b.renew(["x", "z"], 5000), [false, true]);
+    await b.release(["x"], false);
+    assert.deepEqual(await a.owners(["x", "y", "z"]), ["a", "a", "b"]);
+    await a.release(["x", "y"], false);
+    assert.deepEqual(await a.owners(["x", "y"]), [null, null]);
+    await b.release(["z"], false);
+  });
+
+  it("counts live instances by heartbeat and forgets one that leaves", async function () {
+    const a = new RedisLeaseBackend(client(), ns, "h-a");
+    const b = new RedisLeaseBackend(client(), ns, "h-b");
+    assert.equal(await a.heartbeat(5000), 1);
+    assert.equal(await b.heartbeat(5000), 2);
+    await b.release([], true);
+    assert.equal(await a.heartbeat(5000), 1);
+    await a.release([], true);
+  });
+
+  it("hands a killed instance's devices to the survivor within two lease times", async function () {
+    const ttl = 600;
+    const devices = ["k1", "k2", "k3", "k4"];
+    const polling = { a: new Set<string>(), b: new Set<string>() };
+    const keeper = (name: "a" | "b", redis: Redis): LeaseKeeper =>
+      new LeaseKeeper(
+        systemClock,
+        new RedisLeaseBackend(redis, `${ns}kill:`, name),
+        {
+          gained: (id) => {
+            assert.ok(!polling[name === "a" ? "b" : "a"].has(id), `${id} polled twice`);
+            polling[name].add(id);
+          },
+          lost: (id) => polling[name].delete(id),
+        },
+        { ttlMs: ttl },
+      );
+    const redisA = client();
+    const a = keeper("a", redisA);
+    const b = keeper("b", client());
+    a.setDevices(devices);
+    b.setDevices(devices);
+    await until(() => polling.a.size === 2 && polling.b.size === 2, 5000, "a fair split");
+    // Kill a: its connection is cut and its timer never runs again; it releases nothing.
+    redisA.disconnect();
+    const took = await until(() => polling.b.size === 4, 2 * ttl + 500, "takeover");
+    assert.ok(took <= 2 * ttl, `takeover took ${took} ms`);
+    await a.close();
+    await b.close();
+  });
+});
