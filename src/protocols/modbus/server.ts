@@ -1,0 +1,232 @@
+/**
+ * A strict Modbus TCP server core for simulators: the four tables per unit id, no sockets. Its purpose
+ * is to be the well-behaved peer that jsmodbus's server is not (notes/modbus.md: that one ignores unit
+ * ids, returns truncated data past its buffer and crashes on reads of 128+ registers).
+ *
+ * Rules:
+ * - Only configured unit ids are answered. A request for another unit gets no reply (as a device
+ *   would: it is not addressed), or exception 0B when `unknownUnit` is "gateway" (Application Protocol
+ *   §7: the gateway's target did not respond).
+ * - Every request is decoded strictly (codec/pdu.ts): 01 for a function we do not serve, 03 for a bad
+ *   quantity, byte count or value, 02 for a range outside the unit's table. A reply always carries
+ *   exactly the data asked for — never truncated.
+ * - Nothing a client sends can make it throw. A bad MBAP header loses the framing: the connection is
+ *   closed rather than guessed at, since the octets after it cannot be trusted to be frames.
+ */
+import { MbapAssembler, encodeMbap, type MbapFrame } from "./codec/mbap";
+import { ExceptionCode, encodeException } from "./codec/exceptions";
+import { decodeRequest, encodeReply, requestCount, type ModbusRequest } from "./codec/pdu";
+
+export type ServerTable = "coils" | "discreteInputs" | "holdingRegisters" | "inputRegisters";
+
+export interface TableSizes {
+  readonly coils: number;
+  readonly discreteInputs: number;
+  readonly holdingRegisters: number;
+  readonly inputRegisters: number;
+}
+
+/** One unit's data. Bits are 0/1 octets; registers unsigned 16-bit. Mutable: the simulator's state. */
+export class UnitTables {
+  readonly coils: Uint8Array;
+  readonly discreteInputs: Uint8Array;
+  readonly holdingRegisters: Uint16Array;
+  readonly inputRegisters: Uint16Array;
+
+  constructor(sizes: TableSizes) {
+    for (const [name, n] of Object.entries(sizes)) {
+      if (!Number.isInteger(n) || n < 0 || n > 0x10000)
+        throw new RangeError(`${name} size ${n} is outside 0..65536`);
+    }
+    this.coils = new Uint8Array(sizes.coils);
+    this.discreteInputs = new Uint8Array(sizes.discreteInputs);
+    this.holdingRegisters = new Uint16Array(sizes.holdingRegisters);
+    this.inputRegisters = new Uint16Array(sizes.inputRegisters);
+  }
+}
+
+export interface ServerOptions {
+  /** Unit ids answered, each with its own tables. */
+  readonly units: readonly number[];
+  readonly sizes: TableSizes;
+  /** What to do with requests for other unit ids. */
+  readonly unknownUnit: "silent" | "gateway";
+}
+
+export const DEFAULT_TABLE_SIZES: TableSizes = Object.freeze({
+  coils: 10000,
+  discreteInputs: 10000,
+  holdingRegisters: 10000,
+  inputRegisters: 10000,
+});
+
+export interface ServerStats {
+  requests: number;
+  exceptions: number;
+  ignored: number;
+  malformedStreams: number;
+}
+
+export type WriteListener = (
+  unit: number,
+  table: "coils" | "holdingRegisters",
+  address: number,
+  count: number,
+) => void;
+
+function tableOf(req: ModbusRequest): ServerTable {
+  switch (req.fn) {
+    case "readCoils":
+    case "writeSingleCoil":
+    case "writeMultipleCoils":
+      return "coils";
+    case "readDiscreteInputs":
+      return "discreteInputs";
+    case "readHoldingRegisters":
+    case "writeSingleRegister":
+    case "writeMultipleRegisters":
+      return "holdingRegisters";
+    case "readInputRegisters":
+      return "inputRegisters";
+  }
+}
+
+export class ModbusServerCore {
+  private readonly unitTables = new Map<number, UnitTables>();
+  private readonly unknownUnit: "silent" | "gateway";
+  private readonly writeListeners = new Set<WriteListener>();
+  private readonly counters: ServerStats = { requests: 0, exceptions: 0, ignored: 0, malformedStreams: 0 };
+
+  constructor(options: Partial<ServerOptions> = {}) {
+    const units = options.units ?? [1];
+    const sizes = options.sizes ?? DEFAULT_TABLE_SIZES;
+    for (const u of units) {
+      if (!Number.isInteger(u) || u < 0 || u > 255) throw new RangeError(`unit id ${u} is outside 0..255`);
+      this.unitTables.set(u, new UnitTables(sizes));
+    }
+    this.unknownUnit = options.unknownUnit ?? "silent";
+  }
+
+  get stats(): Readonly<ServerStats> {
+    return { ...this.counters };
+  }
+
+  /** The tables of a served unit, to set inputs or inspect writes. */
+  unit(unit: number): UnitTables {
+    const t = this.unitTables.get(unit);
+    if (t === undefined) throw new RangeError(`unit ${unit} is not served`);
+    return t;
+  }
+
+  onWrite(listener: WriteListener): () => void {
+    this.writeListeners.add(listener);
+    return () => {
+      this.writeListeners.delete(listener);
+    };
+  }
+
+  /** A new connection's framing state; feed it the connection's bytes. */
+  connection(): ServerConnection {
+    return new ServerConnection(this);
+  }
+
+  /** The reply frame to one request frame, or undefined when it is not for us. */
+  handleFrame(frame: MbapFrame): Buffer | undefined {
+    this.counters.requests++;
+    const reply = (pdu: Buffer): Buffer => encodeMbap(frame.transactionId, frame.unitId, pdu);
+    const fc = frame.pdu.length > 0 ? frame.pdu[0] : 0;
+    const tables = this.unitTables.get(frame.unitId);
+    if (tables === undefined) {
+      if (this.unknownUnit === "silent") {
+        this.counters.ignored++;
+        return undefined;
+      }
+      this.counters.exceptions++;
+      return reply(encodeException(fc & 0x7f, ExceptionCode.GATEWAY_TARGET_FAILED));
+    }
+    const decoded = decodeRequest(frame.pdu);
+    if (decoded.kind === "exception") {
+      this.counters.exceptions++;
+      return reply(encodeException(decoded.functionCode, decoded.code));
+    }
+    const req = decoded.request;
+    const table = tables[tableOf(req)];
+    const count = requestCount(req);
+    if (req.address + count > table.length) {
+      this.counters.exceptions++;
+      return reply(encodeException(fc, ExceptionCode.ILLEGAL_DATA_ADDRESS));
+    }
+    return reply(this.execute(frame.unitId, tables, req));
+  }
+
+  private execute(unit: number, t: UnitTables, req: ModbusRequest): Buffer {
+    const bits = (a: Uint8Array, from: number, n: number): boolean[] =>
+      Array.from(a.subarray(from, from + n), (b) => b !== 0);
+    const regs = (a: Uint16Array, from: number, n: number): number[] =>
+      Array.from(a.subarray(from, from + n));
+    switch (req.fn) {
+      case "readCoils":
+        return encodeReply(req, bits(t.coils, req.address, req.count));
+      case "readDiscreteInputs":
+        return encodeReply(req, bits(t.discreteInputs, req.address, req.count));
+      case "readHoldingRegisters":
+        return encodeReply(req, regs(t.holdingRegisters, req.address, req.count));
+      case "readInputRegisters":
+        return encodeReply(req, regs(t.inputRegisters, req.address, req.count));
+      case "writeSingleCoil":
+        t.coils[req.address] = req.value ? 1 : 0;
+        this.notify(unit, "coils", req.address, 1);
+        return encodeReply(req);
+      case "writeMultipleCoils":
+        t.coils.set(
+          req.values.map((v) => (v ? 1 : 0)),
+          req.address,
+        );
+        this.notify(unit, "coils", req.address, req.values.length);
+        return encodeReply(req);
+      case "writeSingleRegister":
+        t.holdingRegisters[req.address] = req.value;
+        this.notify(unit, "holdingRegisters", req.address, 1);
+        return encodeReply(req);
+      case "writeMultipleRegisters":
+        t.holdingRegisters.set(req.values, req.address);
+        this.notify(unit, "holdingRegisters", req.address, req.values.length);
+        return encodeReply(req);
+    }
+  }
+
+  private notify(unit: number, table: "coils" | "holdingRegisters", address: number, count: number): void {
+    for (const l of [...this.writeListeners]) l(unit, table, address, count);
+  }
+
+  /** @internal */
+  countMalformed(): void {
+    this.counters.malformedStreams++;
+  }
+}
+
+/** What a connection should do after some bytes: send these replies, and close if framing was lost. */
+export interface ServerOutput {
+  readonly replies: readonly Buffer[];
+  readonly close?: string;
+}
+
+export class ServerConnection {
+  private readonly assembler = new MbapAssembler();
+
+  constructor(private readonly core: ModbusServerCore) {}
+
+  onData(bytes: Uint8Array): ServerOutput {
+    const r = this.assembler.push(bytes);
+    const replies: Buffer[] = [];
+    for (const frame of r.frames) {
+      const reply = this.core.handleFrame(frame);
+      if (reply !== undefined) replies.push(reply);
+    }
+    if (r.kind === "malformed") {
+      this.core.countMalformed();
+      return { replies, close: r.reason };
+    }
+    return { replies };
+  }
+}
