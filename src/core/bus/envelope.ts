@@ -127,7 +127,7 @@ const QUALITY_FLAGS = ["invalid", "notTopical", "substituted", "blocked", "overf
  * One DataPoint from another program. Only `key` and `value` are required, so a few lines of any
  * language can publish; the ids come from the key, time from the envelope, quality good, cause manual.
  */
-function decodePoint(raw: unknown, envTs: number): DataPoint | string {
+export function decodePoint(raw: unknown, envTs: number): DataPoint | string {
   const o = record(raw);
   if (!o) return "a point must be an object";
   const ids = typeof o.key === "string" ? splitPointKey(o.key) : undefined;

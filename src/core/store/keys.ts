@@ -1,0 +1,37 @@
+/**
+ * Key names of a namespace, relative to its prefix (docs/redis-keys.md lists each with its type, bound
+ * and writer). Both stores use these names: the Redis store prefixes them with the namespace, the memory
+ * store keeps them in its own map, so the registry logic that computes writes is shared.
+ */
+import type { PointKey } from "../model/datapoint";
+
+export const K = {
+  /** Registry revision, incremented by every registry write; writers check it to detect a race. */
+  rev: "rev",
+  devices: "devices",
+  terms: "terms",
+  items: "items",
+  points: "points",
+  formulas: "formulas",
+  deviceTerms: (deviceId: string) => `device-terms:${deviceId}`,
+  termPoints: (termId: string) => `term-points:${termId}`,
+  itemPoints: (itemId: string) => `item-points:${itemId}`,
+  pointFormulas: (key: PointKey) => `point-formulas:${key}`,
+  /** Reverse map: protocol address key → point key. */
+  address: "address",
+  /** Which address key each point holds in the reverse map, so a delete removes exactly that entry. */
+  addressOf: "address-of",
+  latest: "latest",
+  history: (key: PointKey) => `hist:${key}`,
+  frames: (deviceId: string) => `frames:${deviceId}`,
+  alarm: (key: PointKey) => `alarm:${key}`,
+  alarms: "alarms",
+  status: "status",
+  events: "events",
+} as const;
+
+/** Pub/sub channels, relative to the namespace prefix. */
+export const CHANNEL = {
+  points: "points",
+  changes: "changes",
+} as const;

@@ -1,0 +1,438 @@
+/**
+ * The embedded store: everything in this process's memory, for a flow on a bare machine (one instance).
+ * It keeps the same keys as Redis in a small keyspace of its own and behaves the same way — the contract
+ * suite runs against both. Several MemoryStores on one MemoryDatabase and namespace see each other like
+ * instances on one Redis, which is how the contract tests "two instances" without Redis.
+ */
+import { DataCollError } from "../errors";
+import type { DataPoint, PointKey } from "../model/datapoint";
+import type { ProtocolRules } from "../model/protocol-rules";
+import {
+  EventIds,
+  RecentIds,
+  decodeChanges,
+  decodePoints,
+  envelopeJson,
+  pointJson,
+  type PointsEnvelope,
+} from "../bus/envelope";
+import { CappedLog } from "./capped-log";
+import { CHANNEL, K } from "./keys";
+import { Registry, type RegistryBackend, type RegistryOp } from "./registry";
+import {
+  checkAlarm,
+  checkCount,
+  checkFrame,
+  checkStatus,
+  readAlarm,
+  readFrame,
+  readPoint,
+  readStatus,
+} from "./records";
+import {
+  DEFAULT_BOUNDS,
+  type AlarmState,
+  type DeviceStatus,
+  type EventRecord,
+  type FrameRecord,
+  type Store,
+  type StoreBounds,
+  type StoreState,
+  type Unsubscribe,
+} from "./store";
+
+interface Group {
+  lastSeq: number;
+  readonly pending: Map<number, string>;
+}
+
+/** One namespace's data. */
+class Keyspace {
+  rev = 0;
+  readonly hashes = new Map<string, Map<string, string>>();
+  readonly sets = new Map<string, Set<string>>();
+  readonly logs = new Map<string, CappedLog<string>>();
+  readonly groups = new Map<string, Group>();
+  /** Blocked readers of the events stream, woken by every append. */
+  readonly eventWaiters = new Set<() => void>();
+
+  hash(key: string, create: true): Map<string, string>;
+  hash(key: string, create?: false): Map<string, string> | undefined;
+  hash(key: string, create = false): Map<string, string> | undefined {
+    let h = this.hashes.get(key);
+    if (!h && create) this.hashes.set(key, (h = new Map()));
+    return h;
+  }
+
+  log(key: string): CappedLog<string> {
+    let l = this.logs.get(key);
+    if (!l) this.logs.set(key, (l = new CappedLog()));
+    return l;
+  }
+
+  apply(op: RegistryOp): void {
+    switch (op.op) {
+      case "hset":
+        this.hash(op.key, true).set(op.field, op.value);
+        return;
+      case "hdel": {
+        const h = this.hashes.get(op.key);
+        h?.delete(op.field);
+        if (h?.size === 0) this.hashes.delete(op.key);
+        return;
+      }
+      case "sadd": {
+        let s = this.sets.get(op.key);
+        if (!s) this.sets.set(op.key, (s = new Set()));
+        s.add(op.member);
+        return;
+      }
+      case "srem": {
+        const s = this.sets.get(op.key);
+        s?.delete(op.member);
+        if (s?.size === 0) this.sets.delete(op.key);
+        return;
+      }
+      case "del":
+        this.hashes.delete(op.key);
+        this.sets.delete(op.key);
+        this.logs.delete(op.key);
+        return;
+    }
+  }
+}
+
+/** What several memory stores share, as instances share one Redis: namespaces and pub/sub channels. */
+export class MemoryDatabase {
+  private readonly spaces = new Map<string, Keyspace>();
+  private readonly channels = new Map<string, Set<(message: string) => void>>();
+
+  space(namespace: string): Keyspace {
+    let s = this.spaces.get(namespace);
+    if (!s) this.spaces.set(namespace, (s = new Keyspace()));
+    return s;
+  }
+
+  /** Delivered after the current task, as a Redis message arrives later than the write. */
+  publish(channel: string, message: string): void {
+    const subs = this.channels.get(channel);
+    if (!subs) return;
+    for (const fn of subs) queueMicrotask(() => fn(message));
+  }
+
+  subscribe(channel: string, fn: (message: string) => void): Unsubscribe {
+    let subs = this.channels.get(channel);
+    if (!subs) this.channels.set(channel, (subs = new Set()));
+    subs.add(fn);
+    return () => {
+      subs.delete(fn);
+    };
+  }
+}
+
+export interface MemoryStoreOptions {
+  readonly namespace: string;
+  readonly instanceId: string;
+  /** Share one database between stores to make them see each other; default: a database of its own. */
+  readonly database?: MemoryDatabase;
+  readonly bounds?: Partial<StoreBounds>;
+  readonly rules?: ProtocolRules;
+  readonly ids?: EventIds;
+}
+
+function eventId(seq: number): string {
+  return `0-${seq}`;
+}
+
+function eventSeq(id: string): number | undefined {
+  const m = /^0-(\d+)$/.exec(id);
+  return m ? Number(m[1]) : undefined;
+}
+
+function eventRecord(id: string, json: string): EventRecord {
+  const d = decodePoints(json);
+  return d.ok ? { id, ok: true, envelope: d.envelope } : { id, ok: false, reason: d.reason };
+}
+
+export class MemoryStore implements Store {
+  readonly kind = "memory";
+  readonly namespace: string;
+  readonly instanceId: string;
+  readonly bounds: StoreBounds;
+  readonly registry: Registry;
+  private readonly ks: Keyspace;
+  private readonly db: MemoryDatabase;
+  private readonly ids: EventIds;
+  private readonly recent = new RecentIds();
+  private readonly unsubscribes: Unsubscribe[] = [];
+  private remoteListeners: readonly ((env: PointsEnvelope) => void)[] = [];
+  private readonly stateListeners = new Set<(s: StoreState) => void>();
+  private readonly blocked = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
+  private current: StoreState = { kind: "connected" };
+
+  constructor(opts: MemoryStoreOptions) {
+    this.namespace = opts.namespace;
+    this.instanceId = opts.instanceId;
+    this.bounds = { ...DEFAULT_BOUNDS, ...opts.bounds };
+    this.db = opts.database ?? new MemoryDatabase();
+    this.ks = this.db.space(opts.namespace);
+    this.ids = opts.ids ?? new EventIds();
+    this.registry = new Registry(this.backend(), {
+      instanceId: opts.instanceId,
+      rules: opts.rules,
+      ids: this.ids,
+    });
+    this.unsubscribes.push(
+      this.db.subscribe(this.namespace + CHANNEL.points, (msg) => this.onPointsMessage(msg)),
+      this.db.subscribe(this.namespace + CHANNEL.changes, (msg) => {
+        const d = decodeChanges(msg);
+        if (d.ok) this.registry.receive(d.envelope);
+      }),
+    );
+  }
+
+  get state(): StoreState {
+    return this.current;
+  }
+
+  onState(listener: (state: StoreState) => void): Unsubscribe {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  private open(): void {
+    if (this.current.kind === "closed") throw new DataCollError("closed", "the store is closed");
+  }
+
+  private backend(): RegistryBackend {
+    const ks = this.ks;
+    const guard = <T>(fn: () => T): Promise<T> => {
+      this.open();
+      return Promise.resolve(fn());
+    };
+    return {
+      rev: () => guard(() => ks.rev),
+      hget: (key, field) => guard(() => ks.hash(key)?.get(field)),
+      hmget: (key, fields) => guard(() => fields.map((f) => ks.hash(key)?.get(f))),
+      hgetall: (key) => guard(() => new Map(ks.hash(key) ?? [])),
+      smembers: (key) => guard(() => [...(ks.sets.get(key) ?? [])]),
+      apply: (rev, ops, message) =>
+        guard(() => {
+          if (rev !== ks.rev) return false;
+          for (const op of ops) ks.apply(op);
+          ks.rev++;
+          this.db.publish(this.namespace + CHANNEL.changes, message);
+          return true;
+        }),
+    };
+  }
+
+  private onPointsMessage(msg: string): void {
+    const d = decodePoints(msg);
+    if (!d.ok || this.ids.isOwn(d.envelope.id) || this.recent.seen(d.envelope.id)) return;
+    for (const l of this.remoteListeners) l(d.envelope);
+  }
+
+  async ingest(env: PointsEnvelope): Promise<void> {
+    this.open();
+    // An envelope made elsewhere and relayed through this store must not come back as remote.
+    if (!this.ids.isOwn(env.id)) this.recent.seen(env.id);
+    const jsons = env.points.map(pointJson);
+    const latest = this.ks.hash(K.latest, true);
+    env.points.forEach((p, i) => {
+      latest.set(p.key, jsons[i]);
+      this.ks.log(K.history(p.key)).push(jsons[i], this.bounds.history);
+    });
+    const text = envelopeJson(env, jsons);
+    this.ks.log(K.events).push(text, this.bounds.events);
+    for (const wake of this.ks.eventWaiters) wake();
+    this.db.publish(this.namespace + CHANNEL.points, text);
+  }
+
+  onRemotePoints(listener: (env: PointsEnvelope) => void): Unsubscribe {
+    this.remoteListeners = [...this.remoteListeners, listener];
+    return () => {
+      this.remoteListeners = this.remoteListeners.filter((l) => l !== listener);
+    };
+  }
+
+  async latest(key: PointKey): Promise<DataPoint | undefined> {
+    this.open();
+    const v = this.ks.hash(K.latest)?.get(key);
+    return v === undefined ? undefined : readPoint(v);
+  }
+
+  async latestMany(keys: readonly PointKey[]): Promise<(DataPoint | undefined)[]> {
+    this.open();
+    const h = this.ks.hash(K.latest);
+    return keys.map((k) => {
+      const v = h?.get(k);
+      return v === undefined ? undefined : readPoint(v);
+    });
+  }
+
+  async history(key: PointKey, count: number): Promise<DataPoint[]> {
+    this.open();
+    checkCount(count);
+    return (this.ks.logs.get(K.history(key))?.newest(count) ?? []).map(readPoint);
+  }
+
+  async historyLength(key: PointKey): Promise<number> {
+    this.open();
+    return this.ks.logs.get(K.history(key))?.length ?? 0;
+  }
+
+  async appendFrames(deviceId: string, frames: readonly FrameRecord[]): Promise<void> {
+    this.open();
+    frames.forEach(checkFrame);
+    const log = this.ks.log(K.frames(deviceId));
+    for (const f of frames) log.push(JSON.stringify(f), this.bounds.frames);
+  }
+
+  async frames(deviceId: string, count: number): Promise<FrameRecord[]> {
+    this.open();
+    checkCount(count);
+    return (this.ks.logs.get(K.frames(deviceId))?.newest(count) ?? []).map(readFrame);
+  }
+
+  async framesLength(deviceId: string): Promise<number> {
+    this.open();
+    return this.ks.logs.get(K.frames(deviceId))?.length ?? 0;
+  }
+
+  async putAlarm(alarm: AlarmState): Promise<void> {
+    this.open();
+    checkAlarm(alarm);
+    this.ks.apply({
+      op: "hset",
+      key: K.alarm(alarm.key),
+      field: alarm.condition,
+      value: JSON.stringify(alarm),
+    });
+    this.ks.apply({ op: "sadd", key: K.alarms, member: alarm.key });
+  }
+
+  async deleteAlarm(key: PointKey, condition: string): Promise<void> {
+    this.open();
+    this.ks.apply({ op: "hdel", key: K.alarm(key), field: condition });
+    if (!this.ks.hash(K.alarm(key))) this.ks.apply({ op: "srem", key: K.alarms, member: key });
+  }
+
+  async alarms(key?: PointKey): Promise<AlarmState[]> {
+    this.open();
+    const keys = key === undefined ? [...(this.ks.sets.get(K.alarms) ?? [])] : [key];
+    return keys.flatMap((k) => [...(this.ks.hash(K.alarm(k))?.values() ?? [])].map(readAlarm));
+  }
+
+  async setDeviceStatus(deviceId: string, status: DeviceStatus): Promise<void> {
+    this.open();
+    checkStatus(deviceId, status);
+    this.ks.hash(K.status, true).set(deviceId, JSON.stringify(status));
+  }
+
+  async deviceStatus(deviceId: string): Promise<DeviceStatus | undefined> {
+    this.open();
+    const v = this.ks.hash(K.status)?.get(deviceId);
+    return v === undefined ? undefined : readStatus(v);
+  }
+
+  async allDeviceStatus(): Promise<Map<string, DeviceStatus>> {
+    this.open();
+    return new Map([...(this.ks.hash(K.status) ?? [])].map(([id, v]) => [id, readStatus(v)]));
+  }
+
+  async ensureEventGroup(group: string, from: "start" | "end"): Promise<void> {
+    this.open();
+    if (this.ks.groups.has(group)) return;
+    const log = this.ks.log(K.events);
+    this.ks.groups.set(group, { lastSeq: from === "end" ? log.lastSeq : 0, pending: new Map() });
+  }
+
+  private group(name: string): Group {
+    const g = this.ks.groups.get(name);
+    if (!g)
+      throw new DataCollError(
+        "not-found",
+        `event group ${name} does not exist (ensureEventGroup first)`,
+        "group",
+      );
+    return g;
+  }
+
+  async readEvents(group: string, consumer: string, count: number, blockMs: number): Promise<EventRecord[]> {
+    this.open();
+    checkCount(count);
+    const g = this.group(group);
+    const log = this.ks.log(K.events);
+    const take = (): EventRecord[] => {
+      const entries = log.after(g.lastSeq, count);
+      for (const e of entries) g.pending.set(e.seq, consumer);
+      if (entries.length > 0) g.lastSeq = entries[entries.length - 1].seq;
+      return entries.map((e) => eventRecord(eventId(e.seq), e.value));
+    };
+    const now = take();
+    if (now.length > 0 || blockMs <= 0) return now;
+    return new Promise<EventRecord[]>((resolve) => {
+      const finish = (records: EventRecord[]): void => {
+        clearTimeout(waiter.timer);
+        this.ks.eventWaiters.delete(wake);
+        this.blocked.delete(waiter);
+        resolve(records);
+      };
+      const wake = (): void => {
+        if (this.current.kind === "closed") return finish([]);
+        const got = take();
+        if (got.length > 0) finish(got);
+      };
+      const waiter = { timer: setTimeout(() => finish([]), blockMs), wake: () => finish([]) };
+      this.ks.eventWaiters.add(wake);
+      this.blocked.add(waiter);
+    });
+  }
+
+  async readPendingEvents(group: string, consumer: string, count: number): Promise<EventRecord[]> {
+    this.open();
+    checkCount(count);
+    const g = this.group(group);
+    const log = this.ks.log(K.events);
+    const out: EventRecord[] = [];
+    for (const [seq, owner] of [...g.pending].sort((a, b) => a[0] - b[0])) {
+      if (out.length >= count) break;
+      if (owner !== consumer) continue;
+      const e = log.get(seq);
+      // Like Redis, an entry trimmed away while pending is reported without its content.
+      out.push(
+        e
+          ? eventRecord(eventId(seq), e.value)
+          : { id: eventId(seq), ok: false, reason: "trimmed from the stream" },
+      );
+    }
+    return out;
+  }
+
+  async ackEvents(group: string, ids: readonly string[]): Promise<number> {
+    this.open();
+    const g = this.group(group);
+    let n = 0;
+    for (const id of ids) {
+      const seq = eventSeq(id);
+      if (seq !== undefined && g.pending.delete(seq)) n++;
+    }
+    return n;
+  }
+
+  async eventsLength(): Promise<number> {
+    this.open();
+    return this.ks.logs.get(K.events)?.length ?? 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.current.kind === "closed") return;
+    this.current = { kind: "closed" };
+    for (const u of this.unsubscribes) u();
+    for (const b of [...this.blocked]) b.wake();
+    this.remoteListeners = [];
+    for (const l of this.stateListeners) l(this.current);
+    this.stateListeners.clear();
+  }
+}

@@ -1,0 +1,587 @@
+/**
+ * The Redis store: the shared state of every instance on one namespace (DESIGN.md §6, the layout in
+ * docs/redis-keys.md). Three connections: commands, a subscriber (pub/sub needs a connection of its own)
+ * and, made on first use, one for blocking reads of the events stream, so a saver waiting for events
+ * never holds up ingest. Writes touching several keys go in one MULTI/EXEC or one Lua script.
+ */
+import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from "ioredis";
+import { DataCollError, errorMessage } from "../errors";
+import type { DataPoint, PointKey } from "../model/datapoint";
+import type { ProtocolRules } from "../model/protocol-rules";
+import {
+  EventIds,
+  RecentIds,
+  decodeChanges,
+  decodePoints,
+  envelopeJson,
+  pointJson,
+  type PointsEnvelope,
+} from "../bus/envelope";
+import { CHANNEL, K } from "./keys";
+import { Registry, type RegistryBackend, type RegistryOp } from "./registry";
+import {
+  checkAlarm,
+  checkCount,
+  checkFrame,
+  checkStatus,
+  readAlarm,
+  readFrame,
+  readPoint,
+  readStatus,
+} from "./records";
+import {
+  DEFAULT_BOUNDS,
+  type AlarmState,
+  type DeviceStatus,
+  type EventRecord,
+  type FrameRecord,
+  type Store,
+  type StoreBounds,
+  type StoreState,
+  type Unsubscribe,
+} from "./store";
+
+type Client = Redis | Cluster;
+
+export interface ReconnectPolicy {
+  /** First delay; each further attempt doubles it, with jitter. Default 100 ms. */
+  readonly baseMs: number;
+  /** The longest delay between attempts. Default 10 s. */
+  readonly maxMs: number;
+}
+
+export interface RedisStoreOptions {
+  readonly namespace: string;
+  readonly instanceId: string;
+  /** `redis://[user:pass@]host:port/db` or `rediss://` for TLS. Ignored with Sentinel or Cluster. */
+  readonly url?: string;
+  readonly password?: string;
+  /** Passed to ioredis as they are: `tls`, `db`, `sentinels` + `name`, timeouts, … */
+  readonly redisOptions?: RedisOptions;
+  /** Redis Cluster: the start-up nodes and ioredis cluster options. */
+  readonly cluster?: { readonly nodes: readonly ClusterNode[]; readonly options?: ClusterOptions };
+  readonly bounds?: Partial<StoreBounds>;
+  readonly rules?: ProtocolRules;
+  readonly ids?: EventIds;
+  readonly reconnect?: Partial<ReconnectPolicy>;
+  /**
+   * How many reconnections a command waits through before it fails. Small by default, so a caller learns
+   * of an outage in seconds instead of piling up commands in memory.
+   */
+  readonly maxRetriesPerRequest?: number;
+}
+
+/** Delay before reconnect attempt `attempt` (1-based): doubling from `baseMs`, capped, with ±25% jitter. */
+export function reconnectDelay(
+  attempt: number,
+  policy: ReconnectPolicy,
+  random: () => number = Math.random,
+): number {
+  const exp = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(attempt - 1, 30));
+  return Math.max(1, Math.round(exp * (0.75 + random() * 0.5)));
+}
+
+// Applies a registry plan if the revision is unchanged (KEYS[1]); ARGV: expected rev, key prefix, changes
+// channel, changes message, then the ops, each as op name + its arguments.
+const APPLY_LUA = `
+local rev = tonumber(redis.call('GET', KEYS[1]) or '0')
+if rev ~= tonumber(ARGV[1]) then return -1 end
+local p = ARGV[2]
+local i = 5
+while i <= #ARGV do
+  local op = ARGV[i]
+  if op == 'hset' then redis.call('HSET', p .. ARGV[i+1], ARGV[i+2], ARGV[i+3]); i = i + 4
+  elseif op == 'hdel' then redis.call('HDEL', p .. ARGV[i+1], ARGV[i+2]); i = i + 3
+  elseif op == 'sadd' then redis.call('SADD', p .. ARGV[i+1], ARGV[i+2]); i = i + 3
+  elseif op == 'srem' then redis.call('SREM', p .. ARGV[i+1], ARGV[i+2]); i = i + 3
+  elseif op == 'del' then redis.call('DEL', p .. ARGV[i+1]); i = i + 2
+  else return redis.error_reply('unknown registry op ' .. op) end
+end
+local next = redis.call('INCR', KEYS[1])
+redis.call('PUBLISH', p .. ARGV[3], ARGV[4])
+return next
+`;
+
+// Removes one alarm condition and drops the point from the alarm index when it has none left.
+const DELETE_ALARM_LUA = `
+redis.call('HDEL', KEYS[1], ARGV[1])
+if redis.call('HLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
+return 1
+`;
+
+function opArgs(op: RegistryOp): string[] {
+  switch (op.op) {
+    case "hset":
+      return ["hset", op.key, op.field, op.value];
+    case "hdel":
+      return ["hdel", op.key, op.field];
+    case "sadd":
+      return ["sadd", op.key, op.member];
+    case "srem":
+      return ["srem", op.key, op.member];
+    case "del":
+      return ["del", op.key];
+  }
+}
+
+function asString(v: unknown): string | undefined {
+  if (typeof v === "string") return v;
+  if (Buffer.isBuffer(v)) return v.toString("utf8");
+  return undefined;
+}
+
+function asStrings(v: unknown): (string | undefined)[] {
+  return Array.isArray(v) ? v.map(asString) : [];
+}
+
+/** Field/value pairs of a flat reply (HGETALL, stream entry fields) as a map. */
+function pairs(v: unknown): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!Array.isArray(v)) return out;
+  for (let i = 0; i + 1 < v.length; i += 2) {
+    const f = asString(v[i]);
+    const val = asString(v[i + 1]);
+    if (f !== undefined && val !== undefined) out.set(f, val);
+  }
+  return out;
+}
+
+/** Stream entries `[[id, [field, value, ...] | null], ...]`. */
+function streamEntries(v: unknown): { id: string; fields: Map<string, string> | undefined }[] {
+  if (!Array.isArray(v)) return [];
+  const out: { id: string; fields: Map<string, string> | undefined }[] = [];
+  for (const e of v) {
+    if (!Array.isArray(e)) continue;
+    const id = asString(e[0]);
+    if (id !== undefined) out.push({ id, fields: e[1] === null ? undefined : pairs(e[1]) });
+  }
+  return out;
+}
+
+function toInt(v: unknown): number {
+  const n = typeof v === "number" ? v : Number(asString(v));
+  return Number.isFinite(n) ? n : 0;
+}
+
+/** Check every reply of a MULTI/EXEC; the first error becomes the caller's error. */
+function execResults(results: [error: Error | null, result: unknown][] | null): unknown[] {
+  if (results === null) throw new DataCollError("aborted", "a Redis transaction was aborted");
+  return results.map(([err, res]) => {
+    if (err) throw err;
+    return res;
+  });
+}
+
+export class RedisStore implements Store {
+  readonly kind = "redis";
+  readonly namespace: string;
+  readonly instanceId: string;
+  readonly bounds: StoreBounds;
+  readonly registry: Registry;
+  /** Every key and channel name starts with this: the namespace, or `{namespace}` on a Cluster. */
+  readonly prefix: string;
+  private readonly client: Client;
+  private readonly sub: Client;
+  private blocking: Client | undefined;
+  private readonly ids: EventIds;
+  private readonly recent = new RecentIds();
+  private remoteListeners: readonly ((env: PointsEnvelope) => void)[] = [];
+  private readonly stateListeners = new Set<(s: StoreState) => void>();
+  private current: StoreState = { kind: "connecting" };
+  private closing = false;
+  private readonly subscribed: Promise<void>;
+  private readonly trim: string;
+  private readonly shas = new Map<string, string>();
+  private readonly makeClient: () => Client;
+
+  constructor(opts: RedisStoreOptions) {
+    this.namespace = opts.namespace;
+    this.instanceId = opts.instanceId;
+    this.bounds = { ...DEFAULT_BOUNDS, ...opts.bounds };
+    this.trim = this.bounds.trim === "exact" ? "=" : "~";
+    // A Cluster only runs a MULTI or a script over keys of one hash slot: the hash tag puts the whole
+    // namespace in one slot, which the registry's atomic writes need.
+    this.prefix = opts.cluster ? `{${opts.namespace}}` : opts.namespace;
+    this.ids = opts.ids ?? new EventIds();
+    const policy: ReconnectPolicy = { baseMs: 100, maxMs: 10_000, ...opts.reconnect };
+    const common: RedisOptions = {
+      maxRetriesPerRequest: opts.maxRetriesPerRequest ?? 3,
+      retryStrategy: (attempt: number) => {
+        const delayMs = reconnectDelay(attempt, policy);
+        if (!this.closing) this.setState({ kind: "reconnecting", attempt, delayMs });
+        return delayMs;
+      },
+      ...(opts.password !== undefined ? { password: opts.password } : {}),
+      ...opts.redisOptions,
+    };
+    const cluster = opts.cluster;
+    this.makeClient = cluster
+      ? () =>
+          new Cluster([...cluster.nodes], {
+            clusterRetryStrategy: common.retryStrategy,
+            ...cluster.options,
+            redisOptions: { ...common, ...cluster.options?.redisOptions },
+          })
+      : opts.redisOptions?.sentinels || opts.url === undefined
+        ? () => new Redis(common)
+        : () => new Redis(opts.url ?? "", common);
+    this.client = this.makeClient();
+    this.sub = this.makeClient();
+    this.client.on("ready", () => this.setState({ kind: "connected" }));
+    this.client.on("error", (err: unknown) => {
+      if (!this.closing) this.setState({ kind: "error", message: errorMessage(err) });
+    });
+    // The subscriber reconnects by itself and ioredis subscribes again; its errors are the same outage
+    // the command connection reports, so they are only kept from becoming unhandled.
+    this.sub.on("error", () => undefined);
+    this.sub.on("message", (channel: string, message: string) => this.onMessage(channel, message));
+    this.subscribed = this.sub.subscribe(this.prefix + CHANNEL.points, this.prefix + CHANNEL.changes).then(
+      () => undefined,
+      (err: unknown) => {
+        if (!this.closing)
+          this.setState({ kind: "error", message: `subscribe failed: ${errorMessage(err)}` });
+      },
+    );
+    this.registry = new Registry(this.backend(), {
+      instanceId: opts.instanceId,
+      rules: opts.rules,
+      ids: this.ids,
+    });
+  }
+
+  get state(): StoreState {
+    return this.current;
+  }
+
+  onState(listener: (state: StoreState) => void): Unsubscribe {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  private setState(s: StoreState): void {
+    this.current = s;
+    for (const l of this.stateListeners) l(s);
+  }
+
+  /**
+   * Resolves once the command connection is ready and the subscriptions are in place, so nothing another
+   * instance publishes from then on is missed (rejects when the store closes first).
+   */
+  async ready(): Promise<void> {
+    await this.subscribed;
+    if (this.current.kind === "connected") return;
+    await new Promise<void>((resolve, reject) => {
+      const off = this.onState((s) => {
+        if (s.kind === "connected") {
+          off();
+          resolve();
+        } else if (s.kind === "closed") {
+          off();
+          reject(new DataCollError("closed", "the store was closed before it connected"));
+        }
+      });
+    });
+  }
+
+  /**
+   * Resolves once every pub/sub message published before the call has been handled: a PING on the
+   * subscriber connection is answered after the messages queued ahead of it.
+   */
+  async settle(): Promise<void> {
+    await this.sub.ping();
+  }
+
+  private key(k: string): string {
+    return this.prefix + k;
+  }
+
+  private onMessage(channel: string, message: string): void {
+    if (channel === this.prefix + CHANNEL.changes) {
+      const d = decodeChanges(message);
+      if (d.ok) this.registry.receive(d.envelope);
+      else process.emitWarning(`datacoll: dropped a malformed registry change on ${channel}: ${d.reason}`);
+      return;
+    }
+    const d = decodePoints(message);
+    if (!d.ok) {
+      process.emitWarning(`datacoll: dropped a malformed points event on ${channel}: ${d.reason}`);
+      return;
+    }
+    if (this.ids.isOwn(d.envelope.id) || this.recent.seen(d.envelope.id)) return;
+    for (const l of this.remoteListeners) l(d.envelope);
+  }
+
+  /** EVALSHA with the script loaded on first use (and again after a server restart lost it). */
+  private async script(
+    lua: string,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<unknown> {
+    let sha = this.shas.get(lua);
+    if (sha === undefined) {
+      sha = String(await this.client.call("SCRIPT", "LOAD", lua));
+      this.shas.set(lua, sha);
+    }
+    try {
+      return await this.client.call("EVALSHA", sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!/NOSCRIPT/.test(errorMessage(err))) throw err;
+      return this.client.call("EVAL", lua, keys.length, ...keys, ...args);
+    }
+  }
+
+  private backend(): RegistryBackend {
+    return {
+      rev: async () => toInt(await this.client.call("GET", this.key(K.rev))),
+      hget: async (key, field) => asString(await this.client.call("HGET", this.key(key), field)) ?? undefined,
+      hmget: async (key, fields) =>
+        fields.length === 0 ? [] : asStrings(await this.client.call("HMGET", this.key(key), ...fields)),
+      hgetall: async (key) => pairs(await this.client.call("HGETALL", this.key(key))),
+      smembers: async (key) =>
+        asStrings(await this.client.call("SMEMBERS", this.key(key))).filter(
+          (s): s is string => s !== undefined,
+        ),
+      apply: async (rev, ops, message) => {
+        const args = [String(rev), this.prefix, CHANNEL.changes, message, ...ops.flatMap(opArgs)];
+        return toInt(await this.script(APPLY_LUA, [this.key(K.rev)], args)) >= 0;
+      },
+    };
+  }
+
+  async ingest(env: PointsEnvelope): Promise<void> {
+    if (env.points.length === 0) return;
+    if (!this.ids.isOwn(env.id)) this.recent.seen(env.id);
+    const jsons = env.points.map(pointJson);
+    const text = envelopeJson(env, jsons);
+    const latest: string[] = [];
+    const m = this.client.multi();
+    env.points.forEach((p, i) => {
+      latest.push(p.key, jsons[i]);
+      m.call(
+        "XADD",
+        this.key(K.history(p.key)),
+        "MAXLEN",
+        this.trim,
+        this.bounds.history,
+        "*",
+        "p",
+        jsons[i],
+      );
+    });
+    m.call("HSET", this.key(K.latest), ...latest);
+    m.call("XADD", this.key(K.events), "MAXLEN", this.trim, this.bounds.events, "*", "e", text);
+    m.call("PUBLISH", this.key(CHANNEL.points), text);
+    execResults(await m.exec());
+  }
+
+  onRemotePoints(listener: (env: PointsEnvelope) => void): Unsubscribe {
+    this.remoteListeners = [...this.remoteListeners, listener];
+    return () => {
+      this.remoteListeners = this.remoteListeners.filter((l) => l !== listener);
+    };
+  }
+
+  async latest(key: PointKey): Promise<DataPoint | undefined> {
+    const v = asString(await this.client.call("HGET", this.key(K.latest), key));
+    return v === undefined ? undefined : readPoint(v);
+  }
+
+  async latestMany(keys: readonly PointKey[]): Promise<(DataPoint | undefined)[]> {
+    if (keys.length === 0) return [];
+    const vs = asStrings(await this.client.call("HMGET", this.key(K.latest), ...keys));
+    return vs.map((v) => (v === undefined ? undefined : readPoint(v)));
+  }
+
+  private async newest(key: string, field: string, count: number): Promise<string[]> {
+    checkCount(count);
+    if (count === 0) return [];
+    const entries = streamEntries(
+      await this.client.call("XREVRANGE", this.key(key), "+", "-", "COUNT", count),
+    );
+    return entries.map((e) => e.fields?.get(field)).filter((v): v is string => v !== undefined);
+  }
+
+  async history(key: PointKey, count: number): Promise<DataPoint[]> {
+    return (await this.newest(K.history(key), "p", count)).map(readPoint);
+  }
+
+  async historyLength(key: PointKey): Promise<number> {
+    return toInt(await this.client.call("XLEN", this.key(K.history(key))));
+  }
+
+  async appendFrames(deviceId: string, frames: readonly FrameRecord[]): Promise<void> {
+    frames.forEach(checkFrame);
+    if (frames.length === 0) return;
+    const p = this.client.pipeline();
+    const key = this.key(K.frames(deviceId));
+    for (const f of frames)
+      p.call("XADD", key, "MAXLEN", this.trim, this.bounds.frames, "*", "f", JSON.stringify(f));
+    execResults(await p.exec());
+  }
+
+  async frames(deviceId: string, count: number): Promise<FrameRecord[]> {
+    return (await this.newest(K.frames(deviceId), "f", count)).map(readFrame);
+  }
+
+  async framesLength(deviceId: string): Promise<number> {
+    return toInt(await this.client.call("XLEN", this.key(K.frames(deviceId))));
+  }
+
+  async putAlarm(alarm: AlarmState): Promise<void> {
+    checkAlarm(alarm);
+    const m = this.client.multi();
+    m.call("HSET", this.key(K.alarm(alarm.key)), alarm.condition, JSON.stringify(alarm));
+    m.call("SADD", this.key(K.alarms), alarm.key);
+    execResults(await m.exec());
+  }
+
+  async deleteAlarm(key: PointKey, condition: string): Promise<void> {
+    await this.script(DELETE_ALARM_LUA, [this.key(K.alarm(key)), this.key(K.alarms)], [condition, key]);
+  }
+
+  async alarms(key?: PointKey): Promise<AlarmState[]> {
+    const keys =
+      key === undefined
+        ? asStrings(await this.client.call("SMEMBERS", this.key(K.alarms))).filter(
+            (k): k is string => k !== undefined,
+          )
+        : [key];
+    if (keys.length === 0) return [];
+    const p = this.client.pipeline();
+    for (const k of keys) p.call("HGETALL", this.key(K.alarm(k)));
+    return execResults(await p.exec()).flatMap((r) => [...pairs(r).values()].map(readAlarm));
+  }
+
+  async setDeviceStatus(deviceId: string, status: DeviceStatus): Promise<void> {
+    checkStatus(deviceId, status);
+    await this.client.call("HSET", this.key(K.status), deviceId, JSON.stringify(status));
+  }
+
+  async deviceStatus(deviceId: string): Promise<DeviceStatus | undefined> {
+    const v = asString(await this.client.call("HGET", this.key(K.status), deviceId));
+    return v === undefined ? undefined : readStatus(v);
+  }
+
+  async allDeviceStatus(): Promise<Map<string, DeviceStatus>> {
+    const all = pairs(await this.client.call("HGETALL", this.key(K.status)));
+    return new Map([...all].map(([id, v]) => [id, readStatus(v)]));
+  }
+
+  async ensureEventGroup(group: string, from: "start" | "end"): Promise<void> {
+    try {
+      await this.client.call(
+        "XGROUP",
+        "CREATE",
+        this.key(K.events),
+        group,
+        from === "end" ? "$" : "0",
+        "MKSTREAM",
+      );
+    } catch (err) {
+      // The group being there already is what the caller wanted.
+      if (!/BUSYGROUP/.test(errorMessage(err))) throw err;
+    }
+  }
+
+  private records(reply: unknown): EventRecord[] {
+    // XREADGROUP answers null when nothing came, else [[stream, entries]] over RESP2 and, as a RESP3
+    // map flattened by ioredis, [stream, entries].
+    if (!Array.isArray(reply) || reply.length === 0) return [];
+    const entries: unknown = Array.isArray(reply[0]) ? (reply[0] as unknown[])[1] : reply[1];
+    return streamEntries(entries).map(({ id, fields }) => {
+      const e = fields?.get("e");
+      if (e === undefined) return { id, ok: false, reason: "trimmed from the stream" };
+      const d = decodePoints(e);
+      return d.ok ? { id, ok: true, envelope: d.envelope } : { id, ok: false, reason: d.reason };
+    });
+  }
+
+  private missingGroup(err: unknown, group: string): unknown {
+    return /NOGROUP/.test(errorMessage(err))
+      ? new DataCollError(
+          "not-found",
+          `event group ${group} does not exist (ensureEventGroup first)`,
+          "group",
+        )
+      : err;
+  }
+
+  async readEvents(group: string, consumer: string, count: number, blockMs: number): Promise<EventRecord[]> {
+    checkCount(count);
+    const key = this.key(K.events);
+    const args: (string | number)[] = ["GROUP", group, consumer, "COUNT", count];
+    try {
+      if (blockMs <= 0)
+        return this.records(await this.client.call("XREADGROUP", ...args, "STREAMS", key, ">"));
+      if (this.closing) return [];
+      this.blocking ??= this.makeBlocking();
+      return this.records(
+        await this.blocking.call("XREADGROUP", ...args, "BLOCK", blockMs, "STREAMS", key, ">"),
+      );
+    } catch (err) {
+      if (this.closing) return [];
+      throw this.missingGroup(err, group);
+    }
+  }
+
+  private makeBlocking(): Client {
+    const c = this.makeClient();
+    // Its outages are the command connection's outages, reported there.
+    c.on("error", () => undefined);
+    return c;
+  }
+
+  async readPendingEvents(group: string, consumer: string, count: number): Promise<EventRecord[]> {
+    checkCount(count);
+    try {
+      return this.records(
+        await this.client.call(
+          "XREADGROUP",
+          "GROUP",
+          group,
+          consumer,
+          "COUNT",
+          count,
+          "STREAMS",
+          this.key(K.events),
+          "0",
+        ),
+      );
+    } catch (err) {
+      throw this.missingGroup(err, group);
+    }
+  }
+
+  async ackEvents(group: string, ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    return toInt(await this.client.call("XACK", this.key(K.events), group, ...ids));
+  }
+
+  async eventsLength(): Promise<number> {
+    return toInt(await this.client.call("XLEN", this.key(K.events)));
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.remoteListeners = [];
+    // A blocked XREADGROUP would hold a QUIT back until its timeout: that connection is just dropped.
+    this.blocking?.disconnect();
+    await Promise.all([closeClient(this.client), closeClient(this.sub)]);
+    this.setState({ kind: "closed" });
+    this.stateListeners.clear();
+  }
+}
+
+/** QUIT lets queued replies arrive; a connection that is not up is simply dropped (no reconnect). */
+async function closeClient(c: Client): Promise<void> {
+  if (c.status === "ready") {
+    try {
+      await c.quit();
+      return;
+    } catch (err) {
+      process.emitWarning(`datacoll: Redis QUIT failed, disconnecting: ${errorMessage(err)}`);
+    }
+  }
+  c.disconnect();
+}

@@ -1,0 +1,519 @@
+/**
+ * The registry: devices, terms, items, points and formulas, their index sets, the reverse address map,
+ * cascades and change notifications. The logic is written once over a small backend (a few reads and one
+ * atomic "apply these writes if the registry revision is still N"), which the memory and Redis stores
+ * provide. A write reads what it needs, plans every key it touches, and applies the plan only if no other
+ * writer (in this process or another instance) changed the registry meanwhile; otherwise it reads again.
+ *
+ * Cascade rules (docs/redis-keys.md):
+ * - deleting a device deletes its terms (and so their points), its status and its frame log;
+ * - deleting a term deletes its points;
+ * - deleting an item deletes the points that bind it;
+ * - deleting a point deletes its latest value, history and alarm state, and every formula that reads it
+ *   or writes it: a formula with a missing point could never compute, and keeping it would leave a
+ *   dangling name behind. The change events list each deleted formula so nodes can tell the user.
+ */
+import { DataCollError } from "../errors";
+import type { PointKey } from "../model/datapoint";
+import { deviceRecord, parseDevice, type Device } from "../model/device";
+import { termRecord, parseTerm, type Term } from "../model/term";
+import { itemRecord, parseItem, type Item } from "../model/item";
+import { pointRecord, parsePoint, type Point } from "../model/point";
+import { formulaPoints, formulaRecord, parseFormula, type Formula } from "../model/formula";
+import { addressKey, DEFAULT_PROTOCOL_RULES, type ProtocolRules } from "../model/protocol-rules";
+import type { EntityKind, RegistryChange } from "../model/change";
+import { ENVELOPE_VERSION, EventIds, RecentIds, changesJson, type ChangesEnvelope } from "../bus/envelope";
+import { K } from "./keys";
+
+/** One write of a plan, on keys relative to the namespace. */
+export type RegistryOp =
+  | { readonly op: "hset"; readonly key: string; readonly field: string; readonly value: string }
+  | { readonly op: "hdel"; readonly key: string; readonly field: string }
+  | { readonly op: "sadd"; readonly key: string; readonly member: string }
+  | { readonly op: "srem"; readonly key: string; readonly member: string }
+  | { readonly op: "del"; readonly key: string };
+
+export interface RegistryBackend {
+  rev(): Promise<number>;
+  hget(key: string, field: string): Promise<string | undefined>;
+  hmget(key: string, fields: readonly string[]): Promise<(string | undefined)[]>;
+  hgetall(key: string): Promise<Map<string, string>>;
+  smembers(key: string): Promise<string[]>;
+  /**
+   * Apply the writes and publish `message` on the changes channel, atomically, if the revision is still
+   * `rev`; false when another writer came first.
+   */
+  apply(rev: number, ops: readonly RegistryOp[], message: string): Promise<boolean>;
+}
+
+/** create: the id must be new (409); update: it must exist (404); upsert: either. */
+export type WriteMode = "create" | "update" | "upsert";
+
+export interface PointFilter {
+  readonly deviceId?: string;
+  readonly termId?: string;
+  readonly itemId?: string;
+}
+
+export type ChangeListener = (changes: readonly RegistryChange[], envelope: ChangesEnvelope) => void;
+
+const MAX_ATTEMPTS = 50;
+
+function notFound(what: string, id: string, field: string): DataCollError {
+  return new DataCollError("not-found", `${what} ${id} does not exist`, field);
+}
+
+/** What one write will do: reads made, keys touched, changes to announce. */
+class Plan {
+  readonly ops: RegistryOp[] = [];
+  readonly changes: RegistryChange[] = [];
+  private readonly done = new Set<string>();
+
+  constructor(readonly rev: number) {}
+
+  /** False when this entity was already handled by this plan (a cascade reaching it twice). */
+  first(kind: EntityKind, id: string): boolean {
+    const k = `${kind}\u0000${id}`;
+    if (this.done.has(k)) return false;
+    this.done.add(k);
+    return true;
+  }
+
+  change(kind: EntityKind, id: string, op: RegistryChange["op"]): void {
+    this.changes.push({ kind, id, op });
+  }
+
+  hset(key: string, field: string, value: string): void {
+    this.ops.push({ op: "hset", key, field, value });
+  }
+  hdel(key: string, field: string): void {
+    this.ops.push({ op: "hdel", key, field });
+  }
+  sadd(key: string, member: string): void {
+    this.ops.push({ op: "sadd", key, member });
+  }
+  srem(key: string, member: string): void {
+    this.ops.push({ op: "srem", key, member });
+  }
+  del(key: string): void {
+    this.ops.push({ op: "del", key });
+  }
+}
+
+function parseAll<T>(values: readonly (string | undefined)[], parse: (raw: unknown) => T): T[] {
+  const out: T[] = [];
+  for (const v of values) if (v !== undefined) out.push(parse(JSON.parse(v)));
+  return out;
+}
+
+export interface RegistryOptions {
+  readonly instanceId: string;
+  readonly rules?: ProtocolRules;
+  readonly ids?: EventIds;
+  readonly now?: () => number;
+}
+
+export class Registry {
+  readonly rules: ProtocolRules;
+  private readonly ids: EventIds;
+  private readonly recent = new RecentIds(1000);
+  private listeners: readonly ChangeListener[] = [];
+  private queue: Promise<void> = Promise.resolve();
+  private readonly now: () => number;
+  private readonly instanceId: string;
+
+  constructor(
+    private readonly backend: RegistryBackend,
+    opts: RegistryOptions,
+  ) {
+    this.rules = opts.rules ?? DEFAULT_PROTOCOL_RULES;
+    this.ids = opts.ids ?? new EventIds();
+    this.now = opts.now ?? Date.now;
+    this.instanceId = opts.instanceId;
+  }
+
+  // ---- change notifications
+
+  /** Registry changes made here or by any other instance of the namespace. */
+  onChange(listener: ChangeListener): () => void {
+    this.listeners = [...this.listeners, listener];
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  /** A changes envelope from the channel: our own are already delivered, duplicates are dropped. */
+  receive(env: ChangesEnvelope): void {
+    if (this.ids.isOwn(env.id) || this.recent.seen(env.id)) return;
+    this.emit(env);
+  }
+
+  private emit(env: ChangesEnvelope): void {
+    for (const l of this.listeners) {
+      try {
+        l(env.changes, env);
+      } catch (err) {
+        process.emitWarning(`datacoll registry change listener threw: ${String(err)}`);
+      }
+    }
+  }
+
+  /**
+   * Writes of this registry run one after another: racing each other they would only make each other
+   * retry. Races with other instances are settled by the revision check.
+   */
+  private write(build: (plan: Plan) => Promise<void>): Promise<RegistryChange[]> {
+    const run = this.queue.then(() => this.attempt(build));
+    this.queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /** Read, plan and apply until no other writer interferes. */
+  private async attempt(build: (plan: Plan) => Promise<void>): Promise<RegistryChange[]> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const plan = new Plan(await this.backend.rev());
+      await build(plan);
+      if (plan.ops.length === 0) return [];
+      const env: ChangesEnvelope = {
+        v: ENVELOPE_VERSION,
+        instance: this.instanceId,
+        id: this.ids.next(),
+        ts: this.now(),
+        changes: plan.changes,
+      };
+      if (await this.backend.apply(plan.rev, plan.ops, changesJson(env))) {
+        this.emit(env);
+        return plan.changes;
+      }
+    }
+    throw new DataCollError(
+      "busy",
+      `the registry changed ${MAX_ATTEMPTS} times while this write was prepared`,
+    );
+  }
+
+  private async getJson<T>(key: string, id: string, parse: (raw: unknown) => T): Promise<T | undefined> {
+    const v = await this.backend.hget(key, id);
+    return v === undefined ? undefined : parse(JSON.parse(v));
+  }
+
+  private checkMode(what: string, id: string, exists: boolean, mode: WriteMode): void {
+    if (mode === "create" && exists)
+      throw new DataCollError("conflict", `${what} ${id} already exists`, "id");
+    if (mode === "update" && !exists) throw notFound(what, id, "id");
+  }
+
+  // ---- devices
+
+  getDevice(id: string): Promise<Device | undefined> {
+    return this.getJson(K.devices, id, parseDevice);
+  }
+
+  async listDevices(): Promise<Device[]> {
+    return parseAll([...(await this.backend.hgetall(K.devices)).values()], parseDevice);
+  }
+
+  /** Validate and store a device; returns the changes made. */
+  putDevice(raw: unknown, mode: WriteMode = "upsert"): Promise<RegistryChange[]> {
+    const device = parseDevice(raw);
+    return this.write(async (plan) => {
+      const old = await this.getDevice(device.id);
+      this.checkMode("device", device.id, old !== undefined, mode);
+      if (
+        old &&
+        old.protocol !== device.protocol &&
+        (await this.backend.smembers(K.deviceTerms(device.id))).length > 0
+      ) {
+        throw new DataCollError(
+          "invalid",
+          `protocol cannot change from ${old.protocol} to ${device.protocol} while device ${device.id} has terms`,
+          "protocol",
+        );
+      }
+      plan.hset(K.devices, device.id, JSON.stringify(deviceRecord(device)));
+      plan.change("device", device.id, old ? "update" : "create");
+    });
+  }
+
+  deleteDevice(id: string): Promise<RegistryChange[]> {
+    return this.write((plan) => this.planDeleteDevice(plan, id));
+  }
+
+  private async planDeleteDevice(plan: Plan, id: string): Promise<void> {
+    if ((await this.backend.hget(K.devices, id)) === undefined || !plan.first("device", id)) return;
+    for (const termId of await this.backend.smembers(K.deviceTerms(id)))
+      await this.planDeleteTerm(plan, termId);
+    plan.hdel(K.devices, id);
+    plan.hdel(K.status, id);
+    plan.del(K.frames(id));
+    plan.change("device", id, "delete");
+  }
+
+  // ---- terms
+
+  getTerm(id: string): Promise<Term | undefined> {
+    return this.getJson(K.terms, id, parseTerm);
+  }
+
+  async listTerms(deviceId?: string): Promise<Term[]> {
+    if (deviceId === undefined)
+      return parseAll([...(await this.backend.hgetall(K.terms)).values()], parseTerm);
+    const ids = await this.backend.smembers(K.deviceTerms(deviceId));
+    return parseAll(await this.backend.hmget(K.terms, ids), parseTerm);
+  }
+
+  putTerm(raw: unknown, mode: WriteMode = "upsert"): Promise<RegistryChange[]> {
+    const term = parseTerm(raw);
+    return this.write(async (plan) => {
+      const [device, old] = await Promise.all([this.getDevice(term.deviceId), this.getTerm(term.id)]);
+      this.checkMode("term", term.id, old !== undefined, mode);
+      if (!device) throw notFound("device", term.deviceId, "deviceId");
+      if (old && old.deviceId !== term.deviceId) {
+        throw new DataCollError(
+          "invalid",
+          `term ${term.id} belongs to device ${old.deviceId}; its deviceId cannot change (its points are named by it)`,
+          "deviceId",
+        );
+      }
+      const rule = this.rules[device.protocol];
+      const why = rule.termAddress(term.address);
+      if (why) throw new DataCollError("invalid", `address ${why}`, "address");
+      plan.hset(K.terms, term.id, JSON.stringify(termRecord(term)));
+      plan.sadd(K.deviceTerms(term.deviceId), term.id);
+      plan.change("term", term.id, old ? "update" : "create");
+      if (old && old.address !== term.address) {
+        // The unit id / common address is part of every point's reverse-map key: move them all.
+        const keys = await this.backend.smembers(K.termPoints(term.id));
+        const points = parseAll(await this.backend.hmget(K.points, keys), parsePoint);
+        for (const p of points) await this.planAddress(plan, device, term, p);
+      }
+    });
+  }
+
+  deleteTerm(id: string): Promise<RegistryChange[]> {
+    return this.write((plan) => this.planDeleteTerm(plan, id));
+  }
+
+  private async planDeleteTerm(plan: Plan, id: string): Promise<void> {
+    const term = await this.getTerm(id);
+    if (!term || !plan.first("term", id)) return;
+    for (const key of await this.backend.smembers(K.termPoints(id))) await this.planDeletePoint(plan, key);
+    plan.hdel(K.terms, id);
+    plan.srem(K.deviceTerms(term.deviceId), id);
+    plan.change("term", id, "delete");
+  }
+
+  // ---- items
+
+  getItem(id: string): Promise<Item | undefined> {
+    return this.getJson(K.items, id, parseItem);
+  }
+
+  async listItems(): Promise<Item[]> {
+    return parseAll([...(await this.backend.hgetall(K.items)).values()], parseItem);
+  }
+
+  putItem(raw: unknown, mode: WriteMode = "upsert"): Promise<RegistryChange[]> {
+    const item = parseItem(raw);
+    return this.write(async (plan) => {
+      const old = await this.backend.hget(K.items, item.id);
+      this.checkMode("item", item.id, old !== undefined, mode);
+      plan.hset(K.items, item.id, JSON.stringify(itemRecord(item)));
+      plan.change("item", item.id, old ? "update" : "create");
+    });
+  }
+
+  deleteItem(id: string): Promise<RegistryChange[]> {
+    return this.write(async (plan) => {
+      if ((await this.backend.hget(K.items, id)) === undefined || !plan.first("item", id)) return;
+      for (const key of await this.backend.smembers(K.itemPoints(id))) await this.planDeletePoint(plan, key);
+      plan.hdel(K.items, id);
+      plan.change("item", id, "delete");
+    });
+  }
+
+  // ---- points
+
+  getPoint(key: PointKey): Promise<Point | undefined> {
+    return this.getJson(K.points, key, parsePoint);
+  }
+
+  async listPoints(filter: PointFilter = {}): Promise<Point[]> {
+    let keys: string[] | undefined;
+    if (filter.termId !== undefined) keys = await this.backend.smembers(K.termPoints(filter.termId));
+    else if (filter.itemId !== undefined) keys = await this.backend.smembers(K.itemPoints(filter.itemId));
+    else if (filter.deviceId !== undefined) {
+      keys = [];
+      for (const t of await this.backend.smembers(K.deviceTerms(filter.deviceId))) {
+        keys.push(...(await this.backend.smembers(K.termPoints(t))));
+      }
+    }
+    const values =
+      keys === undefined
+        ? [...(await this.backend.hgetall(K.points)).values()]
+        : await this.backend.hmget(K.points, keys);
+    return parseAll(values, parsePoint).filter(
+      (p) =>
+        (filter.deviceId === undefined || p.deviceId === filter.deviceId) &&
+        (filter.termId === undefined || p.termId === filter.termId) &&
+        (filter.itemId === undefined || p.itemId === filter.itemId),
+    );
+  }
+
+  /** The point a protocol address maps to (see protocol-rules.ts for the key form). */
+  async pointByAddress(addressKey: string): Promise<PointKey | undefined> {
+    return this.backend.hget(K.address, addressKey);
+  }
+
+  /** The reverse-map key of a point address on a term of a device, or undefined when it has none. */
+  addressKeyFor(device: Device, term: Term, address: string): string | undefined {
+    if (address === "") return undefined;
+    const rule = this.rules[device.protocol];
+    const check = rule.pointAddress(address);
+    if (!check.ok) throw new DataCollError("invalid", `address ${check.reason}`, "address");
+    return addressKey(rule, device.id, term.address, check.tail);
+  }
+
+  putPoint(raw: unknown, mode: WriteMode = "upsert"): Promise<RegistryChange[]> {
+    const point = parsePoint(raw);
+    return this.write(async (plan) => {
+      const [device, term, item, old] = await Promise.all([
+        this.getDevice(point.deviceId),
+        this.getTerm(point.termId),
+        this.backend.hget(K.items, point.itemId),
+        this.backend.hget(K.points, point.key),
+      ]);
+      this.checkMode("point", point.key, old !== undefined, mode);
+      if (!device) throw notFound("device", point.deviceId, "deviceId");
+      if (!term) throw notFound("term", point.termId, "termId");
+      if (term.deviceId !== point.deviceId) {
+        throw new DataCollError(
+          "invalid",
+          `term ${term.id} belongs to device ${term.deviceId}, not ${point.deviceId}`,
+          "termId",
+        );
+      }
+      if (item === undefined) throw notFound("item", point.itemId, "itemId");
+      if (point.address === "" && this.rules[device.protocol].addressRequired) {
+        throw new DataCollError(
+          "invalid",
+          `address is required for a point on a ${device.protocol} device`,
+          "address",
+        );
+      }
+      await this.planAddress(plan, device, term, point);
+      plan.hset(K.points, point.key, JSON.stringify(pointRecord(point)));
+      plan.sadd(K.termPoints(point.termId), point.key);
+      plan.sadd(K.itemPoints(point.itemId), point.key);
+      plan.change("point", point.key, old ? "update" : "create");
+    });
+  }
+
+  /** Point the reverse map at `point`, refusing an address another point holds. */
+  private async planAddress(plan: Plan, device: Device, term: Term, point: Point): Promise<void> {
+    const wanted = this.addressKeyFor(device, term, point.address);
+    const [held, holder] = await Promise.all([
+      this.backend.hget(K.addressOf, point.key),
+      wanted === undefined ? Promise.resolve(undefined) : this.backend.hget(K.address, wanted),
+    ]);
+    if (wanted !== undefined && holder !== undefined && holder !== point.key) {
+      throw new DataCollError(
+        "conflict",
+        `address ${point.address} is already used by point ${holder}`,
+        "address",
+      );
+    }
+    if (held === wanted) return;
+    if (held !== undefined) plan.hdel(K.address, held);
+    if (wanted === undefined) plan.hdel(K.addressOf, point.key);
+    else {
+      plan.hset(K.address, wanted, point.key);
+      plan.hset(K.addressOf, point.key, wanted);
+    }
+  }
+
+  deletePoint(key: PointKey): Promise<RegistryChange[]> {
+    return this.write((plan) => this.planDeletePoint(plan, key));
+  }
+
+  private async planDeletePoint(plan: Plan, key: PointKey): Promise<void> {
+    const point = await this.getPoint(key);
+    if (!point || !plan.first("point", key)) return;
+    for (const f of await this.backend.smembers(K.pointFormulas(key))) await this.planDeleteFormula(plan, f);
+    const held = await this.backend.hget(K.addressOf, key);
+    if (held !== undefined) {
+      plan.hdel(K.address, held);
+      plan.hdel(K.addressOf, key);
+    }
+    plan.hdel(K.points, key);
+    plan.srem(K.termPoints(point.termId), key);
+    plan.srem(K.itemPoints(point.itemId), key);
+    plan.hdel(K.latest, key);
+    plan.del(K.history(key));
+    plan.del(K.alarm(key));
+    plan.srem(K.alarms, key);
+    plan.change("point", key, "delete");
+  }
+
+  // ---- formulas
+
+  getFormula(id: string): Promise<Formula | undefined> {
+    return this.getJson(K.formulas, id, parseFormula);
+  }
+
+  async listFormulas(): Promise<Formula[]> {
+    return parseAll([...(await this.backend.hgetall(K.formulas)).values()], parseFormula);
+  }
+
+  /** The formulas that read or write a point. */
+  async formulasUsing(key: PointKey): Promise<Formula[]> {
+    const ids = await this.backend.smembers(K.pointFormulas(key));
+    return parseAll(await this.backend.hmget(K.formulas, ids), parseFormula);
+  }
+
+  putFormula(raw: unknown, mode: WriteMode = "upsert"): Promise<RegistryChange[]> {
+    const formula = parseFormula(raw);
+    return this.write(async (plan) => {
+      const old = await this.getFormula(formula.id);
+      this.checkMode("formula", formula.id, old !== undefined, mode);
+      const fields = new Map<PointKey, string>(
+        Object.entries(formula.params).map(([n, k]) => [k, `params.${n}`]),
+      );
+      fields.set(formula.result, "result");
+      const keys = [...fields.keys()];
+      const found = await this.backend.hmget(K.points, keys);
+      keys.forEach((k, i) => {
+        if (found[i] === undefined) throw notFound("point", k, fields.get(k) ?? "params");
+      });
+      const resultDevice = await this.getDevice(formula.result.split(":")[0]);
+      if (resultDevice && resultDevice.protocol !== "formula" && resultDevice.protocol !== "virtual") {
+        throw new DataCollError(
+          "invalid",
+          `result ${formula.result} is on a ${resultDevice.protocol} device; a formula writes to a point of a formula or virtual device`,
+          "result",
+        );
+      }
+      const now = new Set(formulaPoints(formula));
+      for (const k of old ? formulaPoints(old) : [])
+        if (!now.has(k)) plan.srem(K.pointFormulas(k), formula.id);
+      for (const k of now) plan.sadd(K.pointFormulas(k), formula.id);
+      plan.hset(K.formulas, formula.id, JSON.stringify(formulaRecord(formula)));
+      plan.change("formula", formula.id, old ? "update" : "create");
+    });
+  }
+
+  deleteFormula(id: string): Promise<RegistryChange[]> {
+    return this.write((plan) => this.planDeleteFormula(plan, id));
+  }
+
+  private async planDeleteFormula(plan: Plan, id: string): Promise<void> {
+    const f = await this.getFormula(id);
+    if (!f || !plan.first("formula", id)) return;
+    for (const k of formulaPoints(f)) plan.srem(K.pointFormulas(k), id);
+    plan.hdel(K.formulas, id);
+    plan.change("formula", id, "delete");
+  }
+}
