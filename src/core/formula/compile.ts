@@ -1,0 +1,153 @@
+/**
+ * Compile a formula expression: the sandbox check plus the window-function syntax of window.ts. Each
+ * window call becomes a hidden symbol whose value the engine computes from the history before evaluating,
+ * so mathjs only ever sees plain numbers.
+ */
+import { isConstantNode, isSymbolNode, type MathNode } from "mathjs";
+import type { WindowSpan } from "./history";
+import {
+  compileSandboxed,
+  FUNCTIONS,
+  type CompiledExpression,
+  type ExpressionProblem,
+  type SandboxLimits,
+} from "./sandbox";
+import { isWindowFunction, parseDuration, type WindowFunction } from "./window";
+
+/** The most samples a window or prev() may reach back. */
+export const MAX_WINDOW_SAMPLES = 10_000;
+/** The longest duration window: one week. */
+export const MAX_WINDOW_MS = 7 * 86_400_000;
+
+export interface WindowUse {
+  /** The hidden symbol that stands for this call. */
+  readonly symbol: string;
+  readonly fn: WindowFunction | "prev";
+  readonly param: string;
+  readonly span: WindowSpan;
+  /** For prev(): samples back from the newest. */
+  readonly back: number;
+}
+
+export interface CompiledFormula {
+  readonly expression: CompiledExpression;
+  /** Parameters read directly or through a window, in name order. */
+  readonly params: readonly string[];
+  readonly windows: readonly WindowUse[];
+}
+
+export type FormulaCompileResult =
+  | { readonly ok: true; readonly formula: CompiledFormula }
+  | { readonly ok: false; readonly problem: ExpressionProblem };
+
+interface Collect {
+  readonly params: ReadonlySet<string>;
+  readonly defaultSpan: WindowSpan;
+  readonly windows: WindowUse[];
+  readonly used: Set<string>;
+}
+
+function problem(message: string): { readonly problem: ExpressionProblem } {
+  return { problem: { code: "bad-argument", message } };
+}
+
+function spanOf(
+  name: string,
+  arg: MathNode | undefined,
+  c: Collect,
+): WindowSpan | { readonly problem: ExpressionProblem } {
+  if (arg === undefined) return c.defaultSpan;
+  const example = `${name}(p1, 10) for the last 10 samples or ${name}(p1, "5m") for the last 5 minutes`;
+  if (!isConstantNode(arg)) {
+    const hint =
+      name === "min" || name === "max" || name === "sum" ? `; to combine values write ${name}([p1, p2])` : "";
+    return problem(
+      `the second argument of ${name}() must be a number of samples or a duration: ${example}${hint}`,
+    );
+  }
+  const v: unknown = arg.value;
+  if (typeof v === "number") {
+    if (!Number.isInteger(v) || v < 1 || v > MAX_WINDOW_SAMPLES) {
+      return problem(`${name}(): a number of samples must be a whole number from 1 to ${MAX_WINDOW_SAMPLES}`);
+    }
+    return { kind: "count", count: v };
+  }
+  if (typeof v === "string") {
+    const ms = parseDuration(v);
+    if (ms === undefined || ms > MAX_WINDOW_MS) {
+      return problem(`${name}(): "${v}" is not a duration up to 7 days, like "30s", "5m", "1h" or "1d"`);
+    }
+    return { kind: "duration", ms };
+  }
+  return problem(`the second argument of ${name}() must be a number of samples or a duration: ${example}`);
+}
+
+function rewrite(name: string, args: readonly MathNode[], c: Collect) {
+  const isPrev = name === "prev";
+  if (!isPrev && !isWindowFunction(name)) return undefined;
+  const first = args[0];
+  const param = first !== undefined && isSymbolNode(first) ? first.name : undefined;
+  if (param === undefined || !c.params.has(param)) {
+    // min, max and sum over ordinary values (max([a, b]), max(p1 + 1, 3)) stay mathjs functions.
+    if (FUNCTIONS.has(name)) return undefined;
+    return problem(
+      `${name}() takes a parameter name first, e.g. ${isPrev ? "prev(p1, 1)" : `${name}(p1, "5m")`}`,
+    );
+  }
+  if (args.length > 2)
+    return problem(`${name}() takes a parameter and at most one window, e.g. ${name}(p1, 10)`);
+  c.used.add(param);
+  let span: WindowSpan;
+  let back = 0;
+  if (isPrev) {
+    const arg = args[1];
+    const v: unknown = arg === undefined ? 1 : isConstantNode(arg) ? (arg.value as unknown) : undefined;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v >= MAX_WINDOW_SAMPLES) {
+      return problem(
+        `prev(): samples back must be a whole number from 0 to ${MAX_WINDOW_SAMPLES - 1}, e.g. prev(p1, 1)`,
+      );
+    }
+    back = v;
+    span = { kind: "count", count: v + 1 };
+  } else {
+    const s = spanOf(name, args[1], c);
+    if ("problem" in s) return s;
+    span = s;
+  }
+  const fn: WindowFunction | "prev" = isPrev ? "prev" : (name as WindowFunction);
+  const same = c.windows.find(
+    (w) =>
+      w.fn === fn &&
+      w.param === param &&
+      w.back === back &&
+      w.span.kind === span.kind &&
+      (span.kind === "count"
+        ? w.span.kind === "count" && w.span.count === span.count
+        : w.span.kind === "duration" && w.span.ms === span.ms),
+  );
+  if (same !== undefined) return { symbol: same.symbol };
+  const symbol = `__w${c.windows.length}`;
+  c.windows.push({ symbol, fn, param, span, back });
+  return { symbol };
+}
+
+/** Compile `expression` over the parameter names given; windows without a span use `defaultSpan`. */
+export function compileFormula(
+  expression: string,
+  params: ReadonlySet<string>,
+  defaultSpan: WindowSpan,
+  limits?: SandboxLimits,
+): FormulaCompileResult {
+  const c: Collect = { params, defaultSpan, windows: [], used: new Set() };
+  const r = compileSandboxed(expression, {
+    symbols: params,
+    rewrite: (name, args) => rewrite(name, args, c),
+    ...(limits === undefined ? {} : { limits }),
+  });
+  if (!r.ok) return r;
+  for (const p of r.symbolsUsed) c.used.add(p);
+  return {
+    ok: true,
+    formula: { expression: r.compiled, params: [...c.used].sort(), windows: c.windows },
+  };
+}
