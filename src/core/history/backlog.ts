@@ -163,3 +163,11 @@ function parseEntry(fields: readonly string[]): HistoryRow | undefined {
     return undefined;
   }
 }
+
+/** The Redis keys of one saver (docs/redis-keys.md): its backlog stream and its dead-letter list. */
+export function saverKeys(
+  namespace: string,
+  saverId: string,
+): { readonly backlog: string; readonly deadLetters: string } {
+  return { backlog: `${namespace}save:${saverId}:backlog`, deadLetters: `${namespace}save:${saverId}:dead` };
+}

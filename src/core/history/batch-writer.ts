@@ -180,6 +180,8 @@ export class BatchWriter {
   private failures = 0;
   private appendChain: Promise<unknown> = Promise.resolve();
   private appendsInFlight = 0;
+  // Appends parked until the backlog has room (policy "block"): in flight, but not work in progress.
+  private waitingForSpace = 0;
   // Bumped by every append, so the pump can tell whether one slipped in while it was looking at the size.
   private appendEpoch = 0;
   private sideInFlight = 0;
@@ -411,7 +413,11 @@ export class BatchWriter {
           }
           if (!waited) this.counters.blocked++;
           waited = true;
-          await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
+          this.waitingForSpace++;
+          const space = new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
+          this.checkIdle();
+          await space;
+          this.waitingForSpace--;
         }
       }
     } catch (err) {
@@ -622,7 +628,7 @@ export class BatchWriter {
   }
 
   private checkIdle(): void {
-    const idle = !this.running && this.appendsInFlight === 0 && this.sideInFlight === 0;
+    const idle = !this.running && this.appendsInFlight === this.waitingForSpace && this.sideInFlight === 0;
     if (!idle || this.idleWaiters.length === 0) return;
     this.flushRequested = false;
     const waiters = this.idleWaiters;

@@ -363,7 +363,7 @@ describe("history batch writer (MariaDB)", function () {
       const stats = await w.flush();
       assert.equal(stats.written, 2);
       const got = await rows(
-        "SELECT tag, v, txt, DATE_FORMAT(t, '%H:%i:%s.%f') AS t, t_ms, q, why, dev, term, item FROM my_hist ORDER BY seq",
+        "SELECT tag, v, txt, DATE_FORMAT(t, '%H:%i:%s.%f') AS t, t_ms, q, why, dev, term, item FROM my_hist ORDER BY t_ms",
       );
       assert.deepEqual(
         got.map((r) => ({ ...r })),
@@ -416,7 +416,7 @@ describe("history batch writer (MariaDB)", function () {
       const stats = await w.flush();
       assert.deepEqual([stats.written, stats.deadLetters], [2, 1]);
       assert.deepEqual(
-        (await rows("SELECT tag FROM my_hist ORDER BY seq")).map((r) => r.tag),
+        (await rows("SELECT tag FROM my_hist ORDER BY tag")).map((r) => r.tag),
         ["dev1:term1:a", "dev1:term1:c"],
       );
       assert.equal((await w.deadLetters())[0].code, "ER_DATA_TOO_LONG");
