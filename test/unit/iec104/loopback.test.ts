@@ -1,6 +1,5 @@
 /**
- * Our master against our outstation in one process: every byte one writes is fed to the other (optionally
- * one octet at a time), time moves only when the test moves it. Exercises the outstation's answers and the
+ * Our master against our outstation in one process (see harness.ts). Exercises the outstation's answers and the
  * master's procedures together, including flow control through the k window.
  */
 import assert from "node:assert/strict";
@@ -12,115 +11,9 @@ import {
   type Asdu,
   type MonitorObject,
 } from "../../../src/protocols/iec104/codec";
-import {
-  commandKindOf,
-  MasterSession,
-  OutstationSession,
-  samplesOf,
-  type MasterEvent,
-  type MasterOptions,
-  type OutstationEvent,
-  type OutstationOptions,
-} from "../../../src/protocols/iec104/session";
-import { FakeClock, h } from "./helpers";
-
-class Loopback {
-  readonly clock = new FakeClock();
-  readonly master: MasterSession;
-  readonly station: OutstationSession;
-  readonly masterEvents: MasterEvent[] = [];
-  readonly stationEvents: OutstationEvent[] = [];
-
-  constructor(
-    masterOptions: Partial<MasterOptions> = {},
-    stationOptions: Partial<OutstationOptions> = {},
-    private readonly byteByByte = false,
-  ) {
-    this.master = new MasterSession(
-      { commonAddress: 1, interrogateOnStart: false, ...masterOptions },
-      this.clock,
-    );
-    this.station = new OutstationSession({ commonAddress: 1, ...stationOptions }, this.clock);
-  }
-
-  /** Deliver events' bytes to the other side until both are quiet. */
-  fromMaster(events: MasterEvent[]): void {
-    let toStation: Buffer[] = [];
-    let toMaster: Buffer[] = [];
-    const takeM = (evs: MasterEvent[]): void => {
-      for (const e of evs) {
-        if (e.type === "send") toStation.push(e.bytes);
-        else this.masterEvents.push(e);
-      }
-    };
-    const takeS = (evs: OutstationEvent[]): void => {
-      for (const e of evs) {
-        if (e.type === "send") toMaster.push(e.bytes);
-        else this.stationEvents.push(e);
-      }
-    };
-    takeM(events);
-    while (toStation.length > 0 || toMaster.length > 0) {
-      const s = toStation;
-      toStation = [];
-      for (const b of s) for (const c of this.chunks(b)) takeS(this.station.receive(c));
-      const m = toMaster;
-      toMaster = [];
-      for (const b of m) for (const c of this.chunks(b)) takeM(this.master.receive(c));
-    }
-  }
-
-  fromStation(events: OutstationEvent[]): void {
-    const bytes: Buffer[] = [];
-    for (const e of events) {
-      if (e.type === "send") bytes.push(e.bytes);
-      else this.stationEvents.push(e);
-    }
-    const evs: MasterEvent[] = [];
-    for (const b of bytes) for (const c of this.chunks(b)) evs.push(...this.master.receive(c));
-    this.fromMaster(evs);
-  }
-
-  /** Move time to the next deadline of either side and let both act on it. */
-  advance(ms: number): void {
-    this.clock.advance(ms);
-    this.fromMaster(this.master.tick());
-    this.fromStation(this.station.tick());
-  }
-
-  start(): void {
-    this.fromMaster(this.master.start());
-    assert.equal(this.master.state, "started");
-    assert.equal(this.station.state, "started");
-  }
-
-  request(req: Parameters<MasterSession["request"]>[0]): number {
-    const { id, events } = this.master.request(req);
-    this.fromMaster(events);
-    return id;
-  }
-
-  outcomes(id: number): string[] {
-    return this.masterEvents.flatMap((e) => (e.type === "result" && e.id === id ? [e.outcome] : []));
-  }
-
-  detail(id: number): string {
-    const last = this.masterEvents.filter((e) => e.type === "result" && e.id === id).at(-1);
-    return last?.type === "result" ? last.detail : "";
-  }
-
-  data(): Asdu[] {
-    return this.masterEvents.flatMap((e) => (e.type === "data" ? [e.asdu] : []));
-  }
-
-  private *chunks(b: Buffer): Generator<Buffer> {
-    if (!this.byteByByte) {
-      yield b;
-      return;
-    }
-    for (let i = 0; i < b.length; i++) yield b.subarray(i, i + 1);
-  }
-}
+import { commandKindOf, samplesOf, type OutstationOptions } from "../../../src/protocols/iec104/session";
+import { h } from "./helpers";
+import { Loopback } from "./harness";
 
 const sp = (ioa: number, value: boolean): MonitorObject => ({ kind: "single", ioa, value, quality: GOOD });
 const fl = (ioa: number, value: number): MonitorObject => ({ kind: "float", ioa, value, quality: GOOD });

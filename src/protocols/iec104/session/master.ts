@@ -10,7 +10,7 @@
  *   interrogation / counter  confirmed → terminated (final); negative | timeout | cancelled (final)
  *   command, direct          confirmed → terminated | complete (final, when the station sends no ActTerm)
  *   command, select-execute  selected → confirmed → terminated | complete; negative at either step
- *   clock sync               confirmed (final)
+ *   clock sync, test         confirmed (final)
  *   read                     confirmed (final) when the object arrives with cause "request"
  *
  * Timeouts follow the vendor defaults the notes quote (tActConTimeout 5 s, tActTermTimeout 30 s); the
@@ -62,6 +62,8 @@ export type MasterRequest =
     }
   | { readonly kind: "clock-sync"; readonly time?: number; readonly commonAddress?: number }
   | { readonly kind: "read"; readonly ioa: number; readonly commonAddress?: number }
+  /** C_TS_TA_1: the station confirms it, proving the application path end to end. */
+  | { readonly kind: "test"; readonly commonAddress?: number }
   | {
       readonly kind: "command";
       /** The command object; its `select` and `time` are set by the procedure. */
@@ -118,6 +120,8 @@ export class MasterSession {
   readonly link: LinkSession;
   private readonly pending = new Map<string, Pending>();
   private nextId = 1;
+  /** TSC of the next test command; it only has to change from one test to the next. */
+  private testCounter = 0;
   private nextInterrogationAt: number | undefined;
   private nextCounterAt: number | undefined;
   private nextClockSyncAt: number | undefined;
@@ -264,6 +268,13 @@ export class MasterSession {
           cot: Cot.REQUEST,
           typeId: TypeId.C_RD_NA_1,
           objects: [{ kind: "read", ioa: req.ioa }],
+        };
+      case "test":
+        this.testCounter = (this.testCounter + 1) & 0xffff;
+        return {
+          ...base,
+          typeId: TypeId.C_TS_TA_1,
+          objects: [{ kind: "test-time", ioa: 0, counter: this.testCounter, time: cp56(this.clock.now()) }],
         };
       case "command": {
         const timed = req.withTime ?? false;
@@ -435,8 +446,8 @@ export class MasterSession {
   }
 
   private confirmed(p: Pending, name: string, asdu: Asdu, now: number, out: MasterEvent[]): void {
-    // Clock synchronisation ends at its confirmation; interrogations and commands may still terminate.
-    const final = p.request.kind === "clock-sync";
+    // Clock synchronisation and test end at their confirmation; interrogations and commands terminate.
+    const final = p.request.kind === "clock-sync" || p.request.kind === "test";
     if (final) {
       this.pending.delete(p.key);
     } else {
