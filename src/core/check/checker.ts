@@ -144,6 +144,7 @@ class PointRuntime {
   prevTs = NaN;
   /** When the stale condition becomes true; Infinity without a stale condition. */
   staleAt: number;
+  readonly staleCond: ConditionRuntime | undefined;
   /** Whether any condition has a pending delay or a shelve deadline. */
   timed = false;
   last: DataPoint | undefined;
@@ -169,6 +170,7 @@ class PointRuntime {
       const template = s.messages?.[c] ?? s.message ?? DEFAULT_MESSAGES[c];
       return new ConditionRuntime(c, s.severity?.[c] ?? DEFAULT_SEVERITY[c], template, limitOf(s, c));
     });
+    this.staleCond = this.conds.find((c) => c.condition === "stale");
     if (s.verify !== undefined && this.conds.some((c) => c.condition === "verify")) {
       this.verify = compileVerify(s.verify);
       // One scope per point, refilled per sample: the limits never change for this runtime.
@@ -469,9 +471,7 @@ export class Checker {
   tick(now: number): readonly AlarmTransition[] {
     this.transitions = undefined;
     for (const rt of this.runtimes.values()) {
-      if (rt.staleAt <= now) {
-        for (const c of rt.conds) if (c.condition === "stale") this.apply(rt, c, true, now);
-      }
+      if (rt.staleAt <= now && rt.staleCond !== undefined) this.apply(rt, rt.staleCond, true, now);
       if (!rt.timed) continue;
       let still = false;
       for (const c of rt.conds) {
@@ -495,9 +495,9 @@ export class Checker {
   nextDeadline(): number | undefined {
     let next = Infinity;
     for (const rt of this.runtimes.values()) {
-      if (rt.staleAt < next) {
-        const stale = rt.conds.find((c) => c.condition === "stale");
-        if (stale !== undefined && !stale.active && Number.isNaN(stale.pendingSince)) next = rt.staleAt;
+      const stale = rt.staleCond;
+      if (rt.staleAt < next && stale !== undefined && !stale.active && Number.isNaN(stale.pendingSince)) {
+        next = rt.staleAt;
       }
       if (!rt.timed) continue;
       for (const c of rt.conds) {
