@@ -215,6 +215,8 @@ export class ModbusClientSession {
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
       return { id, actions: [this.fail(id, "invalid-request", `timeout ${timeoutMs} ms must be positive`)] };
     }
+    const until = this.unitBackedOffUntil(unit, now);
+    if (until !== undefined) return { id, actions: [this.failBackedOff(id, unit, until, now)] };
     if (this.queue.length >= this.options.maxQueue) {
       this.counters.queueOverflows++;
       return {
@@ -308,6 +310,7 @@ export class ModbusClientSession {
 
   tick(now: number): readonly ModbusSessionAction[] {
     const actions: ModbusSessionAction[] = [];
+    let backedOff = false;
     for (const [tid, f] of this.inFlight) {
       if (f.deadline > now) continue;
       this.inFlight.delete(tid);
@@ -317,8 +320,9 @@ export class ModbusClientSession {
       actions.push(
         this.fail(f.pending.id, "timeout", `unit ${unit}: no reply within ${f.pending.timeoutMs} ms`),
       );
-      this.backOff(unit, now);
+      backedOff = this.backOff(unit, now) || backedOff;
     }
+    if (backedOff) actions.push(...this.rejectBackedOff(now));
     actions.push(...this.pump(now));
     return actions;
   }
@@ -330,9 +334,10 @@ export class ModbusClientSession {
       if (next === undefined || t < next) next = t;
     };
     for (const f of this.inFlight.values()) consider(f.deadline);
+    // The queue is ordered by arrival (requeued reads go back to the front, and they arrived before
+    // anything still queued), so its head is the oldest.
     if (this.options.queueTimeoutMs > 0 && this.queue.length > 0) {
-      // The queue is FIFO by arrival except for requeued reads, so look at every entry's age.
-      for (const p of this.queue) consider(p.queuedAt + this.options.queueTimeoutMs);
+      consider(this.queue[0].queuedAt + this.options.queueTimeoutMs);
     }
     return next;
   }
@@ -358,14 +363,38 @@ export class ModbusClientSession {
     return { type: "reject", id, failure };
   }
 
-  private backOff(unit: number, now: number): void {
-    if (this.options.unitBackoffMs <= 0) return;
+  /** Back `unit` off after a timeout; true when backoff is enabled. */
+  private backOff(unit: number, now: number): boolean {
+    if (this.options.unitBackoffMs <= 0) return false;
     const consecutive = (this.backoff.get(unit)?.consecutive ?? 0) + 1;
     const delay = Math.min(
       this.options.unitBackoffMaxMs,
       this.options.unitBackoffMs * 2 ** (consecutive - 1),
     );
     this.backoff.set(unit, { until: now + delay, consecutive });
+    return true;
+  }
+
+  private failBackedOff(id: number, unit: number, until: number, now: number): ModbusSessionAction {
+    return this.fail(
+      id,
+      "unit-backoff",
+      `unit ${unit} is not answering; requests to it are paused for ${until - now} ms after a timeout`,
+    );
+  }
+
+  /** Fail fast every queued request whose unit is backed off (one pass, only when a backoff began). */
+  private rejectBackedOff(now: number): ModbusSessionAction[] {
+    const actions: ModbusSessionAction[] = [];
+    const keep: Pending[] = [];
+    for (const p of this.queue) {
+      const until = this.unitBackedOffUntil(p.unit, now);
+      if (until === undefined) keep.push(p);
+      else actions.push(this.failBackedOff(p.id, p.unit, until, now));
+    }
+    this.queue.length = 0;
+    this.queue.push(...keep);
+    return actions;
   }
 
   private rememberTimedOut(tid: number): void {
@@ -375,19 +404,13 @@ export class ModbusClientSession {
 
   private expireQueue(now: number): ModbusSessionAction[] {
     const limit = this.options.queueTimeoutMs;
-    if (limit <= 0) return [];
     const actions: ModbusSessionAction[] = [];
-    for (let i = 0; i < this.queue.length;) {
-      const p = this.queue[i];
-      if (p.queuedAt + limit <= now) {
-        this.queue.splice(i, 1);
-        const why = this.connected ? "the device is busy" : "not connected";
-        actions.push(
-          this.fail(p.id, "queue-timeout", `unit ${p.unit}: not sent within ${limit} ms (${why})`),
-        );
-      } else {
-        i++;
-      }
+    if (limit <= 0) return actions;
+    const why = this.connected ? "the device is busy" : "not connected";
+    while (this.queue.length > 0 && this.queue[0].queuedAt + limit <= now) {
+      const p = this.queue[0];
+      this.queue.shift();
+      actions.push(this.fail(p.id, "queue-timeout", `unit ${p.unit}: not sent within ${limit} ms (${why})`));
     }
     return actions;
   }
@@ -401,33 +424,22 @@ export class ModbusClientSession {
     }
   }
 
-  /** Expire stale queue entries, fail requests of backed-off units, send what the window allows. */
+  /** Expire stale queue entries, then send from the head what the window allows. */
   private pump(now: number): ModbusSessionAction[] {
     const actions = this.expireQueue(now);
-    if (this.queue.length === 0) return actions;
-    const keep: Pending[] = [];
-    for (const p of this.queue) {
+    while (this.connected && this.inFlight.size < this.options.maxInFlight && this.queue.length > 0) {
+      const p = this.queue[0];
+      this.queue.shift();
+      // submit() and tick() already fail these; checked again so that no path sends to a backed-off unit.
       const until = this.unitBackedOffUntil(p.unit, now);
       if (until !== undefined) {
-        actions.push(
-          this.fail(
-            p.id,
-            "unit-backoff",
-            `unit ${p.unit} is not answering; requests to it are paused for ${until - now} ms after a timeout`,
-          ),
-        );
-        continue;
-      }
-      if (!this.connected || this.inFlight.size >= this.options.maxInFlight) {
-        keep.push(p);
+        actions.push(this.failBackedOff(p.id, p.unit, until, now));
         continue;
       }
       const tid = this.allocateTid();
       this.inFlight.set(tid, { pending: p, deadline: now + p.timeoutMs });
       actions.push({ type: "write", bytes: encodeMbap(tid, p.unit, p.pdu) });
     }
-    this.queue.length = 0;
-    this.queue.push(...keep);
     return actions;
   }
 }
