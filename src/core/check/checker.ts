@@ -11,7 +11,7 @@
  * `nextDeadline()` (stale points, pending on/off delays, shelving that runs out).
  */
 import type { DataPoint, PointKey, Quality } from "../model/datapoint";
-import { DataCollError } from "../errors";
+import { DataCollError, errorMessage } from "../errors";
 import type { CompiledExpression } from "../formula/sandbox";
 import { type AlarmState, type AlarmStateStore, type StoredAlarm } from "./alarm-state";
 import {
@@ -78,6 +78,11 @@ export interface CheckerOptions {
    * the settings no longer switch on is dropped.
    */
   readonly points?: ReadonlyMap<PointKey, CheckSettings>;
+  /**
+   * Told when a point's expression rule fails to evaluate (and again only when the reason changes), so
+   * the node can show it; the alarm is held as it was meanwhile.
+   */
+  readonly onRuleError?: (key: PointKey, message: string) => void;
   /** Start of the stale watch for points configured before their first sample. */
   readonly now: number;
 }
@@ -142,12 +147,16 @@ class PointRuntime {
   /** Previous usable numeric value and its sample time, for the rate of change. */
   prevValue = NaN;
   prevTs = NaN;
+  /** When the last sample arrived (the receipt time), or when the watch started before any sample. */
+  lastSeen: number;
   /** When the stale condition becomes true; Infinity without a stale condition. */
   staleAt: number;
   readonly staleCond: ConditionRuntime | undefined;
   /** Whether any condition has a pending delay or a shelve deadline. */
   timed = false;
   last: DataPoint | undefined;
+  /** The last reason the expression rule failed, so it is reported once, not per sample. */
+  ruleError: string | undefined;
   summary: PointAlarms;
 
   constructor(
@@ -165,6 +174,7 @@ class PointRuntime {
     this.low = s.low ?? NaN;
     this.high = s.high ?? NaN;
     this.highHigh = s.highHigh ?? NaN;
+    this.lastSeen = now;
     this.staleAt = now + this.staleMs;
     this.conds = enabledConditions(s).map((c) => {
       const template = s.messages?.[c] ?? s.message ?? DEFAULT_MESSAGES[c];
@@ -227,9 +237,11 @@ export class Checker {
   private pending: StoredAlarm[] = [];
   private transitions: AlarmTransition[] | undefined;
   private readonly store: AlarmStateStore;
+  private readonly onRuleError: ((key: PointKey, message: string) => void) | undefined;
 
   private constructor(options: CheckerOptions) {
     this.store = options.store;
+    this.onRuleError = options.onRuleError;
     this.defaults = options.defaults ?? {};
   }
 
@@ -285,8 +297,8 @@ export class Checker {
     rt.prevValue = old.prevValue;
     rt.prevTs = old.prevTs;
     rt.last = old.last;
-    if (old.staleMs !== Infinity && rt.staleMs !== Infinity)
-      rt.staleAt = old.staleAt - old.staleMs + rt.staleMs;
+    rt.lastSeen = old.lastSeen;
+    rt.staleAt = old.lastSeen + rt.staleMs;
     rt.timed = rt.conds.some((c) => !Number.isNaN(c.pendingSince) || c.shelvedUntil > 0);
     refresh(rt);
     this.runtimes.set(key, rt);
@@ -335,6 +347,7 @@ export class Checker {
 
   private checkPoint(rt: PointRuntime, p: DataPoint, now: number): void {
     rt.last = p;
+    rt.lastSeen = now;
     rt.staleAt = now + rt.staleMs;
     const conds = rt.conds;
     if (conds.length === 0) return;
@@ -395,13 +408,27 @@ export class Checker {
     let ok: unknown;
     try {
       ok = rt.verify.evaluate(scope);
-    } catch {
+    } catch (err) {
       // A rule that cannot be evaluated for this value (e.g. text compared with a number) says nothing
-      // about it: hold the alarm as it is rather than raise or clear on a type error.
-      return HOLD;
+      // about it: hold the alarm as it is rather than raise or clear on a type error, and tell the node.
+      return this.ruleFailed(rt, `verify cannot be evaluated: ${errorMessage(err)}`);
     }
-    if (typeof ok === "boolean") return ok ? 0 : 1;
-    if (typeof ok === "number" && !Number.isNaN(ok)) return ok !== 0 ? 0 : 1;
+    if (typeof ok === "boolean") {
+      rt.ruleError = undefined;
+      return ok ? 0 : 1;
+    }
+    if (typeof ok === "number" && !Number.isNaN(ok)) {
+      rt.ruleError = undefined;
+      return ok !== 0 ? 0 : 1;
+    }
+    return this.ruleFailed(rt, "verify gives neither true nor false");
+  }
+
+  private ruleFailed(rt: PointRuntime, message: string): number {
+    if (rt.ruleError !== message) {
+      rt.ruleError = message;
+      this.onRuleError?.(rt.key, message);
+    }
     return HOLD;
   }
 

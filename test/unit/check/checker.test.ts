@@ -185,10 +185,19 @@ describe("checker", function () {
       assert.deepEqual(feed(c, 0, 1), []); // the first sample is its own previous value
       assert.deepEqual(feed(c, 100, 2), ["verify:raised"]);
       assert.deepEqual(feed(c, 120, 3), ["verify:cleared-unacked"]);
-      const t = await checkerWith({ verify: "value > 5" });
+      const errors: string[] = [];
+      const t = await Checker.open({
+        store: new MemoryAlarmStateStore(),
+        points: new Map([[KEY, { verify: "value > 5" }]]),
+        onRuleError: (key, message) => errors.push(`${key} ${message}`),
+        now: 0,
+      });
       assert.deepEqual(feed(t, 1, 1), ["verify:raised"]);
       assert.deepEqual(feed(t, "ON", 2), []);
+      assert.deepEqual(feed(t, "ON", 3), []);
       assert.equal(t.summary(KEY)?.alarms[0]?.state, "raised");
+      assert.equal(errors.length, 1, "reported once while the reason stays the same");
+      assert.match(errors[0], /^d1:t1:i1 verify cannot be evaluated: /);
     });
 
     it("rejects a rule outside the sandbox, naming the field", async function () {
@@ -326,6 +335,16 @@ describe("checker", function () {
       );
     });
 
+    it("applies new defaults to every point, keeping the state of conditions that remain", async function () {
+      const c = await Checker.open({ store: new MemoryAlarmStateStore(), defaults: { high: 100 }, now: 0 });
+      c.checkBatch([sample(150, 1), sample(50, 1, {}, "d1:t1:i2")], 1);
+      c.setDefaults({ high: 100, staleSeconds: 10 }, 2);
+      assert.equal(c.summary(KEY)?.active, true);
+      assert.equal(c.nextDeadline(), 10_001, "stale counts from the last sample, under the new settings");
+      assert.deepEqual(names(c.tick(10_000)), []);
+      assert.deepEqual(names(c.tick(10_001)).sort(), ["stale:raised", "stale:raised"]);
+    });
+
     it("renders the old warn_msg style template", async function () {
       const c = await checkerWith({
         high: 100,
@@ -378,6 +397,31 @@ describe("checker", function () {
       const second = await checkerWith({ high: 100 }, store, 30_000);
       assert.equal(second.nextDeadline(), 60_000);
       assert.deepEqual(names(second.tick(60_000)), ["high:raised"]);
+    });
+
+    it("drops a stored alarm whose condition the settings no longer switch on", async function () {
+      const store = new MemoryAlarmStateStore();
+      const first = await checkerWith({ high: 100 }, store);
+      feed(first, 150, 1);
+      await first.flush();
+      assert.equal(store.size, 1);
+      const second = await checkerWith({ low: 0 }, store, 10);
+      assert.deepEqual(second.activeAlarms(), []);
+      await second.flush();
+      assert.equal(store.size, 0);
+    });
+
+    it("restores alarms of points known only from the store, under the defaults", async function () {
+      const store = new MemoryAlarmStateStore();
+      const first = await Checker.open({ store, defaults: { high: 100 }, now: 0 });
+      first.checkBatch([sample(150, 1)], 1);
+      await first.flush();
+      const second = await Checker.open({ store, defaults: { high: 100 }, now: 5 });
+      assert.deepEqual(
+        second.activeAlarms().map((a) => a.key),
+        [KEY],
+      );
+      assert.deepEqual(feed(second, 150, 6), []);
     });
 
     it("keeps unsaved changes when the store fails, for the next flush", async function () {
