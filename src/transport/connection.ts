@@ -82,6 +82,38 @@ export const DEFAULT_CONNECTION_OPTIONS: ConnectionOptions = Object.freeze({
   reconnectJitter: 0.2,
 });
 
+/** The first option out of range, with a sentence saying why, or undefined when all are fine. */
+export function checkConnectionOptions(
+  o: ConnectionOptions,
+): { readonly field: keyof ConnectionOptions; readonly message: string } | undefined {
+  const finite = (v: number): boolean => Number.isFinite(v);
+  if (!(o.connectTimeoutMs > 0 && finite(o.connectTimeoutMs))) {
+    return {
+      field: "connectTimeoutMs",
+      message: `connect timeout ${o.connectTimeoutMs} ms must be positive`,
+    };
+  }
+  if (!(o.reconnectInitialMs > 0 && finite(o.reconnectInitialMs))) {
+    return {
+      field: "reconnectInitialMs",
+      message: `first reconnect delay ${o.reconnectInitialMs} ms must be positive`,
+    };
+  }
+  if (!(o.reconnectMaxMs >= o.reconnectInitialMs && finite(o.reconnectMaxMs))) {
+    return {
+      field: "reconnectMaxMs",
+      message: `maximum reconnect delay ${o.reconnectMaxMs} ms must be at least the first delay (${o.reconnectInitialMs} ms)`,
+    };
+  }
+  if (!(o.reconnectJitter >= 0 && o.reconnectJitter <= 1)) {
+    return {
+      field: "reconnectJitter",
+      message: `reconnect jitter ${o.reconnectJitter} must be between 0 and 1`,
+    };
+  }
+  return undefined;
+}
+
 export interface StateChange {
   readonly state: ConnectionState;
   readonly previous: ConnectionState;
@@ -129,13 +161,8 @@ export class Connection<A extends { readonly type: string }> {
 
   constructor(deps: ConnectionDeps<A>) {
     const o = { ...DEFAULT_CONNECTION_OPTIONS, ...deps.options };
-    if (!(o.connectTimeoutMs > 0)) throw new RangeError("connectTimeoutMs must be positive");
-    if (!(o.reconnectInitialMs > 0)) throw new RangeError("reconnectInitialMs must be positive");
-    if (!(o.reconnectMaxMs >= o.reconnectInitialMs)) {
-      throw new RangeError("reconnectMaxMs must be at least reconnectInitialMs");
-    }
-    if (!(o.reconnectJitter >= 0 && o.reconnectJitter <= 1))
-      throw new RangeError("reconnectJitter must be 0..1");
+    const problem = checkConnectionOptions(o);
+    if (problem !== undefined) throw new RangeError(problem.message);
     this.options = Object.freeze(o);
     this.session = deps.session;
     this.socketFactory = deps.socketFactory;

@@ -9,7 +9,9 @@
 import { DataCollError } from "../errors";
 import type { ModbusReply, ModbusRequest } from "../../protocols/modbus/codec/pdu";
 import {
+  DEFAULT_SESSION_OPTIONS,
   ModbusClientSession,
+  checkSessionOptions,
   type ModbusSessionAction,
   type ModbusSessionOptions,
   type ModbusSessionStats,
@@ -17,6 +19,8 @@ import {
 } from "../../protocols/modbus/session/client-session";
 import {
   Connection,
+  DEFAULT_CONNECTION_OPTIONS,
+  checkConnectionOptions,
   type Clock,
   type ConnectionOptions,
   type ConnectionState,
@@ -72,7 +76,12 @@ export class ModbusClient {
     return new ModbusClient({ ...deps, socketFactory: tcpSocketFactory({ host, port }) });
   }
 
+  /** Throws DataCollError("modbus-config", why, field) for an option out of range. */
   constructor(deps: ModbusClientDeps) {
+    const problem =
+      checkSessionOptions({ ...DEFAULT_SESSION_OPTIONS, ...deps.session }) ??
+      checkConnectionOptions({ ...DEFAULT_CONNECTION_OPTIONS, ...deps.connection });
+    if (problem !== undefined) throw new DataCollError("modbus-config", problem.message, problem.field);
     this.session = new ModbusClientSession(deps.session);
     this.connection = new Connection<ModbusSessionAction>({
       session: this.session,

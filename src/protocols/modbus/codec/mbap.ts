@@ -100,7 +100,9 @@ export type AssembleResult =
   | { readonly kind: "malformed"; readonly frames: readonly MbapFrame[]; readonly reason: string };
 
 /**
- * Reassembles frames from TCP segments. After a malformed header it discards everything it holds and
+ * Reassembles frames from TCP segments. Frames handed out may be views into the pushed chunk (no copy
+ * on the common path); Node's sockets never reuse a chunk, other callers must not either until the
+ * frames are consumed. After a malformed header it discards everything it holds and
  * keeps answering `malformed` until `reset()`: the caller is expected to drop the connection, and bytes
  * after a bad header are not frames anyone can trust.
  */

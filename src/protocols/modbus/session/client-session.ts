@@ -66,6 +66,42 @@ export const DEFAULT_SESSION_OPTIONS: ModbusSessionOptions = Object.freeze({
   acceptRewrittenUnitId: false,
 });
 
+/** The first option out of range, with a sentence saying why, or undefined when all are fine. */
+export function checkSessionOptions(
+  o: ModbusSessionOptions,
+): { readonly field: keyof ModbusSessionOptions; readonly message: string } | undefined {
+  const whole = (v: number, min: number, max = Number.MAX_SAFE_INTEGER): boolean =>
+    Number.isInteger(v) && v >= min && v <= max;
+  if (!whole(o.maxQueue, 0))
+    return { field: "maxQueue", message: `queue size ${o.maxQueue} must be a whole number >= 0` };
+  // More than 65535 requests cannot be told apart by a 16-bit transaction id.
+  if (!whole(o.maxInFlight, 1, 0xffff)) {
+    return {
+      field: "maxInFlight",
+      message: `requests in flight ${o.maxInFlight} must be a whole number 1..65535`,
+    };
+  }
+  if (!(o.timeoutMs > 0 && Number.isFinite(o.timeoutMs))) {
+    return { field: "timeoutMs", message: `reply timeout ${o.timeoutMs} ms must be positive` };
+  }
+  if (!(o.queueTimeoutMs >= 0 && Number.isFinite(o.queueTimeoutMs))) {
+    return {
+      field: "queueTimeoutMs",
+      message: `queue wait limit ${o.queueTimeoutMs} ms must be >= 0 (0: no limit)`,
+    };
+  }
+  if (!(o.unitBackoffMs >= 0 && Number.isFinite(o.unitBackoffMs))) {
+    return { field: "unitBackoffMs", message: `unit backoff ${o.unitBackoffMs} ms must be >= 0 (0: off)` };
+  }
+  if (!(o.unitBackoffMaxMs >= o.unitBackoffMs && Number.isFinite(o.unitBackoffMaxMs))) {
+    return {
+      field: "unitBackoffMaxMs",
+      message: `maximum unit backoff ${o.unitBackoffMaxMs} ms must be at least the unit backoff (${o.unitBackoffMs} ms)`,
+    };
+  }
+  return undefined;
+}
+
 export type FailureKind =
   | "invalid-request"
   | "queue-full"
@@ -156,18 +192,8 @@ export class ModbusClientSession {
 
   constructor(options: Partial<ModbusSessionOptions> = {}) {
     const o = { ...DEFAULT_SESSION_OPTIONS, ...options };
-    const positive = (name: keyof ModbusSessionOptions, v: number, min: number): void => {
-      if (!Number.isFinite(v) || v < min)
-        throw new RangeError(`${name} must be a number >= ${min}, got ${v}`);
-    };
-    positive("maxQueue", o.maxQueue, 0);
-    positive("maxInFlight", o.maxInFlight, 1);
-    positive("timeoutMs", o.timeoutMs, 1);
-    positive("queueTimeoutMs", o.queueTimeoutMs, 0);
-    positive("unitBackoffMs", o.unitBackoffMs, 0);
-    positive("unitBackoffMaxMs", o.unitBackoffMaxMs, o.unitBackoffMs);
-    // More than 65536 distinct transaction ids cannot be in flight.
-    if (o.maxInFlight > 0xffff) throw new RangeError("maxInFlight must be at most 65535");
+    const problem = checkSessionOptions(o);
+    if (problem !== undefined) throw new RangeError(problem.message);
     this.options = Object.freeze(o);
   }
 

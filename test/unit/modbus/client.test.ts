@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import { ModbusClient, ModbusRequestError } from "../../../src/core/modbus/client";
+import { DataCollError } from "../../../src/core/errors";
+import { ManualClock } from "../../../src/transport/manual-clock";
+import { MemoryNetwork, type MemoryLink } from "../../../src/transport/memory-socket";
+import { ModbusServerCore } from "../../../src/protocols/modbus/server";
+import type { StateChange } from "../../../src/transport/connection";
+
+/** Connect a link to a simulator core: every client write is answered synchronously. */
+function serve(link: MemoryLink, core: ModbusServerCore): void {
+  const conn = core.connection();
+  link.onWrite = (bytes) => {
+    for (const r of conn.onData(bytes).replies) link.send(r);
+  };
+  link.accept();
+}
+
+function setup() {
+  const clock = new ManualClock(0);
+  const net = new MemoryNetwork();
+  const core = new ModbusServerCore({ units: [1] });
+  const client = new ModbusClient({
+    socketFactory: net.factory,
+    clock,
+    random: () => 0.5,
+    session: { timeoutMs: 500, queueTimeoutMs: 0 },
+    connection: { reconnectInitialMs: 100 },
+  });
+  const states: StateChange[] = [];
+  client.onStateChange((c) => states.push(c));
+  return { clock, net, core, client, states };
+}
+
+describe("modbus client (in memory, manual clock)", () => {
+  it("refuses options out of range with the field named", () => {
+    const bad = (deps: object, field: string, re: RegExp): void => {
+      assert.throws(
+        () => new ModbusClient({ socketFactory: new MemoryNetwork().factory, ...deps }),
+        (e: unknown) =>
+          e instanceof DataCollError && e.code === "modbus-config" && e.field === field && re.test(e.message),
+      );
+    };
+    bad(
+      { session: { maxInFlight: 0 } },
+      "maxInFlight",
+      /requests in flight 0 must be a whole number 1\.\.65535/,
+    );
+    bad({ session: { maxQueue: -1 } }, "maxQueue", /queue size -1/);
+    bad({ session: { timeoutMs: 0 } }, "timeoutMs", /reply timeout 0 ms/);
+    bad(
+      { session: { unitBackoffMs: 500, unitBackoffMaxMs: 100 } },
+      "unitBackoffMaxMs",
+      /at least the unit backoff/,
+    );
+    bad({ connection: { reconnectInitialMs: 0 } }, "reconnectInitialMs", /first reconnect delay/);
+    bad({ connection: { reconnectMaxMs: 10 } }, "reconnectMaxMs", /at least the first delay/);
+    bad({ connection: { reconnectJitter: 2 } }, "reconnectJitter", /between 0 and 1/);
+  });
+
+  it("answers reads and writes and counts them", async () => {
+    const { net, core, client } = setup();
+    client.start();
+    serve(net.last, core);
+    await client.writeMultipleRegisters(1, 0, [5, 6]);
+    assert.deepEqual(await client.readHoldingRegisters(1, 0, 2), [5, 6]);
+    assert.equal(client.stats.requests, 2);
+    assert.equal(client.stats.responses, 2);
+    assert.equal(client.stats.connects, 1);
+    client.close();
+  });
+
+  it("keeps requests made while disconnected and sends them on reconnect", async () => {
+    const { clock, net, core, client, states } = setup();
+    client.start();
+    net.last.refuse();
+    assert.equal(client.state, "backoff");
+    const r = client.readHoldingRegisters(1, 0, 1);
+    assert.equal(client.backlog.queued, 1);
+    clock.advance(100);
+    serve(net.last, core);
+    assert.deepEqual(await r, [0]);
+    assert.deepEqual(
+      states.map((s) => s.state),
+      ["connecting", "backoff", "connecting", "connected"],
+    );
+    assert.equal(client.stats.disconnects, 1);
+    client.close();
+  });
+
+  it("rejects a request on its timeout with a ModbusRequestError", async () => {
+    const { clock, net, client } = setup();
+    client.start();
+    net.last.accept();
+    const r = client.readCoils(1, 0, 1);
+    clock.advance(500);
+    await assert.rejects(r, (e: unknown) => e instanceof ModbusRequestError && e.code === "modbus-timeout");
+    assert.equal(client.stats.timeouts, 1);
+    client.close();
+  });
+
+  it("after close, rejects new requests and leaves no timer", async () => {
+    const { clock, net, client } = setup();
+    client.start();
+    net.last.accept();
+    const pending = client.readCoils(1, 0, 1);
+    client.close();
+    await assert.rejects(pending, /closed/);
+    await assert.rejects(
+      client.readCoils(1, 0, 1),
+      (e: unknown) => e instanceof ModbusRequestError && e.code === "modbus-closed",
+    );
+    assert.equal(clock.pending, 0);
+    assert.equal(net.last.destroyedByClient, true);
+  });
+});
