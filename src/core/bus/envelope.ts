@@ -82,6 +82,16 @@ export function envelopeJson(head: EnvelopeHead, pointsJson: readonly string[]):
   return `{"v":${head.v},"instance":${JSON.stringify(head.instance)},"id":${JSON.stringify(head.id)},"ts":${head.ts},"points":[${pointsJson.join(",")}]}`;
 }
 
+const ID_AT_START = /^\{"v":1,"instance":"(?:[^"\\]|\\.)*","id":"([^"\\]*)"/;
+
+/**
+ * The event id of an envelope written by envelopeJson, read from its first bytes without parsing the
+ * whole batch; undefined for text laid out otherwise (then the caller parses it).
+ */
+export function envelopeIdHint(text: string): string | undefined {
+  return ID_AT_START.exec(text.slice(0, 512))?.[1];
+}
+
 export function changesJson(env: ChangesEnvelope): string {
   return JSON.stringify(env);
 }

@@ -12,6 +12,7 @@ import {
   RecentIds,
   decodeChanges,
   decodePoints,
+  envelopeIdHint,
   envelopeJson,
   pointJson,
   type PointsEnvelope,
@@ -228,6 +229,8 @@ export class MemoryStore implements Store {
   }
 
   private onPointsMessage(msg: string): void {
+    const hint = envelopeIdHint(msg);
+    if (hint !== undefined && this.ids.isOwn(hint)) return;
     const d = decodePoints(msg);
     if (!d.ok || this.ids.isOwn(d.envelope.id) || this.recent.seen(d.envelope.id)) return;
     for (const l of this.remoteListeners) l(d.envelope);

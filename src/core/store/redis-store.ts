@@ -13,6 +13,7 @@ import {
   RecentIds,
   decodeChanges,
   decodePoints,
+  envelopeIdHint,
   envelopeJson,
   pointJson,
   type PointsEnvelope,
@@ -100,6 +101,36 @@ end
 local next = redis.call('INCR', KEYS[1])
 redis.call('PUBLISH', p .. ARGV[3], ARGV[4])
 return next
+`;
+
+// One batch of samples in one step, server-side: a command per sample would make the client, not Redis,
+// the limit. ARGV: history key prefix, trim ("~" or "="), history bound, events key, events bound, points
+// channel, envelope, then point key + sample JSON pairs; KEYS[1] is the latest-value hash.
+const INGEST_LUA = `
+local hp, trim, hb = ARGV[1], ARGV[2], ARGV[3]
+local fields = {}
+for i = 8, #ARGV, 2 do
+  redis.call('XADD', hp .. ARGV[i], 'MAXLEN', trim, hb, '*', 'p', ARGV[i + 1])
+  fields[#fields + 1] = ARGV[i]
+  fields[#fields + 1] = ARGV[i + 1]
+  -- unpack() is limited by the Lua stack: write the latest values in slices.
+  if #fields >= 1000 then
+    redis.call('HSET', KEYS[1], unpack(fields))
+    fields = {}
+  end
+end
+if #fields > 0 then redis.call('HSET', KEYS[1], unpack(fields)) end
+redis.call('XADD', ARGV[4], 'MAXLEN', trim, ARGV[5], '*', 'e', ARGV[7])
+redis.call('PUBLISH', ARGV[6], ARGV[7])
+return 1
+`;
+
+// Many entries into one capped stream. KEYS[1] the stream; ARGV: trim, bound, field, values.
+const XADD_MANY_LUA = `
+for i = 4, #ARGV do
+  redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], ARGV[2], '*', ARGV[3], ARGV[i])
+end
+return 1
 `;
 
 // Removes one alarm condition and drops the point from the alarm index when it has none left.
@@ -302,6 +333,10 @@ export class RedisStore implements Store {
       else process.emitWarning(`datacoll: dropped a malformed registry change on ${channel}: ${d.reason}`);
       return;
     }
+    // Our own batches come back on the channel; their id is near the start of the text we wrote, so they
+    // are dropped without parsing a large message.
+    const hint = envelopeIdHint(message);
+    if (hint !== undefined && this.ids.isOwn(hint)) return;
     const d = decodePoints(message);
     if (!d.ok) {
       process.emitWarning(`datacoll: dropped a malformed points event on ${channel}: ${d.reason}`);
@@ -352,26 +387,17 @@ export class RedisStore implements Store {
     if (env.points.length === 0) return;
     if (!this.ids.isOwn(env.id)) this.recent.seen(env.id);
     const jsons = env.points.map(pointJson);
-    const text = envelopeJson(env, jsons);
-    const latest: string[] = [];
-    const m = this.client.multi();
-    env.points.forEach((p, i) => {
-      latest.push(p.key, jsons[i]);
-      m.call(
-        "XADD",
-        this.key(K.history(p.key)),
-        "MAXLEN",
-        this.trim,
-        this.bounds.history,
-        "*",
-        "p",
-        jsons[i],
-      );
-    });
-    m.call("HSET", this.key(K.latest), ...latest);
-    m.call("XADD", this.key(K.events), "MAXLEN", this.trim, this.bounds.events, "*", "e", text);
-    m.call("PUBLISH", this.key(CHANNEL.points), text);
-    execResults(await m.exec());
+    const args: (string | number)[] = [
+      this.key(K.history("")),
+      this.trim,
+      this.bounds.history,
+      this.key(K.events),
+      this.bounds.events,
+      this.key(CHANNEL.points),
+      envelopeJson(env, jsons),
+    ];
+    env.points.forEach((p, i) => args.push(p.key, jsons[i]));
+    await this.script(INGEST_LUA, [this.key(K.latest)], args);
   }
 
   onRemotePoints(listener: (env: PointsEnvelope) => void): Unsubscribe {
@@ -412,11 +438,8 @@ export class RedisStore implements Store {
   async appendFrames(deviceId: string, frames: readonly FrameRecord[]): Promise<void> {
     frames.forEach(checkFrame);
     if (frames.length === 0) return;
-    const p = this.client.pipeline();
-    const key = this.key(K.frames(deviceId));
-    for (const f of frames)
-      p.call("XADD", key, "MAXLEN", this.trim, this.bounds.frames, "*", "f", JSON.stringify(f));
-    execResults(await p.exec());
+    const args = [this.trim, this.bounds.frames, "f", ...frames.map((f) => JSON.stringify(f))];
+    await this.script(XADD_MANY_LUA, [this.key(K.frames(deviceId))], args);
   }
 
   async frames(deviceId: string, count: number): Promise<FrameRecord[]> {

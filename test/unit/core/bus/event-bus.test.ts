@@ -3,6 +3,7 @@ import { EventBus } from "../../../../src/core/bus/event-bus";
 import { compilePattern } from "../../../../src/core/bus/pattern";
 import {
   EventIds,
+  envelopeIdHint,
   decodeChanges,
   decodePoints,
   envelopeJson,
@@ -197,5 +198,13 @@ describe("envelopes", function () {
     r.seen("b");
     r.seen("c");
     assert.equal(r.seen("a"), false, "a fell out of the window");
+  });
+});
+
+describe("envelope id hint", function () {
+  it("reads the id of an envelope we wrote, and nothing from other layouts", function () {
+    const text = envelopeJson({ v: 1, instance: 'we"ird', id: "tok-9", ts: 1 }, []);
+    assert.equal(envelopeIdHint(text), "tok-9");
+    assert.equal(envelopeIdHint('{"id":"x","v":1,"instance":"a","ts":1,"points":[]}'), undefined);
   });
 });
