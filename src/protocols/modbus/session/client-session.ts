@@ -24,7 +24,8 @@
  * - On disconnect, in-flight READS go back to the front of the queue (a read has no side effect, so
  *   resending it is safe) while in-flight WRITES fail ("disconnected"): we cannot know whether the
  *   device applied them, and replaying a write minutes later could surprise an operator. Queued requests
- *   are kept and sent after reconnect.
+ *   are kept and sent after reconnect. (Requeued reads may take the queue past `maxQueue` by at most
+ *   `maxInFlight`; their queue wait still counts from when they were submitted.)
  * - Some gateways rewrite the unit id in replies; with `acceptRewrittenUnitId` a reply is matched by
  *   transaction id alone, otherwise a unit id mismatch is discarded and counted.
  * - A reply that does not answer its request (wrong function, wrong length, wrong echo) rejects that
