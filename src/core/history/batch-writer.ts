@@ -22,6 +22,7 @@
  */
 import type { Pool, PoolConnection } from "mysql2/promise";
 import { DataCollError } from "../errors";
+import type { AlarmTransition } from "../check/checker";
 import type { DataPoint } from "../model/datapoint";
 import type { Backlog } from "./backlog";
 import { MemoryBacklog } from "./backlog";
@@ -35,7 +36,7 @@ import type { ClassifiedError, MysqlErrorKind } from "./mysql-errors";
 import { classifyMysqlError } from "./mysql-errors";
 import type { MysqlSettings } from "./mysql-settings";
 import { createMysqlPool } from "./mysql-settings";
-import type { AlarmRow, AlarmTransition, HistoryRow, PointRow } from "./rows";
+import type { AlarmRow, HistoryRow, PointRow } from "./rows";
 import { alarmRow, pointRow, rowProblem } from "./rows";
 import type { TableNames } from "./schema";
 import {

@@ -3,6 +3,7 @@
  * across a Node-RED restart and come back unchanged. A point row is one DataPoint; an alarm row is one
  * alarm transition from the checker.
  */
+import type { AlarmTransition } from "../check/checker";
 import type { DataPoint, Quality } from "../model/datapoint";
 import { splitPointKey } from "../model/datapoint";
 
@@ -23,24 +24,7 @@ export interface PointRow {
   readonly cause: string;
 }
 
-/** One alarm transition as the checker reports it. */
-export interface AlarmTransition {
-  readonly key: string;
-  /** Which rule: e.g. "high", "low-low", "rate", "stale", "quality", or a user rule's name. */
-  readonly condition: string;
-  /** e.g. "raised", "cleared", "acked". */
-  readonly state: string;
-  /** e.g. "critical", "major", "minor", "warning". */
-  readonly severity: string;
-  readonly text: string;
-  /** Epoch milliseconds of the transition. */
-  readonly ts: number;
-  /** The point's value at the transition, when there is one. */
-  readonly value?: number | null;
-  readonly ackBy?: string | null;
-  readonly ackTs?: number | null;
-}
-
+/** One alarm transition (from the checker, src/core/check/checker.ts) as a row of the alarms table. */
 export interface AlarmRow {
   readonly kind: "alarm";
   readonly key: string;
@@ -48,13 +32,20 @@ export interface AlarmRow {
   readonly termId: string;
   readonly itemId: string;
   readonly condition: string;
+  /** The alarm state after the transition, and before it. */
   readonly state: string;
-  readonly severity: string;
+  readonly previous: string;
+  /** 1 when the condition is present after the transition, else 0. */
+  readonly active: number;
+  /** 1 (least) to 1000 (most), as in OPC UA. */
+  readonly severity: number;
   readonly text: string;
+  /** Epoch milliseconds of the transition; for an acknowledgement, when it was acknowledged. */
   readonly ts: number;
   readonly value: number | null;
-  readonly ackBy: string | null;
-  readonly ackTs: number | null;
+  readonly valueText: string | null;
+  /** Who acknowledged or shelved, when given. */
+  readonly by: string | null;
 }
 
 export type HistoryRow = PointRow | AlarmRow;
@@ -113,22 +104,23 @@ export function pointRow(p: DataPoint): PointRow {
   };
 }
 
-export function alarmRow(a: AlarmTransition): AlarmRow {
-  const ids = splitPointKey(a.key);
+export function alarmRow(t: AlarmTransition): AlarmRow {
+  const ids = splitPointKey(t.key);
   return {
     kind: "alarm",
-    key: a.key,
+    key: t.key,
     deviceId: ids?.deviceId ?? "",
     termId: ids?.termId ?? "",
     itemId: ids?.itemId ?? "",
-    condition: a.condition,
-    state: a.state,
-    severity: a.severity,
-    text: a.text,
-    ts: a.ts,
-    value: typeof a.value === "number" && Number.isFinite(a.value) ? a.value : null,
-    ackBy: a.ackBy ?? null,
-    ackTs: a.ackTs ?? null,
+    condition: t.condition,
+    state: t.state,
+    previous: t.previous,
+    active: t.active ? 1 : 0,
+    severity: t.severity,
+    text: t.text,
+    ts: t.ts,
+    ...splitValue(t.value ?? null),
+    by: t.by ?? null,
   };
 }
 
@@ -145,9 +137,6 @@ export function rowProblem(row: HistoryRow): string | undefined {
   if (typeof row.key !== "string" || row.key === "") return "the point key is empty";
   if (!validTs(row.ts))
     return `the time stamp ${String(row.ts)} is not a whole epoch millisecond in years 1000-9999`;
-  if (row.kind === "alarm" && row.ackTs !== null && !validTs(row.ackTs)) {
-    return `the acknowledgement time ${String(row.ackTs)} is not a whole epoch millisecond in years 1000-9999`;
-  }
   return undefined;
 }
 
@@ -197,8 +186,9 @@ export function asHistoryRow(raw: unknown): HistoryRow | undefined {
     };
   }
   if (r.kind === "alarm") {
-    if (!isStr(r.condition) || !isStr(r.state) || !isStr(r.severity) || !isStr(r.text)) return undefined;
-    if (!isNumOrNull(r.value) || !isStrOrNull(r.ackBy) || !isNumOrNull(r.ackTs)) return undefined;
+    if (!isStr(r.condition) || !isStr(r.state) || !isStr(r.previous) || !isStr(r.text)) return undefined;
+    if (typeof r.active !== "number" || typeof r.severity !== "number") return undefined;
+    if (!isNumOrNull(r.value) || !isStrOrNull(r.valueText) || !isStrOrNull(r.by)) return undefined;
     return {
       kind: "alarm",
       key: r.key,
@@ -207,12 +197,14 @@ export function asHistoryRow(raw: unknown): HistoryRow | undefined {
       itemId: r.itemId,
       condition: r.condition,
       state: r.state,
+      previous: r.previous,
+      active: r.active,
       severity: r.severity,
       text: r.text,
       ts: r.ts,
       value: r.value,
-      ackBy: r.ackBy,
-      ackTs: r.ackTs,
+      valueText: r.valueText,
+      by: r.by,
     };
   }
   return undefined;

@@ -79,14 +79,16 @@ export function alarmsTableDdl(table: string): string {
   device_id VARCHAR(128) NOT NULL,
   term_id VARCHAR(128) NOT NULL,
   item_id VARCHAR(128) NOT NULL,
-  \`condition\` VARCHAR(64) NOT NULL,
+  \`condition\` VARCHAR(32) NOT NULL,
   state VARCHAR(16) NOT NULL,
+  previous VARCHAR(16) NOT NULL,
+  active TINYINT(1) NOT NULL,
   ts DATETIME(3) NOT NULL COMMENT 'UTC',
-  severity VARCHAR(16) NOT NULL,
+  severity SMALLINT UNSIGNED NOT NULL COMMENT '1 (least) to 1000 (most)',
   text VARCHAR(512) NOT NULL,
   value DOUBLE NULL,
-  ack_by VARCHAR(128) NULL,
-  ack_ts DATETIME(3) NULL COMMENT 'UTC',
+  value_text VARCHAR(255) NULL,
+  ack_by VARCHAR(128) NULL COMMENT 'who acknowledged or shelved',
   PRIMARY KEY (point_key, \`condition\`, ts, state),
   KEY ts (ts)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;
@@ -120,12 +122,14 @@ const ALARM_COLUMNS = [
   "item_id",
   "condition",
   "state",
+  "previous",
+  "active",
   "ts",
   "severity",
   "text",
   "value",
+  "value_text",
   "ack_by",
-  "ack_ts",
 ] as const;
 
 function upsertSql(table: string, columns: readonly string[], keyColumns: readonly string[]): string {
@@ -160,11 +164,13 @@ export function alarmValues(r: AlarmRow): SqlValue[] {
     r.itemId,
     r.condition,
     r.state,
+    r.previous,
+    r.active,
     sqlTime(r.ts),
     r.severity,
     r.text,
     r.value,
-    r.ackBy,
-    r.ackTs === null ? null : sqlTime(r.ackTs),
+    r.valueText,
+    r.by,
   ];
 }

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import type { RowDataPacket } from "mysql2/promise";
 import { BatchWriter } from "../../../src/core/history/batch-writer";
 import type { BatchWriterOptions } from "../../../src/core/history/batch-writer";
+import type { AlarmTransition } from "../../../src/core/check/checker";
 import type { DataPoint } from "../../../src/core/model/datapoint";
 import { ManualClock } from "../../../src/transport/manual-clock";
 import type { TestDatabase } from "../../support-history/mysql";
@@ -147,61 +148,78 @@ describe("history batch writer (MariaDB)", function () {
 
   it("stores alarm transitions with every column in the alarms table", async function () {
     const w = writer({ tables: { history: "h_al", alarms: "a_al" } });
+    const raised: AlarmTransition = {
+      key: "dev1:term1:temp",
+      condition: "high",
+      state: "raised",
+      previous: "normal",
+      active: true,
+      severity: 700,
+      text: "T > 90 °C",
+      ts: T0 + 10,
+      value: 91.5,
+    };
     await w.writeAlarms([
+      raised,
+      { ...raised, state: "acked", previous: "raised", ts: T0 + 20, value: "HIGH", by: "operator 'jo'" },
       {
-        key: "dev1:term1:temp",
-        condition: "high",
-        state: "raised",
-        severity: "major",
-        text: "T > 90 °C",
-        ts: T0 + 10,
-        value: 91.5,
-      },
-      {
-        key: "dev1:term1:temp",
-        condition: "high",
-        state: "acked",
-        severity: "major",
-        text: "T > 90 °C",
+        ...raised,
+        state: "cleared-unacked",
+        previous: "raised",
+        active: false,
         ts: T0 + 20,
-        ackBy: "operator 'jo'",
-        ackTs: T0 + 20,
+        value: undefined,
       },
     ]);
-    assert.equal((await w.flush()).written, 2);
+    assert.equal((await w.flush()).written, 3);
     const got = await rows(
-      "SELECT point_key, device_id, term_id, item_id, `condition`, state, DATE_FORMAT(ts, '%H:%i:%s.%f') AS ts, severity, text, value, ack_by, DATE_FORMAT(ack_ts, '%H:%i:%s.%f') AS ack_ts FROM a_al ORDER BY ts",
+      "SELECT point_key, device_id, term_id, item_id, `condition`, state, previous, active, DATE_FORMAT(ts, '%H:%i:%s.%f') AS ts, severity, text, value, value_text, ack_by FROM a_al ORDER BY ts, state",
     );
+    const common = {
+      point_key: "dev1:term1:temp",
+      device_id: "dev1",
+      term_id: "term1",
+      item_id: "temp",
+      condition: "high",
+    };
     assert.deepEqual(
       got.map((r) => ({ ...r })),
       [
         {
-          point_key: "dev1:term1:temp",
-          device_id: "dev1",
-          term_id: "term1",
-          item_id: "temp",
-          condition: "high",
+          ...common,
           state: "raised",
+          previous: "normal",
+          active: 1,
           ts: "14:00:00.010000",
-          severity: "major",
+          severity: 700,
           text: "T > 90 °C",
           value: 91.5,
+          value_text: null,
           ack_by: null,
-          ack_ts: null,
         },
         {
-          point_key: "dev1:term1:temp",
-          device_id: "dev1",
-          term_id: "term1",
-          item_id: "temp",
-          condition: "high",
+          ...common,
           state: "acked",
+          previous: "raised",
+          active: 1,
           ts: "14:00:00.020000",
-          severity: "major",
+          severity: 700,
           text: "T > 90 °C",
           value: null,
+          value_text: "HIGH",
           ack_by: "operator 'jo'",
-          ack_ts: "14:00:00.020000",
+        },
+        {
+          ...common,
+          state: "cleared-unacked",
+          previous: "raised",
+          active: 0,
+          ts: "14:00:00.020000",
+          severity: 700,
+          text: "T > 90 °C",
+          value: null,
+          value_text: null,
+          ack_by: null,
         },
       ],
     );
@@ -230,11 +248,15 @@ describe("history batch writer (MariaDB)", function () {
     );
     await w.writeAlarms({
       key: `d:t:${evil[0]}`,
-      condition: evil[1],
-      state: "raised",
-      severity: "maj'; --",
+      condition: "high",
+      state: "acked",
+      previous: "raised",
+      active: true,
+      severity: 500,
       text: evil[3],
       ts: T0,
+      value: evil[1],
+      by: evil[2],
     });
     assert.equal((await w.flush()).written, evil.length + 1);
     const got = await rows("SELECT item_id, value_text, device_id FROM h_inject ORDER BY ts");
@@ -250,10 +272,10 @@ describe("history batch writer (MariaDB)", function () {
       got.map((r) => r.device_id),
       evil.map((e) => `d${e}`),
     );
-    const alarm = await rows("SELECT item_id, `condition`, severity, text FROM a_inject");
+    const alarm = await rows("SELECT item_id, value_text, ack_by, text FROM a_inject");
     assert.deepEqual(
       { ...alarm[0] },
-      { item_id: evil[0], condition: evil[1], severity: "maj'; --", text: evil[3] },
+      { item_id: evil[0], value_text: evil[1], ack_by: evil[2], text: evil[3] },
     );
   });
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { AlarmTransition } from "../../../src/core/check/checker";
 import type { DataPoint } from "../../../src/core/model/datapoint";
 import { GOOD } from "../../../src/core/model/datapoint";
 import {
@@ -21,6 +22,21 @@ function dp(value: DataPoint["value"], extra: Partial<DataPoint> = {}): DataPoin
     ts: Date.UTC(2026, 10, 21, 14, 0, 0, 123),
     quality: GOOD,
     cause: "poll",
+    ...extra,
+  };
+}
+
+function transition(extra: Partial<AlarmTransition> = {}): AlarmTransition {
+  return {
+    key: "dev:term:item",
+    condition: "high",
+    severity: 700,
+    text: "T > 90",
+    ts: 5,
+    state: "raised",
+    previous: "normal",
+    active: true,
+    value: 91,
     ...extra,
   };
 }
@@ -64,50 +80,40 @@ describe("history rows", function () {
     assert.match(rowProblem(pointRow(dp(1, { ts: 1.5 }))) ?? "", /time stamp/);
     assert.match(rowProblem(pointRow(dp(1, { ts: Date.UTC(10000, 0, 1) }))) ?? "", /time stamp/);
     assert.match(rowProblem(pointRow(dp(1, { key: "" }))) ?? "", /key/);
-    const alarm = alarmRow({
-      key: "d:t:i",
-      condition: "hi",
-      state: "acked",
-      severity: "major",
-      text: "",
-      ts: 1,
-      ackTs: -1e15,
-    });
-    assert.match(rowProblem(alarm) ?? "", /acknowledgement/);
+    assert.match(rowProblem(alarmRow(transition({ ts: -1e15 }))) ?? "", /time stamp/);
   });
 
-  it("takes device, term and item of an alarm from its point key", function () {
-    const a = alarmRow({
+  it("turns a checker transition into an alarm row, ids taken from the point key", function () {
+    assert.deepEqual(alarmRow(transition({ value: true, by: "jo" })), {
+      kind: "alarm",
       key: "dev:term:item",
+      deviceId: "dev",
+      termId: "term",
+      itemId: "item",
       condition: "high",
       state: "raised",
-      severity: "major",
+      previous: "normal",
+      active: 1,
+      severity: 700,
       text: "T > 90",
       ts: 5,
+      value: 1,
+      valueText: "true",
+      by: "jo",
     });
-    assert.deepEqual(
-      [a.deviceId, a.termId, a.itemId, a.value, a.ackBy, a.ackTs],
-      ["dev", "term", "item", null, null, null],
-    );
+    const cleared = alarmRow(transition({ state: "cleared-unacked", active: false, value: undefined }));
+    assert.deepEqual([cleared.active, cleared.value, cleared.valueText, cleared.by], [0, null, null, null]);
   });
 
   it("reads back what it wrote through JSON and rejects anything else", function () {
     const p = pointRow(dp("x", { quality: { invalid: true } }));
     assert.deepEqual(asHistoryRow(JSON.parse(JSON.stringify(p))), p);
-    const a = alarmRow({
-      key: "d:t:i",
-      condition: "low",
-      state: "cleared",
-      severity: "minor",
-      text: "ok",
-      ts: 9,
-      value: 3,
-    });
+    const a = alarmRow(transition({ value: "HIGH", by: "jo" }));
     assert.deepEqual(asHistoryRow(JSON.parse(JSON.stringify(a))), a);
     assert.equal(asHistoryRow(null), undefined);
     assert.equal(asHistoryRow({ ...p, kind: "other" }), undefined);
     assert.equal(asHistoryRow({ ...p, ts: "1" }), undefined);
     assert.equal(asHistoryRow({ ...p, value: "1" }), undefined);
-    assert.equal(asHistoryRow({ ...a, severity: 3 }), undefined);
+    assert.equal(asHistoryRow({ ...a, severity: "major" }), undefined);
   });
 });
