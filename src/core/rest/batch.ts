@@ -1,0 +1,182 @@
+/**
+ * Many registry writes as one all-or-nothing step (the v2 batch forms and the CSV import). The registry
+ * writes one entity at a time, so this first reads every row with the model (reporting every row that is
+ * wrong, not only the first), then writes in dependency order, and on a failure undoes what it wrote —
+ * created entities deleted, updated ones put back — and reports the row that failed.
+ */
+import { DataCollError, errorMessage } from "../errors";
+import { parseDevice } from "../model/device";
+import { parseTerm } from "../model/term";
+import { parseItem } from "../model/item";
+import { parsePoint } from "../model/point";
+import { parseFormula } from "../model/formula";
+import type { Registry, WriteMode } from "../store/registry";
+import { getRecord, putRecord, removeRecord, type RecordKind } from "./entities";
+
+export type BatchKind = RecordKind;
+
+/** Writes are applied in this order so that every reference exists before it is used. */
+const ORDER: readonly BatchKind[] = ["device", "item", "term", "point", "formula"];
+
+export interface BatchRow {
+  readonly kind: BatchKind;
+  /** Where the row came from, for the report: an index into the request, or a CSV line number. */
+  readonly row: number;
+  readonly raw: unknown;
+}
+
+export interface RowProblem {
+  readonly row: number;
+  /** "unknown" when the row's kind itself is what is wrong. */
+  readonly kind: BatchKind | "unknown";
+  readonly id?: string;
+  readonly error: string;
+  readonly field?: string;
+  readonly message: string;
+}
+
+export type BatchResult =
+  | {
+      readonly ok: true;
+      readonly written: readonly { kind: BatchKind; id: string; op: "create" | "update" }[];
+    }
+  | { readonly ok: false; readonly status: number; readonly problems: readonly RowProblem[] };
+
+function idOf(kind: BatchKind, raw: unknown): string {
+  switch (kind) {
+    case "device":
+      return parseDevice(raw).id;
+    case "term":
+      return parseTerm(raw).id;
+    case "item":
+      return parseItem(raw).id;
+    case "point":
+      return parsePoint(raw).key;
+    case "formula":
+      return parseFormula(raw).id;
+  }
+}
+
+function problem(row: BatchRow, err: unknown, id?: string): RowProblem {
+  const base = { row: row.row, kind: row.kind, ...(id === undefined ? {} : { id }) };
+  if (err instanceof DataCollError) {
+    return {
+      ...base,
+      error: err.code,
+      ...(err.field === undefined ? {} : { field: err.field }),
+      message: err.message,
+    };
+  }
+  return { ...base, error: "internal", message: errorMessage(err) };
+}
+
+function statusFor(problems: readonly RowProblem[]): number {
+  if (problems.every((p) => p.error === "conflict")) return 409;
+  if (problems.every((p) => p.error === "not-found")) return 404;
+  return 400;
+}
+
+/** Read every row with the model: each row's id, and every row that is wrong (ids given twice too). */
+export function checkRows(rows: readonly BatchRow[]): { ids: string[]; problems: RowProblem[] } {
+  const problems: RowProblem[] = [];
+  const ids: string[] = [];
+  const seen = new Map<string, number>();
+  for (const row of rows) {
+    try {
+      const id = idOf(row.kind, row.raw);
+      const k = `${row.kind}\u0000${id}`;
+      const first = seen.get(k);
+      if (first !== undefined) {
+        problems.push({
+          row: row.row,
+          kind: row.kind,
+          id,
+          error: "conflict",
+          field: "id",
+          message: `${row.kind} ${id} is given twice (also in row ${first})`,
+        });
+      } else seen.set(k, row.row);
+      ids.push(id);
+    } catch (err) {
+      problems.push(problem(row, err));
+      ids.push("");
+    }
+  }
+  return { ids, problems };
+}
+
+/**
+ * Write every row or none. `create` refuses ids that exist (409), `upsert` creates or updates. Rows of
+ * one request may refer to each other (a term to a device created by the same batch).
+ */
+export async function writeAll(
+  registry: Registry,
+  rows: readonly BatchRow[],
+  mode: WriteMode,
+): Promise<BatchResult> {
+  const { ids, problems } = checkRows(rows);
+  if (problems.length > 0) return { ok: false, status: statusFor(problems), problems };
+  const before = await Promise.all(rows.map((r, i) => getRecord(registry, r.kind, ids[i])));
+  if (mode === "create") {
+    rows.forEach((r, i) => {
+      if (before[i] !== undefined)
+        problems.push({
+          row: r.row,
+          kind: r.kind,
+          id: ids[i],
+          error: "conflict",
+          field: "id",
+          message: `${r.kind} ${ids[i]} already exists`,
+        });
+    });
+    if (problems.length > 0) return { ok: false, status: 409, problems };
+  }
+  const order = rows
+    .map((_, i) => i)
+    .sort((a, b) => ORDER.indexOf(rows[a].kind) - ORDER.indexOf(rows[b].kind) || a - b);
+  const done: number[] = [];
+  for (const i of order) {
+    try {
+      await putRecord(registry, rows[i].kind, rows[i].raw, mode);
+      done.push(i);
+    } catch (err) {
+      const undo = await undoAll(registry, rows, ids, before, done);
+      const p = problem(rows[i], err, ids[i]);
+      return { ok: false, status: statusFor([p]), problems: undo === undefined ? [p] : [p, undo] };
+    }
+  }
+  return {
+    ok: true,
+    written: rows.map((r, i) => ({
+      kind: r.kind,
+      id: ids[i],
+      op: before[i] === undefined ? "create" : "update",
+    })),
+  };
+}
+
+/** Undo applied writes newest first; a problem describing what could not be undone, if anything. */
+async function undoAll(
+  registry: Registry,
+  rows: readonly BatchRow[],
+  ids: readonly string[],
+  before: readonly (Record<string, unknown> | undefined)[],
+  done: readonly number[],
+): Promise<RowProblem | undefined> {
+  for (const i of [...done].reverse()) {
+    try {
+      const old = before[i];
+      if (old === undefined) await removeRecord(registry, rows[i].kind, ids[i]);
+      else await putRecord(registry, rows[i].kind, old, "upsert");
+    } catch (err) {
+      return {
+        row: rows[i].row,
+        kind: rows[i].kind,
+        id: ids[i],
+        error: "busy",
+        message: `this row was written and could not be undone (${errorMessage(err)})`,
+      };
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,413 @@
+/**
+ * The paths about data and the running system: protocols, formula_check, a point's samples (`datas`),
+ * device_call and device_ctrl, and beyond the older API latest values, alarms and device status.
+ */
+import { DataCollError } from "../errors";
+import { isPlainObject, normalizeId } from "../model/fields";
+import { PROTOCOLS } from "../model/device";
+import { pointKey, type DataPoint, type PointKey } from "../model/datapoint";
+import { parsePointKey } from "../model/formula";
+import { checkFormula } from "../formula/check";
+import { compilePattern } from "../bus/pattern";
+import { ENVELOPE_VERSION, EventIds } from "../bus/envelope";
+import type { AlarmState } from "../store/store";
+import { RestError, badRequest, notFound } from "./errors";
+import { legacyNotFound } from "./legacy";
+import { queryText, type Call, type Route } from "./route";
+import { ref, listOf, TEXT } from "./schemas";
+import type { RestActions } from "./types";
+
+const DEFAULT_COUNT = 100;
+const MAX_COUNT = 10_000;
+
+function countOf(c: Call, def: number): number {
+  const raw = queryText(c.query, "count");
+  if (raw === undefined || raw === "") return def;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1 || n > MAX_COUNT)
+    throw badRequest(
+      `count must be a whole number from 1 to ${MAX_COUNT}, not ${JSON.stringify(raw.slice(0, 20))}`,
+      "count",
+    );
+  return n;
+}
+
+/** The point of a `/devices/{d}/terms/{t}/items/{i}` path, or the older 404. */
+async function pathPoint(c: Call): Promise<PointKey> {
+  let key: PointKey;
+  try {
+    key = pointKey(normalizeId(c.params.d, "d"), normalizeId(c.params.t, "t"), normalizeId(c.params.i, "i"));
+  } catch {
+    throw legacyNotFound("term_item");
+  }
+  if (!(await c.ctx.store.registry.getPoint(key))) throw legacyNotFound("term_item");
+  return key;
+}
+
+/** `{time: value}`, newest first: the older system's shape of a point's data. */
+function timeValues(points: readonly DataPoint[]): Record<string, DataPoint["value"]> {
+  const out: Record<string, DataPoint["value"]> = {};
+  for (const p of points) if (!(String(p.ts) in out)) out[String(p.ts)] = p.value;
+  return out;
+}
+
+/** A point named in a body by `key` or by its three ids (snake or camel case). */
+function bodyPoint(body: unknown): PointKey {
+  if (!isPlainObject(body))
+    throw badRequest("the body must name a point: key, or device_id, term_id and item_id");
+  if (body.key !== undefined) return parsePointKey(body.key, "key");
+  const id = (snake: string, camel: string): string => normalizeId(body[snake] ?? body[camel], snake);
+  return pointKey(id("device_id", "deviceId"), id("term_id", "termId"), id("item_id", "itemId"));
+}
+
+function controlValue(body: unknown): number | boolean | string {
+  const v = isPlainObject(body) ? body.value : undefined;
+  if (typeof v === "boolean" || typeof v === "string" || (typeof v === "number" && Number.isFinite(v)))
+    return v;
+  throw badRequest("value must be a number, true/false or text", "value");
+}
+
+function actionsOf(c: Call, what: string): RestActions {
+  if (!c.ctx.actions) {
+    throw new RestError(
+      503,
+      "unavailable",
+      `${what} needs the device runtime, and no running manager provides it to this API node yet`,
+    );
+  }
+  return c.ctx.actions;
+}
+
+/** An error from the runtime (timeout, negative confirmation, device offline) as the client sees it. */
+async function viaRuntime<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof DataCollError || err instanceof RestError) throw err;
+    throw new RestError(502, "device", err instanceof Error ? err.message : String(err));
+  }
+}
+
+const PARAM = /\bp[1-9][0-9]{0,2}\b/g;
+
+const ids = new EventIds();
+
+function alarmPath(c: Call): { key: PointKey; condition: string } {
+  return { key: parsePointKey(c.params.key, "key"), condition: normalizeId(c.params.condition, "condition") };
+}
+
+async function findAlarm(c: Call): Promise<AlarmState> {
+  const { key, condition } = alarmPath(c);
+  const a = (await c.ctx.store.alarms(key)).find((x) => x.condition === condition);
+  if (!a) throw notFound(`there is no ${condition} alarm on ${key}`, "condition");
+  return a;
+}
+
+export function dataRoutes(): Route[] {
+  const pointPath = "/v1/devices/{d}/terms/{t}/items/{i}/datas";
+  return [
+    {
+      method: "GET",
+      path: "/",
+      legacy: true,
+      tag: "api",
+      summary: "What this API is, and where its description is",
+      ok: { schema: { type: "object" }, description: "name, versions, OpenAPI document" },
+      errors: [],
+      handler: async (c) => ({
+        body: { name: "datacoll", versions: ["v1", "v2"], openapi: `${c.ctx.basePath}/openapi.json` },
+      }),
+    },
+    {
+      method: "GET",
+      path: "/v1/device_protocols",
+      legacy: true,
+      tag: "api",
+      summary: "The device protocols this product speaks",
+      ok: { schema: listOf(TEXT), description: "protocol names" },
+      errors: [],
+      handler: async () => ({ body: [...PROTOCOLS] }),
+    },
+    {
+      method: "GET",
+      path: "/v1/term_protocols",
+      legacy: true,
+      tag: "api",
+      summary: "The protocols a term can speak: a term talks its device's protocol",
+      ok: { schema: listOf(TEXT), description: "protocol names" },
+      errors: [],
+      handler: async () => ({ body: [...PROTOCOLS] }),
+    },
+    {
+      method: "POST",
+      path: "/v1/formula_check",
+      legacy: true,
+      tag: "formulas",
+      summary: "Check a formula expression: OK, or what is wrong in plain words",
+      body: { schema: ref("FormulaCheck"), required: true },
+      ok: { schema: TEXT, description: "OK", text: true },
+      errors: [],
+      handler: async (c) => {
+        const b = c.body;
+        const expression = isPlainObject(b)
+          ? (b.expression ?? b.formula)
+          : typeof b === "string"
+            ? b
+            : undefined;
+        if (typeof expression !== "string") throw badRequest("expression is required", "expression");
+        const given = isPlainObject(b) ? b.params : undefined;
+        const placeholder = new Set<string>();
+        let params: Record<string, PointKey>;
+        if (isPlainObject(given)) {
+          params = {};
+          for (const [n, k] of Object.entries(given)) params[n] = typeof k === "string" ? k : String(k);
+        } else {
+          // Without bindings, every pN in the text stands for some point: only the expression is checked.
+          params = {};
+          const names = Array.isArray(given) ? given.map(String) : (expression.match(PARAM) ?? []);
+          for (const n of names) {
+            params[n] = `?:?:${n}`;
+            placeholder.add(params[n]);
+          }
+        }
+        const known = new Set((await c.ctx.store.registry.listPoints()).map((p) => p.key));
+        const r = checkFormula(expression, params, (k) => placeholder.has(k) || known.has(k));
+        if (r.ok) return { body: "OK", text: true };
+        return { status: 400, body: r.problems.map((p) => p.message).join("; "), text: true };
+      },
+    },
+    {
+      method: "GET",
+      path: pointPath,
+      legacy: true,
+      kind: "term_item",
+      tag: "data",
+      summary: "A point's newest samples as {time: value}",
+      query: [
+        {
+          name: "count",
+          description: `how many (default ${DEFAULT_COUNT}, at most ${MAX_COUNT})`,
+          schema: { type: "integer" },
+        },
+      ],
+      ok: { schema: ref("TimeValues"), description: "time (epoch ms) → value, newest first" },
+      errors: [404],
+      handler: async (c) => {
+        const key = await pathPoint(c);
+        return { body: timeValues(await c.ctx.store.history(key, countOf(c, DEFAULT_COUNT))) };
+      },
+    },
+    {
+      method: "POST",
+      path: pointPath,
+      legacy: true,
+      kind: "term_item",
+      tag: "data",
+      summary: "Write a value by hand (quality substituted, cause manual)",
+      body: {
+        schema: { type: "object", required: ["value"], properties: { value: {}, time: { type: "number" } } },
+        required: true,
+      },
+      ok: { schema: TEXT, description: "OK", text: true },
+      errors: [404],
+      handler: async (c) => {
+        const key = await pathPoint(c);
+        const b = c.body;
+        const value = controlValue(b);
+        const t = isPlainObject(b) ? (b.time ?? b.ts) : undefined;
+        if (t !== undefined && (typeof t !== "number" || !Number.isFinite(t) || t < 0))
+          throw badRequest("time must be epoch milliseconds", "time");
+        const now = c.ctx.now();
+        await c.ctx.store.ingest({
+          v: ENVELOPE_VERSION,
+          instance: c.ctx.store.instanceId,
+          id: ids.next(),
+          ts: now,
+          points: [
+            {
+              key,
+              deviceId: c.params.d,
+              termId: c.params.t,
+              itemId: c.params.i,
+              value,
+              ts: t ?? now,
+              quality: { substituted: true },
+              cause: "manual",
+            },
+          ],
+        });
+        return { body: "OK", text: true };
+      },
+    },
+    {
+      method: "GET",
+      path: `${pointPath}/{index}`,
+      legacy: true,
+      kind: "term_item",
+      tag: "data",
+      summary: "One sample of a point as {time: value}; 0 is the newest",
+      ok: { schema: ref("TimeValues"), description: "one time → value" },
+      errors: [404],
+      handler: async (c) => {
+        const key = await pathPoint(c);
+        const index = Number(c.params.index);
+        if (!/^\d{1,5}$/.test(c.params.index) || index >= MAX_COUNT)
+          throw badRequest(`index must be a whole number below ${MAX_COUNT}`, "index");
+        const samples = await c.ctx.store.history(key, index + 1);
+        if (samples.length <= index) throw new RestError(404, "not-found", "data not found!");
+        return { body: timeValues([samples[index]]) };
+      },
+    },
+    {
+      method: "POST",
+      path: "/v1/device_call",
+      legacy: true,
+      kind: "term_item",
+      tag: "data",
+      summary: "Read a point from its device now and answer with the fresh sample",
+      body: { schema: ref("PointRef"), required: true },
+      ok: { schema: ref("DataPoint"), description: "the sample read" },
+      errors: [404, 502, 503],
+      handler: async (c) => {
+        const key = bodyPoint(c.body);
+        if (!(await c.ctx.store.registry.getPoint(key))) throw legacyNotFound("term_item");
+        const actions = actionsOf(c, "device_call");
+        return { body: await viaRuntime(() => actions.call(key)) };
+      },
+    },
+    {
+      method: "POST",
+      path: "/v1/device_ctrl",
+      legacy: true,
+      kind: "term_item",
+      tag: "data",
+      summary: "Send a command or setpoint to a point and answer with the device's confirmation",
+      body: { schema: ref("Control"), required: true },
+      ok: { schema: ref("Confirmation"), description: "the confirmation" },
+      errors: [404, 502, 503],
+      handler: async (c) => {
+        const key = bodyPoint(c.body);
+        const value = controlValue(c.body);
+        if (!(await c.ctx.store.registry.getPoint(key))) throw legacyNotFound("term_item");
+        const actions = actionsOf(c, "device_ctrl");
+        return { body: await viaRuntime(() => actions.control(key, value)) };
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/latest",
+      legacy: false,
+      tag: "data",
+      summary: "The latest value of every point matching a pattern (device:term:item, * and # as wildcards)",
+      query: [
+        { name: "pattern", description: "e.g. plc1, plc1:t1, *:*:power; empty: every point", schema: TEXT },
+      ],
+      ok: { schema: listOf(ref("DataPoint")), description: "latest samples of points that have one" },
+      errors: [],
+      handler: async (c) => {
+        const matcher = compilePattern(queryText(c.query, "pattern") ?? "");
+        const points = (await c.ctx.store.registry.listPoints()).filter((p) => matcher.matches(p));
+        const latest = await c.ctx.store.latestMany(points.map((p) => p.key));
+        return { body: latest.filter((p): p is DataPoint => p !== undefined) };
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/alarms",
+      legacy: false,
+      tag: "alarms",
+      summary: "Alarm states, of every point or of one (?key=)",
+      query: [{ name: "key", description: "a point key", schema: TEXT }],
+      ok: { schema: listOf(ref("Alarm")), description: "alarm states" },
+      errors: [],
+      handler: async (c) => {
+        const k = queryText(c.query, "key");
+        return { body: await c.ctx.store.alarms(k === undefined ? undefined : parsePointKey(k, "key")) };
+      },
+    },
+    {
+      method: "POST",
+      path: "/v1/alarms/{key}/{condition}/ack",
+      legacy: false,
+      tag: "alarms",
+      summary: "Acknowledge an alarm",
+      ok: { schema: ref("Alarm"), description: "the alarm after acknowledgement" },
+      errors: [404],
+      handler: async (c) => {
+        const a = await findAlarm(c);
+        const handled = c.ctx.actions?.ackAlarm
+          ? await c.ctx.actions.ackAlarm(a.key, a.condition)
+          : undefined;
+        if (handled === false) throw notFound(`there is no ${a.condition} alarm on ${a.key}`, "condition");
+        // Without a checker runtime the stored state is the alarm; with one, the checker wrote it already.
+        if (handled === undefined) await c.ctx.store.putAlarm({ ...a, acked: true });
+        return { body: await findAlarm(c) };
+      },
+    },
+    {
+      method: "POST",
+      path: "/v1/alarms/{key}/{condition}/shelve",
+      legacy: false,
+      tag: "alarms",
+      summary: "Shelve an alarm until a time or for some minutes",
+      body: { schema: ref("Shelve"), required: true },
+      ok: { schema: ref("Alarm"), description: "the alarm as shelved" },
+      errors: [404],
+      handler: async (c) => {
+        const a = await findAlarm(c);
+        const b = isPlainObject(c.body) ? c.body : {};
+        const now = c.ctx.now();
+        let until: number;
+        if (typeof b.until === "number" && Number.isFinite(b.until) && b.until > now) until = b.until;
+        else if (
+          typeof b.minutes === "number" &&
+          Number.isFinite(b.minutes) &&
+          b.minutes > 0 &&
+          b.minutes <= 525_600
+        )
+          until = now + b.minutes * 60_000;
+        else
+          throw badRequest(
+            "give until (epoch ms in the future) or minutes (up to a year)",
+            b.until !== undefined ? "until" : "minutes",
+          );
+        const handled = c.ctx.actions?.shelveAlarm
+          ? await c.ctx.actions.shelveAlarm(a.key, a.condition, until)
+          : undefined;
+        if (handled === false) throw notFound(`there is no ${a.condition} alarm on ${a.key}`, "condition");
+        if (handled === undefined) {
+          const shelved: AlarmState & { shelvedUntil: number } = { ...a, shelvedUntil: until };
+          await c.ctx.store.putAlarm(shelved);
+        }
+        return { body: await findAlarm(c) };
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/status",
+      legacy: false,
+      tag: "devices",
+      summary: "The status of every device that reported one",
+      ok: { schema: listOf(ref("DeviceStatus")), description: "statuses with the device id" },
+      errors: [],
+      handler: async (c) => ({
+        body: [...(await c.ctx.store.allDeviceStatus())].map(([id, s]) => ({ id, ...s })),
+      }),
+    },
+    {
+      method: "GET",
+      path: "/v1/devices/{id}/status",
+      legacy: false,
+      tag: "devices",
+      summary: "A device's status: online, last seen, last error, owner",
+      ok: { schema: ref("DeviceStatus"), description: "the status; online false when none was reported" },
+      errors: [404],
+      handler: async (c) => {
+        const id = normalizeId(c.params.id, "id");
+        if (!(await c.ctx.store.registry.getDevice(id))) throw notFound(`device ${id} does not exist`, "id");
+        const s = await c.ctx.store.deviceStatus(id);
+        return { body: { id, ...(s ?? { online: false }) } };
+      },
+    },
+  ];
+}

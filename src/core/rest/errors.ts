@@ -1,0 +1,55 @@
+/**
+ * Errors as the API answers them. The older system's paths answer in plain text with its exact
+ * messages (`device_id not found!`); every other path answers `{error, field?, message}` as JSON.
+ */
+import { DataCollError } from "../errors";
+
+export class RestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+    /** More to say in the JSON body, e.g. a batch's per-row report. */
+    readonly details?: Readonly<Record<string, unknown>>,
+  ) {
+    super(message);
+    this.name = "RestError";
+  }
+}
+
+/** The HTTP status of a model or store error, by its code. */
+export function statusOf(err: DataCollError): number {
+  switch (err.code) {
+    case "invalid":
+    case "bad-message":
+      return 400;
+    case "not-found":
+      return 404;
+    case "conflict":
+      return 409;
+    case "busy":
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+export function badRequest(message: string, field?: string): RestError {
+  return new RestError(400, "invalid", message, field);
+}
+
+export function notFound(message: string, field?: string): RestError {
+  return new RestError(404, "not-found", message, field);
+}
+
+export function conflict(message: string, field?: string): RestError {
+  return new RestError(409, "conflict", message, field);
+}
+
+/** Any thrown value as a RestError; errors nobody expected become 500 with their message. */
+export function toRestError(err: unknown): RestError {
+  if (err instanceof RestError) return err;
+  if (err instanceof DataCollError) return new RestError(statusOf(err), err.code, err.message, err.field);
+  return new RestError(500, "internal", err instanceof Error ? err.message : String(err));
+}

@@ -1,0 +1,128 @@
+/**
+ * `handle(request, ctx)`: match the route table, read the body, run the handler, and shape the answer —
+ * plain text on the older system's paths, `{error, field?, message}` JSON everywhere else.
+ */
+import { DataCollError } from "../errors";
+import { readBody } from "./body";
+import { RestError, badRequest, toRestError } from "./errors";
+import { legacyError } from "./legacy";
+import type { Route } from "./route";
+import { ROUTES } from "./routes";
+import type { RestContext, RestRequest, RestResponse } from "./types";
+
+interface Compiled {
+  readonly route: Route;
+  /** Literal segments, or null where a parameter stands. */
+  readonly segments: readonly (string | null)[];
+  readonly names: readonly string[];
+}
+
+function compile(route: Route): Compiled {
+  const parts = route.path === "/" ? [] : route.path.slice(1).split("/");
+  const names: string[] = [];
+  const segments = parts.map((p) => {
+    const m = /^\{(\w+)\}$/.exec(p);
+    if (!m) return p;
+    names.push(m[1]);
+    return null;
+  });
+  return { route, segments, names };
+}
+
+export class Router {
+  private readonly compiled: readonly Compiled[];
+
+  constructor(readonly routes: readonly Route[] = ROUTES) {
+    this.compiled = routes.map(compile);
+  }
+
+  private split(path: string): string[] {
+    const trimmed = path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
+    if (trimmed === "/" || trimmed === "") return [];
+    return trimmed
+      .replace(/^\//, "")
+      .split("/")
+      .map((s) => {
+        try {
+          return decodeURIComponent(s);
+        } catch {
+          throw badRequest(`the path segment ${JSON.stringify(s.slice(0, 40))} is not valid URL encoding`);
+        }
+      });
+  }
+
+  /** The route for a method and path, with its parameters; a RestError 404/405 when there is none. */
+  match(method: string, path: string): { route: Route; params: Record<string, string> } {
+    const segs = this.split(path);
+    const allowed: string[] = [];
+    for (const c of this.compiled) {
+      if (c.segments.length !== segs.length) continue;
+      const values: string[] = [];
+      let ok = true;
+      for (let i = 0; i < segs.length && ok; i++) {
+        const want = c.segments[i];
+        if (want === null) {
+          if (segs[i] === "") ok = false;
+          else values.push(segs[i]);
+        } else ok = want === segs[i];
+      }
+      if (!ok) continue;
+      if (c.route.method !== method.toUpperCase()) {
+        allowed.push(c.route.method);
+        continue;
+      }
+      const params: Record<string, string> = {};
+      c.names.forEach((n, i) => (params[n] = values[i]));
+      return { route: c.route, params };
+    }
+    if (allowed.length > 0) {
+      throw new RestError(405, "method-not-allowed", `${method} is not allowed here`, undefined, {
+        allow: allowed,
+      });
+    }
+    throw new RestError(404, "not-found", `there is no API path ${JSON.stringify(path.slice(0, 200))}`);
+  }
+
+  async handle(request: RestRequest, ctx: RestContext): Promise<RestResponse> {
+    let route: Route | undefined;
+    try {
+      const m = this.match(request.method, request.path);
+      route = m.route;
+      const body = readBody(request.body, request.headers["content-type"], ctx.maxBodyBytes);
+      if (body === undefined && route.body?.required) throw badRequest("a request body is required");
+      const reply = await route.handler({ params: m.params, query: request.query, body, ctx });
+      const status = reply.status ?? 200;
+      return reply.text
+        ? { status, headers: TEXT, body: String(reply.body) }
+        : { status, headers: JSON_TYPE, body: reply.body };
+    } catch (err) {
+      return errorResponse(err, route);
+    }
+  }
+}
+
+const TEXT = { "content-type": "text/plain; charset=utf-8" } as const;
+const JSON_TYPE = { "content-type": "application/json; charset=utf-8" } as const;
+
+function errorResponse(err: unknown, route: Route | undefined): RestResponse {
+  const e =
+    route?.legacy && route.kind !== undefined && err instanceof DataCollError
+      ? legacyError(err, route.kind)
+      : toRestError(err);
+  const headers: Record<string, string> = route?.legacy ? { ...TEXT } : { ...JSON_TYPE };
+  const allow = e.details?.allow;
+  if (Array.isArray(allow)) headers.allow = allow.join(", ");
+  if (route?.legacy) return { status: e.status, headers, body: e.message };
+  const body: Record<string, unknown> = { error: e.code };
+  if (e.field !== undefined) body.field = e.field;
+  body.message = e.message;
+  return { status: e.status, headers, body: allow === undefined ? { ...body, ...e.details } : body };
+}
+
+let shared: Router | undefined;
+
+/** Answer one request with the standard route table. */
+export function handle(request: RestRequest, ctx: RestContext): Promise<RestResponse> {
+  shared ??= new Router();
+  return shared.handle(request, ctx);
+}

@@ -1,0 +1,222 @@
+/** The OpenAPI schemas the route table refers to (components.schemas of the generated document). */
+import { PROTOCOLS } from "../model/device";
+import type { Schema } from "./route";
+
+export const ref = (name: keyof typeof SCHEMAS): Schema => ({ $ref: `#/components/schemas/${name}` });
+export const listOf = (s: Schema): Schema => ({ type: "array", items: s });
+export const TEXT: Schema = { type: "string" };
+
+const id: Schema = { type: "string", minLength: 1, maxLength: 64, pattern: "^[^\\s:]+$" };
+const extras = { additionalProperties: { type: ["string", "number", "boolean", "null"] } };
+
+export const SCHEMAS = {
+  Id: id,
+  IdList: { type: "array", items: id },
+  Device: {
+    type: "object",
+    required: ["id", "protocol"],
+    properties: {
+      id,
+      name: { type: "string" },
+      protocol: { type: "string", enum: [...PROTOCOLS] },
+      host: { type: "string" },
+      port: { type: "integer", minimum: 1, maximum: 65535 },
+      options: { type: "object" },
+      enabled: { type: "boolean" },
+    },
+    ...extras,
+  },
+  Term: {
+    type: "object",
+    required: ["id", "deviceId"],
+    properties: {
+      id,
+      name: { type: "string" },
+      deviceId: id,
+      address: { type: "integer", minimum: 0, maximum: 65535 },
+      pollInterval: { type: "integer", minimum: 0, description: "milliseconds; 0: not polled" },
+    },
+    ...extras,
+  },
+  Item: {
+    type: "object",
+    required: ["id"],
+    properties: { id, name: { type: "string" }, unit: { type: "string" }, description: { type: "string" } },
+    ...extras,
+  },
+  Point: {
+    type: "object",
+    required: ["deviceId", "termId", "itemId"],
+    properties: {
+      key: { type: "string", description: "deviceId:termId:itemId" },
+      deviceId: id,
+      termId: id,
+      itemId: id,
+      address: { type: "string", description: "protocol address, e.g. HR40001:float32 or 1001:M_ME_NC_1" },
+      coefficient: { type: "number" },
+      base: { type: "number" },
+      deadband: { type: "number", minimum: 0 },
+      limits: {
+        type: "object",
+        properties: {
+          lowLow: { type: "number" },
+          low: { type: "number" },
+          high: { type: "number" },
+          highHigh: { type: "number" },
+        },
+      },
+      save: { type: "object", properties: { enabled: { type: "boolean" }, interval: { type: "integer" } } },
+    },
+    ...extras,
+  },
+  TermItem: {
+    type: "object",
+    description: "a point of this term: the item id (itemId or item_id) and the point's fields",
+    required: ["itemId"],
+    properties: { itemId: id, item_id: id, address: { type: "string" } },
+    additionalProperties: true,
+  },
+  Formula: {
+    type: "object",
+    required: ["id", "expression", "params", "result"],
+    properties: {
+      id,
+      name: { type: "string" },
+      expression: { type: "string" },
+      params: {
+        type: "object",
+        additionalProperties: { type: "string" },
+        description: "p1, p2, … → point key",
+      },
+      result: { type: "string", description: "the point key the result is written to" },
+      enabled: { type: "boolean" },
+    },
+    ...extras,
+  },
+  LegacyRecord: {
+    type: "object",
+    description: "a record as the older API returned it: every field as text",
+    additionalProperties: { type: "string" },
+  },
+  FormulaCheck: {
+    type: "object",
+    required: ["expression"],
+    properties: {
+      expression: { type: "string" },
+      params: {
+        description: "parameter names (p1, p2, …) as a list, or the formula's params object",
+        oneOf: [{ type: "array", items: { type: "string" } }, { type: "object" }],
+      },
+    },
+  },
+  PointRef: {
+    type: "object",
+    description: "a point named by its key, or by device_id, term_id and item_id",
+    properties: { key: { type: "string" }, device_id: id, term_id: id, item_id: id },
+  },
+  Control: {
+    type: "object",
+    required: ["value"],
+    properties: {
+      key: { type: "string" },
+      device_id: id,
+      term_id: id,
+      item_id: id,
+      value: { type: ["number", "boolean", "string"] },
+    },
+  },
+  Confirmation: {
+    type: "object",
+    required: ["key", "value", "confirmed", "ts"],
+    properties: {
+      key: { type: "string" },
+      value: { type: ["number", "boolean", "string"] },
+      confirmed: { type: "boolean" },
+      ts: { type: "number" },
+      message: { type: "string" },
+    },
+  },
+  DataPoint: {
+    type: "object",
+    required: ["key", "deviceId", "termId", "itemId", "value", "ts", "quality", "cause"],
+    properties: {
+      key: { type: "string" },
+      deviceId: id,
+      termId: id,
+      itemId: id,
+      value: { type: ["number", "boolean", "string", "null"] },
+      ts: { type: "number", description: "epoch milliseconds" },
+      quality: { type: "object", additionalProperties: { type: "boolean" } },
+      cause: { type: "string" },
+      error: { type: "string" },
+    },
+  },
+  TimeValues: {
+    type: "object",
+    description: "{time: value}: epoch milliseconds (as text) → value, newest first",
+    additionalProperties: { type: ["number", "boolean", "string", "null"] },
+  },
+  Alarm: {
+    type: "object",
+    required: ["key", "condition", "active", "acked", "ts"],
+    properties: {
+      key: { type: "string" },
+      condition: { type: "string" },
+      active: { type: "boolean" },
+      acked: { type: "boolean" },
+      ts: { type: "number" },
+      shelvedUntil: { type: "number" },
+      value: { type: ["number", "boolean", "string", "null"] },
+      message: { type: "string" },
+    },
+  },
+  Shelve: {
+    type: "object",
+    description: "until (epoch ms) or minutes from now",
+    properties: { until: { type: "number" }, minutes: { type: "number", minimum: 0 } },
+  },
+  DeviceStatus: {
+    type: "object",
+    required: ["online"],
+    properties: {
+      id,
+      online: { type: "boolean" },
+      ts: { type: "number" },
+      lastSeen: { type: "number" },
+      lastError: { type: "string" },
+      owner: { type: "string" },
+    },
+  },
+  BatchIds: {
+    description: "ids as a list, or {ids: [...]}",
+    oneOf: [
+      { type: "array", items: id },
+      { type: "object", properties: { ids: { type: "array", items: id } } },
+    ],
+  },
+  BatchResult: {
+    type: "object",
+    properties: {
+      created: { type: "array", items: { type: "string" } },
+      updated: { type: "array", items: { type: "string" } },
+      deleted: { type: "array", items: { type: "string" } },
+    },
+  },
+  RowProblem: {
+    type: "object",
+    required: ["row", "kind", "error", "message"],
+    properties: {
+      row: { type: "integer" },
+      kind: { type: "string" },
+      id: { type: "string" },
+      error: { type: "string" },
+      field: { type: "string" },
+      message: { type: "string" },
+    },
+  },
+  Error: {
+    type: "object",
+    required: ["error", "message"],
+    properties: { error: { type: "string" }, field: { type: "string" }, message: { type: "string" } },
+  },
+} satisfies Record<string, Schema>;

@@ -1,0 +1,458 @@
+import assert from "node:assert/strict";
+import { api, seed, type Api } from "./helpers";
+import type { RestActions } from "../../../src/core/rest/types";
+import { GOOD } from "../../../src/core/model/datapoint";
+
+describe("REST handlers", function () {
+  let a: Api;
+  afterEach(async function () {
+    await a.close();
+  });
+
+  describe("older v1 paths", function () {
+    beforeEach(async function () {
+      a = api();
+      await seed(a);
+    });
+
+    it("lists ids and returns records as objects of string fields", async function () {
+      assert.deepEqual((await a.call("GET", "/v1/devices")).body, ["calc", "plc1"]);
+      const d = await a.call("GET", "/v1/devices/plc1");
+      assert.equal(d.status, 200);
+      const body = d.body as Record<string, unknown>;
+      assert.equal(body.port, "502");
+      assert.equal(body.enabled, "true");
+      assert.equal(body.options, "{}");
+      assert.ok(Object.values(body).every((v) => typeof v === "string"));
+      const t = (await a.call("GET", "/v1/terms/t1")).body as Record<string, string>;
+      assert.equal(t.device_id, "plc1");
+      assert.equal(t.deviceId, "plc1");
+      assert.deepEqual((await a.call("GET", "/v1/devices/plc1/terms")).body, ["t1"]);
+      assert.deepEqual((await a.call("GET", "/v1/terms/t1/items")).body, ["energy", "power"]);
+    });
+
+    it("answers unknown ids with 404 and the older plain-text messages", async function () {
+      const cases: [string, string, string][] = [
+        ["GET", "/v1/devices/nope", "device_id not found!"],
+        ["DELETE", "/v1/terms/nope", "term_id not found!"],
+        ["PUT", "/v1/items/nope", "item_id not found!"],
+        ["GET", "/v1/formulas/nope", "formula_id not found!"],
+        ["GET", "/v1/terms/t1/items/nope", "term_item not found!"],
+        ["GET", "/v1/terms/nope/items", "term_id not found!"],
+        ["GET", "/v1/devices/nope/terms", "device_id not found!"],
+        ["GET", "/v1/devices/plc1/terms/t1/items/nope/datas", "term_item not found!"],
+      ];
+      for (const [method, path, message] of cases) {
+        const r = await a.call(method, path, method === "PUT" ? { name: "x" } : undefined);
+        assert.equal(r.status, 404, `${method} ${path}`);
+        assert.equal(r.body, message, `${method} ${path}`);
+        assert.match(r.headers["content-type"], /^text\/plain/);
+      }
+      const r = await a.call("POST", "/v1/terms", { id: "t9", device_id: "ghost" });
+      assert.deepEqual([r.status, r.body], [404, "device_id not found!"]);
+    });
+
+    it("answers duplicates with 409 and the older messages", async function () {
+      const cases: [string, unknown, string][] = [
+        ["/v1/devices", { id: "plc1", protocol: "virtual" }, "device already exists!"],
+        ["/v1/terms", { id: "t1", deviceId: "plc1" }, "term already exists!"],
+        ["/v1/items", { id: "power" }, "item already exists!"],
+        ["/v1/terms/t1/items", { item_id: "power", address: "HR40010" }, "term_item already exists!"],
+      ];
+      for (const [path, body, message] of cases) {
+        const r = await a.call("POST", path, body);
+        assert.deepEqual([r.status, r.body], [409, message], path);
+      }
+    });
+
+    it("answers invalid fields with 400 naming the field", async function () {
+      const r = await a.call("POST", "/v1/devices", {
+        id: "d2",
+        protocol: "modbus-tcp",
+        host: "h",
+        port: 70000,
+      });
+      assert.equal(r.status, 400);
+      assert.match(String(r.body), /^port must be at most 65535/);
+      const t = await a.call("POST", "/v1/terms", { id: "t2", deviceId: "plc1", address: 300 });
+      assert.equal(t.status, 400);
+      assert.match(String(t.body), /^address must be a Modbus unit id/);
+    });
+
+    it("accepts a form body and JSON text in object fields", async function () {
+      const r = await a.call(
+        "POST",
+        "/v1/devices",
+        "id=d3&protocol=modbus-tcp&host=10.0.0.9&port=1502&options=%7B%22timeout%22%3A500%7D",
+        { contentType: "application/x-www-form-urlencoded" },
+      );
+      assert.equal(r.status, 200, String(r.body));
+      const d = await a.store.registry.getDevice("d3");
+      assert.equal(d?.port, 1502);
+      assert.deepEqual(d?.options, { timeout: 500 });
+    });
+
+    it("PUT merges the fields given and a record read back can be sent again", async function () {
+      const got = (await a.call("GET", "/v1/devices/plc1")).body;
+      const r = await a.call("PUT", "/v1/devices/plc1", { ...(got as object), name: "Main PLC" });
+      assert.equal(r.status, 200, String(r.body));
+      const d = await a.store.registry.getDevice("plc1");
+      assert.equal(d?.name, "Main PLC");
+      assert.equal(d?.host, "10.0.0.5");
+      const p = (await a.call("GET", "/v1/terms/t1/items/power")).body as Record<string, string>;
+      const r2 = await a.call("PUT", "/v1/terms/t1/items/power", { ...p, coefficient: "0.1" });
+      assert.equal(r2.status, 200, String(r2.body));
+      assert.equal((await a.store.registry.getPoint("plc1:t1:power"))?.coefficient, 0.1);
+    });
+
+    it("PUT with a new id renames the entity and re-keys what depends on it", async function () {
+      await a.call("POST", "/v1/formulas", {
+        id: "f1",
+        expression: "p1 * 2",
+        params: { p1: "plc1:t1:power" },
+        result: "calc:c1:power",
+      });
+      let r = await a.call("PUT", "/v1/devices/plc1", { id: "plc9" });
+      assert.equal(r.status, 200, String(r.body));
+      assert.equal((r.body as Record<string, string>).id, "plc9");
+      assert.equal(await a.store.registry.getDevice("plc1"), undefined);
+      assert.equal((await a.store.registry.getTerm("t1"))?.deviceId, "plc9");
+      assert.deepEqual((await a.store.registry.listPoints({ deviceId: "plc9" })).map((p) => p.key).sort(), [
+        "plc9:t1:energy",
+        "plc9:t1:power",
+      ]);
+      assert.deepEqual((await a.store.registry.getFormula("f1"))?.params, { p1: "plc9:t1:power" });
+      r = await a.call("PUT", "/v1/items/power", { id: "kw" });
+      assert.equal(r.status, 200, String(r.body));
+      assert.equal((await a.store.registry.getFormula("f1"))?.result, "calc:c1:kw");
+      r = await a.call("PUT", "/v1/terms/t1/items/energy", { item_id: "kw" });
+      assert.deepEqual([r.status, r.body], [409, "term_item already exists!"]);
+      r = await a.call("PUT", "/v1/items/kw", { id: "energy" });
+      assert.deepEqual([r.status, r.body], [409, "item already exists!"]);
+      assert.ok(await a.store.registry.getPoint("plc9:t1:kw"), "a refused rename changes nothing");
+    });
+
+    it("DELETE cascades and answers OK", async function () {
+      const r = await a.call("DELETE", "/v1/devices/plc1");
+      assert.deepEqual([r.status, r.body], [200, "OK"]);
+      assert.equal(await a.store.registry.getTerm("t1"), undefined);
+      assert.deepEqual((await a.call("GET", "/v1/terms")).body, ["c1"]);
+    });
+
+    it("datas answers {time: value} maps, newest first, and one sample by index", async function () {
+      // Real epoch milliseconds: keys beyond 2^32 keep insertion order in a JS object (smaller ones would sort).
+      const T = 1_700_000_000_000;
+      for (const [i, v] of [10, 20, 30].entries()) {
+        const r = await a.call("POST", "/v1/devices/plc1/terms/t1/items/power/datas", {
+          value: v,
+          time: T + i,
+        });
+        assert.equal(r.status, 200, String(r.body));
+      }
+      const all = await a.call("GET", "/v1/devices/plc1/terms/t1/items/power/datas");
+      assert.deepEqual(all.body, { [T + 2]: 30, [T + 1]: 20, [T]: 10 });
+      assert.deepEqual(Object.keys(all.body as object), [T + 2, T + 1, T].map(String));
+      const one = await a.call("GET", "/v1/devices/plc1/terms/t1/items/power/datas?count=1");
+      assert.deepEqual(one.body, { [T + 2]: 30 });
+      assert.deepEqual((await a.call("GET", "/v1/devices/plc1/terms/t1/items/power/datas/1")).body, {
+        [T + 1]: 20,
+      });
+      assert.equal((await a.call("GET", "/v1/devices/plc1/terms/t1/items/power/datas/7")).status, 404);
+      const bad = await a.call("GET", "/v1/devices/plc1/terms/t1/items/power/datas?count=0");
+      assert.equal(bad.status, 400);
+      const latest = await a.store.latest("plc1:t1:power");
+      assert.deepEqual([latest?.cause, latest?.quality], ["manual", { substituted: true }]);
+    });
+
+    it("formula_check answers OK or the formula engine's words", async function () {
+      const ok = await a.call("POST", "/v1/formula_check", { expression: "p1 + p2 * 2" });
+      assert.deepEqual([ok.status, ok.body], [200, "OK"]);
+      const bound = await a.call("POST", "/v1/formula_check", {
+        expression: "p1",
+        params: { p1: "plc1:t1:nope" },
+      });
+      assert.equal(bound.status, 400);
+      assert.match(String(bound.body), /not a known point/);
+      const bad = await a.call("POST", "/v1/formula_check", { expression: "p1 +* (" });
+      assert.equal(bad.status, 400);
+      assert.equal(typeof bad.body, "string");
+      assert.notEqual(bad.body, "OK");
+    });
+
+    it("lists the protocols this product speaks", async function () {
+      assert.deepEqual((await a.call("GET", "/v1/device_protocols")).body, [
+        "modbus-tcp",
+        "iec104",
+        "formula",
+        "virtual",
+      ]);
+      assert.deepEqual((await a.call("GET", "/v1/term_protocols")).body, [
+        "modbus-tcp",
+        "iec104",
+        "formula",
+        "virtual",
+      ]);
+    });
+  });
+
+  describe("device_call and device_ctrl", function () {
+    it("answer 503 with a clear message when no runtime provides actions", async function () {
+      a = api();
+      await seed(a);
+      const r = await a.call("POST", "/v1/device_call", {
+        device_id: "plc1",
+        term_id: "t1",
+        item_id: "power",
+      });
+      assert.equal(r.status, 503);
+      assert.match(String(r.body), /device_call needs the device runtime/);
+      const c = await a.call("POST", "/v1/device_ctrl", { key: "plc1:t1:power", value: 1 });
+      assert.equal(c.status, 503);
+    });
+
+    it("call the runtime and answer with the value or the confirmation", async function () {
+      const seen: string[] = [];
+      const actions: RestActions = {
+        call: async (key) => {
+          seen.push(`call ${key}`);
+          return {
+            key,
+            deviceId: "plc1",
+            termId: "t1",
+            itemId: "power",
+            value: 42,
+            ts: 5,
+            quality: GOOD,
+            cause: "call",
+          };
+        },
+        control: async (key, value) => {
+          seen.push(`ctrl ${key}=${String(value)}`);
+          if (value === 666) throw new Error("the device refused the command");
+          return { key, value, confirmed: true, ts: 6 };
+        },
+      };
+      a = api(actions);
+      await seed(a);
+      const r = await a.call("POST", "/v1/device_call", {
+        device_id: "plc1",
+        term_id: "t1",
+        item_id: "power",
+      });
+      assert.equal(r.status, 200);
+      assert.equal((r.body as { value: number }).value, 42);
+      const c = await a.call("POST", "/v1/device_ctrl", { key: "plc1:t1:power", value: 7 });
+      assert.deepEqual(c.body, { key: "plc1:t1:power", value: 7, confirmed: true, ts: 6 });
+      const refused = await a.call("POST", "/v1/device_ctrl", { key: "plc1:t1:power", value: 666 });
+      assert.deepEqual([refused.status, refused.body], [502, "the device refused the command"]);
+      const unknown = await a.call("POST", "/v1/device_call", { key: "plc1:t1:nope" });
+      assert.deepEqual([unknown.status, unknown.body], [404, "term_item not found!"]);
+      const noValue = await a.call("POST", "/v1/device_ctrl", { key: "plc1:t1:power" });
+      assert.equal(noValue.status, 400);
+      assert.deepEqual(seen, ["call plc1:t1:power", "ctrl plc1:t1:power=7", "ctrl plc1:t1:power=666"]);
+    });
+  });
+
+  describe("v2 batch forms", function () {
+    beforeEach(async function () {
+      a = api();
+      await seed(a);
+    });
+
+    it("creates all records or none, reporting every wrong row", async function () {
+      const r = await a.call("POST", "/v2/items", [
+        { id: "i1" },
+        { id: "power" },
+        { id: "bad id" },
+        { id: "i1" },
+      ]);
+      assert.equal(r.status, 400);
+      const body = r.body as { error: string; problems: { row: number; field?: string }[] };
+      assert.deepEqual(
+        body.problems.map((p) => [p.row, p.field]),
+        [
+          [2, "id"],
+          [3, "id"],
+        ],
+      );
+      assert.equal(await a.store.registry.getItem("i1"), undefined);
+      const dup = await a.call("POST", "/v2/items", [{ id: "i1" }, { id: "power" }]);
+      assert.equal(dup.status, 409);
+      assert.equal(await a.store.registry.getItem("i1"), undefined);
+      const ok = await a.call("POST", "/v2/items", [{ id: "i1" }, { id: "i2" }]);
+      assert.deepEqual([ok.status, ok.body], [200, { created: ["i1", "i2"], updated: [] }]);
+    });
+
+    it("undoes what it wrote when a later write fails", async function () {
+      const r = await a.call("POST", "/v2/terms/t1/items", [
+        { itemId: "power2", address: "HR1" },
+        { itemId: "energy2", address: "HR40001" },
+      ]);
+      assert.equal(r.status, 404, JSON.stringify(r.body));
+      await a.call("POST", "/v2/items", [{ id: "power2" }, { id: "energy2" }]);
+      const clash = await a.call("POST", "/v2/terms/t1/items", [
+        { itemId: "power2", address: "HR40100" },
+        { itemId: "energy2", address: "HR40001" },
+      ]);
+      assert.equal(clash.status, 409, JSON.stringify(clash.body));
+      assert.equal((clash.body as { field: string }).field, "address");
+      assert.equal(await a.store.registry.getPoint("plc1:t1:power2"), undefined);
+    });
+
+    it("deletes all ids or none (404 naming the unknown ones)", async function () {
+      const miss = await a.call("DELETE", "/v2/items", ["power", "ghost"]);
+      assert.equal(miss.status, 404);
+      assert.equal((miss.body as { problems: { id: string }[] }).problems[0].id, "ghost");
+      assert.ok(await a.store.registry.getItem("power"));
+      const ok = await a.call("DELETE", "/v2/terms/t1/items?ids=power,energy");
+      assert.deepEqual([ok.status, ok.body], [200, { deleted: ["plc1:t1:power", "plc1:t1:energy"] }]);
+      const ok2 = await a.call("DELETE", "/v2/devices", { ids: ["plc1", "calc"] });
+      assert.equal(ok2.status, 200);
+      assert.deepEqual((await a.call("GET", "/v2/devices")).body, []);
+    });
+
+    it("answers JSON errors with the field named", async function () {
+      const r = await a.call("POST", "/v2/devices", [{ id: "x", protocol: "carrier-pigeon" }]);
+      assert.equal(r.status, 400);
+      assert.match(r.headers["content-type"], /^application\/json/);
+      const body = r.body as { error: string; field: string; message: string };
+      assert.deepEqual([body.error, body.field], ["invalid", "protocol"]);
+    });
+  });
+
+  describe("CSV import", function () {
+    beforeEach(function () {
+      a = api();
+    });
+
+    it("imports devices, terms, items and points in one step", async function () {
+      const csv = [
+        "kind,id,protocol,host,device_id,address,unit,term_id,item_id,limits.high",
+        "device,plc1,modbus-tcp,10.0.0.5,,,,,,",
+        "term,t1,,,plc1,1,,,,",
+        "item,power,,,,,kW,,,",
+        "point,,,,plc1,HR40001,,t1,power,100",
+      ].join("\n");
+      const r = await a.call("POST", "/v2/import", csv, { contentType: "text/csv" });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.deepEqual(r.body, { created: ["plc1", "t1", "power", "plc1:t1:power"], updated: [] });
+      assert.deepEqual((await a.store.registry.getPoint("plc1:t1:power"))?.limits, { high: 100 });
+      const again = await a.call("POST", "/v2/import", csv, { contentType: "text/csv" });
+      assert.deepEqual(again.body, { created: [], updated: ["plc1", "t1", "power", "plc1:t1:power"] });
+    });
+
+    it("reports every wrong row by line and writes nothing", async function () {
+      const csv = [
+        "kind,id,protocol,host,deviceId,address",
+        "device,plc1,modbus-tcp,10.0.0.5,,",
+        "device,plc2,modbus-tcp,,,",
+        "gizmo,x,,,,",
+        "term,t1,,,plc1,999",
+      ].join("\r\n");
+      const r = await a.call("POST", "/v2/import", csv, { contentType: "text/csv" });
+      assert.equal(r.status, 400);
+      const problems = (r.body as { problems: { row: number; field?: string }[] }).problems;
+      assert.deepEqual(
+        problems.map((p) => [p.row, p.field]),
+        [
+          [3, "host"],
+          [4, "kind"],
+        ],
+      );
+      assert.deepEqual(await a.store.registry.listDevices(), []);
+      // The term address rule needs the device, so it is found when written — and undone.
+      const late = await a.call(
+        "POST",
+        "/v2/import",
+        csv
+          .split("\r\n")
+          .filter((_, i) => i !== 2 && i !== 3)
+          .join("\n"),
+        {
+          contentType: "text/csv",
+        },
+      );
+      assert.equal(late.status, 400);
+      assert.deepEqual(
+        (late.body as { problems: { row: number; field?: string }[] }).problems.map((p) => [p.row, p.field]),
+        [[3, "address"]],
+      );
+      assert.deepEqual(await a.store.registry.listDevices(), []);
+    });
+  });
+
+  describe("beyond the older API", function () {
+    beforeEach(async function () {
+      a = api();
+      await seed(a);
+    });
+
+    it("latest values by pattern", async function () {
+      await a.call("POST", "/v1/devices/plc1/terms/t1/items/power/datas", { value: 1 });
+      await a.call("POST", "/v1/devices/plc1/terms/t1/items/energy/datas", { value: 2 });
+      await a.call("POST", "/v1/devices/calc/terms/c1/items/power/datas", { value: 3 });
+      const all = (await a.call("GET", "/v1/latest")).body as { key: string }[];
+      assert.deepEqual(all.map((p) => p.key).sort(), ["calc:c1:power", "plc1:t1:energy", "plc1:t1:power"]);
+      const some = (await a.call("GET", "/v1/latest?pattern=*:*:power")).body as { key: string }[];
+      assert.deepEqual(some.map((p) => p.key).sort(), ["calc:c1:power", "plc1:t1:power"]);
+      const bad = await a.call("GET", "/v1/latest?pattern=a:b:c:d");
+      assert.deepEqual([bad.status, (bad.body as { field: string }).field], [400, "pattern"]);
+    });
+
+    it("alarms: list, acknowledge, shelve", async function () {
+      await a.store.putAlarm({ key: "plc1:t1:power", condition: "high", active: true, acked: false, ts: 1 });
+      assert.equal(((await a.call("GET", "/v1/alarms")).body as unknown[]).length, 1);
+      const ack = await a.call("POST", "/v1/alarms/plc1:t1:power/high/ack");
+      assert.equal(ack.status, 200);
+      assert.equal((ack.body as { acked: boolean }).acked, true);
+      const shelve = await a.call("POST", "/v1/alarms/plc1:t1:power/high/shelve", { minutes: 10 });
+      assert.equal((shelve.body as { shelvedUntil: number }).shelvedUntil, 1_700_000_000_000 + 600_000);
+      const none = await a.call("POST", "/v1/alarms/plc1:t1:power/low/ack");
+      assert.deepEqual([none.status, (none.body as { field: string }).field], [404, "condition"]);
+      const badShelve = await a.call("POST", "/v1/alarms/plc1:t1:power/high/shelve", { minutes: -1 });
+      assert.deepEqual([badShelve.status, (badShelve.body as { field: string }).field], [400, "minutes"]);
+    });
+
+    it("device status", async function () {
+      await a.store.setDeviceStatus("plc1", { online: true, ts: 5, lastSeen: 5 });
+      assert.deepEqual((await a.call("GET", "/v1/devices/plc1/status")).body, {
+        id: "plc1",
+        online: true,
+        ts: 5,
+        lastSeen: 5,
+      });
+      assert.deepEqual((await a.call("GET", "/v1/devices/calc/status")).body, { id: "calc", online: false });
+      assert.equal((await a.call("GET", "/v1/devices/ghost/status")).status, 404);
+      assert.deepEqual((await a.call("GET", "/v1/status")).body, [
+        { id: "plc1", online: true, ts: 5, lastSeen: 5 },
+      ]);
+    });
+  });
+
+  describe("malformed requests", function () {
+    beforeEach(function () {
+      a = api();
+    });
+
+    it("bad JSON, poisoned keys, bad encoding and huge bodies are 4xx", async function () {
+      const bad = await a.call("POST", "/v2/items", "[{", { contentType: "application/json" });
+      assert.deepEqual([bad.status, (bad.body as { error: string }).error], [400, "invalid"]);
+      const poison = await a.call("POST", "/v2/items", '[{"id":"x","__proto__":{"a":1}}]');
+      assert.equal(poison.status, 400);
+      const big = await a.call("POST", "/v2/items", [{ id: "x", description: "y".repeat(200) }], {
+        maxBodyBytes: 100,
+      });
+      assert.equal(big.status, 413);
+      const enc = await a.call("GET", "/v1/devices/%E0%A4%A");
+      assert.equal(enc.status, 400);
+    });
+
+    it("unknown paths are 404 and wrong methods 405 with Allow", async function () {
+      const r = await a.call("GET", "/v3/things");
+      assert.equal(r.status, 404);
+      const m = await a.call("PUT", "/v1/devices");
+      assert.equal(m.status, 405);
+      assert.equal(m.headers.allow, "GET, POST");
+    });
+  });
+});
