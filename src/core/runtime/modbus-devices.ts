@@ -1,0 +1,80 @@
+/**
+ * The process-wide set of Modbus TCP connections, one per host:port, shared by every node and by the
+ * manager. The first user's options make the connection; later users of the same host:port share it
+ * as it is (a device answers on one socket whatever the node that asked).
+ */
+import { DataCollError } from "../errors";
+import { ModbusClient } from "../modbus/client";
+import type { ModbusSessionOptions } from "../../protocols/modbus/session/client-session";
+import type { ConnectionOptions } from "../../transport/connection";
+import { SharedPool, type PoolLease } from "./shared-pool";
+
+export interface ModbusDeviceSettings {
+  readonly host: string;
+  readonly port: number;
+  readonly session: Partial<ModbusSessionOptions>;
+  readonly connection: Partial<ConnectionOptions>;
+}
+
+export interface RawModbusDeviceSettings {
+  readonly host?: unknown;
+  readonly port?: unknown;
+  readonly timeout?: unknown;
+  readonly inFlight?: unknown;
+  readonly queueSize?: unknown;
+  readonly backoff?: unknown;
+  readonly backoffMax?: unknown;
+  readonly acceptRewrittenUnit?: unknown;
+}
+
+function int(raw: unknown, field: string, def: number, min: number, max: number): number {
+  if (raw === undefined || raw === null || raw === "") return def;
+  const n = typeof raw === "number" ? raw : Number(String(raw).trim());
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new DataCollError("invalid", `${field} must be a whole number from ${min} to ${max}`, field);
+  }
+  return n;
+}
+
+/** Validate a Modbus device's settings as the editor (or the registry) gives them. */
+export function parseModbusDeviceSettings(raw: RawModbusDeviceSettings): ModbusDeviceSettings {
+  const host = typeof raw.host === "string" ? raw.host.trim() : "";
+  if (!/^[A-Za-z0-9.\-:[\]]{1,253}$/.test(host)) {
+    throw new DataCollError("invalid", "host must be a host name or IP address", "host");
+  }
+  const backoff = int(raw.backoff, "backoff", 1000, 10, 600_000);
+  const backoffMax = int(raw.backoffMax, "backoffMax", 30_000, 10, 3_600_000);
+  if (backoffMax < backoff) {
+    throw new DataCollError("invalid", "backoffMax must not be less than backoff", "backoffMax");
+  }
+  return {
+    host,
+    port: int(raw.port, "port", 502, 1, 65535),
+    session: {
+      timeoutMs: int(raw.timeout, "timeout", 1000, 10, 600_000),
+      maxInFlight: int(raw.inFlight, "inFlight", 1, 1, 64),
+      maxQueue: int(raw.queueSize, "queueSize", 1000, 1, 1_000_000),
+      acceptRewrittenUnitId: raw.acceptRewrittenUnit === true || raw.acceptRewrittenUnit === "true",
+    },
+    connection: { reconnectInitialMs: backoff, reconnectMaxMs: backoffMax },
+  };
+}
+
+const pool = new SharedPool<ModbusClient>((client) => client.close());
+
+/** The shared client for a device's host:port, started on first use. */
+export function acquireModbusClient(settings: ModbusDeviceSettings): PoolLease<ModbusClient> {
+  return pool.acquire(`${settings.host}:${settings.port}`, () => {
+    const client = ModbusClient.tcp(settings.host, settings.port, {
+      session: settings.session,
+      connection: settings.connection,
+    });
+    client.start();
+    return client;
+  });
+}
+
+/** Open Modbus connections in this process (for the leak checks and status). */
+export function modbusConnections(): number {
+  return pool.size;
+}
