@@ -1,0 +1,57 @@
+/**
+ * Write one point's value to a device: the value is scaled back and encoded (values.ts), then sent with
+ * the function that fits — write single coil (05) for a coil, write single register (06) or write
+ * multiple registers (16) for registers, and read-modify-write for one bit of a holding register.
+ *
+ * Modbus has no function to write one bit of a register, so a register bit is read (03), changed and
+ * written back (06). That is not atomic: another master writing the same register in between loses its
+ * change. Devices that need it safe offer a coil or a dedicated command register instead.
+ */
+import type { ModbusRequest } from "../../protocols/modbus/codec/pdu";
+import type { ModbusRequester } from "./read-plan";
+import type { ModbusPointAddress } from "./point-address";
+import { encodeWrite, IDENTITY_SCALING, type Scaling } from "./values";
+
+export interface WritePointOptions {
+  readonly scaling?: Scaling;
+  /**
+   * Send a one-register value with write multiple registers (16) instead of write single register (06).
+   * Some devices implement only 16 (and some only 06), so this is a per-device setting. Default false.
+   */
+  readonly alwaysMultiple?: boolean;
+}
+
+/** Write `value` to point `p` of `unit`. Rejects with the value error or the request failure. */
+export async function writePoint(
+  client: ModbusRequester,
+  unit: number,
+  p: ModbusPointAddress,
+  value: unknown,
+  opts: WritePointOptions = {},
+): Promise<void> {
+  const w = encodeWrite(p, value, opts.scaling ?? IDENTITY_SCALING);
+  let req: ModbusRequest;
+  switch (w.kind) {
+    case "coil":
+      req = { fn: "writeSingleCoil", address: w.address, value: w.value };
+      break;
+    case "registers":
+      req =
+        w.values.length === 1 && opts.alwaysMultiple !== true
+          ? { fn: "writeSingleRegister", address: w.address, value: w.values[0] }
+          : { fn: "writeMultipleRegisters", address: w.address, values: w.values };
+      break;
+    case "register-bit": {
+      const reply = await client.request(unit, { fn: "readHoldingRegisters", address: w.address, count: 1 });
+      const current = reply.kind === "registers" ? reply.values[0] : 0;
+      const mask = 1 << w.bit;
+      const next = w.value ? current | mask : current & ~mask & 0xffff;
+      req =
+        opts.alwaysMultiple === true
+          ? { fn: "writeMultipleRegisters", address: w.address, values: [next] }
+          : { fn: "writeSingleRegister", address: w.address, value: next };
+      break;
+    }
+  }
+  await client.request(unit, req);
+}
