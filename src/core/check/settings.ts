@@ -81,7 +81,9 @@ export const VERIFY_SYMBOLS: ReadonlySet<string> = new Set([
   "up_limit",
 ]);
 
+/** Points share rules, so each distinct text is compiled once. */
 const compiledRules = new Map<string, CompiledExpression>();
+const MAX_CACHED_RULES = 1000;
 
 /** Compile an expression rule once per distinct text; throws a DataCollError naming field `verify`. */
 export function compileVerify(expression: string): CompiledExpression {
@@ -89,6 +91,8 @@ export function compileVerify(expression: string): CompiledExpression {
   if (known !== undefined) return known;
   const r = compileSandboxed(expression, { symbols: VERIFY_SYMBOLS });
   if (!r.ok) throw new DataCollError("invalid", `verify: ${r.problem.message}`, "verify");
+  // Rules arrive through the REST API; start over rather than grow without bound.
+  if (compiledRules.size >= MAX_CACHED_RULES) compiledRules.clear();
   compiledRules.set(expression, r.compiled);
   return r.compiled;
 }

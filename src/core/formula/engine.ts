@@ -173,13 +173,14 @@ export class FormulaEngine {
     if (source === undefined) return;
     for (const input of this.inputs.values()) {
       if (input.seeded) continue;
-      input.seeded = true;
       const got: HistorySample[] = [
         ...(await source.samples(input.key, { kind: "count", count: input.keepCount }, now)),
       ];
       if (input.keepMs > 0)
         got.push(...(await source.samples(input.key, { kind: "duration", ms: input.keepMs }, now)));
       this.merge(input, got);
+      // Marked only once loaded, so a store that failed is asked again by the next seed().
+      input.seeded = true;
     }
   }
 

@@ -270,6 +270,29 @@ describe("formula engine", function () {
       );
     });
 
+    it("seeds a duration window and asks again after the history source failed", async function () {
+      const history = new MemoryHistory();
+      history.add(A, [
+        { ts: 10_000, value: 1 },
+        { ts: 50_000, value: 2 },
+        { ts: 90_000, value: 3 },
+      ]);
+      let fail = true;
+      const flaky = {
+        samples: async (...args: Parameters<MemoryHistory["samples"]>) => {
+          if (fail) throw new Error("history away");
+          return history.samples(...args);
+        },
+      };
+      const e = new FormulaEngine({ history: flaky });
+      e.set(formula('sum(p1, "1m")', { params: { p1: A } }), 0);
+      await assert.rejects(e.seed(100_000), /history away/);
+      fail = false;
+      await e.seed(100_000);
+      // The window ending at 100 s covers 50 s and 90 s, and the live 100 s sample.
+      assert.equal(e.update([pt(A, 4, 100_000)], 100_000)[0].value, 9);
+    });
+
     it("seeds windows and latest values from the history source after a restart", async function () {
       const history = new MemoryHistory();
       history.add(A, [
