@@ -141,6 +141,16 @@ describe("formula engine", function () {
         ]),
         15,
       );
+      const bare = new FormulaEngine();
+      bare.set(formula("prev(p1) * 100 + prev(p1, 0)"), 0);
+      assert.equal(
+        feedA(bare, [
+          [1, 5],
+          [2, 7],
+        ]),
+        507,
+        "prev(p1) is prev(p1, 1); prev(p1, 0) is the newest",
+      );
       const first = new FormulaEngine();
       first.set(formula("p1 - prev(p1, 1)"), 0);
       const out = first.update([pt(A, 5, 1)], 1);
