@@ -15,14 +15,15 @@ import {
   decodeElement,
   describeType,
   encodeElement,
-  IOA_SIZE,
-  MAX_IOA,
   type InformationObject,
   type TypeDescriptor,
 } from "./information-objects";
 import { typeIdName } from "./type-ids";
 
 export const ASDU_HEADER_SIZE = 6;
+/** The information object address: 3 octets, little-endian, fixed for 104. */
+export const IOA_SIZE = 3;
+export const MAX_IOA = 0xffffff;
 export const MAX_OBJECTS = 127;
 /** Common address 65535 addresses every station (global address). */
 export const BROADCAST_CA = 0xffff;

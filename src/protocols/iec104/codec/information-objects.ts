@@ -15,9 +15,6 @@ import {
 } from "./quality";
 import { TypeId } from "./type-ids";
 
-export const IOA_SIZE = 3;
-export const MAX_IOA = 0xffffff;
-
 /** DPI / DCS / RCS: 0 intermediate (not permitted in commands), 1 OFF / lower, 2 ON / higher, 3 indeterminate. */
 export type TwoBitState = 0 | 1 | 2 | 3;
 
@@ -281,12 +278,29 @@ export function decodeElement(
   buf: Buffer,
   off: number,
 ): InformationObject {
-  const time = desc.timed ? decodeCp56(buf, off + desc.size - CP56_SIZE) : undefined;
-  const withTime = <O extends InformationObject>(o: O): O => (time === undefined ? o : { ...o, time });
+  const obj = decodePlain(typeId, desc, ioa, buf, off);
+  // Time-tagged types are the rarer case; only they pay for the copy that adds the tag.
+  if (!desc.timed) return obj;
+  // Only monitor and command types are timed (the descriptor table), and both carry `time`.
+  return { ...obj, time: decodeCp56(buf, off + desc.size - CP56_SIZE) } as MonitorObject | CommandObject;
+}
+
+/** Checks each literal against its interface; the identity call costs nothing once inlined. */
+function typed<O extends InformationObject>(o: O): O {
+  return o;
+}
+
+function decodePlain(
+  typeId: number,
+  desc: TypeDescriptor,
+  ioa: number,
+  buf: Buffer,
+  off: number,
+): InformationObject {
   switch (desc.kind) {
     case "single": {
       const siq = buf[off];
-      return withTime<SinglePoint>({
+      return typed<SinglePoint>({
         kind: "single",
         ioa,
         value: (siq & 0x01) !== 0,
@@ -295,7 +309,7 @@ export function decodeElement(
     }
     case "double": {
       const diq = buf[off];
-      return withTime<DoublePoint>({
+      return typed<DoublePoint>({
         kind: "double",
         ioa,
         value: (diq & 0x03) as TwoBitState,
@@ -305,7 +319,7 @@ export function decodeElement(
     case "step": {
       const vti = buf[off];
       // VTI: bits0-6 a 7-bit two's-complement value, bit7 transient.
-      return withTime<StepPosition>({
+      return typed<StepPosition>({
         kind: "step",
         ioa,
         value: ((vti & 0x7f) << 25) >> 25,
@@ -314,7 +328,7 @@ export function decodeElement(
       });
     }
     case "bitstring":
-      return withTime<Bitstring>({
+      return typed<Bitstring>({
         kind: "bitstring",
         ioa,
         value: buf.readUInt32LE(off),
@@ -323,17 +337,17 @@ export function decodeElement(
     case "normalized": {
       const value = buf.readInt16LE(off) / NORMALIZED_SCALE;
       const quality = typeId === TypeId.M_ME_ND_1 ? GOOD : qualityFromQds(buf[off + 2]);
-      return withTime<Normalized>({ kind: "normalized", ioa, value, quality });
+      return typed<Normalized>({ kind: "normalized", ioa, value, quality });
     }
     case "scaled":
-      return withTime<Scaled>({
+      return typed<Scaled>({
         kind: "scaled",
         ioa,
         value: buf.readInt16LE(off),
         quality: qualityFromQds(buf[off + 2]),
       });
     case "float":
-      return withTime<ShortFloat>({
+      return typed<ShortFloat>({
         kind: "float",
         ioa,
         value: buf.readFloatLE(off),
@@ -342,7 +356,7 @@ export function decodeElement(
     case "totals": {
       // BCR: int32 + octet with bits0-4 sequence, 0x20 CY, 0x40 CA, 0x80 IV (notes §4).
       const flags = buf[off + 4];
-      return withTime<IntegratedTotals>({
+      return typed<IntegratedTotals>({
         kind: "totals",
         ioa,
         value: buf.readInt32LE(off),
@@ -362,7 +376,7 @@ export function decodeElement(
     case "single-command": {
       // SCO: bit0 SCS, bits2-6 QU, bit7 S/E (notes §4).
       const sco = buf[off];
-      return withTime<SingleCommand>({
+      return typed<SingleCommand>({
         kind: "single-command",
         ioa,
         value: (sco & 0x01) !== 0,
@@ -380,8 +394,8 @@ export function decodeElement(
         select: (dco & 0x80) !== 0,
       };
       return desc.kind === "double-command"
-        ? withTime<DoubleCommand>({ kind: "double-command", ...o })
-        : withTime<StepCommand>({ kind: "step-command", ...o });
+        ? typed<DoubleCommand>({ kind: "double-command", ...o })
+        : typed<StepCommand>({ kind: "step-command", ...o });
     }
     case "setpoint-normalized":
     case "setpoint-scaled": {
@@ -389,12 +403,12 @@ export function decodeElement(
       const qos = buf[off + 2];
       const o = { ioa, qualifier: qos & 0x7f, select: (qos & 0x80) !== 0 };
       return desc.kind === "setpoint-normalized"
-        ? withTime<SetpointNormalized>({ kind: "setpoint-normalized", value: raw / NORMALIZED_SCALE, ...o })
-        : withTime<SetpointScaled>({ kind: "setpoint-scaled", value: raw, ...o });
+        ? typed<SetpointNormalized>({ kind: "setpoint-normalized", value: raw / NORMALIZED_SCALE, ...o })
+        : typed<SetpointScaled>({ kind: "setpoint-scaled", value: raw, ...o });
     }
     case "setpoint-float": {
       const qos = buf[off + 4];
-      return withTime<SetpointFloat>({
+      return typed<SetpointFloat>({
         kind: "setpoint-float",
         ioa,
         value: buf.readFloatLE(off),
@@ -403,7 +417,7 @@ export function decodeElement(
       });
     }
     case "bitstring-command":
-      return withTime<BitstringCommand>({
+      return typed<BitstringCommand>({
         kind: "bitstring-command",
         ioa,
         value: buf.readUInt32LE(off),
@@ -526,13 +540,18 @@ export function encodeElement(
 }
 
 // Type 21 (normalized without quality) is only received, never chosen: quality always travels when we send.
-const BY_KIND: ReadonlyMap<string, number> = new Map(
-  [...DESCRIPTORS.entries()]
-    .filter(([id]) => id !== TypeId.M_ME_ND_1)
-    .map(([id, desc]) => [`${desc.kind}/${desc.timed}`, id]),
-);
+const BY_KIND: ReadonlyMap<ObjectKind, readonly [number | undefined, number | undefined]> = (() => {
+  const m = new Map<ObjectKind, [number | undefined, number | undefined]>();
+  for (const [id, desc] of DESCRIPTORS) {
+    if (id === TypeId.M_ME_ND_1) continue;
+    const pair = m.get(desc.kind) ?? [undefined, undefined];
+    pair[desc.timed ? 1 : 0] = id;
+    m.set(desc.kind, pair);
+  }
+  return m;
+})();
 
 /** The type that carries `kind`, with or without a CP56Time2a tag; undefined when no such type exists. */
 export function typeIdFor(kind: ObjectKind, timed: boolean): number | undefined {
-  return BY_KIND.get(`${kind}/${timed}`);
+  return BY_KIND.get(kind)?.[timed ? 1 : 0];
 }

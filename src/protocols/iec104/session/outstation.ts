@@ -69,6 +69,8 @@ export type OutstationEvent =
 
 interface PointEntry {
   object: MonitorObject;
+  /** The plain (untimed) type that carries it in interrogation and read answers. */
+  readonly typeId: number;
   readonly groups: ReadonlySet<number>;
 }
 
@@ -100,6 +102,8 @@ function untimed(o: MonitorObject): MonitorObject {
 export class OutstationSession {
   readonly link: LinkSession;
   private readonly points = new Map<number, PointEntry>();
+  /** Points by plain type, types ascending, IOAs ascending: the order of interrogation answers. */
+  private answerOrder: Map<number, PointEntry[]> | undefined;
   private readonly commands = new Map<number, CommandPoint>();
   private readonly selections = new Map<number, Selection>();
   /** Station time = clock + offset; clock synchronisation moves the offset. */
@@ -124,9 +128,10 @@ export class OutstationSession {
 
   /** Add or replace a monitored point, silently: the master sees it at the next interrogation or change. */
   definePoint(object: MonitorObject, options: PointOptions = {}): void {
-    if (typeIdFor(object.kind, false) === undefined)
-      throw new RangeError(`${object.kind} is not a monitor type`);
-    this.points.set(object.ioa, { object: untimed(object), groups: new Set(options.groups ?? []) });
+    const typeId = typeIdFor(object.kind, false);
+    if (typeId === undefined) throw new RangeError(`${object.kind} is not a monitor type`);
+    this.points.set(object.ioa, { object: untimed(object), typeId, groups: new Set(options.groups ?? []) });
+    this.answerOrder = undefined;
   }
 
   defineCommand(point: CommandPoint): void {
@@ -297,10 +302,9 @@ export class OutstationSession {
     out.push(...this.sendAsdu(confirm));
     // Interrogation answers carry no time tag (notes §5) and the QOI as their cause; totals are answered
     // by counter interrogation instead.
-    const members = [...this.points.values()]
-      .filter((p) => p.object.kind !== "totals" && (group === 0 || p.groups.has(group)))
-      .map((p) => p.object);
-    this.sendGrouped(members, qoi, asdu.originator, out);
+    const wanted = (p: PointEntry): boolean =>
+      p.object.kind !== "totals" && (group === 0 || p.groups.has(group));
+    this.sendGrouped(wanted, qoi, asdu.originator, out);
     out.push(...this.sendAsdu({ ...confirm, cot: Cot.ACTIVATION_TERM }));
   }
 
@@ -320,18 +324,12 @@ export class OutstationSession {
     }
     const confirm: Asdu = { ...asdu, cot: Cot.ACTIVATION_CON, commonAddress: this.options.commonAddress };
     out.push(...this.sendAsdu(confirm));
-    const counters = [...this.points.values()].filter((p) => p.object.kind === "totals");
     if (freeze === 0) {
       const cot =
         request === 5 ? Cot.REQUESTED_BY_GENERAL_COUNTER : Cot.REQUESTED_BY_GROUP_1_COUNTER + request - 1;
-      this.sendGrouped(
-        counters.map((p) => p.object),
-        cot,
-        asdu.originator,
-        out,
-      );
+      this.sendGrouped((p) => p.object.kind === "totals", cot, asdu.originator, out);
     } else if (freeze >= 2) {
-      for (const p of counters) {
+      for (const p of this.points.values()) {
         if (p.object.kind === "totals") {
           p.object = { ...p.object, value: 0, sequence: (p.object.sequence + 1) % 32 };
         }
@@ -340,22 +338,17 @@ export class OutstationSession {
     out.push(...this.sendAsdu({ ...confirm, cot: Cot.ACTIVATION_TERM }));
   }
 
-  /** Objects sorted by type and IOA, packed into as few ASDUs of the plain (untimed) types as fit. */
+  /** The points `wanted` picks, by type and IOA, packed into as few ASDUs of the plain types as fit. */
   private sendGrouped(
-    objects: MonitorObject[],
+    wanted: (p: PointEntry) => boolean,
     cot: number,
     originator: number,
     out: OutstationEvent[],
   ): void {
-    const byType = new Map<number, MonitorObject[]>();
-    for (const o of objects) {
-      const typeId = typeIdFor(o.kind, false) as number;
-      const list = byType.get(typeId);
-      if (list === undefined) byType.set(typeId, [o]);
-      else list.push(o);
-    }
-    for (const typeId of [...byType.keys()].sort((a, b) => a - b)) {
-      const list = (byType.get(typeId) as MonitorObject[]).sort((a, b) => a.ioa - b.ioa);
+    for (const [typeId, entries] of this.byType()) {
+      const objects: MonitorObject[] = [];
+      for (const e of entries) if (wanted(e)) objects.push(e.object);
+      if (objects.length === 0) continue;
       const header = {
         typeId,
         cot,
@@ -364,16 +357,30 @@ export class OutstationSession {
         originator,
         commonAddress: this.options.commonAddress,
       };
-      for (const a of packAsdus(header, list)) out.push(...this.sendAsdu(a));
+      for (const a of packAsdus(header, objects)) out.push(...this.sendAsdu(a));
     }
+  }
+
+  private byType(): Map<number, PointEntry[]> {
+    if (this.answerOrder !== undefined) return this.answerOrder;
+    const sorted = [...this.points.values()].sort(
+      (a, b) => a.typeId - b.typeId || a.object.ioa - b.object.ioa,
+    );
+    const order = new Map<number, PointEntry[]>();
+    for (const e of sorted) {
+      const list = order.get(e.typeId);
+      if (list === undefined) order.set(e.typeId, [e]);
+      else list.push(e);
+    }
+    this.answerOrder = order;
+    return order;
   }
 
   private read(asdu: Asdu, ioa: number, reject: (cot: number) => void, out: OutstationEvent[]): void {
     if (asdu.cot !== Cot.REQUEST) return reject(Cot.UNKNOWN_COT);
     const entry = this.points.get(ioa);
     if (entry === undefined) return reject(Cot.UNKNOWN_IOA);
-    const typeId = typeIdFor(entry.object.kind, false) as number;
-    out.push(...this.sendAsdu(this.reply(typeId, Cot.REQUEST, asdu.originator, [entry.object])));
+    out.push(...this.sendAsdu(this.reply(entry.typeId, Cot.REQUEST, asdu.originator, [entry.object])));
   }
 
   private command(
