@@ -1,0 +1,187 @@
+/**
+ * The DeviceManager core: one Manager per manager config node, owning the store (Redis or embedded), the
+ * event bus and the registry. Every node that references the config node shares it through the pool
+ * below, so one config node means exactly one set of Redis connections however many nodes use it.
+ */
+import type { ClusterNode, ClusterOptions, RedisOptions } from "ioredis";
+import { DataCollError } from "./errors";
+import type { ManagerSettings } from "./manager-config";
+import type { DataPoint } from "./model/datapoint";
+import type { ProtocolRules } from "./model/protocol-rules";
+import { EventBus, type PointsListener, type Subscription } from "./bus/event-bus";
+import { EventIds } from "./bus/envelope";
+import { MemoryDatabase, MemoryStore } from "./store/memory-store";
+import { RedisStore, type ReconnectPolicy } from "./store/redis-store";
+import type { Registry } from "./store/registry";
+import type { Store, StoreBounds, StoreState, Unsubscribe } from "./store/store";
+
+/** What the editor does not set: passed through to the store by code that creates managers. */
+export interface ManagerOptions {
+  readonly rules?: ProtocolRules;
+  readonly bounds?: Partial<StoreBounds>;
+  /** ioredis options as they are: TLS, db, Sentinel (`sentinels` + `name`), timeouts. */
+  readonly redisOptions?: RedisOptions;
+  readonly cluster?: { readonly nodes: readonly ClusterNode[]; readonly options?: ClusterOptions };
+  readonly reconnect?: Partial<ReconnectPolicy>;
+  /** For the embedded store: share a database between managers (tests, several managers in one process). */
+  readonly memoryDatabase?: MemoryDatabase;
+  readonly now?: () => number;
+  /** A bus listener threw, or another instance sent something malformed. */
+  readonly onError?: (err: Error) => void;
+}
+
+export type ManagerState = StoreState;
+
+export class Manager {
+  readonly settings: ManagerSettings;
+  readonly store: Store;
+  readonly bus: EventBus;
+  private readonly offRemote: Unsubscribe;
+  private closed: Promise<void> | undefined;
+
+  constructor(settings: ManagerSettings, opts: ManagerOptions = {}) {
+    this.settings = settings;
+    // One id source for the bus and the store: an event made here is known as ours when Redis echoes it.
+    const ids = new EventIds();
+    const onError = opts.onError ?? ((err: Error) => process.emitWarning(err.message));
+    this.bus = new EventBus({
+      instanceId: settings.instanceId,
+      ids,
+      now: opts.now,
+      onListenerError: (err, pattern) =>
+        onError(new DataCollError("listener", `a listener for "${pattern}" failed: ${String(err)}`)),
+    });
+    const common = {
+      namespace: settings.namespace,
+      instanceId: settings.instanceId,
+      bounds: opts.bounds,
+      rules: opts.rules,
+      ids,
+    };
+    this.store =
+      settings.store === "redis"
+        ? new RedisStore({
+            ...common,
+            url: settings.redisUrl,
+            password: settings.redisPassword,
+            redisOptions: opts.redisOptions,
+            cluster: opts.cluster,
+            reconnect: opts.reconnect,
+          })
+        : new MemoryStore({ ...common, database: opts.memoryDatabase });
+    this.offRemote = this.store.onRemotePoints((env) => this.bus.receive(env));
+  }
+
+  get registry(): Registry {
+    return this.store.registry;
+  }
+
+  get state(): ManagerState {
+    return this.store.state;
+  }
+
+  /** Connection state changes (connecting, connected, reconnecting, error, closed) for node status. */
+  onState(listener: (state: ManagerState) => void): Unsubscribe {
+    return this.store.onState(listener);
+  }
+
+  /** Resolves when the store is connected (at once for the embedded store). */
+  async ready(): Promise<void> {
+    if (this.store instanceof RedisStore) await this.store.ready();
+  }
+
+  /** Points matching a pattern (`device:term:item`, see bus/pattern.ts), from here and other instances. */
+  subscribe(pattern: string, listener: PointsListener): Subscription {
+    return this.bus.subscribe(pattern, listener);
+  }
+
+  /**
+   * A batch of samples made here: delivered to local subscribers at once, then stored (latest, history,
+   * events stream) and sent to the other instances. Rejects when the store cannot take it (Redis away);
+   * local subscribers have it already.
+   */
+  async publish(points: readonly DataPoint[]): Promise<void> {
+    if (this.closed) throw new DataCollError("closed", "the manager is closed");
+    if (points.length === 0) return;
+    const env = this.bus.publish(points);
+    await this.store.ingest(env);
+  }
+
+  /** Close the store's connections and drop every subscription; safe to call more than once. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.offRemote();
+      this.bus.clear();
+      await this.store.close();
+    })();
+    return this.closed;
+  }
+}
+
+/** A share of a pooled manager; release it once when the node that took it closes. */
+export interface ManagerHandle {
+  readonly manager: Manager;
+  release(): Promise<void>;
+}
+
+interface PoolEntry {
+  readonly manager: Manager;
+  readonly fingerprint: string;
+  refs: number;
+}
+
+/**
+ * Managers keyed by config-node id, reference counted. The config node and each node using it acquire a
+ * handle; the manager closes when the last handle is released. If a config node comes back with other
+ * settings while old handles are still out (a redeploy in progress), the old manager is detached — it
+ * closes with its last handle — and a new one is made.
+ */
+export class ManagerPool {
+  private readonly entries = new Map<string, PoolEntry>();
+
+  constructor(
+    private readonly make: (settings: ManagerSettings, opts?: ManagerOptions) => Manager = (s, o) =>
+      new Manager(s, o),
+  ) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(id: string): Manager | undefined {
+    return this.entries.get(id)?.manager;
+  }
+
+  /** Share the manager of config node `id`, making it from `settings` when there is none (or they changed). */
+  acquire(id: string, settings?: ManagerSettings, opts?: ManagerOptions): ManagerHandle {
+    let entry = this.entries.get(id);
+    const fingerprint = settings === undefined ? undefined : JSON.stringify(settings);
+    if (entry && fingerprint !== undefined && entry.fingerprint !== fingerprint) {
+      this.entries.delete(id);
+      entry = undefined;
+    }
+    if (!entry) {
+      if (settings === undefined || fingerprint === undefined) {
+        throw new DataCollError("not-found", `manager ${id} is not running`, "manager");
+      }
+      entry = { manager: this.make(settings, opts), fingerprint, refs: 0 };
+      this.entries.set(id, entry);
+    }
+    const e = entry;
+    e.refs++;
+    let released = false;
+    return {
+      manager: e.manager,
+      release: async () => {
+        if (released) return;
+        released = true;
+        if (--e.refs > 0) return;
+        if (this.entries.get(id) === e) this.entries.delete(id);
+        await e.manager.close();
+      },
+    };
+  }
+}
+
+/** The process-wide pool the manager config node uses. */
+export const managers = new ManagerPool();
