@@ -183,6 +183,10 @@ export class BatchWriter {
   private appendsInFlight = 0;
   // Appends parked until the backlog has room (policy "block"): in flight, but not work in progress.
   private waitingForSpace = 0;
+  // Writes waiting for room in memory (backpressure), and those let in that have not pushed their rows yet.
+  private admitWaiters: (() => void)[] = [];
+  private admitting = 0;
+  private readonly highWater: number;
   // Bumped by every append, so the pump can tell whether one slipped in while it was looking at the size.
   private appendEpoch = 0;
   private sideInFlight = 0;
@@ -213,6 +217,8 @@ export class BatchWriter {
     this.maxDelayMs = positive(options.maxDelayMs, 200, "maxDelayMs");
     const poolSize = "settings" in options.mysql ? options.mysql.settings.poolSize : 4;
     this.concurrency = positive(options.concurrency, poolSize, "concurrency");
+    // Room for the round in flight and the next one, so the pipeline never runs dry while writes wait.
+    this.highWater = this.batchSize * this.concurrency * 2;
     this.filter = new ChangeFilter({
       saveUnchanged: options.saveUnchanged ?? true,
       deadband: options.deadband ?? 0,
@@ -308,6 +314,7 @@ export class BatchWriter {
     if (this.cancelTimer) this.cancelTimer();
     this.cancelTimer = undefined;
     this.wakeSpace();
+    this.admitNext();
     await this.flush();
     this.stopped = true;
     if (this.cancelRetry) this.cancelRetry();
@@ -348,14 +355,48 @@ export class BatchWriter {
     }
     if (letters.length > 0) this.recordDeadLetters(letters);
     if (good.length === 0) return { accepted: 0, invalid: letters.length, dropped: 0 };
+    if (this.mode === "direct") await this.admission();
     if (this.mode === "direct") {
       for (const r of good) this.pending.push(r);
       if (this.pending.length >= this.batchSize) this.kick();
       else this.armTimer();
+      this.admitNext();
       return { accepted: good.length, invalid: letters.length, dropped: 0 };
     }
     const { accepted, dropped } = await this.toBacklog(good, true);
     return { accepted, invalid: letters.length, dropped };
+  }
+
+  /**
+   * Backpressure while MySQL is up but slower than the input: a write waits, in arrival order, until the
+   * rows gathering in memory are below the high-water mark. Losing rows to a burst while the server is
+   * healthy would be wrong; the overflow policy is for outages, where the backlog is what fills.
+   */
+  private admission(): Promise<void> {
+    if (this.pending.length < this.highWater && this.admitWaiters.length === 0 && this.admitting === 0) {
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      this.admitWaiters.push(() => {
+        this.admitting--;
+        resolve();
+      });
+      this.checkIdle();
+    });
+  }
+
+  /** Let the next waiting write in when there is room, or every one when rows no longer go to memory. */
+  private admitNext(): void {
+    while (
+      this.admitWaiters.length > 0 &&
+      this.admitting === 0 &&
+      (this.pending.length < this.highWater || this.mode !== "direct" || this.closing)
+    ) {
+      const next = this.admitWaiters.shift();
+      this.admitting++;
+      next?.();
+      if (this.mode === "direct" && !this.closing) break; // it pushes its rows first, then admits the next
+    }
   }
 
   private armTimer(): void {
@@ -576,17 +617,11 @@ export class BatchWriter {
       this.mode = "queued";
       void this.toBacklog(rows, false);
       this.outage(result.error, rows.length);
+      this.admitNext();
       return false;
     }
     this.succeeded();
-    // MySQL is slower than the input: rather than let memory grow without bound, move what gathered to
-    // the bounded backlog, where the overflow policy governs.
-    if (this.pending.length > this.batchSize * this.concurrency * 4) {
-      const rows = this.pending;
-      this.pending = [];
-      this.mode = "queued";
-      void this.toBacklog(rows, false);
-    }
+    this.admitNext();
     return true;
   }
 

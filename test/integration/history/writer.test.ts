@@ -325,6 +325,23 @@ describe("history batch writer (MariaDB)", function () {
     assert.equal(await count(), 13);
   });
 
+  it("holds writes back while MySQL is slower than a burst, instead of dropping rows", async function () {
+    const w = writer({ tables: { history: "h_burst" }, batchSize: 10, concurrency: 1, backlogCapacity: 50 });
+    await w.idle();
+    const burst = Array.from({ length: 60 }, (_, chunk) =>
+      Array.from({ length: 10 }, (_, i) => dp(`i${i}`, chunk, T0 + chunk * 10 + i)),
+    );
+    // Not awaited one by one: a burst from many messages at once, 12 times what the backlog could hold.
+    const outcomes = await Promise.all(burst.map((chunk) => w.write(chunk)));
+    assert.equal(
+      outcomes.reduce((n, o) => n + o.accepted, 0),
+      600,
+    );
+    const stats = await w.flush();
+    assert.deepEqual([stats.written, stats.dropped, stats.backlog], [600, 0, 0]);
+    assert.equal((await rows("SELECT COUNT(*) AS n FROM h_burst"))[0].n, 600);
+  });
+
   it("saves only changes beyond the deadband when unchanged samples are not saved", async function () {
     const w = writer({ tables: { history: "h_change" }, saveUnchanged: false, deadband: 0.5 });
     const values = [1, 1.2, 1.4, 1.6, 1.6, 2.5];
