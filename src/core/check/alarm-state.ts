@@ -14,7 +14,7 @@
  *
  * While shelved the condition is still tracked (`active`), so unshelving tells the truth at that moment.
  */
-import type { PointKey } from "../model/datapoint";
+import type { DataPoint, PointKey } from "../model/datapoint";
 import type { ConditionName } from "./settings";
 
 export type AlarmState = "normal" | "raised" | "acked" | "cleared-unacked" | "shelved";
@@ -30,6 +30,10 @@ export interface StoredAlarm {
   readonly since: number;
   /** Epoch ms at which a shelved alarm returns; 0 when not shelved. */
   readonly shelvedUntil: number;
+  /** For lists of alarms (REST, editor): the condition's severity, message and the value it was about. */
+  readonly severity: number;
+  readonly text: string;
+  readonly value?: DataPoint["value"];
 }
 
 /**

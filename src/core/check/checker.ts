@@ -291,7 +291,7 @@ export class Checker {
       // A condition that is no longer watched cannot clear by itself; forget it rather than leave
       // an alarm nobody can resolve.
       if (o.state !== "normal" && !rt.conds.some((c) => c.condition === o.condition)) {
-        this.pending.push(stored(key, o, "normal", false, now, 0));
+        this.pending.push(stored(key, o, "normal", false, now, 0, "", undefined));
       }
     }
     rt.prevValue = old.prevValue;
@@ -473,12 +473,12 @@ export class Checker {
     const from = c.state;
     c.state = to;
     if (!silent) c.since = now;
-    this.pending.push(stored(rt.key, c, to, c.active, c.since, c.shelvedUntil));
+    const value = rt.last?.value;
+    const text = renderMessage(c.template, messageFields(rt, c, value));
+    this.pending.push(stored(rt.key, c, to, c.active, c.since, c.shelvedUntil, text, value));
     c.status = c.makeStatus();
     rt.summary = summarize(rt.key, rt.conds);
     if (silent) return;
-    const value = rt.last?.value;
-    const text = renderMessage(c.template, messageFields(rt, c, value));
     const t: AlarmTransition = {
       key: rt.key,
       condition: c.condition,
@@ -667,8 +667,20 @@ function stored(
   active: boolean,
   since: number,
   shelvedUntil: number,
+  text: string,
+  value: DataPoint["value"] | undefined,
 ): StoredAlarm {
-  return { key, condition: c.condition, state, active, since, shelvedUntil };
+  return {
+    key,
+    condition: c.condition,
+    state,
+    active,
+    since,
+    shelvedUntil,
+    severity: c.severity,
+    text,
+    ...(value === undefined ? {} : { value }),
+  };
 }
 
 function messageFields(rt: PointRuntime, c: ConditionRuntime, value: unknown): Record<string, unknown> {
