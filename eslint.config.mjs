@@ -22,5 +22,7 @@ export default tseslint.config(
   {
     files: ["nodes/**/editor.js"],
     languageOptions: { globals: { ...globals.browser, RED: "readonly", $: "readonly" } },
+    // Editor scripts are the ES5 Node-RED runs in the browser; `var node = this` is its idiom.
+    rules: { "@typescript-eslint/no-this-alias": "off" },
   },
 );

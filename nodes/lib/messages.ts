@@ -5,6 +5,7 @@
  * Reading never drops a point silently: a message that is not one of these shapes is an error naming
  * what is wrong, so the node can pass it to `done(err)` and a Catch node sees it.
  */
+import type { NodeMessage } from "node-red";
 import { DataCollError } from "../../src/core/errors";
 import {
   GOOD,
@@ -141,7 +142,7 @@ export function messagesFor(
   points: readonly DataPoint[],
   mode: OutputMode,
   extra: Record<string, unknown> = {},
-): Record<string, unknown>[] {
+): NodeMessage[] {
   if (points.length === 0) return [];
   if (mode === "batch") return [{ ...extra, topic: batchTopic(points), payload: points }];
   return points.map((p) => ({ ...extra, topic: p.key, payload: p.value, point: p }));

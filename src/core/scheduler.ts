@@ -43,11 +43,13 @@ export class Scheduler {
   /**
    * `phase(id, interval)` says how far into its first interval a task starts; spreading tasks over the
    * interval keeps 100 terms with the same period from hitting the network in the same millisecond.
+   * The default spreads over at most the first second, so a slow poll still reads right after a deploy.
    */
   constructor(
     private readonly clock: Clock,
     private readonly onError: (taskId: string, err: unknown) => void = () => undefined,
-    private readonly phase: (id: string, intervalMs: number) => number = spreadPhase,
+    private readonly phase: (id: string, intervalMs: number) => number = (id, interval) =>
+      spreadPhase(id, Math.min(interval, 1000)),
   ) {}
 
   /** Add a task, or replace one with the same id (its counters are kept, its grid restarts). */

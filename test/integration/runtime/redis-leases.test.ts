@@ -3,20 +3,8 @@ import { Redis } from "ioredis";
 import { systemClock } from "../../../src/transport/connection";
 import { LeaseKeeper } from "../../../src/core/runtime/leases";
 import { RedisLeaseBackend } from "../../../src/core/runtime/redis-leases";
+import { until } from "../../support/net";
 import { REDIS_URL, uniqueNamespace } from "../../support/services";
-
-async function until(
-  cond: () => boolean | Promise<boolean>,
-  withinMs: number,
-  what: string,
-): Promise<number> {
-  const start = Date.now();
-  for (;;) {
-    if (await cond()) return Date.now() - start;
-    if (Date.now() - start > withinMs) throw new Error(`${what} did not happen within ${withinMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe("Redis leases", function () {
   const ns = uniqueNamespace("lease");

@@ -1,0 +1,119 @@
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
+import { DataCollError, errorMessage } from "../../src/core/errors";
+import { ModbusSimulator, parseGenerators, type GeneratorRow } from "../../src/core/runtime/modbus-simulator";
+import { systemClock } from "../../src/transport/connection";
+import { errorStatus } from "../lib/status";
+
+interface ServerDef extends NodeDef {
+  host: string;
+  port: string;
+  units: string;
+  generators: GeneratorRow[];
+  updateMs: string;
+}
+
+/** "1, 2,5" → [1, 2, 5]; names the field when a unit id is not 0..255. */
+function parseUnits(text: string): number[] {
+  const units = String(text ?? "1")
+    .split(/[\s,;]+/)
+    .filter((s) => s !== "")
+    .map(Number);
+  if (units.length === 0 || units.some((u) => !Number.isInteger(u) || u < 0 || u > 255)) {
+    throw new DataCollError("invalid", "units must be unit ids 0..255 separated by commas", "units");
+  }
+  return [...new Set(units)];
+}
+
+interface SetRequest {
+  unit?: unknown;
+  address?: unknown;
+  value?: unknown;
+}
+
+export = function register(RED: NodeAPI): void {
+  function DataCollModbusServer(this: Node, def: ServerDef): void {
+    RED.nodes.createNode(this, def);
+    let sim: ModbusSimulator;
+    let units: number[];
+    try {
+      units = parseUnits(def.units);
+      const updateMs = Number(def.updateMs ?? 1000);
+      if (!Number.isFinite(updateMs) || updateMs < 10)
+        throw new Error("update interval must be at least 10 ms");
+      sim = new ModbusSimulator({
+        units,
+        generators: parseGenerators(def.generators ?? [], units),
+        updateMs,
+        clock: systemClock,
+      });
+    } catch (err) {
+      const reason = errorMessage(err);
+      this.error(RED._("datacoll-modbus-server.errors.config", { reason }));
+      this.status(errorStatus(reason));
+      return;
+    }
+    const port = Number(def.port ?? 5020);
+    const host = def.host?.trim() || "127.0.0.1";
+    let statusTimer: NodeJS.Timeout | undefined;
+    const listening = sim
+      .listen(port, host)
+      .then((actual) => {
+        const show = (): void => {
+          const gen = sim.generatorError;
+          this.status(
+            gen.last
+              ? errorStatus(gen.last)
+              : { fill: "green", shape: "dot", text: `:${actual} · ${sim.connections} client(s)` },
+          );
+        };
+        show();
+        statusTimer = setInterval(show, 2000);
+      })
+      .catch((err: unknown) => {
+        const reason = RED._("datacoll-modbus-server.errors.listen", { port, reason: errorMessage(err) });
+        this.error(reason);
+        this.status(errorStatus(reason));
+      });
+
+    const stopWrites = sim.core.onWrite((unit, table, address, count) => {
+      const values =
+        table === "coils"
+          ? Array.from(sim.core.unit(unit).coils.subarray(address, address + count), (b) => b === 1)
+          : Array.from(sim.core.unit(unit).holdingRegisters.subarray(address, address + count));
+      this.send({
+        topic: `${table === "coils" ? "C" : "HR"}${address}`,
+        payload: { unit, table, address, count, values },
+      });
+    });
+
+    this.on("input", (msg: NodeMessageInFlow, _send, done) => {
+      // msg.topic = address text + msg.payload = value, or msg.payload = [{unit?, address, value}, ...].
+      try {
+        const requests: SetRequest[] = Array.isArray(msg.payload)
+          ? (msg.payload as SetRequest[])
+          : [{ unit: (msg as { unit?: unknown }).unit, address: msg.topic, value: msg.payload }];
+        for (const [i, r] of requests.entries()) {
+          const unit = r.unit === undefined ? units[0] : Number(r.unit);
+          if (typeof r.address !== "string") {
+            throw new DataCollError(
+              "invalid",
+              `set ${i + 1}: address (msg.topic) must be text like HR0:float32`,
+              "address",
+            );
+          }
+          sim.set(unit, r.address, r.value);
+        }
+        done();
+      } catch (err) {
+        done(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+
+    this.on("close", (_removed: boolean, done: () => void) => {
+      if (statusTimer) clearInterval(statusTimer);
+      stopWrites();
+      void listening.then(() => sim.close()).then(done, done);
+    });
+  }
+  RED.nodes.registerType("datacoll-modbus-server", DataCollModbusServer);
+};

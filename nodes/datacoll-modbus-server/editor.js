@@ -1,0 +1,86 @@
+RED.nodes.registerType("datacoll-modbus-server", {
+  category: "datacoll",
+  color: "#c7e9c0",
+  icon: "datacoll-modbus-server.svg",
+  defaults: {
+    name: { value: "" },
+    host: { value: "127.0.0.1", required: true },
+    port: { value: 5020, required: true, validate: RED.validators.number() },
+    units: {
+      value: "1",
+      required: true,
+      validate: RED.validators.regex(/^\s*\d{1,3}(\s*[,; ]\s*\d{1,3})*\s*$/),
+    },
+    updateMs: { value: 1000, required: true, validate: RED.validators.number() },
+    generators: {
+      value: [],
+      validate: function (rows) {
+        if (!Array.isArray(rows)) return false;
+        for (var i = 0; i < rows.length; i++) {
+          if (
+            !/^(?:(C|DI|HR|IR)\d{1,5}|\d{5,6})(\.\d{1,2})?(:[A-Za-z0-9]+(\(\d{1,3}\))?(:[A-Za-z]{4})?)?$/i.test(
+              rows[i].address || "",
+            )
+          )
+            return false;
+          if (["constant", "ramp", "sine", "random-walk"].indexOf(rows[i].kind) < 0) return false;
+        }
+        return true;
+      },
+    },
+  },
+  inputs: 1,
+  outputs: 1,
+  inputLabels: "set values",
+  outputLabels: "client writes",
+  label: function () {
+    return this.name || "Modbus simulator :" + this.port;
+  },
+  paletteLabel: "modbus server",
+  oneditprepare: function () {
+    var list = $("#node-input-generators-container");
+    var cell = function (row, field, width, placeholder, value) {
+      return $('<input type="text" class="node-input-gen-' + field + '">')
+        .css({ width: width })
+        .attr("placeholder", placeholder)
+        .val(value === undefined || value === null ? "" : value)
+        .appendTo(row);
+    };
+    list.css("min-height", "120px").editableList({
+      addItem: function (row, index, data) {
+        row.css({ display: "flex", gap: "4px" });
+        cell(row, "unit", "8%", "unit", data.unit);
+        cell(row, "address", "24%", "HR0:float32", data.address);
+        var kind = $('<select class="node-input-gen-kind">').css({ width: "18%" }).appendTo(row);
+        ["constant", "ramp", "sine", "random-walk"].forEach(function (k) {
+          $("<option>").val(k).text(k).appendTo(kind);
+        });
+        kind.val(data.kind || "sine");
+        cell(row, "value", "10%", "value", data.value);
+        cell(row, "min", "9%", "min", data.min);
+        cell(row, "max", "9%", "max", data.max);
+        cell(row, "period", "10%", "period s", data.period);
+        cell(row, "step", "8%", "step", data.step);
+      },
+      removable: true,
+      sortable: true,
+    });
+    (this.generators || []).forEach(function (g) {
+      list.editableList("addItem", g);
+    });
+  },
+  oneditsave: function () {
+    var out = [];
+    $("#node-input-generators-container")
+      .editableList("items")
+      .each(function () {
+        var r = $(this);
+        var g = {};
+        ["unit", "address", "kind", "value", "min", "max", "period", "step"].forEach(function (f) {
+          g[f] = String(r.find(".node-input-gen-" + f).val() || "").trim();
+        });
+        out.push(g);
+      });
+    this.generators = out;
+  },
+});

@@ -1,0 +1,36 @@
+import type { NodeAPI, NodeDef } from "node-red";
+import { errorMessage } from "../../src/core/errors";
+import { acquireModbusClient, parseModbusDeviceSettings } from "../../src/core/runtime/modbus-devices";
+import { deviceIdFor, type ModbusDeviceNode } from "../lib/modbus-device";
+
+interface ModbusDef extends NodeDef {
+  deviceId: string;
+  host: string;
+  port: string;
+  timeout: string;
+  inFlight: string;
+  queueSize: string;
+  backoff: string;
+  backoffMax: string;
+  acceptRewrittenUnit: boolean;
+}
+
+export = function register(RED: NodeAPI): void {
+  function DataCollModbus(this: ModbusDeviceNode, def: ModbusDef): void {
+    RED.nodes.createNode(this, def);
+    this.deviceId = deviceIdFor(def);
+    try {
+      this.settings = parseModbusDeviceSettings(def);
+      this.settingsError = undefined;
+    } catch (err) {
+      this.settings = undefined;
+      this.settingsError = errorMessage(err);
+      this.error(RED._("datacoll-modbus.errors.settings", { reason: this.settingsError }));
+    }
+    this.connect = () => {
+      if (!this.settings) throw new Error(this.settingsError ?? "invalid settings");
+      return acquireModbusClient(this.settings);
+    };
+  }
+  RED.nodes.registerType("datacoll-modbus", DataCollModbus);
+};
