@@ -72,6 +72,20 @@ describe("history rows", function () {
   it("formats time as UTC DATETIME(3) text", function () {
     assert.equal(sqlTime(Date.UTC(2026, 0, 2, 3, 4, 5, 67)), "2026-01-02 03:04:05.067");
     assert.equal(sqlTime(0), "1970-01-01 00:00:00.000");
+    // Neighbours across second, day and year boundaries, in both directions, and before 1970.
+    const seq = [
+      Date.UTC(2026, 11, 31, 23, 59, 59, 999),
+      Date.UTC(2027, 0, 1, 0, 0, 0, 0),
+      Date.UTC(2027, 0, 1, 0, 0, 0, 5),
+      Date.UTC(2027, 0, 1, 0, 0, 0, 50),
+      Date.UTC(2026, 11, 31, 23, 59, 59, 998),
+      Date.UTC(1969, 11, 31, 23, 59, 59, 1),
+      Date.UTC(1000, 0, 1, 0, 0, 0, 0),
+    ];
+    for (const ts of seq) {
+      const iso = new Date(ts).toISOString();
+      assert.equal(sqlTime(ts), `${iso.slice(0, 10)} ${iso.slice(11, 23)}`, iso);
+    }
   });
 
   it("refuses rows that no table can hold", function () {
