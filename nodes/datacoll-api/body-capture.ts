@@ -1,0 +1,87 @@
+/**
+ * Reading request bodies under the API's base path before Node-RED's `http in` parses them. `http in`
+ * answers a body its JSON parser refuses (bad JSON, over `apiMaxLength`) with a bare 500; the API must
+ * answer 400/413 and name what is wrong, so it takes the raw bytes first — up to its own limit — and
+ * parses them itself. Node-RED captures raw bodies the same way for its "don't parse" option.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { NodeAPI } from "node-red";
+
+/** What the capture leaves on the request for the API node. */
+export interface CapturedRequest extends IncomingMessage {
+  body?: unknown;
+  /** The body was larger than the limit; only the first `limit` bytes were kept. */
+  datacollBodyTooLarge?: boolean;
+  _body?: boolean;
+  skipRawBodyParser?: boolean;
+}
+
+type Middleware = (req: CapturedRequest, res: ServerResponse, next: (err?: unknown) => void) => void;
+
+interface Layer {
+  readonly name?: string;
+  readonly handle?: unknown;
+}
+
+function under(url: string | undefined, base: string): boolean {
+  if (url === undefined) return false;
+  const path = url.split("?", 1)[0];
+  return base === "" || path === base || path.startsWith(`${base}/`);
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const len = req.headers["content-length"];
+  return req.headers["transfer-encoding"] !== undefined || (len !== undefined && len !== "0");
+}
+
+export function bodyCapture(base: string, limit: number): Middleware {
+  return (req, _res, next) => {
+    if (req._body || !hasBody(req) || !under(req.url, base)) return next();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+      else req.datacollBodyTooLarge = true;
+    });
+    req.on("end", () => {
+      req.body = Buffer.concat(chunks);
+      // Tell body-parser and http in's raw parser that the body is read.
+      req._body = true;
+      req.skipRawBodyParser = true;
+      next();
+    });
+    req.on("error", next);
+  };
+}
+
+/** The router stack of Node-RED's HTTP app for nodes; undefined if its shape is not what we know. */
+function stackOf(RED: NodeAPI): Layer[] | undefined {
+  const app = RED.httpNode as unknown as { _router?: { stack?: unknown } };
+  const stack = app._router?.stack;
+  return Array.isArray(stack) ? (stack as Layer[]) : undefined;
+}
+
+/**
+ * Put the capture in front of every `http in` route (after Express's own query and init layers); returns
+ * the function that takes it out again.
+ */
+export function installBodyCapture(RED: NodeAPI, base: string, limit: number): () => void {
+  const handler = bodyCapture(base, limit);
+  RED.httpNode.use(handler as never);
+  const stack = stackOf(RED);
+  if (stack) {
+    const at = stack.findIndex((l) => l.handle === handler);
+    const [layer] = stack.splice(at, 1);
+    const after = stack.reduce(
+      (last, l, i) => (l.name === "query" || l.name === "expressInit" ? i + 1 : last),
+      0,
+    );
+    stack.splice(after, 0, layer);
+  }
+  return () => {
+    const s = stackOf(RED);
+    const at = s ? s.findIndex((l) => l.handle === handler) : -1;
+    if (s && at >= 0) s.splice(at, 1);
+  };
+}

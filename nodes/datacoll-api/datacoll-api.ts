@@ -1,0 +1,127 @@
+import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
+import { errorMessage } from "../../src/core/errors";
+import { handle } from "../../src/core/rest/router";
+import { DEFAULT_MAX_BODY_BYTES, type RestRequest, type RestResponse } from "../../src/core/rest/types";
+import { installBodyCapture, type CapturedRequest } from "./body-capture";
+import { findManager, linkManager, type ManagerLink } from "./manager-link";
+
+interface ApiDef extends NodeDef {
+  manager: string;
+  /** Name or namespace of a manager, used when `manager` is empty (inside the datacoll-rest subflow). */
+  managerName: string;
+  basePath: string;
+  maxBody: string | number;
+}
+
+interface HttpRequest extends CapturedRequest {
+  path?: string;
+  query?: Record<string, unknown>;
+}
+
+interface ApiMessage extends NodeMessage {
+  req?: HttpRequest;
+  statusCode?: number;
+  headers?: Record<string, string>;
+}
+
+/** `/api/` and `api` both mean `/api`; `/` means the root. */
+function normalizeBase(raw: string): string {
+  const t = (raw ?? "").trim().replace(/\/+$/, "");
+  return t === "" ? "" : t.startsWith("/") ? t : `/${t}`;
+}
+
+/** Express's parsed query, keeping only what a query string can say: text and lists of text. */
+function queryOf(q: Record<string, unknown> | undefined): RestRequest["query"] {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(q ?? {})) {
+    if (typeof v === "string") out[k] = v;
+    else if (Array.isArray(v) && v.every((x) => typeof x === "string")) out[k] = v;
+  }
+  return out;
+}
+
+function headersOf(req: HttpRequest): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(req.headers)) out[k] = Array.isArray(v) ? v.join(", ") : v;
+  return out;
+}
+
+export = function register(RED: NodeAPI): void {
+  function DataCollApi(this: Node, def: ApiDef): void {
+    RED.nodes.createNode(this, def);
+    const base = normalizeBase(def.basePath ?? "/api");
+    const maxBodyBytes = Number(def.maxBody) > 0 ? Number(def.maxBody) : DEFAULT_MAX_BODY_BYTES;
+    let link: ManagerLink | undefined;
+    let linkError: string | undefined;
+    try {
+      link = linkManager(findManager(RED, def.manager || def.managerName || ""));
+      this.status({ fill: "green", shape: "dot", text: base || "/" });
+    } catch (err) {
+      linkError = errorMessage(err);
+      this.status({ fill: "red", shape: "ring", text: RED._("datacoll-api.status.noManager") });
+      this.error(RED._("datacoll-api.errors.manager", { reason: linkError }));
+    }
+    const uninstall = installBodyCapture(RED, base, maxBodyBytes);
+
+    this.on("input", (msg: ApiMessage, send, done) => {
+      const req = msg.req;
+      if (!req || typeof req.method !== "string") {
+        done(new Error(RED._("datacoll-api.errors.noReq")));
+        return;
+      }
+      const answer = (r: RestResponse): void => {
+        msg.statusCode = r.status;
+        msg.headers = { ...r.headers };
+        msg.payload = r.headers["content-type"]?.startsWith("application/json")
+          ? JSON.stringify(r.body)
+          : r.body;
+        send(msg);
+        done();
+      };
+      if (!link) {
+        answer({
+          status: 503,
+          headers: { "content-type": "application/json; charset=utf-8" },
+          body: { error: "unavailable", message: linkError ?? "no manager" },
+        });
+        return;
+      }
+      const path = req.path ?? "/";
+      const request: RestRequest = {
+        method: req.method,
+        path: base !== "" && path.startsWith(base) ? path.slice(base.length) || "/" : path,
+        query: queryOf(req.query),
+        headers: headersOf(req),
+        body: req.datacollBodyTooLarge ? undefined : req.body,
+      };
+      if (req.datacollBodyTooLarge) {
+        answer({
+          status: 413,
+          headers: { "content-type": "application/json; charset=utf-8" },
+          body: { error: "too-large", message: `the request body is larger than ${maxBodyBytes} bytes` },
+        });
+        return;
+      }
+      const l = link;
+      const actions = l.actions();
+      handle(request, {
+        store: l.store,
+        basePath: base,
+        maxBodyBytes,
+        now: Date.now,
+        ...(actions ? { actions } : {}),
+      }).then(answer, (err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
+    });
+
+    this.on("close", (_removed: boolean, done: () => void) => {
+      uninstall();
+      const l = link;
+      link = undefined;
+      (l ? l.release() : Promise.resolve()).then(done, (err: unknown) => {
+        this.warn(errorMessage(err));
+        done();
+      });
+    });
+  }
+  RED.nodes.registerType("datacoll-api", DataCollApi);
+};

@@ -1,0 +1,131 @@
+/**
+ * Real HTTP to `http in` nodes in the test runtime. node-red-node-test-helper gives each load a fresh
+ * express app for RED.httpNode but serves none of them, so this serves whichever app the loaded `http in`
+ * module received, on a loopback port of its own. Requests close their connection, so no keep-alive
+ * socket outlives a test and trips the leak check.
+ */
+import http from "node:http";
+import path from "node:path";
+import type { AddressInfo } from "node:net";
+import type { NodeAPI } from "node-red";
+
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+const nodeRedDir = path.dirname(
+  process.env.NODE_RED_PATH
+    ? require.resolve(path.resolve(process.env.NODE_RED_PATH))
+    : require.resolve("node-red"),
+);
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- Node-RED's core nodes are CommonJS
+const httpIn = require(
+  require.resolve("@node-red/nodes/core/network/21-httpin.js", { paths: [nodeRedDir] }),
+) as (RED: NodeAPI) => void;
+
+let app: Handler | undefined;
+
+/** The `http in` / `http response` module, noting the app their routes go to. */
+export function httpNodes(RED: NodeAPI): void {
+  app = RED.httpNode as unknown as Handler;
+  httpIn(RED);
+}
+
+export interface Reply {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly text: string;
+  json(): unknown;
+}
+
+export class HttpServer {
+  private server: http.Server | undefined;
+  private port = 0;
+
+  async start(): Promise<void> {
+    this.server = http.createServer((req, res) => {
+      if (app) app(req, res);
+      else {
+        res.statusCode = 502;
+        res.end("no flow loaded");
+      }
+    });
+    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  get base(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  request(
+    method: string,
+    urlPath: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Reply> {
+    const text =
+      body === undefined
+        ? undefined
+        : typeof body === "string" || Buffer.isBuffer(body)
+          ? body
+          : JSON.stringify(body);
+    const h: Record<string, string | number> = { connection: "close", ...headers };
+    if (text !== undefined) {
+      h["content-length"] = Buffer.byteLength(text);
+      if (!Object.keys(headers).some((k) => k.toLowerCase() === "content-type"))
+        h["content-type"] = "application/json";
+    }
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        { host: "127.0.0.1", port: this.port, method, path: urlPath, headers: h, agent: false },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => {
+            const t = Buffer.concat(chunks).toString("utf8");
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              text: t,
+              json: () => JSON.parse(t) as unknown,
+            });
+          });
+          res.on("error", reject);
+        },
+      );
+      req.on("error", reject);
+      req.end(text);
+    });
+  }
+}
+
+/** The wiring of DESIGN §8: one `http in` per method on `<base>/*` → datacoll-api → http response. */
+export function apiFlow(
+  opts: { base?: string; manager?: Record<string, unknown>; api?: Record<string, unknown> } = {},
+): object[] {
+  const base = opts.base ?? "/api";
+  const methods = ["get", "post", "put", "delete"];
+  return [
+    { id: "m1", type: "datacoll-manager", store: "embedded", namespace: "rest:", ...opts.manager },
+    ...methods.map((method) => ({
+      id: `in-${method}`,
+      type: "http in",
+      url: `${base}/*`,
+      method,
+      wires: [["api"]],
+    })),
+    {
+      id: "api",
+      type: "datacoll-api",
+      manager: "m1",
+      basePath: base,
+      maxBody: 100_000,
+      wires: [["out"]],
+      ...opts.api,
+    },
+    { id: "out", type: "http response", wires: [] },
+  ];
+}
