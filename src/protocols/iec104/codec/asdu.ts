@@ -192,13 +192,26 @@ export function packAsdus(
 }
 
 /**
- * The received ASDU sent back with another cause and P/N set: how a controlled station rejects a request
- * it cannot decode or serve (unknown type, cause, common address or IOA; notes §5 negative confirmations).
+ * The received ASDU sent back with another cause and P/N set, octet for octet otherwise: how a controlled
+ * station confirms an activation (the ActCon repeats it) and rejects a request it cannot decode or serve
+ * (unknown type, cause, common address or IOA; notes §5). Mirroring, not re-encoding, also answers
+ * requests whose contents this codec reads but would refuse to write (a year octet above 99).
+ * `commonAddress` replaces the address, for answers to the global address.
  */
-export function mirrorAsdu(bytes: Uint8Array, cot: number, negative: boolean): Buffer {
+export function mirrorAsdu(
+  bytes: Uint8Array,
+  cot: number,
+  negative: boolean,
+  commonAddress?: number,
+): Buffer {
   check("cause of transmission", cot, 63);
   const out = Buffer.from(bytes);
   if (out.length < ASDU_HEADER_SIZE) throw new RangeError("cannot mirror an ASDU shorter than its header");
   out[2] = (out[2] & 0x80) | cot | (negative ? 0x40 : 0);
+  if (commonAddress !== undefined) {
+    check("common address", commonAddress, 0xffff);
+    out[4] = commonAddress & 0xff;
+    out[5] = commonAddress >> 8;
+  }
   return out;
 }

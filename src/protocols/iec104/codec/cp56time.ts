@@ -48,10 +48,12 @@ export function decodeCp56(buf: Buffer, offset: number): Cp56Time2a {
   const hour = hourOctet & 0x1f;
   const day = dayOctet & 0x1f;
   const month = buf[offset + 5] & 0x0f;
-  const year = 2000 + (buf[offset + 6] & 0x7f);
+  const yy = buf[offset + 6] & 0x7f;
+  const year = 2000 + yy;
   // A station with an unset clock may send impossible fields (month 0, minute 63); the value that carries
   // the time is still worth delivering, so the time is marked invalid instead of rejecting the ASDU.
-  const impossible = ms > 59999 || minute > 59 || hour > 23 || day < 1 || day > 31 || month < 1 || month > 12;
+  const impossible =
+    ms > 59999 || minute > 59 || hour > 23 || day < 1 || day > 31 || month < 1 || month > 12 || yy > 99;
   const epochMs = Date.UTC(year, Math.max(month, 1) - 1, Math.max(day, 1), hour, minute, 0, ms);
   return {
     epochMs,

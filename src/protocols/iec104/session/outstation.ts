@@ -81,6 +81,9 @@ interface Selection {
 
 const DEFAULT_SELECT_TIMEOUT_MS = 10_000;
 
+/** Send the received request back with `cot` (and P/N when negative). */
+type Answer = (cot: number, negative?: boolean) => void;
+
 function sameCommand(a: CommandObject, b: CommandObject): boolean {
   return (
     a.kind === b.kind && a.ioa === b.ioa && a.value === b.value && commandQualifier(a) === commandQualifier(b)
@@ -232,43 +235,45 @@ export class OutstationSession {
       return;
     }
     const asdu = r.asdu;
-    const reject = (cot: number): void => {
-      out.push(...this.sendAsdu({ ...asdu, cot, negative: true }));
-    };
     const ca = asdu.commonAddress;
     const broadcastable =
       asdu.typeId === TypeId.C_IC_NA_1 ||
       asdu.typeId === TypeId.C_CI_NA_1 ||
       asdu.typeId === TypeId.C_CS_NA_1;
     if (ca !== this.options.commonAddress && !(ca === BROADCAST_CA && broadcastable)) {
-      reject(Cot.UNKNOWN_CA);
+      out.push(...this.fromLink(this.link.send(mirrorAsdu(bytes, Cot.UNKNOWN_CA, true))));
       return;
     }
+    // A station answers a request to the global address under its own address.
+    const replyCa = ca === BROADCAST_CA ? this.options.commonAddress : undefined;
+    const answer: Answer = (cot, negative = false) => {
+      out.push(...this.fromLink(this.link.send(mirrorAsdu(bytes, cot, negative, replyCa))));
+    };
     const obj = asdu.objects[0];
     switch (obj.kind) {
       case "interrogation":
-        this.interrogation(asdu, obj.qoi, reject, out);
+        this.interrogation(asdu, obj.qoi, answer, out);
         return;
       case "counter-interrogation":
-        this.counterInterrogation(asdu, obj.request, obj.freeze, reject, out);
+        this.counterInterrogation(asdu, obj.request, obj.freeze, answer, out);
         return;
       case "read":
-        this.read(asdu, obj.ioa, reject, out);
+        this.read(asdu, obj.ioa, answer, out);
         return;
       case "clock-sync":
-        if (asdu.cot !== Cot.ACTIVATION) return reject(Cot.UNKNOWN_COT);
+        if (asdu.cot !== Cot.ACTIVATION) return answer(Cot.UNKNOWN_COT, true);
         this.timeOffsetMs = obj.time.epochMs - this.clock.now();
         out.push({ type: "clock-sync", time: obj.time.epochMs });
-        out.push(...this.sendAsdu({ ...asdu, cot: Cot.ACTIVATION_CON }));
+        answer(Cot.ACTIVATION_CON);
         return;
       case "test-time":
       case "test":
-        if (asdu.cot !== Cot.ACTIVATION) return reject(Cot.UNKNOWN_COT);
-        out.push(...this.sendAsdu({ ...asdu, cot: Cot.ACTIVATION_CON }));
+        if (asdu.cot !== Cot.ACTIVATION) return answer(Cot.UNKNOWN_COT, true);
+        answer(Cot.ACTIVATION_CON);
         return;
       case "reset-process":
-        if (asdu.cot !== Cot.ACTIVATION) return reject(Cot.UNKNOWN_COT);
-        out.push(...this.sendAsdu({ ...asdu, cot: Cot.ACTIVATION_CON }));
+        if (asdu.cot !== Cot.ACTIVATION) return answer(Cot.UNKNOWN_COT, true);
+        answer(Cot.ACTIVATION_CON);
         out.push({ type: "reset-process", qrp: obj.qrp });
         return;
       case "single-command":
@@ -278,52 +283,45 @@ export class OutstationSession {
       case "setpoint-scaled":
       case "setpoint-float":
       case "bitstring-command":
-        this.command(asdu, obj, reject, out);
+        this.command(asdu, obj, answer, out);
         return;
       default:
         // Monitor-direction types and end of initialisation are not requests a station accepts.
-        reject(Cot.UNKNOWN_TYPE_ID);
+        answer(Cot.UNKNOWN_TYPE_ID, true);
     }
   }
 
-  private interrogation(
-    asdu: Asdu,
-    qoi: number,
-    reject: (cot: number) => void,
-    out: OutstationEvent[],
-  ): void {
-    if (asdu.cot !== Cot.ACTIVATION) return reject(Cot.UNKNOWN_COT);
+  private interrogation(asdu: Asdu, qoi: number, answer: Answer, out: OutstationEvent[]): void {
+    if (asdu.cot !== Cot.ACTIVATION) return answer(Cot.UNKNOWN_COT, true);
     const group = qoi - Cot.INTERROGATED_BY_STATION;
     if (group < 0 || group > 16) {
-      out.push(...this.sendAsdu({ ...asdu, cot: Cot.ACTIVATION_CON, negative: true }));
+      answer(Cot.ACTIVATION_CON, true);
       return;
     }
-    const confirm: Asdu = { ...asdu, cot: Cot.ACTIVATION_CON, commonAddress: this.options.commonAddress };
-    out.push(...this.sendAsdu(confirm));
+    answer(Cot.ACTIVATION_CON);
     // Interrogation answers carry no time tag (notes §5) and the QOI as their cause; totals are answered
     // by counter interrogation instead.
     const wanted = (p: PointEntry): boolean =>
       p.object.kind !== "totals" && (group === 0 || p.groups.has(group));
     this.sendGrouped(wanted, qoi, asdu.originator, out);
-    out.push(...this.sendAsdu({ ...confirm, cot: Cot.ACTIVATION_TERM }));
+    answer(Cot.ACTIVATION_TERM);
   }
 
   private counterInterrogation(
     asdu: Asdu,
     request: number,
     freeze: number,
-    reject: (cot: number) => void,
+    answer: Answer,
     out: OutstationEvent[],
   ): void {
-    if (asdu.cot !== Cot.ACTIVATION) return reject(Cot.UNKNOWN_COT);
+    if (asdu.cot !== Cot.ACTIVATION) return answer(Cot.UNKNOWN_COT, true);
     // RQT 1..4 are counter groups, 5 the general request (notes §3); groups are not modelled, so a group
     // request answers with every counter, which the standard allows a station without groups to do.
     if (request < 1 || request > 5) {
-      out.push(...this.sendAsdu({ ...asdu, cot: Cot.ACTIVATION_CON, negative: true }));
+      answer(Cot.ACTIVATION_CON, true);
       return;
     }
-    const confirm: Asdu = { ...asdu, cot: Cot.ACTIVATION_CON, commonAddress: this.options.commonAddress };
-    out.push(...this.sendAsdu(confirm));
+    answer(Cot.ACTIVATION_CON);
     if (freeze === 0) {
       const cot =
         request === 5 ? Cot.REQUESTED_BY_GENERAL_COUNTER : Cot.REQUESTED_BY_GROUP_1_COUNTER + request - 1;
@@ -335,7 +333,7 @@ export class OutstationSession {
         }
       }
     }
-    out.push(...this.sendAsdu({ ...confirm, cot: Cot.ACTIVATION_TERM }));
+    answer(Cot.ACTIVATION_TERM);
   }
 
   /** The points `wanted` picks, by type and IOA, packed into as few ASDUs of the plain types as fit. */
@@ -376,33 +374,26 @@ export class OutstationSession {
     return order;
   }
 
-  private read(asdu: Asdu, ioa: number, reject: (cot: number) => void, out: OutstationEvent[]): void {
-    if (asdu.cot !== Cot.REQUEST) return reject(Cot.UNKNOWN_COT);
+  private read(asdu: Asdu, ioa: number, answer: Answer, out: OutstationEvent[]): void {
+    if (asdu.cot !== Cot.REQUEST) return answer(Cot.UNKNOWN_COT, true);
     const entry = this.points.get(ioa);
-    if (entry === undefined) return reject(Cot.UNKNOWN_IOA);
+    if (entry === undefined) return answer(Cot.UNKNOWN_IOA, true);
     out.push(...this.sendAsdu(this.reply(entry.typeId, Cot.REQUEST, asdu.originator, [entry.object])));
   }
 
-  private command(
-    asdu: Asdu,
-    cmd: CommandObject,
-    reject: (cot: number) => void,
-    out: OutstationEvent[],
-  ): void {
+  private command(asdu: Asdu, cmd: CommandObject, answer: Answer, out: OutstationEvent[]): void {
     const point = this.commands.get(cmd.ioa);
-    if (point === undefined || point.kind !== cmd.kind) return reject(Cot.UNKNOWN_IOA);
+    if (point === undefined || point.kind !== cmd.kind) return answer(Cot.UNKNOWN_IOA, true);
     const now = this.clock.now();
-    const negative = (cot: number): void => {
-      out.push(...this.sendAsdu({ ...asdu, cot, negative: true }));
-    };
+    const negative = (cot: number): void => answer(cot, true);
     if (asdu.cot === Cot.DEACTIVATION) {
       // Deactivation withdraws a select that has not been executed.
       const had = this.selections.delete(cmd.ioa);
-      if (had) out.push(...this.sendAsdu({ ...asdu, cot: Cot.DEACTIVATION_CON }));
+      if (had) answer(Cot.DEACTIVATION_CON);
       else negative(Cot.DEACTIVATION_CON);
       return;
     }
-    if (asdu.cot !== Cot.ACTIVATION) return reject(Cot.UNKNOWN_COT);
+    if (asdu.cot !== Cot.ACTIVATION) return answer(Cot.UNKNOWN_COT, true);
     const maxAge = this.options.maxCommandAgeMs ?? 0;
     if (maxAge > 0 && cmd.time !== undefined && Math.abs(this.stationTime() - cmd.time.epochMs) > maxAge) {
       out.push({
@@ -416,7 +407,7 @@ export class OutstationSession {
         command: cmd,
         until: now + (this.options.selectTimeoutMs ?? DEFAULT_SELECT_TIMEOUT_MS),
       });
-      out.push(...this.sendAsdu({ ...asdu, cot: Cot.ACTIVATION_CON }));
+      answer(Cot.ACTIVATION_CON);
       return;
     }
     const selection = this.selections.get(cmd.ioa);
@@ -438,9 +429,9 @@ export class OutstationSession {
       out.push({ type: "warning", message: `${typeIdName(asdu.typeId)} IOA ${cmd.ioa} refused: ${why}` });
       return negative(Cot.ACTIVATION_CON);
     }
-    out.push(...this.sendAsdu({ ...asdu, cot: Cot.ACTIVATION_CON }));
+    answer(Cot.ACTIVATION_CON);
     out.push({ type: "command", command: cmd, asdu });
-    out.push(...this.sendAsdu({ ...asdu, cot: Cot.ACTIVATION_TERM }));
+    answer(Cot.ACTIVATION_TERM);
   }
 }
 
