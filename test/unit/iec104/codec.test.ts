@@ -391,6 +391,11 @@ describe("iec104 codec: malformed and refused ASDUs", function () {
       mirrorAsdu(h("7f 01 86 03 01 00 00 00 00 00"), 44, true),
       h("7f 01 ec 03 01 00 00 00 00 00"),
     );
+    // An answer to the global address carries the station's own address.
+    assert.deepEqual(
+      mirrorAsdu(h("64 01 06 03 ff ff 00 00 00 14"), 7, false, 0x0102),
+      h("64 01 07 03 02 01 00 00 00 14"),
+    );
   });
 
   it("refuses to encode what the standard does not allow", function () {
@@ -458,6 +463,9 @@ describe("iec104 codec: CP56Time2a", function () {
     const t = decodeCp56(h("ff ff 3f 1f 00 00 00"), 0);
     assert.equal(t.invalid, true);
     assert.ok(Number.isFinite(t.epochMs));
+    // Year octets 100..127 fit the 7 bits but not the standard's 0..99.
+    assert.equal(decodeCp56(h("00 00 00 00 01 01 7f"), 0).invalid, true);
+    assert.equal(decodeCp56(h("00 00 00 00 01 01 63"), 0).invalid, false);
   });
 
   it("encodes flags and refuses years outside 2000..2099", function () {
