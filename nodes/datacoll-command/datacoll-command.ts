@@ -1,0 +1,104 @@
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
+import { DataCollError, errorMessage } from "../../src/core/errors";
+import {
+  formatPointAddress,
+  parsePointAddress,
+  type ModbusPointAddress,
+} from "../../src/core/modbus/point-address";
+import { writePoint } from "../../src/core/runtime/modbus-write";
+import { isModbusDeviceNode } from "../lib/modbus-device";
+import { connectionStatus, errorStatus, shorten } from "../lib/status";
+
+interface CommandDef extends NodeDef {
+  protocol: "modbus";
+  modbus: string;
+  unit: string;
+  address: string;
+  coefficient: string;
+  base: string;
+}
+
+function numberOr(raw: unknown, def: number, field: string): number {
+  if (raw === undefined || raw === null || raw === "") return def;
+  const n = Number(raw);
+  if (!Number.isFinite(n)) throw new DataCollError("invalid", `${field} must be a number`, field);
+  return n;
+}
+
+export = function register(RED: NodeAPI): void {
+  function DataCollCommand(this: Node, def: CommandDef): void {
+    RED.nodes.createNode(this, def);
+    const device = RED.nodes.getNode(def.modbus);
+    let fixed: ModbusPointAddress | undefined;
+    let unit: number;
+    let scaling: { coefficient: number; base: number };
+    try {
+      if (!isModbusDeviceNode(device)) throw new Error(RED._("datacoll-command.errors.noDevice"));
+      if (!device.settings) throw new Error(device.settingsError);
+      unit = numberOr(def.unit, 1, "unit");
+      if (!Number.isInteger(unit) || unit < 0 || unit > 255) throw new Error("unit must be 0..255");
+      fixed = def.address?.trim() ? parsePointAddress(def.address) : undefined;
+      scaling = {
+        coefficient: numberOr(def.coefficient, 1, "coefficient"),
+        base: numberOr(def.base, 0, "base"),
+      };
+      if (scaling.coefficient === 0) throw new Error("coefficient must not be 0");
+    } catch (err) {
+      const reason = errorMessage(err);
+      this.error(RED._("datacoll-command.errors.config", { reason }));
+      this.status(errorStatus(reason));
+      return;
+    }
+    const lease = device.connect();
+    const client = lease.value;
+    const stopWatching = client.onStateChange((c) => this.status(connectionStatus(c.state, c.reason)));
+    this.status(connectionStatus(client.state));
+    let writes = 0;
+
+    this.on("input", (msg: NodeMessageInFlow & { address?: unknown; unit?: unknown }, send, done) => {
+      const started = Date.now();
+      let point: ModbusPointAddress;
+      let target: number;
+      try {
+        // The node's address wins; without one, msg.address (or msg.topic) names the point.
+        const text = typeof msg.address === "string" ? msg.address : msg.topic;
+        if (fixed) point = fixed;
+        else if (typeof text === "string" && text.trim() !== "") point = parsePointAddress(text);
+        else throw new DataCollError("invalid", RED._("datacoll-command.errors.noAddress"), "address");
+        target = msg.unit === undefined ? unit : numberOr(msg.unit, unit, "unit");
+      } catch (err) {
+        done(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+      writePoint(client, target, point, msg.payload, scaling)
+        .then((confirmation) => {
+          writes++;
+          this.status(connectionStatus("connected", `${writes} written`));
+          send({
+            ...msg,
+            payload: {
+              ok: true,
+              device: device.deviceId,
+              unit: target,
+              address: formatPointAddress(point),
+              value: msg.payload,
+              fn: confirmation.fn,
+              written: confirmation.written,
+              ms: Date.now() - started,
+            },
+          });
+          done();
+        })
+        .catch((err: unknown) => {
+          this.status(errorStatus(shorten(errorMessage(err))));
+          done(err instanceof Error ? err : new Error(String(err)));
+        });
+    });
+
+    this.on("close", (_removed: boolean, done: () => void) => {
+      stopWatching();
+      void lease.release().then(done, done);
+    });
+  }
+  RED.nodes.registerType("datacoll-command", DataCollCommand);
+};

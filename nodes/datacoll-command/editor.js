@@ -1,0 +1,27 @@
+RED.nodes.registerType("datacoll-command", {
+  category: "datacoll",
+  color: "#f3b567",
+  icon: "datacoll-command.svg",
+  defaults: {
+    name: { value: "" },
+    protocol: { value: "modbus" },
+    modbus: { value: "", type: "datacoll-modbus" },
+    unit: { value: 1, required: true, validate: RED.validators.number() },
+    address: {
+      value: "",
+      validate: RED.validators.regex(
+        /^$|^(?:(C|HR)\d{1,5}|[04]\d{4,5})(\.\d{1,2})?(:[A-Za-z0-9]+(\(\d{1,3}\))?(:[A-Za-z]{4})?)?$/i,
+      ),
+    },
+    coefficient: { value: "", validate: RED.validators.regex(/^$|^-?\d*\.?\d+(e-?\d+)?$/i) },
+    base: { value: "", validate: RED.validators.regex(/^$|^-?\d*\.?\d+(e-?\d+)?$/i) },
+  },
+  inputs: 1,
+  outputs: 1,
+  inputLabels: "value to write",
+  outputLabels: "confirmation",
+  label: function () {
+    return this.name || "write " + (this.address || "msg.address");
+  },
+  paletteLabel: "command",
+});
