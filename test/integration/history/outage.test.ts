@@ -140,6 +140,60 @@ describe("history store-and-forward (MariaDB through a TCP proxy)", function () 
     assertExactlyOnceInOrder(await arrivals(), rows);
   });
 
+  it("starts while MySQL is away, keeps rows, and writes them once it is back", async function () {
+    proxy.cut();
+    const w = writer();
+    const rows = samples(T0, 45);
+    await w.write(rows);
+    let stats = await w.flush();
+    assert.deepEqual([stats.state, stats.backlog, stats.lastError?.kind], ["retrying", 45, "connection"]);
+    proxy.restore();
+    clock.advance(500);
+    stats = await w.flush();
+    assert.deepEqual([stats.state, stats.backlog, stats.written], ["ok", 0, 45]);
+    assertExactlyOnceInOrder(await arrivals(), rows);
+  });
+
+  it("backs off from 500 ms, doubling, and starts again from 500 ms after a success", async function () {
+    const w = writer();
+    await w.flush();
+    proxy.cut();
+    await w.write(samples(T0, 5));
+    await w.flush();
+    const attempts = async (ms: number): Promise<boolean> => {
+      const before = proxy.refused;
+      clock.advance(ms);
+      await w.flush();
+      return proxy.refused > before;
+    };
+    assert.equal(await attempts(499), false);
+    assert.equal(await attempts(1), true, "first retry after 500 ms");
+    assert.equal(await attempts(999), false);
+    assert.equal(await attempts(1), true, "second after 1 s more");
+    assert.equal(await attempts(1999), false);
+    assert.equal(await attempts(1), true, "third after 2 s more");
+    proxy.restore();
+    clock.advance(4000);
+    assert.equal((await w.flush()).state, "ok", "the fourth try, 4 s later, gets through");
+    proxy.cut();
+    await w.write(samples(T0 + 100, 5));
+    await w.flush();
+    assert.equal(await attempts(499), false);
+    assert.equal(await attempts(1), true, "back to 500 ms");
+  });
+
+  it("closes promptly during an outage and reports what is left", async function () {
+    const w = writer();
+    await w.flush();
+    proxy.cut();
+    await w.write(samples(T0, 30));
+    await w.close();
+    const stats = w.stats();
+    assert.deepEqual([stats.state, stats.backlog], ["closed", 30]);
+    assert.equal(clock.pending, 0, "no retry timer is left behind");
+    await assert.rejects(w.write(samples(T0 + 30, 1)), /closed/);
+  });
+
   describe("overflow while cut", function () {
     for (const [policy, kept] of [
       ["drop-oldest", [40, 99]],

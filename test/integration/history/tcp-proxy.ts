@@ -12,6 +12,8 @@ export class TcpProxy {
   private isCut = false;
   /** Connections accepted while forwarding, over the proxy's life. */
   accepted = 0;
+  /** Connections turned away while cut: each is one attempt by the client to reach the server. */
+  refused = 0;
 
   constructor(
     private readonly targetPort: number,
@@ -54,6 +56,7 @@ export class TcpProxy {
 
   private onClient(client: net.Socket): void {
     if (this.isCut) {
+      this.refused++;
       client.destroy();
       return;
     }
