@@ -109,6 +109,17 @@ interface Pending {
   deadline: number;
 }
 
+/** Where request ids come from. */
+export interface RequestIds {
+  next(): number;
+}
+
+/** Ids 1, 2, 3, … */
+export function requestIds(): RequestIds {
+  let n = 0;
+  return { next: () => ++n };
+}
+
 const DEFAULT_ACT_CON_MS = 5_000;
 const DEFAULT_ACT_TERM_MS = 30_000;
 
@@ -119,7 +130,6 @@ function keyOf(typeId: number, commonAddress: number, ioa: number): string {
 export class MasterSession {
   readonly link: LinkSession;
   private readonly pending = new Map<string, Pending>();
-  private nextId = 1;
   /** TSC of the next test command; it only has to change from one test to the next. */
   private testCounter = 0;
   private nextInterrogationAt: number | undefined;
@@ -128,9 +138,14 @@ export class MasterSession {
   private readonly actConMs: number;
   private readonly actTermMs: number;
 
+  /**
+   * `ids` numbers the requests; a driver that makes a new session per connection shares one source so
+   * an id is never reused across reconnects.
+   */
   constructor(
     private readonly options: MasterOptions,
     private readonly clock: Clock,
+    private readonly ids: RequestIds = requestIds(),
   ) {
     this.link = new LinkSession("controlling", clock, options.link);
     this.actConMs = options.actConTimeoutMs ?? DEFAULT_ACT_CON_MS;
@@ -190,7 +205,7 @@ export class MasterSession {
 
   /** Issue a request; its progress comes back as `result` events with the returned id. */
   request(req: MasterRequest): { readonly id: number; readonly events: MasterEvent[] } {
-    const id = this.nextId++;
+    const id = this.ids.next();
     const out: MasterEvent[] = [];
     this.issue(id, req, out);
     return { id, events: out };
@@ -321,8 +336,9 @@ export class MasterSession {
       this.nextCounterAt = every(this.options.counterInterrogationIntervalMs);
       this.nextClockSyncAt = every(this.options.clockSyncIntervalMs);
       // Clock first, so the interrogation answers already carry the corrected time.
-      if (this.options.clockSyncOnStart) this.issue(this.nextId++, { kind: "clock-sync" }, out);
-      if (this.options.interrogateOnStart ?? true) this.issue(this.nextId++, { kind: "interrogation" }, out);
+      if (this.options.clockSyncOnStart) this.issue(this.ids.next(), { kind: "clock-sync" }, out);
+      if (this.options.interrogateOnStart ?? true)
+        this.issue(this.ids.next(), { kind: "interrogation" }, out);
       return;
     }
     this.nextInterrogationAt = this.nextCounterAt = this.nextClockSyncAt = undefined;
@@ -352,7 +368,7 @@ export class MasterSession {
   private scheduled(req: MasterRequest, out: MasterEvent[]): void {
     const asdu = this.buildAsdu(req);
     if (this.pending.has(keyOf(asdu.typeId, asdu.commonAddress, 0))) return;
-    this.issue(this.nextId++, req, out);
+    this.issue(this.ids.next(), req, out);
   }
 
   private onAsdu(bytes: Buffer, out: MasterEvent[]): void {
