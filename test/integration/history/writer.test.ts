@@ -342,6 +342,27 @@ describe("history batch writer (MariaDB)", function () {
     assert.equal((await rows("SELECT COUNT(*) AS n FROM h_burst"))[0].n, 600);
   });
 
+  it("reports stats to each listener until it unsubscribes, and rows/s over the last 5 s", async function () {
+    const clock = new ManualClock(T0);
+    const w = writer({ tables: { history: "h_stats" }, clock });
+    const a: string[] = [];
+    const b: string[] = [];
+    const offA = w.subscribe((e) => a.push(e.type));
+    w.subscribe((e) => b.push(e.type));
+    await w.write(Array.from({ length: 100 }, (_, i) => dp("i", i, T0 + i)));
+    await w.flush();
+    assert.ok(a.includes("stats") && b.includes("stats"));
+    offA();
+    const seenByA = a.length;
+    await w.write(dp("i", 1, T0 + 500));
+    const stats = await w.flush();
+    assert.equal(a.length, seenByA, "an unsubscribed listener hears nothing more");
+    assert.ok(b.length > seenByA);
+    assert.equal(stats.rowsPerSecond, 101 / 5);
+    clock.advance(5000);
+    assert.equal(w.stats().rowsPerSecond, 0);
+  });
+
   it("saves only changes beyond the deadband when unchanged samples are not saved", async function () {
     const w = writer({ tables: { history: "h_change" }, saveUnchanged: false, deadband: 0.5 });
     const values = [1, 1.2, 1.4, 1.6, 1.6, 2.5];
