@@ -102,6 +102,20 @@ describe("iec104 loopback: interrogation and data", function () {
     assert.throws(() => lb.station.update(fl(7, 1)), /IOA 7 is not a point/);
   });
 
+  it("keeps at most maxBufferedChanges while stopped, but the point table stays current", function () {
+    const lb = new Loopback({}, { maxBufferedChanges: 3 });
+    lb.station.definePoint(fl(100, 0));
+    for (let v = 1; v <= 5; v++) lb.fromStation(lb.station.update(fl(100, v)));
+    assert.equal(lb.station.link.queued, 3);
+    assert.equal(lb.stationEvents.filter((e) => e.type === "warning").length, 2);
+    assert.deepEqual(lb.station.point(100), fl(100, 5));
+    lb.start();
+    assert.deepEqual(
+      lb.data().map((a) => samplesOf(a, 0)[0].value),
+      [1, 2, 3],
+    );
+  });
+
   it("reads one point, and refuses an unknown IOA with COT 47", function () {
     const lb = new Loopback();
     lb.station.definePoint({ kind: "scaled", ioa: 110, value: 42, quality: GOOD });

@@ -36,6 +36,12 @@ export interface OutstationOptions {
   readonly selectTimeoutMs?: number;
   /** Refuse time-tagged commands older than this; 0 = accept any age (default). */
   readonly maxCommandAgeMs?: number;
+  /**
+   * Spontaneous changes kept while data transfer is stopped (default 10,000). Beyond it a change updates
+   * the point table (the next interrogation has it) but is not queued, so a master that connects and
+   * never starts cannot make the station grow without bound.
+   */
+  readonly maxBufferedChanges?: number;
   /** Send M_EI_NA_1 (end of initialisation, local power on) at the first STARTDT (default false). */
   readonly endOfInitialization?: boolean;
   /**
@@ -80,6 +86,7 @@ interface Selection {
 }
 
 const DEFAULT_SELECT_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_BUFFERED = 10_000;
 
 /** Send the received request back with `cot` (and P/N when negative). */
 type Answer = (cot: number, negative?: boolean) => void;
@@ -160,6 +167,15 @@ export class OutstationSession {
       throw new RangeError(`IOA ${object.ioa} is a ${entry.object.kind} point, not ${object.kind}`);
     }
     entry.object = untimed(object);
+    const limit = this.options.maxBufferedChanges ?? DEFAULT_MAX_BUFFERED;
+    if (this.link.state !== "started" && this.link.queued >= limit) {
+      return [
+        {
+          type: "warning",
+          message: `IOA ${object.ioa} changed while ${limit} changes wait for STARTDT; not queued`,
+        },
+      ];
+    }
     const timed = opts.timed ?? true;
     const typeId = typeIdFor(object.kind, timed);
     if (typeId === undefined) throw new RangeError(`no monitor type carries ${object.kind}`);
