@@ -57,12 +57,15 @@ export function validateTableNames(raw: {
 // Ids are limited by the model to text without ':'; 128 characters each leaves the key (three ids and two
 // colons) within 400, and the primary key within InnoDB's 3072-byte index limit in utf8mb4.
 // utf8mb4_bin: ids are case-sensitive names, so 'T1' and 't1' are different points.
-export function historyTableDdl(table: string): string {
-  return `CREATE TABLE IF NOT EXISTS ${escapeId(table)} (
-  point_key VARCHAR(400) NOT NULL,
+const POINT_COLUMNS = `  point_key VARCHAR(400) NOT NULL,
   device_id VARCHAR(128) NOT NULL,
   term_id VARCHAR(128) NOT NULL,
-  item_id VARCHAR(128) NOT NULL,
+  item_id VARCHAR(128) NOT NULL,`;
+const TABLE_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
+
+export function historyTableDdl(table: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${escapeId(table)} (
+${POINT_COLUMNS}
   ts DATETIME(3) NOT NULL COMMENT 'UTC',
   value DOUBLE NULL,
   value_text VARCHAR(255) NULL,
@@ -70,15 +73,12 @@ export function historyTableDdl(table: string): string {
   cause VARCHAR(16) NOT NULL,
   PRIMARY KEY (point_key, ts),
   KEY ts (ts)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;
+) ${TABLE_OPTIONS}`;
 }
 
 export function alarmsTableDdl(table: string): string {
   return `CREATE TABLE IF NOT EXISTS ${escapeId(table)} (
-  point_key VARCHAR(400) NOT NULL,
-  device_id VARCHAR(128) NOT NULL,
-  term_id VARCHAR(128) NOT NULL,
-  item_id VARCHAR(128) NOT NULL,
+${POINT_COLUMNS}
   \`condition\` VARCHAR(32) NOT NULL,
   state VARCHAR(16) NOT NULL,
   previous VARCHAR(16) NOT NULL,
@@ -91,7 +91,7 @@ export function alarmsTableDdl(table: string): string {
   ack_by VARCHAR(128) NULL COMMENT 'who acknowledged or shelved',
   PRIMARY KEY (point_key, \`condition\`, ts, state),
   KEY ts (ts)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;
+) ${TABLE_OPTIONS}`;
 }
 
 /** Create the tables when missing; leaves existing ones as they are. */

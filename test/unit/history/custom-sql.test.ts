@@ -1,17 +1,7 @@
 import assert from "node:assert/strict";
-import { DataCollError } from "../../../src/core/errors";
 import { customSqlParams, placeholdersOf, validateCustomSql } from "../../../src/core/history/custom-sql";
 import { pointRow } from "../../../src/core/history/rows";
-
-function rejection(fn: () => unknown): DataCollError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof DataCollError);
-    return err;
-  }
-  assert.fail("expected the statement to be rejected");
-}
+import { rejection } from "../../support-history/rejection";
 
 describe("custom SQL", function () {
   it("finds named placeholders outside quoted text", function () {

@@ -1,18 +1,12 @@
 import assert from "node:assert/strict";
-import { DataCollError } from "../../../src/core/errors";
 import type { RawMysqlSettings } from "../../../src/core/history/mysql-settings";
 import { explainConnectionError, parseMysqlSettings } from "../../../src/core/history/mysql-settings";
+import { rejection } from "../../support-history/rejection";
 
 const PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----";
 
 function fieldOf(raw: RawMysqlSettings): string | undefined {
-  try {
-    parseMysqlSettings(raw);
-  } catch (err) {
-    assert.ok(err instanceof DataCollError, "expected a DataCollError");
-    return err.field;
-  }
-  assert.fail("expected the settings to be rejected");
+  return rejection(() => parseMysqlSettings(raw)).field;
 }
 
 describe("MySQL settings", function () {

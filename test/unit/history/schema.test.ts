@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { DataCollError } from "../../../src/core/errors";
 import {
   DEFAULT_TABLES,
   historyInsertSql,
@@ -7,16 +6,7 @@ import {
   validateTableName,
   validateTableNames,
 } from "../../../src/core/history/schema";
-
-function fieldOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof DataCollError, "expected a DataCollError");
-    return err.field;
-  }
-  assert.fail("expected the name to be rejected");
-}
+import { rejection } from "../../support-history/rejection";
 
 describe("history schema", function () {
   it("accepts plain identifiers and defaults both names", function () {
@@ -26,18 +16,11 @@ describe("history schema", function () {
 
   it("refuses names that are not plain identifiers, naming the field", function () {
     for (const bad of ["", "1abc", "a b", "hist`; DROP TABLE x; --", "db.table", "a".repeat(65), "tä", 7]) {
-      assert.equal(
-        fieldOf(() => validateTableNames({ history: bad })),
-        "historyTable",
-        String(bad),
-      );
+      assert.equal(rejection(() => validateTableNames({ history: bad })).field, "historyTable", String(bad));
     }
+    assert.equal(rejection(() => validateTableNames({ alarms: "x-y" })).field, "alarmsTable");
     assert.equal(
-      fieldOf(() => validateTableNames({ alarms: "x-y" })),
-      "alarmsTable",
-    );
-    assert.equal(
-      fieldOf(() => validateTableNames({ history: "Same", alarms: "same" })),
+      rejection(() => validateTableNames({ history: "Same", alarms: "same" })).field,
       "alarmsTable",
     );
   });
