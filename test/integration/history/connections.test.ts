@@ -122,6 +122,17 @@ describe("history MySQL connections", function () {
       }
     });
 
+    it("says when TLS is asked of a server that does not offer it", async function () {
+      // The shared test server runs without TLS (have_ssl = DISABLED).
+      const settings = {
+        ...testSettings(db.name),
+        tls: { ca: undefined, cert: undefined, key: undefined, rejectUnauthorized: true },
+      };
+      const answer = await testConnection(settings);
+      assert.deepEqual([answer.ok, answer.ok ? "" : answer.code], [false, "HANDSHAKE_NO_SSL_SUPPORT"]);
+      assert.match(answer.message, /TLS is switched on but the server at .* does not offer TLS/);
+    });
+
     it("says when the database does not exist", async function () {
       const answer = await testConnection(testSettings(`${db.name}_missing`));
       assert.equal(answer.ok, false);
