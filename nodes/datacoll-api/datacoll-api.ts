@@ -24,9 +24,12 @@ interface ApiMessage extends NodeMessage {
   headers?: Record<string, string>;
 }
 
-/** `/api/` and `api` both mean `/api`; `/` means the root. */
+/** `/api/`, `api` and `/api/*` (an `http in` URL) all mean `/api`; `/` means the root. */
 function normalizeBase(raw: string): string {
-  const t = (raw ?? "").trim().replace(/\/+$/, "");
+  const t = (raw ?? "")
+    .trim()
+    .replace(/\/?\*$/, "")
+    .replace(/\/+$/, "");
   return t === "" ? "" : t.startsWith("/") ? t : `/${t}`;
 }
 

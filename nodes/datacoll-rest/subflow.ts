@@ -1,0 +1,111 @@
+/**
+ * The `datacoll-rest` subflow: one `http in` per method on the base URL → `datacoll-api` → `http
+ * response`. It holds no config node (node-red issue #5449: one packaged inside a subflow module is not
+ * found at run time); its `datacoll-api` finds the manager by the name or namespace in MANAGER.
+ *
+ * Node-RED replaces `${NAME}` only when it is a property's whole value, so one property, URL (e.g.
+ * `/api/*`), is both the `http in` URL and — without its `/*` — the API's base path.
+ */
+const Z = "datacoll-rest";
+const METHODS = ["get", "post", "put", "delete"] as const;
+
+export interface SubflowDefinition {
+  readonly id: string;
+  readonly type: "subflow";
+  readonly name: string;
+  readonly info: string;
+  readonly category: string;
+  readonly color: string;
+  readonly icon: string;
+  readonly in: readonly unknown[];
+  readonly out: readonly unknown[];
+  readonly env: readonly Readonly<Record<string, unknown>>[];
+  readonly meta: Readonly<Record<string, string>>;
+  readonly flow: readonly Readonly<Record<string, unknown>>[];
+}
+
+export function subflowDefinition(info: string, version: string): SubflowDefinition {
+  return {
+    id: Z,
+    type: "subflow",
+    name: "rest",
+    info,
+    category: "datacoll",
+    color: "#a6bbcf",
+    icon: "datacoll-api.svg",
+    in: [],
+    out: [],
+    env: [
+      {
+        name: "MANAGER",
+        type: "str",
+        value: "dc:",
+        ui: {
+          label: { "en-US": "Manager (name or namespace)", "zh-CN": "管理器（名称或命名空间）" },
+          type: "input",
+          opts: { types: ["str"] },
+        },
+      },
+      {
+        name: "URL",
+        type: "str",
+        value: "/api/*",
+        ui: {
+          label: { "en-US": "URL (base path + /*)", "zh-CN": "URL（基础路径 + /*）" },
+          type: "input",
+          opts: { types: ["str"] },
+        },
+      },
+      {
+        name: "MAX_BODY",
+        type: "num",
+        value: "1000000",
+        ui: {
+          label: { "en-US": "Max body (bytes)", "zh-CN": "请求体上限（字节）" },
+          type: "input",
+          opts: { types: ["num"] },
+        },
+      },
+    ],
+    meta: { module: "@datacoll/node-red-scada", type: "datacoll-rest", version, license: "Apache-2.0" },
+    flow: [
+      ...METHODS.map((method, i) => ({
+        id: `${Z}-in-${method}`,
+        type: "http in",
+        z: Z,
+        name: method.toUpperCase(),
+        url: "${URL}",
+        method,
+        upload: false,
+        swaggerDoc: "",
+        x: 120,
+        y: 60 + i * 50,
+        wires: [[`${Z}-api`]],
+      })),
+      {
+        id: `${Z}-api`,
+        type: "datacoll-api",
+        z: Z,
+        name: "",
+        manager: "",
+        managerName: "${MANAGER}",
+        basePath: "${URL}",
+        maxBody: "${MAX_BODY}",
+        x: 330,
+        y: 135,
+        wires: [[`${Z}-out`]],
+      },
+      {
+        id: `${Z}-out`,
+        type: "http response",
+        z: Z,
+        name: "",
+        statusCode: "",
+        headers: {},
+        x: 520,
+        y: 135,
+        wires: [],
+      },
+    ],
+  };
+}
