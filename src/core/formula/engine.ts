@@ -44,7 +44,8 @@ class Input {
   keepCount = 1;
   keepMs = 0;
   seeded = false;
-  readonly users = new Set<FormulaRuntime>();
+  /** Formulas reading this input; an array because it is walked for every sample. */
+  users: FormulaRuntime[] = [];
 
   constructor(
     readonly key: PointKey,
@@ -129,7 +130,7 @@ export class FormulaEngine {
     const f = new FormulaRuntime(def, r.formula, bindings, windows);
     if (def.everyMs !== undefined && def.everyMs > 0) f.nextDue = now + def.everyMs;
     this.formulas.set(def.id, f);
-    for (const b of bindings) b.input.users.add(f);
+    for (const b of bindings) b.input.users.push(f);
     for (const b of bindings) this.retention(b.input);
   }
 
@@ -138,8 +139,8 @@ export class FormulaEngine {
     if (f === undefined) return;
     this.formulas.delete(id);
     for (const b of f.bindings) {
-      b.input.users.delete(f);
-      if (b.input.users.size === 0) this.inputs.delete(b.input.key);
+      b.input.users = b.input.users.filter((u) => u !== f);
+      if (b.input.users.length === 0) this.inputs.delete(b.input.key);
       else this.retention(b.input);
     }
   }
@@ -217,7 +218,9 @@ export class FormulaEngine {
         const p = batch[i];
         const input = this.inputs.get(p.key);
         if (input === undefined || !this.ingest(input, p)) continue;
-        for (const f of input.users) {
+        const users = input.users;
+        for (let u = 0; u < users.length; u++) {
+          const f = users[u];
           if (!f.dirty) {
             f.dirty = true;
             dirty.push(f);
@@ -310,7 +313,8 @@ export class FormulaEngine {
             ...(substituted ? { substituted: true } : {}),
           }
         : GOOD;
-    return {
+    // Built without spreads: this runs once per evaluation and the temporaries showed up as GC time.
+    const out: { -readonly [K in keyof DataPoint]: DataPoint[K] } = {
       key: f.def.result,
       deviceId: f.deviceId,
       termId: f.termId,
@@ -319,8 +323,9 @@ export class FormulaEngine {
       ts: ref,
       quality,
       cause: "formula",
-      ...(error === undefined ? {} : { error: `formula ${f.def.id}: ${error}` }),
     };
+    if (error !== undefined) out.error = `formula ${f.def.id}: ${error}`;
+    return out;
   }
 
   /** Evaluate one formula now, whatever its trigger (an on-demand call). */
