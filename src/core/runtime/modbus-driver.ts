@@ -1,0 +1,190 @@
+/**
+ * Registry devices with protocol `modbus-tcp`: the shared connection to host:port, one scheduled poll
+ * per term (the term's `pollInterval`, unit id = the term's `address`), points mapped by their address
+ * text (`HR0:float32:CDAB`) with the point's scaling and deadband.
+ */
+import { errorMessage } from "../errors";
+import type { DataPoint, PointKey } from "../model/datapoint";
+import type { Device } from "../model/device";
+import type { Point } from "../model/point";
+import type { Term } from "../model/term";
+import type { ModbusClient } from "../modbus/client";
+import { parsePointAddress } from "../modbus/point-address";
+import { Scheduler } from "../scheduler";
+import type { DeviceDriver, DeviceRun, DeviceRunContext, TermInfo } from "./device-driver";
+import { acquireModbusClient, parseModbusDeviceSettings, type ModbusDeviceSettings } from "./modbus-devices";
+import { ModbusTerm, type ModbusTermPoint } from "./modbus-term";
+import type { PoolLease } from "./shared-pool";
+
+function settingsOf(device: Device): ModbusDeviceSettings {
+  return parseModbusDeviceSettings({ ...device.options, host: device.host, port: device.port });
+}
+
+interface TermRun {
+  readonly term: ModbusTerm;
+  intervalMs: number;
+  fingerprint: string;
+}
+
+class ModbusDeviceRun implements DeviceRun {
+  private readonly lease: PoolLease<ModbusClient>;
+  private readonly client: ModbusClient;
+  private readonly scheduler: Scheduler;
+  private readonly terms = new Map<string, TermRun>();
+  private readonly settingsJson: string;
+  private readonly offState: () => void;
+  private lastError: string | undefined;
+
+  constructor(
+    private device: Device,
+    terms: readonly Term[],
+    points: readonly Point[],
+    private readonly ctx: DeviceRunContext,
+  ) {
+    const settings = settingsOf(device);
+    this.settingsJson = JSON.stringify(settings);
+    this.lease = acquireModbusClient(settings);
+    this.client = this.lease.value;
+    this.scheduler = new Scheduler(ctx.clock, (_id, err) => this.report(errorMessage(err)));
+    this.offState = this.client.onStateChange((c) => {
+      if (c.state === "connected") ctx.status({ online: true, lastError: this.lastError });
+      else if (c.state === "backoff") ctx.status({ online: false, lastError: c.reason ?? "disconnected" });
+    });
+    this.applyTerms(terms, points);
+  }
+
+  update(device: Device, terms: readonly Term[], points: readonly Point[]): "updated" | "restart" {
+    if (!device.enabled) return "restart";
+    let settings: string;
+    try {
+      settings = JSON.stringify(settingsOf(device));
+    } catch {
+      return "restart"; // the new options are invalid: the restart reports why
+    }
+    if (settings !== this.settingsJson) return "restart";
+    this.device = device;
+    this.applyTerms(terms, points);
+    return "updated";
+  }
+
+  async call(key: PointKey): Promise<DataPoint | undefined> {
+    for (const run of this.terms.values()) {
+      const itemId = key.split(":")[2];
+      if (`${this.device.id}:${run.term.termId}:${itemId}` !== key) continue;
+      const points = await run.term.poll(this.client, "call", this.ctx.clock.now, true);
+      this.ctx.publish(points);
+      return points.find((p) => p.key === key);
+    }
+    return undefined;
+  }
+
+  info(): Readonly<Record<string, TermInfo>> {
+    const out: Record<string, TermInfo> = {};
+    for (const [id, { term }] of this.terms) {
+      const s = term.stats;
+      out[id] = {
+        reads: term.reads.length,
+        points: term.size,
+        cycles: s.cycles,
+        failedCycles: s.failedCycles,
+        ...(s.lastError ? { lastError: s.lastError } : {}),
+      };
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.scheduler.close();
+    this.offState();
+    await this.lease.release();
+  }
+
+  private report(message: string): void {
+    this.lastError = message;
+  }
+
+  /** Bring the scheduled terms in line with the registry, touching only terms that changed. */
+  private applyTerms(terms: readonly Term[], points: readonly Point[]): void {
+    const byTerm = new Map<string, Point[]>();
+    for (const p of points) {
+      if (p.address === "") continue;
+      let list = byTerm.get(p.termId);
+      if (!list) byTerm.set(p.termId, (list = []));
+      list.push(p);
+    }
+    const wanted = new Set<string>();
+    for (const t of terms) {
+      if (t.pollInterval <= 0) continue;
+      wanted.add(t.id);
+      const termPoints = this.termPoints(t, byTerm.get(t.id) ?? []);
+      const fingerprint = JSON.stringify([t.address, termPoints]);
+      const existing = this.terms.get(t.id);
+      if (existing && existing.fingerprint === fingerprint && existing.intervalMs === t.pollInterval)
+        continue;
+      if (existing && existing.term.unit === t.address) {
+        if (existing.fingerprint !== fingerprint) existing.term.setPoints(termPoints);
+        existing.fingerprint = fingerprint;
+        if (existing.intervalMs !== t.pollInterval) {
+          existing.intervalMs = t.pollInterval;
+          this.schedule(existing);
+        }
+        continue;
+      }
+      const run: TermRun = {
+        term: new ModbusTerm(this.device.id, t.id, t.address, termPoints),
+        intervalMs: t.pollInterval,
+        fingerprint,
+      };
+      this.terms.set(t.id, run);
+      this.schedule(run);
+    }
+    for (const id of [...this.terms.keys()]) {
+      if (!wanted.has(id)) {
+        this.terms.delete(id);
+        this.scheduler.delete(id);
+      }
+    }
+  }
+
+  private schedule(run: TermRun): void {
+    this.scheduler.set({
+      id: run.term.termId,
+      intervalMs: run.intervalMs,
+      run: async () => {
+        const points = await run.term.poll(this.client, "poll", this.ctx.clock.now);
+        const stats = run.term.stats;
+        if (stats.lastError) this.lastError = stats.lastError;
+        else this.lastError = undefined;
+        const s = this.client.stats;
+        this.ctx.status({
+          online: this.client.state === "connected",
+          ...(stats.lastError ? { lastError: stats.lastError } : { lastSeen: this.ctx.clock.now() }),
+          requests: s.requests,
+          failures: s.failures,
+        });
+        if (points.length > 0) this.ctx.publish(points);
+      },
+    });
+  }
+
+  private termPoints(term: Term, points: readonly Point[]): ModbusTermPoint[] {
+    const out: ModbusTermPoint[] = [];
+    for (const p of points) {
+      try {
+        out.push({
+          itemId: p.itemId,
+          address: parsePointAddress(p.address),
+          scaling: { coefficient: p.coefficient, base: p.base },
+          deadband: p.deadband,
+        });
+      } catch (err) {
+        this.ctx.problem(`point ${p.key} on term ${term.id}: ${errorMessage(err)}`);
+      }
+    }
+    return out.sort((a, b) => (a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : 0));
+  }
+}
+
+export const modbusDriver: DeviceDriver = {
+  start: (device, terms, points, ctx) => new ModbusDeviceRun(device, terms, points, ctx),
+};

@@ -1,0 +1,256 @@
+/**
+ * The DeviceManager at run time (DESIGN.md §1, §7): it runs whatever devices the registry holds, with no
+ * node drawn per device. It loads the registry, takes the devices this instance owns (all of them on the
+ * embedded store; a fair share through leases with Redis), starts a protocol driver for each, writes
+ * device status, and applies registry changes within a moment, touching only what changed: a point added
+ * to a term re-plans that term, a device whose host changed is restarted, the others keep polling.
+ */
+import { errorMessage } from "../errors";
+import type { Manager } from "../manager";
+import type { DataPoint, PointKey } from "../model/datapoint";
+import type { Protocol } from "../model/device";
+import type { RegistryChange } from "../model/change";
+import type { DeviceStatus } from "../store/store";
+import type { Clock, TimerHandle } from "../../transport/connection";
+import type { DeviceDriver, DeviceRun, DeviceStatusUpdate, TermInfo } from "./device-driver";
+import { LeaseKeeper, LocalLeaseBackend, type LeaseBackend } from "./leases";
+
+export interface RunnerOptions {
+  readonly clock: Clock;
+  readonly drivers: Partial<Record<Protocol, DeviceDriver>>;
+  /** Leases across instances; the local backend (own every device) when absent. */
+  readonly leases?: LeaseBackend;
+  readonly leaseMs?: number;
+  /** Registry changes are gathered this long before they are applied, so a burst reloads once. */
+  readonly settleMs?: number;
+  readonly onProblem?: (deviceId: string, message: string) => void;
+  readonly onPublishError?: (err: unknown) => void;
+}
+
+/** The last status written for a device, shared by its run's callbacks. */
+interface StatusBox {
+  status: DeviceStatus;
+}
+
+interface Running {
+  readonly run: DeviceRun;
+  readonly box: StatusBox;
+}
+
+export class RegistryRunner {
+  private readonly running = new Map<string, Running>();
+  private readonly owned = new Set<string>();
+  private readonly leases: LeaseKeeper;
+  private readonly pending = new Set<string>();
+  private pendingAll = false;
+  private settleTimer: TimerHandle | undefined;
+  private reloading: Promise<void> = Promise.resolve();
+  private offChange: (() => void) | undefined;
+  private closed = false;
+  /** Which device each term belongs to, to place a deleted term's change. */
+  private readonly termDevice = new Map<string, string>();
+
+  constructor(
+    private readonly manager: Manager,
+    private readonly opts: RunnerOptions,
+  ) {
+    this.leases = new LeaseKeeper(
+      opts.clock,
+      opts.leases ?? new LocalLeaseBackend(),
+      {
+        gained: (id) => {
+          this.owned.add(id);
+          this.queue([id]);
+        },
+        lost: (id) => {
+          this.owned.delete(id);
+          void this.stop(id);
+        },
+      },
+      { ttlMs: opts.leaseMs ?? 10_000 },
+    );
+  }
+
+  /** Devices running here now. */
+  get devices(): string[] {
+    return [...this.running.keys()];
+  }
+
+  /** Load the registry and start; registry changes are followed from now on. */
+  async start(): Promise<void> {
+    this.offChange = this.manager.registry.onChange((changes) => this.onChanges(changes));
+    await this.reloadAll();
+  }
+
+  /** Per-term run information of a device running here. */
+  info(deviceId: string): Readonly<Record<string, TermInfo>> | undefined {
+    return this.running.get(deviceId)?.run.info();
+  }
+
+  /** Read one point now through its running device (REST device_call). */
+  async call(key: PointKey): Promise<DataPoint | undefined> {
+    const device = key.split(":")[0];
+    return this.running.get(device)?.run.call?.(key);
+  }
+
+  /** Resolves once queued registry changes have been applied (for tests and orderly shutdown). */
+  async settled(): Promise<void> {
+    while (this.settleTimer !== undefined || this.pending.size > 0 || this.pendingAll) {
+      if (this.settleTimer !== undefined) {
+        this.opts.clock.clearTimer(this.settleTimer);
+        this.settleTimer = undefined;
+        this.flush();
+      }
+      await this.reloading;
+    }
+    await this.reloading;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.offChange?.();
+    if (this.settleTimer !== undefined) this.opts.clock.clearTimer(this.settleTimer);
+    this.settleTimer = undefined;
+    await this.reloading;
+    await this.leases.close();
+    await Promise.all([...this.running.keys()].map((id) => this.stop(id)));
+  }
+
+  private onChanges(changes: readonly RegistryChange[]): void {
+    const ids: string[] = [];
+    for (const c of changes) {
+      if (c.kind === "device") ids.push(c.id);
+      else if (c.kind === "point") ids.push(c.id.split(":")[0]);
+      else if (c.kind === "term") {
+        const device = this.termDevice.get(c.id);
+        if (device) ids.push(device);
+        else this.pendingAll = true; // a term we have not seen: find its device on reload
+      }
+    }
+    this.queue(ids);
+  }
+
+  private queue(ids: readonly string[]): void {
+    for (const id of ids) this.pending.add(id);
+    if (this.closed || this.settleTimer !== undefined) return;
+    this.settleTimer = this.opts.clock.setTimer(() => {
+      this.settleTimer = undefined;
+      this.flush();
+    }, this.opts.settleMs ?? 50);
+  }
+
+  private flush(): void {
+    const all = this.pendingAll;
+    const ids = [...this.pending];
+    this.pending.clear();
+    this.pendingAll = false;
+    this.reloading = this.reloading
+      .then(async () => {
+        if (all) await this.reloadAll();
+        else await Promise.all(ids.map((id) => this.reloadDevice(id)));
+      })
+      .then(
+        () => undefined,
+        (err: unknown) => this.opts.onProblem?.("*", `registry reload failed: ${errorMessage(err)}`),
+      );
+  }
+
+  /** Runnable devices: enabled, with a protocol that has a driver here. */
+  private async reloadAll(): Promise<void> {
+    const devices = await this.manager.registry.listDevices();
+    const runnable = devices.filter((d) => d.enabled && this.opts.drivers[d.protocol] !== undefined);
+    this.leases.setDevices(runnable.map((d) => d.id));
+    await this.leases.round();
+    const ids = new Set([...runnable.map((d) => d.id), ...this.running.keys()]);
+    await Promise.all([...ids].map((id) => this.reloadDevice(id)));
+  }
+
+  private async reloadDevice(id: string): Promise<void> {
+    if (this.closed) return;
+    const registry = this.manager.registry;
+    const device = await registry.getDevice(id);
+    const driver = device ? this.opts.drivers[device.protocol] : undefined;
+    if (!device || !device.enabled || !driver) {
+      await this.stop(id);
+      this.leases.setDevices(await this.runnableIds());
+      return;
+    }
+    if (!this.leases.holds(id) && !this.owned.has(id)) {
+      // Not ours (yet): make sure the lease keeper knows the device, and let it decide.
+      this.leases.setDevices(await this.runnableIds());
+      return;
+    }
+    const terms = await registry.listTerms(id);
+    for (const t of terms) this.termDevice.set(t.id, id);
+    const points = await registry.listPoints({ deviceId: id });
+    const current = this.running.get(id);
+    if (current && current.run.update(device, terms, points) === "updated") return;
+    if (current) await this.stop(id);
+    if (this.closed || !this.owned.has(id)) return;
+    try {
+      const status: DeviceStatus = {
+        online: false,
+        ts: this.opts.clock.now(),
+        owner: this.manager.settings.instanceId,
+      };
+      const box: StatusBox = { status };
+      const run = driver.start(device, terms, points, {
+        clock: this.opts.clock,
+        publish: (pts) => this.publish(pts),
+        status: (u) => this.updateStatus(id, box, u),
+        problem: (message) => this.opts.onProblem?.(id, message),
+      });
+      this.running.set(id, { run, box });
+      void this.manager.store
+        .setDeviceStatus(id, status)
+        .catch((err: unknown) => this.opts.onPublishError?.(err));
+    } catch (err) {
+      this.opts.onProblem?.(id, errorMessage(err));
+      void this.manager.store
+        .setDeviceStatus(id, { online: false, ts: this.opts.clock.now(), lastError: errorMessage(err) })
+        .catch((e: unknown) => this.opts.onPublishError?.(e));
+    }
+  }
+
+  private async runnableIds(): Promise<string[]> {
+    const devices = await this.manager.registry.listDevices();
+    return devices.filter((d) => d.enabled && this.opts.drivers[d.protocol] !== undefined).map((d) => d.id);
+  }
+
+  private async stop(id: string): Promise<void> {
+    const entry = this.running.get(id);
+    if (!entry) return;
+    this.running.delete(id);
+    await entry.run.close();
+  }
+
+  private publish(points: readonly DataPoint[]): void {
+    this.manager.publish(points).catch((err: unknown) => this.opts.onPublishError?.(err));
+  }
+
+  private updateStatus(id: string, box: StatusBox, u: DeviceStatusUpdate): void {
+    const prev = box.status;
+    const next: DeviceStatus = {
+      online: u.online,
+      ts: this.opts.clock.now(),
+      owner: this.manager.settings.instanceId,
+      ...(u.lastSeen !== undefined
+        ? { lastSeen: u.lastSeen }
+        : prev.lastSeen !== undefined
+          ? { lastSeen: prev.lastSeen }
+          : {}),
+      ...(u.lastError !== undefined ? { lastError: u.lastError } : {}),
+    };
+    box.status = next;
+    // Status is written on a change of online/error, and at most once a second otherwise.
+    if (prev.online === next.online && prev.lastError === next.lastError && next.ts - prev.ts < 1000) {
+      box.status = { ...next, ts: prev.ts };
+      return;
+    }
+    if (this.running.get(id)?.box !== box) return;
+    void this.manager.store
+      .setDeviceStatus(id, next)
+      .catch((err: unknown) => this.opts.onPublishError?.(err));
+  }
+}
