@@ -227,6 +227,12 @@ describe("iec104 master: requests", function () {
     assert.ok(e.type === "result" && e.outcome === "rejected");
     assert.match(e.detail, /40000 is outside -32768..32767/);
 
+    // Checked before sending for every kind of request, not only commands.
+    const qoi = m.request({ kind: "interrogation", qoi: 300, commonAddress: 2 });
+    assert.deepEqual(results(qoi.events), [`${qoi.id} rejected final`]);
+    const y1999 = m.request({ kind: "clock-sync", time: Date.parse("1999-06-01T00:00:00Z") });
+    assert.match(y1999.events[0].type === "result" ? y1999.events[0].detail : "", /2000..2099/);
+
     const idle = new MasterSession({ commonAddress: 1 }, clock);
     const r = idle.request({ kind: "read", ioa: 1 });
     assert.ok(r.events[0].type === "result");

@@ -211,14 +211,22 @@ export class MasterSession {
     return { id, events: out };
   }
 
-  private issue(id: number, req: MasterRequest, out: MasterEvent[]): void {
+  /** Build, check and send a request; `ifBusy` "skip" drops it silently when the same one is running. */
+  private issue(
+    id: number,
+    req: MasterRequest,
+    out: MasterEvent[],
+    ifBusy: "reject" | "skip" = "reject",
+  ): void {
     let asdu: Asdu;
+    let bytes: Buffer;
     try {
       asdu = this.buildAsdu(req);
+      bytes = encodeAsdu(asdu);
     } catch (err) {
       // The request itself is wrong (a value out of range): say so instead of sending a frame.
       const detail = err instanceof Error ? err.message : String(err);
-      out.push({ type: "result", id, request: req.kind, outcome: "rejected", final: true, detail });
+      out.push(this.rejected(id, req, detail));
       return;
     }
     const key = keyOf(asdu.typeId, asdu.commonAddress, asdu.objects[0].ioa);
@@ -227,19 +235,15 @@ export class MasterSession {
       return;
     }
     if (this.pending.has(key)) {
-      out.push(
-        this.rejected(
-          id,
-          req,
-          `a ${typeIdName(asdu.typeId)} to CA ${asdu.commonAddress} IOA ${asdu.objects[0].ioa} is already in progress`,
-        ),
-      );
+      if (ifBusy === "skip") return;
+      const what = `${typeIdName(asdu.typeId)} to CA ${asdu.commonAddress} IOA ${asdu.objects[0].ioa}`;
+      out.push(this.rejected(id, req, `a ${what} is already in progress`));
       return;
     }
     const phase: Phase = req.kind === "command" && req.selectBeforeOperate ? "select" : "activation";
     const p: Pending = { id, request: req, key, asdu, phase, deadline: this.clock.now() + this.actConMs };
     this.pending.set(key, p);
-    out.push(...this.fromLink(this.link.send(encodeAsdu(asdu))));
+    out.push(...this.fromLink(this.link.send(bytes)));
   }
 
   private rejected(id: number, req: MasterRequest, detail: string): MasterEvent {
@@ -303,9 +307,7 @@ export class MasterSession {
         if (req.selectBeforeOperate && req.command.kind === "bitstring-command") {
           throw new RangeError("bitstring commands have no select/execute qualifier");
         }
-        const asdu = { ...base, typeId, objects: [obj] };
-        encodeAsdu(asdu);
-        return asdu;
+        return { ...base, typeId, objects: [obj] };
       }
     }
   }
@@ -366,9 +368,7 @@ export class MasterSession {
 
   /** A scheduled request skips its turn while the previous one is still running, instead of failing. */
   private scheduled(req: MasterRequest, out: MasterEvent[]): void {
-    const asdu = this.buildAsdu(req);
-    if (this.pending.has(keyOf(asdu.typeId, asdu.commonAddress, 0))) return;
-    this.issue(this.ids.next(), req, out);
+    this.issue(this.ids.next(), req, out, "skip");
   }
 
   private onAsdu(bytes: Buffer, out: MasterEvent[]): void {
