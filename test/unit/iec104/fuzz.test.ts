@@ -131,16 +131,18 @@ describe("iec104 fuzz: corrupted input never throws", function () {
 });
 
 describe("iec104 fuzz: values the codec can read but not write", function () {
-  it("confirms a clock sync and a timed command with year octet 127 by mirroring, without throwing", function () {
+  it("refuses a clock sync and executes a timed command with year octet 127, without throwing", function () {
     const clock = new FakeClock();
     const station = new OutstationSession({ commonAddress: 1 }, clock);
     station.defineCommand({ ioa: 5000, kind: "single-command" });
     station.receive(encodeUFrame("startdt-act"));
+    const before = station.stationTime();
     const cs = h("67 01 06 03 01 00 00 00 00 e5 e3 3a 0c 15 0b 7f");
     const con = station.receive(encodeIFrame(0, 0, cs)).find((e) => e.type === "send");
     assert.ok(con?.type === "send");
-    // The ActCon is the activation itself with cause 7: same octets otherwise.
-    assert.equal(con.bytes.subarray(6).toString("hex"), cs.toString("hex").replace(/^(.{4})06/, "$107"));
+    // Refused (P/N, cause 7), the rest of the octets as received; the station keeps its own clock.
+    assert.equal(con.bytes.subarray(6).toString("hex"), cs.toString("hex").replace(/^(.{4})06/, "$147"));
+    assert.equal(station.stationTime(), before);
     const sc = h("3a 01 06 03 01 00 88 13 00 01 e5 e3 3a 0c 15 0b 7f");
     const replies = station.receive(encodeIFrame(1, 0, sc)).filter((e) => e.type === "send");
     assert.equal(replies.length, 2, "ActCon and ActTerm");

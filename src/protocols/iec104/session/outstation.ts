@@ -278,6 +278,11 @@ export class OutstationSession {
         return;
       case "clock-sync":
         if (asdu.cot !== Cot.ACTIVATION) return answer(Cot.UNKNOWN_COT, true);
+        if (obj.time.invalid) {
+          // A time marked invalid (or not a real date) must not become the station's clock.
+          out.push({ type: "warning", message: "clock synchronisation with an invalid time refused" });
+          return answer(Cot.ACTIVATION_CON, true);
+        }
         this.timeOffsetMs = obj.time.epochMs - this.clock.now();
         out.push({ type: "clock-sync", time: obj.time.epochMs });
         answer(Cot.ACTIVATION_CON);
