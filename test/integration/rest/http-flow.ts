@@ -16,10 +16,18 @@ const nodeRedDir = path.dirname(
     ? require.resolve(path.resolve(process.env.NODE_RED_PATH))
     : require.resolve("node-red"),
 );
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- Node-RED's core nodes are CommonJS
-const httpIn = require(
-  require.resolve("@node-red/nodes/core/network/21-httpin.js", { paths: [nodeRedDir] }),
-) as (RED: NodeAPI) => void;
+/** A core node module of the Node-RED under test, e.g. `network/21-httpin.js`. */
+function coreNode(file: string): (RED: NodeAPI) => void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- Node-RED's core nodes are CommonJS
+  return require(require.resolve(`@node-red/nodes/core/${file}`, { paths: [nodeRedDir] })) as (
+    RED: NodeAPI,
+  ) => void;
+}
+
+const httpIn = coreNode("network/21-httpin.js");
+
+/** The Comment node, which examples carry. */
+export const commentNode = coreNode("common/90-comment.js");
 
 let app: Handler | undefined;
 
