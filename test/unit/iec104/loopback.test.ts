@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  cp56,
   encodeAsdu,
   encodeIFrame,
   GOOD,
@@ -256,6 +257,22 @@ describe("iec104 loopback: commands", function () {
     lb.request({ kind: "clock-sync", time: lb.clock.t + 3_600_000 });
     const late = lb.request({ kind: "command", command: setpoint, withTime: true });
     assert.deepEqual(lb.outcomes(late), ["negative"]);
+    assert.ok(lb.stationEvents.some((e) => e.type === "warning" && /older than 10000 ms/.test(e.message)));
+    // A time tag marked invalid cannot prove its age either.
+    const invalid: Asdu = {
+      typeId: TypeId.C_SE_TC_1,
+      sequence: false,
+      cot: 6,
+      negative: false,
+      test: false,
+      originator: 0,
+      commonAddress: 1,
+      objects: [{ ...setpoint, time: { ...cp56(lb.station.stationTime()), invalid: true } }],
+    };
+    const evs = lb.station.receive(
+      encodeIFrame(lb.master.link.sendSequence, lb.station.link.sendSequence, encodeAsdu(invalid)),
+    );
+    assert.ok(evs.some((e) => e.type === "warning" && /time tag is invalid/.test(e.message)));
   });
 
   it("refuses an unknown IOA with COT 47 and lets the station veto an execute", function () {

@@ -416,11 +416,13 @@ export class OutstationSession {
     }
     if (asdu.cot !== Cot.ACTIVATION) return answer(Cot.UNKNOWN_COT, true);
     const maxAge = this.options.maxCommandAgeMs ?? 0;
-    if (maxAge > 0 && cmd.time !== undefined && Math.abs(this.stationTime() - cmd.time.epochMs) > maxAge) {
-      out.push({
-        type: "warning",
-        message: `${typeIdName(asdu.typeId)} IOA ${cmd.ioa} refused: older than ${maxAge} ms`,
-      });
+    // A command whose time tag is invalid cannot prove its age, so it is refused like a late one.
+    const late =
+      cmd.time !== undefined &&
+      (cmd.time.invalid || Math.abs(this.stationTime() - cmd.time.epochMs) > maxAge);
+    if (maxAge > 0 && late) {
+      const why = cmd.time?.invalid ? "its time tag is invalid" : `older than ${maxAge} ms`;
+      out.push({ type: "warning", message: `${typeIdName(asdu.typeId)} IOA ${cmd.ioa} refused: ${why}` });
       return negative(Cot.ACTIVATION_CON);
     }
     if (cmd.select) {
