@@ -271,6 +271,30 @@ describe("iec104 master: requests", function () {
   });
 });
 
+describe("iec104 master: end of initialisation", function () {
+  it("interrogates again when the station reports it restarted, unless one is running", function () {
+    const clock = new FakeClock();
+    const { m, st } = started(clock, { interrogateOnStart: true });
+    const eoi = mirror(TypeId.M_EI_NA_1, 4, {
+      kind: "end-of-init",
+      ioa: 0,
+      cause: 1,
+      afterParameterChange: false,
+    });
+    // The start-up interrogation is still running: no second one.
+    const first = m.receive(st.frame(eoi));
+    assert.deepEqual(
+      first.map((e) => e.type),
+      ["initialized"],
+    );
+    const gi = { kind: "interrogation", ioa: 0, qoi: 20 } as const;
+    m.receive(st.frame(mirror(TypeId.C_IC_NA_1, 7, gi)));
+    m.receive(st.frame(mirror(TypeId.C_IC_NA_1, 10, gi)));
+    const again = m.receive(st.frame(eoi));
+    assert.deepEqual(asduBytes(again), [hex("64 01 06 03 01 00 00 00 00 14")]);
+  });
+});
+
 describe("iec104 master: samples", function () {
   it("uses the station's valid time tag, else the time of receipt", function () {
     const t = Date.parse("2026-11-21T12:57:36.700Z");

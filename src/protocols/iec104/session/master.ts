@@ -36,13 +36,13 @@ export interface MasterOptions {
   /** Our originator address, 0 when unused. */
   readonly originator?: number;
   readonly link?: Partial<LinkParameters>;
-  /** Send a general interrogation each time data transfer starts (default true). */
+  /** Send a general interrogation each time data transfer starts and after end of initialisation (default true). */
   readonly interrogateOnStart?: boolean;
   /** Repeat the general interrogation this often while started; 0 = never (default). */
   readonly interrogationIntervalMs?: number;
   /** Counter interrogation (general, read) this often while started; 0 = never (default). */
   readonly counterInterrogationIntervalMs?: number;
-  /** Synchronise the station's clock each time data transfer starts (default false). */
+  /** Synchronise the station's clock each time data transfer starts and after end of initialisation (default false). */
   readonly clockSyncOnStart?: boolean;
   /** Repeat the clock synchronisation this often while started; 0 = never (default). */
   readonly clockSyncIntervalMs?: number;
@@ -386,6 +386,10 @@ export class MasterSession {
     switch (first.kind) {
       case "end-of-init":
         out.push({ type: "initialized", asdu });
+        // The station's application restarted and its data is unknown again: repeat the start-up
+        // procedures it missed (a run already in progress, e.g. the one at STARTDT, is not repeated).
+        if (this.options.clockSyncOnStart) this.scheduled({ kind: "clock-sync" }, out);
+        if (this.options.interrogateOnStart ?? true) this.scheduled({ kind: "interrogation" }, out);
         return;
       case "single":
       case "double":
