@@ -324,9 +324,21 @@ describe("iec104 master: samples", function () {
       ],
     };
     assert.deepEqual(samplesOf(asdu, 99), [
-      { ioa: 1, value: true, quality: GOOD, ts: t, timeInvalid: false, cause: "spontaneous" },
-      { ioa: 2, value: false, quality: { invalid: true }, ts: 99, timeInvalid: true, cause: "spontaneous" },
+      { ioa: 1, value: true, quality: GOOD, ts: t, timeInvalid: false, cause: "spontaneous", test: false },
+      {
+        ioa: 2,
+        value: false,
+        quality: { invalid: true },
+        ts: 99,
+        timeInvalid: true,
+        cause: "spontaneous",
+        test: false,
+      },
     ]);
+    assert.deepEqual(
+      samplesOf({ ...asdu, test: true }, 99).map((s) => s.test),
+      [true, true],
+    );
   });
 
   it("maps causes of transmission to the DataPoint's causes", function () {

@@ -533,6 +533,8 @@ export interface Sample {
   /** The station's time tag was marked invalid; `ts` is then the time of receipt. */
   readonly timeInvalid: boolean;
   readonly cause: SampleCause;
+  /** T bit: the station sent it under test conditions; not plant data to store or alarm on. */
+  readonly test: boolean;
 }
 
 /** One sample per object of a monitor ASDU: the shape the core turns into DataPoints. */
@@ -543,7 +545,15 @@ export function samplesOf(asdu: Asdu, receivedAt: number): Sample[] {
     if (!isMonitor(obj)) continue;
     const timeInvalid = obj.time?.invalid ?? false;
     const ts = obj.time !== undefined && !timeInvalid ? obj.time.epochMs : receivedAt;
-    out.push({ ioa: obj.ioa, value: obj.value, quality: obj.quality, ts, timeInvalid, cause });
+    out.push({
+      ioa: obj.ioa,
+      value: obj.value,
+      quality: obj.quality,
+      ts,
+      timeInvalid,
+      cause,
+      test: asdu.test,
+    });
   }
   return out;
 }
