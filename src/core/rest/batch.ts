@@ -11,7 +11,7 @@ import { parseItem } from "../model/item";
 import { parsePoint } from "../model/point";
 import { parseFormula } from "../model/formula";
 import type { Registry, WriteMode } from "../store/registry";
-import { getRecord, putRecord, removeRecord, type RecordKind } from "./entities";
+import { checkFormulaRecord, getRecord, putRecord, removeRecord, type RecordKind } from "./entities";
 
 export type BatchKind = RecordKind;
 
@@ -53,6 +53,7 @@ function idOf(kind: BatchKind, raw: unknown): string {
     case "point":
       return parsePoint(raw).key;
     case "formula":
+      checkFormulaRecord(raw);
       return parseFormula(raw).id;
   }
 }

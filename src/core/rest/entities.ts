@@ -6,7 +6,9 @@ import { deviceRecord } from "../model/device";
 import { termRecord } from "../model/term";
 import { itemRecord } from "../model/item";
 import { pointRecord } from "../model/point";
-import { formulaRecord } from "../model/formula";
+import { formulaRecord, parseFormula } from "../model/formula";
+import { checkFormula } from "../formula/check";
+import { DataCollError } from "../errors";
 import type { Registry, WriteMode } from "../store/registry";
 
 export type RecordKind = "device" | "term" | "item" | "point" | "formula";
@@ -52,6 +54,26 @@ export async function listRecords(r: Registry, kind: Exclude<RecordKind, "point"
   }
 }
 
+/**
+ * A formula's expression checked by the formula engine before it is stored: the model only bounds the
+ * text, and a formula that can never compute is better refused with the reason than kept. Whether its
+ * points exist is the registry's check (404), so every point counts as known here.
+ */
+export function checkFormulaRecord(raw: unknown): void {
+  const f = parseFormula(raw);
+  const r = checkFormula(f.expression, f.params, () => true);
+  const [first] = r.problems;
+  if (first !== undefined) {
+    throw new DataCollError(
+      "invalid",
+      `expression is not valid: ${r.problems.map((p) => p.message).join("; ")}`,
+      first.param !== undefined && first.code !== "unknown-parameter"
+        ? `params.${first.param}`
+        : "expression",
+    );
+  }
+}
+
 export function putRecord(r: Registry, kind: RecordKind, raw: unknown, mode: WriteMode): Promise<unknown> {
   switch (kind) {
     case "device":
@@ -63,6 +85,7 @@ export function putRecord(r: Registry, kind: RecordKind, raw: unknown, mode: Wri
     case "point":
       return r.putPoint(raw, mode);
     case "formula":
+      checkFormulaRecord(raw);
       return r.putFormula(raw, mode);
   }
 }

@@ -37,7 +37,14 @@ const REFERENCE_FIELDS: Readonly<Record<string, Kind>> = {
 export function legacyError(err: DataCollError, kind: Kind): RestError {
   const status = statusOf(err);
   if (status === 404) {
-    const ref = err.field === undefined ? undefined : REFERENCE_FIELDS[err.field];
+    const f = err.field;
+    // A formula names points (its params and result): an unknown one is an unknown term item.
+    const ref =
+      f === undefined
+        ? undefined
+        : f === "result" || f.startsWith("params.")
+          ? "term_item"
+          : REFERENCE_FIELDS[f];
     return legacyNotFound(ref ?? kind);
   }
   if (status === 409 && err.field === "id") return legacyExists(kind);
