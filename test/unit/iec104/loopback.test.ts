@@ -149,6 +149,17 @@ describe("iec104 loopback: interrogation and data", function () {
       lb.data().map((a) => [a.typeId, a.cot, a.objects]),
       [[TypeId.M_IT_NA_1, 37, [counter]]],
     );
+    // A group request reads only that group's counters, with the group's cause (38 = group 1).
+    lb.station.definePoint({ ...counter, ioa: 301 }, { groups: [2] });
+    const g2 = lb.request({ kind: "counter-interrogation", request: 2 });
+    assert.deepEqual(lb.outcomes(g2), ["confirmed", "terminated"]);
+    assert.deepEqual(
+      lb
+        .data()
+        .slice(1)
+        .map((a) => [a.cot, a.objects.map((o) => o.ioa)]),
+      [[39, [301]]],
+    );
     const reset = lb.request({ kind: "counter-interrogation", freeze: 2 });
     assert.deepEqual(lb.outcomes(reset), ["confirmed", "terminated"]);
     assert.deepEqual(lb.station.point(300), { ...counter, value: 0, sequence: 4 });

@@ -12,8 +12,8 @@
  *   IOA and value as the select; a deactivation (COT 8) cancels the select;
  * - a time-tagged command older than `maxCommandAgeMs` is refused negatively rather than dropped, so the
  *   operator learns why nothing happened;
- * - counter interrogation with FRZ "read" answers with the counters; freeze and reset are confirmed and
- *   terminated, reset sets the counters to 0.
+ * - counter interrogation with FRZ "read" answers with the counters of the requested group (or all);
+ *   freeze and reset are confirmed and terminated, reset sets those counters to 0.
  */
 import { decodeAsdu, encodeAsdu, mirrorAsdu, packAsdus, BROADCAST_CA, type Asdu } from "../codec/asdu";
 import { Cot } from "../codec/cot";
@@ -60,7 +60,10 @@ export interface CommandPoint {
 }
 
 export interface PointOptions {
-  /** Interrogation groups 1..16 the point belongs to (it is always in the station interrogation). */
+  /**
+   * Interrogation groups 1..16 the point belongs to (it is always in the station interrogation); for
+   * integrated totals, which only counter interrogation reads, the counter groups 1..4.
+   */
   readonly groups?: readonly number[];
 }
 
@@ -336,20 +339,21 @@ export class OutstationSession {
     out: OutstationEvent[],
   ): void {
     if (asdu.cot !== Cot.ACTIVATION) return answer(Cot.UNKNOWN_COT, true);
-    // RQT 1..4 are counter groups, 5 the general request (notes §3); groups are not modelled, so a group
-    // request answers with every counter, which the standard allows a station without groups to do.
+    // RQT 1..4 are counter groups, 5 the general request (notes §3).
     if (request < 1 || request > 5) {
       answer(Cot.ACTIVATION_CON, true);
       return;
     }
     answer(Cot.ACTIVATION_CON);
+    const selected = (p: PointEntry): boolean =>
+      p.object.kind === "totals" && (request === 5 || p.groups.has(request));
     if (freeze === 0) {
       const cot =
         request === 5 ? Cot.REQUESTED_BY_GENERAL_COUNTER : Cot.REQUESTED_BY_GROUP_1_COUNTER + request - 1;
-      this.sendGrouped((p) => p.object.kind === "totals", cot, asdu.originator, out);
+      this.sendGrouped(selected, cot, asdu.originator, out);
     } else if (freeze >= 2) {
       for (const p of this.points.values()) {
-        if (p.object.kind === "totals") {
+        if (selected(p) && p.object.kind === "totals") {
           p.object = { ...p.object, value: 0, sequence: (p.object.sequence + 1) % 32 };
         }
       }
