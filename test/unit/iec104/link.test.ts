@@ -2,6 +2,8 @@
 import assert from "node:assert/strict";
 import { encodeIFrame, encodeSFrame, encodeUFrame } from "../../../src/protocols/iec104/codec";
 import { LinkSession, type LinkEvent } from "../../../src/protocols/iec104/session/link";
+import { checkMasterOptions, MasterSession } from "../../../src/protocols/iec104/session/master";
+import { checkOutstationOptions, OutstationSession } from "../../../src/protocols/iec104/session/outstation";
 import { checkLinkParameters, DEFAULT_LINK_PARAMETERS } from "../../../src/protocols/iec104/session/params";
 import { seqDistance, seqNext } from "../../../src/protocols/iec104/session/seq";
 import { FakeClock, h, sent } from "./helpers";
@@ -127,7 +129,7 @@ describe("iec104 link: start and stop", function () {
 describe("iec104 link: windows and acknowledgement", function () {
   it("stops at k unacknowledged I-frames and resumes on acknowledgement", function () {
     const clock = new FakeClock();
-    const m = startedMaster(clock, { k: 3 });
+    const m = startedMaster(clock, { k: 3, w: 2 });
     const out: LinkEvent[] = [];
     for (let i = 0; i < 5; i++) out.push(...m.send(ASDU));
     assert.deepEqual(sent(out), ["I 0/0", "I 1/0", "I 2/0"]);
@@ -254,6 +256,34 @@ describe("iec104 link: sequence numbers wrap at 32768", function () {
     assert.equal(seqNext(32767), 0);
     assert.equal(seqDistance(32766, 1), 3);
     assert.equal(seqDistance(5, 5), 0);
+  });
+});
+
+describe("iec104 options are checked where the session is made", function () {
+  it("names the field at fault", function () {
+    assert.deepEqual(
+      checkMasterOptions({ commonAddress: 0, originator: 300, link: { k: 0 }, actConTimeoutMs: 0 }).map(
+        (p) => p.field,
+      ),
+      ["commonAddress", "originator", "link.k", "actConTimeoutMs"],
+    );
+    assert.deepEqual(
+      checkOutstationOptions({ commonAddress: 65535, selectTimeoutMs: -1, maxBufferedChanges: 1.5 }).map(
+        (p) => p.field,
+      ),
+      ["commonAddress", "selectTimeoutMs", "maxBufferedChanges"],
+    );
+    assert.deepEqual(checkMasterOptions({ commonAddress: 1 }), []);
+    const clock = new FakeClock();
+    assert.throws(
+      () => new MasterSession({ commonAddress: 1, link: { t2Ms: 20_000 } }, clock),
+      /link.t2Ms: t2/,
+    );
+    assert.throws(
+      () => new OutstationSession({ commonAddress: 70_000 }, clock),
+      /commonAddress: common address 70000/,
+    );
+    assert.throws(() => new LinkSession("controlled", clock, { w: 0 }), /link.w/);
   });
 });
 

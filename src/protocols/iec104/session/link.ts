@@ -26,7 +26,7 @@ import {
   type Apdu,
   type UFunction,
 } from "../codec/apci";
-import { DEFAULT_LINK_PARAMETERS, type LinkParameters } from "./params";
+import { DEFAULT_LINK_PARAMETERS, linkProblems, refuseProblems, type LinkParameters } from "./params";
 import { seqDistance, seqNext } from "./seq";
 
 export type LinkRole = "controlling" | "controlled";
@@ -74,6 +74,7 @@ export class LinkSession {
     private readonly clock: Clock,
     params: Partial<LinkParameters> = {},
   ) {
+    refuseProblems(linkProblems(params));
     this.params = { ...DEFAULT_LINK_PARAMETERS, ...params };
     this.lastReceivedAt = clock.now();
   }

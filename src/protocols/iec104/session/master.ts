@@ -28,7 +28,14 @@ import {
 import type { Quality } from "../codec/quality";
 import { TypeId, typeIdName } from "../codec/type-ids";
 import { LinkSession, type Clock, type LinkEvent, type LinkState } from "./link";
-import type { LinkParameters } from "./params";
+import {
+  commonAddressProblem,
+  durationProblem,
+  linkProblems,
+  refuseProblems,
+  type LinkParameters,
+  type OptionProblem,
+} from "./params";
 
 export interface MasterOptions {
   /** The outstation's common address, used when a request names none. */
@@ -109,6 +116,28 @@ interface Pending {
   deadline: number;
 }
 
+/** What is wrong with master options, each with its field; empty when they are usable. */
+export function checkMasterOptions(o: MasterOptions): OptionProblem[] {
+  const oa = o.originator ?? 0;
+  return [
+    ...commonAddressProblem("commonAddress", o.commonAddress),
+    ...(Number.isInteger(oa) && oa >= 0 && oa <= 255
+      ? []
+      : [{ field: "originator", message: `originator address ${oa} must be a whole number from 0 to 255` }]),
+    ...linkProblems(o.link),
+    ...durationProblem("interrogationIntervalMs", o.interrogationIntervalMs, 0, "interrogation interval"),
+    ...durationProblem(
+      "counterInterrogationIntervalMs",
+      o.counterInterrogationIntervalMs,
+      0,
+      "counter interval",
+    ),
+    ...durationProblem("clockSyncIntervalMs", o.clockSyncIntervalMs, 0, "clock sync interval"),
+    ...durationProblem("actConTimeoutMs", o.actConTimeoutMs, 1, "confirmation timeout"),
+    ...durationProblem("actTermTimeoutMs", o.actTermTimeoutMs, 1, "termination timeout"),
+  ];
+}
+
 /** Where request ids come from. */
 export interface RequestIds {
   next(): number;
@@ -147,6 +176,7 @@ export class MasterSession {
     private readonly clock: Clock,
     private readonly ids: RequestIds = requestIds(),
   ) {
+    refuseProblems(checkMasterOptions(options));
     this.link = new LinkSession("controlling", clock, options.link);
     this.actConMs = options.actConTimeoutMs ?? DEFAULT_ACT_CON_MS;
     this.actTermMs = options.actTermTimeoutMs ?? DEFAULT_ACT_TERM_MS;

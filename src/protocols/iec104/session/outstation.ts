@@ -27,7 +27,14 @@ import {
 } from "../codec/information-objects";
 import { TypeId, typeIdName } from "../codec/type-ids";
 import { LinkSession, type Clock, type LinkEvent, type LinkState } from "./link";
-import type { LinkParameters } from "./params";
+import {
+  commonAddressProblem,
+  durationProblem,
+  linkProblems,
+  refuseProblems,
+  type LinkParameters,
+  type OptionProblem,
+} from "./params";
 
 export interface OutstationOptions {
   readonly commonAddress: number;
@@ -104,6 +111,20 @@ function commandQualifier(c: CommandObject): number {
   return c.kind === "bitstring-command" ? 0 : c.qualifier;
 }
 
+/** What is wrong with outstation options, each with its field; empty when they are usable. */
+export function checkOutstationOptions(o: OutstationOptions): OptionProblem[] {
+  const max = o.maxBufferedChanges;
+  return [
+    ...commonAddressProblem("commonAddress", o.commonAddress),
+    ...linkProblems(o.link),
+    ...durationProblem("selectTimeoutMs", o.selectTimeoutMs, 1, "select timeout"),
+    ...durationProblem("maxCommandAgeMs", o.maxCommandAgeMs, 0, "command age limit"),
+    ...(max === undefined || (Number.isInteger(max) && max >= 0)
+      ? []
+      : [{ field: "maxBufferedChanges", message: `buffered changes ${max} must be a whole number >= 0` }]),
+  ];
+}
+
 /** The point's state without a time tag: the table holds values, time tags are stamped when sent. */
 function untimed(o: MonitorObject): MonitorObject {
   if (o.time === undefined) return o;
@@ -127,6 +148,7 @@ export class OutstationSession {
     private readonly options: OutstationOptions,
     private readonly clock: Clock,
   ) {
+    refuseProblems(checkOutstationOptions(options));
     this.link = new LinkSession("controlled", clock, options.link);
   }
 

@@ -64,3 +64,39 @@ export function checkLinkParameters(p: LinkParameters): ParameterProblem[] {
   }
   return problems;
 }
+
+/** A problem with one option of a master or outstation; `field` is a path such as `link.t2Ms`. */
+export interface OptionProblem {
+  readonly field: string;
+  readonly message: string;
+}
+
+/** The problems of a partial link parameter set, merged over the defaults, with `link.` paths. */
+export function linkProblems(link: Partial<LinkParameters> | undefined): OptionProblem[] {
+  return checkLinkParameters({ ...DEFAULT_LINK_PARAMETERS, ...link }).map((p) => ({
+    field: `link.${p.field}`,
+    message: p.message,
+  }));
+}
+
+/** A common address a station can have: 1..65534 (0 is unused, 65535 addresses every station). */
+export function commonAddressProblem(field: string, ca: number): OptionProblem[] {
+  if (Number.isInteger(ca) && ca >= 1 && ca <= 65534) return [];
+  return [{ field, message: `common address ${ca} must be a whole number from 1 to 65534` }];
+}
+
+/** A duration in ms that must be at least `min` (0 meaning "off" where the caller allows it). */
+export function durationProblem(
+  field: string,
+  ms: number | undefined,
+  min: number,
+  what: string,
+): OptionProblem[] {
+  if (ms === undefined || (Number.isFinite(ms) && ms >= min)) return [];
+  return [{ field, message: `${what} ${ms} ms must be at least ${min} ms` }];
+}
+
+/** Throw the first problem as a RangeError: options are checked where the object is made. */
+export function refuseProblems(problems: readonly OptionProblem[]): void {
+  if (problems.length > 0) throw new RangeError(`${problems[0].field}: ${problems[0].message}`);
+}
