@@ -1,6 +1,8 @@
-import type { Node, NodeAPI, NodeDef } from "node-red";
+import type { NodeAPI, NodeDef } from "node-red";
 import { errorMessage } from "../../src/core/errors";
-import { parseManagerSettings, type ManagerSettings } from "../../src/core/manager-config";
+import { parseManagerSettings } from "../../src/core/manager-config";
+import { managers } from "../../src/core/manager";
+import type { ManagerConfigNode, ManagerCredentials } from "./api";
 
 interface ManagerDef extends NodeDef {
   store: string;
@@ -9,18 +11,11 @@ interface ManagerDef extends NodeDef {
   instanceId: string;
 }
 
-interface ManagerCredentials {
-  password?: string;
-}
-
-interface ManagerNode extends Node<ManagerCredentials> {
-  settings: ManagerSettings | undefined;
-  settingsError: string | undefined;
-}
-
 export = function register(RED: NodeAPI): void {
-  function DataCollManager(this: ManagerNode, def: ManagerDef): void {
+  function DataCollManager(this: ManagerConfigNode, def: ManagerDef): void {
     RED.nodes.createNode(this, def);
+    this.manager = undefined;
+    this.acquireManager = () => undefined;
     try {
       this.settings = parseManagerSettings({
         store: def.store,
@@ -34,9 +29,36 @@ export = function register(RED: NodeAPI): void {
       this.settings = undefined;
       this.settingsError = errorMessage(err);
       this.error(RED._("datacoll-manager.errors.settings", { reason: this.settingsError }));
+      return;
     }
+    const settings = this.settings;
+    // The config node holds a share itself, so the connections live as long as it does, used or not.
+    const handle = managers.acquire(this.id, settings);
+    this.manager = handle.manager;
+    this.acquireManager = () => managers.acquire(this.id, settings);
+    // One log line per outage, not one per reconnect attempt.
+    let outage: string | undefined;
+    const offState = handle.manager.onState((s) => {
+      if (s.kind === "error" && outage === undefined) {
+        outage = s.message;
+        this.warn(RED._("datacoll-manager.errors.connection", { reason: s.message }));
+      } else if (s.kind === "connected" && outage !== undefined) {
+        outage = undefined;
+        this.log(RED._("datacoll-manager.log.reconnected"));
+      }
+    });
+    this.on("close", (_removed: boolean, done: () => void) => {
+      offState();
+      handle.release().then(
+        () => done(),
+        (err: unknown) => {
+          this.error(RED._("datacoll-manager.errors.close", { reason: errorMessage(err) }));
+          done();
+        },
+      );
+    });
   }
-  RED.nodes.registerType<ManagerNode, ManagerDef, Record<string, never>, ManagerCredentials>(
+  RED.nodes.registerType<ManagerConfigNode, ManagerDef, Record<string, never>, ManagerCredentials>(
     "datacoll-manager",
     DataCollManager,
     { credentials: { password: { type: "password" } } },

@@ -4,54 +4,13 @@
  * port, never the shared one.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import net from "node:net";
+import type { ChildProcess } from "node:child_process";
 import { Redis } from "ioredis";
 import { RedisStore } from "../../../src/core/store/redis-store";
 import type { StoreState } from "../../../src/core/store/store";
 import type { PointsEnvelope } from "../../../src/core/bus/envelope";
 import { dp, envelope } from "./contract";
-
-function sparePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (addr && typeof addr === "object" ? resolve(addr.port) : reject(new Error("no port"))));
-    });
-  });
-}
-
-function startRedis(port: number): Promise<ChildProcess> {
-  const proc = spawn("redis-server", [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-  ]);
-  return new Promise((resolve, reject) => {
-    let out = "";
-    proc.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes("Ready to accept connections")) resolve(proc);
-    });
-    proc.once("exit", (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
-  });
-}
-
-function stopRedis(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    proc.once("exit", () => resolve());
-    // SIGKILL: a crash, not a clean shutdown.
-    proc.kill("SIGKILL");
-  });
-}
+import { sparePort, startRedis, stopRedis } from "./redis-server";
 
 function nextState(store: RedisStore, kind: StoreState["kind"]): Promise<StoreState> {
   return new Promise((resolve) => {
