@@ -157,6 +157,12 @@ export class Connection<A extends { readonly type: string }> {
   private timer: TimerHandle | undefined;
   private timerAt: number | undefined;
   private busy = false;
+  /**
+   * Writes of one batch of work, sent as one socket write when it ends: when several replies arrive in
+   * one segment and free several in-flight slots, their requests leave in one segment too (one system
+   * call instead of one per request — the main cost of a pipelining client on loopback).
+   */
+  private outbox: Uint8Array[] = [];
   private readonly backlog: (() => void)[] = [];
 
   constructor(deps: ConnectionDeps<A>) {
@@ -220,7 +226,12 @@ export class Connection<A extends { readonly type: string }> {
     this.busy = true;
     try {
       work();
-      for (let next = this.backlog.shift(); next !== undefined; next = this.backlog.shift()) next();
+      for (;;) {
+        const next = this.backlog.shift();
+        if (next !== undefined) next();
+        else if (this.outbox.length > 0) this.flush();
+        else break;
+      }
     } finally {
       this.busy = false;
       this.rearm();
@@ -281,7 +292,15 @@ export class Connection<A extends { readonly type: string }> {
     if (wasConnected) this.run(this.session.onDisconnected(now));
   }
 
+  private flush(): void {
+    const bytes = this.outbox.length === 1 ? this.outbox[0] : Buffer.concat(this.outbox);
+    this.outbox = [];
+    if (this.current === "connected") this.socket?.write(bytes);
+  }
+
   private dropSocket(): void {
+    // Writes meant for this socket mean nothing to the next one.
+    this.outbox = [];
     const s = this.socket;
     this.socket = undefined;
     s?.destroy();
@@ -291,7 +310,7 @@ export class Connection<A extends { readonly type: string }> {
     for (const a of actions) {
       if (isTransportAction(a)) {
         if (a.type === "write") {
-          if (this.current === "connected") this.socket?.write(a.bytes);
+          if (this.current === "connected") this.outbox.push(a.bytes);
         } else {
           this.lost(a.reason);
         }

@@ -25,7 +25,9 @@ export function startModbusSimulator(
       return {
         data: (bytes) => {
           const out = conn.onData(bytes);
-          for (const r of out.replies) peer.write(r);
+          // One write for all the replies to one segment: a pipelining client sends several per segment.
+          if (out.replies.length > 0)
+            peer.write(out.replies.length === 1 ? out.replies[0] : Buffer.concat(out.replies));
           if (out.close !== undefined) peer.close();
         },
       };

@@ -85,6 +85,19 @@ describe("transport connection", () => {
     conn.close();
   });
 
+  it("sends the writes of one batch as one socket write, in order", () => {
+    const { net, conn } = setup();
+    conn.start();
+    net.last.accept();
+    conn.drive(() => [
+      { type: "write", bytes: Buffer.from("a") },
+      { type: "note", text: "between" },
+      { type: "write", bytes: Buffer.from("bc") },
+    ]);
+    assert.deepEqual(net.last.written.map(String), ["hello", "abc"]);
+    conn.close();
+  });
+
   it("backs off exponentially with jitter, capped, and resets after a connection", () => {
     const { clock, net, states, conn } = setup(0); // random 0 → factor 1 - jitter = 0.5
     conn.start();
