@@ -135,6 +135,43 @@ describe("modbus client session", () => {
     assert.equal(s.unitBackedOffUntil(9, 3210), undefined);
   });
 
+  it("asks to reconnect after N timeouts in a row with nothing received, not while others answer", () => {
+    const s = session({ timeoutMs: 100, reconnectAfterTimeouts: 3, maxInFlight: 2 });
+    const closes = (a: readonly ModbusSessionAction[]) => a.filter((x) => x.type === "close");
+    s.onConnected(0);
+    s.submit(1, READ, 0);
+    s.submit(2, READ, 0);
+    assert.deepEqual(closes(s.tick(100)), []);
+    // A reply from another unit resets the count...
+    const [b] = sent(s.submit(3, READ, 100).actions);
+    s.onData(reply(b), 150);
+    s.submit(4, READ, 150);
+    s.submit(5, READ, 150);
+    assert.deepEqual(closes(s.tick(250)), []);
+    // ...and so does a stray frame.
+    s.onData(encodeMbap(0x7777, 1, Buffer.from([0x03, 0x00])), 260);
+    s.submit(6, READ, 260);
+    assert.deepEqual(closes(s.tick(360)), []);
+    s.submit(7, READ, 360);
+    s.submit(8, READ, 360);
+    assert.deepEqual(closes(s.tick(460)), [
+      { type: "close", reason: "no reply to 3 requests in a row; reconnecting" },
+    ]);
+    assert.equal(s.stats.timeouts, 7);
+  });
+
+  it("never asks to reconnect for timeouts when reconnectAfterTimeouts is 0", () => {
+    const s = session({ timeoutMs: 10, reconnectAfterTimeouts: 0 });
+    s.onConnected(0);
+    for (let t = 0; t < 100; t += 10) {
+      s.submit(1, READ, t);
+      assert.equal(
+        s.tick(t + 10).some((x) => x.type === "close"),
+        false,
+      );
+    }
+  });
+
   it("caps the backoff at unitBackoffMaxMs", () => {
     const s = session({ timeoutMs: 10, unitBackoffMs: 1000, unitBackoffMaxMs: 1500 });
     s.onConnected(0);

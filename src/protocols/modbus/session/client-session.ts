@@ -28,6 +28,11 @@
  *   `maxInFlight`; their queue wait still counts from when they were submitted.)
  * - Some gateways rewrite the unit id in replies; with `acceptRewrittenUnitId` a reply is matched by
  *   transaction id alone, otherwise a unit id mismatch is discarded and counted.
+ * - After `reconnectAfterTimeouts` timeouts in a row with not one frame received in between, the
+ *   session asks the transport to close and reconnect: a peer that vanished without a FIN or RST (a
+ *   half-open connection behind a NAT or a power-cycled gateway) would otherwise keep the link "up"
+ *   while every read fails. A single dead unit behind a live gateway does not trigger it as long as
+ *   other units answer.
  * - A reply that does not answer its request (wrong function, wrong length, wrong echo) rejects that
  *   request ("malformed-reply"); the MBAP framing is intact so the connection stays. A bad MBAP header
  *   loses the framing, so the session asks the transport to close the connection.
@@ -55,6 +60,8 @@ export interface ModbusSessionOptions {
   readonly unitBackoffMaxMs: number;
   /** Match replies by transaction id alone, for gateways that rewrite the unit id. */
   readonly acceptRewrittenUnitId: boolean;
+  /** Reconnect after this many timeouts in a row with nothing received; 0 never does. */
+  readonly reconnectAfterTimeouts: number;
 }
 
 export const DEFAULT_SESSION_OPTIONS: ModbusSessionOptions = Object.freeze({
@@ -65,6 +72,7 @@ export const DEFAULT_SESSION_OPTIONS: ModbusSessionOptions = Object.freeze({
   unitBackoffMs: 1000,
   unitBackoffMaxMs: 30000,
   acceptRewrittenUnitId: false,
+  reconnectAfterTimeouts: 3,
 });
 
 /** The first option out of range, with a sentence saying why, or undefined when all are fine. */
@@ -98,6 +106,12 @@ export function checkSessionOptions(
     return {
       field: "unitBackoffMaxMs",
       message: `maximum unit backoff ${o.unitBackoffMaxMs} ms must be at least the unit backoff (${o.unitBackoffMs} ms)`,
+    };
+  }
+  if (!whole(o.reconnectAfterTimeouts, 0)) {
+    return {
+      field: "reconnectAfterTimeouts",
+      message: `timeouts before reconnecting ${o.reconnectAfterTimeouts} must be a whole number >= 0 (0: never)`,
     };
   }
   return undefined;
@@ -174,6 +188,8 @@ export class ModbusClientSession {
   private readonly timedOut: number[] = [];
   private readonly assembler = new MbapAssembler();
   private connected = false;
+  /** Timeouts since a frame was last received on this connection. */
+  private silentTimeouts = 0;
   private closed = false;
   private nextId = 1;
   private nextTid = 0;
@@ -263,6 +279,7 @@ export class ModbusClientSession {
 
   onConnected(now: number): readonly ModbusSessionAction[] {
     this.connected = true;
+    this.silentTimeouts = 0;
     this.assembler.reset();
     return this.pump(now);
   }
@@ -296,6 +313,8 @@ export class ModbusClientSession {
   onData(bytes: Uint8Array, now: number): readonly ModbusSessionAction[] {
     const r = this.assembler.push(bytes);
     const actions: ModbusSessionAction[] = [];
+    // Any frame, even a late or stray one, shows the peer is there.
+    if (r.frames.length > 0) this.silentTimeouts = 0;
     for (const frame of r.frames) {
       const f = this.inFlight.get(frame.transactionId);
       if (f === undefined) {
@@ -343,6 +362,7 @@ export class ModbusClientSession {
       this.inFlight.delete(tid);
       this.rememberTimedOut(tid);
       this.counters.timeouts++;
+      this.silentTimeouts++;
       const unit = f.pending.unit;
       actions.push(
         this.fail(f.pending.id, "timeout", `unit ${unit}: no reply within ${f.pending.timeoutMs} ms`),
@@ -350,6 +370,12 @@ export class ModbusClientSession {
       backedOff = this.backOff(unit, now) || backedOff;
     }
     if (backedOff) actions.push(...this.rejectBackedOff(now));
+    const limit = this.options.reconnectAfterTimeouts;
+    if (this.connected && limit > 0 && this.silentTimeouts >= limit) {
+      this.silentTimeouts = 0;
+      actions.push({ type: "close", reason: `no reply to ${limit} requests in a row; reconnecting` });
+      return actions;
+    }
     actions.push(...this.pump(now));
     return actions;
   }
