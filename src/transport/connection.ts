@@ -125,6 +125,9 @@ export interface StateChange {
 
 export type StateListener = (change: StateChange) => void;
 
+/** Octets as they crossed the socket: "tx" as written (one batch per write), "rx" per segment read. */
+export type TrafficListener = (direction: "tx" | "rx", bytes: Uint8Array, at: number) => void;
+
 export interface ConnectionDeps<A extends { readonly type: string }> {
   readonly session: DrivenSession<A>;
   readonly socketFactory: SocketFactory;
@@ -148,6 +151,7 @@ export class Connection<A extends { readonly type: string }> {
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly listeners = new Set<StateListener>();
+  private readonly traffic = new Set<TrafficListener>();
 
   private current: ConnectionState = "idle";
   private socket: TransportSocket | undefined;
@@ -186,6 +190,14 @@ export class Connection<A extends { readonly type: string }> {
     this.listeners.add(listener);
     return () => {
       this.listeners.delete(listener);
+    };
+  }
+
+  /** Watch the raw octets (for a commissioning frame log); returns the unsubscribe function. */
+  onTraffic(listener: TrafficListener): () => void {
+    this.traffic.add(listener);
+    return () => {
+      this.traffic.delete(listener);
     };
   }
 
@@ -264,7 +276,10 @@ export class Connection<A extends { readonly type: string }> {
         }),
       data: (bytes) =>
         this.serialize(() => {
-          if (own() && this.current === "connected") this.run(this.session.onData(bytes, this.clock.now()));
+          if (!own() || this.current !== "connected") return;
+          const now = this.clock.now();
+          this.tap("rx", bytes, now);
+          this.run(this.session.onData(bytes, now));
         }),
       close: (reason) =>
         this.serialize(() => {
@@ -295,7 +310,13 @@ export class Connection<A extends { readonly type: string }> {
   private flush(): void {
     const bytes = this.outbox.length === 1 ? this.outbox[0] : Buffer.concat(this.outbox);
     this.outbox = [];
-    if (this.current === "connected") this.socket?.write(bytes);
+    if (this.current !== "connected" || this.socket === undefined) return;
+    this.tap("tx", bytes, this.clock.now());
+    this.socket.write(bytes);
+  }
+
+  private tap(direction: "tx" | "rx", bytes: Uint8Array, at: number): void {
+    for (const l of [...this.traffic]) l(direction, bytes, at);
   }
 
   private dropSocket(): void {

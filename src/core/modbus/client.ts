@@ -25,6 +25,7 @@ import {
   type ConnectionOptions,
   type ConnectionState,
   type StateListener,
+  type TrafficListener,
 } from "../../transport/connection";
 import { tcpSocketFactory, type SocketFactory } from "../../transport/socket";
 
@@ -112,6 +113,11 @@ export class ModbusClient {
 
   onStateChange(listener: StateListener): () => void {
     return this.connection.onStateChange(listener);
+  }
+
+  /** Watch the raw octets sent and received, e.g. for the device's frame log. */
+  onTraffic(listener: TrafficListener): () => void {
+    return this.connection.onTraffic(listener);
   }
 
   start(): void {

@@ -98,6 +98,22 @@ describe("transport connection", () => {
     conn.close();
   });
 
+  it("shows the octets sent and received to traffic listeners until they unsubscribe", () => {
+    const { clock, net, conn } = setup();
+    const seen: string[] = [];
+    const off = conn.onTraffic((dir, bytes, at) =>
+      seen.push(`${dir}@${at}:${Buffer.from(bytes).toString()}`),
+    );
+    conn.start();
+    net.last.accept();
+    clock.advance(5);
+    net.last.send(Buffer.from("x"));
+    off();
+    net.last.send(Buffer.from("y"));
+    assert.deepEqual(seen, ["tx@1000:hello", "rx@1005:x", "tx@1005:x"]);
+    conn.close();
+  });
+
   it("backs off exponentially with jitter, capped, and resets after a connection", () => {
     const { clock, net, states, conn } = setup(0); // random 0 → factor 1 - jitter = 0.5
     conn.start();
