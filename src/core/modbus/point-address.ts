@@ -269,7 +269,7 @@ export function pointAddressFromJson(value: unknown): ModbusPointAddress {
   const p: ModbusPointAddress = {
     table: t,
     address,
-    type: (type ?? (isBitTable(t) || bit !== undefined ? "bool" : "uint16")) as ModbusDataType,
+    type: (type?.toLowerCase() ?? (isBitTable(t) || bit !== undefined ? "bool" : "uint16")) as ModbusDataType,
     order: (order?.toUpperCase() ?? "ABCD") as ByteOrder,
     ...(bit !== undefined ? { bit } : {}),
     ...(length !== undefined ? { length } : {}),

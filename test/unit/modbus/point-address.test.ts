@@ -141,6 +141,10 @@ describe("modbus point addresses", () => {
       order: "ABCD",
       bit: 4,
     });
+    assert.equal(
+      pointAddressFromJson({ table: "input-register", address: 1, type: "Float32" }).type,
+      "float32",
+    );
     fails(() => pointAddressFromJson("HR1"), "address", /must be an object/);
     fails(() => pointAddressFromJson({ table: "register", address: 1 }), "table", /one of coil/);
     fails(() => pointAddressFromJson({ table: "coil", address: "1" }), "address", /must be a number/);
