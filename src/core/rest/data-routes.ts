@@ -9,6 +9,7 @@ import { pointKey, type DataPoint, type PointKey } from "../model/datapoint";
 import { parsePointKey } from "../model/formula";
 import { checkFormula } from "../formula/check";
 import { compilePattern } from "../bus/pattern";
+import { pointIds } from "./point-index";
 import { ENVELOPE_VERSION, EventIds } from "../bus/envelope";
 import type { AlarmState } from "../store/store";
 import { RestError, badRequest, notFound } from "./errors";
@@ -306,7 +307,7 @@ export function dataRoutes(): Route[] {
       errors: [],
       handler: async (c) => {
         const matcher = compilePattern(queryText(c.query, "pattern") ?? "");
-        const points = (await c.ctx.store.registry.listPoints()).filter((p) => matcher.matches(p));
+        const points = (await pointIds(c.ctx.store.registry, c.ctx.now())).filter((p) => matcher.matches(p));
         const latest = await c.ctx.store.latestMany(points.map((p) => p.key));
         return { body: latest.filter((p): p is DataPoint => p !== undefined) };
       },

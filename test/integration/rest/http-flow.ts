@@ -37,6 +37,17 @@ export function httpNodes(RED: NodeAPI): void {
   httpIn(RED);
 }
 
+/** A request handler serving whichever app the last loaded `http in` module received. */
+export function requestHandler(): Handler {
+  return (req, res) => {
+    if (app) app(req, res);
+    else {
+      res.statusCode = 502;
+      res.end("no flow loaded");
+    }
+  };
+}
+
 export interface Reply {
   readonly status: number;
   readonly headers: http.IncomingHttpHeaders;
@@ -49,13 +60,7 @@ export class HttpServer {
   private port = 0;
 
   async start(): Promise<void> {
-    this.server = http.createServer((req, res) => {
-      if (app) app(req, res);
-      else {
-        res.statusCode = 502;
-        res.end("no flow loaded");
-      }
-    });
+    this.server = http.createServer(requestHandler());
     await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
     this.port = (this.server.address() as AddressInfo).port;
   }

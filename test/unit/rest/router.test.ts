@@ -399,6 +399,18 @@ describe("REST handlers", function () {
       assert.deepEqual([bad.status, (bad.body as { field: string }).field], [400, "pattern"]);
     });
 
+    it("latest sees a point created after the last request at once", async function () {
+      assert.deepEqual((await a.call("GET", "/v1/latest")).body, []);
+      await a.call("POST", "/v1/items", { id: "volt" });
+      await a.call("POST", "/v1/terms/t1/items", { item_id: "volt", address: "HR40100" });
+      await a.call("POST", "/v1/devices/plc1/terms/t1/items/volt/datas", { value: 230 });
+      const after = (await a.call("GET", "/v1/latest")).body as { key: string; value: number }[];
+      assert.deepEqual(
+        after.map((p) => [p.key, p.value]),
+        [["plc1:t1:volt", 230]],
+      );
+    });
+
     it("alarms: list, acknowledge, shelve", async function () {
       await a.store.putAlarm({ key: "plc1:t1:power", condition: "high", active: true, acked: false, ts: 1 });
       assert.equal(((await a.call("GET", "/v1/alarms")).body as unknown[]).length, 1);
