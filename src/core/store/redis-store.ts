@@ -223,7 +223,7 @@ export class RedisStore implements Store {
   private readonly subscribed: Promise<void>;
   private readonly trim: string;
   private readonly shas = new Map<string, string>();
-  private readonly makeClient: () => Client;
+  private readonly makeClient: (override?: RedisOptions) => Client;
 
   constructor(opts: RedisStoreOptions) {
     this.namespace = opts.namespace;
@@ -246,18 +246,23 @@ export class RedisStore implements Store {
       ...opts.redisOptions,
     };
     const cluster = opts.cluster;
-    this.makeClient = cluster
-      ? () =>
-          new Cluster([...cluster.nodes], {
-            clusterRetryStrategy: common.retryStrategy,
-            ...cluster.options,
-            redisOptions: { ...common, ...cluster.options?.redisOptions },
-          })
-      : opts.redisOptions?.sentinels || opts.url === undefined
-        ? () => new Redis(common)
-        : () => new Redis(opts.url ?? "", common);
+    this.makeClient = (override: RedisOptions = {}) => {
+      const options = { ...common, ...override };
+      if (cluster) {
+        return new Cluster([...cluster.nodes], {
+          clusterRetryStrategy: common.retryStrategy,
+          ...cluster.options,
+          redisOptions: { ...options, ...cluster.options?.redisOptions },
+        });
+      }
+      return opts.redisOptions?.sentinels || opts.url === undefined
+        ? new Redis(options)
+        : new Redis(opts.url, options);
+    };
     this.client = this.makeClient();
-    this.sub = this.makeClient();
+    // The SUBSCRIBE must wait for Redis however long it is away at start-up: ioredis only subscribes
+    // again after a reconnect to channels whose first SUBSCRIBE succeeded.
+    this.sub = this.makeClient({ maxRetriesPerRequest: null });
     this.client.on("ready", () => this.setState({ kind: "connected" }));
     this.client.on("error", (err: unknown) => {
       if (!this.closing) this.setState({ kind: "error", message: errorMessage(err) });

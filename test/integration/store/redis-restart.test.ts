@@ -97,4 +97,33 @@ describe("RedisStore across a Redis restart", function () {
     assert.equal(await changed, "ub");
     assert.equal((await b.latest("d:t:a"))?.value, 2);
   });
+
+  it("starts while Redis is not there yet and works once it comes", async function () {
+    const url = `redis://127.0.0.1:${port}`;
+    const late = new RedisStore({
+      url,
+      namespace: "rs:",
+      instanceId: "late",
+      reconnect: { baseMs: 20, maxMs: 100 },
+    });
+    stores.push(late);
+    // Past the retries a command waits through (3 by default): a SUBSCRIBE that gave up would stay lost.
+    await new Promise<void>((resolve) => {
+      const off = late.onState((st) => {
+        if (st.kind === "reconnecting" && st.attempt >= 6) {
+          off();
+          resolve();
+        }
+      });
+    });
+    const ready = late.ready();
+    server = await startRedis(port);
+    await ready;
+    const other = new RedisStore({ url, namespace: "rs:", instanceId: "other" });
+    stores.push(other);
+    await other.ready();
+    const heard = new Promise<PointsEnvelope>((resolve) => late.onRemotePoints(resolve));
+    await other.ingest(envelope([dp("d:t:a", 5)]));
+    assert.equal((await heard).points[0].value, 5, "the late store subscribed once Redis came");
+  });
 });
