@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { NodeAPI } from "node-red";
-import { subflowDefinition, type SubflowDefinition } from "./subflow";
+import { subflowDefinition, type Labels, type SubflowDefinition } from "./subflow";
 
 /**
  * The help text: help.md beside the source, or — in the built package, where only the assembled
@@ -29,10 +29,30 @@ function packageVersion(): string {
   return "0.0.0";
 }
 
+/** The property labels of each language: locales/<lang>.json beside the source, locales/<lang>/<type>.json when built. */
+function labels(): Labels {
+  const dir = path.join(__dirname, "locales");
+  const out: Record<string, Labels[string]> = {};
+  if (!fs.existsSync(dir)) return out;
+  for (const entry of fs.readdirSync(dir)) {
+    const file = entry.endsWith(".json")
+      ? path.join(dir, entry)
+      : path.join(dir, entry, "datacoll-rest.json");
+    if (!fs.existsSync(file)) continue;
+    const messages = JSON.parse(fs.readFileSync(file, "utf8")) as {
+      "datacoll-rest": { label: Labels[string] };
+    };
+    out[path.basename(entry, ".json")] = messages["datacoll-rest"].label;
+  }
+  return out;
+}
+
 interface SubflowApi {
   registerSubflow(def: SubflowDefinition): void;
 }
 
 export = function register(RED: NodeAPI): void {
-  (RED.nodes as unknown as SubflowApi).registerSubflow(subflowDefinition(helpText(), packageVersion()));
+  (RED.nodes as unknown as SubflowApi).registerSubflow(
+    subflowDefinition(helpText(), packageVersion(), labels()),
+  );
 };

@@ -24,7 +24,14 @@ export interface SubflowDefinition {
   readonly flow: readonly Readonly<Record<string, unknown>>[];
 }
 
-export function subflowDefinition(info: string, version: string): SubflowDefinition {
+/** Property labels per language, from the node's locale files: `{ "en-US": { manager, url, maxBody } }`. */
+export type Labels = Readonly<Record<string, Readonly<Record<"manager" | "url" | "maxBody", string>>>>;
+
+function label(labels: Labels, name: "manager" | "url" | "maxBody"): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels).map(([lang, l]) => [lang, l[name]]));
+}
+
+export function subflowDefinition(info: string, version: string, labels: Labels): SubflowDefinition {
   return {
     id: Z,
     type: "subflow",
@@ -41,7 +48,7 @@ export function subflowDefinition(info: string, version: string): SubflowDefinit
         type: "str",
         value: "dc:",
         ui: {
-          label: { "en-US": "Manager (name or namespace)", "zh-CN": "管理器（名称或命名空间）" },
+          label: label(labels, "manager"),
           type: "input",
           opts: { types: ["str"] },
         },
@@ -51,7 +58,7 @@ export function subflowDefinition(info: string, version: string): SubflowDefinit
         type: "str",
         value: "/api/*",
         ui: {
-          label: { "en-US": "URL (base path + /*)", "zh-CN": "URL（基础路径 + /*）" },
+          label: label(labels, "url"),
           type: "input",
           opts: { types: ["str"] },
         },
@@ -61,7 +68,7 @@ export function subflowDefinition(info: string, version: string): SubflowDefinit
         type: "num",
         value: "1000000",
         ui: {
-          label: { "en-US": "Max body (bytes)", "zh-CN": "请求体上限（字节）" },
+          label: label(labels, "maxBody"),
           type: "input",
           opts: { types: ["num"] },
         },
