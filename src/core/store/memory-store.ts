@@ -238,6 +238,7 @@ export class MemoryStore implements Store {
 
   async ingest(env: PointsEnvelope): Promise<void> {
     this.open();
+    if (env.points.length === 0) return;
     // An envelope made elsewhere and relayed through this store must not come back as remote.
     if (!this.ids.isOwn(env.id)) this.recent.seen(env.id);
     const jsons = env.points.map(pointJson);
