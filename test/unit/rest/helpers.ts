@@ -2,9 +2,10 @@
 import { MemoryStore } from "../../../src/core/store/memory-store";
 import { handle } from "../../../src/core/rest/router";
 import type { RestActions, RestContext, RestResponse } from "../../../src/core/rest/types";
+import type { Store } from "../../../src/core/store/store";
 
 export interface Api {
-  readonly store: MemoryStore;
+  readonly store: Store;
   call(method: string, path: string, body?: unknown, opts?: CallOptions): Promise<RestResponse>;
   close(): Promise<void>;
 }
@@ -15,8 +16,11 @@ export interface CallOptions {
   readonly maxBodyBytes?: number;
 }
 
-export function api(actions?: RestActions, now = (): number => 1_700_000_000_000): Api {
-  const store = new MemoryStore({ namespace: "t:", instanceId: "test" });
+export function api(
+  actions?: RestActions,
+  now = (): number => 1_700_000_000_000,
+  store: Store = new MemoryStore({ namespace: "t:", instanceId: "test" }),
+): Api {
   const ctx: RestContext = {
     store,
     basePath: "/api",

@@ -1,0 +1,56 @@
+/** The REST handlers over the Redis store: the same answers as over the embedded store. */
+import assert from "node:assert/strict";
+import { api, seed, type Api } from "../../unit/rest/helpers";
+import { uniqueNamespace } from "../../support/services";
+import { deleteNamespace, openRedisStore } from "../store/redis-admin";
+
+describe("REST handlers on the Redis store", function () {
+  let a: Api;
+  let namespace = "";
+
+  beforeEach(async function () {
+    namespace = uniqueNamespace("rest");
+    a = api(undefined, undefined, await openRedisStore({ namespace, instanceId: "rest-test" }));
+    await seed(a);
+  });
+
+  afterEach(async function () {
+    await a.close();
+    await deleteNamespace(namespace);
+  });
+
+  it("serves the older paths, renames and cascading deletes", async function () {
+    assert.deepEqual((await a.call("GET", "/v1/terms/t1/items")).body, ["energy", "power"]);
+    assert.deepEqual([(await a.call("GET", "/v1/devices/nope")).body], ["device_id not found!"]);
+    const r = await a.call("PUT", "/v1/terms/t1", { id: "t7" });
+    assert.equal(r.status, 200, String(r.body));
+    assert.deepEqual((await a.call("GET", "/v1/terms/t7/items")).body, ["energy", "power"]);
+    assert.equal((await a.call("DELETE", "/v1/devices/plc1")).status, 200);
+    assert.deepEqual((await a.call("GET", "/v1/terms")).body, ["c1"]);
+  });
+
+  it("writes a failing batch not at all and answers latest values", async function () {
+    const bad = await a.call("POST", "/v2/terms/t1/items", [
+      { itemId: "power", address: "HR40100" },
+      { itemId: "energy", address: "HR40200" },
+    ]);
+    assert.equal(bad.status, 409);
+    await a.call("POST", "/v2/items", [{ id: "volt" }]);
+    const clash = await a.call("POST", "/v2/terms/t1/items", [{ itemId: "volt", address: "HR40001" }]);
+    assert.equal(clash.status, 409);
+    assert.equal(await a.store.registry.getPoint("plc1:t1:volt"), undefined);
+    await a.call("POST", "/v1/devices/plc1/terms/t1/items/power/datas", { value: 7 });
+    const latest = (await a.call("GET", "/v1/latest?pattern=plc1")).body as { key: string; value: number }[];
+    assert.deepEqual(
+      latest.map((p) => [p.key, p.value]),
+      [["plc1:t1:power", 7]],
+    );
+  });
+
+  it("imports CSV all or nothing", async function () {
+    const csv = "kind,id,deviceId,address\nterm,t5,plc1,5\nterm,t6,plc1,300\n";
+    const r = await a.call("POST", "/v2/import", csv, { contentType: "text/csv" });
+    assert.equal(r.status, 400);
+    assert.equal(await a.store.registry.getTerm("t5"), undefined);
+  });
+});
