@@ -450,6 +450,26 @@ export function storeContract(name: string, factory: StoreFactory): void {
         assert.equal(here.items[0].points[0].value, 3);
       });
 
+      it("takes batches from two instances at once without losing one", async function () {
+        const other = await open({ instanceId: "b" });
+        await store.ensureEventGroup("saver", "end");
+        const writes: Promise<void>[] = [];
+        for (let i = 0; i < 50; i++) {
+          writes.push(store.ingest(envelope([dp("d:t:a", i), dp("d:t:b", i)])));
+          writes.push(other.ingest(envelope([dp("d:t:a", 100 + i)])));
+        }
+        await Promise.all(writes);
+        assert.equal(await store.historyLength("d:t:a"), 100);
+        assert.equal(await other.historyLength("d:t:b"), 50);
+        const values = (await other.history("d:t:a", 100)).map((p) => Number(p.value)).sort((x, y) => x - y);
+        assert.deepEqual(values, [
+          ...Array.from({ length: 50 }, (_, i) => i),
+          ...Array.from({ length: 50 }, (_, i) => 100 + i),
+        ]);
+        const events = await store.readEvents("saver", "c1", 1000, 0);
+        assert.equal(events.length, 100, "the saver's group sees every batch of both instances");
+      });
+
       it("keeps alarm states per point and condition, with an index of points in alarm", async function () {
         const high = {
           key: "d:t:a",
