@@ -5,7 +5,11 @@ import { ROUTES } from "../../src/core/rest/routes";
 import { Router } from "../../src/core/rest/router";
 import type { RestActions } from "../../src/core/rest/types";
 import { GOOD } from "../../src/core/model/datapoint";
-import { linkManager, type ManagerNodeLike } from "../../nodes/datacoll-api/manager-link";
+import {
+  linkManager,
+  type ManagerNodeLike,
+  type ManagerWithActions,
+} from "../../nodes/datacoll-api/manager-link";
 
 const manager = nodeModule("datacoll-manager");
 const api = nodeModule("datacoll-api");
@@ -499,8 +503,10 @@ describe("datacoll-api over real HTTP", function () {
         return { key, value, confirmed: true, ts: 7 };
       },
     };
-    (helper.getNode("m1") as unknown as { restActions: RestActions }).restActions = actions;
-    const link = linkManager(helper.getNode("m1") as unknown as ManagerNodeLike);
+    // As the manager runtime will: it sets restActions on the Manager the config node owns.
+    const m1 = helper.getNode("m1") as unknown as ManagerNodeLike;
+    (m1.manager as ManagerWithActions).restActions = actions;
+    const link = linkManager(m1);
     try {
       await link.store.registry.putDevice({ id: "plc1", protocol: "modbus-tcp", host: "h" });
       await link.store.registry.putTerm({ id: "t1", deviceId: "plc1" });
