@@ -5,7 +5,7 @@ import {
   parsePointAddress,
   type ModbusPointAddress,
 } from "../../src/core/modbus/point-address";
-import { writePoint } from "../../src/core/runtime/modbus-write";
+import { writePoint } from "../../src/core/modbus/write-point";
 import { isModbusDeviceNode } from "../lib/modbus-device";
 import { connectionStatus, errorStatus, shorten } from "../lib/status";
 
@@ -70,8 +70,8 @@ export = function register(RED: NodeAPI): void {
         done(err instanceof Error ? err : new Error(String(err)));
         return;
       }
-      writePoint(client, target, point, msg.payload, scaling)
-        .then((confirmation) => {
+      writePoint(client, target, point, msg.payload, { scaling })
+        .then((req) => {
           writes++;
           this.status(connectionStatus("connected", `${writes} written`));
           send({
@@ -82,8 +82,8 @@ export = function register(RED: NodeAPI): void {
               unit: target,
               address: formatPointAddress(point),
               value: msg.payload,
-              fn: confirmation.fn,
-              written: confirmation.written,
+              fn: req.fn,
+              written: "values" in req ? req.values : "value" in req ? req.value : undefined,
               ms: Date.now() - started,
             },
           });

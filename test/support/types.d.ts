@@ -1,8 +1,14 @@
 declare module "node-red-node-test-helper" {
   import type { Node, NodeAPI } from "node-red";
   type NodeModule = (RED: NodeAPI) => void;
-  interface TestNode extends Node {
+  /** A node in the test runtime; `on("input")` listeners see whatever the test expects a message to be. */
+  interface TestNode extends Omit<Node, "on"> {
     receive(msg: object): void;
+    on(event: "input", listener: (msg: import("node-red").NodeMessageInFlow) => void): this;
+    // Two overloads, not a union: the first gives untyped listeners a message type, the second accepts typed ones.
+    // eslint-disable-next-line @typescript-eslint/unified-signatures
+    on(event: "input", listener: (msg: never) => void): this;
+    on(event: string, listener: (...args: never[]) => void): this;
   }
   interface Helper {
     init(nodeRedRuntime: string, settings?: object): void;

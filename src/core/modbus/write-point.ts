@@ -21,14 +21,17 @@ export interface WritePointOptions {
   readonly alwaysMultiple?: boolean;
 }
 
-/** Write `value` to point `p` of `unit`. Rejects with the value error or the request failure. */
+/**
+ * Write `value` to point `p` of `unit`; resolves with the request the device confirmed (for the command
+ * node's confirmation). Rejects with the value error or the request failure.
+ */
 export async function writePoint(
   client: ModbusRequester,
   unit: number,
   p: ModbusPointAddress,
   value: unknown,
   opts: WritePointOptions = {},
-): Promise<void> {
+): Promise<ModbusRequest> {
   const w = encodeWrite(p, value, opts.scaling ?? IDENTITY_SCALING);
   let req: ModbusRequest;
   switch (w.kind) {
@@ -54,4 +57,5 @@ export async function writePoint(
     }
   }
   await client.request(unit, req);
+  return req;
 }

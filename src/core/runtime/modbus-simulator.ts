@@ -8,7 +8,8 @@ import { DataCollError, errorMessage } from "../errors";
 import { parsePointAddress, pointWidth, type ModbusPointAddress } from "../modbus/point-address";
 import { decodeBits, decodeRegisters, encodeRegisters, type RawValue } from "../modbus/values";
 import { DEFAULT_TABLE_SIZES, ModbusServerCore, type TableSizes } from "../../protocols/modbus/server";
-import { listenTcp, type TcpServerHandle } from "../../transport/tcp-server";
+import { startModbusSimulator } from "../modbus/simulator";
+import type { TcpServerHandle } from "../../transport/tcp-server";
 import type { Clock, TimerHandle } from "../../transport/connection";
 
 export type GeneratorKind = "constant" | "ramp" | "sine" | "random-walk";
@@ -123,21 +124,7 @@ export class ModbusSimulator {
 
   /** Start serving; resolves with the port (0 picks a free one). */
   async listen(port: number, host = "127.0.0.1"): Promise<number> {
-    const core = this.core;
-    this.server = await listenTcp({
-      host,
-      port,
-      onConnection: (peer) => {
-        const conn = core.connection();
-        return {
-          data: (bytes) => {
-            const out = conn.onData(bytes);
-            for (const reply of out.replies) peer.write(reply);
-            if (out.close !== undefined) peer.close();
-          },
-        };
-      },
-    });
+    this.server = await startModbusSimulator(this.core, { host, port });
     if ((this.opts.generators ?? []).length > 0) this.schedule();
     return this.server.port;
   }
