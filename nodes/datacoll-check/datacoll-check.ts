@@ -1,0 +1,316 @@
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
+import { MemoryAlarmStateStore, type AlarmStateStore } from "../../src/core/check/alarm-state";
+import { Checker, type AlarmTransition, type PointAlarms } from "../../src/core/check/checker";
+import { COMMAND_NAMES, parseAlarmCommand, type AlarmCommand } from "../../src/core/check/command";
+import { checkSettingsOfPoint } from "../../src/core/check/point-settings";
+import { CONDITIONS, parseCheckSettings, type CheckSettings } from "../../src/core/check/settings";
+import { alarmStateStoreOn } from "../../src/core/check/store-adapter";
+import { compilePattern, type PointMatcher } from "../../src/core/bus/pattern";
+import { errorMessage } from "../../src/core/errors";
+import type { ManagerHandle } from "../../src/core/manager";
+import { splitPointKey, type DataPoint, type PointKey } from "../../src/core/model/datapoint";
+import type { Point } from "../../src/core/model/point";
+import type { ManagerConfigNode } from "../datacoll-manager/api";
+import { pointsFromMessage } from "../lib/messages";
+import { RateMeter } from "../lib/rate";
+import { errorStatus, rateText } from "../lib/status";
+
+interface CheckDef extends NodeDef {
+  manager: string;
+  scope: string;
+  lowLow: string;
+  low: string;
+  high: string;
+  highHigh: string;
+  hysteresis: string;
+  ratePerSecond: string;
+  staleSeconds: string;
+  quality: boolean;
+  verify: string;
+  onDelay: string;
+  offDelay: string;
+  severity: string;
+  message: string;
+}
+
+const blank = (v: unknown): boolean => v === undefined || v === null || String(v).trim() === "";
+const seconds = (v: unknown): number | undefined => (blank(v) ? undefined : Number(v) * 1000);
+
+/** The node's defaults as CheckSettings; throws a DataCollError naming the field at fault. */
+function defaultsOf(def: CheckDef): CheckSettings {
+  const severity = blank(def.severity)
+    ? undefined
+    : Object.fromEntries(CONDITIONS.map((c) => [c, Number(def.severity)]));
+  return parseCheckSettings({
+    lowLow: def.lowLow,
+    low: def.low,
+    high: def.high,
+    highHigh: def.highHigh,
+    hysteresis: def.hysteresis,
+    ratePerSecond: def.ratePerSecond,
+    staleSeconds: def.staleSeconds,
+    quality: def.quality === true ? true : undefined,
+    verify: blank(def.verify) ? undefined : def.verify,
+    onDelayMs: seconds(def.onDelay),
+    offDelayMs: seconds(def.offDelay),
+    severity,
+    message: blank(def.message) ? undefined : def.message,
+  });
+}
+
+/** Alarm state of checkers without a manager: kept per node id, so a redeploy (not a restart) keeps it. */
+const memoryStates = new Map<string, MemoryAlarmStateStore>();
+
+/** Only the alarms of points in this node's scope: another check node may own the rest. */
+function scoped(store: AlarmStateStore, scope: PointMatcher): AlarmStateStore {
+  if (scope.all) return store;
+  return {
+    loadAll: async () =>
+      (await store.loadAll()).filter((a) => {
+        const ids = splitPointKey(a.key);
+        return ids !== undefined && scope.matches(ids);
+      }),
+    save: (changes) => store.save(changes),
+  };
+}
+
+function transitionMessage(t: AlarmTransition): NodeMessage {
+  return { topic: t.key, payload: t.text, alarm: t } as NodeMessage;
+}
+
+export = function register(RED: NodeAPI): void {
+  function DataCollCheck(this: Node, def: CheckDef): void {
+    RED.nodes.createNode(this, def);
+    let defaults: CheckSettings;
+    let scope: PointMatcher;
+    let handle: ManagerHandle | undefined;
+    try {
+      defaults = defaultsOf(def);
+      scope = compilePattern(def.scope ?? "");
+      if (!blank(def.manager)) {
+        const m = RED.nodes.getNode(def.manager) as ManagerConfigNode | null;
+        handle = m?.acquireManager();
+        if (handle === undefined)
+          throw new Error(m?.settingsError ?? RED._("datacoll-check.errors.noManager"));
+      }
+    } catch (err) {
+      const reason = errorMessage(err);
+      this.error(RED._("datacoll-check.errors.config", { reason }));
+      this.status(errorStatus(reason));
+      return;
+    }
+    const manager = handle?.manager;
+    const pointSettings = (p: Point): CheckSettings | undefined => {
+      try {
+        return checkSettingsOfPoint(p);
+      } catch (err) {
+        this.warn(RED._("datacoll-check.errors.point", { key: p.key, reason: errorMessage(err) }));
+        return undefined;
+      }
+    };
+    let memory = memoryStates.get(this.id);
+    if (manager === undefined && memory === undefined)
+      memoryStates.set(this.id, (memory = new MemoryAlarmStateStore()));
+    const store = scoped(manager ? alarmStateStoreOn(manager.store) : (memory as AlarmStateStore), scope);
+
+    let checker: Checker | undefined;
+    let closed = false;
+    let problem: string | undefined;
+    const ready: Promise<Checker> = (async () => {
+      const points = new Map<PointKey, CheckSettings>();
+      if (manager) {
+        await manager.ready();
+        for (const p of await manager.registry.listPoints()) {
+          const s = scope.matches(p) ? pointSettings(p) : undefined;
+          if (s !== undefined) points.set(p.key, s);
+        }
+      }
+      const onRuleError = (key: PointKey, message: string): void =>
+        this.warn(RED._("datacoll-check.errors.rule", { key, reason: message }));
+      checker = await Checker.open({ store, defaults, points, onRuleError, now: Date.now() });
+      schedule();
+      return checker;
+    })();
+    ready.catch((err: unknown) => {
+      if (closed) return;
+      problem = errorMessage(err);
+      this.error(RED._("datacoll-check.errors.open", { reason: problem }));
+      showStatus();
+    });
+
+    // Registry edits reach the checker without a redeploy.
+    const offRegistry = manager?.registry.onChange((changes) => {
+      for (const c of changes) {
+        const ids = c.kind === "point" ? splitPointKey(c.id) : undefined;
+        if (ids === undefined || !scope.matches(ids)) continue;
+        void ready
+          .then(async (ck) => {
+            const p = c.op === "delete" ? undefined : await manager.registry.getPoint(c.id);
+            if (closed || (p === undefined && ck.summary(c.id) === undefined)) return;
+            ck.setPoint(c.id, p && pointSettings(p), Date.now());
+            persist();
+            schedule();
+          })
+          .catch((err: unknown) => this.warn(errorMessage(err)));
+      }
+    });
+
+    // Writes to the store go one after another, coalesced: the checker keeps what a failed write missed.
+    let chain: Promise<void> = Promise.resolve();
+    let queued = false;
+    const persist = (): void => {
+      if (queued || checker === undefined) return;
+      queued = true;
+      const ck = checker;
+      chain = chain.then(async () => {
+        queued = false;
+        try {
+          await ck.flush();
+          if (problem !== undefined) {
+            problem = undefined;
+            showStatus();
+          }
+        } catch (err) {
+          problem = RED._("datacoll-check.errors.store", { reason: errorMessage(err) });
+          this.warn(problem);
+          showStatus();
+        }
+      });
+    };
+
+    const emitTransitions = (
+      ts: readonly AlarmTransition[],
+      send: (m: (NodeMessage | NodeMessage[] | null)[]) => void,
+    ) => {
+      if (ts.length > 0) send([null, ts.map(transitionMessage)]);
+    };
+
+    let timer: NodeJS.Timeout | undefined;
+    function schedule(): void {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      const next = checker?.nextDeadline();
+      if (closed || next === undefined) return;
+      const delay = Math.min(Math.max(next - Date.now(), 0), 2 ** 31 - 1);
+      timer = setTimeout(onTimer, delay);
+    }
+    const onTimer = (): void => {
+      timer = undefined;
+      if (checker === undefined || closed) return;
+      emitTransitions(checker.tick(Date.now()), (m) => this.send(m));
+      persist();
+      schedule();
+      showStatus();
+    };
+
+    const rate = new RateMeter();
+    let shown = "";
+    const showStatus = (): void => {
+      const now = Date.now();
+      let status;
+      if (problem !== undefined) status = errorStatus(problem);
+      else if (checker === undefined) status = { fill: "grey", shape: "ring", text: "starting" } as const;
+      else {
+        const list = checker.activeAlarms();
+        const active = list.filter((a) => a.active).length;
+        const unacked = list.some((a) => a.unacked);
+        const text = `${active} alarm${active === 1 ? "" : "s"} · ${rateText(rate.perSecond(now), 0)}`;
+        status = { fill: unacked ? "red" : active > 0 ? "yellow" : "green", shape: "dot", text } as const;
+      }
+      const key = JSON.stringify(status);
+      if (key === shown) return;
+      shown = key;
+      this.status(status);
+    };
+    showStatus();
+    const statusTimer = setInterval(showStatus, 1000);
+
+    const command = (ck: Checker, c: AlarmCommand, now: number): readonly AlarmTransition[] => {
+      switch (c.kind) {
+        case "shelve":
+          return ck.shelve(c.key, c.condition, c.until, now, c.by);
+        case "unshelve":
+          return ck.unshelve(c.key, c.condition, now, c.by);
+        case "ack":
+          if (c.key !== undefined) return ck.acknowledge(c.key, c.condition, now, c.by);
+          return ck
+            .activeAlarms()
+            .flatMap((a: PointAlarms) =>
+              a.alarms
+                .filter(
+                  (s) =>
+                    (s.state === "raised" || s.state === "cleared-unacked") &&
+                    (c.condition ?? s.condition) === s.condition,
+                )
+                .flatMap((s) => ck.acknowledge(a.key, s.condition, now, c.by)),
+            );
+      }
+    };
+
+    const annotate = (ck: Checker, points: DataPoint[], now: number) => {
+      const inScope = scope.all ? points : points.filter((p) => scope.matches(p));
+      const r = ck.checkBatch(inScope, now);
+      const out = new Array<DataPoint>(points.length);
+      for (let i = 0, j = 0; i < points.length; i++) {
+        const p = points[i];
+        out[i] = inScope[j] === p ? ({ ...p, alarm: r.alarms[j++] } as DataPoint) : p;
+      }
+      return { out, transitions: r.transitions };
+    };
+
+    this.on("input", (msg: NodeMessageInFlow, send, done) => {
+      const now = Date.now();
+      let work: (ck: Checker) => void;
+      try {
+        const topic = typeof msg.topic === "string" ? msg.topic : "";
+        if (COMMAND_NAMES.has(topic)) {
+          const c = parseAlarmCommand(topic, msg.payload);
+          work = (ck) => emitTransitions(command(ck, c, now), send);
+        } else {
+          const points = pointsFromMessage(msg as Record<string, unknown>, now);
+          rate.add(points.length, now);
+          work = (ck) => {
+            const { out, transitions } = annotate(ck, points, now);
+            const m = msg as NodeMessage & Record<string, unknown>;
+            if (Array.isArray(msg.payload)) m.payload = out;
+            else {
+              m.point = out[0];
+              m.alarm = (out[0] as { alarm?: PointAlarms }).alarm;
+            }
+            send([m, transitions.length > 0 ? transitions.map(transitionMessage) : null]);
+          };
+        }
+      } catch (err) {
+        done(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+      ready.then(
+        (ck) => {
+          try {
+            work(ck);
+            done();
+          } catch (err) {
+            done(err instanceof Error ? err : new Error(String(err)));
+          }
+          persist();
+          schedule();
+        },
+        (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+      );
+    });
+
+    this.on("close", (removed: boolean, done: () => void) => {
+      closed = true;
+      if (timer !== undefined) clearTimeout(timer);
+      clearInterval(statusTimer);
+      offRegistry?.();
+      if (removed) memoryStates.delete(this.id);
+      persist();
+      void chain
+        .then(() => handle?.release())
+        .catch((err: unknown) => this.warn(errorMessage(err)))
+        .then(() => done());
+    });
+  }
+  RED.nodes.registerType("datacoll-check", DataCollCheck);
+};
