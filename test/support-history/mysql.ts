@@ -11,7 +11,7 @@ const url = new URL(MYSQL_URL);
 /** Settings for `database` on the test server, optionally through another port (the TCP proxy). */
 export function testSettings(
   database: string,
-  overrides: { port?: number; poolSize?: number } = {},
+  overrides: { port?: number; poolSize?: number; connectTimeoutMs?: number } = {},
 ): MysqlSettings {
   return parseMysqlSettings({
     host: url.hostname,
@@ -20,6 +20,7 @@ export function testSettings(
     password: decodeURIComponent(url.password),
     database,
     poolSize: overrides.poolSize ?? 4,
+    connectTimeoutMs: overrides.connectTimeoutMs,
   });
 }
 

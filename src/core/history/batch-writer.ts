@@ -77,6 +77,12 @@ export interface BatchWriterOptions {
   /** Reconnect backoff: first wait, doubling up to the most (defaults 500 ms and 30 s). */
   readonly retryMinMs?: number;
   readonly retryMaxMs?: number;
+  /**
+   * Longest one statement may take (default 30 s). A server that stops answering without closing the
+   * connection (a network black hole) then counts as an outage instead of holding every row, and close,
+   * forever.
+   */
+  readonly queryTimeoutMs?: number;
 }
 
 export type WriterState = "ok" | "queued" | "retrying" | "closed";
@@ -165,6 +171,7 @@ export class BatchWriter {
   private readonly clock: Clock;
   private readonly retryMinMs: number;
   private readonly retryMaxMs: number;
+  private readonly queryTimeoutMs: number;
   private readonly listeners = new Set<(e: WriterEvent) => void>();
 
   // Until the first pass has looked, the backlog may hold rows a previous instance left: start queued.
@@ -230,6 +237,7 @@ export class BatchWriter {
     this.clock = options.clock ?? systemClock;
     this.retryMinMs = positive(options.retryMinMs, 500, "retryMinMs");
     this.retryMaxMs = positive(options.retryMaxMs, 30_000, "retryMaxMs");
+    this.queryTimeoutMs = positive(options.queryTimeoutMs, 30_000, "queryTimeoutMs");
     this.kick();
   }
 
@@ -744,10 +752,23 @@ export class BatchWriter {
   }
 
   private async insert(rows: readonly HistoryRow[]): Promise<void> {
-    if (rows[0].kind === "point") {
-      await this.pool.query(this.historySql, [(rows as readonly PointRow[]).map(historyValues)]);
-    } else {
-      await this.pool.query(this.alarmsSql, [(rows as readonly AlarmRow[]).map(alarmValues)]);
+    const values =
+      rows[0].kind === "point"
+        ? (rows as readonly PointRow[]).map(historyValues)
+        : (rows as readonly AlarmRow[]).map(alarmValues);
+    const sql = rows[0].kind === "point" ? this.historySql : this.alarmsSql;
+    const conn = await this.pool.getConnection();
+    let reusable = true;
+    try {
+      await conn.query({ sql, timeout: this.queryTimeoutMs }, [values]);
+    } catch (err) {
+      // After a timeout the statement may still be running and its answer still due on this connection;
+      // handed back, it would hold up the next batch behind an answer that may never come.
+      reusable = classifyMysqlError(err).kind !== "connection";
+      throw err;
+    } finally {
+      if (reusable) conn.release();
+      else conn.destroy();
     }
   }
 
@@ -760,18 +781,22 @@ export class BatchWriter {
     let conn: PoolConnection | undefined;
     try {
       conn = await this.pool.getConnection();
-      await conn.beginTransaction();
+      // As queries rather than beginTransaction/commit so that they, too, give up after queryTimeoutMs.
+      await conn.query({ sql: "START TRANSACTION", timeout: this.queryTimeoutMs });
       const letters: DeadLetter[] = [];
       for (const r of rows) {
         try {
-          await conn.execute({ sql, namedPlaceholders: true }, customSqlParams(r));
+          await conn.execute(
+            { sql, namedPlaceholders: true, timeout: this.queryTimeoutMs },
+            customSqlParams(r),
+          );
         } catch (err) {
           const error = classifyMysqlError(err);
           if (error.kind !== "content") throw err;
           letters.push({ row: r, error: error.message, code: error.code ?? null, at: this.clock.now() });
         }
       }
-      await conn.commit();
+      await conn.query({ sql: "COMMIT", timeout: this.queryTimeoutMs });
       conn.release();
       return { ok: true, written: rows.length - letters.length, letters };
     } catch (err) {

@@ -182,6 +182,33 @@ describe("history store-and-forward (MariaDB through a TCP proxy)", function () 
     assert.equal(await attempts(1), true, "back to 500 ms");
   });
 
+  for (const path of ["custom SQL", "multi-row INSERT"] as const) {
+    it(`counts a server that stops answering as an outage once a statement times out (${path})`, async function () {
+      const w = writer({
+        queryTimeoutMs: 300,
+        // A new connection into the stall would otherwise wait out the default 10 s connect timeout.
+        mysql: { settings: testSettings(db.name, { port, poolSize: 3, connectTimeoutMs: 300 }) },
+        ...(path === "custom SQL" ? {} : { customSql: undefined, tables: { history: "h_stall" } }),
+      });
+      await w.write(samples(T0, 10));
+      await w.flush();
+      proxy.stall();
+      const rows = samples(T0 + 100, 40);
+      await w.write(rows);
+      // Resolves when mysql2's own statement timer (not the injected clock) gives up on the silent server.
+      const stats = await w.flush();
+      assert.deepEqual([stats.state, stats.backlog, stats.lastError?.kind], ["retrying", 40, "connection"]);
+      proxy.restore();
+      clock.advance(500);
+      assert.equal((await w.flush()).written, 50);
+      if (path === "custom SQL") assertExactlyOnceInOrder((await arrivals()).slice(10), rows);
+      else {
+        const [r] = await db.admin.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM h_stall");
+        assert.equal(Number(r[0].n), 50);
+      }
+    });
+  }
+
   it("closes promptly during an outage and reports what is left", async function () {
     const w = writer();
     await w.flush();

@@ -2,7 +2,8 @@
  * A TCP proxy the test controls, to cut MySQL away from the writer without touching the shared server:
  * it listens on a spare port and forwards to the target; `cut()` closes every connection and refuses new
  * ones (accepts and closes at once, as a dead link or a crashed server looks to the client), `restore()`
- * forwards again.
+ * forwards again. `stall()` keeps every connection open but lets no byte through either way, as a
+ * network black hole does; `restore()` ends that too.
  */
 import net from "node:net";
 
@@ -10,6 +11,7 @@ export class TcpProxy {
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
   private isCut = false;
+  private stalled = false;
   /** Connections accepted while forwarding, over the proxy's life. */
   accepted = 0;
   /** Connections turned away while cut: each is one attempt by the client to reach the server. */
@@ -39,8 +41,13 @@ export class TcpProxy {
     this.sockets.clear();
   }
 
+  stall(): void {
+    this.stalled = true;
+  }
+
   restore(): void {
     this.isCut = false;
+    this.stalled = false;
   }
 
   get open(): number {
@@ -73,7 +80,12 @@ export class TcpProxy {
     // Either side failing or ending ends the pair, as a real broken link would.
     client.on("error", close).on("close", close);
     upstream.on("error", close).on("close", close);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    // Bytes that arrive during a stall are dropped, not held: the link is gone while it lasts.
+    client.on("data", (bytes: Buffer) => {
+      if (!this.stalled) upstream.write(bytes);
+    });
+    upstream.on("data", (bytes: Buffer) => {
+      if (!this.stalled) client.write(bytes);
+    });
   }
 }
