@@ -109,6 +109,7 @@ export = function register(RED: NodeAPI): void {
       const actions = l.actions();
       handle(request, {
         store: l.store,
+        publish: l.publish,
         basePath: base,
         maxBodyBytes,
         now: Date.now,

@@ -8,6 +8,7 @@ import type { NodeAPI, NodeDef } from "node-red";
 import { DataCollError } from "../../src/core/errors";
 import type { Manager } from "../../src/core/manager";
 import type { Store } from "../../src/core/store/store";
+import type { DataPoint } from "../../src/core/model/datapoint";
 import type { RestActions } from "../../src/core/rest/types";
 import type { ManagerConfigNode } from "../datacoll-manager/api";
 
@@ -20,6 +21,7 @@ export interface ManagerLink {
   readonly store: Store;
   /** The runtime's device_call/device_ctrl, read at each request (the runtime may start later). */
   actions(): RestActions | undefined;
+  publish(points: readonly DataPoint[]): Promise<void>;
   release(): Promise<void>;
 }
 
@@ -71,5 +73,10 @@ export function linkManager(m: ManagerConfigNode): ManagerLink {
     );
   }
   const manager: ManagerWithActions = handle.manager;
-  return { store: manager.store, actions: () => manager.restActions, release: () => handle.release() };
+  return {
+    store: manager.store,
+    actions: () => manager.restActions,
+    publish: (points) => manager.publish(points),
+    release: () => handle.release(),
+  };
 }

@@ -528,6 +528,29 @@ describe("datacoll-api over real HTTP", function () {
     assert.deepEqual(calls, ["call plc1:t1:power", "ctrl plc1:t1:power 5", "ctrl plc1:t1:power -1"]);
   });
 
+  it("publishes a hand-written value through the manager, so its subscribers see it", async function () {
+    await helper.load([manager, api, httpNodes], apiFlow());
+    const m1 = helper.getNode("m1") as unknown as ManagerNodeLike;
+    const reg = m1.manager?.registry;
+    assert.ok(reg);
+    await reg.putDevice({ id: "v1", protocol: "virtual" });
+    await reg.putTerm({ id: "t1", deviceId: "v1" });
+    await reg.putItem({ id: "sp" });
+    await reg.putPoint({ deviceId: "v1", termId: "t1", itemId: "sp" });
+    const seen: unknown[] = [];
+    const sub = m1.manager?.subscribe("v1", (points) =>
+      seen.push(...points.map((p) => [p.key, p.value, p.cause])),
+    );
+    try {
+      const r = await http.request("POST", "/api/v1/devices/v1/terms/t1/items/sp/datas", { value: 21.5 });
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(seen, [["v1:t1:sp", 21.5, "manual"]]);
+      assert.equal((await m1.manager?.store.latest("v1:t1:sp"))?.value, 21.5);
+    } finally {
+      sub?.unsubscribe();
+    }
+  });
+
   it("answers bad JSON with 400 and an oversized body with 413, never Node-RED's 500", async function () {
     await helper.load([manager, api, httpNodes], apiFlow({ api: { maxBody: 1000 } }));
     const bad = await http.request("POST", "/api/v1/devices", '{"id": "x",', {

@@ -219,24 +219,27 @@ export function dataRoutes(): Route[] {
         if (t !== undefined && (typeof t !== "number" || !Number.isFinite(t) || t < 0))
           throw badRequest("time must be epoch milliseconds", "time");
         const now = c.ctx.now();
-        await c.ctx.store.ingest({
-          v: ENVELOPE_VERSION,
-          instance: c.ctx.store.instanceId,
-          id: ids.next(),
-          ts: now,
-          points: [
-            {
-              key,
-              deviceId: c.params.d,
-              termId: c.params.t,
-              itemId: c.params.i,
-              value,
-              ts: t ?? now,
-              quality: { substituted: true },
-              cause: "manual",
-            },
-          ],
-        });
+        const point: DataPoint = {
+          key,
+          deviceId: c.params.d,
+          termId: c.params.t,
+          itemId: c.params.i,
+          value,
+          ts: t ?? now,
+          quality: { substituted: true },
+          cause: "manual",
+        };
+        if (c.ctx.publish) await c.ctx.publish([point]);
+        else {
+          const store = c.ctx.store;
+          await store.ingest({
+            v: ENVELOPE_VERSION,
+            instance: store.instanceId,
+            id: ids.next(),
+            ts: now,
+            points: [point],
+          });
+        }
         return { body: "OK", text: true };
       },
     },

@@ -56,6 +56,11 @@ export interface RestActions {
 
 export interface RestContext {
   readonly store: Store;
+  /**
+   * How a hand-written sample enters the system: the manager's publish (local subscribers see it at
+   * once, then it is stored and sent to other instances). Without it the sample is only stored.
+   */
+  readonly publish?: (points: readonly DataPoint[]) => Promise<void>;
   /** Undefined until a manager runtime provides it: `device_call`/`device_ctrl` answer 503. */
   readonly actions?: RestActions;
   /** The base path the API is mounted under, for the OpenAPI document's server URL. */
