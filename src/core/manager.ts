@@ -13,6 +13,7 @@ import { EventIds } from "./bus/envelope";
 import { MemoryDatabase, MemoryStore } from "./store/memory-store";
 import { RedisStore, type ReconnectPolicy } from "./store/redis-store";
 import type { Registry } from "./store/registry";
+import type { RestActions } from "./rest/types";
 import type { Store, StoreBounds, StoreState, Unsubscribe } from "./store/store";
 
 /** What the editor does not set: passed through to the store by code that creates managers. */
@@ -36,6 +37,11 @@ export class Manager {
   readonly settings: ManagerSettings;
   readonly store: Store;
   readonly bus: EventBus;
+  /**
+   * What the running system does on request (REST device_call/device_ctrl, alarm actions): set by the
+   * registry runtime when it starts; undefined without one, and the API answers 503.
+   */
+  restActions: RestActions | undefined;
   private readonly offRemote: Unsubscribe;
   private closed: Promise<void> | undefined;
 

@@ -32,6 +32,8 @@ export interface DeviceRun {
   update(device: Device, terms: readonly Term[], points: readonly Point[]): "updated" | "restart";
   /** Read one point now (REST device_call); undefined when the point is not the run's. */
   call?(key: PointKey): Promise<DataPoint | undefined>;
+  /** Write a value to one of the run's points (REST device_ctrl); resolves once the device confirmed. */
+  control?(point: Point, value: number | boolean | string): Promise<string>;
   /** What runs, per term: reads per cycle and cycles so far (status pages, diagnostics). */
   info(): Readonly<Record<string, TermInfo>>;
   close(): Promise<void>;

@@ -3,13 +3,14 @@
  * per term (the term's `pollInterval`, unit id = the term's `address`), points mapped by their address
  * text (`HR0:float32:CDAB`) with the point's scaling and deadband.
  */
-import { errorMessage } from "../errors";
+import { DataCollError, errorMessage } from "../errors";
 import type { DataPoint, PointKey } from "../model/datapoint";
 import type { Device } from "../model/device";
 import type { Point } from "../model/point";
 import type { Term } from "../model/term";
 import type { ModbusClient } from "../modbus/client";
 import { parsePointAddress } from "../modbus/point-address";
+import { writePoint } from "../modbus/write-point";
 import { Scheduler } from "../scheduler";
 import type { DeviceDriver, DeviceRun, DeviceRunContext, TermInfo } from "./device-driver";
 import { acquireModbusClient, parseModbusDeviceSettings, type ModbusDeviceSettings } from "./modbus-devices";
@@ -76,6 +77,16 @@ class ModbusDeviceRun implements DeviceRun {
       return points.find((p) => p.key === key);
     }
     return undefined;
+  }
+
+  async control(point: Point, value: number | boolean | string): Promise<string> {
+    const run = this.terms.get(point.termId);
+    if (!run)
+      throw new DataCollError("not-found", `term ${point.termId} is not polled on device ${this.device.id}`);
+    const req = await writePoint(this.client, run.term.unit, parsePointAddress(point.address), value, {
+      scaling: { coefficient: point.coefficient, base: point.base },
+    });
+    return `${req.fn} at ${req.address} confirmed by unit ${run.term.unit}`;
   }
 
   info(): Readonly<Record<string, TermInfo>> {

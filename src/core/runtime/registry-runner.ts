@@ -5,7 +5,7 @@
  * device status, and applies registry changes within a moment, touching only what changed: a point added
  * to a term re-plans that term, a device whose host changed is restarted, the others keep polling.
  */
-import { errorMessage } from "../errors";
+import { DataCollError, errorMessage } from "../errors";
 import type { Manager } from "../manager";
 import type { DataPoint, PointKey } from "../model/datapoint";
 import type { Protocol } from "../model/device";
@@ -88,9 +88,33 @@ export class RegistryRunner {
   }
 
   /** Read one point now through its running device (REST device_call). */
-  async call(key: PointKey): Promise<DataPoint | undefined> {
-    const device = key.split(":")[0];
-    return this.running.get(device)?.run.call?.(key);
+  async call(key: PointKey): Promise<DataPoint> {
+    const run = this.runOf(key);
+    const point = await run.call?.(key);
+    if (!point)
+      throw new DataCollError("not-found", `point ${key} is not polled by device ${key.split(":")[0]}`);
+    return point;
+  }
+
+  /** Write a value to a point through its running device (REST device_ctrl). */
+  async control(key: PointKey, value: number | boolean | string): Promise<string> {
+    const point = await this.manager.registry.getPoint(key);
+    if (!point) throw new DataCollError("not-found", `point ${key} is not in the registry`);
+    const run = this.runOf(key);
+    if (!run.control) throw new DataCollError("unsupported", `device ${point.deviceId} takes no commands`);
+    return run.control(point, value);
+  }
+
+  private runOf(key: PointKey): DeviceRun {
+    const deviceId = key.split(":")[0];
+    const entry = this.running.get(deviceId);
+    if (!entry) {
+      throw new DataCollError(
+        "not-running",
+        `device ${deviceId} is not running on this instance (${this.manager.settings.instanceId}); ask the instance that owns it`,
+      );
+    }
+    return entry.run;
   }
 
   /** Resolves once queued registry changes have been applied (for tests and orderly shutdown). */

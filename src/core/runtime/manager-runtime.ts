@@ -1,0 +1,73 @@
+/**
+ * Starting the DeviceManager's runtime for a manager: the registry runner with every protocol driver,
+ * leases in Redis when the manager's store is Redis (so several instances share the devices), and the
+ * manager's REST actions (device_call, device_ctrl) pointed at it.
+ */
+import { Redis } from "ioredis";
+import { errorMessage } from "../errors";
+import type { Manager } from "../manager";
+import type { Protocol } from "../model/device";
+import { systemClock, type Clock } from "../../transport/connection";
+import type { DeviceDriver } from "./device-driver";
+import { DEFAULT_LEASE_MS } from "./leases";
+import { modbusDriver } from "./modbus-driver";
+import { RedisLeaseBackend } from "./redis-leases";
+import { RegistryRunner } from "./registry-runner";
+
+export const DRIVERS: Partial<Record<Protocol, DeviceDriver>> = { "modbus-tcp": modbusDriver };
+
+export interface ManagerRuntimeOptions {
+  readonly clock?: Clock;
+  readonly leaseMs?: number;
+  readonly drivers?: Partial<Record<Protocol, DeviceDriver>>;
+  readonly onProblem?: (deviceId: string, message: string) => void;
+}
+
+export interface ManagerRuntime {
+  readonly runner: RegistryRunner;
+  /** Resolves once the registry is loaded and owned devices are started. */
+  readonly started: Promise<void>;
+  close(): Promise<void>;
+}
+
+export function startManagerRuntime(manager: Manager, opts: ManagerRuntimeOptions = {}): ManagerRuntime {
+  const s = manager.settings;
+  // Leases get their own connection: a renewal must not queue behind a large ingest pipeline.
+  const leaseRedis =
+    s.store === "redis"
+      ? new Redis(s.redisUrl, {
+          password: s.redisPassword,
+          maxRetriesPerRequest: 1,
+          connectionName: `datacoll-leases:${s.instanceId}`,
+        })
+      : undefined;
+  leaseRedis?.on("error", () => undefined); // reconnects by itself; a lease round reports the failure
+  const runner = new RegistryRunner(manager, {
+    clock: opts.clock ?? systemClock,
+    drivers: opts.drivers ?? DRIVERS,
+    leases: leaseRedis ? new RedisLeaseBackend(leaseRedis, s.namespace, s.instanceId) : undefined,
+    leaseMs: opts.leaseMs ?? DEFAULT_LEASE_MS,
+    onProblem: opts.onProblem,
+    onPublishError: (err) => opts.onProblem?.("*", `storing samples failed: ${errorMessage(err)}`),
+  });
+  manager.restActions = {
+    call: (key) => runner.call(key),
+    control: async (key, value) => {
+      const message = await runner.control(key, value);
+      return { key, value, confirmed: true, ts: Date.now(), message };
+    },
+  };
+  const started = runner.start();
+  let closing: Promise<void> | undefined;
+  return {
+    runner,
+    started,
+    close: () =>
+      (closing ??= (async () => {
+        if (manager.restActions) manager.restActions = undefined;
+        await started.catch(() => undefined);
+        await runner.close();
+        if (leaseRedis) await leaseRedis.quit().catch(() => leaseRedis.disconnect());
+      })()),
+  };
+}
