@@ -5,8 +5,8 @@
  * duplicates by id.
  */
 import crypto from "node:crypto";
-import type { Cause, DataPoint } from "../model/datapoint";
-import { splitPointKey } from "../model/datapoint";
+import type { DataPoint } from "../model/datapoint";
+import { QUALITY_FLAGS, isCause, splitPointKey } from "../model/datapoint";
 import type { RegistryChange } from "../model/change";
 import { ENTITY_KINDS } from "../model/change";
 
@@ -121,18 +121,6 @@ function head(text: string): { head: EnvelopeHead; body: Record<string, unknown>
   return { head: { v: ENVELOPE_VERSION, instance: o.instance, id: o.id, ts: o.ts }, body: o };
 }
 
-const CAUSES: ReadonlySet<string> = new Set<Cause>([
-  "poll",
-  "spontaneous",
-  "interrogation",
-  "call",
-  "control",
-  "formula",
-  "manual",
-  "periodic",
-]);
-const QUALITY_FLAGS = ["invalid", "notTopical", "substituted", "blocked", "overflow"] as const;
-
 /**
  * One DataPoint from another program. Only `key` and `value` are required, so a few lines of any
  * language can publish; the ids come from the key, time from the envelope, quality good, cause manual.
@@ -158,8 +146,7 @@ export function decodePoint(raw: unknown, envTs: number): DataPoint | string {
   const quality: Record<string, boolean> = {};
   for (const f of QUALITY_FLAGS) if (q[f] === true) quality[f] = true;
   const cause = o.cause === undefined ? "manual" : o.cause;
-  if (typeof cause !== "string" || !CAUSES.has(cause))
-    return `${o.key}: unknown cause ${JSON.stringify(cause)}`;
+  if (!isCause(cause)) return `${o.key}: unknown cause ${JSON.stringify(cause)}`;
   const raw0 = o.raw;
   const point: DataPoint = {
     key: o.key,
@@ -167,7 +154,7 @@ export function decodePoint(raw: unknown, envTs: number): DataPoint | string {
     value: v,
     ts,
     quality,
-    cause: cause as Cause,
+    cause,
     ...(typeof raw0 === "number" || typeof raw0 === "string" || typeof raw0 === "boolean"
       ? { raw: raw0 }
       : {}),

@@ -28,8 +28,24 @@ export function isGood(q: Quality): boolean {
 }
 
 /** Where a sample came from. */
-export type Cause =
-  "poll" | "spontaneous" | "interrogation" | "call" | "control" | "formula" | "manual" | "periodic";
+export const CAUSES = [
+  "poll",
+  "spontaneous",
+  "interrogation",
+  "call",
+  "control",
+  "formula",
+  "manual",
+  "periodic",
+] as const;
+export type Cause = (typeof CAUSES)[number];
+
+export function isCause(raw: unknown): raw is Cause {
+  return typeof raw === "string" && (CAUSES as readonly string[]).includes(raw);
+}
+
+/** The names of the quality flags, for code that reads or copies them one by one. */
+export const QUALITY_FLAGS = ["invalid", "notTopical", "substituted", "blocked", "overflow"] as const;
 
 export interface DataPoint {
   readonly key: PointKey;
