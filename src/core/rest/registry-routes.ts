@@ -40,6 +40,8 @@ const ENTITIES: readonly Entity[] = (
   list: (r: Registry) => listRecords(r, kind),
 }));
 
+const article = (kind: string): string => (/^[aeiou]/.test(kind) ? `an ${kind}` : `a ${kind}`);
+
 const sorted = (ids: string[]): string[] => ids.sort();
 
 /** An object body on a v1 path, as the model reads it. */
@@ -91,7 +93,7 @@ function entityRoutes(e: Entity): Route[] {
       ...common,
       method: "POST",
       path: `/v1/${e.plural}`,
-      summary: `Create a ${e.kind}`,
+      summary: `Create ${article(e.kind)}`,
       body: { schema: ref(e.schema), required: true },
       ok: { schema: ref("LegacyRecord"), description: `the ${e.kind} as stored` },
       errors: [404, 409],
@@ -115,7 +117,7 @@ function entityRoutes(e: Entity): Route[] {
       ...common,
       method: "PUT",
       path: one,
-      summary: `Change a ${e.kind}: the fields given replace those stored; a new id renames it`,
+      summary: `Change ${article(e.kind)}: the fields given replace those stored; a new id renames it`,
       body: { schema: ref(e.schema), required: true },
       ok: { schema: ref("LegacyRecord"), description: `the ${e.kind} as stored` },
       errors: [404, 409],
@@ -136,7 +138,7 @@ function entityRoutes(e: Entity): Route[] {
       ...common,
       method: "DELETE",
       path: one,
-      summary: `Delete a ${e.kind} and what depends on it`,
+      summary: `Delete ${article(e.kind)} and what depends on it`,
       ok: { schema: TEXT, description: "OK", text: true },
       errors: [404],
       handler: async (c) => {
@@ -329,6 +331,8 @@ function batchRoutes(
   kind: BatchKind,
   path: string,
   tag: string,
+  /** What the rows are, for the summaries: "devices", "items of a term". */
+  noun: string,
   schema: keyof typeof SCHEMAS,
   exists: (reg: Registry, id: string) => Promise<boolean>,
   shape: (c: Call) => Promise<Shape> = async () => AS_GIVEN,
@@ -339,7 +343,7 @@ function batchRoutes(
       ...common,
       method: "POST",
       path,
-      summary: `Create many ${tag} at once: all or nothing`,
+      summary: `Create many ${noun} at once: all or nothing`,
       body: { schema: listOf(ref(schema)), required: true },
       ok: { schema: ref("BatchResult"), description: "the ids created" },
       errors: [404, 409, 413],
@@ -355,7 +359,7 @@ function batchRoutes(
       ...common,
       method: "DELETE",
       path,
-      summary: `Delete many ${tag} at once: all or nothing (every id must exist)`,
+      summary: `Delete many ${noun} at once: all or nothing (every id must exist)`,
       body: { schema: ref("BatchIds"), required: false },
       query: [{ name: "ids", description: "comma-separated ids, instead of a body", schema: TEXT }],
       ok: { schema: ref("BatchResult"), description: "the ids deleted" },
@@ -402,6 +406,7 @@ function v2Routes(): Route[] {
         e.kind,
         `/v2/${e.plural}`,
         e.plural,
+        e.plural,
         e.schema,
         async (reg, id) => (await e.get(reg, id)) !== undefined,
       ),
@@ -421,6 +426,7 @@ function v2Routes(): Route[] {
       "point",
       "/v2/terms/{id}/items",
       "terms",
+      "items of a term (points)",
       "TermItem",
       async (reg, key) => (await reg.getPoint(key)) !== undefined,
       termShape,

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
 import { ROUTES } from "../../../src/core/rest/routes";
 import { Router } from "../../../src/core/rest/router";
 import { SCHEMAS } from "../../../src/core/rest/schemas";
@@ -36,6 +38,14 @@ describe("OpenAPI document", function () {
     }
     const ids = Object.values(doc.paths).flatMap((ops) => Object.values(ops).map((o) => o.operationId));
     assert.equal(new Set(ids).size, ids.length, "operation ids are unique");
+  });
+
+  it("docs/rest-api.md lists every route", function () {
+    const doc = fs.readFileSync(path.resolve(__dirname, "../../../docs/rest-api.md"), "utf8");
+    const missing = ROUTES.filter((r) => !doc.includes(`| \`${r.method}\` | \`${r.path}\` |`)).map(
+      (r) => `${r.method} ${r.path}`,
+    );
+    assert.deepEqual(missing, []);
   });
 
   it("refers only to schemas it defines", function () {
