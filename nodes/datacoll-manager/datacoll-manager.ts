@@ -2,9 +2,12 @@ import type { NodeAPI, NodeDef } from "node-red";
 import { errorMessage } from "../../src/core/errors";
 import { parseManagerSettings } from "../../src/core/manager-config";
 import { managers } from "../../src/core/manager";
+import { startManagerRuntime } from "../../src/core/runtime/manager-runtime";
 import type { ManagerConfigNode, ManagerCredentials } from "./api";
 
 interface ManagerDef extends NodeDef {
+  runDevices?: boolean;
+  leaseMs?: string | number;
   store: string;
   redisUrl: string;
   namespace: string;
@@ -36,6 +39,19 @@ export = function register(RED: NodeAPI): void {
     const handle = managers.acquire(this.id, settings);
     this.manager = handle.manager;
     this.acquireManager = () => managers.acquire(this.id, settings);
+    // The DeviceManager proper: run the devices the registry holds (shared with other instances by lease).
+    const leaseMs = Number(def.leaseMs ?? 10000);
+    const runtime =
+      def.runDevices === false
+        ? undefined
+        : startManagerRuntime(handle.manager, {
+            leaseMs: Number.isFinite(leaseMs) && leaseMs >= 1000 ? leaseMs : 10000,
+            onProblem: (deviceId, message) =>
+              this.warn(RED._("datacoll-manager.errors.device", { device: deviceId, reason: message })),
+          });
+    runtime?.started.catch((err: unknown) =>
+      this.error(RED._("datacoll-manager.errors.registry", { reason: errorMessage(err) })),
+    );
     // One log line per outage, not one per reconnect attempt.
     let outage: string | undefined;
     const offState = handle.manager.onState((s) => {
@@ -49,13 +65,15 @@ export = function register(RED: NodeAPI): void {
     });
     this.on("close", (_removed: boolean, done: () => void) => {
       offState();
-      handle.release().then(
-        () => done(),
-        (err: unknown) => {
-          this.error(RED._("datacoll-manager.errors.close", { reason: errorMessage(err) }));
-          done();
-        },
-      );
+      Promise.resolve(runtime?.close())
+        .then(() => handle.release())
+        .then(
+          () => done(),
+          (err: unknown) => {
+            this.error(RED._("datacoll-manager.errors.close", { reason: errorMessage(err) }));
+            done();
+          },
+        );
     });
   }
   RED.nodes.registerType<ManagerConfigNode, ManagerDef, Record<string, never>, ManagerCredentials>(

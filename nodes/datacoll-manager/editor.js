@@ -13,6 +13,8 @@ RED.nodes.registerType("datacoll-manager", {
     },
     namespace: { value: "dc:", required: true, validate: RED.validators.regex(/^[A-Za-z0-9_.-]{1,64}:$/) },
     instanceId: { value: "" },
+    runDevices: { value: true },
+    leaseMs: { value: 10000, validate: RED.validators.number() },
   },
   credentials: {
     password: { type: "password" },
