@@ -363,7 +363,11 @@ export class BatchWriter {
     }
     if (letters.length > 0) this.recordDeadLetters(letters);
     if (good.length === 0) return { accepted: 0, invalid: letters.length, dropped: 0 };
-    if (this.mode === "direct") await this.admission();
+    const admitted = this.mode === "direct" ? this.admission() : undefined;
+    if (admitted) {
+      await admitted;
+      this.admitting--;
+    }
     if (this.mode === "direct") {
       for (const r of good) this.pending.push(r);
       if (this.pending.length >= this.batchSize) this.kick();
@@ -380,30 +384,35 @@ export class BatchWriter {
    * rows gathering in memory are below the high-water mark. Losing rows to a burst while the server is
    * healthy would be wrong; the overflow policy is for outages, where the backlog is what fills.
    */
-  private admission(): Promise<void> {
+  private admission(): Promise<void> | undefined {
     if (this.pending.length < this.highWater && this.admitWaiters.length === 0 && this.admitting === 0) {
-      return Promise.resolve();
+      return undefined;
     }
     return new Promise<void>((resolve) => {
-      this.admitWaiters.push(() => {
-        this.admitting--;
-        resolve();
-      });
+      this.admitWaiters.push(resolve);
       this.checkIdle();
     });
   }
 
-  /** Let the next waiting write in when there is room, or every one when rows no longer go to memory. */
+  /**
+   * Let the next waiting write in when there is room — one at a time, each pushing its rows before the
+   * next is let in, so none overtakes another — or every one at once when rows no longer go to memory.
+   */
   private admitNext(): void {
-    while (
-      this.admitWaiters.length > 0 &&
-      this.admitting === 0 &&
-      (this.pending.length < this.highWater || this.mode !== "direct" || this.closing)
-    ) {
-      const next = this.admitWaiters.shift();
+    if (this.mode !== "direct" || this.closing) {
+      const all = this.admitWaiters;
+      this.admitWaiters = [];
+      for (const resolve of all) {
+        this.admitting++;
+        resolve();
+      }
+      return;
+    }
+    if (this.admitting > 0 || this.pending.length >= this.highWater) return;
+    const next = this.admitWaiters.shift();
+    if (next) {
       this.admitting++;
-      next?.();
-      if (this.mode === "direct" && !this.closing) break; // it pushes its rows first, then admits the next
+      next();
     }
   }
 

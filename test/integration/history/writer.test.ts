@@ -494,6 +494,28 @@ describe("history batch writer (MariaDB)", function () {
       assert.equal(stats.lastError?.code, "ER_BAD_FIELD_ERROR");
     });
 
+    it("keeps each point's rows in order when a burst is held back", async function () {
+      await db.admin.query("DELETE FROM my_hist");
+      const w = writer({
+        customSql: "INSERT INTO my_hist (tag, t, t_ms, q) VALUES (:key, :ts, :tsMs, :quality)",
+        batchSize: 10,
+        concurrency: 2,
+      });
+      await w.idle();
+      const burst = Array.from({ length: 60 }, (_, chunk) =>
+        Array.from({ length: 10 }, (_, i) => dp(`p${i % 3}`, 0, T0 + chunk * 10 + i)),
+      );
+      await Promise.all(burst.map((chunk) => w.write(chunk)));
+      assert.equal((await w.flush()).written, 600);
+      const got = await rows("SELECT tag, t_ms FROM my_hist ORDER BY seq");
+      const last = new Map<string, number>();
+      for (const r of got) {
+        assert.ok((last.get(r.tag) ?? -Infinity) < Number(r.t_ms), `${r.tag} out of order at ${r.t_ms}`);
+        last.set(r.tag, Number(r.t_ms));
+      }
+      assert.equal(got.length, 600);
+    });
+
     it("keeps each point's rows in order with several batches in flight", async function () {
       await db.admin.query("DELETE FROM my_hist");
       const w = writer({
