@@ -274,6 +274,17 @@ export class BatchWriter {
     return this.idle();
   }
 
+  /**
+   * Resolve when nothing is in progress — no batch in flight, no append, no dead-letter write — without
+   * hurrying rows that are waiting for their batch to fill (flush does that). For tests and for close.
+   */
+  idle(): Promise<WriterStats> {
+    return new Promise((resolve) => {
+      this.idleWaiters.push(() => resolve(this.stats()));
+      this.checkIdle();
+    });
+  }
+
   /** Skip the rest of the backoff and try MySQL now (e.g. the user pressed "retry"). */
   retryNow(): void {
     if (this.cancelRetry) {
@@ -667,17 +678,6 @@ export class BatchWriter {
       this.kick();
     });
     this.emit({ type: "stats", stats: this.stats() });
-  }
-
-  /**
-   * Resolve when nothing is in progress — no batch in flight, no append, no dead-letter write — without
-   * hurrying rows that are waiting for their batch to fill (flush does that). For tests and for close.
-   */
-  idle(): Promise<WriterStats> {
-    return new Promise((resolve) => {
-      this.idleWaiters.push(() => resolve(this.stats()));
-      this.checkIdle();
-    });
   }
 
   private checkIdle(): void {
