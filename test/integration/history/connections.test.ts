@@ -80,14 +80,15 @@ describe("history MySQL connections", function () {
     assert.ok((await settles(threadsConnected, start)) <= start, "Threads_connected is back to where it was");
   });
 
-  it("leaves a shared pool open when a writer closes", async function () {
+  it("leaves a shared pool open when a writer closes; its connections are strict", async function () {
     const pool = createMysqlPool(testSettings(db.name));
     try {
       const w = new BatchWriter({ mysql: { pool } });
       await w.flush();
       await w.close();
-      const [r] = await pool.query<RowDataPacket[]>("SELECT 1 AS one");
+      const [r] = await pool.query<RowDataPacket[]>("SELECT 1 AS one, @@SESSION.sql_mode AS mode");
       assert.equal(r[0].one, 1);
+      assert.match(String(r[0].mode), /STRICT_ALL_TABLES/, "the pool's connections run in strict mode");
     } finally {
       await pool.end();
     }
