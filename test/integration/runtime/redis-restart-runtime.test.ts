@@ -40,7 +40,7 @@ describe("manager runtime across a Redis restart", function () {
         namespace: "rr:",
         instanceId: "a",
       }),
-      { reconnect: { initialMs: 50, maxMs: 200 }, onError: () => undefined },
+      { reconnect: { baseMs: 50, maxMs: 200 }, onError: () => undefined },
     );
     await manager.ready();
     runtime = startManagerRuntime(manager, { leaseMs: 6000 });
