@@ -29,6 +29,9 @@ const httpIn = coreNode("network/21-httpin.js");
 /** The Comment node, which examples carry. */
 export const commentNode = coreNode("common/90-comment.js");
 
+/** The Change node, for flows that set a payload (the benchmark's sized echo). */
+export const changeNode = coreNode("function/15-change.js");
+
 let app: Handler | undefined;
 
 /** The `http in` / `http response` module, noting the app their routes go to. */
