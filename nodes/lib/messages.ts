@@ -8,7 +8,10 @@
 import type { NodeMessage } from "node-red";
 import { DataCollError } from "../../src/core/errors";
 import {
+  CAUSES,
   GOOD,
+  isCause,
+  QUALITY_FLAGS,
   pointKey,
   splitPointKey,
   type Cause,
@@ -17,18 +20,6 @@ import {
 } from "../../src/core/model/datapoint";
 
 export type OutputMode = "batch" | "point";
-
-const CAUSES: ReadonlySet<string> = new Set<Cause>([
-  "poll",
-  "spontaneous",
-  "interrogation",
-  "call",
-  "control",
-  "formula",
-  "manual",
-  "periodic",
-]);
-const QUALITY_FLAGS = ["invalid", "notTopical", "substituted", "blocked", "overflow"] as const;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -81,12 +72,8 @@ export function readDataPoint(
     throw new DataCollError("bad-message", `${where}.ts must be epoch milliseconds`, "ts");
   }
   const cause = raw.cause === undefined ? defaultCause : raw.cause;
-  if (typeof cause !== "string" || !CAUSES.has(cause)) {
-    throw new DataCollError(
-      "bad-message",
-      `${where}.cause must be one of ${[...CAUSES].join(", ")}`,
-      "cause",
-    );
+  if (!isCause(cause)) {
+    throw new DataCollError("bad-message", `${where}.cause must be one of ${CAUSES.join(", ")}`, "cause");
   }
   return {
     key: pointKey(ids.deviceId, ids.termId, ids.itemId),
@@ -94,7 +81,7 @@ export function readDataPoint(
     value: raw.value,
     ts,
     quality: readQuality(raw.quality, where),
-    cause: cause as Cause,
+    cause,
     ...(typeof raw.error === "string" ? { error: raw.error } : {}),
   };
 }
