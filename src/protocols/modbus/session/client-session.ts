@@ -25,7 +25,11 @@
  *   resending it is safe) while in-flight WRITES fail ("disconnected"): we cannot know whether the
  *   device applied them, and replaying a write minutes later could surprise an operator. Queued requests
  *   are kept and sent after reconnect. (Requeued reads may take the queue past `maxQueue` by at most
- *   `maxInFlight`; their queue wait still counts from when they were submitted.)
+ *   `maxInFlight`; their queue wait still counts from when they were submitted.) A read is sent at most
+ *   `MAX_SENDS` times: when the connection drops again while its resend is on the wire, it fails
+ *   ("disconnected"). Otherwise a peer that drops the link in answer to one request (garbage in reply,
+ *   a gateway that resets on it) would have that read resent on every reconnect until its queue wait
+ *   ran out, and the poll waiting for it would report nothing — not even bad quality — all that time.
  * - Some gateways rewrite the unit id in replies; with `acceptRewrittenUnitId` a reply is matched by
  *   transaction id alone, otherwise a unit id mismatch is discarded and counted.
  * - After `reconnectAfterTimeouts` timeouts in a row with not one frame received in between, the
@@ -165,6 +169,8 @@ interface Pending {
   readonly pdu: Buffer;
   readonly timeoutMs: number;
   readonly queuedAt: number;
+  /** Times this request went on the wire. */
+  sends: number;
 }
 
 interface InFlight {
@@ -179,6 +185,9 @@ interface UnitBackoff {
 
 // How many timed-out transaction ids to remember for telling late replies from strays.
 const LATE_MEMORY = 256;
+
+// A read lost with its connection is sent once more (a server restart costs no poll), not again.
+const MAX_SENDS = 2;
 
 export class ModbusClientSession {
   readonly options: ModbusSessionOptions;
@@ -273,7 +282,7 @@ export class ModbusClientSession {
         ],
       };
     }
-    this.queue.push({ id, unit, request, pdu: encodeRequest(request), timeoutMs, queuedAt: now });
+    this.queue.push({ id, unit, request, pdu: encodeRequest(request), timeoutMs, queuedAt: now, sends: 0 });
     return { id, actions: this.pump(now) };
   }
 
@@ -291,7 +300,17 @@ export class ModbusClientSession {
     const requeue: Pending[] = [];
     for (const f of this.inFlight.values()) {
       if (f.pending.request.fn.startsWith("read")) {
-        requeue.push(f.pending);
+        if (f.pending.sends < MAX_SENDS) {
+          requeue.push(f.pending);
+        } else {
+          actions.push(
+            this.fail(
+              f.pending.id,
+              "disconnected",
+              `unit ${f.pending.unit}: connection lost ${MAX_SENDS} times while this read waited for its reply; not sent again`,
+            ),
+          );
+        }
       } else {
         actions.push(
           this.fail(
@@ -490,6 +509,7 @@ export class ModbusClientSession {
         continue;
       }
       const tid = this.allocateTid();
+      p.sends++;
       this.inFlight.set(tid, { pending: p, deadline: now + p.timeoutMs });
       actions.push({ type: "write", bytes: encodeMbap(tid, p.unit, p.pdu) });
     }

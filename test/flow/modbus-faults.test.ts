@@ -1,0 +1,226 @@
+/**
+ * The poll node through server faults over real loopback TCP, with no redeploy: the server killed and
+ * restarted 50 times (polling resumes within the reconnect cap every time, and no socket or timer piles
+ * up); a dead unit behind one gateway costing the live units no more than its own timeout; a peer that
+ * answers with garbage until it behaves again. The users' complaints these answer are in
+ * notes/modbus.md ("stuck until a redeploy", "one dead unit stalls the others", "status says active
+ * while reads fail").
+ */
+import assert from "node:assert/strict";
+import type { NodeStatus } from "node-red";
+import type { DataPoint } from "../../src/core/model/datapoint";
+import { startModbusSimulator } from "../../src/core/modbus/simulator";
+import { ModbusServerCore } from "../../src/protocols/modbus/server";
+import type { TcpServerHandle } from "../../src/transport/tcp-server";
+import { FaultyPeer } from "../integration/modbus-faults/peer";
+import { freePort, until } from "../support/net";
+import { helper, nodeModule, useNodeRed } from "../support/node-red";
+
+const nodes = ["datacoll-modbus", "datacoll-poll"].map(nodeModule);
+
+interface PointMsg {
+  readonly point: DataPoint;
+  readonly payload: unknown;
+}
+
+/** Live resources of one kind in this process (as Node counts them). */
+function active(kind: "TCPSocketWrap" | "Timeout"): number {
+  return process.getActiveResourcesInfo().filter((r) => r === kind).length;
+}
+
+/** A device node on loopback `port`, with the given settings (text, as the editor saves them). */
+function device(port: number, settings: Record<string, string>): Record<string, unknown> {
+  return { id: "dev", type: "datacoll-modbus", host: "127.0.0.1", port: String(port), ...settings };
+}
+
+/** A poll node of HR0 of `unit` on the device, one message per point to the helper node "out". */
+function poller(id: string, unit: number, intervalMs: number): Record<string, unknown> {
+  return {
+    id,
+    type: "datacoll-poll",
+    modbus: "dev",
+    termId: `t${unit}`,
+    unit: String(unit),
+    interval: String(intervalMs),
+    items: [{ item: "v", address: "HR0" }],
+    output: "point",
+    wires: [["out"]],
+  };
+}
+
+/** Every status the node shows, in order. */
+function statusesOf(id: string): NodeStatus[] {
+  const statuses: NodeStatus[] = [];
+  helper.getNode(id).on("call:status", (call: { args: [NodeStatus] }) => statuses.push(call.args[0]));
+  return statuses;
+}
+
+describe("datacoll-poll through Modbus server faults", function () {
+  useNodeRed();
+
+  const BACKOFF_CAP_MS = 200;
+  const JITTER = 0.2; // the connection's default
+  const INTERVAL_MS = 20;
+
+  it("resumes within the backoff cap after each of 50 server kills and restarts", async function () {
+    this.timeout(40000);
+    const port = await freePort();
+    const core = new ModbusServerCore({ units: [1] });
+    let sim: TcpServerHandle = await startModbusSimulator(core, { port });
+    const socketsBefore = active("TCPSocketWrap");
+    try {
+      await helper.load(nodes, [
+        device(port, { timeout: "100", backoff: "20", backoffMax: String(BACKOFF_CAP_MS) }),
+        poller("poll", 1, INTERVAL_MS),
+        { id: "out", type: "helper" },
+      ]);
+      const statuses = statusesOf("poll");
+      let latest: DataPoint | undefined;
+      helper.getNode("out").on("input", (msg: PointMsg) => (latest = msg.point));
+      const reading = (v: number) => () => latest?.value === v && Object.keys(latest.quality).length === 0;
+
+      core.unit(1).holdingRegisters[0] = 1000;
+      await until(reading(1000), 3000, "the first good reading");
+      const recoveries: number[] = [];
+      let timersAfterFirst: number | undefined;
+      for (let i = 1; i <= 50; i++) {
+        const seen = statuses.length;
+        const reconnecting = (): number =>
+          statuses.slice(seen).filter((s) => String(s.text).startsWith("reconnecting")).length;
+        await sim.close();
+        // Every tenth outage lasts until the backoff has doubled past its cap; the others are restarts
+        // as fast as a supervisor would do them, once the poll node has noticed the loss.
+        const failures = i % 10 === 0 ? 6 : 1;
+        await until(() => reconnecting() >= failures, 5000, `outage ${i}: ${failures} failed attempts`);
+        assert.equal(statuses.at(-1)?.fill, "red", `outage ${i}: the status shows the outage`);
+        core.unit(1).holdingRegisters[0] = i;
+        sim = await startModbusSimulator(core, { port });
+        recoveries.push(await until(reading(i), 3000, `reading ${i} after restart ${i}`));
+        await until(() => statuses.at(-1)?.fill === "green", 2500, `restart ${i}: a green status`);
+        // One socket per side: the old client socket is gone, not piling up behind the new one.
+        await until(() => sim.connections === 1, 1000, `restart ${i}: one server connection`);
+        await until(
+          () => active("TCPSocketWrap") === socketsBefore + 2,
+          1000,
+          `restart ${i}: the client's old sockets closed (${active("TCPSocketWrap") - socketsBefore} open)`,
+        );
+        timersAfterFirst ??= active("Timeout");
+        assert.ok(
+          active("Timeout") <= timersAfterFirst + 2,
+          `restart ${i}: ${active("Timeout")} timers, ${timersAfterFirst} after the first`,
+        );
+      }
+      // After a failed attempt the next comes within the capped delay (plus jitter); then one poll tick.
+      const bound = BACKOFF_CAP_MS * (1 + JITTER) + INTERVAL_MS + 100;
+      const worst = Math.max(...recoveries);
+      assert.ok(worst <= bound, `slowest recovery ${worst} ms > ${bound} ms: ${recoveries.join(",")}`);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it("a dead unit behind the gateway costs the live units no more than its own timeout", async function () {
+    this.timeout(15000);
+    const peer = new FaultyPeer();
+    peer.counting = true;
+    peer.silentUnits = new Set([9]);
+    const port = await peer.listen();
+    const TIMEOUT_MS = 150;
+    const POLL_MS = 50;
+    try {
+      await helper.load(nodes, [
+        // One request on the wire at a time (the default: many gateways allow no more), so the dead
+        // unit's request holds the only slot until it times out.
+        device(port, { timeout: String(TIMEOUT_MS) }),
+        poller("u1", 1, POLL_MS),
+        poller("u2", 2, POLL_MS),
+        poller("u9", 9, POLL_MS),
+        { id: "out", type: "helper" },
+      ]);
+      const seen = new Map<number, { at: number; good: boolean; error?: string }[]>([
+        [1, []],
+        [2, []],
+        [9, []],
+      ]);
+      helper.getNode("out").on("input", (msg: PointMsg) => {
+        const unit = Number(msg.point.termId.slice(1));
+        const good = Object.keys(msg.point.quality).length === 0;
+        seen.get(unit)?.push({ at: Date.now(), good, error: msg.point.error });
+      });
+      await until(
+        () => (seen.get(1)?.length ?? 0) > 0 && (seen.get(2)?.length ?? 0) > 0,
+        3000,
+        "first reads",
+      );
+      const from = Date.now();
+      const WINDOW_MS = 3000;
+      await until(() => Date.now() - from >= WINDOW_MS, WINDOW_MS + 1000, "the measuring window");
+      const dead = (seen.get(9) ?? []).filter((s) => s.at >= from);
+      assert.ok(dead.length > 0 && dead.every((s) => !s.good), "the dead unit reports bad quality");
+      const timeouts = dead.filter((s) => /no reply within/.test(s.error ?? "")).length;
+      assert.ok(timeouts >= 1, "the dead unit was tried again within the window");
+      for (const unit of [1, 2]) {
+        const times = (seen.get(unit) ?? []).filter((s) => s.at >= from);
+        assert.ok(
+          times.every((s) => s.good),
+          `unit ${unit} stayed good: ${times.find((s) => !s.good)?.error}`,
+        );
+        const gaps = times.slice(1).map((s, k) => s.at - times[k].at);
+        const worst = Math.max(...gaps);
+        // A live poll can wait behind the dead unit's one request: one timeout, no more.
+        assert.ok(worst <= POLL_MS + TIMEOUT_MS + 60, `unit ${unit}: worst gap ${worst} ms`);
+        // Over the window it loses at most one poll period per dead-unit timeout (plus a little slack).
+        const expected = WINDOW_MS / POLL_MS;
+        const lost = timeouts * Math.ceil((TIMEOUT_MS + POLL_MS) / POLL_MS) + 0.15 * expected;
+        assert.ok(
+          times.length >= expected - lost,
+          `unit ${unit}: ${times.length} polls in ${WINDOW_MS} ms, expected at least ${expected - lost}`,
+        );
+      }
+    } finally {
+      await peer.close();
+    }
+  });
+
+  it("reconnects from a peer that answers garbage, shows it, and reads once the peer behaves", async function () {
+    const peer = new FaultyPeer();
+    peer.counting = true;
+    peer.garbage = true;
+    const port = await peer.listen();
+    try {
+      await helper.load(nodes, [
+        device(port, { timeout: "200", backoff: "20", backoffMax: "100" }),
+        poller("poll", 1, 30),
+        { id: "out", type: "helper" },
+      ]);
+      const statuses = statusesOf("poll");
+      const points: DataPoint[] = [];
+      helper.getNode("out").on("input", (msg: PointMsg) => points.push(msg.point));
+      // The status goes red on every drop; the reason (lost framing) is the client's, counted below.
+      const reconnects = (): number =>
+        statuses.filter((s) => s.fill === "red" && String(s.text).startsWith("reconnecting")).length;
+      await until(() => reconnects() >= 3, 3000, "three reconnects after garbage");
+      // Each read was sent at most twice, then reported bad: the poll did not wait out the outage.
+      await until(() => points.length > 0, 3000, "bad-quality points while the peer sends garbage");
+      assert.ok(points.length > 0 && points.every((p) => Object.keys(p.quality).length > 0));
+      assert.ok(
+        points.every((p) => p.value === null),
+        "no value was made up from garbage",
+      );
+      peer.garbage = false;
+      const from = points.length;
+      await until(
+        () => points.slice(from).some((p) => Object.keys(p.quality).length === 0),
+        3000,
+        "a good reading once the peer behaves",
+      );
+      // The node refreshes a status that is not a connection change at most once a second.
+      await until(() => statuses.at(-1)?.fill === "green", 2500, "a green status once reads succeed");
+      const good = points.slice(from).find((p) => Object.keys(p.quality).length === 0);
+      // Unit 1, address 0: 1000 + the peer's generation, which started after the garbage.
+      assert.ok(typeof good?.value === "number" && good.value >= 1000, `value ${good?.value}`);
+    } finally {
+      await peer.close();
+    }
+  });
+});
