@@ -19,8 +19,8 @@ import type { Benchmark, Figures } from "./lib/types";
 
 const MYSQL_URL = process.env.MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
 const ROWS = 200_000;
-const PER_ROW_ROWS = 5_000;
-const REPEATS = 3;
+const PER_ROW_ROWS = 2_000;
+const REPEATS = 5;
 const CHUNK = 1000;
 
 /** A plant-like stream: 50 devices x 10 terms x 20 items, 1 ms apart, from `start`. */
