@@ -6,7 +6,7 @@
 import type { ClusterNode, ClusterOptions, RedisOptions } from "ioredis";
 import { DataCollError } from "./errors";
 import type { ManagerSettings } from "./manager-config";
-import type { DataPoint } from "./model/datapoint";
+import type { DataPoint, PointKey } from "./model/datapoint";
 import type { ProtocolRules } from "./model/protocol-rules";
 import { EventBus, type PointsListener, type Subscription } from "./bus/event-bus";
 import { EventIds } from "./bus/envelope";
@@ -33,6 +33,16 @@ export interface ManagerOptions {
 
 export type ManagerState = StoreState;
 
+/**
+ * Whoever owns alarm state machines (a `datacoll-check` node's checker) registers here, so an operator's
+ * acknowledge or shelve from the REST API or the live view reaches it whichever node raised the alarm.
+ */
+export interface AlarmHandler {
+  /** True when this handler had the alarm and acknowledged it. */
+  acknowledge(key: PointKey, condition: string | undefined, by: string): Promise<boolean>;
+  shelve(key: PointKey, condition: string, until: number, by: string): Promise<boolean>;
+}
+
 export class Manager {
   readonly settings: ManagerSettings;
   readonly store: Store;
@@ -42,6 +52,7 @@ export class Manager {
    * registry runtime when it starts; undefined without one, and the API answers 503.
    */
   restActions: RestActions | undefined;
+  private readonly alarmHandlers = new Set<AlarmHandler>();
   private readonly offRemote: Unsubscribe;
   private closed: Promise<void> | undefined;
 
@@ -111,6 +122,28 @@ export class Manager {
     if (points.length === 0) return;
     const env = this.bus.publish(points);
     await this.store.ingest(env);
+  }
+
+  /** Register an alarm owner; call the returned function when it closes. */
+  addAlarmHandler(handler: AlarmHandler): Unsubscribe {
+    this.alarmHandlers.add(handler);
+    return () => {
+      this.alarmHandlers.delete(handler);
+    };
+  }
+
+  /** Acknowledge an alarm wherever it is held; false when no alarm owner here has it. */
+  async acknowledgeAlarm(key: PointKey, condition: string | undefined, by: string): Promise<boolean> {
+    const results = await Promise.all([...this.alarmHandlers].map((h) => h.acknowledge(key, condition, by)));
+    return results.some(Boolean);
+  }
+
+  /** Shelve an alarm until `until` (epoch ms) wherever it is held; false when no owner here has it. */
+  async shelveAlarm(key: PointKey, condition: string, until: number, by: string): Promise<boolean> {
+    const results = await Promise.all(
+      [...this.alarmHandlers].map((h) => h.shelve(key, condition, until, by)),
+    );
+    return results.some(Boolean);
   }
 
   /** Close the store's connections and drop every subscription; safe to call more than once. */

@@ -56,6 +56,8 @@ export function startManagerRuntime(manager: Manager, opts: ManagerRuntimeOption
       const message = await runner.control(key, value);
       return { key, value, confirmed: true, ts: Date.now(), message };
     },
+    ackAlarm: (key, condition) => manager.acknowledgeAlarm(key, condition, "rest"),
+    shelveAlarm: (key, condition, until) => manager.shelveAlarm(key, condition, until, "rest"),
   };
   const started = runner.start();
   let closing: Promise<void> | undefined;

@@ -95,3 +95,27 @@ describe("ManagerPool", function () {
     );
   });
 });
+
+describe("Manager alarm handlers", function () {
+  it("routes acknowledge and shelve to whichever handler holds the alarm, until it unregisters", async function () {
+    const m = new Manager(parseManagerSettings({ namespace: "alarm:" }));
+    const calls: string[] = [];
+    const off = m.addAlarmHandler({
+      acknowledge: async (key, condition, by) => {
+        calls.push(`ack ${key} ${condition ?? "*"} ${by}`);
+        return key === "d:t:i";
+      },
+      shelve: async (key, condition, until, by) => {
+        calls.push(`shelve ${key} ${condition} ${until} ${by}`);
+        return true;
+      },
+    });
+    assert.equal(await m.acknowledgeAlarm("d:t:i", "high", "op"), true);
+    assert.equal(await m.acknowledgeAlarm("x:y:z", undefined, "op"), false);
+    assert.equal(await m.shelveAlarm("d:t:i", "high", 99, "op"), true);
+    off();
+    assert.equal(await m.acknowledgeAlarm("d:t:i", "high", "op"), false, "no handler after unregistering");
+    assert.deepEqual(calls, ["ack d:t:i high op", "ack x:y:z * op", "shelve d:t:i high 99 op"]);
+    await m.close();
+  });
+});
