@@ -191,6 +191,11 @@ export class ManagerPool {
     return this.entries.get(id)?.manager;
   }
 
+  /** Every running manager by config-node id (for the live view's manager list). */
+  list(): [string, Manager][] {
+    return [...this.entries].map(([id, e]) => [id, e.manager]);
+  }
+
   /** Share the manager of config node `id`, making it from `settings` when there is none (or they changed). */
   acquire(id: string, settings?: ManagerSettings, opts?: ManagerOptions): ManagerHandle {
     let entry = this.entries.get(id);

@@ -1,0 +1,188 @@
+/**
+ * The live view's feed for one manager: the latest sample of every point seen (registry points first,
+ * then whatever arrives on the bus, from this instance or others), a short trend per point for
+ * sparklines, device status and active alarms. Viewers attach a sink; the hub subscribes to the bus only
+ * while someone watches, and coalesces bursts: at most one `points` event per flush interval, carrying
+ * only what changed.
+ */
+import type { Manager } from "../manager";
+import type { DataPoint, PointKey } from "../model/datapoint";
+import type { AlarmState, DeviceStatus } from "../store/store";
+import type { Clock, TimerHandle } from "../../transport/connection";
+
+export interface LivePoint {
+  readonly key: PointKey;
+  readonly value: DataPoint["value"];
+  readonly quality: DataPoint["quality"];
+  readonly ts: number;
+  readonly cause: DataPoint["cause"];
+  /** Recent numeric values, oldest first, for a sparkline. */
+  readonly trend: readonly number[];
+}
+
+export interface LiveDevice {
+  readonly id: string;
+  readonly name: string;
+  readonly protocol: string;
+  readonly status: DeviceStatus | undefined;
+}
+
+export interface LiveSnapshot {
+  readonly devices: readonly LiveDevice[];
+  readonly points: readonly LivePoint[];
+  readonly alarms: readonly AlarmState[];
+}
+
+export type LiveSink = (event: "snapshot" | "points" | "status", data: unknown) => void;
+
+export interface HubOptions {
+  readonly clock: Clock;
+  readonly flushMs?: number;
+  readonly statusMs?: number;
+  readonly trendLength?: number;
+  /** Points kept; beyond it the least recently updated are forgotten. */
+  readonly maxPoints?: number;
+}
+
+export class LiveHub {
+  private readonly points = new Map<PointKey, LivePoint>();
+  private readonly changed = new Set<PointKey>();
+  private readonly sinks = new Set<LiveSink>();
+  private unsubscribe: (() => void) | undefined;
+  private flushTimer: TimerHandle | undefined;
+  private statusTimer: TimerHandle | undefined;
+  private seeded: Promise<void> | undefined;
+
+  constructor(
+    readonly manager: Manager,
+    private readonly opts: HubOptions,
+  ) {}
+
+  get viewers(): number {
+    return this.sinks.size;
+  }
+
+  /** Start feeding `sink` (a snapshot first, then changes); call the result to stop. */
+  attach(sink: LiveSink): () => void {
+    this.sinks.add(sink);
+    if (this.sinks.size === 1) this.start();
+    void this.snapshot().then(
+      (snap) => this.sinks.has(sink) && sink("snapshot", snap),
+      () => undefined,
+    );
+    return () => {
+      this.sinks.delete(sink);
+      if (this.sinks.size === 0) this.stop();
+    };
+  }
+
+  /** Devices, points and alarms as they are now. */
+  async snapshot(): Promise<LiveSnapshot> {
+    await (this.seeded ??= this.seed());
+    return {
+      devices: await this.devices(),
+      points: [...this.points.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+      alarms: await this.activeAlarms(),
+    };
+  }
+
+  /** Stop everything (the manager is closing); viewers are told nothing more. */
+  close(): void {
+    this.sinks.clear();
+    this.stop();
+  }
+
+  private start(): void {
+    const sub = this.manager.subscribe("#", (batch) => this.take(batch));
+    this.unsubscribe = () => sub.unsubscribe();
+    this.scheduleFlush();
+    this.scheduleStatus();
+  }
+
+  private stop(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    if (this.flushTimer !== undefined) this.opts.clock.clearTimer(this.flushTimer);
+    if (this.statusTimer !== undefined) this.opts.clock.clearTimer(this.statusTimer);
+    this.flushTimer = this.statusTimer = undefined;
+  }
+
+  private async seed(): Promise<void> {
+    const keys = (await this.manager.registry.listPoints()).map((p) => p.key);
+    const latest = keys.length > 0 ? await this.manager.store.latestMany(keys) : [];
+    const withTrend = keys.slice(0, 200);
+    const histories = await Promise.all(
+      withTrend.map((k) => this.manager.store.history(k, this.opts.trendLength ?? 30).catch(() => [])),
+    );
+    keys.forEach((key, i) => {
+      const p = latest[i];
+      if (!p || this.points.has(key)) return;
+      const trend = (histories[i] ?? [])
+        .map((h) => h.value)
+        .filter((v): v is number => typeof v === "number")
+        .reverse();
+      this.points.set(key, { key, value: p.value, quality: p.quality, ts: p.ts, cause: p.cause, trend });
+    });
+  }
+
+  private take(batch: readonly DataPoint[]): void {
+    const max = this.opts.maxPoints ?? 5000;
+    const len = this.opts.trendLength ?? 30;
+    for (const p of batch) {
+      const old = this.points.get(p.key);
+      let trend = old?.trend ?? [];
+      if (typeof p.value === "number") trend = [...trend.slice(-(len - 1)), p.value];
+      if (old) this.points.delete(p.key); // re-insert: the map's order is least recently updated first
+      this.points.set(p.key, {
+        key: p.key,
+        value: p.value,
+        quality: p.quality,
+        ts: p.ts,
+        cause: p.cause,
+        trend,
+      });
+      this.changed.add(p.key);
+    }
+    while (this.points.size > max) {
+      const oldest = this.points.keys().next().value;
+      if (oldest === undefined) break;
+      this.points.delete(oldest);
+      this.changed.delete(oldest);
+    }
+  }
+
+  private scheduleFlush(): void {
+    this.flushTimer = this.opts.clock.setTimer(() => {
+      if (this.changed.size > 0) {
+        const points = [...this.changed].map((k) => this.points.get(k)).filter((p) => p !== undefined);
+        this.changed.clear();
+        for (const s of this.sinks) s("points", points);
+      }
+      this.scheduleFlush();
+    }, this.opts.flushMs ?? 500);
+  }
+
+  private scheduleStatus(): void {
+    this.statusTimer = this.opts.clock.setTimer(() => {
+      void Promise.all([this.devices(), this.activeAlarms()]).then(
+        ([devices, alarms]) => {
+          for (const s of this.sinks) s("status", { devices, alarms });
+        },
+        () => undefined,
+      );
+      this.scheduleStatus();
+    }, this.opts.statusMs ?? 2000);
+  }
+
+  private async devices(): Promise<LiveDevice[]> {
+    const [list, status] = await Promise.all([
+      this.manager.registry.listDevices(),
+      this.manager.store.allDeviceStatus(),
+    ]);
+    return list.map((d) => ({ id: d.id, name: d.name, protocol: d.protocol, status: status.get(d.id) }));
+  }
+
+  private async activeAlarms(): Promise<AlarmState[]> {
+    return (await this.manager.store.alarms()).filter((a) => a.active || !a.acked);
+  }
+}
