@@ -276,7 +276,11 @@ export function dataRoutes(): Route[] {
         const key = bodyPoint(c.body);
         if (!(await c.ctx.store.registry.getPoint(key))) throw legacyNotFound("term_item");
         const actions = actionsOf(c, "device_call");
-        return { body: await viaRuntime(() => actions.call(key)) };
+        const sample = await viaRuntime(() => actions.call(key));
+        // A read the device did not answer comes back as a bad-quality sample with the reason.
+        if (sample.error !== undefined && (sample.quality.invalid || sample.quality.notTopical))
+          throw new RestError(502, "device", sample.error);
+        return { body: sample };
       },
     },
     {
@@ -339,12 +343,10 @@ export function dataRoutes(): Route[] {
       errors: [404],
       handler: async (c) => {
         const a = await findAlarm(c);
-        const handled = c.ctx.actions?.ackAlarm
-          ? await c.ctx.actions.ackAlarm(a.key, a.condition)
-          : undefined;
-        if (handled === false) throw notFound(`there is no ${a.condition} alarm on ${a.key}`, "condition");
-        // Without a checker runtime the stored state is the alarm; with one, the checker wrote it already.
-        if (handled === undefined) await c.ctx.store.putAlarm({ ...a, acked: true });
+        // A check node holding the alarm acknowledges it and stores the new state; when none here holds
+        // it (not running, or on another instance), the stored state is the alarm and is changed here.
+        const handled = c.ctx.actions?.ackAlarm ? await c.ctx.actions.ackAlarm(a.key, a.condition) : false;
+        if (!handled) await c.ctx.store.putAlarm({ ...a, acked: true });
         return { body: await findAlarm(c) };
       },
     },
@@ -377,9 +379,8 @@ export function dataRoutes(): Route[] {
           );
         const handled = c.ctx.actions?.shelveAlarm
           ? await c.ctx.actions.shelveAlarm(a.key, a.condition, until)
-          : undefined;
-        if (handled === false) throw notFound(`there is no ${a.condition} alarm on ${a.key}`, "condition");
-        if (handled === undefined) {
+          : false;
+        if (!handled) {
           const shelved: AlarmState & { shelvedUntil: number } = { ...a, shelvedUntil: until };
           await c.ctx.store.putAlarm(shelved);
         }

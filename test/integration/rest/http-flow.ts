@@ -125,7 +125,15 @@ export function apiFlow(
   const base = opts.base ?? "/api";
   const methods = ["get", "post", "put", "delete"];
   return [
-    { id: "m1", type: "datacoll-manager", store: "embedded", namespace: "rest:", ...opts.manager },
+    // The API alone: the manager does not run the registry's devices unless a test asks for it.
+    {
+      id: "m1",
+      type: "datacoll-manager",
+      store: "embedded",
+      namespace: "rest:",
+      runDevices: false,
+      ...opts.manager,
+    },
     ...methods.map((method) => ({
       id: `in-${method}`,
       type: "http in",

@@ -215,6 +215,20 @@ describe("REST handlers", function () {
       const actions: RestActions = {
         call: async (key) => {
           seen.push(`call ${key}`);
+          if (key === "plc1:t1:energy") {
+            const quality = { notTopical: true };
+            return {
+              key,
+              deviceId: "plc1",
+              termId: "t1",
+              itemId: "energy",
+              value: null,
+              ts: 5,
+              quality,
+              cause: "call",
+              error: "unit 1: no answer in 1000 ms",
+            };
+          }
           return {
             key,
             deviceId: "plc1",
@@ -245,11 +259,18 @@ describe("REST handlers", function () {
       assert.deepEqual(c.body, { key: "plc1:t1:power", value: 7, confirmed: true, ts: 6 });
       const refused = await a.call("POST", "/v1/device_ctrl", { key: "plc1:t1:power", value: 666 });
       assert.deepEqual([refused.status, refused.body], [502, "the device refused the command"]);
+      const failed = await a.call("POST", "/v1/device_call", { key: "plc1:t1:energy" });
+      assert.deepEqual([failed.status, failed.body], [502, "unit 1: no answer in 1000 ms"]);
       const unknown = await a.call("POST", "/v1/device_call", { key: "plc1:t1:nope" });
       assert.deepEqual([unknown.status, unknown.body], [404, "term_item not found!"]);
       const noValue = await a.call("POST", "/v1/device_ctrl", { key: "plc1:t1:power" });
       assert.equal(noValue.status, 400);
-      assert.deepEqual(seen, ["call plc1:t1:power", "ctrl plc1:t1:power=7", "ctrl plc1:t1:power=666"]);
+      assert.deepEqual(seen, [
+        "call plc1:t1:power",
+        "ctrl plc1:t1:power=7",
+        "ctrl plc1:t1:power=666",
+        "call plc1:t1:energy",
+      ]);
     });
   });
 
@@ -423,6 +444,38 @@ describe("REST handlers", function () {
       assert.deepEqual([none.status, (none.body as { field: string }).field], [404, "condition"]);
       const badShelve = await a.call("POST", "/v1/alarms/plc1:t1:power/high/shelve", { minutes: -1 });
       assert.deepEqual([badShelve.status, (badShelve.body as { field: string }).field], [400, "minutes"]);
+    });
+
+    it("alarms held by no check node here are acknowledged and shelved in the store", async function () {
+      const asked: string[] = [];
+      const actions: RestActions = {
+        call: async () => {
+          throw new Error("not used");
+        },
+        control: async () => {
+          throw new Error("not used");
+        },
+        ackAlarm: async (key, condition) => (asked.push(`ack ${key} ${condition}`), false),
+        shelveAlarm: async (key, condition) => (asked.push(`shelve ${key} ${condition}`), false),
+      };
+      const b = api(actions);
+      try {
+        await seed(b);
+        await b.store.putAlarm({
+          key: "plc1:t1:power",
+          condition: "high",
+          active: true,
+          acked: false,
+          ts: 1,
+        });
+        const ack = await b.call("POST", "/v1/alarms/plc1:t1:power/high/ack");
+        assert.equal((ack.body as { acked: boolean }).acked, true);
+        const sh = await b.call("POST", "/v1/alarms/plc1:t1:power/high/shelve", { minutes: 1 });
+        assert.equal((sh.body as { shelvedUntil: number }).shelvedUntil, 1_700_000_060_000);
+        assert.deepEqual(asked, ["ack plc1:t1:power high", "shelve plc1:t1:power high"]);
+      } finally {
+        await b.close();
+      }
     });
 
     it("device status", async function () {
