@@ -6,11 +6,13 @@ import {
   type ModbusPointAddress,
 } from "../../src/core/modbus/point-address";
 import { writePoint } from "../../src/core/modbus/write-point";
+import { runIec104Command, type Iec104CommandDef } from "../lib/iec104-command";
 import { isModbusDeviceNode } from "../lib/modbus-device";
+import { numberOr, scalingOf } from "./scaling";
 import { connectionStatus, errorStatus, shorten } from "../lib/status";
 
-interface CommandDef extends NodeDef {
-  protocol: "modbus";
+interface CommandDef extends NodeDef, Iec104CommandDef {
+  protocol: "modbus" | "iec104";
   modbus: string;
   unit: string;
   address: string;
@@ -18,16 +20,13 @@ interface CommandDef extends NodeDef {
   base: string;
 }
 
-function numberOr(raw: unknown, def: number, field: string): number {
-  if (raw === undefined || raw === null || raw === "") return def;
-  const n = Number(raw);
-  if (!Number.isFinite(n)) throw new DataCollError("invalid", `${field} must be a number`, field);
-  return n;
-}
-
 export = function register(RED: NodeAPI): void {
   function DataCollCommand(this: Node, def: CommandDef): void {
     RED.nodes.createNode(this, def);
+    if (def.protocol === "iec104") {
+      runIec104Command(RED, this, def);
+      return;
+    }
     const device = RED.nodes.getNode(def.modbus);
     let fixed: ModbusPointAddress | undefined;
     let unit: number;
@@ -38,11 +37,7 @@ export = function register(RED: NodeAPI): void {
       unit = numberOr(def.unit, 1, "unit");
       if (!Number.isInteger(unit) || unit < 0 || unit > 255) throw new Error("unit must be 0..255");
       fixed = def.address?.trim() ? parsePointAddress(def.address) : undefined;
-      scaling = {
-        coefficient: numberOr(def.coefficient, 1, "coefficient"),
-        base: numberOr(def.base, 0, "base"),
-      };
-      if (scaling.coefficient === 0) throw new Error("coefficient must not be 0");
+      scaling = scalingOf(def);
     } catch (err) {
       const reason = errorMessage(err);
       this.error(RED._("datacoll-command.errors.config", { reason }));

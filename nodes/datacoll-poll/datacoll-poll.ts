@@ -6,12 +6,13 @@ import { ModbusTerm, parseModbusItems, type ModbusItemRow } from "../../src/core
 import { Scheduler } from "../../src/core/scheduler";
 import { systemClock } from "../../src/transport/connection";
 import { messagesFor, type OutputMode } from "../lib/messages";
+import { runIec104Poll, type Iec104PollDef } from "../lib/iec104-poll";
 import { isModbusDeviceNode } from "../lib/modbus-device";
 import { RateMeter } from "../lib/rate";
 import { connectionStatus, errorStatus, rateText } from "../lib/status";
 
-interface PollDef extends NodeDef {
-  protocol: "modbus";
+interface PollDef extends NodeDef, Iec104PollDef {
+  protocol: "modbus" | "iec104";
   modbus: string;
   termId: string;
   unit: string;
@@ -24,6 +25,10 @@ interface PollDef extends NodeDef {
 export = function register(RED: NodeAPI): void {
   function DataCollPoll(this: Node, def: PollDef): void {
     RED.nodes.createNode(this, def);
+    if (def.protocol === "iec104") {
+      runIec104Poll(RED, this, def);
+      return;
+    }
     const device = RED.nodes.getNode(def.modbus);
     const output: OutputMode = def.output === "point" ? "point" : "batch";
     let term: ModbusTerm;

@@ -1,0 +1,227 @@
+/**
+ * Registry devices with protocol `iec104`: the shared master connection to the device's outstation(s),
+ * one Iec104Term per term (common address = the term's `address`), points mapped by (common address, IOA)
+ * from their address text (`1001` or `1001:M_ME_NC_1`) with the point's scaling and deadband. Data is
+ * listened to as it comes (interrogation answers, spontaneous, periodic); each term with a `pollInterval`
+ * is interrogated on that schedule, and every term's station when data transfer (re)starts.
+ *
+ * Device options are those of the `datacoll-iec104` node (commonAddress, k, w, t0..t3 in s, giInterval,
+ * ciInterval, clockSyncOnStart, clockSyncInterval, hosts for redundant outstations besides `host`).
+ */
+import { errorMessage } from "../errors";
+import type { DataPoint, PointKey } from "../model/datapoint";
+import type { Device } from "../model/device";
+import type { Point } from "../model/point";
+import type { Term } from "../model/term";
+import { Scheduler } from "../scheduler";
+import type { Asdu } from "../../protocols/iec104/codec";
+import type { DeviceDriver, DeviceRun, DeviceRunContext, TermInfo } from "./device-driver";
+import { acquireIec104Master, parseIec104DeviceSettings, type Iec104DeviceSettings } from "./iec104-devices";
+import type { Iec104Master } from "./iec104-master";
+import { Iec104Term, parseIec104Address, type Iec104TermPoint } from "./iec104-term";
+import type { PoolLease } from "./shared-pool";
+
+function settingsOf(device: Device, terms: readonly Term[]): Iec104DeviceSettings {
+  const o = device.options;
+  const extra = Array.isArray(o.hosts) ? o.hosts.map(String) : typeof o.hosts === "string" ? [o.hosts] : [];
+  return parseIec104DeviceSettings({
+    ...o,
+    host: [device.host, ...extra].join(","),
+    port: device.port,
+    // The station interrogated at start-up: the option, else the first term's.
+    commonAddress: o.commonAddress ?? terms[0]?.address ?? 1,
+  });
+}
+
+interface TermRun {
+  readonly term: Iec104Term;
+  intervalMs: number;
+  fingerprint: string;
+  interrogations: number;
+  failed: number;
+  lastError?: string;
+}
+
+class Iec104DeviceRun implements DeviceRun {
+  private readonly lease: PoolLease<Iec104Master>;
+  private readonly master: Iec104Master;
+  private readonly scheduler: Scheduler;
+  private readonly terms = new Map<string, TermRun>();
+  private readonly settingsJson: string;
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(
+    private device: Device,
+    terms: readonly Term[],
+    points: readonly Point[],
+    private readonly ctx: DeviceRunContext,
+  ) {
+    const settings = settingsOf(device, terms);
+    this.settingsJson = JSON.stringify(settings);
+    this.lease = acquireIec104Master(settings);
+    this.master = this.lease.value;
+    this.scheduler = new Scheduler(ctx.clock, () => undefined);
+    this.unsubscribe.push(
+      this.master.onData((asdu, at) => this.onData(asdu, at)),
+      this.master.onStateChange((c) => {
+        if (c.state === "backoff") ctx.status({ online: false, lastError: c.reason ?? "disconnected" });
+      }),
+      this.master.onStarted(() => {
+        ctx.status({ online: true, lastSeen: ctx.clock.now() });
+        // The master interrogates its default station itself; every other term's station is asked here.
+        const own = settings.master.commonAddress;
+        for (const run of this.terms.values()) {
+          if (run.term.commonAddress !== own) void this.interrogate(run);
+        }
+      }),
+    );
+    this.applyTerms(terms, points);
+    if (this.master.started) ctx.status({ online: true });
+  }
+
+  update(device: Device, terms: readonly Term[], points: readonly Point[]): "updated" | "restart" {
+    if (!device.enabled) return "restart";
+    let settings: string;
+    try {
+      settings = JSON.stringify(settingsOf(device, terms));
+    } catch {
+      return "restart"; // the new options are invalid: the restart reports why
+    }
+    if (settings !== this.settingsJson) return "restart";
+    this.device = device;
+    this.applyTerms(terms, points);
+    return "updated";
+  }
+
+  /** A read command (C_RD_NA_1) for the point's IOA; the answer arrives as data with cause "call". */
+  async call(key: PointKey): Promise<DataPoint | undefined> {
+    const [, termId, itemId] = key.split(":");
+    const run = this.terms.get(termId);
+    const point = run?.term.pointOf(itemId);
+    if (run === undefined || point === undefined) return undefined;
+    await this.master.request({ kind: "read", ioa: point.ioa, commonAddress: run.term.commonAddress });
+    return run.term.current().find((p) => p.key === key);
+  }
+
+  info(): Readonly<Record<string, TermInfo>> {
+    const out: Record<string, TermInfo> = {};
+    for (const [id, run] of this.terms) {
+      const lastError = run.lastError ?? run.term.stats.lastError;
+      out[id] = {
+        reads: run.intervalMs > 0 ? 1 : 0,
+        points: run.term.size,
+        cycles: run.interrogations,
+        failedCycles: run.failed,
+        ...(lastError ? { lastError } : {}),
+      };
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.scheduler.close();
+    for (const off of this.unsubscribe) off();
+    await this.lease.release();
+  }
+
+  private onData(asdu: Asdu, at: number): void {
+    const out: DataPoint[] = [];
+    for (const run of this.terms.values()) {
+      if (run.term.commonAddress === asdu.commonAddress) out.push(...run.term.accept(asdu, at));
+    }
+    if (out.length > 0) {
+      this.ctx.publish(out);
+      const s = this.master.stats;
+      this.ctx.status({ online: true, lastSeen: at, requests: s.requests, failures: s.failures });
+    }
+  }
+
+  private async interrogate(run: TermRun): Promise<void> {
+    try {
+      await this.master.request({ kind: "interrogation", commonAddress: run.term.commonAddress });
+      run.interrogations++;
+      run.lastError = undefined;
+    } catch (err) {
+      run.failed++;
+      run.lastError = errorMessage(err);
+    }
+  }
+
+  /** Bring the terms in line with the registry, touching only terms that changed. */
+  private applyTerms(terms: readonly Term[], points: readonly Point[]): void {
+    const byTerm = new Map<string, Point[]>();
+    for (const p of points) {
+      if (p.address === "") continue;
+      let list = byTerm.get(p.termId);
+      if (!list) byTerm.set(p.termId, (list = []));
+      list.push(p);
+    }
+    const wanted = new Set<string>();
+    for (const t of terms) {
+      wanted.add(t.id);
+      const termPoints = this.termPoints(t, byTerm.get(t.id) ?? []);
+      const fingerprint = JSON.stringify([t.address, termPoints]);
+      const existing = this.terms.get(t.id);
+      if (existing && existing.term.commonAddress === t.address) {
+        if (existing.fingerprint !== fingerprint) existing.term.setPoints(termPoints);
+        existing.fingerprint = fingerprint;
+        if (existing.intervalMs !== t.pollInterval) {
+          existing.intervalMs = t.pollInterval;
+          this.schedule(existing);
+        }
+        continue;
+      }
+      const run: TermRun = {
+        term: new Iec104Term(this.device.id, t.id, t.address, termPoints),
+        intervalMs: t.pollInterval,
+        fingerprint,
+        interrogations: 0,
+        failed: 0,
+      };
+      this.terms.set(t.id, run);
+      this.schedule(run);
+      // A term added while the link runs is interrogated at once, not at its first interval.
+      if (this.master.started) void this.interrogate(run);
+    }
+    for (const id of [...this.terms.keys()]) {
+      if (!wanted.has(id)) {
+        this.terms.delete(id);
+        this.scheduler.delete(id);
+      }
+    }
+  }
+
+  private schedule(run: TermRun): void {
+    this.scheduler.delete(run.term.termId);
+    if (run.intervalMs <= 0) return;
+    this.scheduler.set({
+      id: run.term.termId,
+      intervalMs: run.intervalMs,
+      run: async () => {
+        if (this.master.started) await this.interrogate(run);
+      },
+    });
+  }
+
+  private termPoints(term: Term, points: readonly Point[]): Iec104TermPoint[] {
+    const out: Iec104TermPoint[] = [];
+    for (const p of points) {
+      try {
+        const address = parseIec104Address(p.address);
+        out.push({
+          itemId: p.itemId,
+          ...address,
+          scaling: { coefficient: p.coefficient, base: p.base },
+          deadband: p.deadband,
+        });
+      } catch (err) {
+        this.ctx.problem(`point ${p.key} on term ${term.id}: ${errorMessage(err)}`);
+      }
+    }
+    return out.sort((a, b) => a.ioa - b.ioa);
+  }
+}
+
+export const iec104Driver: DeviceDriver = {
+  start: (device, terms, points, ctx) => new Iec104DeviceRun(device, terms, points, ctx),
+};

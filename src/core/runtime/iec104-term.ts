@@ -1,0 +1,259 @@
+/**
+ * An IEC 104 term at run time: one station (common address) and its items by IOA, with an optional type
+ * check and scaling per item, turning the monitor ASDUs the master receives — interrogation answers,
+ * spontaneous and periodic data, read answers — into DataPoints. Used by the flow-drawn poll node and by
+ * the manager's driver for registry devices, so both map data the same way.
+ */
+import { parseCsv } from "../csv";
+import { DataCollError, errorMessage } from "../errors";
+import { pointKey, type DataPoint } from "../model/datapoint";
+import { normalizeId } from "../model/fields";
+import { exceedsDeadband, type Scaling } from "../modbus/values";
+import { samplesOf } from "../../protocols/iec104/session";
+import { TypeId, typeIdName, withoutTimeTag, type Asdu } from "../../protocols/iec104/codec";
+
+export interface Iec104TermPoint {
+  readonly itemId: string;
+  readonly ioa: number;
+  /** The monitor type (without time tag) the item must arrive as; undefined accepts any. */
+  readonly typeId?: number;
+  readonly scaling: Scaling;
+  readonly deadband: number;
+}
+
+/** One row of the editor's item table (or a CSV line): text cells as the user typed them. */
+export interface Iec104ItemRow {
+  readonly item?: unknown;
+  readonly ioa?: unknown;
+  readonly type?: unknown;
+  readonly coefficient?: unknown;
+  readonly base?: unknown;
+  readonly deadband?: unknown;
+}
+
+const KIND_TYPES: Readonly<Record<string, number>> = {
+  single: TypeId.M_SP_NA_1,
+  double: TypeId.M_DP_NA_1,
+  step: TypeId.M_ST_NA_1,
+  bitstring: TypeId.M_BO_NA_1,
+  normalized: TypeId.M_ME_NA_1,
+  scaled: TypeId.M_ME_NB_1,
+  float: TypeId.M_ME_NC_1,
+  totals: TypeId.M_IT_NA_1,
+};
+
+/**
+ * A monitor type as the engineer writes it — `M_ME_NC_1`, `13`, `36` (its time-tagged twin) or a kind
+ * (`float`) — as the plain type id; undefined for empty text.
+ */
+export function parseMonitorType(raw: unknown): number | undefined {
+  const text = raw === undefined || raw === null ? "" : String(raw).trim();
+  if (text === "") return undefined;
+  const byName = (TypeId as Readonly<Record<string, number>>)[text.toUpperCase()];
+  const id = /^\d+$/.test(text) ? Number(text) : (byName ?? KIND_TYPES[text.toLowerCase()]);
+  const plain = id === undefined ? undefined : withoutTimeTag(id);
+  if (plain === undefined || !Object.values(KIND_TYPES).includes(plain)) {
+    throw new DataCollError(
+      "invalid",
+      `type ${JSON.stringify(text)} is not a monitor type (e.g. M_ME_NC_1, 13, float)`,
+      "type",
+    );
+  }
+  return plain;
+}
+
+/** The point address text of the registry: `IOA` or `IOA:type` (protocol-rules.ts). */
+export function parseIec104Address(text: string): { ioa: number; typeId?: number } {
+  const [ioaText, typeText, extra] = text.trim().split(":");
+  const ioa = Number(ioaText);
+  if (extra !== undefined || !/^\d{1,8}$/.test(ioaText) || ioa < 1 || ioa > 0xffffff) {
+    throw new DataCollError(
+      "invalid",
+      `address ${JSON.stringify(text)} must be an IOA 1..16777215, optionally :type`,
+      "address",
+    );
+  }
+  const typeId = parseMonitorType(typeText);
+  return typeId === undefined ? { ioa } : { ioa, typeId };
+}
+
+function num(raw: unknown, field: string, def: number, row: number): number {
+  if (raw === undefined || raw === null || raw === "") return def;
+  const n = typeof raw === "number" ? raw : Number(String(raw).trim());
+  if (!Number.isFinite(n)) throw new DataCollError("invalid", `row ${row}: ${field} must be a number`, field);
+  return n;
+}
+
+/** Validate an item table; errors name the row (1-based) and the field. */
+export function parseIec104Items(rows: readonly Iec104ItemRow[]): Iec104TermPoint[] {
+  const items = new Set<string>();
+  const ioas = new Set<number>();
+  return rows.map((r, i) => {
+    const row = i + 1;
+    let itemId: string;
+    let typeId: number | undefined;
+    try {
+      itemId = normalizeId(r.item, "item");
+      typeId = parseMonitorType(r.type);
+    } catch (err) {
+      const field = err instanceof DataCollError ? err.field : undefined;
+      throw new DataCollError("invalid", `row ${row}: ${errorMessage(err)}`, field);
+    }
+    const ioa = num(r.ioa, "ioa", Number.NaN, row);
+    if (!Number.isInteger(ioa) || ioa < 1 || ioa > 0xffffff) {
+      throw new DataCollError("invalid", `row ${row}: ioa must be a whole number from 1 to 16777215`, "ioa");
+    }
+    if (items.has(itemId))
+      throw new DataCollError("invalid", `row ${row}: item ${itemId} appears twice`, "item");
+    if (ioas.has(ioa)) throw new DataCollError("invalid", `row ${row}: IOA ${ioa} appears twice`, "ioa");
+    items.add(itemId);
+    ioas.add(ioa);
+    const coefficient = num(r.coefficient, "coefficient", 1, row);
+    if (coefficient === 0)
+      throw new DataCollError("invalid", `row ${row}: coefficient must not be 0`, "coefficient");
+    const deadband = num(r.deadband, "deadband", 0, row);
+    if (deadband < 0)
+      throw new DataCollError("invalid", `row ${row}: deadband must not be negative`, "deadband");
+    const scaling = { coefficient, base: num(r.base, "base", 0, row) };
+    return typeId === undefined
+      ? { itemId, ioa, scaling, deadband }
+      : { itemId, ioa, typeId, scaling, deadband };
+  });
+}
+
+/** Item rows from CSV with the header `ioa,item[,type,coefficient,base,deadband]` (any column order). */
+export function iec104ItemsFromCsv(text: string): Iec104ItemRow[] {
+  const table = parseCsv(text);
+  const col = (name: string): number => table.header.indexOf(name);
+  if (col("item") < 0 || col("ioa") < 0) {
+    throw new DataCollError("invalid", "CSV needs a header line with at least: ioa,item", "csv");
+  }
+  const cell = (cells: readonly string[], name: string): string | undefined =>
+    col(name) >= 0 ? cells[col(name)] : undefined;
+  return table.rows.map(({ cells }) => ({
+    item: cell(cells, "item"),
+    ioa: cell(cells, "ioa"),
+    type: cell(cells, "type"),
+    coefficient: cell(cells, "coefficient"),
+    base: cell(cells, "base"),
+    deadband: cell(cells, "deadband"),
+  }));
+}
+
+export interface Iec104TermStats {
+  /** Objects mapped to items so far. */
+  readonly received: number;
+  /** Objects of an item that arrived as another type than the item expects. */
+  readonly typeMismatches: number;
+  readonly lastError: string | undefined;
+}
+
+export class Iec104Term {
+  private readonly byIoa = new Map<number, Iec104TermPoint>();
+  private readonly latest = new Map<number, DataPoint>();
+  private received = 0;
+  private typeMismatches = 0;
+  private lastError: string | undefined;
+
+  constructor(
+    readonly deviceId: string,
+    readonly termId: string,
+    readonly commonAddress: number,
+    points: readonly Iec104TermPoint[],
+  ) {
+    this.setPoints(points);
+  }
+
+  setPoints(points: readonly Iec104TermPoint[]): void {
+    this.byIoa.clear();
+    for (const p of points) this.byIoa.set(p.ioa, p);
+    for (const ioa of [...this.latest.keys()]) if (!this.byIoa.has(ioa)) this.latest.delete(ioa);
+  }
+
+  get size(): number {
+    return this.byIoa.size;
+  }
+
+  get stats(): Iec104TermStats {
+    return { received: this.received, typeMismatches: this.typeMismatches, lastError: this.lastError };
+  }
+
+  /** The item bound to an IOA, for reads and command feedback. */
+  pointOf(itemId: string): Iec104TermPoint | undefined {
+    for (const p of this.byIoa.values()) if (p.itemId === itemId) return p;
+    return undefined;
+  }
+
+  /** The last DataPoint of every item that has had one. */
+  current(): DataPoint[] {
+    return [...this.latest.values()];
+  }
+
+  /**
+   * The DataPoints in a monitor ASDU for this station's items. Objects of other stations or unmapped IOAs
+   * are skipped; periodic data (cause 1) within the item's deadband is left out, every other cause is a
+   * report the station chose to make and is passed on.
+   */
+  accept(asdu: Asdu, receivedAt: number): DataPoint[] {
+    if (asdu.commonAddress !== this.commonAddress) return [];
+    const out: DataPoint[] = [];
+    const plainType = withoutTimeTag(asdu.typeId);
+    for (const s of samplesOf(asdu, receivedAt)) {
+      const point = this.byIoa.get(s.ioa);
+      if (point === undefined) continue;
+      this.received++;
+      const key = pointKey(this.deviceId, this.termId, point.itemId);
+      const base = {
+        key,
+        deviceId: this.deviceId,
+        termId: this.termId,
+        itemId: point.itemId,
+        ts: s.ts,
+        cause: s.cause,
+      };
+      if (point.typeId !== undefined && !sameType(point.typeId, plainType)) {
+        this.typeMismatches++;
+        this.lastError = `${key}: IOA ${s.ioa} arrived as ${typeIdName(asdu.typeId)}, expected ${typeIdName(point.typeId)}`;
+        const dp: DataPoint = { ...base, value: null, quality: { invalid: true }, error: this.lastError };
+        this.latest.set(s.ioa, dp);
+        out.push(dp);
+        continue;
+      }
+      const { coefficient, base: offset } = point.scaling;
+      const raw = s.value;
+      const value =
+        typeof raw === "number" && (coefficient !== 1 || offset !== 0) ? raw * coefficient + offset : raw;
+      const last = this.latest.get(s.ioa);
+      if (
+        s.cause === "periodic" &&
+        last !== undefined &&
+        last.value !== null &&
+        typeof last.value !== "string" &&
+        !exceedsDeadband(last.value, value, point.deadband) &&
+        sameQuality(last.quality, s.quality)
+      ) {
+        continue;
+      }
+      const dp: DataPoint =
+        value === raw ? { ...base, value, quality: s.quality } : { ...base, value, raw, quality: s.quality };
+      this.latest.set(s.ioa, dp);
+      out.push(dp);
+    }
+    return out;
+  }
+}
+
+function sameType(expected: number, got: number): boolean {
+  // M_ME_ND_1 is the normalized value without quality: the same item, a leaner encoding.
+  return expected === got || (expected === TypeId.M_ME_NA_1 && got === TypeId.M_ME_ND_1);
+}
+
+function sameQuality(a: DataPoint["quality"], b: DataPoint["quality"]): boolean {
+  return (
+    !a.invalid === !b.invalid &&
+    !a.notTopical === !b.notTopical &&
+    !a.substituted === !b.substituted &&
+    !a.blocked === !b.blocked &&
+    !a.overflow === !b.overflow
+  );
+}
