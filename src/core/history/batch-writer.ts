@@ -135,11 +135,15 @@ type BatchResult =
   | { readonly ok: false; readonly error: ClassifiedError };
 
 const RATE_WINDOW_MS = 5000;
+// A history row is at most ~1.5 kB as SQL text (255 four-byte characters of text plus ids), so 10,000 of
+// them stay under MySQL's default 16 MB max_allowed_packet.
+const MAX_BATCH = 10_000;
 
-function positive(value: number | undefined, fallback: number, field: string): number {
+function positive(value: number | undefined, fallback: number, field: string, max: number): number {
   const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < 1)
-    throw new DataCollError("invalid", `${field} must be a whole number >= 1`, field);
+  if (!Number.isInteger(v) || v < 1 || v > max) {
+    throw new DataCollError("invalid", `${field} must be a whole number from 1 to ${max}`, field);
+  }
   return v;
 }
 
@@ -208,22 +212,15 @@ export class BatchWriter {
   private counters = { written: 0, deadLetters: 0, dropped: 0, blocked: 0, skipped: 0 };
 
   constructor(options: BatchWriterOptions) {
-    if ("pool" in options.mysql) {
-      this.pool = options.mysql.pool;
-      this.ownsPool = false;
-    } else {
-      this.pool = createMysqlPool(options.mysql.settings);
-      this.ownsPool = true;
-    }
     this.tables = validateTableNames(options.tables ?? {});
     this.createTables = options.createTables ?? true;
     this.customSql = options.customSql === undefined ? undefined : validateCustomSql(options.customSql);
     this.historySql = historyInsertSql(this.tables.history);
     this.alarmsSql = alarmsInsertSql(this.tables.alarms);
-    this.batchSize = positive(options.batchSize, 1000, "batchSize");
-    this.maxDelayMs = positive(options.maxDelayMs, 200, "maxDelayMs");
+    this.batchSize = positive(options.batchSize, 1000, "batchSize", MAX_BATCH);
+    this.maxDelayMs = positive(options.maxDelayMs, 200, "maxDelayMs", 60_000);
     const poolSize = "settings" in options.mysql ? options.mysql.settings.poolSize : 4;
-    this.concurrency = positive(options.concurrency, poolSize, "concurrency");
+    this.concurrency = positive(options.concurrency, poolSize, "concurrency", 64);
     // Room for the round in flight and the next one, so the pipeline never runs dry while writes wait.
     this.highWater = this.batchSize * this.concurrency * 2;
     this.filter = new ChangeFilter({
@@ -231,13 +228,22 @@ export class BatchWriter {
       deadband: options.deadband ?? 0,
     });
     this.backlog =
-      options.backlog ?? new MemoryBacklog(positive(options.backlogCapacity, 100_000, "backlogCapacity"));
+      options.backlog ??
+      new MemoryBacklog(positive(options.backlogCapacity, 100_000, "backlogCapacity", 100_000_000));
     this.dead = options.deadLetters ?? new MemoryDeadLetters(1000);
     this.overflow = options.overflow ?? "drop-oldest";
     this.clock = options.clock ?? systemClock;
-    this.retryMinMs = positive(options.retryMinMs, 500, "retryMinMs");
-    this.retryMaxMs = positive(options.retryMaxMs, 30_000, "retryMaxMs");
-    this.queryTimeoutMs = positive(options.queryTimeoutMs, 30_000, "queryTimeoutMs");
+    this.retryMinMs = positive(options.retryMinMs, 500, "retryMinMs", 3_600_000);
+    this.retryMaxMs = positive(options.retryMaxMs, 30_000, "retryMaxMs", 3_600_000);
+    this.queryTimeoutMs = positive(options.queryTimeoutMs, 30_000, "queryTimeoutMs", 3_600_000);
+    // Last, so options that fail validation leave no pool behind.
+    if ("pool" in options.mysql) {
+      this.pool = options.mysql.pool;
+      this.ownsPool = false;
+    } else {
+      this.pool = createMysqlPool(options.mysql.settings);
+      this.ownsPool = true;
+    }
     this.kick();
   }
 

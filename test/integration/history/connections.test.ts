@@ -8,6 +8,7 @@ import { BatchWriter } from "../../../src/core/history/batch-writer";
 import { createMysqlPool, testConnection } from "../../../src/core/history/mysql-settings";
 import type { TestDatabase } from "../../support-history/mysql";
 import { createTestDatabase, testSettings } from "../../support-history/mysql";
+import { rejection } from "../../support-history/rejection";
 import { TcpProxy } from "./tcp-proxy";
 
 describe("history MySQL connections", function () {
@@ -92,6 +93,29 @@ describe("history MySQL connections", function () {
     } finally {
       await pool.end();
     }
+  });
+
+  it("refuses writer options out of range, naming the field, before opening anything", function () {
+    const settings = testSettings(db.name);
+    for (const [field, value] of [
+      ["batchSize", 0],
+      ["batchSize", 10_001],
+      ["maxDelayMs", 1.5],
+      ["concurrency", 65],
+      ["queryTimeoutMs", -1],
+    ] as const) {
+      const err = rejection(() => new BatchWriter({ mysql: { settings }, [field]: value }));
+      assert.equal(err.field, field);
+    }
+    assert.equal(
+      rejection(() => new BatchWriter({ mysql: { settings }, tables: { history: "a b" } })).field,
+      "historyTable",
+    );
+    assert.equal(
+      rejection(() => new BatchWriter({ mysql: { settings }, customSql: "INSERT INTO x VALUES (:nope)" }))
+        .field,
+      "customSql",
+    );
   });
 
   describe("test connection", function () {
