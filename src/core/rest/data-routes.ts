@@ -12,7 +12,7 @@ import { compilePattern } from "../bus/pattern";
 import { pointIds } from "./point-index";
 import { ENVELOPE_VERSION, EventIds } from "../bus/envelope";
 import type { AlarmState } from "../store/store";
-import { RestError, badRequest, notFound } from "./errors";
+import { RestError, badRequest, notFound, statusOf } from "./errors";
 import { legacyNotFound } from "./legacy";
 import { queryText, type Call, type Route } from "./route";
 import { ref, listOf, TEXT } from "./schemas";
@@ -84,7 +84,15 @@ async function viaRuntime<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {
-    if (err instanceof DataCollError || err instanceof RestError) throw err;
+    if (err instanceof RestError) throw err;
+    if (err instanceof DataCollError) {
+      // The runtime's own refusals: the device runs elsewhere or not yet, or takes no commands.
+      if (err.code === "not-running") throw new RestError(503, err.code, err.message);
+      if (err.code === "unsupported") throw new RestError(400, err.code, err.message);
+      // In the runtime's own words: the older "term_item not found!" is for points the registry lacks.
+      const status = statusOf(err);
+      throw new RestError(status === 500 ? 502 : status, err.code, err.message, err.field);
+    }
     throw new RestError(502, "device", err instanceof Error ? err.message : String(err));
   }
 }
