@@ -20,7 +20,7 @@ export default tseslint.config(
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },
   {
-    files: ["nodes/**/editor.js"],
+    files: ["nodes/**/editor.js", "nodes/lib/live/*.js"],
     languageOptions: { globals: { ...globals.browser, RED: "readonly", $: "readonly" } },
     // Editor scripts are the ES5 Node-RED runs in the browser; `var node = this` is its idiom.
     rules: { "@typescript-eslint/no-this-alias": "off" },

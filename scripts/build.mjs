@@ -32,6 +32,8 @@ const types = fs
   .readdirSync(nodesDir)
   .filter((d) => d.startsWith("datacoll-") && fs.statSync(path.join(nodesDir, d)).isDirectory());
 for (const type of types) assembleNode(type);
+// The live view's page and client script, served beside the compiled nodes/lib/live-view.js.
+fs.cpSync(path.join(nodesDir, "lib", "live"), path.join(dist, "nodes", "lib", "live"), { recursive: true });
 fs.writeFileSync(path.join(dist, "package.json"), JSON.stringify({ type: "commonjs" }) + "\n");
 console.log(`built ${types.length} node(s) into dist/nodes`);
 

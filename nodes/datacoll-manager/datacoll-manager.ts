@@ -3,6 +3,7 @@ import { errorMessage } from "../../src/core/errors";
 import { parseManagerSettings } from "../../src/core/manager-config";
 import { managers } from "../../src/core/manager";
 import { startManagerRuntime } from "../../src/core/runtime/manager-runtime";
+import { registerLiveView } from "../lib/live-view";
 import type { ManagerConfigNode, ManagerCredentials } from "./api";
 
 interface ManagerDef extends NodeDef {
@@ -15,6 +16,7 @@ interface ManagerDef extends NodeDef {
 }
 
 export = function register(RED: NodeAPI): void {
+  registerLiveView(RED);
   function DataCollManager(this: ManagerConfigNode, def: ManagerDef): void {
     RED.nodes.createNode(this, def);
     this.manager = undefined;

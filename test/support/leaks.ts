@@ -20,7 +20,12 @@ const live = new Map<number, Live>();
 async_hooks
   .createHook({
     init(id, type) {
-      if (TRACKED.has(type)) live.set(id, { type, origin: new Error(type) });
+      if (!TRACKED.has(type)) return;
+      // Deep enough to get past Node's own frames (a server's keep-alive timer starts deep inside http).
+      const limit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 40;
+      live.set(id, { type, origin: new Error(type) });
+      Error.stackTraceLimit = limit;
     },
     destroy(id) {
       live.delete(id);

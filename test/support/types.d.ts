@@ -23,6 +23,8 @@ declare module "node-red-node-test-helper" {
     url(): string;
     /** The node-red module itself (not the NodeAPI a node gets). */
     _RED: { version(): string; settings: Record<string, unknown> };
+    /** The admin app of the last load (RED.httpAdmin); the test server at url() does not serve it. */
+    _httpAdmin: import("node:http").RequestListener;
     log(): { args: unknown[][] };
   }
   const helper: Helper;

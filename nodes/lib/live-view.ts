@@ -1,0 +1,121 @@
+/**
+ * The live view: a page under Node-RED's admin root (`/datacoll/`, behind the editor's own login when
+ * adminAuth is set) showing every running manager's devices, latest values with sparklines and active
+ * alarms with an acknowledge button, updated over Server-Sent Events. Registered once per admin app;
+ * each request looks up the manager that runs now, so a redeploy needs no re-registration.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import type { NodeAPI } from "node-red";
+import type { Request, Response } from "express";
+import { managers, type Manager } from "../../src/core/manager";
+import { LiveHub } from "../../src/core/live/hub";
+import { systemClock } from "../../src/transport/connection";
+import { errorMessage } from "../../src/core/errors";
+
+const hubs = new Map<string, LiveHub>();
+// Node-RED calls a module's register function once per process with one admin app; a test runtime calls
+// it on every load with a fresh app. Registering once per app covers both.
+const registeredOn = new WeakSet<object>();
+
+/** The hub of the manager running under `id` now; a hub of a closed manager is dropped. */
+function hubFor(id: string): LiveHub | undefined {
+  const manager = managers.get(id);
+  const hub = hubs.get(id);
+  if (hub && hub.manager === manager) return hub;
+  hub?.close();
+  hubs.delete(id);
+  if (!manager) return undefined;
+  const fresh = new LiveHub(manager, { clock: systemClock });
+  hubs.set(id, fresh);
+  return fresh;
+}
+
+function staticFile(name: string): string {
+  // Beside this module in dist/nodes/lib/live, or in the source tree when run through tsx.
+  return path.join(__dirname, "live", name);
+}
+
+export function registerLiveView(RED: NodeAPI): void {
+  if (registeredOn.has(RED.httpAdmin)) return;
+  registeredOn.add(RED.httpAdmin);
+  const read = RED.auth.needsPermission("datacoll.read");
+  const write = RED.auth.needsPermission("datacoll.write");
+  const name = (id: string, m: Manager): string => {
+    const node = RED.nodes.getNode(id) as { name?: string } | null;
+    return node?.name || `${m.settings.namespace} (${m.settings.store})`;
+  };
+
+  for (const [route, file, type] of [
+    ["/datacoll", "index.html", "text/html"],
+    ["/datacoll/live.js", "live.js", "application/javascript"],
+  ] as const) {
+    RED.httpAdmin.get(route, read, (_req: Request, res: Response) => {
+      res.type(type);
+      fs.createReadStream(staticFile(file))
+        .on("error", () => res.status(404).end())
+        .pipe(res);
+    });
+  }
+
+  RED.httpAdmin.get("/datacoll/api/managers", read, (_req: Request, res: Response) => {
+    res.json(
+      managers.list().map(([id, m]) => ({
+        id,
+        name: name(id, m),
+        namespace: m.settings.namespace,
+        store: m.settings.store,
+      })),
+    );
+  });
+
+  RED.httpAdmin.get("/datacoll/api/snapshot", read, (req: Request, res: Response) => {
+    const hub = hubFor(String(req.query.manager ?? ""));
+    if (!hub)
+      return void res.status(404).json({ error: "not-found", message: "no manager with that id is running" });
+    hub.snapshot().then(
+      (snap) => res.json(snap),
+      (err: unknown) => res.status(503).json({ error: "unavailable", message: errorMessage(err) }),
+    );
+  });
+
+  RED.httpAdmin.get("/datacoll/api/events", read, (req: Request, res: Response) => {
+    const hub = hubFor(String(req.query.manager ?? ""));
+    if (!hub)
+      return void res.status(404).json({ error: "not-found", message: "no manager with that id is running" });
+    res.writeHead(200, {
+      "Content-Type": "text/event-stream",
+      "Cache-Control": "no-cache",
+      Connection: "keep-alive",
+    });
+    res.write("retry: 2000\n\n");
+    const detach = hub.attach((event, data) => {
+      // A manager replaced by a redeploy ends the stream; the browser reconnects to the new one.
+      if (managers.get(String(req.query.manager)) !== hub.manager) return void res.end();
+      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    });
+    req.on("close", detach);
+  });
+
+  RED.httpAdmin.post("/datacoll/api/alarms/ack", write, (req: Request, res: Response) => {
+    const body = (req.body ?? {}) as { manager?: unknown; key?: unknown; condition?: unknown };
+    const manager = managers.get(String(body.manager ?? ""));
+    if (!manager)
+      return void res.status(404).json({ error: "not-found", message: "no manager with that id is running" });
+    if (typeof body.key !== "string" || body.key === "") {
+      return void res
+        .status(400)
+        .json({ error: "invalid", field: "key", message: "key must be a point key" });
+    }
+    const condition =
+      typeof body.condition === "string" && body.condition !== "" ? body.condition : undefined;
+    const user = (req as Request & { user?: { username?: string } }).user?.username ?? "live view";
+    manager.acknowledgeAlarm(body.key, condition, user).then(
+      (ok) =>
+        ok
+          ? res.json({ ok: true })
+          : res.status(404).json({ error: "not-found", message: "no such active alarm" }),
+      (err: unknown) => res.status(503).json({ error: "unavailable", message: errorMessage(err) }),
+    );
+  });
+}
