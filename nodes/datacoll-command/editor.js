@@ -5,7 +5,14 @@ RED.nodes.registerType("datacoll-command", {
   defaults: {
     name: { value: "" },
     protocol: { value: "modbus" },
-    modbus: { value: "", type: "datacoll-modbus" },
+    modbus: { value: "", type: "datacoll-modbus", required: false },
+    iec104: { value: "", type: "datacoll-iec104", required: false },
+    commonAddress: { value: "", validate: RED.validators.regex(/^$|^\d{1,5}$/) },
+    ioa: { value: "", validate: RED.validators.regex(/^$|^\d{1,8}$/) },
+    commandType: { value: "single-command" },
+    qualifier: { value: 0, validate: RED.validators.regex(/^$|^\d{1,3}$/) },
+    withTime: { value: false },
+    sbo: { value: false },
     unit: { value: 1, required: true, validate: RED.validators.number() },
     address: {
       value: "",
@@ -21,7 +28,17 @@ RED.nodes.registerType("datacoll-command", {
   inputLabels: "value to write",
   outputLabels: "confirmation",
   label: function () {
+    if (this.protocol === "iec104") return this.name || "command " + (this.ioa || "msg.ioa");
     return this.name || "write " + (this.address || "msg.address");
   },
   paletteLabel: "command",
+  oneditprepare: function () {
+    $("#node-input-protocol")
+      .on("change", function () {
+        var iec = $(this).val() === "iec104";
+        $(".datacoll-command-modbus").toggle(!iec);
+        $(".datacoll-command-iec104").toggle(iec);
+      })
+      .trigger("change");
+  },
 });

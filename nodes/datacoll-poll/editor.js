@@ -5,7 +5,24 @@ RED.nodes.registerType("datacoll-poll", {
   defaults: {
     name: { value: "" },
     protocol: { value: "modbus" },
-    modbus: { value: "", type: "datacoll-modbus" },
+    modbus: { value: "", type: "datacoll-modbus", required: false },
+    iec104: { value: "", type: "datacoll-iec104", required: false },
+    commonAddress: { value: "", validate: RED.validators.regex(/^$|^\d{1,5}$/) },
+    giInterval: { value: 0, validate: RED.validators.regex(/^$|^\d+(\.\d+)?$/) },
+    iecItems: {
+      value: [],
+      validate: function (rows) {
+        if (!Array.isArray(rows)) return false;
+        var seen = {};
+        for (var i = 0; i < rows.length; i++) {
+          var r = rows[i];
+          if (!/^[^\s:]{1,64}$/.test(r.item || "") || seen[r.item]) return false;
+          seen[r.item] = true;
+          if (!/^\d{1,8}$/.test(String(r.ioa || ""))) return false;
+        }
+        return true;
+      },
+    },
     termId: { value: "", required: true, validate: RED.validators.regex(/^[^\s:]{1,64}$/) },
     unit: { value: 1, required: true, validate: RED.validators.number() },
     interval: { value: 1000, required: true, validate: RED.validators.number() },
@@ -13,6 +30,7 @@ RED.nodes.registerType("datacoll-poll", {
       value: [],
       validate: function (rows) {
         if (!Array.isArray(rows)) return false;
+        if (this.protocol === "iec104") return true;
         var seen = {};
         for (var i = 0; i < rows.length; i++) {
           var r = rows[i];
@@ -64,24 +82,60 @@ RED.nodes.registerType("datacoll-poll", {
     (node.items || []).forEach(function (r) {
       list.editableList("addItem", r);
     });
-    var rows = function () {
+    var iecList = $("#node-input-iecItems-container");
+    iecList.css("min-height", "150px").editableList({
+      addItem: function (row, index, data) {
+        row.css({ display: "flex", gap: "4px" });
+        cell(row, "ioa", "14%", "IOA", data.ioa);
+        cell(row, "item", "24%", "item", data.item);
+        cell(row, "type", "20%", "type (M_ME_NC_1)", data.type);
+        cell(row, "coefficient", "12%", "coef 1", data.coefficient);
+        cell(row, "base", "12%", "base 0", data.base);
+        cell(row, "deadband", "12%", "deadband", data.deadband);
+      },
+      removable: true,
+      sortable: true,
+    });
+    (node.iecItems || []).forEach(function (r) {
+      iecList.editableList("addItem", r);
+    });
+    var iec = function () {
+      return $("#node-input-protocol").val() === "iec104";
+    };
+    $("#node-input-protocol")
+      .on("change", function () {
+        $(".datacoll-poll-modbus").toggle(!iec());
+        $(".datacoll-poll-iec104").toggle(iec());
+        $("#node-input-items-csv").attr(
+          "placeholder",
+          iec() ? "ioa,item,type,coefficient,base,deadband" : "item,address,coefficient,base,deadband",
+        );
+      })
+      .trigger("change");
+    var FIELDS = {
+      modbus: ["item", "address", "coefficient", "base", "deadband"],
+      iec104: ["ioa", "item", "type", "coefficient", "base", "deadband"],
+    };
+    var protocol = function () {
+      return iec() ? "iec104" : "modbus";
+    };
+    var listOf = function (which) {
+      return which === "iec104" ? iecList : list;
+    };
+    // The rows of one protocol's table (the one shown when `which` is not given).
+    var rows = function (which) {
+      which = which || protocol();
       var out = [];
-      list.editableList("items").each(function () {
-        var r = $(this);
-        var get = function (f) {
-          return r
-            .find(".node-input-item-" + f)
-            .val()
-            .trim();
-        };
-        out.push({
-          item: get("item"),
-          address: get("address"),
-          coefficient: get("coefficient"),
-          base: get("base"),
-          deadband: get("deadband"),
+      listOf(which)
+        .editableList("items")
+        .each(function () {
+          var r = $(this);
+          var row = {};
+          FIELDS[which].forEach(function (f) {
+            row[f] = String(r.find(".node-input-item-" + f).val() || "").trim();
+          });
+          out.push(row);
         });
-      });
       return out;
     };
     $("#node-input-items-import").on("click", function () {
@@ -96,11 +150,15 @@ RED.nodes.registerType("datacoll-poll", {
       var head = lines[0].split(sep).map(function (h) {
         return h.trim().toLowerCase();
       });
-      if (head.indexOf("item") < 0 || head.indexOf("address") < 0) {
-        RED.notify(node._("datacoll-poll.errors.csvHeader"), "error");
+      var key = iec() ? "ioa" : "address";
+      if (head.indexOf("item") < 0 || head.indexOf(key) < 0) {
+        RED.notify(
+          node._(iec() ? "datacoll-poll.errors.csvHeaderIec104" : "datacoll-poll.errors.csvHeader"),
+          "error",
+        );
         return;
       }
-      list.editableList("empty");
+      listOf(protocol()).editableList("empty");
       lines.slice(1).forEach(function (line) {
         var cells = line.split(sep).map(function (c) {
           return c.trim().replace(/^"(.*)"$/, "$1");
@@ -109,13 +167,17 @@ RED.nodes.registerType("datacoll-poll", {
         head.forEach(function (h, i) {
           r[h] = cells[i];
         });
-        list.editableList("addItem", r);
+        listOf(protocol()).editableList("addItem", r);
       });
     });
     $("#node-input-items-export").on("click", function () {
-      var lines = ["item,address,coefficient,base,deadband"].concat(
+      var lines = [FIELDS[protocol()].join(",")].concat(
         rows().map(function (r) {
-          return [r.item, r.address, r.coefficient, r.base, r.deadband].join(",");
+          return FIELDS[protocol()]
+            .map(function (f) {
+              return r[f];
+            })
+            .join(",");
         }),
       );
       $("#node-input-items-csv").val(lines.join("\n"));
@@ -123,10 +185,12 @@ RED.nodes.registerType("datacoll-poll", {
     this._rows = rows;
   },
   oneditsave: function () {
-    this.items = this._rows();
+    this.items = this._rows("modbus");
+    this.iecItems = this._rows("iec104");
   },
   oneditresize: function (size) {
     var height = size.height - 320;
     $("#node-input-items-container").editableList("height", Math.max(150, height));
+    $("#node-input-iecItems-container").editableList("height", Math.max(150, height));
   },
 });

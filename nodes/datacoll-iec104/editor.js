@@ -1,0 +1,38 @@
+RED.nodes.registerType("datacoll-iec104", {
+  category: "config",
+  defaults: {
+    name: { value: "" },
+    deviceId: { value: "", validate: RED.validators.regex(/^[^\s:]{0,64}$/) },
+    host: {
+      value: "127.0.0.1",
+      required: true,
+      validate: RED.validators.regex(
+        /^\s*[A-Za-z0-9.\-:[\]_]{1,253}(\s*[,; ]\s*[A-Za-z0-9.\-:[\]_]{1,253}){0,7}\s*$/,
+      ),
+    },
+    port: { value: 2404, required: true, validate: RED.validators.number() },
+    commonAddress: { value: 1, required: true, validate: RED.validators.number() },
+    originator: { value: 0, required: true, validate: RED.validators.number() },
+    k: { value: 12, required: true, validate: RED.validators.number() },
+    w: { value: 8, required: true, validate: RED.validators.number() },
+    t0: { value: 30, required: true, validate: RED.validators.number() },
+    t1: { value: 15, required: true, validate: RED.validators.number() },
+    t2: { value: 10, required: true, validate: RED.validators.number() },
+    t3: { value: 20, required: true, validate: RED.validators.number() },
+    giOnStart: { value: true },
+    giInterval: { value: 0, validate: RED.validators.number() },
+    ciInterval: { value: 0, validate: RED.validators.number() },
+    clockSyncOnStart: { value: false },
+    clockSyncInterval: { value: 0, validate: RED.validators.number() },
+    backoff: { value: 1000, validate: RED.validators.number() },
+    backoffMax: { value: 30000, validate: RED.validators.number() },
+    frameLog: { value: false },
+  },
+  label: function () {
+    return this.name || this.host + ":" + this.port + " CA " + this.commonAddress;
+  },
+  oneditprepare: function () {
+    $("#node-config-input-port").spinner({ min: 1, max: 65535 });
+    $("#node-config-input-commonAddress").spinner({ min: 1, max: 65534 });
+  },
+});
