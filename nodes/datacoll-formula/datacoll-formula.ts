@@ -44,6 +44,7 @@ export = function register(RED: NodeAPI): void {
     const tableIds = new Set<string>();
     /** Result keys: a result coming back in (through the bus or a data node) is our own echo. */
     const results = new Map<string, PointKey>();
+    let own: ReadonlySet<PointKey> = new Set();
     let closed = false;
     let publishError: string | undefined;
 
@@ -53,10 +54,12 @@ export = function register(RED: NodeAPI): void {
         if (!d.ok) throw new Error(d.problem);
         engine.set(d.def, Date.now());
         results.set(id, d.def.result);
+        own = new Set(results.values());
         problems.delete(id);
       } catch (err) {
         engine.remove(id);
         results.delete(id);
+        own = new Set(results.values());
         problems.set(id, errorMessage(err));
         this.error(RED._("datacoll-formula.errors.formula", { id, reason: errorMessage(err) }));
       }
@@ -64,6 +67,7 @@ export = function register(RED: NodeAPI): void {
     const drop = (id: string): void => {
       engine.remove(id);
       results.delete(id);
+      own = new Set(results.values());
       problems.delete(id);
     };
     (def.formulas ?? []).forEach((row, i) => {
@@ -130,9 +134,8 @@ export = function register(RED: NodeAPI): void {
       );
     };
     const feed = (points: readonly DataPoint[]): DataPoint[] => {
-      const own = new Set(results.values());
-      const inputs = points.filter((p) => !own.has(p.key));
-      return engine.update(inputs, Date.now());
+      const echo = points.some((p) => own.has(p.key));
+      return engine.update(echo ? points.filter((p) => !own.has(p.key)) : points, Date.now());
     };
 
     let timer: NodeJS.Timeout | undefined;

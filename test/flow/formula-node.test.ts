@@ -200,4 +200,31 @@ describe("datacoll-formula node", function () {
       "the formula gone",
     );
   });
+
+  it("takes parameters from the manager's bus and ignores its own results coming back", async function () {
+    const r = await rig(
+      {
+        manager: "m1",
+        fromBus: true,
+        formulas: [
+          { id: "a", expression: "p1 * 2", params: "p1=m:t:v", result: "calc:t:a" },
+          { id: "b", expression: "p1 + 1", params: "p1=calc:t:a", result: "calc:t:b" },
+        ],
+      },
+      [{ id: "m1", type: "datacoll-manager", store: "embedded", namespace: "frm2:", runDevices: false }],
+    );
+    const m = managerOf("m1");
+    const heard: string[] = [];
+    m.subscribe("calc", (points) => heard.push(...points.map((p) => `${p.key}=${String(p.value)}`)));
+    await m.publish([dp("m:t:v", 5, Date.now())]);
+    await until(() => r.msgs.length === 1, 2000, "the results");
+    await until(() => heard.length === 2, 2000, "the results published to the manager");
+    // The published results came back over the bus; b must not run again on its own a.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(
+      r.results.map((p) => `${p.key}=${String(p.value)}`),
+      ["calc:t:a=10", "calc:t:b=11"],
+    );
+    assert.deepEqual(heard, ["calc:t:a=10", "calc:t:b=11"]);
+  });
 });
