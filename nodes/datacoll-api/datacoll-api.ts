@@ -33,6 +33,11 @@ function normalizeBase(raw: string): string {
   return t === "" ? "" : t.startsWith("/") ? t : `/${t}`;
 }
 
+/** A 64-bit register's raw value is a bigint, which JSON.stringify refuses: it travels as decimal text. */
+function bigintAsText(_key: string, value: unknown): unknown {
+  return typeof value === "bigint" ? value.toString() : value;
+}
+
 /** Express's parsed query, keeping only what a query string can say: text and lists of text. */
 function queryOf(q: Record<string, unknown> | undefined): RestRequest["query"] {
   const out: Record<string, string | string[]> = {};
@@ -75,9 +80,18 @@ export = function register(RED: NodeAPI): void {
       const answer = (r: RestResponse): void => {
         msg.statusCode = r.status;
         msg.headers = { ...r.headers };
-        msg.payload = r.headers["content-type"]?.startsWith("application/json")
-          ? JSON.stringify(r.body)
-          : r.body;
+        try {
+          msg.payload = r.headers["content-type"]?.startsWith("application/json")
+            ? JSON.stringify(r.body, bigintAsText)
+            : r.body;
+        } catch (err) {
+          // Still answer, so the client is not left waiting; the Catch node gets the reason.
+          msg.statusCode = 500;
+          msg.payload = JSON.stringify({ error: "internal", message: errorMessage(err) });
+          send(msg);
+          done(err instanceof Error ? err : new Error(String(err)));
+          return;
+        }
         send(msg);
         done();
       };

@@ -404,6 +404,18 @@ const RUNTIME_STEPS: readonly Step[] = [
     path: "/api/v1/device_call",
     body: { device_id: "plc1", term_id: "t1", item_id: "power" },
     status: 200,
+    // A 64-bit register's raw value is a bigint; JSON carries it as decimal text.
+    json: {
+      key: "plc1:t1:power",
+      deviceId: "plc1",
+      termId: "t1",
+      itemId: "power",
+      value: 42,
+      raw: "9223372036854775808",
+      ts: 7,
+      quality: {},
+      cause: "call",
+    },
   },
   {
     method: "POST",
@@ -492,6 +504,7 @@ describe("datacoll-api over real HTTP", function () {
           termId: "t1",
           itemId: "power",
           value: 42,
+          raw: 2n ** 63n,
           ts: 7,
           quality: GOOD,
           cause: "call",
