@@ -73,6 +73,12 @@ export interface BatchWriterOptions {
   readonly backlogCapacity?: number;
   readonly deadLetters?: DeadLetters;
   readonly overflow?: OverflowPolicy;
+  /**
+   * true: every row goes through the backlog, even while MySQL is up, so a row is safe from the moment
+   * write() resolves — a crash of Node-RED loses nothing when the backlog is in Redis. Costs a Redis round
+   * trip per write. false (default): the backlog is used only while MySQL is away or slow to drain.
+   */
+  readonly durable?: boolean;
   readonly clock?: Clock;
   /** Reconnect backoff: first wait, doubling up to the most (defaults 500 ms and 30 s). */
   readonly retryMinMs?: number;
@@ -172,6 +178,7 @@ export class BatchWriter {
   private readonly backlog: Backlog;
   private readonly dead: DeadLetters;
   private readonly overflow: OverflowPolicy;
+  private readonly durable: boolean;
   private readonly clock: Clock;
   private readonly retryMinMs: number;
   private readonly retryMaxMs: number;
@@ -232,6 +239,7 @@ export class BatchWriter {
       new MemoryBacklog(positive(options.backlogCapacity, 100_000, "backlogCapacity", 100_000_000));
     this.dead = options.deadLetters ?? new MemoryDeadLetters(1000);
     this.overflow = options.overflow ?? "drop-oldest";
+    this.durable = options.durable ?? false;
     this.clock = options.clock ?? systemClock;
     this.retryMinMs = positive(options.retryMinMs, 500, "retryMinMs", 3_600_000);
     this.retryMaxMs = positive(options.retryMaxMs, 30_000, "retryMaxMs", 3_600_000);
@@ -604,6 +612,8 @@ export class BatchWriter {
       }
       if (size === 0 && this.appendsInFlight === 0 && epoch === this.appendEpoch) {
         this.backlogCount = 0;
+        if (this.durable) return false; // stays queued: the next append kicks the pump
+
         this.mode = "direct";
         this.emit({ type: "stats", stats: this.stats() });
         return true;

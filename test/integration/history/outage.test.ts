@@ -303,6 +303,28 @@ describe("history store-and-forward (MariaDB through a TCP proxy)", function () 
       assertExactlyOnceInOrder(await arrivals(), [...rows, ...fresh]);
     });
 
+    it("durable: has rows in Redis from the moment write() resolves, while MySQL is up", async function () {
+      for (const durable of [false, true]) {
+        const w = writer({
+          durable,
+          backlog: new RedisStreamBacklog(redis, keys.backlog, 10_000),
+          queryTimeoutMs: 300,
+          mysql: { settings: testSettings(db.name, { port, poolSize: 3, connectTimeoutMs: 300 }) },
+        });
+        await w.flush();
+        // The server goes silent, so nothing can leave the backlog while we look at it.
+        proxy.stall();
+        // Fewer than a batch and the injected clock stands still: without durable, they wait in memory.
+        await w.write(samples(T0 + (durable ? 1000 : 0), 5));
+        assert.equal(await redis.xlen(keys.backlog), durable ? 5 : 0, `durable: ${durable}`);
+        proxy.restore();
+        await w.close();
+      }
+      const next = writer({ backlog: new RedisStreamBacklog(redis, keys.backlog, 10_000) });
+      assert.equal((await next.flush()).backlog, 0);
+      assert.equal((await arrivals()).length, 10);
+    });
+
     it("keeps dead letters in a capped Redis list, newest first", async function () {
       const deadLetters = new RedisDeadLetters(redis, keys.deadLetters, 3);
       const w = writer({
