@@ -39,11 +39,11 @@ describe("example 02-iec104-poll", function () {
       ...(n.type === "debug" || n.type === "inject" ? { type: "helper" } : {}),
     }));
     await helper.load([...modules, commentNode], [{ id: "tab", type: "tab" }, ...placed]);
-    const got = new Map<string, { payload: unknown }[]>();
+    const got = new Map<string, { topic?: string; payload: unknown }[]>();
     for (const n of flow.filter((x) => x.type === "debug")) {
-      const list: { payload: unknown }[] = [];
+      const list: { topic?: string; payload: unknown }[] = [];
       got.set(n.name ?? n.id, list);
-      helper.getNode(n.id).on("input", (m: { payload: unknown }) => list.push(m));
+      helper.getNode(n.id).on("input", (m: { topic?: string; payload: unknown }) => list.push(m));
     }
     const points = (): DataPoint[] => (got.get("DataPoints") ?? []).flatMap((m) => m.payload as DataPoint[]);
     await until(() => new Set(points().map((p) => p.itemId)).size >= 4, 5000, "the interrogation answer");
@@ -62,7 +62,7 @@ describe("example 02-iec104-poll", function () {
     inject("switch on", { payload: true });
     await until(() => (got.get("confirmations") ?? []).length === 2, 3000, "both confirmations");
     await until(() => points().some((p) => p.itemId === "setpoint_fb" && p.value === 42.5), 3000, "feedback");
-    const station = (got.get("executed by the station") ?? []) as { topic: string }[];
+    const station = got.get("executed by the station") ?? [];
     assert.deepEqual(station.map((m) => m.topic).sort(), ["clock-sync", "command/5000", "command/6000"]);
   });
 });
