@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
 import { MemoryAlarmStateStore, type AlarmStateStore } from "../../src/core/check/alarm-state";
 import { Checker, type AlarmTransition, type PointAlarms } from "../../src/core/check/checker";
-import { COMMAND_NAMES, parseAlarmCommand, type AlarmCommand } from "../../src/core/check/command";
+import { COMMAND_NAMES, parseAlarmCommand, runAlarmCommand } from "../../src/core/check/command";
 import { checkSettingsOfPoint } from "../../src/core/check/point-settings";
 import { CONDITIONS, parseCheckSettings, type CheckSettings } from "../../src/core/check/settings";
 import { alarmStateStoreOn } from "../../src/core/check/store-adapter";
@@ -225,28 +225,6 @@ export = function register(RED: NodeAPI): void {
     showStatus();
     const statusTimer = setInterval(showStatus, 1000);
 
-    const command = (ck: Checker, c: AlarmCommand, now: number): readonly AlarmTransition[] => {
-      switch (c.kind) {
-        case "shelve":
-          return ck.shelve(c.key, c.condition, c.until, now, c.by);
-        case "unshelve":
-          return ck.unshelve(c.key, c.condition, now, c.by);
-        case "ack":
-          if (c.key !== undefined) return ck.acknowledge(c.key, c.condition, now, c.by);
-          return ck
-            .activeAlarms()
-            .flatMap((a: PointAlarms) =>
-              a.alarms
-                .filter(
-                  (s) =>
-                    (s.state === "raised" || s.state === "cleared-unacked") &&
-                    (c.condition ?? s.condition) === s.condition,
-                )
-                .flatMap((s) => ck.acknowledge(a.key, s.condition, now, c.by)),
-            );
-      }
-    };
-
     const annotate = (ck: Checker, points: DataPoint[], now: number) => {
       const inScope = scope.all ? points : points.filter((p) => scope.matches(p));
       const r = ck.checkBatch(inScope, now);
@@ -265,7 +243,7 @@ export = function register(RED: NodeAPI): void {
         const topic = typeof msg.topic === "string" ? msg.topic : "";
         if (COMMAND_NAMES.has(topic)) {
           const c = parseAlarmCommand(topic, msg.payload);
-          work = (ck) => emitTransitions(command(ck, c, now), send);
+          work = (ck) => emitTransitions(runAlarmCommand(ck, c, now), send);
         } else {
           const points = pointsFromMessage(msg as Record<string, unknown>, now);
           rate.add(points.length, now);

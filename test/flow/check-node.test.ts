@@ -239,6 +239,26 @@ describe("datacoll-check node", function () {
     assert.deepEqual(r.take(), ["high:raised"]);
   });
 
+  it("checks only the points in its scope; the others pass through unannotated", async function () {
+    const r = await rig({ scope: "d:t1", high: "10" });
+    r.node.receive({
+      payload: [
+        { key: "d:t1:a", value: 11 },
+        { key: "d:t2:a", value: 11 },
+      ],
+    });
+    await until(() => r.points.length === 1, 2000, "the batch out");
+    const out = r.points[0].payload as { key: string; alarm?: Alarm }[];
+    assert.deepEqual(
+      out.map((p) => [p.key, p.alarm?.active]),
+      [
+        ["d:t1:a", true],
+        ["d:t2:a", undefined],
+      ],
+    );
+    assert.deepEqual(r.take(), ["high:raised"]);
+  });
+
   it("sends bad messages and bad commands to Catch, checking nothing of them", async function () {
     const r = await rig({ high: "10" });
     r.node.receive({

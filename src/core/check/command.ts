@@ -4,6 +4,7 @@
  */
 import { DataCollError } from "../errors";
 import { splitPointKey, type PointKey } from "../model/datapoint";
+import type { AlarmTransition, Checker } from "./checker";
 import { CONDITIONS, type ConditionName } from "./settings";
 
 export type AlarmCommand =
@@ -93,5 +94,30 @@ export function parseAlarmCommand(name: string, payload: unknown): AlarmCommand 
       return { kind: "unshelve", key: keyOf(p.key), condition: conditionOf(p.condition), by };
     default:
       throw bad("topic", `"${name}" is not a command (ack, shelve, unshelve)`);
+  }
+}
+
+/** Carry a command out; returns the transitions it made. Throws the checker's not_found for an unwatched alarm. */
+export function runAlarmCommand(
+  checker: Pick<Checker, "acknowledge" | "shelve" | "unshelve" | "activeAlarms">,
+  c: AlarmCommand,
+  now: number,
+): readonly AlarmTransition[] {
+  switch (c.kind) {
+    case "shelve":
+      return checker.shelve(c.key, c.condition, c.until, now, c.by);
+    case "unshelve":
+      return checker.unshelve(c.key, c.condition, now, c.by);
+    case "ack": {
+      if (c.key !== undefined) return checker.acknowledge(c.key, c.condition, now, c.by);
+      const out: AlarmTransition[] = [];
+      for (const a of checker.activeAlarms())
+        for (const s of a.alarms) {
+          const waiting = s.state === "raised" || s.state === "cleared-unacked";
+          if (waiting && (c.condition === undefined || c.condition === s.condition))
+            out.push(...checker.acknowledge(a.key, s.condition, now, c.by));
+        }
+      return out;
+    }
   }
 }
