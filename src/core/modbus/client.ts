@@ -124,6 +124,21 @@ export class ModbusClient {
     this.connection.start();
   }
 
+  /** Resolves when the connection is up (at once if it is); rejects if the client is closed first. */
+  whenConnected(): Promise<void> {
+    if (this.state === "connected") return Promise.resolve();
+    if (this.state === "closed")
+      return Promise.reject(new DataCollError("modbus-closed", "client is closed"));
+    return new Promise((resolve, reject) => {
+      const off = this.onStateChange((c) => {
+        if (c.state === "connected") resolve();
+        else if (c.state === "closed") reject(new DataCollError("modbus-closed", "client is closed"));
+        else return;
+        off();
+      });
+    });
+  }
+
   /** Fail every waiting request ("closed"), drop the socket and the timer. Idempotent. */
   close(): void {
     this.connection.drive(() => this.session.close());

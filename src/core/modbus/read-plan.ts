@@ -21,7 +21,7 @@ import { ModbusRequestError } from "./client";
 import { isBitTable, pointWidth, type ModbusPointAddress, type ModbusTable } from "./point-address";
 import {
   decodeBits,
-  decodeRegisters,
+  decodeRegistersAt,
   scale,
   type EngineeringValue,
   type RawValue,
@@ -166,20 +166,18 @@ export function mapReadResult(read: PlannedRead, outcome: ReadOutcome): PointRea
     const error = `read of ${read.count} at ${read.address} returned ${outcome.values.length} values`;
     return read.points.map(({ point }) => ({ id: point.id, ok: false, quality: INVALID, error }));
   }
-  return read.points.map(({ point, offset }): PointReading => {
-    const width = pointWidth(point.address);
-    const slice = outcome.values.slice(offset, offset + width);
-    const raw = isBitTable(read.table)
-      ? decodeBits(
-          point.address,
-          slice.map((v) => Boolean(v)),
-        )
-      : decodeRegisters(
-          point.address,
-          slice.map((v) => Number(v)),
-        );
-    return { id: point.id, ok: true, raw, value: scale(point.address, raw, point.scaling), quality: GOOD };
-  });
+  const values = outcome.values;
+  const bits = isBitTable(read.table);
+  // A plain loop, no per-point copies: this runs for every point of every poll.
+  const out = new Array<PointReading>(read.points.length);
+  for (let i = 0; i < read.points.length; i++) {
+    const { point, offset } = read.points[i];
+    const raw = bits
+      ? decodeBits(point.address, [Boolean(values[offset])])
+      : decodeRegistersAt(point.address, values as readonly number[], offset);
+    out[i] = { id: point.id, ok: true, raw, value: scale(point.address, raw, point.scaling), quality: GOOD };
+  }
+  return out;
 }
 
 /** Anything that can perform a request, e.g. ModbusClient. */

@@ -35,17 +35,9 @@ function byteSwapped(p: ModbusPointAddress): boolean {
 }
 
 /**
- * Registers as sent on the wire ↔ big-endian octets (ABCD…). The mapping is its own inverse: reverse
- * the words for a word-swapped order, swap the octets of each word for a byte-swapped one.
+ * Big-endian octets (ABCD…) → registers as sent on the wire: swap the octets of each word for a
+ * byte-swapped order, reverse the words for a word-swapped one. `decodeRegistersAt` does the inverse.
  */
-function registersToBytes(p: ModbusPointAddress, regs: readonly number[]): Buffer {
-  const words = wordSwapped(p) ? [...regs].reverse() : regs;
-  const buf = Buffer.alloc(words.length * 2);
-  words.forEach((w, i) => buf.writeUInt16BE(w & 0xffff, i * 2));
-  if (byteSwapped(p)) buf.swap16();
-  return buf;
-}
-
 function bytesToRegisters(p: ModbusPointAddress, bytes: Buffer): number[] {
   const buf = Buffer.from(bytes);
   if (byteSwapped(p)) buf.swap16();
@@ -64,15 +56,38 @@ function bigToRaw(v: bigint): number | string {
  */
 export function decodeRegisters(p: ModbusPointAddress, regs: readonly number[]): RawValue {
   const width = pointWidth(p);
-  if (isBitTable(p.table)) throw new RangeError(`${p.table} points are decoded from bits, not registers`);
+  if (isBitTable(p.table)) throw new RangeError(`${p.table} points are decoded from registers, not bits`);
   if (regs.length !== width) throw new RangeError(`point needs ${width} registers, got ${regs.length}`);
-  if (p.type === "bool") return ((regs[0] >> (p.bit ?? 0)) & 1) === 1;
-  const buf = registersToBytes(p, regs);
+  return decodeRegistersAt(p, regs, 0);
+}
+
+// One scratch octet buffer for every decode: decoding is synchronous, so no two decodes share it at once.
+// 250 octets hold the widest point (a string filling one 125-register read).
+const scratch = Buffer.alloc(250);
+
+/**
+ * `decodeRegisters` for the point whose registers start at `regs[offset]`, without copying them out: a
+ * poll decodes every point of every read, so a copy and a Buffer per point were most of its cost. The
+ * caller has checked the table and that the registers are there.
+ */
+export function decodeRegistersAt(p: ModbusPointAddress, regs: readonly number[], offset: number): RawValue {
+  const first = regs[offset] & 0xffff;
+  if (p.type === "bool") return ((first >> (p.bit ?? 0)) & 1) === 1;
+  // 16-bit types, the common case, straight from the register (no octets).
+  if (p.type === "uint16" || p.type === "int16") {
+    const w = byteSwapped(p) ? ((first & 0xff) << 8) | (first >> 8) : first;
+    return p.type === "uint16" ? w : (w << 16) >> 16;
+  }
+  const width = pointWidth(p);
+  const swapWords = wordSwapped(p);
+  for (let i = 0; i < width; i++) {
+    const w = regs[offset + (swapWords ? width - 1 - i : i)] & 0xffff;
+    scratch[2 * i] = w >> 8;
+    scratch[2 * i + 1] = w & 0xff;
+  }
+  const buf = scratch.subarray(0, 2 * width);
+  if (byteSwapped(p)) buf.swap16();
   switch (p.type) {
-    case "int16":
-      return buf.readInt16BE(0);
-    case "uint16":
-      return buf.readUInt16BE(0);
     case "int32":
       return buf.readInt32BE(0);
     case "uint32":

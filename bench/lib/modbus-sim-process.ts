@@ -1,0 +1,108 @@
+/**
+ * The server side of the Modbus benchmark, run as its own process so that client and server do not
+ * share one event loop (on loopback the server's work would otherwise be billed to the client under
+ * test). `node --import tsx bench/lib/modbus-sim-process.ts N` starts N simulators (our strict server
+ * core on its TCP helper, unit 1, holding register i = i) on free loopback ports, prints the ports as a
+ * JSON array on one line, and exits when its stdin closes (the parent went away) or on SIGTERM.
+ *
+ * `spawnModbusSimulators` is the parent's side; `spawnLibmodbusServer` starts the libmodbus interop
+ * server (test/fixtures/modbus/libmodbus-server.c) when gcc and libmodbus-dev are there.
+ */
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { startModbusSimulator } from "../../src/core/modbus/simulator";
+import { ModbusServerCore } from "../../src/protocols/modbus/server";
+
+export interface ServerProcess {
+  readonly ports: readonly number[];
+  stop(): Promise<void>;
+}
+
+function stopper(child: ChildProcess, cleanup: () => void = () => undefined): () => Promise<void> {
+  return () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        cleanup();
+        resolve();
+        return;
+      }
+      child.once("exit", () => {
+        cleanup();
+        resolve();
+      });
+      child.kill("SIGTERM");
+    });
+}
+
+/** The first line the child prints on stdout. */
+function firstLine(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    child.once("error", reject);
+    child.once("exit", (code) => reject(new Error(`server process exited (${code}) before it listened`)));
+    child.stdout?.on("data", (d: Buffer) => {
+      text += d.toString();
+      const nl = text.indexOf("\n");
+      if (nl >= 0) resolve(text.slice(0, nl));
+    });
+  });
+}
+
+/** N simulators of ours in one child process. */
+export async function spawnModbusSimulators(count: number): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", __filename, String(count)], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const ports = JSON.parse(await firstLine(child)) as number[];
+  return { ports, stop: stopper(child) };
+}
+
+/** The libmodbus server (one connection at a time, 100 registers), or undefined when it cannot be built. */
+export async function spawnLibmodbusServer(): Promise<ServerProcess | undefined> {
+  const run = (cmd: string, args: readonly string[]): Promise<{ ok: boolean; out: string }> =>
+    new Promise((resolve) =>
+      execFile(cmd, args, (err, stdout, stderr) => resolve({ ok: err === null, out: `${stdout}${stderr}` })),
+    );
+  const flags = await run("pkg-config", ["--cflags", "--libs", "libmodbus"]);
+  if (!flags.ok) return undefined;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "datacoll-bench-libmodbus-"));
+  const cleanup = (): void => fs.rmSync(dir, { recursive: true, force: true });
+  const bin = path.join(dir, "server");
+  const src = path.join(__dirname, "../../test/fixtures/modbus/libmodbus-server.c");
+  const cc = await run("gcc", ["-O2", "-o", bin, src, ...flags.out.trim().split(/\s+/)]);
+  if (!cc.ok) {
+    cleanup();
+    return undefined;
+  }
+  const child = spawn(bin, [], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = Number((await firstLine(child)).trim());
+  return { ports: [port], stop: stopper(child, cleanup) };
+}
+
+async function serve(count: number): Promise<void> {
+  const ports: number[] = [];
+  const closers: (() => Promise<void>)[] = [];
+  for (let i = 0; i < count; i++) {
+    const core = new ModbusServerCore({
+      units: [1],
+      sizes: { coils: 0, discreteInputs: 0, holdingRegisters: 1000, inputRegisters: 0 },
+    });
+    core.unit(1).holdingRegisters.set(Array.from({ length: 1000 }, (_, k) => k));
+    const handle = await startModbusSimulator(core, { port: 0, maxConnections: 256 });
+    ports.push(handle.port);
+    closers.push(() => handle.close());
+  }
+  const stop = (): void => {
+    void Promise.all(closers.map((c) => c())).then(() => process.exit(0));
+  };
+  process.once("SIGTERM", stop);
+  process.stdin.on("end", stop);
+  process.stdin.resume();
+  process.stdout.write(`${JSON.stringify(ports)}\n`);
+}
+
+if (require.main === module) {
+  void serve(Number(process.argv[2] ?? 1));
+}
