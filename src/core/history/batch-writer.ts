@@ -400,6 +400,8 @@ export class BatchWriter {
       this.admitNext();
       return { accepted: good.length, invalid: letters.length, dropped: 0 };
     }
+    // The delay runs from when the rows came, as in direct mode, not from when the pump next looks.
+    if (this.durable) this.armTimer();
     const { accepted, dropped } = await this.toBacklog(good, true);
     return { accepted, invalid: letters.length, dropped };
   }
@@ -442,7 +444,7 @@ export class BatchWriter {
   }
 
   private armTimer(): void {
-    if (this.cancelTimer || this.pending.length === 0) return;
+    if (this.cancelTimer) return;
     this.cancelTimer = this.after(this.maxDelayMs, () => {
       this.cancelTimer = undefined;
       this.timerFired = true;
@@ -621,6 +623,14 @@ export class BatchWriter {
       this.backlogCount = size;
       return size > 0;
     }
+    if (this.durable && rows.length < this.batchSize && !this.batchDue()) {
+      // Durable rows wait for their batch like direct ones do; rows left by an outage are overdue.
+      this.armTimer();
+      return false;
+    }
+    if (this.cancelTimer) this.cancelTimer();
+    this.cancelTimer = undefined;
+    this.timerFired = false;
     const result = await this.writeRound(rows);
     if (!result.ok) {
       this.outage(result.error, rows.length);
@@ -645,7 +655,7 @@ export class BatchWriter {
       this.timerFired = false;
       return false;
     }
-    if (this.pending.length < this.batchSize && !this.timerFired && !this.flushRequested && !this.closing) {
+    if (this.pending.length < this.batchSize && !this.batchDue()) {
       this.armTimer();
       return false;
     }
@@ -667,6 +677,11 @@ export class BatchWriter {
     this.succeeded();
     this.admitNext();
     return true;
+  }
+
+  /** Whether rows short of a full batch should go now: the delay is up, a flush or close asks, or a retry. */
+  private batchDue(): boolean {
+    return this.timerFired || this.flushRequested || this.closing || this.failures > 0;
   }
 
   private succeeded(): void {

@@ -325,6 +325,24 @@ describe("history store-and-forward (MariaDB through a TCP proxy)", function () 
       assert.equal((await arrivals()).length, 10);
     });
 
+    it("durable: still gathers rows into batches by size and time", async function () {
+      const w = writer({ durable: true, backlog: new RedisStreamBacklog(redis, keys.backlog, 10_000) });
+      await w.idle();
+      await w.write(samples(T0, 5));
+      await w.idle();
+      assert.deepEqual([(await arrivals()).length, await redis.xlen(keys.backlog)], [0, 5]);
+      await w.write(samples(T0 + 5, 25));
+      await w.idle();
+      assert.equal((await arrivals()).length, 30, "a full batch goes at once, with what waited before it");
+      await w.write(samples(T0 + 30, 3));
+      clock.advance(199);
+      await w.idle();
+      assert.equal((await arrivals()).length, 30);
+      clock.advance(1);
+      await w.idle();
+      assert.deepEqual([(await arrivals()).length, await redis.xlen(keys.backlog)], [33, 0]);
+    });
+
     it("keeps dead letters in a capped Redis list, newest first", async function () {
       const deadLetters = new RedisDeadLetters(redis, keys.deadLetters, 3);
       const w = writer({
