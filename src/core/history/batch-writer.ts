@@ -10,12 +10,17 @@
  * A batch that fails for connection (or statement) reasons moves, with everything gathered after it, to
  * the backlog and the writer retries with backoff; when the backlog is empty again it goes back to direct.
  * Since rows only ever move from memory to the backlog's tail, and the backlog is read from its head, every
- * point's rows reach MySQL in the order they were written.
+ * point's rows reach MySQL in the order they were written. With `durable` the writer stays queued, so
+ * every row is in the backlog (Redis) before it goes to MySQL.
+ *
+ * While MySQL is up but slower than the input, writes wait (backpressure) rather than pile up in memory;
+ * the overflow policy (drop oldest, drop newest, block) governs only the backlog, which fills in outages.
  *
  * Each round sends up to `concurrency` batches at once, one per lane; a point always hashes to the same
  * lane, so batches in flight together never hold rows of the same point. A round that fails in any lane is
  * replayed whole; the lanes that had succeeded write the same rows again, which the tables' primary keys
- * turn into no-ops (schema.ts).
+ * turn into no-ops (schema.ts). Custom SQL should be idempotent too (ON DUPLICATE KEY UPDATE or a unique
+ * key with INSERT IGNORE), or such a replay can repeat rows; a duplicate-key error is a dead letter.
  *
  * A batch refused for its content is split in halves and retried until the bad rows stand alone; those go
  * to the dead letters, the rest are written.
