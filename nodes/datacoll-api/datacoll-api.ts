@@ -2,6 +2,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
 import { errorMessage } from "../../src/core/errors";
 import { handle } from "../../src/core/rest/router";
 import { DEFAULT_MAX_BODY_BYTES, type RestRequest, type RestResponse } from "../../src/core/rest/types";
+import { LatestView } from "../../src/core/rest/latest-view";
 import { installBodyCapture, type CapturedRequest } from "./body-capture";
 import { findManager, linkManager, type ManagerLink } from "./manager-link";
 
@@ -60,9 +61,11 @@ export = function register(RED: NodeAPI): void {
     const base = normalizeBase(def.basePath ?? "/api");
     const maxBodyBytes = Number(def.maxBody) > 0 ? Number(def.maxBody) : DEFAULT_MAX_BODY_BYTES;
     let link: ManagerLink | undefined;
+    let latest: LatestView | undefined;
     let linkError: string | undefined;
     try {
       link = linkManager(findManager(RED, def.manager || def.managerName || ""));
+      latest = new LatestView(link.store, link.feed);
       this.status({ fill: "green", shape: "dot", text: base || "/" });
     } catch (err) {
       linkError = errorMessage(err);
@@ -81,9 +84,10 @@ export = function register(RED: NodeAPI): void {
         msg.statusCode = r.status;
         msg.headers = { ...r.headers };
         try {
-          msg.payload = r.headers["content-type"]?.startsWith("application/json")
-            ? JSON.stringify(r.body, bigintAsText)
-            : r.body;
+          msg.payload =
+            r.headers["content-type"]?.startsWith("application/json") && !r.encoded
+              ? JSON.stringify(r.body, bigintAsText)
+              : r.body;
         } catch (err) {
           // Still answer, so the client is not left waiting; the Catch node gets the reason.
           msg.statusCode = 500;
@@ -124,6 +128,7 @@ export = function register(RED: NodeAPI): void {
       handle(request, {
         store: l.store,
         publish: l.publish,
+        ...(latest ? { latest } : {}),
         basePath: base,
         maxBodyBytes,
         now: Date.now,
@@ -133,6 +138,8 @@ export = function register(RED: NodeAPI): void {
 
     this.on("close", (_removed: boolean, done: () => void) => {
       uninstall();
+      latest?.close();
+      latest = undefined;
       const l = link;
       link = undefined;
       (l ? l.release() : Promise.resolve()).then(done, (err: unknown) => {

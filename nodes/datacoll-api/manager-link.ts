@@ -10,6 +10,7 @@ import type { Manager } from "../../src/core/manager";
 import type { Store } from "../../src/core/store/store";
 import type { DataPoint } from "../../src/core/model/datapoint";
 import type { RestActions } from "../../src/core/rest/types";
+import type { SampleFeed } from "../../src/core/rest/latest-view";
 import type { ManagerConfigNode } from "../datacoll-manager/api";
 
 export type ManagerNodeLike = ManagerConfigNode;
@@ -22,6 +23,8 @@ export interface ManagerLink {
   /** The runtime's device_call/device_ctrl, read at each request (the runtime may start later). */
   actions(): RestActions | undefined;
   publish(points: readonly DataPoint[]): Promise<void>;
+  /** Every sample the manager's bus carries (local and from other instances). */
+  feed: SampleFeed;
   release(): Promise<void>;
 }
 
@@ -77,6 +80,10 @@ export function linkManager(m: ManagerConfigNode): ManagerLink {
     store: manager.store,
     actions: () => manager.restActions,
     publish: (points) => manager.publish(points),
+    feed: (listener) => {
+      const sub = manager.subscribe("#", (points) => listener(points));
+      return () => sub.unsubscribe();
+    },
     release: () => handle.release(),
   };
 }

@@ -559,6 +559,11 @@ describe("datacoll-api over real HTTP", function () {
       assert.equal(r.status, 200, r.text);
       assert.deepEqual(seen, [["v1:t1:sp", 21.5, "manual"]]);
       assert.equal((await m1.manager?.store.latest("v1:t1:sp"))?.value, 21.5);
+      const latest = await http.request("GET", "/api/v1/latest?pattern=v1");
+      assert.deepEqual(
+        (latest.json() as { key: string; value: number }[]).map((p) => [p.key, p.value]),
+        [["v1:t1:sp", 21.5]],
+      );
     } finally {
       sub?.unsubscribe();
     }

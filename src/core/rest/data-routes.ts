@@ -322,8 +322,11 @@ export function dataRoutes(): Route[] {
       errors: [],
       handler: async (c) => {
         const matcher = compilePattern(queryText(c.query, "pattern") ?? "");
-        const points = (await pointIds(c.ctx.store.registry, c.ctx.now())).filter((p) => matcher.matches(p));
-        const latest = await c.ctx.store.latestMany(points.map((p) => p.key));
+        const now = c.ctx.now();
+        const points = (await pointIds(c.ctx.store.registry, now)).filter((p) => matcher.matches(p));
+        const keys = points.map((p) => p.key);
+        if (c.ctx.latest) return { body: await c.ctx.latest.jsonOf(keys, now), encoded: true };
+        const latest = await c.ctx.store.latestMany(keys);
         return { body: latest.filter((p): p is DataPoint => p !== undefined) };
       },
     },

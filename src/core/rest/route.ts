@@ -29,6 +29,8 @@ export interface Reply {
   readonly body: unknown;
   /** Answer as text/plain (the older system's "OK" and messages). */
   readonly text?: boolean;
+  /** The body is JSON text already. */
+  readonly encoded?: boolean;
 }
 
 export interface Route {

@@ -92,8 +92,9 @@ export class Router {
       if (body === undefined && route.body?.required) throw badRequest("a request body is required");
       const reply = await route.handler({ params: m.params, query: request.query, body, ctx });
       const status = reply.status ?? 200;
-      return reply.text
-        ? { status, headers: TEXT, body: String(reply.body) }
+      if (reply.text) return { status, headers: TEXT, body: String(reply.body) };
+      return reply.encoded
+        ? { status, headers: JSON_TYPE, body: reply.body, encoded: true }
         : { status, headers: JSON_TYPE, body: reply.body };
     } catch (err) {
       return errorResponse(err, route);

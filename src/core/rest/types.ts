@@ -5,6 +5,7 @@
  */
 import type { DataPoint, PointKey } from "../model/datapoint";
 import type { Store } from "../store/store";
+import type { LatestView } from "./latest-view";
 
 export type Method = "GET" | "POST" | "PUT" | "DELETE";
 
@@ -27,6 +28,8 @@ export interface RestResponse {
   readonly headers: Readonly<Record<string, string>>;
   /** A JSON-able value, or text when the content type is text/plain. */
   readonly body: unknown;
+  /** The body is JSON text already (a JSON content type whose body must not be encoded again). */
+  readonly encoded?: boolean;
 }
 
 /** What a `device_ctrl` command reports once the device confirmed it (or refused it). */
@@ -61,6 +64,8 @@ export interface RestContext {
    * once, then it is stored and sent to other instances). Without it the sample is only stored.
    */
   readonly publish?: (points: readonly DataPoint[]) => Promise<void>;
+  /** Latest samples kept from the manager's bus; without it `GET /v1/latest` reads the store. */
+  readonly latest?: LatestView;
   /** Undefined until a manager runtime provides it: `device_call`/`device_ctrl` answer 503. */
   readonly actions?: RestActions;
   /** The base path the API is mounted under, for the OpenAPI document's server URL. */

@@ -1,0 +1,80 @@
+/**
+ * The latest sample of every point as JSON text, kept up to date from the manager's bus, for
+ * `GET /v1/latest`: reading and re-serialising a thousand samples from the store on every request cost
+ * more than Node-RED's whole HTTP path (bench/rest.bench.ts). Samples published here or by other
+ * instances arrive on the bus before they are stored, so the view is never behind the store in normal
+ * operation; it is read again from the store on any registry change and at least every `maxAgeMs`, so a
+ * sample the bus missed (Redis away) is late by that much at most.
+ */
+import { pointJson } from "../bus/envelope";
+import type { DataPoint, PointKey } from "../model/datapoint";
+import type { Store } from "../store/store";
+import { pointIds } from "./point-index";
+
+/** Subscribe to every sample; returns the unsubscribe. */
+export type SampleFeed = (listener: (points: readonly DataPoint[]) => void) => () => void;
+
+export const LATEST_MAX_AGE_MS = 1000;
+
+export class LatestView {
+  private json = new Map<PointKey, string>();
+  private seededAt = Number.NEGATIVE_INFINITY;
+  private seeding: Promise<void> | undefined;
+  /** Keys the feed updated while a store read was in flight: the feed's value is the newer one. */
+  private readonly fresh = new Set<PointKey>();
+  private readonly offFeed: () => void;
+  private readonly offChange: () => void;
+
+  constructor(
+    private readonly store: Store,
+    feed: SampleFeed,
+    private readonly maxAgeMs = LATEST_MAX_AGE_MS,
+  ) {
+    this.offFeed = feed((points) => {
+      for (const p of points) {
+        this.json.set(p.key, pointJson(p));
+        if (this.seeding) this.fresh.add(p.key);
+      }
+    });
+    this.offChange = store.registry.onChange(() => {
+      this.seededAt = Number.NEGATIVE_INFINITY;
+    });
+  }
+
+  /** A JSON array of the latest samples of `keys` that have one, in the order given. */
+  async jsonOf(keys: readonly PointKey[], now: number): Promise<string> {
+    if (!(now >= this.seededAt && now - this.seededAt < this.maxAgeMs)) await this.seed(now);
+    const parts: string[] = [];
+    for (const k of keys) {
+      const j = this.json.get(k);
+      if (j !== undefined) parts.push(j);
+    }
+    return `[${parts.join(",")}]`;
+  }
+
+  private seed(now: number): Promise<void> {
+    this.seeding ??= (async () => {
+      try {
+        this.fresh.clear();
+        const keys = (await pointIds(this.store.registry, now)).map((p) => p.key);
+        const stored = await this.store.latestMany(keys);
+        const next = new Map<PointKey, string>();
+        for (const p of stored) if (p !== undefined) next.set(p.key, pointJson(p));
+        for (const k of this.fresh) {
+          const j = this.json.get(k);
+          if (j !== undefined) next.set(k, j);
+        }
+        this.json = next;
+        this.seededAt = now;
+      } finally {
+        this.seeding = undefined;
+      }
+    })();
+    return this.seeding;
+  }
+
+  close(): void {
+    this.offFeed();
+    this.offChange();
+  }
+}
