@@ -13,57 +13,7 @@ import {
   encodeUFrame,
 } from "../../../src/protocols/iec104/codec";
 import { MasterSession, OutstationSession } from "../../../src/protocols/iec104/session";
-import { FakeClock, h } from "./helpers";
-
-/** xorshift32: small, fast, and the same sequence for the same seed everywhere. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x100000000;
-  };
-}
-
-// Real ASDUs from the captured vectors (notes/iec104.md §6) and our own time-tagged ones.
-const SEEDS = [
-  "64 01 06 03 01 00 00 00 00 14",
-  "0b 03 14 03 01 00 64 00 00 ff ff 00 65 00 00 17 00 00 66 00 00 fc 08 00",
-  "01 88 14 03 01 00 2c 01 00 01 00 01 00 01 00 01 00",
-  "07 01 14 03 01 00 f4 01 00 aa aa 00 00 00",
-  "2d 01 06 03 01 00 88 13 00 81",
-  "32 01 06 03 01 00 58 1b 00 00 00 48 41 00",
-  "65 01 06 03 01 00 00 00 00 05",
-  "66 01 05 03 01 00 6e 00 00",
-  "67 01 06 03 01 00 00 00 00 e5 e3 3a 0c 15 0b 1a",
-  "6b 01 06 03 01 00 00 00 00 38 49 5c 8f 39 0c 15 0b 1a",
-  "24 01 03 00 01 00 07 00 00 00 00 48 41 00 5c 8f 39 0c 15 0b 1a",
-].map(h);
-
-function mutate(src: Buffer, rand: () => number): Buffer {
-  const b = Buffer.from(src);
-  switch (Math.floor(rand() * 5)) {
-    case 0: {
-      const i = Math.floor(rand() * b.length);
-      b[i] ^= 1 << Math.floor(rand() * 8);
-      return b;
-    }
-    case 1:
-      return b.subarray(0, Math.floor(rand() * b.length));
-    case 2:
-      return Buffer.concat([b, Buffer.from([Math.floor(rand() * 256)])]);
-    case 3: {
-      // The VSQ octet: count and SQ are what most often disagree with the length.
-      if (b.length > 1) b[1] = Math.floor(rand() * 256);
-      return b;
-    }
-    default:
-      return Buffer.from(Array.from({ length: Math.floor(rand() * 40) }, () => Math.floor(rand() * 256)));
-  }
-}
+import { FakeClock, h, mutate, rng, SEEDS } from "./helpers";
 
 describe("iec104 fuzz: corrupted input never throws", function () {
   it("decodeAsdu and decodeApdu answer every corrupted copy with a result", function () {
