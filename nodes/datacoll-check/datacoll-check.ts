@@ -223,7 +223,11 @@ export = function register(RED: NodeAPI): void {
       this.status(status);
     };
     showStatus();
-    const statusTimer = setInterval(showStatus, 1000);
+    // Also retries a write that failed (Redis away) when no new message would.
+    const statusTimer = setInterval(() => {
+      if (checker !== undefined && checker.unsaved > 0) persist();
+      showStatus();
+    }, 1000);
 
     const annotate = (ck: Checker, points: DataPoint[], now: number) => {
       const inScope = scope.all ? points : points.filter((p) => scope.matches(p));

@@ -24,8 +24,16 @@ export = function register(RED: NodeAPI): void {
   function DataCollFormula(this: Node, def: FormulaDef): void {
     RED.nodes.createNode(this, def);
     const output: OutputMode = def.output === "point" ? "point" : "batch";
-    const everyMs = Math.max(0, Number(def.interval ?? 0) * 1000) || 0;
+    const interval =
+      def.interval === undefined || String(def.interval).trim() === "" ? 0 : Number(def.interval);
+    const everyMs = interval * 1000;
     let handle: ManagerHandle | undefined;
+    if (!Number.isFinite(interval) || interval < 0) {
+      const reason = RED._("datacoll-formula.errors.interval");
+      this.error(RED._("datacoll-formula.errors.config", { reason }));
+      this.status(errorStatus(reason));
+      return;
+    }
     if (def.manager !== undefined && def.manager !== "") {
       const m = RED.nodes.getNode(def.manager) as ManagerConfigNode | null;
       handle = m?.acquireManager();

@@ -5,6 +5,7 @@ import { helper, nodeModule, useNodeRed } from "../support/node-red";
 import { until } from "../support/net";
 import { REDIS_URL, uniqueNamespace } from "../support/services";
 import { deleteNamespace } from "../integration/store/redis-admin";
+import { sparePort, startRedis, stopRedis } from "../integration/store/redis-server";
 import type { ManagerConfigNode } from "../../nodes/datacoll-manager/api";
 import type { Manager } from "../../src/core/manager";
 
@@ -394,6 +395,59 @@ describe("datacoll-check node", function () {
       );
     } finally {
       await deleteNamespace(namespace);
+    }
+  });
+
+  it("keeps checking while Redis is away and writes the alarm state once it is back", async function () {
+    this.timeout(30_000);
+    const port = await sparePort();
+    let server = await startRedis(port);
+    try {
+      const r = await rig(
+        { manager: "m1", high: "10" },
+        [
+          {
+            id: "m1",
+            type: "datacoll-manager",
+            store: "redis",
+            redisUrl: `redis://127.0.0.1:${port}`,
+            namespace: "out:",
+          },
+        ],
+        [manager, check],
+      );
+      const m = managerOf("m1");
+      await m.ready();
+      await r.value("d:t:v", 5);
+      await stopRedis(server);
+      await r.value("d:t:v", 11);
+      assert.deepEqual(r.take(), ["high:raised"], "checked and sent while Redis is away");
+      const spy = r.node.status as unknown as { getCalls(): { thisValue: unknown; args: unknown[] }[] };
+      const shown = (): { fill: string; shape: string; text: string } | undefined =>
+        spy
+          .getCalls()
+          .filter((c) => c.thisValue === r.node)
+          .map((c) => c.args[0] as { fill: string; shape: string; text: string })
+          .at(-1);
+      await until(
+        () => shown()?.text.startsWith("datacoll-check.errors.store") === true,
+        20_000,
+        "the failed write shown",
+      );
+      assert.equal(shown()?.fill, "red");
+      server = await startRedis(port);
+      await until(
+        async () => m.state.kind === "connected" && (await m.store.alarms()).some((a) => a.key === "d:t:v"),
+        20_000,
+        "the alarm written after the outage",
+      );
+      await until(
+        () => shown()?.fill === "red" && shown()?.shape === "dot",
+        5000,
+        "the status back to the alarms",
+      );
+    } finally {
+      await stopRedis(server);
     }
   });
 });
