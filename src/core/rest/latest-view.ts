@@ -1,5 +1,5 @@
 /**
- * The latest sample of every point as JSON text, kept up to date from the manager's bus, for
+ * The latest sample of every point, kept up to date from the manager's bus, for
  * `GET /v1/latest`: reading and re-serialising a thousand samples from the store on every request cost
  * more than Node-RED's whole HTTP path (bench/rest.bench.ts). Samples published here or by other
  * instances arrive on the bus before they are stored, so the view is never behind the store in normal
@@ -16,8 +16,17 @@ export type SampleFeed = (listener: (points: readonly DataPoint[]) => void) => (
 
 export const LATEST_MAX_AGE_MS = 1000;
 
+/**
+ * A sample and, once an answer needed it, its JSON: the feed only stores (a map write per sample, whatever
+ * the plant's data rate), and each sample is serialised at most once, when first asked for.
+ */
+interface Entry {
+  readonly point: DataPoint;
+  json?: string;
+}
+
 export class LatestView {
-  private json = new Map<PointKey, string>();
+  private entries = new Map<PointKey, Entry>();
   private seededAt = Number.NEGATIVE_INFINITY;
   private seeding: Promise<void> | undefined;
   /** Keys the feed updated while a store read was in flight: the feed's value is the newer one. */
@@ -32,7 +41,7 @@ export class LatestView {
   ) {
     this.offFeed = feed((points) => {
       for (const p of points) {
-        this.json.set(p.key, pointJson(p));
+        this.entries.set(p.key, { point: p });
         if (this.seeding) this.fresh.add(p.key);
       }
     });
@@ -46,8 +55,8 @@ export class LatestView {
     if (!(now >= this.seededAt && now - this.seededAt < this.maxAgeMs)) await this.seed(now);
     const parts: string[] = [];
     for (const k of keys) {
-      const j = this.json.get(k);
-      if (j !== undefined) parts.push(j);
+      const e = this.entries.get(k);
+      if (e !== undefined) parts.push((e.json ??= pointJson(e.point)));
     }
     return `[${parts.join(",")}]`;
   }
@@ -58,13 +67,13 @@ export class LatestView {
         this.fresh.clear();
         const keys = (await pointIds(this.store.registry, now)).map((p) => p.key);
         const stored = await this.store.latestMany(keys);
-        const next = new Map<PointKey, string>();
-        for (const p of stored) if (p !== undefined) next.set(p.key, pointJson(p));
+        const next = new Map<PointKey, Entry>();
+        for (const p of stored) if (p !== undefined) next.set(p.key, { point: p });
         for (const k of this.fresh) {
-          const j = this.json.get(k);
-          if (j !== undefined) next.set(k, j);
+          const e = this.entries.get(k);
+          if (e !== undefined) next.set(k, e);
         }
-        this.json = next;
+        this.entries = next;
         this.seededAt = now;
       } finally {
         this.seeding = undefined;
