@@ -171,8 +171,10 @@ export = function register(RED: NodeAPI): void {
             showStatus();
           }
         } catch (err) {
+          // One log line per outage; the status keeps showing it while the retries go on.
+          if (problem === undefined)
+            this.warn(RED._("datacoll-check.errors.store", { reason: errorMessage(err) }));
           problem = RED._("datacoll-check.errors.store", { reason: errorMessage(err) });
-          this.warn(problem);
           showStatus();
         }
       });
