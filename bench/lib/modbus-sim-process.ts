@@ -1,9 +1,10 @@
 /**
  * The server side of the Modbus benchmark, run as its own process so that client and server do not
  * share one event loop (on loopback the server's work would otherwise be billed to the client under
- * test). `node --import tsx bench/lib/modbus-sim-process.ts N` starts N simulators (our strict server
- * core on its TCP helper, unit 1, holding register i = i) on free loopback ports, prints the ports as a
- * JSON array on one line, and exits when its stdin closes (the parent went away) or on SIGTERM.
+ * test). `node --import tsx bench/lib/modbus-sim-process.ts N [PORT,...]` starts N simulators (our
+ * strict server core on its TCP helper, unit 1, holding register i = i) on the given loopback ports or
+ * free ones, prints the ports as a JSON array on one line, and exits when its stdin closes (the parent
+ * went away) or on SIGTERM. The fault tests also use it, to kill a server process outright.
  *
  * `spawnModbusSimulators` is the parent's side; `spawnLibmodbusServer` starts the libmodbus interop
  * server (test/fixtures/modbus/libmodbus-server.c) when gcc and libmodbus-dev are there.
@@ -50,13 +51,26 @@ function firstLine(child: ChildProcess): Promise<string> {
   });
 }
 
-/** N simulators of ours in one child process. */
-export async function spawnModbusSimulators(count: number): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", __filename, String(count)], {
+export interface SimulatorProcess extends ServerProcess {
+  /** The process id, e.g. to kill it with SIGKILL as a crash would. */
+  readonly pid: number;
+  /** Resolves when the process has exited, however. */
+  readonly exited: Promise<void>;
+}
+
+/** N simulators of ours in one child process, on `ports` when given (else free ones). */
+export async function spawnModbusSimulators(
+  count: number,
+  ports: readonly number[] = [],
+): Promise<SimulatorProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", __filename, String(count), ports.join(",")], {
     stdio: ["pipe", "pipe", "inherit"],
   });
-  const ports = JSON.parse(await firstLine(child)) as number[];
-  return { ports, stop: stopper(child) };
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const listening = JSON.parse(await firstLine(child)) as number[];
+  const pid = child.pid;
+  if (pid === undefined) throw new Error("simulator process has no pid");
+  return { ports: listening, pid, exited, stop: stopper(child) };
 }
 
 /** The libmodbus server (one connection at a time, 100 registers), or undefined when it cannot be built. */
@@ -81,7 +95,7 @@ export async function spawnLibmodbusServer(): Promise<ServerProcess | undefined>
   return { ports: [port], stop: stopper(child, cleanup) };
 }
 
-async function serve(count: number): Promise<void> {
+async function serve(count: number, wanted: readonly number[]): Promise<void> {
   const ports: number[] = [];
   const closers: (() => Promise<void>)[] = [];
   for (let i = 0; i < count; i++) {
@@ -90,7 +104,7 @@ async function serve(count: number): Promise<void> {
       sizes: { coils: 0, discreteInputs: 0, holdingRegisters: 1000, inputRegisters: 0 },
     });
     core.unit(1).holdingRegisters.set(Array.from({ length: 1000 }, (_, k) => k));
-    const handle = await startModbusSimulator(core, { port: 0, maxConnections: 256 });
+    const handle = await startModbusSimulator(core, { port: wanted[i] ?? 0, maxConnections: 256 });
     ports.push(handle.port);
     closers.push(() => handle.close());
   }
@@ -104,5 +118,9 @@ async function serve(count: number): Promise<void> {
 }
 
 if (require.main === module) {
-  void serve(Number(process.argv[2] ?? 1));
+  const wanted = (process.argv[3] ?? "")
+    .split(",")
+    .filter((p) => p !== "")
+    .map(Number);
+  void serve(Number(process.argv[2] ?? 1), wanted);
 }
