@@ -104,7 +104,10 @@ export = function register(RED: NodeAPI): void {
       schedule();
     })();
     ready.catch((err: unknown) => {
-      if (!closed) this.error(RED._("datacoll-formula.errors.registry", { reason: errorMessage(err) }));
+      if (closed) return;
+      this.error(RED._("datacoll-formula.errors.registry", { reason: errorMessage(err) }));
+      this.status(errorStatus(errorMessage(err)));
+      clearInterval(statusTimer);
     });
     const offRegistry =
       useRegistry && manager !== undefined
