@@ -32,6 +32,7 @@ for (const inFlight of [1, 8]) {
       });
       client.start();
       try {
+        await client.whenConnected();
         const outcomes: string[] = [];
         const lateArrived = (): boolean => client.stats.lateReplies > 0;
         // Reads keep going until the late reply has come in and a few more were answered after it.

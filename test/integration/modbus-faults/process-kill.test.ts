@@ -61,6 +61,8 @@ describe("modbus client while its server process is killed and restarted", () =>
       await poller;
       await sim.stop();
     }
+    // Nobody waits for a connection that will never come.
+    await assert.rejects(client.whenConnected(), /client is closed/);
     await expectNoLeaks(baseline);
   });
 });
