@@ -26,6 +26,11 @@ export interface LeaseBackend {
   renew(deviceIds: readonly string[], ttlMs: number): Promise<boolean[]>;
   /** Give leases back (only those this instance holds) and, with `leaving`, its heartbeat too. */
   release(deviceIds: readonly string[], leaving: boolean): Promise<void>;
+  /**
+   * Which of these leases nobody holds right now: a hint that lets a round try only free leases (acquire
+   * still decides). Without it every lease this instance lacks is tried.
+   */
+  free?(deviceIds: readonly string[]): Promise<boolean[]>;
 }
 
 export interface LeaseEvents {
@@ -39,6 +44,8 @@ export interface LeaseOptions {
   readonly ttlMs: number;
   /** How long before the local deadline polling stops, for clock-rate differences. Default ttl / 10. */
   readonly marginMs?: number;
+  /** Picks which free leases to try, so instances racing for the same free devices mostly differ. */
+  readonly random?: () => number;
 }
 
 export const DEFAULT_LEASE_MS = 10_000;
@@ -53,6 +60,7 @@ export class LeaseKeeper {
   private lastError: string | undefined;
   private readonly ttl: number;
   private readonly margin: number;
+  private readonly random: () => number;
 
   constructor(
     private readonly clock: Clock,
@@ -62,6 +70,7 @@ export class LeaseKeeper {
   ) {
     this.ttl = opts.ttlMs;
     this.margin = opts.marginMs ?? Math.floor(opts.ttlMs / 10);
+    this.random = opts.random ?? Math.random;
   }
 
   /** Devices this instance could poll; ones it holds but no longer wants are stopped and released. */
@@ -168,10 +177,19 @@ export class LeaseKeeper {
         }
         await this.backend.release(extra, false);
       } else if (this.held.size < share) {
-        const free = [...this.wanted].filter((id) => !this.held.has(id));
         const want = share - this.held.size;
-        // Try a few more than needed: some are held by others.
-        const tryIds = free.slice(0, Math.max(want * 2, want + 8));
+        let tryIds = [...this.wanted].filter((id) => !this.held.has(id));
+        if (this.backend.free && tryIds.length > want) {
+          // Try only leases that are free, picked at random. Trying a fixed slice of the list instead
+          // (as this once did) can miss every free lease round after round when others hold the slice:
+          // with 30 devices on three instances, five devices stayed unpolled for good.
+          const free = await this.backend.free(tryIds);
+          tryIds = pick(
+            tryIds.filter((_, i) => free[i]),
+            want,
+            this.random,
+          );
+        }
         const taken = tryIds.length > 0 ? await this.backend.acquire(tryIds, this.ttl) : [];
         let gained = 0;
         tryIds.forEach((id, i) => {
@@ -195,6 +213,16 @@ export class LeaseKeeper {
   private noteError(err: unknown): void {
     this.lastError = err instanceof Error ? err.message : String(err);
   }
+}
+
+/** `n` of `ids` chosen at random (partial Fisher-Yates). */
+function pick(ids: string[], n: number, random: () => number): string[] {
+  const k = Math.min(n, ids.length);
+  for (let i = 0; i < k; i++) {
+    const j = i + Math.floor(random() * (ids.length - i));
+    [ids[i], ids[j]] = [ids[j], ids[i]];
+  }
+  return ids.slice(0, k);
 }
 
 /** One instance, no Redis: every device is this instance's. */

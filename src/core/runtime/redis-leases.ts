@@ -63,6 +63,10 @@ export class RedisLeaseBackend implements LeaseBackend {
     await p.exec();
   }
 
+  async free(deviceIds: readonly string[]): Promise<boolean[]> {
+    return (await this.owners(deviceIds)).map((o) => o === null);
+  }
+
   /** The instance holding each device's lease, or null (for status and tests). */
   async owners(deviceIds: readonly string[]): Promise<(string | null)[]> {
     if (deviceIds.length === 0) return [];

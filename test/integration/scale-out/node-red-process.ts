@@ -1,0 +1,86 @@
+/**
+ * A real Node-RED process with the built package (dist/) linked into a user directory of its own, as in
+ * package-load.test.ts: the flow is given as JSON, the process can be killed (-9), stopped (SIGINT, a
+ * graceful shutdown that closes the flows) and started again on the same user directory.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { freePort } from "../../support/net";
+
+const root = path.resolve(__dirname, "../../..");
+const pkgName = (JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { name: string })
+  .name;
+const nodeRedDir = process.env.NODE_RED_PATH
+  ? path.resolve(process.env.NODE_RED_PATH)
+  : path.dirname(require.resolve("node-red/package.json"));
+
+/** Keep the end of the log only: enough to show why an instance failed. */
+const LOG_LIMIT = 20_000;
+
+export class NodeRedProcess {
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  private log = "";
+  readonly userDir: string;
+
+  constructor(
+    readonly name: string,
+    flows: readonly object[],
+  ) {
+    this.userDir = fs.mkdtempSync(path.join(os.tmpdir(), `datacoll-scale-${name}-`));
+    const link = path.join(this.userDir, "node_modules", ...pkgName.split("/"));
+    fs.mkdirSync(path.dirname(link), { recursive: true });
+    fs.symlinkSync(root, link, "dir");
+    fs.writeFileSync(path.join(this.userDir, "flows.json"), JSON.stringify(flows));
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  get output(): string {
+    return this.log;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) throw new Error(`${this.name} is already running`);
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [path.join(nodeRedDir, "red.js"), "--userDir", this.userDir, "--port", String(port), "flows.json"],
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_RED_ENABLE_PROJECTS: "false" } },
+    );
+    const keep = (d: Buffer): void => {
+      this.log = (this.log + d.toString()).slice(-LOG_LIMIT);
+    };
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+    this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
+    this.child = child;
+  }
+
+  /** Send `signal` and wait for the process to be gone; SIGKILL after `graceMs` if it lingers. */
+  async stop(signal: NodeJS.Signals, graceMs = 10_000): Promise<void> {
+    const child = this.child;
+    if (!child || !this.running) return;
+    child.kill(signal);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), graceMs)));
+    if ((await Promise.race([this.exited, late])) === "late") {
+      child.kill("SIGKILL");
+      await this.exited;
+    }
+    clearTimeout(timer);
+  }
+
+  /** Last resort when the test process itself is going away: no waiting. */
+  killNow(): void {
+    if (this.running) this.child?.kill("SIGKILL");
+  }
+
+  dispose(): void {
+    fs.rmSync(this.userDir, { recursive: true, force: true });
+  }
+}
