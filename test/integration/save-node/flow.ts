@@ -1,0 +1,82 @@
+/**
+ * Building blocks for the save node's flow tests: a `datacoll-mysql` config node on the test server (or
+ * a proxy in front of it), a save node with two collectors on its outputs, and a way to watch what the
+ * node reports through `done(err)`.
+ */
+import type { NodeMessageInFlow } from "node-red";
+import { helper, nodeModule } from "../../support/node-red";
+import { MYSQL_URL } from "../../support/services";
+
+export const modules = ["datacoll-mysql", "datacoll-save", "datacoll-manager"].map(nodeModule);
+
+const url = new URL(MYSQL_URL);
+
+export interface FlowNode {
+  readonly id: string;
+  readonly type: string;
+  readonly [k: string]: unknown;
+}
+
+export function mysqlNode(id: string, database: string, extra: Record<string, unknown> = {}): FlowNode {
+  return {
+    id,
+    type: "datacoll-mysql",
+    host: url.hostname,
+    port: url.port || "3306",
+    database,
+    user: decodeURIComponent(url.username || "root"),
+    poolSize: "2",
+    connectTimeout: "2000",
+    ...extra,
+  };
+}
+
+export function mysqlCredentials(id: string, password = decodeURIComponent(url.password)): object {
+  return { [id]: { password } };
+}
+
+/** A save node `id` on tab `tab` with collectors `${id}-out` and `${id}-dead` on its two outputs. */
+export function saveFlow(id: string, mysql: string, props: Record<string, unknown> = {}): FlowNode[] {
+  return [
+    {
+      id,
+      type: "datacoll-save",
+      z: "tab",
+      mysql,
+      batchSize: "200",
+      maxDelay: "20",
+      ...props,
+      wires: [[`${id}-out`], [`${id}-dead`]],
+    },
+    { id: `${id}-out`, type: "helper", z: "tab" },
+    { id: `${id}-dead`, type: "helper", z: "tab" },
+  ];
+}
+
+export const TAB: FlowNode = { id: "tab", type: "tab" };
+
+/** What arrives at a helper node, as it arrives. */
+export function collect(id: string): NodeMessageInFlow[] {
+  const got: NodeMessageInFlow[] = [];
+  helper.getNode(id).on("input", (m: NodeMessageInFlow) => got.push(m));
+  return got;
+}
+
+/** The errors a node reports (done(err) and node.error), as their message texts. */
+export function errorsOf(id: string): string[] {
+  const got: string[] = [];
+  helper.getNode(id).on("call:error", (call: { args: unknown[] }) => {
+    const e = call.args[0];
+    got.push(e instanceof Error ? e.message : String(e));
+  });
+  return got;
+}
+
+/** The node's status texts as they are set. */
+export function statusesOf(id: string): { fill?: string; shape?: string; text?: string }[] {
+  const got: { fill?: string; shape?: string; text?: string }[] = [];
+  helper.getNode(id).on("call:status", (call: { args: unknown[] }) => {
+    got.push(call.args[0] as { fill?: string; text?: string });
+  });
+  return got;
+}
