@@ -35,6 +35,7 @@ class ModbusDeviceRun implements DeviceRun {
   private readonly settingsJson: string;
   private readonly offState: () => void;
   private lastError: string | undefined;
+  private closed = false;
 
   constructor(
     private device: Device,
@@ -105,6 +106,7 @@ class ModbusDeviceRun implements DeviceRun {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.scheduler.close();
     this.offState();
     await this.lease.release();
@@ -163,6 +165,9 @@ class ModbusDeviceRun implements DeviceRun {
       intervalMs: run.intervalMs,
       run: async () => {
         const points = await run.term.poll(this.client, "poll", this.ctx.clock.now);
+        // A cycle in flight when the run closed (lease handed over, device removed) fails with the
+        // socket: that is not the device's state, and another instance may be polling it by now.
+        if (this.closed) return;
         const stats = run.term.stats;
         if (stats.lastError) this.lastError = stats.lastError;
         else this.lastError = undefined;
