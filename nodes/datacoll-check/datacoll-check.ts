@@ -184,7 +184,9 @@ export = function register(RED: NodeAPI): void {
       ts: readonly AlarmTransition[],
       send: (m: (NodeMessage | NodeMessage[] | null)[]) => void,
     ) => {
-      if (ts.length > 0) send([null, ts.map(transitionMessage)]);
+      if (ts.length === 0) return;
+      send([null, ts.map(transitionMessage)]);
+      showStatus();
     };
 
     let timer: NodeJS.Timeout | undefined;
@@ -262,6 +264,8 @@ export = function register(RED: NodeAPI): void {
               m.alarm = (out[0] as { alarm?: PointAlarms }).alarm;
             }
             send([m, transitions.length > 0 ? transitions.map(transitionMessage) : null]);
+            // Counting alarms walks every point: only when something changed, else once a second.
+            if (transitions.length > 0) showStatus();
           };
         }
       } catch (err) {

@@ -208,6 +208,26 @@ describe("datacoll-check node", function () {
     assert.deepEqual(r.take(), ["high:raised"]);
   });
 
+  it("waits the off delay before it clears, and its status counts the alarms", async function () {
+    const r = await rig({ high: "10", offDelay: "0.3" });
+    await r.value("d:t:v", 11);
+    assert.deepEqual(r.take(), ["high:raised"]);
+    const spy = r.node.status as unknown as { getCalls(): { thisValue: unknown; args: unknown[] }[] };
+    const shown = (): { fill: string; text: string } | undefined =>
+      spy
+        .getCalls()
+        .filter((c) => c.thisValue === r.node)
+        .map((c) => c.args[0] as { fill: string; text: string })
+        .at(-1);
+    assert.equal(shown()?.text.startsWith("1 alarm ·"), true, "counted at once");
+    assert.equal(shown()?.fill, "red", "red while unacknowledged");
+    await r.value("d:t:v", 5);
+    assert.deepEqual(r.take(), [], "not cleared before the delay");
+    await until(() => r.transitions.length === 2, 2000, "the delayed clear");
+    assert.deepEqual(r.take(), ["high:cleared-unacked"]);
+    await until(() => shown()?.text.startsWith("0 alarms ·") === true, 3000, "no alarm present");
+  });
+
   it("acknowledges and shelves by message", async function () {
     const r = await rig({ high: "10" });
     await r.value("d:t:v", 11);
