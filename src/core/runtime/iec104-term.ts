@@ -9,7 +9,7 @@ import { DataCollError, errorMessage } from "../errors";
 import { pointKey, type DataPoint } from "../model/datapoint";
 import { normalizeId } from "../model/fields";
 import { exceedsDeadband, type Scaling } from "../modbus/values";
-import { samplesOf } from "../../protocols/iec104/session";
+import { sampleCause } from "../../protocols/iec104/session";
 import { TypeId, typeIdName, withoutTimeTag, type Asdu } from "../../protocols/iec104/codec";
 
 export interface Iec104TermPoint {
@@ -148,8 +148,13 @@ export interface Iec104TermStats {
   readonly lastError: string | undefined;
 }
 
+/** A point with its key made once, not per sample. */
+interface KeyedPoint extends Iec104TermPoint {
+  readonly key: string;
+}
+
 export class Iec104Term {
-  private readonly byIoa = new Map<number, Iec104TermPoint>();
+  private readonly byIoa = new Map<number, KeyedPoint>();
   private readonly latest = new Map<number, DataPoint>();
   private received = 0;
   private typeMismatches = 0;
@@ -166,7 +171,8 @@ export class Iec104Term {
 
   setPoints(points: readonly Iec104TermPoint[]): void {
     this.byIoa.clear();
-    for (const p of points) this.byIoa.set(p.ioa, p);
+    for (const p of points)
+      this.byIoa.set(p.ioa, { ...p, key: pointKey(this.deviceId, this.termId, p.itemId) });
     for (const ioa of [...this.latest.keys()]) if (!this.byIoa.has(ioa)) this.latest.delete(ioa);
   }
 
@@ -198,48 +204,66 @@ export class Iec104Term {
     if (asdu.commonAddress !== this.commonAddress) return [];
     const out: DataPoint[] = [];
     const plainType = withoutTimeTag(asdu.typeId);
-    for (const s of samplesOf(asdu, receivedAt)) {
-      const point = this.byIoa.get(s.ioa);
+    // One cause per ASDU; the objects are read directly rather than through samplesOf, which would copy
+    // each into a Sample first — this loop is the ingest path's hottest.
+    const cause = sampleCause(asdu.cot);
+    for (const obj of asdu.objects) {
+      if (!("quality" in obj)) continue;
+      const point = this.byIoa.get(obj.ioa);
       if (point === undefined) continue;
       this.received++;
-      const key = pointKey(this.deviceId, this.termId, point.itemId);
-      const base = {
-        key,
-        deviceId: this.deviceId,
-        termId: this.termId,
-        itemId: point.itemId,
-        ts: s.ts,
-        cause: s.cause,
-      };
+      const time = obj.time;
+      const ts = time !== undefined && !time.invalid ? time.epochMs : receivedAt;
       if (point.typeId !== undefined && !sameType(point.typeId, plainType)) {
         this.typeMismatches++;
-        this.lastError = `${key}: IOA ${s.ioa} arrived as ${typeIdName(asdu.typeId)}, expected ${typeIdName(point.typeId)}`;
-        const dp: DataPoint = { ...base, value: null, quality: { invalid: true }, error: this.lastError };
-        this.latest.set(s.ioa, dp);
+        this.lastError = `${point.key}: IOA ${obj.ioa} arrived as ${typeIdName(asdu.typeId)}, expected ${typeIdName(point.typeId)}`;
+        const dp = this.dataPoint(point, null, undefined, { invalid: true }, ts, cause, this.lastError);
+        this.latest.set(obj.ioa, dp);
         out.push(dp);
         continue;
       }
-      const { coefficient, base: offset } = point.scaling;
-      const raw = s.value;
+      const { coefficient, base } = point.scaling;
+      const raw = obj.value;
       const value =
-        typeof raw === "number" && (coefficient !== 1 || offset !== 0) ? raw * coefficient + offset : raw;
-      const last = this.latest.get(s.ioa);
+        typeof raw === "number" && (coefficient !== 1 || base !== 0) ? raw * coefficient + base : raw;
+      const last = cause === "periodic" ? this.latest.get(obj.ioa) : undefined;
       if (
-        s.cause === "periodic" &&
         last !== undefined &&
         last.value !== null &&
         typeof last.value !== "string" &&
         !exceedsDeadband(last.value, value, point.deadband) &&
-        sameQuality(last.quality, s.quality)
+        sameQuality(last.quality, obj.quality)
       ) {
         continue;
       }
-      const dp: DataPoint =
-        value === raw ? { ...base, value, quality: s.quality } : { ...base, value, raw, quality: s.quality };
-      this.latest.set(s.ioa, dp);
+      const dp = this.dataPoint(point, value, value === raw ? undefined : raw, obj.quality, ts, cause);
+      this.latest.set(obj.ioa, dp);
       out.push(dp);
     }
     return out;
+  }
+
+  private dataPoint(
+    point: KeyedPoint,
+    value: DataPoint["value"],
+    raw: number | boolean | undefined,
+    quality: DataPoint["quality"],
+    ts: number,
+    cause: DataPoint["cause"],
+    error?: string,
+  ): DataPoint {
+    const dp: DataPoint = {
+      key: point.key,
+      deviceId: this.deviceId,
+      termId: this.termId,
+      itemId: point.itemId,
+      value,
+      ts,
+      quality,
+      cause,
+    };
+    if (raw === undefined && error === undefined) return dp;
+    return { ...dp, ...(raw === undefined ? {} : { raw }), ...(error === undefined ? {} : { error }) };
   }
 }
 
