@@ -44,7 +44,11 @@ describe("IEC 104 through the nodes (master ↔ outstation over TCP)", function 
   let executed: { ioa: number; value: unknown; kind: string; select: boolean }[];
   let errors: string[];
 
-  async function load(device: Record<string, unknown> = {}): Promise<void> {
+  async function load(
+    device: Record<string, unknown> = {},
+    server: Record<string, unknown> = {},
+    more: (port: number) => Record<string, unknown>[] = () => [],
+  ): Promise<void> {
     const port = await freePort();
     await helper.load(
       [...nodes, catchNode],
@@ -66,6 +70,7 @@ describe("IEC 104 through the nodes (master ↔ outstation over TCP)", function 
             { ioa: 111, type: "single-command", sbo: "true" },
           ],
           wires: [["exec"]],
+          ...server,
         },
         {
           id: "dev",
@@ -92,6 +97,7 @@ describe("IEC 104 through the nodes (master ↔ outstation over TCP)", function 
         { id: "conf", type: "helper" },
         { id: "exec", type: "helper" },
         { id: "err", type: "helper" },
+        ...more(port),
       ],
     );
     polled = [];
@@ -141,6 +147,48 @@ describe("IEC 104 through the nodes (master ↔ outstation over TCP)", function 
     await load({ host: "127.0.0.2, 127.0.0.1", backoff: "10", backoffMax: "50" });
     await until(() => byItem(polled, "p7") !== undefined, 5000, "data from the second host");
     assert.equal(byItem(polled, "p7")?.value, 12.5);
+  });
+
+  it("serves several masters at once, each with spontaneous and periodic data", async function () {
+    // A second device on the same station through another address list is a second master connection.
+    await load({}, { periodic: "0.2" }, (port) => [
+      {
+        id: "dev2",
+        type: "datacoll-iec104",
+        name: "rtu2",
+        commonAddress: "7",
+        host: "127.0.0.2, 127.0.0.1",
+        port: String(port),
+        backoff: "10",
+      },
+      {
+        id: "poll2",
+        type: "datacoll-poll",
+        protocol: "iec104",
+        iec104: "dev2",
+        termId: "st7",
+        iecItems: [{ item: "f", ioa: "7" }],
+        output: "point",
+        wires: [["out2"]],
+      },
+      { id: "out2", type: "helper" },
+    ]);
+    const second: DataPoint[] = [];
+    helper.getNode("out2").on("input", (m: { point: DataPoint }) => second.push(m.point));
+    await until(
+      () => polled.some((p) => p.cause === "periodic") && second.some((p) => p.cause === "periodic"),
+      5000,
+      "periodic data at both masters",
+    );
+    helper.getNode("srv").receive({ topic: "7", payload: -1.5 });
+    await until(
+      () =>
+        byItem(polled, "p7")?.value === -1.5 &&
+        second.some((p) => p.value === -1.5 && p.cause === "spontaneous"),
+      3000,
+      "the change at both masters",
+    );
+    assert.ok(second.every((p) => p.key === "rtu2:st7:f"));
   });
 
   it("delivers spontaneous changes with the station's time tag and quality", async function () {

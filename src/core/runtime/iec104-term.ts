@@ -197,8 +197,8 @@ export class Iec104Term {
 
   /**
    * The DataPoints in a monitor ASDU for this station's items. Objects of other stations or unmapped IOAs
-   * are skipped; periodic data (cause 1) within the item's deadband is left out, every other cause is a
-   * report the station chose to make and is passed on.
+   * are skipped; periodic data (cause 1) within the item's deadband (when above 0) is left out, every other
+   * cause is a report the station chose to make and is passed on.
    */
   accept(asdu: Asdu, receivedAt: number): DataPoint[] {
     if (asdu.commonAddress !== this.commonAddress) return [];
@@ -226,7 +226,8 @@ export class Iec104Term {
       const raw = obj.value;
       const value =
         typeof raw === "number" && (coefficient !== 1 || base !== 0) ? raw * coefficient + base : raw;
-      const last = cause === "periodic" ? this.latest.get(obj.ioa) : undefined;
+      // Periodic data is the station's cyclic report: with a deadband, only moves beyond it are passed on.
+      const last = cause === "periodic" && point.deadband > 0 ? this.latest.get(obj.ioa) : undefined;
       if (
         last !== undefined &&
         last.value !== null &&
