@@ -4,6 +4,7 @@ import { Checker, type AlarmTransition, type PointAlarms } from "../../src/core/
 import { COMMAND_NAMES, parseAlarmCommand, runAlarmCommand } from "../../src/core/check/command";
 import { checkSettingsOfPoint } from "../../src/core/check/point-settings";
 import { CONDITIONS, parseCheckSettings, type CheckSettings } from "../../src/core/check/settings";
+import { CheckRunner } from "../../src/core/check/runner";
 import { alarmStateStoreOn } from "../../src/core/check/store-adapter";
 import { compilePattern, type PointMatcher } from "../../src/core/bus/pattern";
 import { errorMessage } from "../../src/core/errors";
@@ -11,6 +12,7 @@ import type { ManagerHandle } from "../../src/core/manager";
 import { splitPointKey, type DataPoint, type PointKey } from "../../src/core/model/datapoint";
 import type { Point } from "../../src/core/model/point";
 import type { ManagerConfigNode } from "../datacoll-manager/api";
+import { systemClock } from "../../src/transport/connection";
 import { pointsFromMessage } from "../lib/messages";
 import { RateMeter } from "../lib/rate";
 import { errorStatus, rateText } from "../lib/status";
@@ -113,10 +115,10 @@ export = function register(RED: NodeAPI): void {
       memoryStates.set(this.id, (memory = new MemoryAlarmStateStore()));
     const store = scoped(manager ? alarmStateStoreOn(manager.store) : (memory as AlarmStateStore), scope);
 
-    let checker: Checker | undefined;
+    let runner: CheckRunner | undefined;
     let closed = false;
     let problem: string | undefined;
-    const ready: Promise<Checker> = (async () => {
+    const ready: Promise<CheckRunner> = (async () => {
       const points = new Map<PointKey, CheckSettings>();
       if (manager) {
         await manager.ready();
@@ -127,9 +129,20 @@ export = function register(RED: NodeAPI): void {
       }
       const onRuleError = (key: PointKey, message: string): void =>
         this.warn(RED._("datacoll-check.errors.rule", { key, reason: message }));
-      checker = await Checker.open({ store, defaults, points, onRuleError, now: Date.now() });
-      schedule();
-      return checker;
+      const checker = await Checker.open({ store, defaults, points, onRuleError, now: Date.now() });
+      runner = new CheckRunner(checker, systemClock, {
+        onTimerTransitions: (ts) => emitTransitions(ts, (m) => this.send(m)),
+        onStoreState: (err) => {
+          const reason = err === undefined ? undefined : errorMessage(err);
+          // One log line per outage; the status shows it while the retries go on.
+          if (reason !== undefined && problem === undefined)
+            this.warn(RED._("datacoll-check.errors.store", { reason }));
+          problem = reason === undefined ? undefined : RED._("datacoll-check.errors.store", { reason });
+          showStatus();
+        },
+      });
+      if (closed) void runner.close();
+      return runner;
     })();
     ready.catch((err: unknown) => {
       if (closed) return;
@@ -144,41 +157,15 @@ export = function register(RED: NodeAPI): void {
         const ids = c.kind === "point" ? splitPointKey(c.id) : undefined;
         if (ids === undefined || !scope.matches(ids)) continue;
         void ready
-          .then(async (ck) => {
+          .then(async (run) => {
             const p = c.op === "delete" ? undefined : await manager.registry.getPoint(c.id);
-            if (closed || (p === undefined && ck.summary(c.id) === undefined)) return;
-            ck.setPoint(c.id, p && pointSettings(p), Date.now());
-            persist();
-            schedule();
+            if (closed || (p === undefined && run.checker.summary(c.id) === undefined)) return;
+            run.checker.setPoint(c.id, p && pointSettings(p), Date.now());
+            run.changed();
           })
           .catch((err: unknown) => this.warn(errorMessage(err)));
       }
     });
-
-    // Writes to the store go one after another, coalesced: the checker keeps what a failed write missed.
-    let chain: Promise<void> = Promise.resolve();
-    let queued = false;
-    const persist = (): void => {
-      if (queued || checker === undefined) return;
-      queued = true;
-      const ck = checker;
-      chain = chain.then(async () => {
-        queued = false;
-        try {
-          await ck.flush();
-          if (problem !== undefined) {
-            problem = undefined;
-            showStatus();
-          }
-        } catch (err) {
-          // One log line per outage; the status keeps showing it while the retries go on.
-          if (problem === undefined)
-            this.warn(RED._("datacoll-check.errors.store", { reason: errorMessage(err) }));
-          problem = RED._("datacoll-check.errors.store", { reason: errorMessage(err) });
-          showStatus();
-        }
-      });
-    };
 
     const emitTransitions = (
       ts: readonly AlarmTransition[],
@@ -189,33 +176,15 @@ export = function register(RED: NodeAPI): void {
       showStatus();
     };
 
-    let timer: NodeJS.Timeout | undefined;
-    function schedule(): void {
-      if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
-      const next = checker?.nextDeadline();
-      if (closed || next === undefined) return;
-      const delay = Math.min(Math.max(next - Date.now(), 0), 2 ** 31 - 1);
-      timer = setTimeout(onTimer, delay);
-    }
-    const onTimer = (): void => {
-      timer = undefined;
-      if (checker === undefined || closed) return;
-      emitTransitions(checker.tick(Date.now()), (m) => this.send(m));
-      persist();
-      schedule();
-      showStatus();
-    };
-
     const rate = new RateMeter();
     let shown = "";
     const showStatus = (): void => {
       const now = Date.now();
       let status;
       if (problem !== undefined) status = errorStatus(problem);
-      else if (checker === undefined) status = { fill: "grey", shape: "ring", text: "starting" } as const;
+      else if (runner === undefined) status = { fill: "grey", shape: "ring", text: "starting" } as const;
       else {
-        const list = checker.activeAlarms();
+        const list = runner.checker.activeAlarms();
         const active = list.filter((a) => a.active).length;
         const unacked = list.some((a) => a.unacked);
         const text = `${active} alarm${active === 1 ? "" : "s"} · ${rateText(rate.perSecond(now), 0)}`;
@@ -229,7 +198,7 @@ export = function register(RED: NodeAPI): void {
     showStatus();
     // Also retries a write that failed (Redis away) when no new message would.
     const statusTimer = setInterval(() => {
-      if (checker !== undefined && checker.unsaved > 0) persist();
+      runner?.retry();
       showStatus();
     }, 1000);
 
@@ -273,15 +242,14 @@ export = function register(RED: NodeAPI): void {
         return;
       }
       ready.then(
-        (ck) => {
+        (run) => {
           try {
-            work(ck);
+            work(run.checker);
             done();
           } catch (err) {
             done(err instanceof Error ? err : new Error(String(err)));
           }
-          persist();
-          schedule();
+          run.changed();
         },
         (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
       );
@@ -289,12 +257,10 @@ export = function register(RED: NodeAPI): void {
 
     this.on("close", (removed: boolean, done: () => void) => {
       closed = true;
-      if (timer !== undefined) clearTimeout(timer);
       clearInterval(statusTimer);
       offRegistry?.();
       if (removed) memoryStates.delete(this.id);
-      persist();
-      void chain
+      void Promise.resolve(runner?.close())
         .then(() => handle?.release())
         .catch((err: unknown) => this.warn(errorMessage(err)))
         .then(() => done());

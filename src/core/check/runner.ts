@@ -1,0 +1,87 @@
+/**
+ * The checker as a running service, for the check node: one timer on the checker's next deadline (stale
+ * points, on/off delays, shelving that runs out), and its state written to the store one flush at a time,
+ * coalesced. A failed write is kept by the checker and goes again on the next change or `retry()`.
+ * The clock is injected, so this runs on a fake one in tests.
+ */
+import type { Clock, TimerHandle } from "../../transport/connection";
+import type { AlarmTransition, Checker } from "./checker";
+
+export interface CheckRunnerEvents {
+  /** Transitions the timer made. */
+  readonly onTimerTransitions: (transitions: readonly AlarmTransition[]) => void;
+  /** A write to the store failed (with the error), or succeeded after a failure (undefined). */
+  readonly onStoreState: (err: unknown) => void;
+}
+
+/** setTimeout's limit; a later deadline is re-armed when this one fires. */
+const MAX_DELAY = 2 ** 31 - 1;
+
+export class CheckRunner {
+  private timer: TimerHandle | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private queued = false;
+  private failing = false;
+  private closed = false;
+
+  constructor(
+    readonly checker: Checker,
+    private readonly clock: Clock,
+    private readonly events: CheckRunnerEvents,
+  ) {
+    this.schedule();
+  }
+
+  /** Call after anything done on the checker directly (a batch, a command, new settings). */
+  changed(): void {
+    this.persist();
+    this.schedule();
+  }
+
+  /** Write again what a failed write left, if anything (call it now and then). */
+  retry(): void {
+    if (this.checker.unsaved > 0) this.persist();
+  }
+
+  /** Stop the timer and finish writing (one last try for what is unsaved). */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
+    this.timer = undefined;
+    this.persist();
+    await this.chain;
+  }
+
+  private persist(): void {
+    if (this.queued) return;
+    this.queued = true;
+    this.chain = this.chain.then(async () => {
+      this.queued = false;
+      try {
+        await this.checker.flush();
+        if (this.failing) {
+          this.failing = false;
+          this.events.onStoreState(undefined);
+        }
+      } catch (err) {
+        this.failing = true;
+        this.events.onStoreState(err);
+      }
+    });
+  }
+
+  private schedule(): void {
+    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
+    this.timer = undefined;
+    const next = this.checker.nextDeadline();
+    if (this.closed || next === undefined) return;
+    const delay = Math.min(Math.max(next - this.clock.now(), 0), MAX_DELAY);
+    this.timer = this.clock.setTimer(() => {
+      this.timer = undefined;
+      if (this.closed) return;
+      const transitions = this.checker.tick(this.clock.now());
+      if (transitions.length > 0) this.events.onTimerTransitions(transitions);
+      this.changed();
+    }, delay);
+  }
+}
