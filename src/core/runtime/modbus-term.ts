@@ -5,7 +5,7 @@
  */
 import { DataCollError, errorMessage } from "../errors";
 import { parseCsv } from "../csv";
-import { pointKey, type Cause, type DataPoint, type Quality } from "../model/datapoint";
+import { pointKey, type Cause, type DataPoint } from "../model/datapoint";
 import { normalizeId } from "../model/fields";
 import { parsePointAddress, type ModbusPointAddress } from "../modbus/point-address";
 import {
@@ -96,8 +96,10 @@ export class ModbusTerm {
   private points: readonly ModbusTermPoint[] = [];
   private plan: readonly PlannedRead[] = [];
   private readonly byItem = new Map<string, ModbusTermPoint>();
-  /** What was last reported per item, for the deadband and for quality changes. */
-  private readonly reported = new Map<string, { value: EngineeringValue | null; quality: Quality }>();
+  /** What was last reported per item, for the deadband and for quality changes (updated in place). */
+  private readonly reported = new Map<string, { value: EngineeringValue | null; bad: boolean }>();
+  /** Point keys by item, made once per change of points rather than once per sample. */
+  private readonly keys = new Map<string, string>();
   private cycles = 0;
   private failedCycles = 0;
   private lastError: string | undefined;
@@ -116,12 +118,30 @@ export class ModbusTerm {
   setPoints(points: readonly ModbusTermPoint[]): void {
     this.points = points;
     this.byItem.clear();
-    for (const p of points) this.byItem.set(p.itemId, p);
+    this.keys.clear();
+    for (const p of points) {
+      this.byItem.set(p.itemId, p);
+      this.keys.set(p.itemId, pointKey(this.deviceId, this.termId, p.itemId));
+    }
     for (const item of [...this.reported.keys()]) if (!this.byItem.has(item)) this.reported.delete(item);
     this.plan = planReads(
       points.map((p) => ({ id: p.itemId, address: p.address, scaling: p.scaling })),
       this.planOptions,
     );
+  }
+
+  private remember(
+    item: string,
+    last: { value: EngineeringValue | null; bad: boolean } | undefined,
+    value: EngineeringValue | null,
+    bad: boolean,
+  ): void {
+    if (last) {
+      last.value = value;
+      last.bad = bad;
+    } else {
+      this.reported.set(item, { value, bad });
+    }
   }
 
   get reads(): readonly PlannedRead[] {
@@ -150,33 +170,61 @@ export class ModbusTerm {
     for (const r of readings) {
       const point = this.byItem.get(r.id);
       if (!point) continue;
-      const base = {
-        key: pointKey(this.deviceId, this.termId, r.id),
-        deviceId: this.deviceId,
-        termId: this.termId,
-        itemId: r.id,
-        ts,
-        cause,
-      };
+      const key = this.keys.get(r.id) ?? pointKey(this.deviceId, this.termId, r.id);
       const last = this.reported.get(r.id);
+      // Fixed-shape literals, no spreads: this runs once per point per cycle.
       if (r.ok) {
-        const qualityChanged = last !== undefined && Object.keys(last.quality).length > 0;
+        const qualityChanged = last !== undefined && last.bad;
         if (
           all ||
           qualityChanged ||
           last === undefined ||
           exceedsDeadband(last.value ?? undefined, r.value, point.deadband)
         ) {
-          this.reported.set(r.id, { value: r.value, quality: r.quality });
+          this.remember(r.id, last, r.value, false);
           const raw = typeof r.raw === "number" && r.raw === r.value ? undefined : r.raw;
-          out.push({ ...base, value: r.value, ...(raw === undefined ? {} : { raw }), quality: r.quality });
+          out.push(
+            raw === undefined
+              ? {
+                  key,
+                  deviceId: this.deviceId,
+                  termId: this.termId,
+                  itemId: r.id,
+                  value: r.value,
+                  ts,
+                  quality: r.quality,
+                  cause,
+                }
+              : {
+                  key,
+                  deviceId: this.deviceId,
+                  termId: this.termId,
+                  itemId: r.id,
+                  value: r.value,
+                  raw,
+                  ts,
+                  quality: r.quality,
+                  cause,
+                },
+          );
         }
       } else {
         failed++;
         firstError ??= r.error;
         // A failed read keeps the last good value (marked bad), so a trend shows where it stopped.
-        this.reported.set(r.id, { value: last?.value ?? null, quality: r.quality });
-        out.push({ ...base, value: last?.value ?? null, quality: r.quality, error: r.error });
+        const value = last?.value ?? null;
+        this.remember(r.id, last, value, true);
+        out.push({
+          key,
+          deviceId: this.deviceId,
+          termId: this.termId,
+          itemId: r.id,
+          value,
+          ts,
+          quality: r.quality,
+          cause,
+          error: r.error,
+        });
       }
     }
     this.cycles++;
