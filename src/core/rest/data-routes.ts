@@ -321,11 +321,13 @@ export function dataRoutes(): Route[] {
       ok: { schema: listOf(ref("DataPoint")), description: "latest samples of points that have one" },
       errors: [],
       handler: async (c) => {
-        const matcher = compilePattern(queryText(c.query, "pattern") ?? "");
+        const pattern = queryText(c.query, "pattern") ?? "";
+        const matcher = compilePattern(pattern);
         const now = c.ctx.now();
         const points = (await pointIds(c.ctx.store.registry, now)).filter((p) => matcher.matches(p));
         const keys = points.map((p) => p.key);
-        if (c.ctx.latest) return { body: await c.ctx.latest.jsonOf(keys, now), encoded: true };
+        if (c.ctx.latest)
+          return { body: await c.ctx.latest.jsonOf(keys, now, matcher.pattern), encoded: true };
         const latest = await c.ctx.store.latestMany(keys);
         return { body: latest.filter((p): p is DataPoint => p !== undefined) };
       },

@@ -15,6 +15,7 @@ import { pointIds } from "./point-index";
 export type SampleFeed = (listener: (points: readonly DataPoint[]) => void) => () => void;
 
 export const LATEST_MAX_AGE_MS = 1000;
+const MAX_ANSWERS = 64;
 
 /**
  * A sample and, once an answer needed it, its JSON: the feed only stores (a map write per sample, whatever
@@ -33,6 +34,10 @@ export class LatestView {
   private readonly fresh = new Set<PointKey>();
   private readonly offFeed: () => void;
   private readonly offChange: () => void;
+  /** Bumped by every sample batch, store read and registry change: an answer made at a version holds. */
+  private version = 0;
+  /** The last answer per pattern: dashboards poll the same patterns far more often than data changes. */
+  private readonly answers = new Map<string, { readonly version: number; readonly text: string }>();
 
   constructor(
     private readonly store: Store,
@@ -44,21 +49,36 @@ export class LatestView {
         this.entries.set(p.key, { point: p });
         if (this.seeding) this.fresh.add(p.key);
       }
+      this.version++;
     });
     this.offChange = store.registry.onChange(() => {
       this.seededAt = Number.NEGATIVE_INFINITY;
+      this.version++;
     });
   }
 
-  /** A JSON array of the latest samples of `keys` that have one, in the order given. */
-  async jsonOf(keys: readonly PointKey[], now: number): Promise<string> {
+  /**
+   * A JSON array of the latest samples of `keys` that have one, in the order given. `pattern` names the
+   * key list: the answer is reused while nothing changed (the list itself is re-read with the store, so
+   * it is as fresh as the samples).
+   */
+  async jsonOf(keys: readonly PointKey[], now: number, pattern?: string): Promise<string> {
     if (!(now >= this.seededAt && now - this.seededAt < this.maxAgeMs)) await this.seed(now);
+    const version = this.version;
+    const kept = pattern === undefined ? undefined : this.answers.get(pattern);
+    if (kept !== undefined && kept.version === version) return kept.text;
     const parts: string[] = [];
     for (const k of keys) {
       const e = this.entries.get(k);
       if (e !== undefined) parts.push((e.json ??= pointJson(e.point)));
     }
-    return `[${parts.join(",")}]`;
+    const text = `[${parts.join(",")}]`;
+    if (pattern !== undefined) {
+      // Bounded: patterns come from clients.
+      if (this.answers.size >= MAX_ANSWERS) this.answers.clear();
+      this.answers.set(pattern, { version, text });
+    }
+    return text;
   }
 
   private seed(now: number): Promise<void> {
@@ -75,6 +95,7 @@ export class LatestView {
         }
         this.entries = next;
         this.seededAt = now;
+        this.version++;
       } finally {
         this.seeding = undefined;
       }

@@ -101,6 +101,22 @@ describe("LatestView", function () {
     assert.deepEqual(await values(0), [["a", 99]]);
   });
 
+  it("reuses the answer for a pattern until a sample, a store read or a registry change", async function () {
+    const keys = ["d:t:a", "d:t:b"];
+    const first = await view.jsonOf(keys, 0, "d");
+    assert.match(first, /"value":1/);
+    // The key list is the pattern's: with nothing changed the kept answer comes back as it was.
+    assert.equal(await view.jsonOf([], 10, "d"), first);
+    assert.equal(await view.jsonOf([], 10, "other"), "[]", "another pattern has its own answer");
+    feed([sample("b", 7)]);
+    const second = await view.jsonOf(keys, 20, "d");
+    assert.match(second, /"value":7/);
+    await store.registry.putItem({ id: "c" });
+    assert.equal(await view.jsonOf([], 30, "d"), "[]", "a registry change starts afresh");
+    feed([sample("a", 8)]);
+    assert.match(await view.jsonOf(keys, 31, "d"), /"value":8/, "a sample starts afresh");
+  });
+
   it("stops following the feed when closed", function () {
     view.close();
     assert.equal(listeners.length, 0);
