@@ -67,6 +67,8 @@ export function saveOptions(def: SaveDef): Options & { readonly backlogCapacity:
     durable: def.durable === true,
     // Inside Node-RED's 15 s close limit, so a black-holed server cannot hold a redeploy past it.
     queryTimeoutMs: 10_000,
+    // A plant wants history back within seconds of MySQL returning, not after a 30 s backoff step.
+    retryMaxMs: 5_000,
   };
 }
 
@@ -98,6 +100,8 @@ export function openSaver(
   const client = new Redis(redis.redisUrl, {
     ...(redis.redisPassword === undefined ? {} : { password: redis.redisPassword }),
     maxRetriesPerRequest: 2,
+    // Named so an operator (and the leak test) can tell the saver's connection in CLIENT LIST.
+    connectionName: `datacoll-save:${saverId.replace(/[^\w.:-]/g, "_")}`,
   });
   // Reported through the writer's own failures (an append or read that fails); this only keeps the
   // connection's error events from being unhandled, and names them once per outage.
