@@ -81,18 +81,21 @@ export function decodeAsdu(bytes: Uint8Array): AsduResult {
   const count = buf[1] & 0x7f;
   const desc = describeType(header.typeId);
   if (desc === undefined) return { kind: "unknown-type", header, count };
-  // The name is only for the reasons: made when one is given, not for every well-formed ASDU.
-  const name = (): string => typeIdName(header.typeId);
-  if (count === 0) return { kind: "malformed", reason: `${name()} ASDU with no information objects` };
+  // The type's name is looked up only for a reason given, not for every well-formed ASDU.
+  if (count === 0)
+    return { kind: "malformed", reason: `${typeIdName(header.typeId)} ASDU with no information objects` };
   if (desc.single && (count !== 1 || header.sequence)) {
-    return { kind: "malformed", reason: `${name()} carries one information object, not ${count}` };
+    return {
+      kind: "malformed",
+      reason: `${typeIdName(header.typeId)} carries one information object, not ${count}`,
+    };
   }
   const body = buf.length - ASDU_HEADER_SIZE;
   const expected = header.sequence ? IOA_SIZE + count * desc.size : count * (IOA_SIZE + desc.size);
   if (body !== expected) {
     return {
       kind: "malformed",
-      reason: `${name()} with ${count} object(s) needs ${expected} octets of objects, got ${body}`,
+      reason: `${typeIdName(header.typeId)} with ${count} object(s) needs ${expected} octets of objects, got ${body}`,
     };
   }
   const objects: InformationObject[] = new Array<InformationObject>(count);
@@ -101,7 +104,7 @@ export function decodeAsdu(bytes: Uint8Array): AsduResult {
     const first = readIoa(buf, off);
     off += IOA_SIZE;
     if (first + count - 1 > MAX_IOA)
-      return { kind: "malformed", reason: `${name()} sequence runs past IOA ${MAX_IOA}` };
+      return { kind: "malformed", reason: `${typeIdName(header.typeId)} sequence runs past IOA ${MAX_IOA}` };
     for (let i = 0; i < count; i++, off += desc.size) {
       objects[i] = decodeElement(header.typeId, desc, first + i, buf, off);
     }
@@ -110,7 +113,18 @@ export function decodeAsdu(bytes: Uint8Array): AsduResult {
       objects[i] = decodeElement(header.typeId, desc, readIoa(buf, off), buf, off + IOA_SIZE);
     }
   }
-  return { kind: "asdu", asdu: { ...header, objects } };
+  // Built field by field: a spread of the header costs more than the rest of a small ASDU's decode.
+  const asdu: Asdu = {
+    typeId: header.typeId,
+    sequence: header.sequence,
+    cot: header.cot,
+    negative: header.negative,
+    test: header.test,
+    originator: header.originator,
+    commonAddress: header.commonAddress,
+    objects,
+  };
+  return { kind: "asdu", asdu };
 }
 
 function check(name: string, v: number, max: number): void {
