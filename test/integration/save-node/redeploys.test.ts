@@ -1,0 +1,109 @@
+/**
+ * No leaks across redeploys: 100 full redeploys of a flow with a save node (its manager on Redis, so the
+ * backlog connection is exercised too), each saving a point, leave MySQL's Threads_connected where it
+ * started and no saver connection in Redis; at no time does a deploy hold more than its pool.
+ */
+import assert from "node:assert/strict";
+import { Redis } from "ioredis";
+import type { RowDataPacket } from "mysql2/promise";
+import type mysql from "mysql2/promise";
+import { helper, useNodeRed } from "../../support/node-red";
+import { until } from "../../support/net";
+import { REDIS_URL, uniqueNamespace } from "../../support/services";
+import { adminConnection, createTestDatabase, type TestDatabase } from "../../support-history/mysql";
+import { deleteNamespace } from "../store/redis-admin";
+import { collect, errorsOf, modules, mysqlCredentials, mysqlNode, saveFlow, TAB } from "./flow";
+
+const REDEPLOYS = 100;
+const POOL = 2;
+
+const setFlows = (flow: object[]): Promise<void> =>
+  (helper as unknown as { setFlows(f: object[], t: string): Promise<void> }).setFlows(flow, "full");
+
+describe("datacoll-save over 100 redeploys", function () {
+  this.timeout(60_000);
+  useNodeRed();
+  let db: TestDatabase;
+  let watcher: mysql.Connection;
+  let redis: Redis;
+  let namespace: string;
+
+  before(async function () {
+    db = await createTestDatabase("dc_save_redeploy");
+    watcher = await adminConnection();
+    redis = new Redis(REDIS_URL);
+    namespace = uniqueNamespace("save");
+  });
+  after(async function () {
+    await redis.quit();
+    await watcher.end();
+    await db.drop();
+    await deleteNamespace(namespace);
+  });
+
+  async function threadsConnected(): Promise<number> {
+    const [r] = await watcher.query<RowDataPacket[]>("SHOW STATUS LIKE 'Threads_connected'");
+    return Number(r[0].Value);
+  }
+  /** Server connections on this test's database, its own admin connection included. */
+  async function ours(): Promise<number> {
+    const [r] = await watcher.query<RowDataPacket[]>(
+      "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ?",
+      [db.name],
+    );
+    return Number(r[0].n);
+  }
+  async function saverClients(): Promise<number> {
+    const list = String(await redis.call("CLIENT", "LIST"));
+    return list.split("\n").filter((l) => / name=datacoll-save:s /.test(l)).length;
+  }
+
+  it("returns Threads_connected to its starting value and leaves no Redis connection", async function () {
+    const startThreads = await threadsConnected();
+    const startOurs = await ours();
+    const flow = [
+      TAB,
+      {
+        id: "m",
+        type: "datacoll-manager",
+        store: "redis",
+        redisUrl: REDIS_URL,
+        namespace,
+        runDevices: false,
+      },
+      mysqlNode("db", db.name, { poolSize: String(POOL) }),
+      ...saveFlow("s", "db", { manager: "m", historyTable: "h", maxDelay: "5" }),
+    ];
+    await helper.load(modules, flow, mysqlCredentials("db"));
+    let most = 0;
+    for (let i = 0; i < REDEPLOYS; i++) {
+      if (i > 0) await setFlows(flow);
+      const out = collect("s-out");
+      const errors = errorsOf("s");
+      helper
+        .getNode("s")
+        .receive({ topic: "r:d:p", payload: i, point: { key: "r:d:p", value: i, ts: 1e12 + i } });
+      await until(() => out.length === 1 || errors.length > 0, 5000, `redeploy ${i}: the point accepted`);
+      assert.deepEqual(errors, []);
+      if (i === 0) assert.equal(await saverClients(), 1, "the saver's Redis connection is seen by name");
+      if (i % 10 === 9) most = Math.max(most, (await ours()) - startOurs);
+    }
+    const [written] = await db.admin.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM h");
+    assert.ok(
+      Number(written[0].n) >= REDEPLOYS - 1,
+      "each deploy saved its point (the last may be in flight)",
+    );
+    assert.ok(most <= POOL, `a deploy held ${most} connections; its pool has ${POOL}`);
+    await helper.unload();
+    await until(async () => (await ours()) === startOurs, 10_000, "our MySQL connections closed");
+    await until(
+      async () => (await threadsConnected()) === startThreads,
+      10_000,
+      "Threads_connected back to its start",
+    );
+    await until(async () => (await saverClients()) === 0, 5000, "the saver's Redis connection closed");
+    console.log(
+      `      Threads_connected ${startThreads} before, ${await threadsConnected()} after ${REDEPLOYS} redeploys`,
+    );
+  });
+});
