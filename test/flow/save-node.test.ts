@@ -342,4 +342,47 @@ describe("datacoll-save node", function () {
       "a red status naming the reason and the backlog",
     );
   });
+
+  it("follows the overflow policy when the backlog is full, failing the messages whose rows were lost", async function () {
+    const port = await freePort();
+    await helper.load(
+      modules,
+      [
+        TAB,
+        mysqlNode("db", db.name, { port: String(port), connectTimeout: "500" }),
+        ...saveFlow("s", "db", { backlogSize: "3", overflow: "drop-newest" }),
+      ],
+      mysqlCredentials("db"),
+    );
+    const out = collect("s-out");
+    const errors = errorsOf("s");
+    const statuses = statusesOf("s");
+    const s = helper.getNode("s");
+    // Wait until the writer knows MySQL is away, so rows go to the backlog rather than a batch.
+    await until(() => statuses.some((st) => st.fill === "red"), 5000, "red status");
+    s.receive({ payload: [point("a:b:c", 1, T0), point("a:b:c", 2, T0 + 1)] });
+    await until(() => out.length === 1, 5000, "the first message fits");
+    s.receive({ payload: [point("a:b:c", 3, T0 + 2), point("a:b:c", 4, T0 + 3)] });
+    await until(() => errors.length === 1, 5000, "the second message loses a row");
+    assert.match(errors[0], /datacoll-save\.errors\.dropped/);
+    assert.equal(out.length, 1);
+    await until(
+      () => statuses.some((st) => /backlog 3/.test(st.text ?? "")),
+      5000,
+      "the status shows the full backlog",
+    );
+  });
+
+  it("is green with the rate and counts dead letters once rows flow", async function () {
+    await load({ historyTable: "h_green", alarmsTable: "a_green" });
+    const statuses = statusesOf("s");
+    const dead = collect("s-dead");
+    helper.getNode("s").receive({ payload: [point("g:h:i", 1, T0), point("g:h:j", "y".repeat(300), T0)] });
+    await until(() => dead.length === 1, 5000, "a dead letter");
+    await until(
+      () => statuses.some((st) => st.fill === "green" && /\/s · 1 dead/.test(st.text ?? "")),
+      5000,
+      "green status with the dead letter counted",
+    );
+  });
 });
