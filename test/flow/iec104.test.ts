@@ -5,8 +5,10 @@
  * operate; refusals reach a Catch node naming the cause; counter interrogation returns the counters.
  */
 import assert from "node:assert/strict";
+import net from "node:net";
 import type { NodeAPI } from "node-red";
 import type { DataPoint } from "../../src/core/model/datapoint";
+import { encodeUFrame } from "../../src/protocols/iec104/codec";
 import { freePort, until } from "../support/net";
 import { helper, nodeModule, useNodeRed } from "../support/node-red";
 
@@ -271,6 +273,45 @@ describe("IEC 104 through the nodes (master ↔ outstation over TCP)", function 
     cmd.receive({ commandType: "single-command", ioa: 111, payload: true, select: true });
     await until(() => confirmations.length === 1, 3000, "select then execute accepted");
     assert.equal(executed.length, 1);
+  });
+
+  it("reports a station that never confirms a command as a timeout a Catch node sees", async function () {
+    this.timeout(20_000);
+    // A station that starts data transfer and then stays silent; the master's start-up interrogation
+    // (an I-frame) shows the link has started.
+    const sockets = new Set<net.Socket>();
+    let iFrames = 0;
+    const mute = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on("error", () => undefined);
+      socket.on("data", (b: Buffer) => {
+        if (b.subarray(0, 6).equals(encodeUFrame("startdt-act"))) socket.write(encodeUFrame("startdt-con"));
+        else if (b[0] === 0x68 && (b[2] & 1) === 0) iFrames++;
+      });
+    });
+    await new Promise<void>((resolve) => mute.listen(0, "127.0.0.1", resolve));
+    const port = (mute.address() as net.AddressInfo).port;
+    try {
+      await helper.load(
+        [...nodes, catchNode],
+        [
+          { id: "dev", type: "datacoll-iec104", host: "127.0.0.1", port: String(port) },
+          { id: "cmd", type: "datacoll-command", protocol: "iec104", iec104: "dev", ioa: "5", wires: [[]] },
+          { id: "c", type: "catch", scope: ["cmd"], wires: [["err"]] },
+          { id: "err", type: "helper" },
+        ],
+      );
+      const got: string[] = [];
+      helper.getNode("err").on("input", (m: { error: { message: string } }) => got.push(m.error.message));
+      await until(() => iFrames === 1, 3000, "data transfer started");
+      helper.getNode("cmd").receive({ payload: true });
+      await until(() => got.length === 1, 8000, "the failure");
+      assert.match(got[0], /timeout: no activation confirmation within 5000 ms/);
+    } finally {
+      await helper.unload();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => mute.close(() => resolve()));
+    }
   });
 
   it("answers counter interrogation, read and general interrogation asked by an input message", async function () {
