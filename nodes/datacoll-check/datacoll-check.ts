@@ -151,6 +151,28 @@ export = function register(RED: NodeAPI): void {
       showStatus();
     });
 
+    // Operators acknowledge and shelve from the REST API or the live view through the manager.
+    const viaManager = async (
+      topic: "ack" | "shelve",
+      payload: Record<string, unknown>,
+    ): Promise<boolean> => {
+      const ids = typeof payload.key === "string" ? splitPointKey(payload.key) : undefined;
+      if (ids === undefined || !scope.matches(ids)) return false;
+      const run = await ready;
+      try {
+        const ts = runAlarmCommand(run.checker, parseAlarmCommand(topic, payload), Date.now());
+        emitTransitions(ts, (m) => this.send(m));
+        run.changed();
+        return ts.length > 0;
+      } catch {
+        return false; // not an alarm this node holds
+      }
+    };
+    const offAlarms = manager?.addAlarmHandler({
+      acknowledge: (key, condition, by) => viaManager("ack", { key, condition, by }),
+      shelve: (key, condition, until, by) => viaManager("shelve", { key, condition, until, by }),
+    });
+
     // Registry edits reach the checker without a redeploy.
     const offRegistry = manager?.registry.onChange((changes) => {
       for (const c of changes) {
@@ -259,6 +281,7 @@ export = function register(RED: NodeAPI): void {
       closed = true;
       clearInterval(statusTimer);
       offRegistry?.();
+      offAlarms?.();
       if (removed) memoryStates.delete(this.id);
       void Promise.resolve(runner?.close())
         .then(() => handle?.release())
