@@ -7,12 +7,13 @@ RED.nodes.registerType("datacoll-poll", {
     protocol: { value: "modbus" },
     modbus: { value: "", type: "datacoll-modbus", required: false },
     iec104: { value: "", type: "datacoll-iec104", required: false },
-    commonAddress: { value: "", validate: RED.validators.regex(/^$|^\d{1,5}$/) },
-    giInterval: { value: 0, validate: RED.validators.regex(/^$|^\d+(\.\d+)?$/) },
+    // Flows saved before the IEC 104 fields existed (examples 01, 03-05) lack them: absent is valid.
+    commonAddress: { value: "", validate: (v) => v === undefined || /^$|^\d{1,5}$/.test(v) },
+    giInterval: { value: 0, validate: (v) => v === undefined || /^$|^\d+(\.\d+)?$/.test(v) },
     iecItems: {
       value: [],
       validate: function (rows) {
-        if (!Array.isArray(rows)) return false;
+        if (!Array.isArray(rows)) return rows === undefined;
         var seen = {};
         for (var i = 0; i < rows.length; i++) {
           var r = rows[i];
