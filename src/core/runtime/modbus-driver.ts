@@ -10,13 +10,33 @@ import type { Device } from "../model/device";
 import type { Point } from "../model/point";
 import type { Term } from "../model/term";
 import type { ModbusClient } from "../modbus/client";
-import { parsePointAddress } from "../modbus/point-address";
+import { parsePointAddress, type ModbusPointAddress } from "../modbus/point-address";
+import type { Scaling } from "../modbus/values";
 import { writePoint } from "../modbus/write-point";
 import { Scheduler } from "../scheduler";
 import type { DeviceDriver, DeviceRun, DeviceRunContext, TermInfo } from "./device-driver";
 import { acquireModbusClient, parseModbusDeviceSettings, type ModbusDeviceSettings } from "./modbus-devices";
 import { ModbusTerm, type ModbusTermPoint } from "./modbus-term";
 import type { PoolLease } from "./shared-pool";
+
+/**
+ * Parsed point addresses and the identity scaling are shared by every term (both are read-only): a plant
+ * repeats one register map over many devices of a model, and an object per point for each cost ~80 bytes
+ * per point (bench/manager.bench.ts, heap_per_point). The cache is bounded; beyond it addresses are
+ * parsed per point as before.
+ */
+const UNIT_SCALING: Scaling = Object.freeze({ coefficient: 1, base: 0 });
+const ADDRESS_CACHE_MAX = 100_000;
+const addresses = new Map<string, ModbusPointAddress>();
+
+function sharedAddress(text: string): ModbusPointAddress {
+  let a = addresses.get(text);
+  if (a === undefined) {
+    a = Object.freeze(parsePointAddress(text));
+    if (addresses.size < ADDRESS_CACHE_MAX) addresses.set(text, a);
+  }
+  return a;
+}
 
 function settingsOf(device: Device): ModbusDeviceSettings {
   return parseModbusDeviceSettings({ ...device.options, host: device.host, port: device.port });
@@ -195,8 +215,9 @@ class ModbusDeviceRun implements DeviceRun {
       try {
         out.push({
           itemId: p.itemId,
-          address: parsePointAddress(p.address),
-          scaling: { coefficient: p.coefficient, base: p.base },
+          address: sharedAddress(p.address),
+          scaling:
+            p.coefficient === 1 && p.base === 0 ? UNIT_SCALING : { coefficient: p.coefficient, base: p.base },
           deadband: p.deadband,
         });
       } catch (err) {
