@@ -10,11 +10,12 @@ import type { Protocol } from "../model/device";
 import { systemClock, type Clock } from "../../transport/connection";
 import type { DeviceDriver } from "./device-driver";
 import { DEFAULT_LEASE_MS } from "./leases";
+import { iec104Driver } from "./iec104-driver";
 import { modbusDriver } from "./modbus-driver";
 import { RedisLeaseBackend } from "./redis-leases";
 import { RegistryRunner } from "./registry-runner";
 
-export const DRIVERS: Partial<Record<Protocol, DeviceDriver>> = { "modbus-tcp": modbusDriver };
+export const DRIVERS: Partial<Record<Protocol, DeviceDriver>> = { "modbus-tcp": modbusDriver, iec104: iec104Driver };
 
 export interface ManagerRuntimeOptions {
   readonly clock?: Clock;
