@@ -8,11 +8,13 @@ import { systemClock } from "../../src/transport/connection";
 import { messagesFor, type OutputMode } from "../lib/messages";
 import { runIec104Poll, type Iec104PollDef } from "../lib/iec104-poll";
 import { isModbusDeviceNode } from "../lib/modbus-device";
+import { publisherFor, type Publisher } from "../lib/publisher";
 import { RateMeter } from "../lib/rate";
 import { connectionStatus, errorStatus, rateText } from "../lib/status";
 
 interface PollDef extends NodeDef, Iec104PollDef {
   protocol: "modbus" | "iec104";
+  manager?: string;
   modbus: string;
   termId: string;
   unit: string;
@@ -33,6 +35,7 @@ export = function register(RED: NodeAPI): void {
     const output: OutputMode = def.output === "point" ? "point" : "batch";
     let term: ModbusTerm;
     let intervalMs: number;
+    let publisher: Publisher | undefined;
     try {
       if (!isModbusDeviceNode(device)) throw new Error(RED._("datacoll-poll.errors.noDevice"));
       if (!device.settings) throw new Error(device.settingsError);
@@ -45,6 +48,7 @@ export = function register(RED: NodeAPI): void {
       term = new ModbusTerm(device.deviceId, termId, unit, parseModbusItems(def.items ?? []), {
         maxGap: Number.isInteger(maxGap) && maxGap >= 0 ? maxGap : 10,
       });
+      publisher = publisherFor(RED, this, def.manager);
     } catch (err) {
       const reason = errorMessage(err);
       this.error(RED._("datacoll-poll.errors.config", { reason }));
@@ -75,6 +79,7 @@ export = function register(RED: NodeAPI): void {
       extra: Record<string, unknown> = {},
     ): void => {
       rate.add(points.length, Date.now());
+      publisher?.publish(points);
       const msgs = messagesFor(points, output, extra);
       if (msgs.length > 0) send([msgs]);
       showStatus();
@@ -106,7 +111,10 @@ export = function register(RED: NodeAPI): void {
     this.on("close", (_removed: boolean, done: () => void) => {
       scheduler.close();
       stopWatching();
-      void lease.release().then(done, done);
+      void Promise.all([lease.release(), publisher?.close()]).then(
+        () => done(),
+        () => done(),
+      );
     });
   }
   RED.nodes.registerType("datacoll-poll", DataCollPoll);

@@ -7,6 +7,7 @@ RED.nodes.registerType("datacoll-poll", {
     protocol: { value: "modbus" },
     modbus: { value: "", type: "datacoll-modbus", required: false },
     iec104: { value: "", type: "datacoll-iec104", required: false },
+    manager: { value: "", type: "datacoll-manager", required: false },
     // Flows saved before the IEC 104 fields existed (examples 01, 03-05) lack them: absent is valid.
     commonAddress: { value: "", validate: (v) => v === undefined || /^$|^\d{1,5}$/.test(v) },
     giInterval: { value: 0, validate: (v) => v === undefined || /^$|^\d+(\.\d+)?$/.test(v) },

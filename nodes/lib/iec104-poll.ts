@@ -11,6 +11,7 @@ import type { MasterRequest } from "../../src/protocols/iec104/session";
 import { Iec104Term, parseIec104Items, type Iec104ItemRow } from "../../src/core/runtime/iec104-term";
 import { isIec104DeviceNode } from "./iec104-device";
 import { messagesFor, type OutputMode } from "./messages";
+import { publisherFor, type Publisher } from "./publisher";
 import { RateMeter } from "./rate";
 import { connectionStatus, errorStatus, rateText } from "./status";
 
@@ -21,6 +22,7 @@ export interface Iec104PollDef {
   giInterval: string;
   iecItems: Iec104ItemRow[];
   output: OutputMode;
+  manager?: string;
 }
 
 interface CallMessage extends NodeMessageInFlow {
@@ -51,6 +53,7 @@ export function runIec104Poll(RED: NodeAPI, node: Node, def: Iec104PollDef): voi
   const output: OutputMode = def.output === "point" ? "point" : "batch";
   let term: Iec104Term;
   let giMs: number;
+  let publisher: Publisher | undefined;
   try {
     if (!isIec104DeviceNode(device)) throw new Error(RED._("datacoll-poll.errors.noIec104"));
     if (!device.settings) throw new Error(device.settingsError);
@@ -62,6 +65,7 @@ export function runIec104Poll(RED: NodeAPI, node: Node, def: Iec104PollDef): voi
     if (!Number.isFinite(giMs) || giMs < 0)
       throw new Error("interrogation interval must be 0 or more seconds");
     term = new Iec104Term(device.deviceId, termId, ca, parseIec104Items(def.iecItems ?? []));
+    publisher = publisherFor(RED, node, def.manager);
   } catch (err) {
     const reason = errorMessage(err);
     node.error(RED._("datacoll-poll.errors.config", { reason }));
@@ -90,6 +94,7 @@ export function runIec104Poll(RED: NodeAPI, node: Node, def: Iec104PollDef): voi
   let collecting: DataPoint[] | undefined;
   const emit = (points: readonly DataPoint[], send: (m: NodeMessage[][]) => void, extra = {}): void => {
     rate.add(points.length, Date.now());
+    publisher?.publish(points);
     const msgs = messagesFor(points, output, extra);
     if (msgs.length > 0) send([msgs]);
     showStatus();
@@ -163,6 +168,9 @@ export function runIec104Poll(RED: NodeAPI, node: Node, def: Iec104PollDef): voi
   node.on("close", (_removed: boolean, done: () => void) => {
     if (timer !== undefined) clearInterval(timer);
     for (const off of offs) off();
-    void lease.release().then(done, done);
+    void Promise.all([lease.release(), publisher?.close()]).then(
+      () => done(),
+      () => done(),
+    );
   });
 }

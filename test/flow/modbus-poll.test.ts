@@ -4,10 +4,13 @@
  */
 import assert from "node:assert/strict";
 import type { DataPoint } from "../../src/core/model/datapoint";
+import { managers } from "../../src/core/manager";
 import { freePort, until } from "../support/net";
 import { helper, nodeModule, useNodeRed } from "../support/node-red";
 
-const nodes = ["datacoll-modbus", "datacoll-poll", "datacoll-modbus-server"].map(nodeModule);
+const nodes = ["datacoll-modbus", "datacoll-poll", "datacoll-modbus-server", "datacoll-manager"].map(
+  nodeModule,
+);
 const helperNode = (RED: Parameters<(typeof nodes)[number]>[0]): void => void RED;
 
 interface Case {
@@ -121,5 +124,51 @@ describe("datacoll-poll with datacoll-modbus-server (Modbus loopback)", function
     await until(() => got.length >= cases.length, 3000, "the on-demand read");
     assert.ok(got.every((m) => m.tag === "asked" && m.point.cause === "call"));
     assert.equal(got.find((m) => m.topic === "sim:t1:p3")?.payload, -12345);
+  });
+
+  it("sends its samples to the chosen manager: latest values and the bus see flow-drawn devices too", async function () {
+    const port = await freePort();
+    await helper.load(
+      [...nodes, helperNode],
+      [
+        { id: "mgr", type: "datacoll-manager", store: "embedded", namespace: "pollpub:" },
+        {
+          id: "srv",
+          type: "datacoll-modbus-server",
+          port: String(port),
+          units: "1",
+          generators: [],
+          wires: [[]],
+        },
+        {
+          id: "dev",
+          type: "datacoll-modbus",
+          name: "sim",
+          host: "127.0.0.1",
+          port: String(port),
+          timeout: "500",
+        },
+        {
+          id: "poll",
+          type: "datacoll-poll",
+          modbus: "dev",
+          manager: "mgr",
+          termId: "t1",
+          unit: "1",
+          interval: "100",
+          items: [{ item: "v", address: "HR5:uint16" }],
+          output: "batch",
+          wires: [[]],
+        },
+      ],
+    );
+    helper.getNode("srv").receive({ topic: "HR5:uint16", payload: 4242 });
+    const manager = managers.get("mgr");
+    assert.ok(manager);
+    await until(
+      async () => (await manager.store.latest("sim:t1:v"))?.value === 4242,
+      3000,
+      "the stored sample",
+    );
   });
 });
