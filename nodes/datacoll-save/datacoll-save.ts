@@ -68,7 +68,10 @@ export = function register(RED: NodeAPI): void {
 
     const refused = (o: WriteOutcome): string | undefined => {
       if (o.dropped > 0)
-        return RED._("datacoll-save.errors.dropped", { count: o.dropped, policy: def.overflow ?? "" });
+        return RED._("datacoll-save.errors.dropped", {
+          count: o.dropped,
+          policy: def.overflow || "drop-oldest",
+        });
       if (o.invalid > 0) return RED._("datacoll-save.errors.invalid", { count: o.invalid });
       return undefined;
     };
@@ -93,10 +96,13 @@ export = function register(RED: NodeAPI): void {
       );
     });
 
-    this.on("close", (_removed: boolean, done: () => void) => {
+    this.on("close", (removed: boolean, done: () => void) => {
       if (statusTimer !== undefined) clearInterval(statusTimer);
       off?.();
-      Promise.resolve(saver?.close())
+      Promise.resolve(saver?.close(removed))
+        .then((lost) => {
+          if (lost) this.warn(RED._("datacoll-save.errors.lostOnRemove", { count: lost }));
+        })
         .catch((err: unknown) => this.warn(errorMessage(err)))
         .then(() => share?.release())
         .catch((err: unknown) => this.warn(errorMessage(err)))

@@ -2,6 +2,8 @@
  * A save node's writer and where its rows wait: the node's settings turned into BatchWriter options, and
  * the backlog and dead letters in Redis when the node's manager uses Redis (under the manager's namespace,
  * keyed by the node id, so a restarted Node-RED drains what the previous run left), in memory otherwise.
+ * An in-memory backlog still holding rows when its node closes for a redeploy is parked under the node id
+ * and taken over by the node's next instance, so a redeploy during an outage loses nothing either.
  */
 import { Redis } from "ioredis";
 import { DataCollError, errorMessage } from "../../src/core/errors";
@@ -75,9 +77,14 @@ export function saveOptions(def: SaveDef): Options & { readonly backlogCapacity:
 export interface Saver {
   readonly writer: BatchWriter;
   readonly backlogKind: "redis" | "memory";
-  /** Close the writer (rows still waiting stay in the backlog), then Redis; the pool share is the caller's. */
-  close(): Promise<void>;
+  /**
+   * Close the writer (rows still waiting stay in the backlog), then Redis; the pool share is the caller's.
+   * Resolves to the rows lost with it: those of an in-memory backlog when the node was removed.
+   */
+  close(removed: boolean): Promise<number>;
 }
+
+const parked = new Map<string, MemoryBacklog>();
 
 /** Open a writer on a pool share; with `redis` settings the backlog and dead letters live in Redis. */
 export function openSaver(
@@ -90,12 +97,28 @@ export function openSaver(
   const options = saveOptions(def);
   const common = { ...options, mysql: { pool: share.pool }, concurrency: share.settings.poolSize };
   if (redis === undefined || redis.store !== "redis") {
+    const old = parked.get(saverId);
+    parked.delete(saverId);
+    // A parked backlog is taken over as it is, even if the capacity setting changed meanwhile: its rows
+    // matter more; the new capacity applies from the next deploy that finds it empty.
+    const backlog = old ?? new MemoryBacklog(options.backlogCapacity);
     const writer = new BatchWriter({
       ...common,
-      backlog: new MemoryBacklog(options.backlogCapacity),
+      backlog,
       deadLetters: new MemoryDeadLetters(DEAD_LETTERS_KEPT),
     });
-    return { writer, backlogKind: "memory", close: () => writer.close() };
+    return {
+      writer,
+      backlogKind: "memory",
+      close: async (removed) => {
+        await writer.close();
+        const left = await backlog.size();
+        if (left === 0) return 0;
+        if (removed) return left;
+        parked.set(saverId, backlog);
+        return 0;
+      },
+    };
   }
   const client = new Redis(redis.redisUrl, {
     ...(redis.redisPassword === undefined ? {} : { password: redis.redisPassword }),
@@ -132,6 +155,8 @@ export function openSaver(
       } finally {
         await closeRedis(client);
       }
+      // Rows left in Redis wait for the node's next run, even after it was removed (see the help).
+      return 0;
     },
   };
 }

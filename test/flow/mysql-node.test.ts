@@ -17,6 +17,7 @@ import {
   collect,
   errorsOf,
   modules,
+  redeploy,
   mysqlCredentials,
   mysqlNode,
   saveFlow,
@@ -29,9 +30,6 @@ interface TestAnswer {
   message: string;
   field?: string;
 }
-
-const setFlows = (flow: object[], type: "full" | "nodes"): Promise<void> =>
-  (helper as unknown as { setFlows(f: object[], t: string): Promise<void> }).setFlows(flow, type);
 
 describe("datacoll-mysql node", function () {
   useNodeRed();
@@ -143,7 +141,7 @@ describe("datacoll-mysql node", function () {
     await until(async () => (await count().catch(() => 0)) === 2, 5000, "both nodes wrote");
     assert.ok((await connectionsTo(db.name)) <= 1 + 2, "one pool of two for both nodes (+ the admin)");
     // Redeploy only s1 (a "modified nodes" deploy).
-    await setFlows(
+    await redeploy(
       flow.map((n) => (n.id === "s1" ? { ...n, name: "renamed" } : n)),
       "nodes",
     );

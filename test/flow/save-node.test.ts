@@ -9,11 +9,13 @@ import type { AlarmTransition } from "../../src/core/check/checker";
 import type { DataPoint } from "../../src/core/model/datapoint";
 import { helper, useNodeRed } from "../support/node-red";
 import { freePort, until } from "../support/net";
-import { createTestDatabase, type TestDatabase } from "../support-history/mysql";
+import { TcpProxy } from "../integration/history/tcp-proxy";
+import { createTestDatabase, serverPort, type TestDatabase } from "../support-history/mysql";
 import {
   collect,
   errorsOf,
   modules,
+  redeploy,
   mysqlCredentials,
   mysqlNode,
   saveFlow,
@@ -325,13 +327,18 @@ describe("datacoll-save node", function () {
     const port = await freePort();
     await helper.load(
       modules,
-      [TAB, mysqlNode("db", db.name, { port: String(port), connectTimeout: "500" }), ...saveFlow("s", "db")],
+      // Its own node id: its rows stay in memory for a next instance of this id (parked on close).
+      [
+        TAB,
+        mysqlNode("db", db.name, { port: String(port), connectTimeout: "500" }),
+        ...saveFlow("away", "db"),
+      ],
       mysqlCredentials("db"),
     );
-    const statuses = statusesOf("s");
-    const out = collect("s-out");
-    helper.getNode("s").receive({ topic: "a:b:c", payload: 1 });
-    helper.getNode("s").receive({ topic: "a:b:c", payload: 2 });
+    const statuses = statusesOf("away");
+    const out = collect("away-out");
+    helper.getNode("away").receive({ topic: "a:b:c", payload: 1 });
+    helper.getNode("away").receive({ topic: "a:b:c", payload: 2 });
     await until(() => out.length === 2, 5000, "both accepted while MySQL is away");
     await until(
       () =>
@@ -350,14 +357,14 @@ describe("datacoll-save node", function () {
       [
         TAB,
         mysqlNode("db", db.name, { port: String(port), connectTimeout: "500" }),
-        ...saveFlow("s", "db", { backlogSize: "3", overflow: "drop-newest" }),
+        ...saveFlow("full", "db", { backlogSize: "3", overflow: "drop-newest" }),
       ],
       mysqlCredentials("db"),
     );
-    const out = collect("s-out");
-    const errors = errorsOf("s");
-    const statuses = statusesOf("s");
-    const s = helper.getNode("s");
+    const out = collect("full-out");
+    const errors = errorsOf("full");
+    const statuses = statusesOf("full");
+    const s = helper.getNode("full");
     // Wait until the writer knows MySQL is away, so rows go to the backlog rather than a batch.
     await until(() => statuses.some((st) => st.fill === "red"), 5000, "red status");
     s.receive({ payload: [point("a:b:c", 1, T0), point("a:b:c", 2, T0 + 1)] });
@@ -384,5 +391,35 @@ describe("datacoll-save node", function () {
       5000,
       "green status with the dead letter counted",
     );
+  });
+
+  it("keeps its in-memory backlog across a redeploy of the node during an outage", async function () {
+    const proxy = new TcpProxy(serverPort());
+    try {
+      const port = await proxy.start();
+      proxy.cut();
+      const flow = [
+        TAB,
+        mysqlNode("db", db.name, { port: String(port), connectTimeout: "500" }),
+        ...saveFlow("s", "db", { historyTable: "h_park", alarmsTable: "a_park" }),
+      ];
+      await helper.load(modules, flow, mysqlCredentials("db"));
+      const out = collect("s-out");
+      helper.getNode("s").receive({ payload: [1, 2, 3].map((v) => point("k:l:m", v, T0 + v)) });
+      await until(() => out.length === 1, 5000, "accepted while MySQL is away");
+      // Only the save node restarts (a "modified nodes" deploy), with its rows still waiting.
+      await redeploy(
+        flow.map((n) => (n.id === "s" ? { ...n, name: "renamed" } : n)),
+        "nodes",
+      );
+      proxy.restore();
+      await until(
+        async () => (await countOf("h_park")) === 3,
+        10_000,
+        "the rows written by the new instance",
+      );
+    } finally {
+      await proxy.stop();
+    }
   });
 });

@@ -80,3 +80,23 @@ export function statusesOf(id: string): { fill?: string; shape?: string; text?: 
   });
   return got;
 }
+
+/** Deploy `flow` as the editor would: "full" restarts every node, "nodes" only the changed ones. */
+export function redeploy(flow: readonly object[], type: "full" | "nodes"): Promise<void> {
+  // node-red-node-test-helper has setFlows; test/support/types.d.ts does not declare it.
+  const h = helper as unknown as { setFlows(f: readonly object[], t: string): Promise<void> };
+  return h.setFlows(flow, type);
+}
+
+/** Counts of the node's done() and done(err) calls, as Node-RED's runtime sees them complete. */
+export function completions(id: string): { ok: number; failed: number } {
+  const counts = { ok: 0, failed: 0 };
+  const node = helper.getNode(id) as unknown as { _complete(msg: object, err?: unknown): void };
+  const complete = node._complete.bind(node);
+  node._complete = (msg, err) => {
+    if (err === undefined) counts.ok++;
+    else counts.failed++;
+    complete(msg, err);
+  };
+  return counts;
+}

@@ -16,7 +16,7 @@ import { REDIS_URL, uniqueNamespace } from "../../support/services";
 import { createTestDatabase, serverPort, type TestDatabase } from "../../support-history/mysql";
 import { deleteNamespace } from "../store/redis-admin";
 import { TcpProxy } from "../history/tcp-proxy";
-import { collect, errorsOf, modules, mysqlCredentials, mysqlNode, saveFlow, TAB } from "./flow";
+import { completions, errorsOf, modules, redeploy, mysqlCredentials, mysqlNode, saveFlow, TAB } from "./flow";
 
 const POINTS = 50;
 const RATE = 5000; // rows per second, over all points
@@ -42,8 +42,6 @@ function row(i: number): DataPoint {
   };
 }
 
-const setFlows = (flow: object[]): Promise<void> =>
-  (helper as unknown as { setFlows(f: object[], t: string): Promise<void> }).setFlows(flow, "full");
 const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 10));
 
 describe("datacoll-save through a MySQL outage and a redeploy (node-level acceptance)", function () {
@@ -89,8 +87,8 @@ describe("datacoll-save through a MySQL outage and a redeploy (node-level accept
     ];
     await helper.load(modules, flow, mysqlCredentials("db"));
     let errors = errorsOf("s");
-    let out = collect("s-out");
-    let acceptedBefore = 0;
+    let done = completions("s");
+    let doneBefore = { ok: 0, failed: 0 };
     const failures: string[] = [];
     const redis = new Redis(REDIS_URL);
     const backlogKey = saverKeys(namespace, "s").backlog;
@@ -112,10 +110,10 @@ describe("datacoll-save through a MySQL outage and a redeploy (node-level accept
           // A restart: the old node closes (its rows stay in the Redis backlog), a new one takes over.
           peakBacklog = Math.max(peakBacklog, await redis.xlen(backlogKey));
           failures.push(...errors);
-          await setFlows(flow);
+          await redeploy(flow, "full");
           errors = errorsOf("s");
-          acceptedBefore = out.length;
-          out = collect("s-out");
+          doneBefore = done;
+          done = completions("s");
           redeployed = true;
         }
         if (cut && !restored && elapsed >= CUT_AT_MS + CUT_MS) {
@@ -143,7 +141,11 @@ describe("datacoll-save through a MySQL outage and a redeploy (node-level accept
       const drainedMs = Date.now() - restoredAt;
       failures.push(...errors);
       assert.deepEqual(failures, [], "no message failed");
-      assert.equal(acceptedBefore + out.length, messages, "every message was accepted (done)");
+      // done() per message, from the old instance (before the redeploy) and the new one.
+      assert.deepEqual(
+        { ok: doneBefore.ok + done.ok, failed: doneBefore.failed + done.failed },
+        { ok: messages, failed: 0 },
+      );
       assert.equal(await count(), sent);
       // Exactly once: each point has samples 0..n-1, each once (the primary key forbids a second).
       const [perPoint] = await db.admin.query<RowDataPacket[]>(

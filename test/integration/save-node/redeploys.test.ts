@@ -12,13 +12,10 @@ import { until } from "../../support/net";
 import { REDIS_URL, uniqueNamespace } from "../../support/services";
 import { adminConnection, createTestDatabase, type TestDatabase } from "../../support-history/mysql";
 import { deleteNamespace } from "../store/redis-admin";
-import { collect, errorsOf, modules, mysqlCredentials, mysqlNode, saveFlow, TAB } from "./flow";
+import { collect, errorsOf, modules, redeploy, mysqlCredentials, mysqlNode, saveFlow, TAB } from "./flow";
 
 const REDEPLOYS = 100;
 const POOL = 2;
-
-const setFlows = (flow: object[]): Promise<void> =>
-  (helper as unknown as { setFlows(f: object[], t: string): Promise<void> }).setFlows(flow, "full");
 
 describe("datacoll-save over 100 redeploys", function () {
   this.timeout(60_000);
@@ -77,7 +74,7 @@ describe("datacoll-save over 100 redeploys", function () {
     await helper.load(modules, flow, mysqlCredentials("db"));
     let most = 0;
     for (let i = 0; i < REDEPLOYS; i++) {
-      if (i > 0) await setFlows(flow);
+      if (i > 0) await redeploy(flow, "full");
       const out = collect("s-out");
       const errors = errorsOf("s");
       helper
