@@ -5,7 +5,7 @@
 import { DataCollError } from "../errors";
 import { isPlainObject, normalizeId } from "../model/fields";
 import { PROTOCOLS } from "../model/device";
-import { pointKey, type DataPoint, type PointKey } from "../model/datapoint";
+import { pointKey, splitPointKey, type DataPoint, type PointKey } from "../model/datapoint";
 import { parsePointKey } from "../model/formula";
 import { checkFormula } from "../formula/check";
 import { compilePattern } from "../bus/pattern";
@@ -326,8 +326,16 @@ export function dataRoutes(): Route[] {
         const now = c.ctx.now();
         const points = (await pointIds(c.ctx.store.registry, now)).filter((p) => matcher.matches(p));
         const keys = points.map((p) => p.key);
-        if (c.ctx.latest)
-          return { body: await c.ctx.latest.jsonOf(keys, now, matcher.pattern), encoded: true };
+        if (c.ctx.latest) {
+          const view = c.ctx.latest;
+          // Seeded first, so the feed-only keys (flow-drawn devices) are known to it.
+          await view.jsonOf([], now);
+          for (const k of view.feedOnlyKeys()) {
+            const ids = splitPointKey(k);
+            if (ids !== undefined && matcher.matches(ids)) keys.push(k);
+          }
+          return { body: await view.jsonOf(keys, now, matcher.pattern), encoded: true };
+        }
         const latest = await c.ctx.store.latestMany(keys);
         return { body: latest.filter((p): p is DataPoint => p !== undefined) };
       },

@@ -38,6 +38,7 @@ export class LatestView {
   private version = 0;
   /** The last answer per pattern: dashboards poll the same patterns far more often than data changes. */
   private readonly answers = new Map<string, { readonly version: number; readonly text: string }>();
+  private registryKeys: ReadonlySet<PointKey> = new Set();
 
   constructor(
     private readonly store: Store,
@@ -89,6 +90,10 @@ export class LatestView {
         const stored = await this.store.latestMany(keys);
         const next = new Map<PointKey, Entry>();
         for (const p of stored) if (p !== undefined) next.set(p.key, { point: p });
+        // Points outside the registry (flow-drawn poll nodes) are known only from the feed: keep them.
+        const inRegistry = new Set(keys);
+        for (const [k, e] of this.entries) if (!inRegistry.has(k) && !next.has(k)) next.set(k, e);
+        this.registryKeys = inRegistry;
         for (const k of this.fresh) {
           const e = this.entries.get(k);
           if (e !== undefined) next.set(k, e);
@@ -101,6 +106,13 @@ export class LatestView {
       }
     })();
     return this.seeding;
+  }
+
+  /** Keys with a sample that are not registry points (flow-drawn devices), sorted. */
+  feedOnlyKeys(): PointKey[] {
+    const out: PointKey[] = [];
+    for (const k of this.entries.keys()) if (!this.registryKeys.has(k)) out.push(k);
+    return out.sort();
   }
 
   close(): void {

@@ -121,4 +121,17 @@ describe("LatestView", function () {
     view.close();
     assert.equal(listeners.length, 0);
   });
+
+  it("keeps points known only from the feed (flow-drawn devices) across store reads and lists them", async function () {
+    await values(0);
+    feed([{ ...sample("x", 7), key: "flow:dev:x", deviceId: "flow", termId: "dev" }]);
+    assert.deepEqual(view.feedOnlyKeys(), ["flow:dev:x"]);
+    const text = await view.jsonOf(["flow:dev:x"], 5000); // past maxAge: the store is read again
+    assert.ok(reads >= 2);
+    assert.deepEqual(
+      (JSON.parse(text) as DataPoint[]).map((p) => p.value),
+      [7],
+    );
+    assert.deepEqual(view.feedOnlyKeys(), ["flow:dev:x"]);
+  });
 });
