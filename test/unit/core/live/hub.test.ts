@@ -45,6 +45,7 @@ describe("live view hub", function () {
       snap.devices.map((d) => d.id),
       ["d"],
     );
+    await manager.publish([dp("flowdev:t:x", 5, 25)]);
     await manager.publish([dp("d:t:v", 3, 30), dp("x:y:z", 9, 30), dp("d:t:v", 4, 40)]);
     clock.advance(500);
     const changes = events.filter(([e]) => e === "points").map(([, d]) => d as LivePoint[]);
@@ -52,12 +53,23 @@ describe("live view hub", function () {
     assert.deepEqual(
       changes[0].map((p) => [p.key, p.value, p.trend]),
       [
+        ["flowdev:t:x", 5, [5]],
         ["d:t:v", 4, [1, 2, 3, 4]],
         ["x:y:z", 9, [9]],
       ],
     );
     clock.advance(500);
     assert.equal(events.filter(([e]) => e === "points").length, 1, "nothing new, nothing sent");
+    const devices = (await hub.snapshot()).devices;
+    assert.deepEqual(
+      devices.map((d) => [d.id, d.protocol, d.status?.online, d.status?.lastSeen]),
+      [
+        ["d", "virtual", undefined, undefined],
+        ["flowdev", "flow", true, 25],
+        ["x", "flow", true, 30],
+      ],
+      "devices known only from their samples are listed after the registry's",
+    );
     detach();
     assert.equal(clock.pending, 0, "no viewer, no timer");
     assert.equal(hub.viewers, 0);
