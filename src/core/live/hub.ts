@@ -174,12 +174,33 @@ export class LiveHub {
     }, this.opts.statusMs ?? 2000);
   }
 
+  /**
+   * Registry devices with their stored status, then devices known only from their samples (flow-drawn
+   * poll nodes): online while their newest sample is good, last seen at its time.
+   */
   private async devices(): Promise<LiveDevice[]> {
     const [list, status] = await Promise.all([
       this.manager.registry.listDevices(),
       this.manager.store.allDeviceStatus(),
     ]);
-    return list.map((d) => ({ id: d.id, name: d.name, protocol: d.protocol, status: status.get(d.id) }));
+    const out: LiveDevice[] = list.map((d) => ({
+      id: d.id,
+      name: d.name,
+      protocol: d.protocol,
+      status: status.get(d.id),
+    }));
+    const known = new Set(list.map((d) => d.id));
+    const seen = new Map<string, { ts: number; good: boolean }>();
+    for (const p of this.points.values()) {
+      const device = p.key.slice(0, p.key.indexOf(":"));
+      if (known.has(device) || p.cause === "formula") continue;
+      const s = seen.get(device);
+      if (!s || p.ts > s.ts) seen.set(device, { ts: p.ts, good: Object.keys(p.quality).length === 0 });
+    }
+    for (const [id, s] of [...seen].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      out.push({ id, name: id, protocol: "flow", status: { online: s.good, ts: s.ts, lastSeen: s.ts } });
+    }
+    return out;
   }
 
   private async activeAlarms(): Promise<AlarmState[]> {
