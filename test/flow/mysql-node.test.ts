@@ -171,4 +171,27 @@ describe("datacoll-mysql node", function () {
     // The node's own start-up error is the bare translation key here; the message's error names the field.
     await until(() => errors.some((e) => /database must be/.test(e)), 2000, "the message fails");
   });
+
+  it("takes TLS options from the form and the client key from the credentials", async function () {
+    const pem = (what: string): string => `-----BEGIN ${what}-----\nMIIB\n-----END ${what}-----`;
+    const tls = { tls: true, ca: pem("CERTIFICATE"), cert: pem("CERTIFICATE"), rejectUnauthorized: false };
+    await helper.load(
+      modules,
+      [
+        mysqlNode("k", db.name, tls),
+        mysqlNode("nokey", db.name, tls),
+        mysqlNode("badca", db.name, { ...tls, ca: "x" }),
+      ],
+      { k: { password: "", key: pem("PRIVATE KEY") }, nokey: { password: "" } },
+    );
+    const node = (id: string): MysqlConfigNode => helper.getNode(id) as unknown as MysqlConfigNode;
+    assert.deepEqual(node("k").settings?.tls, {
+      ca: tls.ca,
+      cert: tls.cert,
+      key: pem("PRIVATE KEY"),
+      rejectUnauthorized: false,
+    });
+    assert.match(node("nokey").settingsError ?? "", /needs both cert and key/);
+    assert.match(node("badca").settingsError ?? "", /ca must be PEM/);
+  });
 });
