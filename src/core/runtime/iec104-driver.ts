@@ -15,6 +15,7 @@ import type { Point } from "../model/point";
 import type { Term } from "../model/term";
 import { Scheduler } from "../scheduler";
 import type { Asdu } from "../../protocols/iec104/codec";
+import { pointsByTerm } from "./table-cells";
 import type { DeviceDriver, DeviceRun, DeviceRunContext, TermInfo } from "./device-driver";
 import { acquireIec104Master, parseIec104DeviceSettings, type Iec104DeviceSettings } from "./iec104-devices";
 import type { Iec104Master } from "./iec104-master";
@@ -149,13 +150,7 @@ class Iec104DeviceRun implements DeviceRun {
 
   /** Bring the terms in line with the registry, touching only terms that changed. */
   private applyTerms(terms: readonly Term[], points: readonly Point[]): void {
-    const byTerm = new Map<string, Point[]>();
-    for (const p of points) {
-      if (p.address === "") continue;
-      let list = byTerm.get(p.termId);
-      if (!list) byTerm.set(p.termId, (list = []));
-      list.push(p);
-    }
+    const byTerm = pointsByTerm(points);
     const wanted = new Set<string>();
     for (const t of terms) {
       wanted.add(t.id);

@@ -5,6 +5,7 @@
  * the manager's driver for registry devices, so both map data the same way.
  */
 import { parseCsv } from "../csv";
+import { rowNumber } from "./table-cells";
 import { DataCollError, errorMessage } from "../errors";
 import { pointKey, type DataPoint } from "../model/datapoint";
 import { normalizeId } from "../model/fields";
@@ -77,12 +78,7 @@ export function parseIec104Address(text: string): { ioa: number; typeId?: number
   return typeId === undefined ? { ioa } : { ioa, typeId };
 }
 
-function num(raw: unknown, field: string, def: number, row: number): number {
-  if (raw === undefined || raw === null || raw === "") return def;
-  const n = typeof raw === "number" ? raw : Number(String(raw).trim());
-  if (!Number.isFinite(n)) throw new DataCollError("invalid", `row ${row}: ${field} must be a number`, field);
-  return n;
-}
+const num = rowNumber;
 
 /** Validate an item table; errors name the row (1-based) and the field. */
 export function parseIec104Items(rows: readonly Iec104ItemRow[]): Iec104TermPoint[] {

@@ -14,6 +14,7 @@ import { parsePointAddress, type ModbusPointAddress } from "../modbus/point-addr
 import type { Scaling } from "../modbus/values";
 import { writePoint } from "../modbus/write-point";
 import { Scheduler } from "../scheduler";
+import { pointsByTerm } from "./table-cells";
 import type { DeviceDriver, DeviceRun, DeviceRunContext, TermInfo } from "./device-driver";
 import { acquireModbusClient, parseModbusDeviceSettings, type ModbusDeviceSettings } from "./modbus-devices";
 import { ModbusTerm, type ModbusTermPoint } from "./modbus-term";
@@ -139,13 +140,7 @@ class ModbusDeviceRun implements DeviceRun {
 
   /** Bring the scheduled terms in line with the registry, touching only terms that changed. */
   private applyTerms(terms: readonly Term[], points: readonly Point[]): void {
-    const byTerm = new Map<string, Point[]>();
-    for (const p of points) {
-      if (p.address === "") continue;
-      let list = byTerm.get(p.termId);
-      if (!list) byTerm.set(p.termId, (list = []));
-      list.push(p);
-    }
+    const byTerm = pointsByTerm(points);
     const wanted = new Set<string>();
     for (const t of terms) {
       if (t.pollInterval <= 0) continue;

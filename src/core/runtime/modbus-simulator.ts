@@ -4,6 +4,7 @@
  * that move values over time (constant, ramp, sine, random walk) on one timer. Time and randomness are
  * injected so tests drive them.
  */
+import { rowNumber } from "./table-cells";
 import { DataCollError, errorMessage } from "../errors";
 import { parsePointAddress, pointWidth, type ModbusPointAddress } from "../modbus/point-address";
 import { decodeBits, decodeRegisters, encodeRegisters, type RawValue } from "../modbus/values";
@@ -40,11 +41,7 @@ export interface GeneratorRow {
 }
 
 function n(raw: unknown, def: number, field: string, row: number): number {
-  if (raw === undefined || raw === null || raw === "") return def;
-  const v = typeof raw === "number" ? raw : Number(String(raw).trim());
-  if (!Number.isFinite(v))
-    throw new DataCollError("invalid", `generator ${row}: ${field} must be a number`, field);
-  return v;
+  return rowNumber(raw, field, def, row, "generator");
 }
 
 export function parseGenerators(rows: readonly GeneratorRow[], units: readonly number[]): GeneratorSpec[] {

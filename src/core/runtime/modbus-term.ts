@@ -3,6 +3,7 @@
  * from them, and one poll cycle that turns the replies into DataPoints. Used by the flow-drawn poll node
  * and by the manager for registry devices, so both poll the same way.
  */
+import { rowNumber } from "./table-cells";
 import { DataCollError, errorMessage } from "../errors";
 import { parseCsv } from "../csv";
 import { pointKey, type Cause, type DataPoint } from "../model/datapoint";
@@ -33,12 +34,7 @@ export interface ModbusItemRow {
   readonly deadband?: unknown;
 }
 
-function num(raw: unknown, field: string, def: number, row: number): number {
-  if (raw === undefined || raw === null || raw === "") return def;
-  const n = typeof raw === "number" ? raw : Number(String(raw).trim());
-  if (!Number.isFinite(n)) throw new DataCollError("invalid", `row ${row}: ${field} must be a number`, field);
-  return n;
-}
+const num = rowNumber;
 
 /** Validate an item table; errors name the row (1-based) and the field. */
 export function parseModbusItems(rows: readonly ModbusItemRow[]): ModbusTermPoint[] {
@@ -92,14 +88,28 @@ export interface PollStats {
   readonly lastError: string | undefined;
 }
 
+/**
+ * A point as the term runs it, one object per point for the run's life: what the read plan needs (it
+ * is the plan's PlanPoint, so the plan's members point at it), the point key made once, the deadband and
+ * what was last reported (updated in place). Separate maps and a plan copy per point cost ~150 bytes per
+ * point more (bench/manager.bench.ts, heap_per_point).
+ */
+interface TermEntry {
+  readonly id: string;
+  readonly address: ModbusPointAddress;
+  readonly scaling: Scaling;
+  readonly deadband: number;
+  readonly key: string;
+  /** Whether anything was reported yet: the first reading always is. */
+  reported: boolean;
+  value: EngineeringValue | null;
+  bad: boolean;
+}
+
 export class ModbusTerm {
-  private points: readonly ModbusTermPoint[] = [];
+  private count = 0;
   private plan: readonly PlannedRead[] = [];
-  private readonly byItem = new Map<string, ModbusTermPoint>();
-  /** What was last reported per item, for the deadband and for quality changes (updated in place). */
-  private readonly reported = new Map<string, { value: EngineeringValue | null; bad: boolean }>();
-  /** Point keys by item, made once per change of points rather than once per sample. */
-  private readonly keys = new Map<string, string>();
+  private entries = new Map<string, TermEntry>();
   private cycles = 0;
   private failedCycles = 0;
   private lastError: string | undefined;
@@ -116,32 +126,26 @@ export class ModbusTerm {
 
   /** Replace the points; the read plan is recomputed, the deadband memory kept for items that stay. */
   setPoints(points: readonly ModbusTermPoint[]): void {
-    this.points = points;
-    this.byItem.clear();
-    this.keys.clear();
+    const before = this.entries;
+    const entries = new Map<string, TermEntry>();
     for (const p of points) {
-      this.byItem.set(p.itemId, p);
-      this.keys.set(p.itemId, pointKey(this.deviceId, this.termId, p.itemId));
+      const last = before.get(p.itemId);
+      entries.set(p.itemId, {
+        id: p.itemId,
+        address: p.address,
+        scaling: p.scaling,
+        deadband: p.deadband,
+        // A flat copy: a key made by concatenation is kept as two linked strings, twice the size.
+        key:
+          last?.key ?? (JSON.parse(JSON.stringify(pointKey(this.deviceId, this.termId, p.itemId))) as string),
+        reported: last?.reported ?? false,
+        value: last?.value ?? null,
+        bad: last?.bad ?? false,
+      });
     }
-    for (const item of [...this.reported.keys()]) if (!this.byItem.has(item)) this.reported.delete(item);
-    this.plan = planReads(
-      points.map((p) => ({ id: p.itemId, address: p.address, scaling: p.scaling })),
-      this.planOptions,
-    );
-  }
-
-  private remember(
-    item: string,
-    last: { value: EngineeringValue | null; bad: boolean } | undefined,
-    value: EngineeringValue | null,
-    bad: boolean,
-  ): void {
-    if (last) {
-      last.value = value;
-      last.bad = bad;
-    } else {
-      this.reported.set(item, { value, bad });
-    }
+    this.plan = planReads([...entries.values()], this.planOptions);
+    this.entries = entries;
+    this.count = points.length;
   }
 
   get reads(): readonly PlannedRead[] {
@@ -149,7 +153,7 @@ export class ModbusTerm {
   }
 
   get size(): number {
-    return this.points.length;
+    return this.count;
   }
 
   get stats(): PollStats {
@@ -168,20 +172,21 @@ export class ModbusTerm {
     let failed = 0;
     let firstError: string | undefined;
     for (const r of readings) {
-      const point = this.byItem.get(r.id);
+      const point = this.entries.get(r.id);
       if (!point) continue;
-      const key = this.keys.get(r.id) ?? pointKey(this.deviceId, this.termId, r.id);
-      const last = this.reported.get(r.id);
+      const key = point.key;
       // Fixed-shape literals, no spreads: this runs once per point per cycle.
       if (r.ok) {
-        const qualityChanged = last !== undefined && last.bad;
+        const qualityChanged = point.reported && point.bad;
         if (
           all ||
           qualityChanged ||
-          last === undefined ||
-          exceedsDeadband(last.value ?? undefined, r.value, point.deadband)
+          !point.reported ||
+          exceedsDeadband(point.value ?? undefined, r.value, point.deadband)
         ) {
-          this.remember(r.id, last, r.value, false);
+          point.reported = true;
+          point.value = r.value;
+          point.bad = false;
           const raw = typeof r.raw === "number" && r.raw === r.value ? undefined : r.raw;
           out.push(
             raw === undefined
@@ -212,8 +217,9 @@ export class ModbusTerm {
         failed++;
         firstError ??= r.error;
         // A failed read keeps the last good value (marked bad), so a trend shows where it stopped.
-        const value = last?.value ?? null;
-        this.remember(r.id, last, value, true);
+        const value = point.value;
+        point.reported = true;
+        point.bad = true;
         out.push({
           key,
           deviceId: this.deviceId,
