@@ -14,7 +14,8 @@ RED.nodes.registerType("datacoll-manager", {
     namespace: { value: "dc:", required: true, validate: RED.validators.regex(/^[A-Za-z0-9_.-]{1,64}:$/) },
     instanceId: { value: "" },
     runDevices: { value: true },
-    leaseMs: { value: 10000, validate: RED.validators.number() },
+    // Flows saved before the lease setting existed (examples 03, 04, 06, 07) lack it: absent is valid.
+    leaseMs: { value: 10000, validate: (v) => v === undefined || RED.validators.number()(v) },
   },
   credentials: {
     password: { type: "password" },
