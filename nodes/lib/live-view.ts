@@ -50,7 +50,12 @@ export function registerLiveView(RED: NodeAPI): void {
     ["/datacoll", "index.html", "text/html"],
     ["/datacoll/live.js", "live.js", "application/javascript"],
   ] as const) {
-    RED.httpAdmin.get(route, read, (_req: Request, res: Response) => {
+    RED.httpAdmin.get(route, read, (req: Request, res: Response) => {
+      // The page loads "live.js" relative to itself: at /datacoll (no slash, the address the README
+      // gives) that would be /live.js, a 404, and the page would stay on "connecting…".
+      const [where, query] = req.originalUrl.split("?");
+      if (file === "index.html" && !where.endsWith("/"))
+        return void res.redirect(`${where}/${query === undefined ? "" : `?${query}`}`);
       res.type(type);
       fs.createReadStream(staticFile(file))
         .on("error", () => res.status(404).end())
