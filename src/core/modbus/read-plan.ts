@@ -209,5 +209,9 @@ export async function runReads(
       }
     }),
   );
-  return results.flat();
+  // Array.prototype.flat is a generic, slow path in V8; most terms are a single read anyway.
+  if (results.length === 1) return results[0];
+  const out: PointReading[] = [];
+  for (const r of results) for (let i = 0; i < r.length; i++) out.push(r[i]);
+  return out;
 }
