@@ -9,10 +9,14 @@ const HARMLESS: readonly { readonly pattern: RegExp; readonly reason: string }[]
 
 export class ConsoleWatch {
   private readonly seen: string[] = [];
+  private readonly registerWarnings: string[] = [];
 
   attach(page: Page): void {
     page.on("pageerror", (err) => this.seen.push(`page error: ${err.stack ?? err.message}`));
     page.on("console", (msg) => {
+      // Node-RED warns, rather than fails, when a node definition is wrong (e.g. a reserved property).
+      if (msg.type() === "warning" && msg.text().startsWith("registerType:"))
+        this.registerWarnings.push(msg.text());
       if (msg.type() !== "error") return;
       const text = msg.text();
       if (HARMLESS.some((h) => h.pattern.test(text))) return;
@@ -28,5 +32,10 @@ export class ConsoleWatch {
 
   problems(from = 0): string[] {
     return this.seen.slice(from);
+  }
+
+  /** Node-RED's warnings about node definitions ("registerType: <type>: ..."), deduplicated. */
+  definitionWarnings(): string[] {
+    return [...new Set(this.registerWarnings)];
   }
 }

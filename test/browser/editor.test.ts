@@ -87,6 +87,16 @@ function running(type: string, status: EditorNode["status"] | null | undefined):
   return status.fill === "green" || (RUNNING_NOT_GREEN[type]?.test(status.text ?? "") ?? false);
 }
 
+/**
+ * Node-RED's warnings about our node definitions that are known bugs, each to be removed with its fix.
+ * datacoll-iec104 names two properties `k` and `w`, which the editor reserves: it deletes them from the
+ * definition, so the dialog neither shows nor saves them and an imported flow loses them.
+ */
+const KNOWN_DEFINITION_WARNINGS: readonly string[] = [
+  'registerType: datacoll-iec104: the property "k" is internal and cannot be used.',
+  'registerType: datacoll-iec104: the property "w" is internal and cannot be used.',
+];
+
 /** The example whose editor view is the README's screenshot. */
 const SCREENSHOT_EXAMPLE = "07-full-pipeline.json";
 
@@ -122,6 +132,11 @@ describe("browser: the Node-RED editor with our nodes", function () {
   it("loads with no page errors or console errors", async function () {
     assert.deepEqual(watch.problems(), [], "the editor reported errors while loading");
     assert.doesNotMatch(product.output(), /\[error\]/, "Node-RED logged an error while starting");
+  });
+
+  it("registers every node type without a warning about its definition (but known bugs)", function () {
+    const fresh = watch.definitionWarnings().filter((w) => !KNOWN_DEFINITION_WARNINGS.includes(w));
+    assert.deepEqual(fresh, [], "Node-RED warned about node definitions");
   });
 
   describe("every node type's edit dialog", function () {
