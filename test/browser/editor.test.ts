@@ -26,6 +26,7 @@ import {
 } from "./editor-page";
 import { ConsoleWatch } from "./console-watch";
 import { writeScreenshot } from "./screenshot";
+import { createTestDatabase, type TestDatabase } from "../support-history/mysql";
 
 /**
  * One property per node type: a value its dialog must mark invalid and one it must accept and save.
@@ -50,18 +51,21 @@ const DIALOGS: Readonly<Record<string, { prop: string; bad: string; good: string
 
 /**
  * Examples that need a server say in their comment to point a config node at it; the test does that with
- * the servers `npm run services` provides (MYSQL_URL, default root with no password on 127.0.0.1:3306,
- * database test; Redis at 127.0.0.1:6379 is what the examples already name).
+ * the servers `npm run services` provides: MySQL at MYSQL_URL (root with no password on 127.0.0.1:3306
+ * by default) in a database of this run's own, dropped afterwards; Redis at 127.0.0.1:6379 is what the
+ * examples already name.
  */
 const mysqlUrl = new URL(process.env.MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test");
-const LOCAL_SERVICES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
-  "datacoll-mysql": {
-    host: mysqlUrl.hostname,
-    port: mysqlUrl.port || "3306",
-    database: decodeURIComponent(mysqlUrl.pathname.slice(1)),
-    user: decodeURIComponent(mysqlUrl.username),
-  },
-};
+function localServices(database: string): Readonly<Record<string, Readonly<Record<string, string>>>> {
+  return {
+    "datacoll-mysql": {
+      host: mysqlUrl.hostname,
+      port: mysqlUrl.port || "3306",
+      database,
+      user: decodeURIComponent(mysqlUrl.username || "root"),
+    },
+  };
+}
 
 /**
  * Node types that never show a status, each with the reason; their nodes must only show no error. A
@@ -111,13 +115,19 @@ describe("browser: the Node-RED editor with our nodes", function () {
   const product = new Product();
   const watch = new ConsoleWatch();
   let page: Page | undefined;
+  let db: TestDatabase | undefined;
   const current = (): Page => {
     assert.ok(page, "the editor page was not opened");
     return page;
   };
+  const database = (): TestDatabase => {
+    assert.ok(db, "the examples' MySQL database was not created");
+    return db;
+  };
 
   before(async function () {
     this.timeout(60_000);
+    db = await createTestDatabase("dc_e2e");
     await product.start("editor");
     page = await product.newPage();
     watch.attach(page);
@@ -127,6 +137,7 @@ describe("browser: the Node-RED editor with our nodes", function () {
   after(async function () {
     this.timeout(30_000);
     await product.stop();
+    await db?.drop();
   });
 
   it("loads with no page errors or console errors", async function () {
@@ -180,7 +191,7 @@ describe("browser: the Node-RED editor with our nodes", function () {
         this.timeout(45_000);
         const p = current();
         const flow = (JSON.parse(fs.readFileSync(path.join(examplesDir, file), "utf8")) as FlowNode[]).map(
-          (n) => ({ ...n, ...LOCAL_SERVICES[n.type] }),
+          (n) => ({ ...n, ...localServices(database().name)[n.type] }),
         );
         const ids = flow.map((n) => n.id);
         await product.deploy([]);
