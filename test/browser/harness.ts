@@ -1,7 +1,7 @@
 /**
- * The product as a user meets it in a browser: a real Node-RED process with the built package linked into
- * a temporary user directory (as `npm install` in ~/.node-red would), and Debian's Chromium driven by
- * playwright-core. Everything started here is stopped by `stop()`, which is safe to call after a failed or
+ * The product as a user meets it in a browser: a real Node-RED process with the built package installed
+ * in a temporary user directory (as `npm install` in ~/.node-red would put it), and Debian's Chromium
+ * driven by playwright-core on a fresh profile directory. Everything started here is stopped by `stop()`, which is safe to call after a failed or
  * partial start.
  */
 import assert from "node:assert/strict";
