@@ -10,8 +10,11 @@ interface Iec104Def extends NodeDef {
   port: string;
   commonAddress: string;
   originator: string;
-  k: string;
-  w: string;
+  windowK?: string;
+  windowW?: string;
+  /** Older flows (and hand-written ones) name the windows k and w. */
+  k?: string;
+  w?: string;
   t0: string;
   t1: string;
   t2: string;
@@ -29,7 +32,7 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     this.deviceId = deviceIdFor({ ...def, host: def.host?.split(/[\s,;]+/)[0], port: def.port ?? 2404 });
     try {
-      this.settings = parseIec104DeviceSettings(def);
+      this.settings = parseIec104DeviceSettings({ ...def, k: def.windowK ?? def.k, w: def.windowW ?? def.w });
       this.settingsError = undefined;
     } catch (err) {
       this.settings = undefined;

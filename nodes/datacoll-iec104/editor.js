@@ -13,8 +13,9 @@ RED.nodes.registerType("datacoll-iec104", {
     port: { value: 2404, required: true, validate: RED.validators.number() },
     commonAddress: { value: 1, required: true, validate: RED.validators.number() },
     originator: { value: 0, required: true, validate: RED.validators.number() },
-    k: { value: 12, required: true, validate: RED.validators.number() },
-    w: { value: 8, required: true, validate: RED.validators.number() },
+    // "k" and "w" are names the editor keeps for itself; the runtime also reads them from older flows.
+    windowK: { value: 12, required: true, validate: RED.validators.number() },
+    windowW: { value: 8, required: true, validate: RED.validators.number() },
     t0: { value: 30, required: true, validate: RED.validators.number() },
     t1: { value: 15, required: true, validate: RED.validators.number() },
     t2: { value: 10, required: true, validate: RED.validators.number() },

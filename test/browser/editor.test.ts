@@ -91,15 +91,8 @@ function running(type: string, status: EditorNode["status"] | null | undefined):
   return status.fill === "green" || (RUNNING_NOT_GREEN[type]?.test(status.text ?? "") ?? false);
 }
 
-/**
- * Node-RED's warnings about our node definitions that are known bugs, each to be removed with its fix.
- * datacoll-iec104 names two properties `k` and `w`, which the editor reserves: it deletes them from the
- * definition, so the dialog neither shows nor saves them and an imported flow loses them.
- */
-const KNOWN_DEFINITION_WARNINGS: readonly string[] = [
-  'registerType: datacoll-iec104: the property "k" is internal and cannot be used.',
-  'registerType: datacoll-iec104: the property "w" is internal and cannot be used.',
-];
+/** Node-RED's warnings about our node definitions that are known bugs, each to be removed with its fix. */
+const KNOWN_DEFINITION_WARNINGS: readonly string[] = [];
 
 /** The example whose editor view is the README's screenshot. */
 const SCREENSHOT_EXAMPLE = "07-full-pipeline.json";

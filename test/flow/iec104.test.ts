@@ -338,3 +338,23 @@ describe("IEC 104 through the nodes (master ↔ outstation over TCP)", function 
     assert.match(errors[0], /COT 47/);
   });
 });
+
+describe("datacoll-iec104 window settings", function () {
+  useNodeRed();
+
+  it("reads k and w from windowK/windowW (the editor's names) and from k/w of older flows", async function () {
+    await helper.load(nodes, [
+      { id: "a", type: "datacoll-iec104", host: "127.0.0.1", port: "2404", windowK: "20", windowW: "10" },
+      { id: "b", type: "datacoll-iec104", host: "127.0.0.1", port: "2405", k: "6", w: "4" },
+    ]);
+    const link = (id: string): unknown =>
+      (helper.getNode(id) as unknown as { settings: { master: { link: unknown } } }).settings.master.link;
+    assert.deepEqual(
+      [link("a"), link("b")].map((l) => [(l as { k: number }).k, (l as { w: number }).w]),
+      [
+        [20, 10],
+        [6, 4],
+      ],
+    );
+  });
+});

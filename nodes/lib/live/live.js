@@ -20,7 +20,10 @@
     return ts ? new Date(ts).toLocaleTimeString() : "";
   }
   function fmt(v) {
-    if (typeof v === "number") return Math.abs(v) >= 1000 || Number.isInteger(v) ? String(v) : v.toFixed(3);
+    if (typeof v === "number") {
+      if (Number.isInteger(v)) return String(v);
+      return Math.abs(v) >= 1000 ? v.toFixed(1) : v.toFixed(3);
+    }
     return v === null || v === undefined ? "—" : String(v);
   }
   function quality(q) {
