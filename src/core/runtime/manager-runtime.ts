@@ -15,7 +15,10 @@ import { modbusDriver } from "./modbus-driver";
 import { RedisLeaseBackend } from "./redis-leases";
 import { RegistryRunner } from "./registry-runner";
 
-export const DRIVERS: Partial<Record<Protocol, DeviceDriver>> = { "modbus-tcp": modbusDriver, iec104: iec104Driver };
+export const DRIVERS: Partial<Record<Protocol, DeviceDriver>> = {
+  "modbus-tcp": modbusDriver,
+  iec104: iec104Driver,
+};
 
 export interface ManagerRuntimeOptions {
   readonly clock?: Clock;
