@@ -109,11 +109,27 @@ export async function statuses(
   }, ids);
 }
 
-/** Wait until no edit tray is open (a dialog was closed by Done or Cancel). */
-export async function waitTraysClosed(page: Page): Promise<void> {
-  await waitFor("the edit dialog closing", 5_000, async () =>
-    (await page.locator(".red-ui-tray").count()) === 0 ? true : undefined,
-  );
+/**
+ * Press Done until the tray closes: on a loaded machine the editor can still be validating the last
+ * keystroke when the first click lands, and swallow it. A dialog that will not close fails after 10 s.
+ */
+export async function pressDone(page: Page, ok: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if ((await page.locator(".red-ui-tray").count()) === 0) return;
+    if (Date.now() > deadline) throw new Error("the edit dialog did not close on Done within 10000 ms");
+    await page.click(ok).catch(() => undefined);
+    await page.waitForTimeout(500);
+  }
+}
+
+/** Close whatever dialog a failed step left open, so the next test starts from the canvas. */
+export async function closeTrays(page: Page): Promise<void> {
+  for (let i = 0; i < 5 && (await page.locator(".red-ui-tray").count()) > 0; i++) {
+    await page.keyboard.press("Escape").catch(() => undefined);
+    await page.click("#node-dialog-cancel, #node-config-dialog-cancel").catch(() => undefined);
+    await page.waitForTimeout(200);
+  }
 }
 
 /**

@@ -22,7 +22,8 @@ import {
   showFlowOf,
   statuses,
   typeInto,
-  waitTraysClosed,
+  pressDone,
+  closeTrays,
 } from "./editor-page";
 import { ConsoleWatch } from "./console-watch";
 import { writeScreenshot } from "./screenshot";
@@ -144,6 +145,9 @@ describe("browser: the Node-RED editor with our nodes", function () {
   });
 
   describe("every node type's edit dialog", function () {
+    afterEach(async function () {
+      await closeTrays(current());
+    });
     for (const type of nodeTypes) {
       it(`${type}: marks a bad value invalid, saves a good one`, async function () {
         const row = DIALOGS[type];
@@ -162,8 +166,7 @@ describe("browser: the Node-RED editor with our nodes", function () {
         await waitFor(`${type}.${row.prop} = ${JSON.stringify(row.good)} accepted`, 5_000, async () =>
           (await markedInvalid(p, field)) ? undefined : true,
         );
-        await p.click(ok);
-        await waitTraysClosed(p);
+        await pressDone(p, ok);
         assert.equal(
           String(await savedValue(p, id, row.prop)),
           row.good,
