@@ -45,7 +45,11 @@ cases.push({ address: `HR${reg}:string(7)`, value: "DataCol" });
 describe("datacoll-poll with datacoll-modbus-server (Modbus loopback)", function () {
   useNodeRed();
 
-  async function load(port: number, extra: Record<string, unknown> = {}): Promise<void> {
+  async function load(
+    port: number,
+    extra: Record<string, unknown> = {},
+    more: readonly Record<string, unknown>[] = [],
+  ): Promise<void> {
     const items = cases.map((c, i) => ({ item: `p${i}`, address: c.address }));
     await helper.load(
       [...nodes, helperNode],
@@ -79,6 +83,7 @@ describe("datacoll-poll with datacoll-modbus-server (Modbus loopback)", function
           ...extra,
         },
         { id: "out", type: "helper" },
+        ...more,
       ],
     );
     const srv = helper.getNode("srv");
@@ -128,40 +133,9 @@ describe("datacoll-poll with datacoll-modbus-server (Modbus loopback)", function
 
   it("sends its samples to the chosen manager: latest values and the bus see flow-drawn devices too", async function () {
     const port = await freePort();
-    await helper.load(
-      [...nodes, helperNode],
-      [
-        { id: "mgr", type: "datacoll-manager", store: "embedded", namespace: "pollpub:" },
-        {
-          id: "srv",
-          type: "datacoll-modbus-server",
-          port: String(port),
-          units: "1",
-          generators: [],
-          wires: [[]],
-        },
-        {
-          id: "dev",
-          type: "datacoll-modbus",
-          name: "sim",
-          host: "127.0.0.1",
-          port: String(port),
-          timeout: "500",
-        },
-        {
-          id: "poll",
-          type: "datacoll-poll",
-          modbus: "dev",
-          manager: "mgr",
-          termId: "t1",
-          unit: "1",
-          interval: "100",
-          items: [{ item: "v", address: "HR5:uint16" }],
-          output: "batch",
-          wires: [[]],
-        },
-      ],
-    );
+    await load(port, { manager: "mgr", items: [{ item: "v", address: "HR5:uint16" }] }, [
+      { id: "mgr", type: "datacoll-manager", store: "embedded", namespace: "pollpub:" },
+    ]);
     helper.getNode("srv").receive({ topic: "HR5:uint16", payload: 4242 });
     const manager = managers.get("mgr");
     assert.ok(manager);

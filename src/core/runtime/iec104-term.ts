@@ -78,8 +78,6 @@ export function parseIec104Address(text: string): { ioa: number; typeId?: number
   return typeId === undefined ? { ioa } : { ioa, typeId };
 }
 
-const num = rowNumber;
-
 /** Validate an item table; errors name the row (1-based) and the field. */
 export function parseIec104Items(rows: readonly Iec104ItemRow[]): Iec104TermPoint[] {
   const items = new Set<string>();
@@ -95,7 +93,7 @@ export function parseIec104Items(rows: readonly Iec104ItemRow[]): Iec104TermPoin
       const field = err instanceof DataCollError ? err.field : undefined;
       throw new DataCollError("invalid", `row ${row}: ${errorMessage(err)}`, field);
     }
-    const ioa = num(r.ioa, "ioa", Number.NaN, row);
+    const ioa = rowNumber(r.ioa, "ioa", Number.NaN, row);
     if (!Number.isInteger(ioa) || ioa < 1 || ioa > 0xffffff) {
       throw new DataCollError("invalid", `row ${row}: ioa must be a whole number from 1 to 16777215`, "ioa");
     }
@@ -104,13 +102,13 @@ export function parseIec104Items(rows: readonly Iec104ItemRow[]): Iec104TermPoin
     if (ioas.has(ioa)) throw new DataCollError("invalid", `row ${row}: IOA ${ioa} appears twice`, "ioa");
     items.add(itemId);
     ioas.add(ioa);
-    const coefficient = num(r.coefficient, "coefficient", 1, row);
+    const coefficient = rowNumber(r.coefficient, "coefficient", 1, row);
     if (coefficient === 0)
       throw new DataCollError("invalid", `row ${row}: coefficient must not be 0`, "coefficient");
-    const deadband = num(r.deadband, "deadband", 0, row);
+    const deadband = rowNumber(r.deadband, "deadband", 0, row);
     if (deadband < 0)
       throw new DataCollError("invalid", `row ${row}: deadband must not be negative`, "deadband");
-    const scaling = { coefficient, base: num(r.base, "base", 0, row) };
+    const scaling = { coefficient, base: rowNumber(r.base, "base", 0, row) };
     return typeId === undefined
       ? { itemId, ioa, scaling, deadband }
       : { itemId, ioa, typeId, scaling, deadband };

@@ -34,8 +34,6 @@ export interface ModbusItemRow {
   readonly deadband?: unknown;
 }
 
-const num = rowNumber;
-
 /** Validate an item table; errors name the row (1-based) and the field. */
 export function parseModbusItems(rows: readonly ModbusItemRow[]): ModbusTermPoint[] {
   const seen = new Set<string>();
@@ -55,13 +53,13 @@ export function parseModbusItems(rows: readonly ModbusItemRow[]): ModbusTermPoin
     if (seen.has(itemId))
       throw new DataCollError("invalid", `row ${row}: item ${itemId} appears twice`, "item");
     seen.add(itemId);
-    const coefficient = num(r.coefficient, "coefficient", 1, row);
+    const coefficient = rowNumber(r.coefficient, "coefficient", 1, row);
     if (coefficient === 0)
       throw new DataCollError("invalid", `row ${row}: coefficient must not be 0`, "coefficient");
-    const deadband = num(r.deadband, "deadband", 0, row);
+    const deadband = rowNumber(r.deadband, "deadband", 0, row);
     if (deadband < 0)
       throw new DataCollError("invalid", `row ${row}: deadband must not be negative`, "deadband");
-    return { itemId, address, scaling: { coefficient, base: num(r.base, "base", 0, row) }, deadband };
+    return { itemId, address, scaling: { coefficient, base: rowNumber(r.base, "base", 0, row) }, deadband };
   });
 }
 
