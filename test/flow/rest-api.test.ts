@@ -569,6 +569,36 @@ describe("datacoll-api over real HTTP", function () {
     }
   });
 
+  it("tags the latest answer with an ETag and answers 304 to a client that has it", async function () {
+    await helper.load([manager, api, httpNodes], apiFlow());
+    const m1 = helper.getNode("m1") as unknown as ManagerNodeLike;
+    const reg = m1.manager?.registry;
+    assert.ok(reg && m1.manager);
+    await reg.putDevice({ id: "v1", protocol: "virtual" });
+    await reg.putTerm({ id: "t1", deviceId: "v1" });
+    await reg.putItem({ id: "sp" });
+    await reg.putPoint({ deviceId: "v1", termId: "t1", itemId: "sp" });
+    await http.request("POST", "/api/v1/devices/v1/terms/t1/items/sp/datas", { value: 1 });
+    const first = await http.request("GET", "/api/v1/latest?pattern=v1");
+    const etag = first.headers.etag;
+    assert.equal(typeof etag, "string");
+    assert.equal(first.headers["content-type"], "application/json; charset=utf-8");
+    const same = await http.request("GET", "/api/v1/latest?pattern=v1", undefined, {
+      "if-none-match": String(etag),
+    });
+    assert.deepEqual([same.status, same.text], [304, ""]);
+    await http.request("POST", "/api/v1/devices/v1/terms/t1/items/sp/datas", { value: 2 });
+    const changed = await http.request("GET", "/api/v1/latest?pattern=v1", undefined, {
+      "if-none-match": String(etag),
+    });
+    assert.equal(changed.status, 200);
+    assert.notEqual(changed.headers.etag, etag);
+    assert.deepEqual(
+      (changed.json() as { value: number }[]).map((p) => p.value),
+      [2],
+    );
+  });
+
   it("answers bad JSON with 400 and an oversized body with 413, never Node-RED's 500", async function () {
     await helper.load([manager, api, httpNodes], apiFlow({ api: { maxBody: 1000 } }));
     const bad = await http.request("POST", "/api/v1/devices", '{"id": "x",', {

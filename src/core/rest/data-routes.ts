@@ -324,18 +324,24 @@ export function dataRoutes(): Route[] {
         const pattern = queryText(c.query, "pattern") ?? "";
         const matcher = compilePattern(pattern);
         const now = c.ctx.now();
-        const points = (await pointIds(c.ctx.store.registry, now)).filter((p) => matcher.matches(p));
-        const keys = points.map((p) => p.key);
         if (c.ctx.latest) {
           const view = c.ctx.latest;
-          // Seeded first, so the feed-only keys (flow-drawn devices) are known to it.
-          await view.jsonOf([], now);
-          for (const k of view.feedOnlyKeys()) {
-            const ids = splitPointKey(k);
-            if (ids !== undefined && matcher.matches(ids)) keys.push(k);
-          }
-          return { body: await view.jsonOf(keys, now, matcher.pattern), encoded: true };
+          const { bytes, etag } = await view.answer(matcher.pattern, now, async () => {
+            const keys = (await pointIds(c.ctx.store.registry, now))
+              .filter((p) => matcher.matches(p))
+              .map((p) => p.key);
+            // The view is seeded by now, so the feed-only keys (flow-drawn devices) are known to it.
+            for (const k of view.feedOnlyKeys()) {
+              const ids = splitPointKey(k);
+              if (ids !== undefined && matcher.matches(ids)) keys.push(k);
+            }
+            return keys;
+          });
+          return { body: bytes, encoded: true, etag };
         }
+        const keys = (await pointIds(c.ctx.store.registry, now))
+          .filter((p) => matcher.matches(p))
+          .map((p) => p.key);
         const latest = await c.ctx.store.latestMany(keys);
         return { body: latest.filter((p): p is DataPoint => p !== undefined) };
       },

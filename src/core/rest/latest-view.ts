@@ -6,10 +6,21 @@
  * operation; it is read again from the store on any registry change and at least every `maxAgeMs`, so a
  * sample the bus missed (Redis away) is late by that much at most.
  */
+import { randomBytes } from "node:crypto";
 import { pointJson } from "../bus/envelope";
 import type { DataPoint, PointKey } from "../model/datapoint";
 import type { Store } from "../store/store";
 import { pointIds } from "./point-index";
+
+/**
+ * An answer kept for a pattern: its bytes, made once, and an entity tag naming them, so the HTTP layer
+ * neither encodes nor hashes 100 KiB on every request and a client that polls with `If-None-Match` gets
+ * a 304 while nothing changed.
+ */
+export interface LatestAnswer {
+  readonly bytes: Buffer;
+  readonly etag: string;
+}
 
 /** Subscribe to every sample; returns the unsubscribe. */
 export type SampleFeed = (listener: (points: readonly DataPoint[]) => void) => () => void;
@@ -37,8 +48,11 @@ export class LatestView {
   /** Bumped by every sample batch, store read and registry change: an answer made at a version holds. */
   private version = 0;
   /** The last answer per pattern: dashboards poll the same patterns far more often than data changes. */
-  private readonly answers = new Map<string, { readonly version: number; readonly text: string }>();
+  private readonly answers = new Map<string, { readonly version: number; readonly answer: LatestAnswer }>();
   private registryKeys: ReadonlySet<PointKey> = new Set();
+  /** Entity tags are this view's own (a random prefix) and never repeat within it (a serial). */
+  private readonly tagPrefix = randomBytes(6).toString("hex");
+  private answerSerial = 0;
 
   constructor(
     private readonly store: Store,
@@ -58,28 +72,47 @@ export class LatestView {
     });
   }
 
+  /** A JSON array of the latest samples of `keys` that have one, in the order given. */
+  async jsonOf(keys: readonly PointKey[], now: number): Promise<string> {
+    await this.seeded(now);
+    return this.encode(keys);
+  }
+
   /**
-   * A JSON array of the latest samples of `keys` that have one, in the order given. `pattern` names the
-   * key list: the answer is reused while nothing changed (the list itself is re-read with the store, so
-   * it is as fresh as the samples).
+   * The answer for `pattern`: reused while nothing changed (no sample, store read or registry change),
+   * otherwise made from the keys `keysOf` lists — asked only then, after the view is seeded, so it may
+   * use `feedOnlyKeys()`.
    */
-  async jsonOf(keys: readonly PointKey[], now: number, pattern?: string): Promise<string> {
-    if (!(now >= this.seededAt && now - this.seededAt < this.maxAgeMs)) await this.seed(now);
+  async answer(
+    pattern: string,
+    now: number,
+    keysOf: () => Promise<readonly PointKey[]>,
+  ): Promise<LatestAnswer> {
+    await this.seeded(now);
     const version = this.version;
-    const kept = pattern === undefined ? undefined : this.answers.get(pattern);
-    if (kept !== undefined && kept.version === version) return kept.text;
+    const kept = this.answers.get(pattern);
+    if (kept !== undefined && kept.version === version) return kept.answer;
+    const answer: LatestAnswer = {
+      bytes: Buffer.from(this.encode(await keysOf())),
+      etag: `"${this.tagPrefix}-${++this.answerSerial}"`,
+    };
+    // Bounded: patterns come from clients.
+    if (this.answers.size >= MAX_ANSWERS) this.answers.clear();
+    this.answers.set(pattern, { version, answer });
+    return answer;
+  }
+
+  private async seeded(now: number): Promise<void> {
+    if (!(now >= this.seededAt && now - this.seededAt < this.maxAgeMs)) await this.seed(now);
+  }
+
+  private encode(keys: readonly PointKey[]): string {
     const parts: string[] = [];
     for (const k of keys) {
       const e = this.entries.get(k);
       if (e !== undefined) parts.push((e.json ??= pointJson(e.point)));
     }
-    const text = `[${parts.join(",")}]`;
-    if (pattern !== undefined) {
-      // Bounded: patterns come from clients.
-      if (this.answers.size >= MAX_ANSWERS) this.answers.clear();
-      this.answers.set(pattern, { version, text });
-    }
-    return text;
+    return `[${parts.join(",")}]`;
   }
 
   private seed(now: number): Promise<void> {

@@ -29,8 +29,10 @@ export interface Reply {
   readonly body: unknown;
   /** Answer as text/plain (the older system's "OK" and messages). */
   readonly text?: boolean;
-  /** The body is JSON text already. */
+  /** The body is JSON already, as text or as its UTF-8 bytes. */
   readonly encoded?: boolean;
+  /** An entity tag naming the body, for conditional requests (`If-None-Match`). */
+  readonly etag?: string;
 }
 
 export interface Route {

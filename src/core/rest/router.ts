@@ -93,9 +93,10 @@ export class Router {
       const reply = await route.handler({ params: m.params, query: request.query, body, ctx });
       const status = reply.status ?? 200;
       if (reply.text) return { status, headers: TEXT, body: String(reply.body) };
+      const headers = reply.etag === undefined ? JSON_TYPE : { ...JSON_TYPE, etag: reply.etag };
       return reply.encoded
-        ? { status, headers: JSON_TYPE, body: reply.body, encoded: true }
-        : { status, headers: JSON_TYPE, body: reply.body };
+        ? { status, headers, body: reply.body, encoded: true }
+        : { status, headers, body: reply.body };
     } catch (err) {
       return errorResponse(err, route);
     }

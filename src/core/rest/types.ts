@@ -28,7 +28,10 @@ export interface RestResponse {
   readonly headers: Readonly<Record<string, string>>;
   /** A JSON-able value, or text when the content type is text/plain. */
   readonly body: unknown;
-  /** The body is JSON text already (a JSON content type whose body must not be encoded again). */
+  /**
+   * The body is JSON already, as text or as its UTF-8 bytes (a JSON content type whose body must not be
+   * encoded again).
+   */
   readonly encoded?: boolean;
 }
 

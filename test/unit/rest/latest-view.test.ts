@@ -103,18 +103,37 @@ describe("LatestView", function () {
 
   it("reuses the answer for a pattern until a sample, a store read or a registry change", async function () {
     const keys = ["d:t:a", "d:t:b"];
-    const first = await view.jsonOf(keys, 0, "d");
-    assert.match(first, /"value":1/);
-    // The key list is the pattern's: with nothing changed the kept answer comes back as it was.
-    assert.equal(await view.jsonOf([], 10, "d"), first);
-    assert.equal(await view.jsonOf([], 10, "other"), "[]", "another pattern has its own answer");
+    let listed = 0;
+    const keysOf = (list: readonly string[]) => async (): Promise<readonly string[]> => {
+      listed++;
+      return list;
+    };
+    const text = (a: { bytes: Buffer }): string => a.bytes.toString("utf8");
+    const first = await view.answer("d", 0, keysOf(keys));
+    assert.match(text(first), /"value":1/);
+    // Nothing changed: the kept answer comes back as it was, the key list is not asked for again.
+    assert.equal(await view.answer("d", 10, keysOf([])), first);
+    assert.equal(listed, 1);
+    const other = await view.answer("other", 10, keysOf([]));
+    assert.equal(text(other), "[]", "another pattern has its own answer");
+    assert.notEqual(other.etag, first.etag, "and its own entity tag");
     feed([sample("b", 7)]);
-    const second = await view.jsonOf(keys, 20, "d");
-    assert.match(second, /"value":7/);
+    const second = await view.answer("d", 20, keysOf(keys));
+    assert.match(text(second), /"value":7/);
+    assert.notEqual(second.etag, first.etag, "new bytes, a new entity tag");
     await store.registry.putItem({ id: "c" });
-    assert.equal(await view.jsonOf([], 30, "d"), "[]", "a registry change starts afresh");
+    assert.equal(text(await view.answer("d", 30, keysOf([]))), "[]", "a registry change starts afresh");
     feed([sample("a", 8)]);
-    assert.match(await view.jsonOf(keys, 31, "d"), /"value":8/, "a sample starts afresh");
+    assert.match(text(await view.answer("d", 31, keysOf(keys))), /"value":8/, "a sample starts afresh");
+    assert.equal(listed, 5);
+  });
+
+  it("asks for the key list only once the view is seeded, so registry points are not taken as feed-only", async function () {
+    // Before the first store read every key the feed brought looks feed-only; after it, d:t:a is known
+    // as a registry point.
+    feed([sample("a", 5)]);
+    const a = await view.answer("*", 0, async () => view.feedOnlyKeys());
+    assert.equal(a.bytes.toString("utf8"), "[]");
   });
 
   it("stops following the feed when closed", function () {
