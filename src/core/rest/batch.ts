@@ -1,8 +1,8 @@
 /**
- * Many registry writes as one all-or-nothing step (the v2 batch forms and the CSV import). The registry
- * writes one entity at a time, so this first reads every row with the model (reporting every row that is
- * wrong, not only the first), then writes in dependency order, and on a failure undoes what it wrote —
- * created entities deleted, updated ones put back — and reports the row that failed.
+ * Many registry writes as one all-or-nothing step (the v2 batch forms and the CSV import): every row is
+ * first read with the model (reporting every row that is wrong, not only the first), then all rows go to
+ * the registry as one batch in dependency order — applied atomically, or not at all, with the row that
+ * failed reported.
  */
 import { DataCollError, errorMessage } from "../errors";
 import { parseDevice } from "../model/device";
@@ -10,8 +10,8 @@ import { parseTerm } from "../model/term";
 import { parseItem } from "../model/item";
 import { parsePoint } from "../model/point";
 import { parseFormula } from "../model/formula";
-import type { Registry, WriteMode } from "../store/registry";
-import { checkFormulaRecord, getRecord, putRecord, removeRecord, type RecordKind } from "./entities";
+import { BatchStepError, type Registry, type WriteMode } from "../store/registry";
+import { checkFormulaRecord, getRecord, type RecordKind } from "./entities";
 
 export type BatchKind = RecordKind;
 
@@ -135,16 +135,13 @@ export async function writeAll(
   const order = rows
     .map((_, i) => i)
     .sort((a, b) => ORDER.indexOf(rows[a].kind) - ORDER.indexOf(rows[b].kind) || a - b);
-  const done: number[] = [];
-  for (const i of order) {
-    try {
-      await putRecord(registry, rows[i].kind, rows[i].raw, mode);
-      done.push(i);
-    } catch (err) {
-      const undo = await undoAll(registry, rows, ids, before, done);
-      const p = problem(rows[i], err, ids[i]);
-      return { ok: false, status: statusFor([p]), problems: undo === undefined ? [p] : [p, undo] };
-    }
+  try {
+    await registry.batch(order.map((i) => ({ op: "put", kind: rows[i].kind, raw: rows[i].raw, mode })));
+  } catch (err) {
+    if (!(err instanceof BatchStepError)) throw err;
+    const i = order[err.index];
+    const p = problem(rows[i], err.reason, ids[i]);
+    return { ok: false, status: statusFor([p]), problems: [p] };
   }
   return {
     ok: true,
@@ -154,30 +151,4 @@ export async function writeAll(
       op: before[i] === undefined ? "create" : "update",
     })),
   };
-}
-
-/** Undo applied writes newest first; a problem describing what could not be undone, if anything. */
-async function undoAll(
-  registry: Registry,
-  rows: readonly BatchRow[],
-  ids: readonly string[],
-  before: readonly (Record<string, unknown> | undefined)[],
-  done: readonly number[],
-): Promise<RowProblem | undefined> {
-  for (const i of [...done].reverse()) {
-    try {
-      const old = before[i];
-      if (old === undefined) await removeRecord(registry, rows[i].kind, ids[i]);
-      else await putRecord(registry, rows[i].kind, old, "upsert");
-    } catch (err) {
-      return {
-        row: rows[i].row,
-        kind: rows[i].kind,
-        id: ids[i],
-        error: "busy",
-        message: `this row was written and could not be undone (${errorMessage(err)})`,
-      };
-    }
-  }
-  return undefined;
 }

@@ -381,7 +381,8 @@ function batchRoutes(
             });
         }
         if (missing.length > 0) throw batchError(404, missing);
-        for (const id of ids) await removeRecord(reg, kind, id);
+        // One atomic write: a delete that fails half-way cannot leave half the list deleted.
+        await reg.batch(ids.map((id) => ({ op: "delete", kind, id })));
         return { body: { deleted: ids } };
       },
     },

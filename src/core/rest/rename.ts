@@ -2,19 +2,19 @@
  * `PUT` with a new id renames an entity, as in the older system. Ids are part of other records (a term
  * names its device, a point key names device, term and item, a formula names point keys), so a rename
  * re-creates everything under the entity with the new id: snapshot the subtree, delete the old entity
- * (the registry cascades), create the renamed one and its subtree, and put the snapshot back if anything
- * fails. The latest values, history and alarm state of re-keyed points start afresh: they are named by
- * the old keys.
+ * (the registry cascades), create the renamed one and its subtree — all as one atomic registry batch, so
+ * a failure leaves everything as it was. The latest values, history and alarm state of re-keyed points
+ * start afresh: they are named by the old keys.
  */
-import { DataCollError, errorMessage } from "../errors";
+import { DataCollError } from "../errors";
 import { pointKey, splitPointKey, type PointKey } from "../model/datapoint";
 import { deviceRecord } from "../model/device";
 import { termRecord, type Term } from "../model/term";
 import { itemRecord } from "../model/item";
 import { pointRecord, type Point } from "../model/point";
 import { formulaRecord, type Formula } from "../model/formula";
-import type { Registry } from "../store/registry";
-import { getRecord, putRecord, removeRecord, type RecordKind } from "./entities";
+import { BatchStepError, type Registry, type RegistryStep } from "../store/registry";
+import { checkFormulaRecord, getRecord, type RecordKind } from "./entities";
 
 export type RenameKind = RecordKind;
 
@@ -109,43 +109,35 @@ export async function rename(
   if ((await getRecord(registry, kind, newId)) !== undefined)
     throw new DataCollError("conflict", `${kind} ${newId} already exists`, "id");
   const map = keyMapper(kind, oldId, newId);
-  await removeRecord(registry, kind, oldId);
-  let created = false;
+  if (kind === "formula") checkFormulaRecord(renamed);
+  const deviceId = kind === "device" ? newId : undefined;
+  const steps: RegistryStep[] = [
+    { op: "delete", kind, id: oldId },
+    { op: "put", kind, raw: renamed, mode: "create" },
+    ...snap.terms.map((t): RegistryStep => ({
+      op: "put",
+      kind: "term",
+      raw: { ...termRecord(t), deviceId: deviceId ?? t.deviceId },
+      mode: "create",
+    })),
+    ...snap.points.map((p): RegistryStep => ({
+      op: "put",
+      kind: "point",
+      raw: rewritePoint(p, map),
+      mode: "create",
+    })),
+    ...snap.formulas.map((f): RegistryStep => ({
+      op: "put",
+      kind: "formula",
+      raw: rewriteFormula(f, map),
+      mode: "upsert",
+    })),
+  ];
   try {
-    await putRecord(registry, kind, renamed, "create");
-    created = true;
-    const deviceId = kind === "device" ? newId : undefined;
-    for (const t of snap.terms)
-      await registry.putTerm({ ...termRecord(t), deviceId: deviceId ?? t.deviceId }, "create");
-    for (const p of snap.points) await registry.putPoint(rewritePoint(p, map), "create");
-    for (const f of snap.formulas) await registry.putFormula(rewriteFormula(f, map), "upsert");
+    await registry.batch(steps);
   } catch (err) {
-    await restore(registry, kind, newId, created, snap, err);
-    throw err;
+    // Nothing was written; the client hears why the step failed, as from a single write.
+    throw err instanceof BatchStepError ? err.reason : err;
   }
   return true;
-}
-
-async function restore(
-  registry: Registry,
-  kind: RenameKind,
-  newId: string,
-  created: boolean,
-  snap: Snapshot,
-  cause: unknown,
-): Promise<void> {
-  try {
-    if (created) await removeRecord(registry, kind, newId);
-    await putRecord(registry, kind, snap.root, "create");
-    for (const t of snap.terms) await registry.putTerm(termRecord(t), "upsert");
-    for (const p of snap.points) await registry.putPoint(pointRecord(p), "upsert");
-    for (const f of snap.formulas) await registry.putFormula(formulaRecord(f), "upsert");
-  } catch (err) {
-    // Both the rename and the way back failed (another writer changed the registry in between): say so
-    // rather than report only the first error and leave the client believing nothing changed.
-    throw new DataCollError(
-      "busy",
-      `renaming failed (${errorMessage(cause)}) and restoring the previous records failed too (${errorMessage(err)})`,
-    );
-  }
 }

@@ -55,6 +55,22 @@ export interface PointFilter {
   readonly itemId?: string;
 }
 
+/** One write of a batch: a record put (validated as the single put would) or an entity deleted. */
+export type RegistryStep =
+  | { readonly op: "put"; readonly kind: EntityKind; readonly raw: unknown; readonly mode?: WriteMode }
+  | { readonly op: "delete"; readonly kind: EntityKind; readonly id: string };
+
+/** A batch refused as a whole because of one step: which (its index in the batch) and why. */
+export class BatchStepError extends Error {
+  constructor(
+    readonly index: number,
+    readonly reason: unknown,
+  ) {
+    super(`step ${index} of the batch: ${reason instanceof Error ? reason.message : String(reason)}`);
+    this.name = "BatchStepError";
+  }
+}
+
 export type ChangeListener = (changes: readonly RegistryChange[], envelope: ChangesEnvelope) => void;
 
 const MAX_ATTEMPTS = 50;
@@ -63,17 +79,39 @@ function notFound(what: string, id: string, field: string): DataCollError {
   return new DataCollError("not-found", `${what} ${id} does not exist`, field);
 }
 
+/** The reads a write plans from. */
+type Reader = Pick<RegistryBackend, "hget" | "hmget" | "hgetall" | "smembers">;
+
+/** What a plan has written to one hash or set so far: its reads see these over the stored state. */
+interface HashOverlay {
+  cleared: boolean;
+  readonly fields: Map<string, string | undefined>;
+}
+interface SetOverlay {
+  cleared: boolean;
+  readonly members: Map<string, boolean>;
+}
+
 /**
  * What one write will do: keys touched, changes to announce. Cascades plan their parts in parallel (a
  * device with a thousand points would otherwise cost thousands of round trips one after another); the
  * writes do not depend on their order, and `first` keeps an entity reached twice from being planned twice.
+ *
+ * A plan is also what its write reads through: the stored state with the plan's own writes laid over it,
+ * so the steps of a batch see what earlier steps planned (a term put after its device in the same batch
+ * finds the device) and the whole batch is applied as one atomic write, or not at all.
  */
-class Plan {
+class Plan implements Reader {
   readonly ops: RegistryOp[] = [];
   readonly changes: RegistryChange[] = [];
   private readonly done = new Set<string>();
+  private readonly hashes = new Map<string, HashOverlay>();
+  private readonly sets = new Map<string, SetOverlay>();
 
-  constructor(readonly rev: number) {}
+  constructor(
+    readonly rev: number,
+    private readonly backend: Reader,
+  ) {}
 
   /** False when this entity was already handled by this plan (a cascade reaching it twice). */
   first(kind: EntityKind, id: string): boolean {
@@ -87,20 +125,80 @@ class Plan {
     this.changes.push({ kind, id, op });
   }
 
+  // ---- writes
+
   hset(key: string, field: string, value: string): void {
     this.ops.push({ op: "hset", key, field, value });
+    this.hash(key).fields.set(field, value);
   }
   hdel(key: string, field: string): void {
     this.ops.push({ op: "hdel", key, field });
+    this.hash(key).fields.set(field, undefined);
   }
   sadd(key: string, member: string): void {
     this.ops.push({ op: "sadd", key, member });
+    this.set(key).members.set(member, true);
   }
   srem(key: string, member: string): void {
     this.ops.push({ op: "srem", key, member });
+    this.set(key).members.set(member, false);
   }
+  /** A key of either kind: both views of it start empty. */
   del(key: string): void {
     this.ops.push({ op: "del", key });
+    this.hashes.set(key, { cleared: true, fields: new Map() });
+    this.sets.set(key, { cleared: true, members: new Map() });
+  }
+
+  private hash(key: string): HashOverlay {
+    let h = this.hashes.get(key);
+    if (!h) this.hashes.set(key, (h = { cleared: false, fields: new Map() }));
+    return h;
+  }
+  private set(key: string): SetOverlay {
+    let m = this.sets.get(key);
+    if (!m) this.sets.set(key, (m = { cleared: false, members: new Map() }));
+    return m;
+  }
+
+  // ---- reads: the stored state, then this plan's writes over it
+
+  async hget(key: string, field: string): Promise<string | undefined> {
+    const stored = await this.backend.hget(key, field);
+    const h = this.hashes.get(key);
+    if (!h) return stored;
+    return h.fields.has(field) ? h.fields.get(field) : h.cleared ? undefined : stored;
+  }
+
+  async hmget(key: string, fields: readonly string[]): Promise<(string | undefined)[]> {
+    const stored = await this.backend.hmget(key, fields);
+    const h = this.hashes.get(key);
+    if (!h) return stored;
+    return fields.map((f, i) => (h.fields.has(f) ? h.fields.get(f) : h.cleared ? undefined : stored[i]));
+  }
+
+  async hgetall(key: string): Promise<Map<string, string>> {
+    const stored = await this.backend.hgetall(key);
+    const h = this.hashes.get(key);
+    if (!h) return stored;
+    const out = h.cleared ? new Map<string, string>() : new Map(stored);
+    for (const [f, v] of h.fields) {
+      if (v === undefined) out.delete(f);
+      else out.set(f, v);
+    }
+    return out;
+  }
+
+  async smembers(key: string): Promise<string[]> {
+    const stored = await this.backend.smembers(key);
+    const m = this.sets.get(key);
+    if (!m) return stored;
+    const out = new Set(m.cleared ? [] : stored);
+    for (const [member, present] of m.members) {
+      if (present) out.add(member);
+      else out.delete(member);
+    }
+    return [...out];
   }
 }
 
@@ -178,7 +276,7 @@ export class Registry {
   /** Read, plan and apply until no other writer interferes. */
   private async attempt(build: (plan: Plan) => Promise<void>): Promise<RegistryChange[]> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const plan = new Plan(await this.backend.rev());
+      const plan = new Plan(await this.backend.rev(), this.backend);
       await build(plan);
       if (plan.ops.length === 0) return [];
       const env: ChangesEnvelope = {
@@ -199,8 +297,63 @@ export class Registry {
     );
   }
 
-  private async getJson<T>(key: string, id: string, parse: (raw: unknown) => T): Promise<T | undefined> {
-    const v = await this.backend.hget(key, id);
+  // ---- batches
+
+  /**
+   * Several writes as one: the steps are planned in order, each reading what the steps before it
+   * planned (a term may follow its device), and the whole plan is applied atomically — every step or
+   * none, whatever other writers do meanwhile. A step that fails rejects with a BatchStepError naming it,
+   * and nothing is written.
+   */
+  batch(steps: readonly RegistryStep[]): Promise<RegistryChange[]> {
+    return this.write(async (plan) => {
+      for (let i = 0; i < steps.length; i++) {
+        try {
+          await this.planStep(plan, steps[i]);
+        } catch (err) {
+          throw new BatchStepError(i, err);
+        }
+      }
+    });
+  }
+
+  private planStep(plan: Plan, step: RegistryStep): Promise<void> {
+    if (step.op === "delete") {
+      switch (step.kind) {
+        case "device":
+          return this.planDeleteDevice(plan, step.id);
+        case "term":
+          return this.planDeleteTerm(plan, step.id);
+        case "item":
+          return this.planDeleteItem(plan, step.id);
+        case "point":
+          return this.planDeletePoint(plan, step.id);
+        case "formula":
+          return this.planDeleteFormula(plan, step.id);
+      }
+    }
+    const mode = step.mode ?? "upsert";
+    switch (step.kind) {
+      case "device":
+        return this.planPutDevice(plan, parseDevice(step.raw), mode);
+      case "term":
+        return this.planPutTerm(plan, parseTerm(step.raw), mode);
+      case "item":
+        return this.planPutItem(plan, parseItem(step.raw), mode);
+      case "point":
+        return this.planPutPoint(plan, parsePoint(step.raw), mode);
+      case "formula":
+        return this.planPutFormula(plan, parseFormula(step.raw), mode);
+    }
+  }
+
+  private async getJson<T>(
+    r: Reader,
+    key: string,
+    id: string,
+    parse: (raw: unknown) => T,
+  ): Promise<T | undefined> {
+    const v = await r.hget(key, id);
     return v === undefined ? undefined : parse(JSON.parse(v));
   }
 
@@ -213,7 +366,7 @@ export class Registry {
   // ---- devices
 
   getDevice(id: string): Promise<Device | undefined> {
-    return this.getJson(K.devices, id, parseDevice);
+    return this.getJson(this.backend, K.devices, id, parseDevice);
   }
 
   async listDevices(): Promise<Device[]> {
@@ -223,23 +376,25 @@ export class Registry {
   /** Validate and store a device; returns the changes made. */
   putDevice(raw: unknown, mode: WriteMode = "upsert"): Promise<RegistryChange[]> {
     const device = parseDevice(raw);
-    return this.write(async (plan) => {
-      const old = await this.getDevice(device.id);
-      this.checkMode("device", device.id, old !== undefined, mode);
-      if (
-        old &&
-        old.protocol !== device.protocol &&
-        (await this.backend.smembers(K.deviceTerms(device.id))).length > 0
-      ) {
-        throw new DataCollError(
-          "invalid",
-          `protocol cannot change from ${old.protocol} to ${device.protocol} while device ${device.id} has terms`,
-          "protocol",
-        );
-      }
-      plan.hset(K.devices, device.id, JSON.stringify(deviceRecord(device)));
-      plan.change("device", device.id, old ? "update" : "create");
-    });
+    return this.write((plan) => this.planPutDevice(plan, device, mode));
+  }
+
+  private async planPutDevice(plan: Plan, device: Device, mode: WriteMode): Promise<void> {
+    const old = await this.getJson(plan, K.devices, device.id, parseDevice);
+    this.checkMode("device", device.id, old !== undefined, mode);
+    if (
+      old &&
+      old.protocol !== device.protocol &&
+      (await plan.smembers(K.deviceTerms(device.id))).length > 0
+    ) {
+      throw new DataCollError(
+        "invalid",
+        `protocol cannot change from ${old.protocol} to ${device.protocol} while device ${device.id} has terms`,
+        "protocol",
+      );
+    }
+    plan.hset(K.devices, device.id, JSON.stringify(deviceRecord(device)));
+    plan.change("device", device.id, old ? "update" : "create");
   }
 
   deleteDevice(id: string): Promise<RegistryChange[]> {
@@ -247,8 +402,8 @@ export class Registry {
   }
 
   private async planDeleteDevice(plan: Plan, id: string): Promise<void> {
-    if ((await this.backend.hget(K.devices, id)) === undefined || !plan.first("device", id)) return;
-    const terms = await this.backend.smembers(K.deviceTerms(id));
+    if ((await plan.hget(K.devices, id)) === undefined || !plan.first("device", id)) return;
+    const terms = await plan.smembers(K.deviceTerms(id));
     await Promise.all(terms.map((termId) => this.planDeleteTerm(plan, termId)));
     plan.hdel(K.devices, id);
     plan.hdel(K.status, id);
@@ -259,7 +414,7 @@ export class Registry {
   // ---- terms
 
   getTerm(id: string): Promise<Term | undefined> {
-    return this.getJson(K.terms, id, parseTerm);
+    return this.getJson(this.backend, K.terms, id, parseTerm);
   }
 
   async listTerms(deviceId?: string): Promise<Term[]> {
@@ -271,30 +426,35 @@ export class Registry {
 
   putTerm(raw: unknown, mode: WriteMode = "upsert"): Promise<RegistryChange[]> {
     const term = parseTerm(raw);
-    return this.write(async (plan) => {
-      const [device, old] = await Promise.all([this.getDevice(term.deviceId), this.getTerm(term.id)]);
-      this.checkMode("term", term.id, old !== undefined, mode);
-      if (!device) throw notFound("device", term.deviceId, "deviceId");
-      if (old && old.deviceId !== term.deviceId) {
-        throw new DataCollError(
-          "invalid",
-          `term ${term.id} belongs to device ${old.deviceId}; its deviceId cannot change (its points are named by it)`,
-          "deviceId",
-        );
-      }
-      const rule = this.rules[device.protocol];
-      const why = rule.termAddress(term.address);
-      if (why) throw new DataCollError("invalid", `address ${why}`, "address");
-      plan.hset(K.terms, term.id, JSON.stringify(termRecord(term)));
-      plan.sadd(K.deviceTerms(term.deviceId), term.id);
-      plan.change("term", term.id, old ? "update" : "create");
-      if (old && old.address !== term.address) {
-        // The unit id / common address is part of every point's reverse-map key: move them all.
-        const keys = await this.backend.smembers(K.termPoints(term.id));
-        const points = parseAll(await this.backend.hmget(K.points, keys), parsePoint);
-        await Promise.all(points.map((p) => this.planAddress(plan, device, term, p)));
-      }
-    });
+    return this.write((plan) => this.planPutTerm(plan, term, mode));
+  }
+
+  private async planPutTerm(plan: Plan, term: Term, mode: WriteMode): Promise<void> {
+    const [device, old] = await Promise.all([
+      this.getJson(plan, K.devices, term.deviceId, parseDevice),
+      this.getJson(plan, K.terms, term.id, parseTerm),
+    ]);
+    this.checkMode("term", term.id, old !== undefined, mode);
+    if (!device) throw notFound("device", term.deviceId, "deviceId");
+    if (old && old.deviceId !== term.deviceId) {
+      throw new DataCollError(
+        "invalid",
+        `term ${term.id} belongs to device ${old.deviceId}; its deviceId cannot change (its points are named by it)`,
+        "deviceId",
+      );
+    }
+    const rule = this.rules[device.protocol];
+    const why = rule.termAddress(term.address);
+    if (why) throw new DataCollError("invalid", `address ${why}`, "address");
+    plan.hset(K.terms, term.id, JSON.stringify(termRecord(term)));
+    plan.sadd(K.deviceTerms(term.deviceId), term.id);
+    plan.change("term", term.id, old ? "update" : "create");
+    if (old && old.address !== term.address) {
+      // The unit id / common address is part of every point's reverse-map key: move them all.
+      const keys = await plan.smembers(K.termPoints(term.id));
+      const points = parseAll(await plan.hmget(K.points, keys), parsePoint);
+      await Promise.all(points.map((p) => this.planAddress(plan, device, term, p)));
+    }
   }
 
   deleteTerm(id: string): Promise<RegistryChange[]> {
@@ -302,9 +462,9 @@ export class Registry {
   }
 
   private async planDeleteTerm(plan: Plan, id: string): Promise<void> {
-    const term = await this.getTerm(id);
+    const term = await this.getJson(plan, K.terms, id, parseTerm);
     if (!term || !plan.first("term", id)) return;
-    const keys = await this.backend.smembers(K.termPoints(id));
+    const keys = await plan.smembers(K.termPoints(id));
     await Promise.all(keys.map((key) => this.planDeletePoint(plan, key)));
     plan.hdel(K.terms, id);
     plan.srem(K.deviceTerms(term.deviceId), id);
@@ -314,7 +474,7 @@ export class Registry {
   // ---- items
 
   getItem(id: string): Promise<Item | undefined> {
-    return this.getJson(K.items, id, parseItem);
+    return this.getJson(this.backend, K.items, id, parseItem);
   }
 
   async listItems(): Promise<Item[]> {
@@ -323,28 +483,32 @@ export class Registry {
 
   putItem(raw: unknown, mode: WriteMode = "upsert"): Promise<RegistryChange[]> {
     const item = parseItem(raw);
-    return this.write(async (plan) => {
-      const old = await this.backend.hget(K.items, item.id);
-      this.checkMode("item", item.id, old !== undefined, mode);
-      plan.hset(K.items, item.id, JSON.stringify(itemRecord(item)));
-      plan.change("item", item.id, old ? "update" : "create");
-    });
+    return this.write((plan) => this.planPutItem(plan, item, mode));
+  }
+
+  private async planPutItem(plan: Plan, item: Item, mode: WriteMode): Promise<void> {
+    const old = await plan.hget(K.items, item.id);
+    this.checkMode("item", item.id, old !== undefined, mode);
+    plan.hset(K.items, item.id, JSON.stringify(itemRecord(item)));
+    plan.change("item", item.id, old ? "update" : "create");
   }
 
   deleteItem(id: string): Promise<RegistryChange[]> {
-    return this.write(async (plan) => {
-      if ((await this.backend.hget(K.items, id)) === undefined || !plan.first("item", id)) return;
-      const keys = await this.backend.smembers(K.itemPoints(id));
-      await Promise.all(keys.map((key) => this.planDeletePoint(plan, key)));
-      plan.hdel(K.items, id);
-      plan.change("item", id, "delete");
-    });
+    return this.write((plan) => this.planDeleteItem(plan, id));
+  }
+
+  private async planDeleteItem(plan: Plan, id: string): Promise<void> {
+    if ((await plan.hget(K.items, id)) === undefined || !plan.first("item", id)) return;
+    const keys = await plan.smembers(K.itemPoints(id));
+    await Promise.all(keys.map((key) => this.planDeletePoint(plan, key)));
+    plan.hdel(K.items, id);
+    plan.change("item", id, "delete");
   }
 
   // ---- points
 
   getPoint(key: PointKey): Promise<Point | undefined> {
-    return this.getJson(K.points, key, parsePoint);
+    return this.getJson(this.backend, K.points, key, parsePoint);
   }
 
   async listPoints(filter: PointFilter = {}): Promise<Point[]> {
@@ -383,45 +547,47 @@ export class Registry {
 
   putPoint(raw: unknown, mode: WriteMode = "upsert"): Promise<RegistryChange[]> {
     const point = parsePoint(raw);
-    return this.write(async (plan) => {
-      const [device, term, item, old] = await Promise.all([
-        this.getDevice(point.deviceId),
-        this.getTerm(point.termId),
-        this.backend.hget(K.items, point.itemId),
-        this.backend.hget(K.points, point.key),
-      ]);
-      this.checkMode("point", point.key, old !== undefined, mode);
-      if (!device) throw notFound("device", point.deviceId, "deviceId");
-      if (!term) throw notFound("term", point.termId, "termId");
-      if (term.deviceId !== point.deviceId) {
-        throw new DataCollError(
-          "invalid",
-          `term ${term.id} belongs to device ${term.deviceId}, not ${point.deviceId}`,
-          "termId",
-        );
-      }
-      if (item === undefined) throw notFound("item", point.itemId, "itemId");
-      if (point.address === "" && this.rules[device.protocol].addressRequired) {
-        throw new DataCollError(
-          "invalid",
-          `address is required for a point on a ${device.protocol} device`,
-          "address",
-        );
-      }
-      await this.planAddress(plan, device, term, point);
-      plan.hset(K.points, point.key, JSON.stringify(pointRecord(point)));
-      plan.sadd(K.termPoints(point.termId), point.key);
-      plan.sadd(K.itemPoints(point.itemId), point.key);
-      plan.change("point", point.key, old ? "update" : "create");
-    });
+    return this.write((plan) => this.planPutPoint(plan, point, mode));
+  }
+
+  private async planPutPoint(plan: Plan, point: Point, mode: WriteMode): Promise<void> {
+    const [device, term, item, old] = await Promise.all([
+      this.getJson(plan, K.devices, point.deviceId, parseDevice),
+      this.getJson(plan, K.terms, point.termId, parseTerm),
+      plan.hget(K.items, point.itemId),
+      plan.hget(K.points, point.key),
+    ]);
+    this.checkMode("point", point.key, old !== undefined, mode);
+    if (!device) throw notFound("device", point.deviceId, "deviceId");
+    if (!term) throw notFound("term", point.termId, "termId");
+    if (term.deviceId !== point.deviceId) {
+      throw new DataCollError(
+        "invalid",
+        `term ${term.id} belongs to device ${term.deviceId}, not ${point.deviceId}`,
+        "termId",
+      );
+    }
+    if (item === undefined) throw notFound("item", point.itemId, "itemId");
+    if (point.address === "" && this.rules[device.protocol].addressRequired) {
+      throw new DataCollError(
+        "invalid",
+        `address is required for a point on a ${device.protocol} device`,
+        "address",
+      );
+    }
+    await this.planAddress(plan, device, term, point);
+    plan.hset(K.points, point.key, JSON.stringify(pointRecord(point)));
+    plan.sadd(K.termPoints(point.termId), point.key);
+    plan.sadd(K.itemPoints(point.itemId), point.key);
+    plan.change("point", point.key, old ? "update" : "create");
   }
 
   /** Point the reverse map at `point`, refusing an address another point holds. */
   private async planAddress(plan: Plan, device: Device, term: Term, point: Point): Promise<void> {
     const wanted = this.addressKeyFor(device, term, point.address);
     const [held, holder] = await Promise.all([
-      this.backend.hget(K.addressOf, point.key),
-      wanted === undefined ? Promise.resolve(undefined) : this.backend.hget(K.address, wanted),
+      plan.hget(K.addressOf, point.key),
+      wanted === undefined ? Promise.resolve(undefined) : plan.hget(K.address, wanted),
     ]);
     if (wanted !== undefined && holder !== undefined && holder !== point.key) {
       throw new DataCollError(
@@ -444,11 +610,11 @@ export class Registry {
   }
 
   private async planDeletePoint(plan: Plan, key: PointKey): Promise<void> {
-    const point = await this.getPoint(key);
+    const point = await this.getJson(plan, K.points, key, parsePoint);
     if (!point || !plan.first("point", key)) return;
     const [formulas, held] = await Promise.all([
-      this.backend.smembers(K.pointFormulas(key)),
-      this.backend.hget(K.addressOf, key),
+      plan.smembers(K.pointFormulas(key)),
+      plan.hget(K.addressOf, key),
     ]);
     await Promise.all(formulas.map((f) => this.planDeleteFormula(plan, f)));
     if (held !== undefined) {
@@ -468,7 +634,7 @@ export class Registry {
   // ---- formulas
 
   getFormula(id: string): Promise<Formula | undefined> {
-    return this.getJson(K.formulas, id, parseFormula);
+    return this.getJson(this.backend, K.formulas, id, parseFormula);
   }
 
   async listFormulas(): Promise<Formula[]> {
@@ -483,33 +649,34 @@ export class Registry {
 
   putFormula(raw: unknown, mode: WriteMode = "upsert"): Promise<RegistryChange[]> {
     const formula = parseFormula(raw);
-    return this.write(async (plan) => {
-      const old = await this.getFormula(formula.id);
-      this.checkMode("formula", formula.id, old !== undefined, mode);
-      const fields = new Map<PointKey, string>(
-        Object.entries(formula.params).map(([n, k]) => [k, `params.${n}`]),
-      );
-      fields.set(formula.result, "result");
-      const keys = [...fields.keys()];
-      const found = await this.backend.hmget(K.points, keys);
-      keys.forEach((k, i) => {
-        if (found[i] === undefined) throw notFound("point", k, fields.get(k) ?? "params");
-      });
-      const resultDevice = await this.getDevice(formula.result.split(":")[0]);
-      if (resultDevice && resultDevice.protocol !== "formula" && resultDevice.protocol !== "virtual") {
-        throw new DataCollError(
-          "invalid",
-          `result ${formula.result} is on a ${resultDevice.protocol} device; a formula writes to a point of a formula or virtual device`,
-          "result",
-        );
-      }
-      const now = new Set(formulaPoints(formula));
-      for (const k of old ? formulaPoints(old) : [])
-        if (!now.has(k)) plan.srem(K.pointFormulas(k), formula.id);
-      for (const k of now) plan.sadd(K.pointFormulas(k), formula.id);
-      plan.hset(K.formulas, formula.id, JSON.stringify(formulaRecord(formula)));
-      plan.change("formula", formula.id, old ? "update" : "create");
+    return this.write((plan) => this.planPutFormula(plan, formula, mode));
+  }
+
+  private async planPutFormula(plan: Plan, formula: Formula, mode: WriteMode): Promise<void> {
+    const old = await this.getJson(plan, K.formulas, formula.id, parseFormula);
+    this.checkMode("formula", formula.id, old !== undefined, mode);
+    const fields = new Map<PointKey, string>(
+      Object.entries(formula.params).map(([n, k]) => [k, `params.${n}`]),
+    );
+    fields.set(formula.result, "result");
+    const keys = [...fields.keys()];
+    const found = await plan.hmget(K.points, keys);
+    keys.forEach((k, i) => {
+      if (found[i] === undefined) throw notFound("point", k, fields.get(k) ?? "params");
     });
+    const resultDevice = await this.getJson(plan, K.devices, formula.result.split(":")[0], parseDevice);
+    if (resultDevice && resultDevice.protocol !== "formula" && resultDevice.protocol !== "virtual") {
+      throw new DataCollError(
+        "invalid",
+        `result ${formula.result} is on a ${resultDevice.protocol} device; a formula writes to a point of a formula or virtual device`,
+        "result",
+      );
+    }
+    const now = new Set(formulaPoints(formula));
+    for (const k of old ? formulaPoints(old) : []) if (!now.has(k)) plan.srem(K.pointFormulas(k), formula.id);
+    for (const k of now) plan.sadd(K.pointFormulas(k), formula.id);
+    plan.hset(K.formulas, formula.id, JSON.stringify(formulaRecord(formula)));
+    plan.change("formula", formula.id, old ? "update" : "create");
   }
 
   deleteFormula(id: string): Promise<RegistryChange[]> {
@@ -517,7 +684,7 @@ export class Registry {
   }
 
   private async planDeleteFormula(plan: Plan, id: string): Promise<void> {
-    const f = await this.getFormula(id);
+    const f = await this.getJson(plan, K.formulas, id, parseFormula);
     if (!f || !plan.first("formula", id)) return;
     for (const k of formulaPoints(f)) plan.srem(K.pointFormulas(k), id);
     plan.hdel(K.formulas, id);

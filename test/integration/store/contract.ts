@@ -9,6 +9,7 @@ import type { DataPoint } from "../../../src/core/model/datapoint";
 import type { RegistryChange } from "../../../src/core/model/change";
 import { ENVELOPE_VERSION, EventIds, type PointsEnvelope } from "../../../src/core/bus/envelope";
 import type { Store, StoreBounds } from "../../../src/core/store/store";
+import { BatchStepError } from "../../../src/core/store/registry";
 
 export interface StoreFactory {
   open(namespace: string, opts?: { instanceId?: string; bounds?: Partial<StoreBounds> }): Promise<Store>;
@@ -385,6 +386,97 @@ export function storeContract(name: string, factory: StoreFactory): void {
         ]);
         assert.equal(await store.registry.getDevice("plc1"), undefined);
         assert.deepEqual(await store.registry.listTerms(), []);
+      });
+    });
+
+    describe("registry batches", function () {
+      it("writes steps that build on each other as one change, announced once", async function () {
+        const other = await open({ instanceId: "b" });
+        const there = collector<readonly RegistryChange[]>();
+        other.registry.onChange((cs) => there.push(cs));
+        const changes = await store.registry.batch([
+          {
+            op: "put",
+            kind: "device",
+            raw: { id: "plc1", protocol: "modbus-tcp", host: "h" },
+            mode: "create",
+          },
+          { op: "put", kind: "term", raw: { id: "t1", deviceId: "plc1", address: 1 } },
+          { op: "put", kind: "item", raw: { id: "ua" } },
+          {
+            op: "put",
+            kind: "point",
+            raw: { deviceId: "plc1", termId: "t1", itemId: "ua", address: "HR40001" },
+          },
+          { op: "put", kind: "item", raw: { id: "ua", name: "phase A" } },
+        ]);
+        assert.deepEqual(
+          changes.map((c) => `${c.kind} ${c.id} ${c.op}`),
+          [
+            "device plc1 create",
+            "term t1 create",
+            "item ua create",
+            "point plc1:t1:ua create",
+            "item ua update",
+          ],
+        );
+        assert.equal(await store.registry.pointByAddress("modbus:plc1:1:HR40001"), "plc1:t1:ua");
+        assert.equal((await store.registry.getItem("ua"))?.name, "phase A");
+        await there.until(1);
+        assert.equal(there.items.length, 1, "one announcement for the whole batch");
+      });
+
+      it("writes nothing when any step fails, and names the step", async function () {
+        await plant();
+        const before = await Promise.all([
+          store.registry.listDevices(),
+          store.registry.listTerms(),
+          store.registry.listItems(),
+          store.registry.listPoints(),
+        ]);
+        await assert.rejects(
+          store.registry.batch([
+            { op: "put", kind: "device", raw: { id: "plc2", protocol: "modbus-tcp", host: "h" } },
+            { op: "delete", kind: "device", id: "plc1" },
+            { op: "put", kind: "term", raw: { id: "t2", deviceId: "plc2", address: 1 } },
+            // plc1 is deleted by the step before last: its term cannot be written.
+            { op: "put", kind: "term", raw: { id: "t9", deviceId: "plc1", address: 1 } },
+          ]),
+          (err: unknown) => {
+            assert.ok(err instanceof BatchStepError, String(err));
+            assert.equal(err.index, 3);
+            assert.ok(err.reason instanceof DataCollError);
+            assert.deepEqual([err.reason.code, err.reason.field], ["not-found", "deviceId"]);
+            return true;
+          },
+        );
+        const after = await Promise.all([
+          store.registry.listDevices(),
+          store.registry.listTerms(),
+          store.registry.listItems(),
+          store.registry.listPoints(),
+        ]);
+        assert.deepEqual(after, before);
+      });
+
+      it("sees its own deletes and cascades: a deleted entity's parts are gone for later steps", async function () {
+        await plant();
+        await store.registry.batch([
+          { op: "delete", kind: "term", id: "t1" },
+          // The address the deleted point held is free again within the same batch.
+          { op: "put", kind: "term", raw: { id: "t2", deviceId: "plc1", address: 1 } },
+          {
+            op: "put",
+            kind: "point",
+            raw: { deviceId: "plc1", termId: "t2", itemId: "ua", address: "HR40001" },
+          },
+          { op: "delete", kind: "point", id: "plc1:t1:ub" },
+        ]);
+        assert.deepEqual(
+          (await store.registry.listPoints({ deviceId: "plc1" })).map((p) => p.key),
+          ["plc1:t2:ua"],
+        );
+        assert.equal(await store.registry.pointByAddress("modbus:plc1:1:HR40001"), "plc1:t2:ua");
       });
     });
 

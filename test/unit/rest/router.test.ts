@@ -132,6 +132,19 @@ describe("REST handlers", function () {
       assert.ok(await a.store.registry.getPoint("plc9:t1:kw"), "a refused rename changes nothing");
     });
 
+    it("a rename that fails part-way (a point the new record refuses) writes nothing", async function () {
+      const before = await a.store.registry.listPoints({ deviceId: "plc1" });
+      // The device's points have Modbus addresses, which an IEC 104 device refuses: the rename fails at
+      // the first re-created point, after the old device was deleted and the new one put in the batch.
+      const r = await a.call("PUT", "/v1/devices/plc1", { id: "plc9", protocol: "iec104", host: "10.0.0.9" });
+      assert.equal(r.status, 400, String(r.body));
+      assert.match(String(r.body), /address/);
+      assert.equal(await a.store.registry.getDevice("plc9"), undefined);
+      assert.equal((await a.store.registry.getDevice("plc1"))?.protocol, "modbus-tcp");
+      assert.equal((await a.store.registry.getTerm("t1"))?.deviceId, "plc1");
+      assert.deepEqual(await a.store.registry.listPoints({ deviceId: "plc1" }), before);
+    });
+
     it("DELETE cascades and answers OK", async function () {
       const r = await a.call("DELETE", "/v1/devices/plc1");
       assert.deepEqual([r.status, r.body], [200, "OK"]);
