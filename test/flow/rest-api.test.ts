@@ -299,6 +299,8 @@ const STEPS: readonly Step[] = [
   },
   { method: "GET", path: "/api/v1/status", status: 200, json: [] },
   { method: "GET", path: "/api/v1/devices/plc1/status", status: 200, json: { id: "plc1", online: false } },
+  { method: "GET", path: "/api/v1/devices/plc1/frames", status: 200, json: [] },
+  { method: "GET", path: "/api/v1/devices/ghost/frames", status: 404, field: "id" },
   { method: "GET", path: "/api/v1/devices/nope/status", status: 404, field: "id" },
   // v2
   { method: "GET", path: "/api/v2/devices", status: 200 },

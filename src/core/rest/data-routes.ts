@@ -441,5 +441,26 @@ export function dataRoutes(): Route[] {
         return { body: { id, ...(s ?? { online: false }) } };
       },
     },
+    {
+      method: "GET",
+      path: "/v1/devices/{id}/frames",
+      legacy: false,
+      tag: "devices",
+      summary: "A device's frame log, newest first: every octet in and out, as hex (device option frameLog)",
+      query: [
+        {
+          name: "count",
+          description: `how many, 1 to ${MAX_COUNT} (default ${DEFAULT_COUNT})`,
+          schema: TEXT,
+        },
+      ],
+      ok: { schema: listOf(ref("Frame")), description: "frames, newest first; empty when none were logged" },
+      errors: [404],
+      handler: async (c) => {
+        const id = normalizeId(c.params.id, "id");
+        if (!(await c.ctx.store.registry.getDevice(id))) throw notFound(`device ${id} does not exist`, "id");
+        return { body: await c.ctx.store.frames(id, countOf(c, DEFAULT_COUNT)) };
+      },
+    },
   ];
 }

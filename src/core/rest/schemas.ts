@@ -187,6 +187,16 @@ export const SCHEMAS = {
       owner: { type: "string" },
     },
   },
+  Frame: {
+    type: "object",
+    required: ["ts", "dir", "data"],
+    properties: {
+      ts: { type: "number", description: "epoch ms" },
+      dir: { type: "string", enum: ["rx", "tx"] },
+      data: { type: "string", description: "the octets as hex" },
+      note: { type: "string" },
+    },
+  },
   BatchIds: {
     description: "ids as a list, or {ids: [...]}",
     oneOf: [

@@ -7,7 +7,7 @@ import type { DataPoint, PointKey } from "../model/datapoint";
 import type { Device } from "../model/device";
 import type { Point } from "../model/point";
 import type { Term } from "../model/term";
-import type { Clock } from "../../transport/connection";
+import type { Clock, TrafficListener } from "../../transport/connection";
 
 export interface DeviceRunContext {
   readonly clock: Clock;
@@ -17,6 +17,11 @@ export interface DeviceRunContext {
   status(update: DeviceStatusUpdate): void;
   /** Something about the device's configuration cannot run (a bad address, bad options). */
   problem(message: string): void;
+  /**
+   * The device's frame log in the store: a driver whose device has the `frameLog` option on hands its
+   * connection's traffic here (frame-log.ts).
+   */
+  readonly frames?: TrafficListener;
 }
 
 export interface DeviceStatusUpdate {

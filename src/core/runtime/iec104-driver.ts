@@ -76,6 +76,8 @@ class Iec104DeviceRun implements DeviceRun {
         }
       }),
     );
+    if (settings.frameLog && ctx.frames !== undefined)
+      this.unsubscribe.push(this.master.onTraffic(ctx.frames));
     this.applyTerms(terms, points);
     if (this.master.started) ctx.status({ online: true });
   }

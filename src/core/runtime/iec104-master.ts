@@ -19,6 +19,7 @@ import {
   type ConnectionOptions,
   type ConnectionState,
   type StateListener,
+  type TrafficListener,
 } from "../../transport/connection";
 import { tcpSocketFactory, type SocketFactory } from "../../transport/socket";
 import { DataCollError } from "../errors";
@@ -169,6 +170,11 @@ export class Iec104Master {
   onStarted(listener: () => void): () => void {
     this.startedListeners.add(listener);
     return () => void this.startedListeners.delete(listener);
+  }
+
+  /** Watch the raw octets of the link (the store's frame log of a registry device). */
+  onTraffic(listener: TrafficListener): () => void {
+    return this.connection.onTraffic(listener);
   }
 
   onFrameLog(listener: FrameLogListener): () => void {

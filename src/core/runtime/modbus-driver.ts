@@ -19,6 +19,7 @@ import type { DeviceDriver, DeviceRun, DeviceRunContext, TermInfo } from "./devi
 import { acquireModbusClient, parseModbusDeviceSettings, type ModbusDeviceSettings } from "./modbus-devices";
 import { ModbusTerm, type ModbusTermPoint } from "./modbus-term";
 import type { PoolLease } from "./shared-pool";
+import { wantsFrameLog } from "./frame-log";
 
 /**
  * Parsed point addresses and the identity scaling are shared by every term (both are read-only): a plant
@@ -56,6 +57,7 @@ class ModbusDeviceRun implements DeviceRun {
   private readonly terms = new Map<string, TermRun>();
   private readonly settingsJson: string;
   private readonly offState: () => void;
+  private offFrames: (() => void) | undefined;
   private lastError: string | undefined;
   private closed = false;
 
@@ -74,7 +76,19 @@ class ModbusDeviceRun implements DeviceRun {
       if (c.state === "connected") ctx.status({ online: true, lastError: this.lastError });
       else if (c.state === "backoff") ctx.status({ online: false, lastError: c.reason ?? "disconnected" });
     });
+    this.followFrames(device);
     this.applyTerms(terms, points);
+  }
+
+  /** The frame log follows the device's `frameLog` option, switched in place (it is not a setting). */
+  private followFrames(device: Device): void {
+    const frames = this.ctx.frames;
+    if (wantsFrameLog(device.options) && frames !== undefined)
+      this.offFrames ??= this.client.onTraffic(frames);
+    else {
+      this.offFrames?.();
+      this.offFrames = undefined;
+    }
   }
 
   update(device: Device, terms: readonly Term[], points: readonly Point[]): "updated" | "restart" {
@@ -87,6 +101,7 @@ class ModbusDeviceRun implements DeviceRun {
     }
     if (settings !== this.settingsJson) return "restart";
     this.device = device;
+    this.followFrames(device);
     this.applyTerms(terms, points);
     return "updated";
   }
@@ -131,6 +146,7 @@ class ModbusDeviceRun implements DeviceRun {
     this.closed = true;
     this.scheduler.close();
     this.offState();
+    this.offFrames?.();
     await this.lease.release();
   }
 

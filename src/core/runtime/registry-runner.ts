@@ -14,6 +14,7 @@ import type { DeviceStatus } from "../store/store";
 import type { Clock, TimerHandle } from "../../transport/connection";
 import type { DeviceDriver, DeviceRun, DeviceStatusUpdate, TermInfo } from "./device-driver";
 import { LeaseKeeper, LocalLeaseBackend, type LeaseBackend } from "./leases";
+import { FrameLogWriter } from "./frame-log";
 
 export interface RunnerOptions {
   readonly clock: Clock;
@@ -35,6 +36,8 @@ interface StatusBox {
 interface Running {
   readonly run: DeviceRun;
   readonly box: StatusBox;
+  /** The device's frame log writer, made on its first frame. */
+  readonly frames: { writer?: FrameLogWriter };
 }
 
 export class RegistryRunner {
@@ -219,13 +222,20 @@ export class RegistryRunner {
         owner: this.manager.settings.instanceId,
       };
       const box: StatusBox = { status };
+      const frames: Running["frames"] = {};
       const run = driver.start(device, terms, points, {
         clock: this.opts.clock,
         publish: (pts) => this.publish(pts),
         status: (u) => this.updateStatus(id, box, u),
         problem: (message) => this.opts.onProblem?.(id, message),
+        frames: (dir, bytes, at) => {
+          frames.writer ??= new FrameLogWriter(id, this.manager.store, this.opts.clock, (err) =>
+            this.opts.onPublishError?.(err),
+          );
+          frames.writer.add(dir, bytes, at);
+        },
       });
-      this.running.set(id, { run, box });
+      this.running.set(id, { run, box, frames });
       void this.manager.store
         .setDeviceStatus(id, status)
         .catch((err: unknown) => this.opts.onPublishError?.(err));
@@ -247,6 +257,7 @@ export class RegistryRunner {
     if (!entry) return;
     this.running.delete(id);
     await entry.run.close();
+    await entry.frames.writer?.close();
   }
 
   private publish(points: readonly DataPoint[]): void {

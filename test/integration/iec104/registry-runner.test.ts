@@ -88,6 +88,32 @@ describe("registry runner (IEC 104, embedded store)", function () {
     assert.equal((await manager.store.latest("rtu:bay1:volts"))?.cause, "spontaneous");
   });
 
+  it("keeps the link's frames in the store's frame log when the device asks for it", async function () {
+    await manager.registry.putDevice({
+      id: "rtu",
+      protocol: "iec104",
+      host: "127.0.0.1",
+      port,
+      options: { t1: 2, t2: 1, frameLog: true },
+    });
+    await manager.registry.putTerm({ id: "bay1", deviceId: "rtu", address: 1 });
+    await until(async () => (await manager.store.framesLength("rtu")) >= 4, 2000, "logged frames");
+    const oldestFirst = (await manager.store.frames("rtu", 100)).reverse();
+    // The link starts with STARTDT act (68 04 07 00 00 00) and its confirmation (68 04 0b 00 00 00).
+    assert.deepEqual(
+      oldestFirst.slice(0, 2).map((f) => [f.dir, f.data]),
+      [
+        ["tx", "680407000000"],
+        ["rx", "68040b000000"],
+      ],
+    );
+    // Then the general interrogation (C_IC_NA_1, type 100 = 0x64) goes out as an I-frame.
+    assert.ok(
+      oldestFirst.some((f) => f.dir === "tx" && /^68..........64/.test(f.data)),
+      JSON.stringify(oldestFirst),
+    );
+  });
+
   it("interrogates a term on its poll interval and reads one point on call", async function () {
     await createPlant(200);
     await until(() => (runner.info("rtu")?.bay1?.cycles ?? 0) >= 3, 2000, "three scheduled interrogations");

@@ -110,6 +110,36 @@ describe("registry runner (Modbus, embedded store)", function () {
     assert.ok(took < 1000);
   });
 
+  it("keeps the device's frame log in the store while its frameLog option is on, switched in place", async function () {
+    await createPlant();
+    await until(() => (runner.info("m1")?.t2?.cycles ?? 0) >= 5, 2000, "polling");
+    assert.equal(await manager.store.framesLength("m1"), 0, "no frame log unless asked for");
+    const before = runner.info("m1")?.t2?.cycles ?? 0;
+    const device = { id: "m1", protocol: "modbus-tcp", host: "127.0.0.1", port };
+    await manager.registry.putDevice({ ...device, options: { timeout: 500, frameLog: true } });
+    await until(async () => (await manager.store.framesLength("m1")) >= 8, 2000, "logged frames");
+    const cycles = runner.info("m1")?.t2?.cycles ?? 0;
+    // A restart would have started the term's counters again from 0.
+    assert.ok(cycles >= before, "the term kept its counters: switched in place, not restarted");
+    const frames = await manager.store.frames("m1", 8);
+    assert.ok(
+      frames.every((f, i) => i === 0 || f.ts <= frames[i - 1].ts),
+      "newest first",
+    );
+    // MBAP: transaction id, protocol 0, length, unit 1 or 2; then function 03 (read holding registers).
+    const tx = frames.filter((f) => f.dir === "tx");
+    const rx = frames.filter((f) => f.dir === "rx");
+    assert.ok(tx.length > 0 && rx.length > 0, JSON.stringify(frames));
+    for (const f of tx) assert.match(f.data, /^[0-9a-f]{4}00000006(01|02)03[0-9a-f]{8}$/);
+    for (const f of rx) assert.match(f.data, /^[0-9a-f]{4}0000[0-9a-f]{4}(01|02)03/);
+    await manager.registry.putDevice({ ...device, options: { timeout: 500 } });
+    await new Promise((resolve) => setTimeout(resolve, 400)); // the last batch is written
+    const stopped = await manager.store.framesLength("m1");
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.equal(await manager.store.framesLength("m1"), stopped, "switched off: no more frames");
+    assert.ok((runner.info("m1")?.t2?.cycles ?? 0) > cycles, "still polling");
+  });
+
   it("reports a point with a bad address as a problem and polls the rest", async function () {
     await createPlant();
     await manager.registry.putItem({ id: "bad" });

@@ -505,6 +505,25 @@ describe("REST handlers", function () {
         { id: "plc1", online: true, ts: 5, lastSeen: 5 },
       ]);
     });
+
+    it("device frame log, newest first, with a count", async function () {
+      await a.store.appendFrames("plc1", [
+        { ts: 1, dir: "tx", data: "000100000006010300000001" },
+        { ts: 2, dir: "rx", data: "00010000000501030200ff" },
+      ]);
+      assert.deepEqual((await a.call("GET", "/v1/devices/plc1/frames")).body, [
+        { ts: 2, dir: "rx", data: "00010000000501030200ff" },
+        { ts: 1, dir: "tx", data: "000100000006010300000001" },
+      ]);
+      assert.deepEqual(
+        ((await a.call("GET", "/v1/devices/plc1/frames?count=1")).body as { ts: number }[]).map((f) => f.ts),
+        [2],
+      );
+      assert.deepEqual((await a.call("GET", "/v1/devices/calc/frames")).body, []);
+      assert.equal((await a.call("GET", "/v1/devices/ghost/frames")).status, 404);
+      const bad = await a.call("GET", "/v1/devices/plc1/frames?count=0");
+      assert.deepEqual([bad.status, (bad.body as { field?: string }).field], [400, "count"]);
+    });
   });
 
   describe("malformed requests", function () {
