@@ -351,6 +351,10 @@ export class Checker {
     rt.staleAt = now + rt.staleMs;
     const conds = rt.conds;
     if (conds.length === 0) return;
+    // A transition the sample itself causes is stamped with the sample's time, not the checker's clock:
+    // the alarm happened when the value did, and two instances checking the same sample (scale-out,
+    // one flow on both) write the same alarm row, which the saver's key then stores once.
+    const at = Number.isFinite(p.ts) ? p.ts : now;
     const usable = !unusable(p.quality);
     const v = usable ? numeric(p.value) : NaN;
     // The first sample is its own previous value, so rules on the change do not fire at start-up.
@@ -394,7 +398,7 @@ export class Checker {
           raw = usable ? this.verify(rt, p, v, previous) : HOLD;
           break;
       }
-      if (raw !== HOLD) this.apply(rt, c, raw === 1, now);
+      if (raw !== HOLD) this.apply(rt, c, raw === 1, now, at);
     }
   }
 
@@ -432,8 +436,11 @@ export class Checker {
     return HOLD;
   }
 
-  /** Feed a raw condition through the on/off delays into the state machine. */
-  private apply(rt: PointRuntime, c: ConditionRuntime, raw: boolean, now: number): void {
+  /**
+   * Feed a raw condition through the on/off delays into the state machine. `at` stamps an immediate
+   * transition (the sample's time); one that waited for a delay is stamped `now`, when the delay ran out.
+   */
+  private apply(rt: PointRuntime, c: ConditionRuntime, raw: boolean, now: number, at = now): void {
     if (raw === c.active) {
       c.pendingSince = NaN;
       return;
@@ -446,8 +453,10 @@ export class Checker {
         return;
       }
       if (now < c.pendingSince + delay) return;
+      this.setActive(rt, c, raw, now);
+      return;
     }
-    this.setActive(rt, c, raw, now);
+    this.setActive(rt, c, raw, at);
   }
 
   private setActive(rt: PointRuntime, c: ConditionRuntime, active: boolean, now: number): void {

@@ -51,6 +51,31 @@ describe("checker", function () {
       assert.equal(r.alarms[0].severity, 500);
     });
 
+    it("stamps a transition the sample causes with the sample's time, so two instances write one row", async function () {
+      // Two checkers (two Node-RED instances running one flow) see the same samples at different times.
+      const a = await checkerWith({ high: 100, hysteresis: 5 });
+      const b = await checkerWith({ high: 100, hysteresis: 5 });
+      const raise = sample(101, 5000);
+      const clear = sample(90, 6000);
+      const ra = [...a.checkBatch([raise], 5003).transitions, ...a.checkBatch([clear], 6004).transitions];
+      const rb = [...b.checkBatch([raise], 5250).transitions, ...b.checkBatch([clear], 6400).transitions];
+      assert.deepEqual(
+        ra.map((t) => [t.state, t.ts]),
+        [
+          ["raised", 5000],
+          ["cleared-unacked", 6000],
+        ],
+      );
+      assert.deepEqual(rb, ra);
+      // A transition that waited for a delay happened when the delay ran out: the checker's clock.
+      const d = await checkerWith({ high: 100, onDelayMs: 2000 });
+      d.checkBatch([sample(150, 100)], 120);
+      assert.deepEqual(
+        d.checkBatch([sample(150, 2100)], 2130).transitions.map((t) => t.ts),
+        [2130],
+      );
+    });
+
     it("high with hysteresis 5 at 100: stays raised down to 95 exclusive, clears exactly at 95", async function () {
       const c = await checkerWith({ high: 100, hysteresis: 5 });
       assert.deepEqual(feed(c, 100.01, 1), ["high:raised"]);
