@@ -2,7 +2,7 @@
  * Errors as the API answers them. The older system's paths answer in plain text with its exact
  * messages (`device_id not found!`); every other path answers `{error, field?, message}` as JSON.
  */
-import { DataCollError } from "../errors";
+import { DataCollError, errorMessage } from "../errors";
 
 export class RestError extends Error {
   constructor(
@@ -47,9 +47,29 @@ export function conflict(message: string, field?: string): RestError {
   return new RestError(409, "conflict", message, field);
 }
 
-/** Any thrown value as a RestError; errors nobody expected become 500 with their message. */
+/**
+ * Whether `err` says the store's server cannot be reached (Redis down or restarting): ioredis gives up a
+ * command after its retries (MaxRetriesPerRequestError) or finds the connection closed. That is the
+ * service being unavailable for a moment, not a fault of the API.
+ */
+export function isStoreUnreachable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return (
+    err.name === "MaxRetriesPerRequestError" ||
+    err.message === "Connection is closed." ||
+    /\b(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT)\b/.test(err.message)
+  );
+}
+
+/**
+ * Any thrown value as a RestError: the store out of reach is 503 (try again), other errors nobody
+ * expected are 500 with their message.
+ */
 export function toRestError(err: unknown): RestError {
   if (err instanceof RestError) return err;
   if (err instanceof DataCollError) return new RestError(statusOf(err), err.code, err.message, err.field);
+  if (isStoreUnreachable(err)) {
+    return new RestError(503, "unavailable", `the store is unreachable, try again: ${errorMessage(err)}`);
+  }
   return new RestError(500, "internal", err instanceof Error ? err.message : String(err));
 }

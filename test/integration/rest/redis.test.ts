@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { api, seed, type Api } from "../../unit/rest/helpers";
 import { uniqueNamespace } from "../../support/services";
 import { deleteNamespace, openRedisStore } from "../store/redis-admin";
+import { sparePort, startRedis, stopRedis } from "../store/redis-server";
 
 describe("REST handlers on the Redis store", function () {
   let a: Api;
@@ -52,5 +53,45 @@ describe("REST handlers on the Redis store", function () {
     const r = await a.call("POST", "/v2/import", csv, { contentType: "text/csv" });
     assert.equal(r.status, 400);
     assert.equal(await a.store.registry.getTerm("t5"), undefined);
+  });
+});
+
+describe("REST handlers while Redis is down", function () {
+  this.timeout(30_000);
+
+  it("answer 503 (try again), not 500, and serve again once Redis is back", async function () {
+    const port = await sparePort();
+    let redis = await startRedis(port);
+    const a = api(
+      undefined,
+      undefined,
+      // A short reconnect backoff, so each request gives up after its retries within a second or so.
+      await openRedisStore({
+        url: `redis://127.0.0.1:${port}`,
+        namespace: "down:",
+        instanceId: "rest-down",
+        reconnect: { baseMs: 50, maxMs: 200 },
+      }),
+    );
+    try {
+      await seed(a);
+      assert.equal((await a.call("GET", "/v1/devices")).status, 200);
+      await stopRedis(redis);
+      for (const path of ["/v1/devices", "/v2/devices", "/v1/latest?pattern=plc1", "/v1/alarms"]) {
+        const r = await a.call("GET", path);
+        assert.equal(r.status, 503, `${path}: ${JSON.stringify(r.body)}`);
+        assert.equal((r.body as { error?: string }).error ?? "unavailable", "unavailable");
+      }
+      redis = await startRedis(port);
+      let status = 0;
+      for (let i = 0; i < 100 && status !== 200; i++) {
+        status = (await a.call("GET", "/v1/devices")).status;
+        if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(status, 200);
+    } finally {
+      await a.close();
+      await stopRedis(redis);
+    }
   });
 });
