@@ -8,6 +8,8 @@ import type { ManagerSettings } from "../../src/core/manager-config";
 
 export interface ManagerCredentials {
   password?: string;
+  /** The private key of the Redis TLS client certificate. */
+  redisKey?: string;
 }
 
 export interface ManagerConfigNode extends Node<ManagerCredentials> {

@@ -11,6 +11,9 @@ interface ManagerDef extends NodeDef {
   leaseMs?: string | number;
   store: string;
   redisUrl: string;
+  redisCa?: string;
+  redisCert?: string;
+  redisRejectUnauthorized?: boolean;
   namespace: string;
   instanceId: string;
 }
@@ -26,6 +29,10 @@ export = function register(RED: NodeAPI): void {
         store: def.store,
         redisUrl: def.redisUrl,
         redisPassword: this.credentials?.password,
+        redisCa: def.redisCa,
+        redisCert: def.redisCert,
+        redisKey: this.credentials?.redisKey,
+        redisRejectUnauthorized: def.redisRejectUnauthorized,
         namespace: def.namespace,
         instanceId: def.instanceId,
       });
@@ -81,6 +88,6 @@ export = function register(RED: NodeAPI): void {
   RED.nodes.registerType<ManagerConfigNode, ManagerDef, Record<string, never>, ManagerCredentials>(
     "datacoll-manager",
     DataCollManager,
-    { credentials: { password: { type: "password" } } },
+    { credentials: { password: { type: "password" }, redisKey: { type: "password" } } },
   );
 };

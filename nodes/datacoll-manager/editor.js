@@ -11,6 +11,9 @@ RED.nodes.registerType("datacoll-manager", {
           : /^rediss?:\/\/\S+$/.test(v);
       },
     },
+    redisCa: { value: "" },
+    redisCert: { value: "" },
+    redisRejectUnauthorized: { value: true },
     namespace: { value: "dc:", required: true, validate: RED.validators.regex(/^[A-Za-z0-9_.-]{1,64}:$/) },
     instanceId: { value: "" },
     runDevices: { value: true },
@@ -19,6 +22,7 @@ RED.nodes.registerType("datacoll-manager", {
   },
   credentials: {
     password: { type: "password" },
+    redisKey: { type: "password" },
   },
   label: function () {
     if (this.name) return this.name;
@@ -26,9 +30,12 @@ RED.nodes.registerType("datacoll-manager", {
   },
   oneditprepare: function () {
     var toggle = function () {
-      $(".datacoll-manager-redis").toggle($("#node-config-input-store").val() === "redis");
+      var redis = $("#node-config-input-store").val() === "redis";
+      $(".datacoll-manager-redis").toggle(redis);
+      $(".datacoll-manager-tls").toggle(redis && /^rediss:/.test($("#node-config-input-redisUrl").val()));
     };
     $("#node-config-input-store").on("change", toggle);
+    $("#node-config-input-redisUrl").on("change keyup", toggle);
     toggle();
   },
 });

@@ -34,7 +34,7 @@ export = function register(RED: NodeAPI): void {
         if (handle === undefined)
           throw new Error(m?.settingsError ?? RED._("datacoll-save.errors.noManager"));
       }
-      saver = openSaver(share, this.id, def, handle?.manager.settings, (reason) =>
+      saver = openSaver(share, this.id, def, handle?.manager, (reason) =>
         this.warn(RED._("datacoll-save.errors.redis", { reason })),
       );
     } catch (err) {

@@ -5,7 +5,7 @@
  * An in-memory backlog still holding rows when its node closes for a redeploy is parked under the node id
  * and taken over by the node's next instance, so a redeploy during an outage loses nothing either.
  */
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { DataCollError, errorMessage } from "../../src/core/errors";
 import { MemoryBacklog, RedisStreamBacklog, saverKeys } from "../../src/core/history/backlog";
 import {
@@ -14,7 +14,7 @@ import {
   type OverflowPolicy,
 } from "../../src/core/history/batch-writer";
 import { MemoryDeadLetters, RedisDeadLetters } from "../../src/core/history/dead-letters";
-import type { ManagerSettings } from "../../src/core/manager-config";
+import type { Manager } from "../../src/core/manager";
 import type { PoolShare } from "./mysql-pool";
 
 export interface SaveDef {
@@ -86,17 +86,17 @@ export interface Saver {
 
 const parked = new Map<string, MemoryBacklog>();
 
-/** Open a writer on a pool share; with `redis` settings the backlog and dead letters live in Redis. */
+/** Open a writer on a pool share; with a Redis manager the backlog and dead letters live in its Redis. */
 export function openSaver(
   share: PoolShare,
   saverId: string,
   def: SaveDef,
-  redis: ManagerSettings | undefined,
+  manager: Manager | undefined,
   onRedisError: (message: string) => void,
 ): Saver {
   const options = saveOptions(def);
   const common = { ...options, mysql: { pool: share.pool }, concurrency: share.settings.poolSize };
-  if (redis === undefined || redis.store !== "redis") {
+  if (manager === undefined || manager.settings.store !== "redis") {
     const old = parked.get(saverId);
     parked.delete(saverId);
     // A parked backlog is taken over as it is, even if the capacity setting changed meanwhile: its rows
@@ -120,11 +120,10 @@ export function openSaver(
       },
     };
   }
-  const client = new Redis(redis.redisUrl, {
-    ...(redis.redisPassword === undefined ? {} : { password: redis.redisPassword }),
+  // Through the manager, so its AUTH, TLS and Sentinel options reach the backlog's connection too.
+  // Named so an operator (and the leak test) can tell the saver's connection in CLIENT LIST.
+  const client = manager.openRedis(`datacoll-save:${saverId.replace(/[^\w.:-]/g, "_")}`, {
     maxRetriesPerRequest: 2,
-    // Named so an operator (and the leak test) can tell the saver's connection in CLIENT LIST.
-    connectionName: `datacoll-save:${saverId.replace(/[^\w.:-]/g, "_")}`,
   });
   // Reported through the writer's own failures (an append or read that fails); this only keeps the
   // connection's error events from being unhandled, and names them once per outage.
@@ -134,7 +133,7 @@ export function openSaver(
     down = true;
   });
   client.on("ready", () => (down = false));
-  const keys = saverKeys(redis.namespace, saverId);
+  const keys = saverKeys(manager.settings.namespace, saverId);
   let writer: BatchWriter;
   try {
     writer = new BatchWriter({

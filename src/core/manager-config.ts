@@ -1,5 +1,7 @@
 import os from "node:os";
+import type { RedisOptions } from "ioredis";
 import { DataCollError } from "./errors";
+import { parseTls, tlsConnectOptions, type TlsSettings } from "./tls-options";
 
 /** Where the shared state lives: Redis (several instances) or the embedded in-memory store (one). */
 export type StoreKind = "embedded" | "redis";
@@ -8,6 +10,8 @@ export interface ManagerSettings {
   readonly store: StoreKind;
   readonly redisUrl: string;
   readonly redisPassword: string | undefined;
+  /** Set for a `rediss://` URL: the CA to verify the server with, a client certificate, verify on/off. */
+  readonly redisTls?: TlsSettings;
   readonly namespace: string;
   readonly instanceId: string;
 }
@@ -16,6 +20,11 @@ export interface RawManagerSettings {
   readonly store?: unknown;
   readonly redisUrl?: unknown;
   readonly redisPassword?: unknown;
+  readonly redisCa?: unknown;
+  readonly redisCert?: unknown;
+  /** The client certificate's private key: a credential. */
+  readonly redisKey?: unknown;
+  readonly redisRejectUnauthorized?: unknown;
   readonly namespace?: unknown;
   readonly instanceId?: unknown;
 }
@@ -49,6 +58,25 @@ export function parseManagerSettings(raw: RawManagerSettings): ManagerSettings {
   if (store === "redis" && !/^rediss?:\/\//.test(redisUrl)) {
     throw new DataCollError("invalid", "redisUrl must start with redis:// or rediss://", "redisUrl");
   }
+  if (store === "redis") refuseUrlPassword(redisUrl);
+  const tlsFields = {
+    ca: "redisCa",
+    cert: "redisCert",
+    key: "redisKey",
+    rejectUnauthorized: "redisRejectUnauthorized",
+  };
+  const redisTls =
+    store === "redis" && redisUrl.startsWith("rediss://")
+      ? parseTls(
+          {
+            ca: raw.redisCa,
+            cert: raw.redisCert,
+            key: raw.redisKey,
+            rejectUnauthorized: raw.redisRejectUnauthorized,
+          },
+          tlsFields,
+        )
+      : undefined;
   const namespace = optionalString(raw.namespace, "namespace") ?? DEFAULT_NAMESPACE;
   if (!NAMESPACE_RULE.test(namespace)) {
     throw new DataCollError(
@@ -61,7 +89,37 @@ export function parseManagerSettings(raw: RawManagerSettings): ManagerSettings {
     store,
     redisUrl,
     redisPassword: optionalString(raw.redisPassword, "redisPassword"),
+    ...(redisTls === undefined ? {} : { redisTls }),
     namespace,
     instanceId: optionalString(raw.instanceId, "instanceId") ?? defaultInstanceId(),
+  };
+}
+
+/**
+ * The URL is saved in the flow file and shown as the node's label, so a password in it would be a secret
+ * in plain text; it belongs in the Password field, which Node-RED keeps as an encrypted credential. (And
+ * ioredis would let the URL's password win over the field's without a word.)
+ */
+function refuseUrlPassword(redisUrl: string): void {
+  let url: URL;
+  try {
+    url = new URL(redisUrl);
+  } catch {
+    throw new DataCollError("invalid", "redisUrl is not a valid URL", "redisUrl");
+  }
+  if (url.password !== "") {
+    throw new DataCollError(
+      "invalid",
+      "redisUrl must not contain a password: put it in the Password field, which is kept as a credential",
+      "redisUrl",
+    );
+  }
+}
+
+/** The ioredis options a manager's settings give every connection it opens: AUTH and TLS. */
+export function redisConnectOptions(s: ManagerSettings): RedisOptions {
+  return {
+    ...(s.redisPassword === undefined ? {} : { password: s.redisPassword }),
+    ...(s.redisTls === undefined ? {} : { tls: tlsConnectOptions(s.redisTls) }),
   };
 }

@@ -3,9 +3,9 @@
  * event bus and the registry. Every node that references the config node shares it through the pool
  * below, so one config node means exactly one set of Redis connections however many nodes use it.
  */
-import type { ClusterNode, ClusterOptions, RedisOptions } from "ioredis";
+import type { ClusterNode, ClusterOptions, Redis, RedisOptions } from "ioredis";
 import { DataCollError } from "./errors";
-import type { ManagerSettings } from "./manager-config";
+import { redisConnectOptions, type ManagerSettings } from "./manager-config";
 import type { DataPoint, PointKey } from "./model/datapoint";
 import type { ProtocolRules } from "./model/protocol-rules";
 import { EventBus, type PointsListener, type Subscription } from "./bus/event-bus";
@@ -80,13 +80,25 @@ export class Manager {
         ? new RedisStore({
             ...common,
             url: settings.redisUrl,
-            password: settings.redisPassword,
-            redisOptions: opts.redisOptions,
+            // AUTH and TLS from the settings; what code passes (Sentinel, timeouts, its own TLS) on top.
+            redisOptions: { ...redisConnectOptions(settings), ...opts.redisOptions },
             cluster: opts.cluster,
             reconnect: opts.reconnect,
           })
         : new MemoryStore({ ...common, database: opts.memoryDatabase });
     this.offRemote = this.store.onRemotePoints((env) => this.bus.receive(env));
+  }
+
+  /**
+   * A Redis connection of its own for a user of this manager (a saver's backlog, the leases), made with
+   * the very options the store's connections use — URL, AUTH, TLS, Sentinel — so whatever reaches the
+   * store reaches it. The caller closes it. Throws for the embedded store.
+   */
+  openRedis(connectionName: string, override: RedisOptions = {}): Redis {
+    if (!(this.store instanceof RedisStore)) {
+      throw new DataCollError("no-redis", "this manager keeps its state in memory, not in Redis");
+    }
+    return this.store.connect(connectionName, override);
   }
 
   get registry(): Registry {

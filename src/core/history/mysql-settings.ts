@@ -6,16 +6,10 @@
 import mysql from "mysql2/promise";
 import type { Pool, PoolOptions } from "mysql2/promise";
 import { DataCollError, errorMessage } from "../errors";
+import { explainNetworkError } from "../link-test";
+import { flag, parseTls, tlsConnectOptions, type TlsSettings } from "../tls-options";
 
-export interface MysqlTls {
-  /** PEM text of the CA certificate(s) that signed the server's certificate; undefined: the system's. */
-  readonly ca: string | undefined;
-  /** PEM client certificate and key, for servers that require X.509 client authentication. */
-  readonly cert: string | undefined;
-  readonly key: string | undefined;
-  /** false accepts any server certificate (testing only: it gives up on knowing who the server is). */
-  readonly rejectUnauthorized: boolean;
-}
+export type MysqlTls = TlsSettings;
 
 export interface MysqlSettings {
   readonly host: string;
@@ -59,15 +53,6 @@ function text(raw: unknown, field: string, fallback: string): string {
   return raw.trim() === "" ? fallback : raw.trim();
 }
 
-function optionalPem(raw: unknown, field: string): string | undefined {
-  const value = text(raw, field, "");
-  if (value === "") return undefined;
-  if (!value.includes("-----BEGIN ")) {
-    throw new DataCollError("invalid", `${field} must be PEM text (starting with -----BEGIN …)`, field);
-  }
-  return value;
-}
-
 function integer(raw: unknown, field: string, fallback: number, min: number, max: number): number {
   if (raw === undefined || raw === null || raw === "") return fallback;
   const n = typeof raw === "string" ? Number(raw.trim()) : raw;
@@ -75,13 +60,6 @@ function integer(raw: unknown, field: string, fallback: number, min: number, max
     throw new DataCollError("invalid", `${field} must be a whole number from ${min} to ${max}`, field);
   }
   return n;
-}
-
-function flag(raw: unknown, field: string, fallback: boolean): boolean {
-  if (raw === undefined || raw === null || raw === "") return fallback;
-  if (raw === true || raw === "true") return true;
-  if (raw === false || raw === "false") return false;
-  throw new DataCollError("invalid", `${field} must be true or false`, field);
 }
 
 // MySQL's own rule for unquoted names is looser; we keep to what works unquoted everywhere and in URLs.
@@ -109,17 +87,8 @@ export function parseMysqlSettings(raw: RawMysqlSettings): MysqlSettings {
   }
   const useTls = flag(raw.tls, "tls", false);
   const tls: MysqlTls | undefined = useTls
-    ? {
-        ca: optionalPem(raw.ca, "ca"),
-        cert: optionalPem(raw.cert, "cert"),
-        key: optionalPem(raw.key, "key"),
-        rejectUnauthorized: flag(raw.rejectUnauthorized, "rejectUnauthorized", true),
-      }
+    ? parseTls(raw, { ca: "ca", cert: "cert", key: "key", rejectUnauthorized: "rejectUnauthorized" })
     : undefined;
-  if (tls && (tls.cert === undefined) !== (tls.key === undefined)) {
-    const missing = tls.cert === undefined ? "cert" : "key";
-    throw new DataCollError("invalid", "a client certificate needs both cert and key", missing);
-  }
   return {
     host,
     port: integer(raw.port, "port", MYSQL_DEFAULTS.port, 1, 65535),
@@ -147,16 +116,7 @@ function connectionOptions(s: MysqlSettings): PoolOptions {
     user: s.user,
     password: s.password,
     connectTimeout: s.connectTimeoutMs,
-    ...(s.tls
-      ? {
-          ssl: {
-            ...(s.tls.ca === undefined ? {} : { ca: s.tls.ca }),
-            ...(s.tls.cert === undefined ? {} : { cert: s.tls.cert }),
-            ...(s.tls.key === undefined ? {} : { key: s.tls.key }),
-            rejectUnauthorized: s.tls.rejectUnauthorized,
-          },
-        }
-      : {}),
+    ...(s.tls ? { ssl: tlsConnectOptions(s.tls) } : {}),
     // Times travel as UTC text we format ourselves (rows.ts sqlTime); 'Z' keeps anything mysql2 converts
     // (custom SQL users reading back) in UTC too rather than in the Node-RED host's zone.
     timezone: "Z",
@@ -200,20 +160,32 @@ function errCode(err: unknown): string {
   return "UNKNOWN";
 }
 
+// mysql2 reports a failed TLS handshake as HANDSHAKE_SSL_ERROR with Node's message; Node's code is lost.
+const TLS_MESSAGES: readonly (readonly [RegExp, string])[] = [
+  [/self[- ]signed certificate|unable to verify|unable to get (local )?issuer/i, "SELF_SIGNED_CERT_IN_CHAIN"],
+  [/Hostname\/IP does not match|altnames/i, "ERR_TLS_CERT_ALTNAME_INVALID"],
+  [/certificate has expired/i, "CERT_HAS_EXPIRED"],
+];
+
+function tlsCode(err: unknown): string {
+  const code = errCode(err);
+  if (code !== "HANDSHAKE_SSL_ERROR") return code;
+  const message = errorMessage(err);
+  return TLS_MESSAGES.find(([pattern]) => pattern.test(message))?.[1] ?? code;
+}
+
 /** Plain words for what went wrong, for a plant engineer looking at the config dialog. */
 export function explainConnectionError(s: MysqlSettings, err: unknown): string {
   const where = `${s.host}:${s.port}`;
-  switch (errCode(err)) {
-    case "ECONNREFUSED":
-      return `Nothing is listening at ${where}. Is MySQL running, and is the port right?`;
-    case "ENOTFOUND":
-    case "EAI_AGAIN":
-      return `The host name ${s.host} could not be found. Check the spelling or use an IP address.`;
-    case "ETIMEDOUT":
-      return `No answer from ${where} within ${s.connectTimeoutMs} ms. A firewall may be dropping the connection.`;
-    case "EHOSTUNREACH":
-    case "ENETUNREACH":
-      return `There is no network route to ${s.host}.`;
+  const code = tlsCode(err);
+  const network = explainNetworkError(code, {
+    host: s.host,
+    port: s.port,
+    service: "MySQL",
+    timeoutMs: s.connectTimeoutMs,
+  });
+  if (network !== undefined) return network;
+  switch (code) {
     case "ECONNRESET":
     case "PROTOCOL_CONNECTION_LOST":
       return `${where} accepted the connection and closed it. Is it a MySQL server, and does it allow this host?`;
@@ -240,6 +212,8 @@ export function explainConnectionError(s: MysqlSettings, err: unknown): string {
       return `The server's TLS certificate is not issued for "${s.host}".`;
     case "CERT_HAS_EXPIRED":
       return "The server's TLS certificate has expired.";
+    case "HANDSHAKE_SSL_ERROR":
+      return `The TLS handshake with ${where} failed: ${errorMessage(err)}`;
     default:
       return `Could not connect to ${where}: ${errorMessage(err)}`;
   }

@@ -3,7 +3,6 @@
  * leases in Redis when the manager's store is Redis (so several instances share the devices), and the
  * manager's REST actions (device_call, device_ctrl) pointed at it.
  */
-import { Redis } from "ioredis";
 import { errorMessage } from "../errors";
 import type { Manager } from "../manager";
 import type { Protocol } from "../model/device";
@@ -37,13 +36,10 @@ export interface ManagerRuntime {
 export function startManagerRuntime(manager: Manager, opts: ManagerRuntimeOptions = {}): ManagerRuntime {
   const s = manager.settings;
   // Leases get their own connection: a renewal must not queue behind a large ingest pipeline.
+  // Opened through the manager so AUTH, TLS and Sentinel reach it as they reach the store.
   const leaseRedis =
     s.store === "redis"
-      ? new Redis(s.redisUrl, {
-          password: s.redisPassword,
-          maxRetriesPerRequest: 1,
-          connectionName: `datacoll-leases:${s.instanceId}`,
-        })
+      ? manager.openRedis(`datacoll-leases:${s.instanceId}`, { maxRetriesPerRequest: 1 })
       : undefined;
   leaseRedis?.on("error", () => undefined); // reconnects by itself; a lease round reports the failure
   const runner = new RegistryRunner(manager, {

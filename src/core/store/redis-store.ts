@@ -224,6 +224,8 @@ export class RedisStore implements Store {
   private readonly trim: string;
   private readonly shas = new Map<string, string>();
   private readonly makeClient: (override?: RedisOptions) => Client;
+  private readonly policy: ReconnectPolicy;
+  private readonly clustered: boolean;
 
   constructor(opts: RedisStoreOptions) {
     this.namespace = opts.namespace;
@@ -235,6 +237,8 @@ export class RedisStore implements Store {
     this.prefix = opts.cluster ? `{${opts.namespace}}` : opts.namespace;
     this.ids = opts.ids ?? new EventIds();
     const policy: ReconnectPolicy = { baseMs: 100, maxMs: 10_000, ...opts.reconnect };
+    this.policy = policy;
+    this.clustered = opts.cluster !== undefined;
     const common: RedisOptions = {
       maxRetriesPerRequest: opts.maxRetriesPerRequest ?? 3,
       retryStrategy: (attempt: number) => {
@@ -283,6 +287,21 @@ export class RedisStore implements Store {
       rules: opts.rules,
       ids: this.ids,
     });
+  }
+
+  /**
+   * Another connection with this store's options (URL, AUTH, TLS, Sentinel), for a user that needs its
+   * own: it reconnects on the same backoff but does not speak for the store's state. The caller closes it.
+   */
+  connect(connectionName: string, override: RedisOptions = {}): Redis {
+    if (this.clustered) {
+      throw new DataCollError("unsupported", "a separate connection to a Redis Cluster is not supported");
+    }
+    return this.makeClient({
+      connectionName,
+      retryStrategy: (attempt: number) => reconnectDelay(attempt, this.policy),
+      ...override,
+    }) as Redis;
   }
 
   get state(): StoreState {

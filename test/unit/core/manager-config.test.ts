@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { DataCollError } from "../../../src/core/errors";
-import { DEFAULT_NAMESPACE, parseManagerSettings } from "../../../src/core/manager-config";
+import {
+  DEFAULT_NAMESPACE,
+  parseManagerSettings,
+  redisConnectOptions,
+} from "../../../src/core/manager-config";
 
 function fieldOf(fn: () => unknown): string | undefined {
   try {
@@ -32,9 +36,63 @@ describe("manager settings", function () {
       store: "redis",
       redisUrl: "rediss://cache.plant:6380/2",
       redisPassword: "s3cret",
+      redisTls: { ca: undefined, cert: undefined, key: undefined, rejectUnauthorized: true },
       namespace: "plant-a:",
       instanceId: "node-red-1",
     });
+  });
+
+  it("gives every connection the password and, for rediss://, the TLS options", function () {
+    const pem = (what: string): string => `-----BEGIN ${what}-----\nAAAA\n-----END ${what}-----`;
+    const s = parseManagerSettings({
+      store: "redis",
+      redisUrl: "rediss://ops@cache.plant:6380",
+      redisPassword: "s3cret",
+      redisCa: pem("CERTIFICATE"),
+      redisCert: ` ${pem("CERTIFICATE")} `,
+      redisKey: pem("PRIVATE KEY"),
+      redisRejectUnauthorized: "false",
+    });
+    assert.deepEqual(redisConnectOptions(s), {
+      password: "s3cret",
+      tls: {
+        ca: pem("CERTIFICATE"),
+        cert: pem("CERTIFICATE"),
+        key: pem("PRIVATE KEY"),
+        rejectUnauthorized: false,
+      },
+    });
+    // TLS options of a plain redis:// URL are not used (the form keeps them while hidden).
+    const plain = parseManagerSettings({
+      store: "redis",
+      redisUrl: "redis://h:1",
+      redisCa: pem("CERTIFICATE"),
+    });
+    assert.deepEqual(redisConnectOptions(plain), {});
+  });
+
+  it("refuses a password in the URL (it would be saved in the flow file), and bad TLS text", function () {
+    for (const redisUrl of ["redis://:s3cret@h:6379", "rediss://user:s3cret@h:6379/1"]) {
+      let message = "";
+      try {
+        parseManagerSettings({ store: "redis", redisUrl });
+      } catch (err) {
+        assert.ok(err instanceof DataCollError);
+        assert.equal(err.field, "redisUrl");
+        message = err.message;
+      }
+      assert.match(message, /must not contain a password/);
+      assert.doesNotMatch(message, /s3cret/, "the error must not repeat the password");
+    }
+    const tls = { store: "redis", redisUrl: "rediss://h:6380" } as const;
+    assert.equal(
+      fieldOf(() => parseManagerSettings({ ...tls, redisCa: "not a certificate" })),
+      "redisCa",
+    );
+    assert.equal(
+      fieldOf(() => parseManagerSettings({ ...tls, redisKey: "-----BEGIN PRIVATE KEY-----" })),
+      "redisCert",
+    );
   });
 
   it("names the field at fault", function () {

@@ -75,5 +75,16 @@ describe("MySQL settings", function () {
     assert.match(say("ENOTFOUND"), /host name db could not be found/);
     assert.match(say("HANDSHAKE_NO_SSL_SUPPORT"), /does not offer TLS/);
     assert.match(say("ODD"), /Could not connect to db:3307: x/);
+    // mysql2 wraps a failed TLS handshake; the words come from Node's message.
+    const tls = (message: string) =>
+      explainConnectionError(s, Object.assign(new Error(message), { code: "HANDSHAKE_SSL_ERROR" }));
+    assert.match(tls("self-signed certificate in certificate chain"), /not signed by a trusted CA/);
+    assert.match(tls("unable to verify the first certificate"), /not signed by a trusted CA/);
+    assert.match(
+      tls("Hostname/IP does not match certificate's altnames: IP: 10.0.0.1 is not in the cert's list"),
+      /not issued for "db"/,
+    );
+    assert.match(tls("certificate has expired"), /has expired/);
+    assert.match(tls("wrong version number"), /TLS handshake with db:3307 failed: wrong version number/);
   });
 });
