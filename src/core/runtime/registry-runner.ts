@@ -24,6 +24,8 @@ export interface RunnerOptions {
   readonly leaseMs?: number;
   /** Registry changes are gathered this long before they are applied, so a burst reloads once. */
   readonly settleMs?: number;
+  /** A registry load or reload that failed (the store unreachable) is tried again after this long. */
+  readonly retryMs?: number;
   readonly onProblem?: (deviceId: string, message: string) => void;
   readonly onPublishError?: (err: unknown) => void;
 }
@@ -50,6 +52,8 @@ export class RegistryRunner {
   private reloading: Promise<void> = Promise.resolve();
   private offChange: (() => void) | undefined;
   private closed = false;
+  /** The wait before the next try of a failed start, ended early by close(). */
+  private retryWait: { readonly handle: TimerHandle; readonly resolve: () => void } | undefined;
   /** Which device each term belongs to, to place a deleted term's change. */
   private readonly termDevice = new Map<string, string>();
 
@@ -79,10 +83,34 @@ export class RegistryRunner {
     return [...this.running.keys()];
   }
 
-  /** Load the registry and start; registry changes are followed from now on. */
+  /**
+   * Load the registry and start; registry changes are followed from now on. While the store cannot be
+   * reached (a Redis restart during a deploy) the load is tried again until it works or the runner is
+   * closed: a runtime that gave up would run no device for good.
+   */
   async start(): Promise<void> {
     this.offChange = this.manager.registry.onChange((changes) => this.onChanges(changes));
-    await this.reloadAll();
+    for (;;) {
+      try {
+        await this.reloadAll();
+        return;
+      } catch (err) {
+        if (this.closed) return;
+        this.opts.onProblem?.("*", `registry load failed, trying again: ${errorMessage(err)}`);
+        await new Promise<void>((resolve) => {
+          const handle = this.opts.clock.setTimer(() => {
+            this.retryWait = undefined;
+            resolve();
+          }, this.retryMs);
+          this.retryWait = { handle, resolve };
+        });
+        if (this.closed) return;
+      }
+    }
+  }
+
+  private get retryMs(): number {
+    return this.opts.retryMs ?? 1000;
   }
 
   /** Per-term run information of a device running here. */
@@ -137,6 +165,11 @@ export class RegistryRunner {
     if (this.closed) return;
     this.closed = true;
     this.offChange?.();
+    if (this.retryWait !== undefined) {
+      this.opts.clock.clearTimer(this.retryWait.handle);
+      this.retryWait.resolve();
+      this.retryWait = undefined;
+    }
     if (this.settleTimer !== undefined) this.opts.clock.clearTimer(this.settleTimer);
     this.settleTimer = undefined;
     await this.reloading;
@@ -158,13 +191,13 @@ export class RegistryRunner {
     this.queue(ids);
   }
 
-  private queue(ids: readonly string[]): void {
+  private queue(ids: readonly string[], delayMs = this.opts.settleMs ?? 50): void {
     for (const id of ids) this.pending.add(id);
     if (this.closed || this.settleTimer !== undefined) return;
     this.settleTimer = this.opts.clock.setTimer(() => {
       this.settleTimer = undefined;
       this.flush();
-    }, this.opts.settleMs ?? 50);
+    }, delayMs);
   }
 
   private flush(): void {
@@ -179,7 +212,13 @@ export class RegistryRunner {
       })
       .then(
         () => undefined,
-        (err: unknown) => this.opts.onProblem?.("*", `registry reload failed: ${errorMessage(err)}`),
+        (err: unknown) => {
+          // Try the same changes again: one dropped would leave a device whose lease was gained here
+          // not running (nobody polls it while this instance renews the lease), or running stale.
+          this.opts.onProblem?.("*", `registry reload failed, trying again: ${errorMessage(err)}`);
+          if (all) this.pendingAll = true;
+          this.queue(ids, this.retryMs);
+        },
       );
   }
 

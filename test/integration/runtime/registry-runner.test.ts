@@ -150,4 +150,44 @@ describe("registry runner (Modbus, embedded store)", function () {
     await until(async () => (await manager.store.latest("m1:t1:volts"))?.value === 230.5, 1000, "volts");
     assert.equal(problems.length, 1, problems.join("\n"));
   });
+
+  it("tries a failed registry load and a failed reload again instead of giving up", async function () {
+    await createPlant();
+    // The suite's runner is done with the plant and out of the way; a second one, whose store fails
+    // its first reads as while Redis restarts, is the one under test.
+    await runner.settled();
+    await runner.close();
+    const registry = manager.registry;
+    const realList = registry.listDevices.bind(registry);
+    const realGet = registry.getDevice.bind(registry);
+    let listFailures = 2;
+    let getFailures = 0;
+    const unreachable = (): Error => new Error("Connection is closed.");
+    registry.listDevices = () => (listFailures-- > 0 ? Promise.reject(unreachable()) : realList());
+    registry.getDevice = (id) => (getFailures-- > 0 ? Promise.reject(unreachable()) : realGet(id));
+    const own: string[] = [];
+    const second = new RegistryRunner(manager, {
+      clock: systemClock,
+      drivers: { "modbus-tcp": modbusDriver },
+      retryMs: 100,
+      onProblem: (id, m) => own.push(`${id}: ${m}`),
+    });
+    try {
+      await second.start();
+      assert.deepEqual(second.devices, ["m1"]);
+      assert.equal(own.filter((m) => m.includes("registry load failed, trying again")).length, 2);
+      // A change whose reload fails is applied on a later try, not dropped.
+      getFailures = 1;
+      await registry.putDevice({ id: "m1", protocol: "modbus-tcp", host: "127.0.0.1", port, enabled: false });
+      await until(() => second.devices.length === 0, 2000, "the disabled device stopped");
+      assert.ok(
+        own.some((m) => m.includes("registry reload failed, trying again")),
+        own.join("\n"),
+      );
+    } finally {
+      registry.listDevices = realList;
+      registry.getDevice = realGet;
+      await second.close();
+    }
+  });
 });
