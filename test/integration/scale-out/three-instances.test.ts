@@ -16,8 +16,8 @@ import { parseManagerSettings } from "../../../src/core/manager-config";
 import type { PointsEnvelope } from "../../../src/core/bus/envelope";
 import { until } from "../../support/net";
 import { REDIS_URL, uniqueNamespace } from "../../support/services";
-import { NodeRedProcess } from "./node-red-process";
-import { RecordingSimulator, preciseNow, type ConnectionRecord } from "./recording-simulator";
+import { NodeRedProcess } from "../../support/node-red-process";
+import { RecordingSimulator, preciseNow, type ConnectionRecord } from "../../support/recording-simulator";
 
 const LEASE_MS = 2000;
 const POLL_MS = 200;

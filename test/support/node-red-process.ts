@@ -1,15 +1,16 @@
 /**
  * A real Node-RED process with the built package (dist/) linked into a user directory of its own, as in
  * package-load.test.ts: the flow is given as JSON, the process can be killed (-9), stopped (SIGINT, a
- * graceful shutdown that closes the flows) and started again on the same user directory.
+ * graceful shutdown that closes the flows) and started again on the same user directory and HTTP port.
+ * Used by the scale-out tests and the soak (soak/), which also gives a settings.js.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { freePort } from "../../support/net";
+import { freePort } from "./net";
 
-const root = path.resolve(__dirname, "../../..");
+const root = path.resolve(__dirname, "../..");
 const pkgName = (JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { name: string })
   .name;
 const nodeRedDir = process.env.NODE_RED_PATH
@@ -19,21 +20,54 @@ const nodeRedDir = process.env.NODE_RED_PATH
 /** Keep the end of the log only: enough to show why an instance failed. */
 const LOG_LIMIT = 20_000;
 
+/**
+ * A copy of the built package (package.json, dist/, icons/) in a temporary directory, with this
+ * repository's node_modules linked in: instances started from it keep running the same code while
+ * `dist/` is rebuilt (another `npm run build` on a shared working tree wipes it for a moment).
+ */
+export function snapshotPackage(): { dir: string; dispose(): void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "datacoll-pkg-"));
+  fs.copyFileSync(path.join(root, "package.json"), path.join(dir, "package.json"));
+  for (const sub of ["dist", "icons"])
+    fs.cpSync(path.join(root, sub), path.join(dir, sub), { recursive: true });
+  fs.symlinkSync(path.join(root, "node_modules"), path.join(dir, "node_modules"), "dir");
+  return { dir, dispose: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
 export class NodeRedProcess {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
   private log = "";
+  private httpPort: number | undefined;
   readonly userDir: string;
 
+  /**
+   * `settings`, when given, is written as the user directory's settings.js (a CommonJS module);
+   * `packageDir` is the package to link (default: this repository; the soak gives a snapshot of it).
+   */
   constructor(
     readonly name: string,
     flows: readonly object[],
+    settings?: string,
+    packageDir = root,
   ) {
-    this.userDir = fs.mkdtempSync(path.join(os.tmpdir(), `datacoll-scale-${name}-`));
+    this.userDir = fs.mkdtempSync(path.join(os.tmpdir(), `datacoll-nr-${name}-`));
     const link = path.join(this.userDir, "node_modules", ...pkgName.split("/"));
     fs.mkdirSync(path.dirname(link), { recursive: true });
-    fs.symlinkSync(root, link, "dir");
+    fs.symlinkSync(packageDir, link, "dir");
     fs.writeFileSync(path.join(this.userDir, "flows.json"), JSON.stringify(flows));
+    if (settings !== undefined) fs.writeFileSync(path.join(this.userDir, "settings.js"), settings);
+  }
+
+  /** The HTTP port (admin API and http-in nodes); picked at the first start and kept across restarts. */
+  get port(): number {
+    if (this.httpPort === undefined) throw new Error(`${this.name} has not been started`);
+    return this.httpPort;
+  }
+
+  /** The process id while it runs. */
+  get pid(): number | undefined {
+    return this.running ? this.child?.pid : undefined;
   }
 
   get running(): boolean {
@@ -46,7 +80,8 @@ export class NodeRedProcess {
 
   async start(): Promise<void> {
     if (this.running) throw new Error(`${this.name} is already running`);
-    const port = await freePort();
+    this.httpPort ??= await freePort();
+    const port = this.httpPort;
     const child = spawn(
       process.execPath,
       [path.join(nodeRedDir, "red.js"), "--userDir", this.userDir, "--port", String(port), "flows.json"],

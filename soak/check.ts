@@ -1,0 +1,86 @@
+/**
+ * The soak's verdict: what the devices produced against what MySQL holds, the alarms the check nodes
+ * wrote against those the stored samples call for, the formula rows against their inputs, and device →
+ * MySQL latency. Pure functions over data the driver collected, so the rules are in one place and
+ * docs/soak.md can quote them.
+ */
+import type { Produced } from "./devices";
+
+/** A time span in which some samples may be lost, and why (docs/soak.md lists them). */
+export interface LossWindow {
+  readonly what: string;
+  readonly from: number;
+  readonly to: number;
+  /** The devices it concerns; undefined = every device. */
+  readonly devices?: ReadonlySet<string>;
+}
+
+export interface StoredSample {
+  readonly value: number;
+  readonly ts: number;
+  readonly cause: string;
+}
+
+export interface SequenceVerdict {
+  produced: number;
+  stored: number;
+  /** Lost samples inside a window, per window kind. */
+  allowed: Map<string, number>;
+  /** Lost samples no window explains: each breaks the invariant. */
+  unexplained: Produced[];
+  /** Values stored in more than one row (a sample saved twice under two time stamps). */
+  duplicated: { deviceId: string; value: number; rows: number }[];
+  /** Values stored that the device never produced. */
+  phantom: { deviceId: string; value: number }[];
+}
+
+/**
+ * Match the produced counter values of one device against its stored rows. Only samples produced in
+ * [from, to] are counted; duplicates are looked for among first-hand samples (poll, spontaneous): an IEC
+ * 104 interrogation reports the current value again by design.
+ */
+export function checkSequence(
+  deviceId: string,
+  produced: readonly Produced[],
+  stored: readonly StoredSample[],
+  windows: readonly LossWindow[],
+  from: number,
+  to: number,
+  v: SequenceVerdict,
+): void {
+  const storedValues = new Set<number>();
+  const firstHand = new Map<number, number>();
+  for (const s of stored) {
+    storedValues.add(s.value);
+    if (s.cause === "poll" || s.cause === "spontaneous")
+      firstHand.set(s.value, (firstHand.get(s.value) ?? 0) + 1);
+  }
+  for (const [value, rows] of firstHand) if (rows > 1) v.duplicated.push({ deviceId, value, rows });
+  const producedValues = new Set<number>();
+  for (const p of produced) {
+    producedValues.add(p.value);
+    if (p.initial === true || p.at < from || p.at > to) continue;
+    v.produced++;
+    if (storedValues.has(p.value)) {
+      v.stored++;
+      continue;
+    }
+    const w = windows.find((x) => p.at >= x.from && p.at <= x.to && (!x.devices || x.devices.has(deviceId)));
+    if (w) v.allowed.set(w.what, (v.allowed.get(w.what) ?? 0) + 1);
+    else v.unexplained.push(p);
+  }
+  for (const value of storedValues) if (!producedValues.has(value)) v.phantom.push({ deviceId, value });
+}
+
+/** Raises a high limit with hysteresis calls for over a point's stored good samples in time order. */
+export function expectedRaises(values: readonly number[], high: number, hysteresis: number): number {
+  let active = false;
+  let raises = 0;
+  for (const v of values) {
+    if (!active && v > high) {
+      active = true;
+      raises++;
+    } else if (active && v <= high - hysteresis) active = false;
+  }
+  return raises;
+}

@@ -1,0 +1,132 @@
+/**
+ * The soak's simulated devices, in a process of their own so the fault script can kill it (SIGKILL, a
+ * device crash) and start it again on the same ports.
+ *
+ * `node --import tsx soak/devices.ts '<spec JSON>'` serves, on loopback:
+ * - Modbus devices: the counting simulator of the scale-out test (test/support/recording-simulator.ts):
+ *   every request is answered with a new counter value (HR0:uint32) and its saw tooth (HR3 = counter mod
+ *   100);
+ * - IEC 104 outstations (our simulator, common address 1): IOA 1 is a float counter that goes up by one
+ *   every `iecStepMs` while a master has data transfer started, sent spontaneously with a time tag.
+ *
+ * A port of 0 picks a free one; a restarted process is given the ports of the first. Counters start
+ * after `firstSeq`, so a restarted device never reuses a value. Once every device listens, stdout gets
+ * `ready <ports as JSON>`; then one line `<deviceId> <value> <epoch ms>` per value produced (a Modbus request answered, an
+ * IEC 104 change sent to a started master), which is what the soak counts as produced. An outstation's
+ * value before its first change (`firstSeq`, which an interrogation reports) comes first as
+ * `<deviceId> <value> initial`: a value the device holds, not a sample it produced.
+ * It exits when its stdin closes (the driver went away) or on SIGTERM.
+ */
+import { spawn } from "node:child_process";
+import readline from "node:readline";
+import { RecordingSimulator } from "../test/support/recording-simulator";
+import { Iec104Simulator, parseSimPoints } from "../src/core/runtime/iec104-simulator";
+import { systemClock } from "../src/transport/connection";
+
+export interface DeviceSpec {
+  readonly id: string;
+  readonly protocol: "modbus" | "iec104";
+  readonly port: number;
+  readonly firstSeq: number;
+}
+
+export interface DevicesSpec {
+  readonly devices: readonly DeviceSpec[];
+  readonly iecStepMs: number;
+}
+
+export interface Produced {
+  readonly deviceId: string;
+  readonly value: number;
+  readonly at: number;
+  /** An outstation's value before its first change: it may be stored (an interrogation reads it). */
+  readonly initial?: boolean;
+}
+
+export interface DeviceProcess {
+  readonly pid: number;
+  /** The devices' ports, in the order of the spec. */
+  readonly ports: readonly number[];
+  readonly exited: Promise<void>;
+  kill(signal: NodeJS.Signals): Promise<void>;
+}
+
+/** Start the device process; `onProduced` hears every value it produces. Resolves once all listen. */
+export async function spawnDevices(
+  spec: DevicesSpec,
+  onProduced: (p: Produced) => void,
+): Promise<DeviceProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", __filename, JSON.stringify(spec)], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const lines = readline.createInterface({ input: child.stdout });
+  const ports = await new Promise<number[]>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`the device process exited (${code}) before it listened`)));
+    lines.on("line", (line) => {
+      if (line.startsWith("ready ")) return resolve(JSON.parse(line.slice(6)) as number[]);
+      const [deviceId, value, at] = line.split(" ");
+      if (at === "initial") onProduced({ deviceId, value: Number(value), at: Date.now(), initial: true });
+      else onProduced({ deviceId, value: Number(value), at: Number(at) });
+    });
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error("the device process has no pid");
+  return {
+    pid,
+    ports,
+    exited,
+    kill: async (signal) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+async function serve(spec: DevicesSpec): Promise<void> {
+  const out = (id: string, value: number, at: number | "initial"): void => {
+    process.stdout.write(`${id} ${value} ${at === "initial" ? at : Math.round(at)}\n`);
+  };
+  const closers: (() => Promise<void>)[] = [];
+  const ports: number[] = [];
+  for (const d of spec.devices) {
+    if (d.protocol === "modbus") {
+      const sim = new RecordingSimulator({
+        firstSeq: d.firstSeq,
+        keepRecords: false,
+        onRequest: (seq, at) => out(d.id, seq, at),
+      });
+      ports.push(await sim.listen(d.port));
+      closers.push(() => sim.close());
+    } else {
+      const sim = new Iec104Simulator({
+        commonAddress: 1,
+        points: parseSimPoints([{ ioa: 1, type: "M_ME_NC_1", value: d.firstSeq }]),
+        commands: [],
+        clock: systemClock,
+      });
+      ports.push(await sim.listen(d.port));
+      out(d.id, d.firstSeq, "initial");
+      let n = d.firstSeq;
+      const timer = setInterval(() => {
+        if (sim.activeMasters === 0) return;
+        n++;
+        sim.set(1, n);
+        out(d.id, n, Date.now());
+      }, spec.iecStepMs);
+      closers.push(async () => {
+        clearInterval(timer);
+        await sim.close();
+      });
+    }
+  }
+  const stop = (): void => {
+    void Promise.all(closers.map((c) => c())).then(() => process.exit(0));
+  };
+  process.once("SIGTERM", stop);
+  process.stdin.on("end", stop);
+  process.stdin.resume();
+  process.stdout.write(`ready ${JSON.stringify(ports)}\n`);
+}
+
+if (require.main === module) void serve(JSON.parse(process.argv[2] ?? "{}") as DevicesSpec);

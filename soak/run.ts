@@ -1,0 +1,734 @@
+/**
+ * The soak and chaos run (issue 11): `npm run soak -- --minutes N [--keep]`. docs/soak.md says what it
+ * runs, which faults it injects, what it checks and which losses it allows, and why.
+ *
+ * Two real Node-RED processes share one Redis namespace on a redis-server of the soak's own (with an
+ * append-only file, so a restart keeps the data as a real server's would); 20 Modbus devices and 5 IEC
+ * 104 outstations run in three device processes, each device behind a TCP proxy; the instances write
+ * to a fresh database on the shared MariaDB through another proxy. For N minutes of steady state a
+ * driver sends REST requests to both instances while a fault script kills and restarts devices, freezes
+ * device links, restarts Redis, cuts MySQL off, kills an instance with SIGKILL and restarts it, and
+ * redeploys 20 times. Then it compares, prints a report and exits 1 when an invariant broke.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { ChildProcess } from "node:child_process";
+import type { RowDataPacket } from "mysql2/promise";
+import { Redis } from "ioredis";
+import { Manager } from "../src/core/manager";
+import { parseManagerSettings } from "../src/core/manager-config";
+import { alarmsTableDdl, historyTableDdl } from "../src/core/history/schema";
+import { NodeRedProcess, snapshotPackage } from "../test/support/node-red-process";
+import { createTestDatabase, serverPort, type TestDatabase } from "../test/support-history/mysql";
+import { TcpProxy } from "../test/integration/history/tcp-proxy";
+import { sparePort, startRedis, stopRedis } from "../test/integration/store/redis-server";
+import { spawnDevices, type DeviceProcess, type DeviceSpec, type Produced } from "./devices";
+import {
+  ALARMS_TABLE,
+  FORMULA,
+  HISTORY_TABLE,
+  IEC_STEP_MS,
+  LEASE_MS,
+  SAW_HIGH,
+  SAW_HYSTERESIS,
+  SETTINGS_JS,
+  instanceFlow,
+  registerPlant,
+  sawKey,
+  seqKey,
+  type PlantDevice,
+} from "./plant";
+import { checkSequence, expectedRaises, type LossWindow, type SequenceVerdict } from "./check";
+import { heapUsed, procFigures, quantile, type ProcFigures } from "./probe";
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+const now = (): number => Date.now();
+const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+interface Args {
+  readonly minutes: number;
+  readonly keep: boolean;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  let minutes = 3;
+  let keep = false;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--minutes") minutes = Number(argv[++i]);
+    else if (argv[i] === "--keep") keep = true;
+    else throw new Error(`unknown argument ${argv[i]} (use --minutes N [--keep])`);
+  }
+  if (!Number.isFinite(minutes) || minutes < 2) throw new Error("--minutes must be a number, at least 2");
+  return { minutes, keep };
+}
+
+function log(text: string): void {
+  process.stderr.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
+}
+
+/** The figures of one Node-RED process over its life (a restart starts a new life). */
+interface Life {
+  readonly label: string;
+  /** When the baseline is taken: at steady state, or 20 s after a restart (devices balanced again). */
+  baselineAt: number;
+  baseline: ProcFigures | undefined;
+  last: ProcFigures | undefined;
+  peakRssKb: number;
+  heaps: { at: number; used: number }[];
+}
+
+class Instance {
+  readonly proc: NodeRedProcess;
+  readonly lives: Life[] = [];
+  generation = 0;
+  down = false;
+
+  constructor(
+    readonly id: string,
+    private readonly flow: (generation: number) => object[],
+    packageDir: string,
+  ) {
+    this.proc = new NodeRedProcess(id, flow(0), SETTINGS_JS, packageDir);
+  }
+
+  async start(): Promise<void> {
+    await this.proc.start();
+    this.lives.push({
+      label: `${this.id}#${this.lives.length + 1}`,
+      baselineAt: Infinity,
+      baseline: undefined,
+      last: undefined,
+      peakRssKb: 0,
+      heaps: [],
+    });
+    // Generous: on a loaded 2-core machine Node-RED has taken over two minutes to load its palette.
+    const deadline = now() + 300_000;
+    while ((await heapUsed(this.proc.port)) === undefined) {
+      if (!this.proc.running)
+        throw new Error(`${this.id} exited while starting:\n${this.proc.output.slice(-3000)}`);
+      if (this.proc.output.includes("Waiting for missing types"))
+        throw new Error(
+          `${this.id} could not load the package (run npm run build):\n${this.proc.output.slice(-3000)}`,
+        );
+      if (now() > deadline)
+        throw new Error(`${this.id} did not answer within 300 s:\n${this.proc.output.slice(-3000)}`);
+      await sleep(250);
+    }
+    this.down = false;
+  }
+
+  get life(): Life {
+    return this.lives[this.lives.length - 1];
+  }
+
+  /** A full deploy of the (changed) flow through the admin API, as the editor's Deploy button does. */
+  async redeploy(): Promise<number> {
+    this.generation++;
+    const res = await fetch(`http://127.0.0.1:${this.proc.port}/flows`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Node-RED-Deployment-Type": "full" },
+      body: JSON.stringify(this.flow(this.generation)),
+      signal: AbortSignal.timeout(60_000),
+    });
+    if (res.status !== 204 && res.status !== 200)
+      throw new Error(`redeploy of ${this.id}: HTTP ${res.status}`);
+    return res.status;
+  }
+
+  sample(): void {
+    const pid = this.proc.pid;
+    if (pid === undefined || this.down) return;
+    const f = procFigures(pid);
+    if (!f) return;
+    this.life.last = f;
+    if (this.life.baseline === undefined && now() >= this.life.baselineAt) this.life.baseline = f;
+    this.life.peakRssKb = Math.max(this.life.peakRssKb, f.peakRssKb);
+  }
+}
+
+interface FaultRecord {
+  readonly what: string;
+  readonly at: number;
+  readonly tookMs: number;
+  readonly note: string;
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const started = now();
+  const steadyMs = args.minutes * 60_000;
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const procs: ChildProcess[] = [];
+  const instances: Instance[] = [];
+  let db: TestDatabase | undefined;
+  const killAll = (): void => {
+    for (const i of instances) i.proc.killNow();
+    for (const p of procs) if (p.exitCode === null) p.kill("SIGKILL");
+  };
+  process.once("exit", killAll);
+  process.once("SIGINT", () => {
+    killAll();
+    process.exit(130);
+  });
+
+  try {
+    // --- services: a redis-server of our own (AOF, so a restart keeps the data), a fresh database ---
+    const redisPort = await sparePort();
+    const redisDir = fs.mkdtempSync(path.join(os.tmpdir(), "datacoll-soak-redis-"));
+    cleanups.push(() => fs.rmSync(redisDir, { recursive: true, force: true }));
+    const redisArgs = ["--appendonly", "yes", "--appendfsync", "always", "--dir", redisDir];
+    let redis = await startRedis(redisPort, redisArgs);
+    procs.push(redis);
+    const redisUrl = `redis://127.0.0.1:${redisPort}`;
+    const namespace = "soak:";
+    db = await createTestDatabase("dc_soak");
+    const database = db.name;
+    await db.admin.query("SET time_zone = '+00:00'");
+    // The product's own tables, plus the time MySQL first stored each row (for latency).
+    await db.admin.query(historyTableDdl(HISTORY_TABLE));
+    await db.admin.query(alarmsTableDdl(ALARMS_TABLE));
+    for (const t of [HISTORY_TABLE, ALARMS_TABLE]) {
+      await db.admin.query(
+        `ALTER TABLE ${t} ADD COLUMN saved_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)`,
+      );
+    }
+    const mysqlProxy = new TcpProxy(serverPort());
+    const mysqlPort = await mysqlProxy.start();
+    cleanups.push(() => mysqlProxy.stop());
+    log(`redis-server on ${redisPort}, database ${database} through a proxy on ${mysqlPort}`);
+
+    // --- devices, each behind a proxy, in three processes: m01-m10, m11-m20, r01-r05 ---
+    const devices: PlantDevice[] = [];
+    for (let i = 1; i <= 25; i++) {
+      const modbus = i <= 20;
+      const id = modbus ? `m${String(i).padStart(2, "0")}` : `r${String(i - 20).padStart(2, "0")}`;
+      devices.push({ id, protocol: modbus ? "modbus" : "iec104", simPort: 0, proxyPort: 0 });
+    }
+    const groups = [devices.slice(0, 10), devices.slice(10, 20), devices.slice(20)];
+    const produced = new Map<string, Produced[]>(devices.map((d) => [d.id, []]));
+    const lastValue = new Map<string, number>(devices.map((d) => [d.id, 0]));
+    const onProduced = (p: Produced): void => {
+      produced.get(p.deviceId)?.push(p);
+      lastValue.set(p.deviceId, Math.max(lastValue.get(p.deviceId) ?? 0, p.value));
+    };
+    const spawnGroup = (g: readonly PlantDevice[]): Promise<DeviceProcess> => {
+      const specs: DeviceSpec[] = g.map((d) => ({
+        id: d.id,
+        protocol: d.protocol,
+        port: d.simPort,
+        // A restarted device goes on well past its last value, so no value is ever produced twice.
+        firstSeq: (lastValue.get(d.id) ?? 0) === 0 ? 0 : (lastValue.get(d.id) ?? 0) + 1000,
+      }));
+      return spawnDevices({ devices: specs, iecStepMs: IEC_STEP_MS }, onProduced);
+    };
+    const deviceProcs: DeviceProcess[] = [];
+    cleanups.push(async () => {
+      for (const p of deviceProcs) await p.kill("SIGTERM");
+    });
+    for (const g of groups) {
+      const p = await spawnGroup(g);
+      deviceProcs.push(p);
+      // The first start picks free ports; a restart takes the same ones.
+      g.forEach((d, i) => (d.simPort = p.ports[i]));
+    }
+    const proxies = new Map<string, TcpProxy>();
+    for (const d of devices) {
+      const proxy = new TcpProxy(d.simPort);
+      d.proxyPort = await proxy.start();
+      proxies.set(d.id, proxy);
+      cleanups.push(() => proxy.stop());
+    }
+
+    // --- the registry, through a manager of the driver's own ---
+    const admin = new Manager(
+      parseManagerSettings({
+        store: "redis",
+        redisUrl,
+        namespace,
+        instanceId: "soak-driver",
+      }),
+      { onError: () => undefined },
+    );
+    await admin.ready();
+    await registerPlant(admin.registry, devices);
+    await admin.close();
+    const watcher = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+    watcher.on("error", () => undefined);
+    await watcher.connect();
+    cleanups.push(() => void watcher.disconnect());
+    /** The devices an instance holds a lease for right now (empty when Redis does not answer). */
+    const leasedBy = async (instanceId: string): Promise<Set<string>> => {
+      try {
+        const owners = await watcher.mget(devices.map((d) => `${namespace}lease:device:${d.id}`));
+        return new Set(devices.filter((_, i) => owners[i] === instanceId).map((d) => d.id));
+      } catch {
+        return new Set(devices.map((d) => d.id));
+      }
+    };
+
+    // --- two Node-RED instances, on a copy of dist/ (so a build elsewhere cannot pull it away) ---
+    const pkg = snapshotPackage();
+    cleanups.push(() => pkg.dispose());
+    for (const id of ["soak-a", "soak-b"]) {
+      const inst = new Instance(
+        id,
+        (generation) =>
+          instanceFlow({ instanceId: id, redisUrl, namespace, mysqlPort, database, generation }),
+        pkg.dir,
+      );
+      instances.push(inst);
+      cleanups.push(() => inst.proc.dispose());
+    }
+    await Promise.all(instances.map((i) => i.start()));
+    log(
+      `instances up on ports ${instances.map((i) => i.proc.port).join(", ")} after ${secs(now() - started)}`,
+    );
+
+    // Steady state: every device's counter in MySQL, every device leased.
+    const seqKeys = devices.map(seqKey);
+    const deadline = now() + 180_000;
+    for (;;) {
+      const [rows] = await db.admin.query<RowDataPacket[]>(
+        `SELECT COUNT(DISTINCT point_key) AS n FROM ${HISTORY_TABLE} WHERE point_key IN (?) AND quality = 0`,
+        [seqKeys],
+      );
+      const leased = (await leasedBy("soak-a")).size + (await leasedBy("soak-b")).size;
+      if (Number(rows[0].n) === devices.length && leased === devices.length) break;
+      if (now() > deadline)
+        throw new Error(`no steady state within 180 s: ${rows[0].n} points in MySQL, ${leased} leased`);
+      await sleep(500);
+    }
+    const steadyAt = now();
+    log(`steady after ${secs(steadyAt - started)}; running ${args.minutes} min`);
+    for (const i of instances) {
+      i.life.baselineAt = steadyAt;
+      i.sample();
+    }
+
+    // --- watchers: process figures every 2 s, heap every 5 s ---
+    let running = true;
+    const watching = (async () => {
+      let n = 0;
+      while (running) {
+        for (const i of instances) {
+          i.sample();
+          if (n % 5 === 0 && !i.down) {
+            const used = await heapUsed(i.proc.port);
+            if (used !== undefined) i.life.heaps.push({ at: now(), used });
+          }
+        }
+        n++;
+        await sleep(1000);
+      }
+    })();
+
+    // --- REST load: 4 requests/s alternating between the instances ---
+    const paths = [
+      "/api/v1/latest?pattern=m01",
+      "/api/v1/devices",
+      "/api/v2/devices",
+      "/api/v1/alarms",
+      "/api/v1/status",
+      "/api/v1/devices/m07",
+      "/api/v1/devices/m03/terms/m03t/items/seq/datas",
+      "/api/v1/latest?pattern=*:*:saw",
+      "/api/v1/terms/r02t/items",
+    ];
+    /** Answers other than 200/404, and failures, with their time (for the report). */
+    const odd: { at: number; what: string }[] = [];
+    const statuses = new Map<string, number>();
+    const count = (k: string): void => void statuses.set(k, (statuses.get(k) ?? 0) + 1);
+    const loading = (async () => {
+      let n = 0;
+      while (running) {
+        const inst = instances[n % 2];
+        const p = paths[n % paths.length];
+        n++;
+        const t = now();
+        void fetch(`http://127.0.0.1:${inst.proc.port}${p}`, { signal: AbortSignal.timeout(10_000) }).then(
+          async (res) => {
+            await res.arrayBuffer();
+            count(String(res.status));
+            if (res.status !== 200 && res.status !== 404)
+              odd.push({ at: t, what: `${inst.id} GET ${p} -> ${res.status}` });
+          },
+          (err: unknown) => {
+            const what = inst.down ? "unreachable (instance down)" : `failed: ${(err as Error).name}`;
+            count(what);
+            if (!inst.down) odd.push({ at: t, what: `${inst.id} GET ${p} -> ${what}` });
+          },
+        );
+        await sleep(250);
+      }
+    })();
+
+    // --- the fault script ---
+    const windows: LossWindow[] = [];
+    const faults: FaultRecord[] = [];
+    const faultFrom = steadyAt + 15_000;
+    const faultTo = steadyAt + steadyMs - 25_000;
+    const cycles = Math.max(1, Math.floor(args.minutes / 3));
+    type Fault = () => Promise<string>;
+    const kill =
+      (g: number, downMs: number): Fault =>
+      async () => {
+        const at = now();
+        await deviceProcs[g].kill("SIGKILL");
+        await sleep(downMs);
+        deviceProcs[g] = await spawnGroup(groups[g]);
+        windows.push({
+          what: "device killed",
+          from: at - 1000,
+          to: now() + 2000,
+          devices: new Set(groups[g].map((d) => d.id)),
+        });
+        return `${groups[g][0].id}..${groups[g][groups[g].length - 1].id} down ${secs(now() - at)}`;
+      };
+    const stalled = [...groups[1], ...groups[2]];
+    const faultList: { what: string; run: Fault }[] = [
+      { what: "device kill (m01-m10)", run: kill(0, 5000) },
+      {
+        what: "network stall (m11-m20, r01-r05)",
+        run: async () => {
+          const at = now();
+          for (const d of stalled) proxies.get(d.id)?.stall();
+          await sleep(6000);
+          for (const d of stalled) proxies.get(d.id)?.restore();
+          windows.push({
+            what: "network stall",
+            from: at - 500,
+            to: now() + 3000,
+            devices: new Set(stalled.map((d) => d.id)),
+          });
+          return `links frozen ${secs(now() - at)}`;
+        },
+      },
+      {
+        what: "MySQL cut off",
+        run: async () => {
+          const at = now();
+          mysqlProxy.cut();
+          await sleep(10_000);
+          mysqlProxy.restore();
+          return `cut ${secs(now() - at)} (${mysqlProxy.refused} connection attempts refused so far)`;
+        },
+      },
+      {
+        what: "Redis restart (SIGKILL)",
+        run: async () => {
+          const at = now();
+          await stopRedis(redis);
+          await sleep(3000);
+          redis = await startRedis(redisPort, redisArgs);
+          procs.push(redis);
+          windows.push({ what: "Redis restart", from: at - LEASE_MS, to: now() + 10_000 });
+          return `down ${secs(now() - at)}`;
+        },
+      },
+      {
+        what: "instance SIGKILL + restart",
+        run: async () => {
+          const victim = instances[faults.filter((f) => f.what.startsWith("instance")).length % 2];
+          const owned = await leasedBy(victim.id);
+          const at = now();
+          victim.down = true;
+          await victim.proc.stop("SIGKILL");
+          windows.push({
+            what: "instance killed",
+            from: at - 1500,
+            to: at + 2 * LEASE_MS + 1500,
+            devices: owned,
+          });
+          await sleep(3000);
+          await victim.start();
+          victim.life.baselineAt = now() + 20_000;
+          return `${victim.id} (${owned.size} devices) back after ${secs(now() - at)}`;
+        },
+      },
+      { what: "device kill (r01-r05)", run: kill(2, 5000) },
+    ];
+    const schedule = Array.from({ length: cycles }, () => faultList).flat();
+    const slot = (faultTo - faultFrom) / schedule.length;
+    const faultScript = (async () => {
+      for (let k = 0; k < schedule.length; k++) {
+        await sleep(faultFrom + k * slot - now());
+        const f = schedule[k];
+        const at = now();
+        log(`fault: ${f.what}`);
+        const note = await f.run();
+        faults.push({ what: f.what, at, tookMs: now() - at, note });
+      }
+    })();
+    const REDEPLOYS = 20;
+    let redeploys = 0;
+    const redeployScript = (async () => {
+      for (let k = 0; k < REDEPLOYS; k++) {
+        await sleep(faultFrom + ((k + 0.5) * (faultTo - faultFrom)) / REDEPLOYS - now());
+        let target = instances[k % 2];
+        if (target.down) target = instances[(k + 1) % 2];
+        while (target.down) await sleep(200);
+        const owned = await leasedBy(target.id);
+        const at = now();
+        try {
+          await target.redeploy();
+          redeploys++;
+        } catch (err) {
+          faults.push({ what: "redeploy failed", at, tookMs: now() - at, note: String(err) });
+        }
+        windows.push({ what: "redeploy (hand-over)", from: at - 500, to: now() + 3000, devices: owned });
+      }
+    })();
+    await Promise.all([faultScript, redeployScript]);
+    await sleep(steadyAt + steadyMs - now());
+    const endAt = now();
+    running = false;
+    await Promise.all([watching, loading]);
+    for (const i of instances) i.sample();
+    log(`steady phase over; waiting for MySQL to catch up`);
+
+    // --- collect: everything produced up to endAt - 2 s must be stored; give the savers time ---
+    const cutoff = endAt - 2000;
+    const fromAt = steadyAt;
+    const readRows = async (): Promise<Map<string, { value: number; ts: number; cause: string }[]>> => {
+      if (!db) throw new Error("no database");
+      const [rows] = await db.admin.query<RowDataPacket[]>(
+        `SELECT point_key, value, UNIX_TIMESTAMP(ts) * 1000 AS ts, cause FROM ${HISTORY_TABLE}
+         WHERE point_key IN (?) AND quality = 0 AND value IS NOT NULL ORDER BY point_key, ts`,
+        [seqKeys],
+      );
+      const out = new Map<string, { value: number; ts: number; cause: string }[]>();
+      for (const r of rows) {
+        const list = out.get(String(r.point_key)) ?? [];
+        list.push({ value: Number(r.value), ts: Number(r.ts), cause: String(r.cause) });
+        out.set(String(r.point_key), list);
+      }
+      return out;
+    };
+    const verdict = async (): Promise<SequenceVerdict> => {
+      const stored = await readRows();
+      const v: SequenceVerdict = {
+        produced: 0,
+        stored: 0,
+        allowed: new Map(),
+        unexplained: [],
+        duplicated: [],
+        phantom: [],
+      };
+      for (const d of devices) {
+        checkSequence(
+          d.id,
+          produced.get(d.id) ?? [],
+          stored.get(seqKey(d)) ?? [],
+          windows,
+          fromAt,
+          cutoff,
+          v,
+        );
+      }
+      return v;
+    };
+    let seq = await verdict();
+    const catchUp = now();
+    let lastStored = -1;
+    while (now() - catchUp < 60_000 && seq.unexplained.length > 0 && seq.stored !== lastStored) {
+      lastStored = seq.stored;
+      await sleep(5000);
+      seq = await verdict();
+    }
+    const fdEnd = instances.map((i) => ({ life: i.life, figures: i.life.last }));
+
+    // --- alarms: raise transitions written against those the stored saw samples call for ---
+    const sawKeys = devices.filter((d) => d.protocol === "modbus").map(sawKey);
+    const [sawRows] = await db.admin.query<RowDataPacket[]>(
+      `SELECT point_key, value FROM ${HISTORY_TABLE}
+       WHERE point_key IN (?) AND quality = 0 AND value IS NOT NULL ORDER BY point_key, ts`,
+      [sawKeys],
+    );
+    const sawValues = new Map<string, number[]>();
+    for (const r of sawRows) {
+      const list = sawValues.get(String(r.point_key)) ?? [];
+      list.push(Number(r.value));
+      sawValues.set(String(r.point_key), list);
+    }
+    const [alarmRows] = await db.admin.query<RowDataPacket[]>(
+      `SELECT point_key, COUNT(*) AS n FROM ${ALARMS_TABLE}
+       WHERE \`condition\` = 'high' AND state = 'raised' GROUP BY point_key`,
+    );
+    const raised = new Map(alarmRows.map((r) => [String(r.point_key), Number(r.n)]));
+    let expected = 0;
+    let written = 0;
+    const alarmDiffs: string[] = [];
+    for (const k of sawKeys) {
+      const e = expectedRaises(sawValues.get(k) ?? [], SAW_HIGH, SAW_HYSTERESIS);
+      const w = raised.get(k) ?? 0;
+      expected += e;
+      written += w;
+      if (e !== w) alarmDiffs.push(`${k}: expected ${e}, written ${w}`);
+    }
+
+    // --- formula: every result row is 2 x its input at the same time stamp ---
+    const [formulaRows] = await db.admin.query<RowDataPacket[]>(
+      `SELECT f.value AS result, i.value AS input FROM ${HISTORY_TABLE} f
+       LEFT JOIN ${HISTORY_TABLE} i ON i.point_key = ? AND i.ts = f.ts
+       WHERE f.point_key = ? AND f.quality = 0`,
+      [FORMULA.input, FORMULA.result],
+    );
+    const formulaBad = formulaRows.filter(
+      (r) => r.input === null || Number(r.result) !== FORMULA.factor * Number(r.input),
+    );
+
+    // --- latency device -> MySQL: first-hand samples of the counters in the steady phase ---
+    const [lat] = await db.admin.query<RowDataPacket[]>(
+      `SELECT UNIX_TIMESTAMP(ts) * 1000 AS ts, UNIX_TIMESTAMP(saved_at) * 1000 - UNIX_TIMESTAMP(ts) * 1000 AS ms
+       FROM ${HISTORY_TABLE} WHERE point_key IN (?) AND cause IN ('poll', 'spontaneous')
+       AND ts >= FROM_UNIXTIME(? / 1000) AND ts <= FROM_UNIXTIME(? / 1000)`,
+      [seqKeys, fromAt, cutoff],
+    );
+    const latAll = lat.map((r) => Number(r.ms));
+    const inWindow = (t: number): boolean =>
+      windows.some((w) => t >= w.from && t <= w.to) ||
+      faults.some((f) => f.what === "MySQL cut off" && t >= f.at && t <= f.at + f.tookMs + 10_000);
+    const latQuiet = lat.filter((r) => !inWindow(Number(r.ts))).map((r) => Number(r.ms));
+    const [totalRows] = await db.admin.query<RowDataPacket[]>(
+      `SELECT (SELECT COUNT(*) FROM ${HISTORY_TABLE}) AS h, (SELECT COUNT(*) FROM ${ALARMS_TABLE}) AS a`,
+    );
+    const totals = { h: Number(totalRows[0].h), a: Number(totalRows[0].a) };
+
+    // --- stop: instances gracefully, then the rest ---
+    for (const i of instances) await i.proc.stop("SIGINT");
+
+    // --- the report ---
+    const broken: string[] = [];
+    const out: string[] = [];
+    const line = (s = ""): void => void out.push(s);
+    line(
+      `=== soak report: ${args.minutes} min steady, 2 Node-RED instances, 20 Modbus + 5 IEC 104 devices ===`,
+    );
+    line(
+      `start-up ${secs(steadyAt - started)}, steady ${secs(endAt - steadyAt)}, total ${secs(now() - started)}`,
+    );
+    line(`history rows ${totals.h}, alarm rows ${totals.a}, redeploys ${redeploys}/${REDEPLOYS}`);
+    line();
+    line("faults:");
+    for (const f of faults) line(`  +${secs(f.at - steadyAt)}  ${f.what}: ${f.note} (${secs(f.tookMs)})`);
+    line();
+    line("samples (device counters, produced in the steady phase):");
+    line(`  produced ${seq.produced}, stored ${seq.stored}, lost ${seq.produced - seq.stored}`);
+    for (const [what, n] of seq.allowed) line(`  lost inside "${what}" windows: ${n}`);
+    line(`  lost outside any window: ${seq.unexplained.length}`);
+    for (const p of seq.unexplained.slice(0, 10))
+      line(`    ${p.deviceId} value ${p.value} at +${secs(p.at - steadyAt)}`);
+    line(`  values stored twice (first-hand rows): ${seq.duplicated.length}`);
+    for (const d of seq.duplicated.slice(0, 10)) line(`    ${d.deviceId} value ${d.value} in ${d.rows} rows`);
+    line(`  values stored that no device produced: ${seq.phantom.length}`);
+    if (seq.unexplained.length > 0)
+      broken.push(`${seq.unexplained.length} samples lost outside the documented windows`);
+    if (seq.duplicated.length > 0) broken.push(`${seq.duplicated.length} samples stored twice`);
+    if (seq.phantom.length > 0) broken.push(`${seq.phantom.length} stored values no device produced`);
+    if (seq.produced === 0) broken.push("no samples produced");
+    line();
+    line(`alarms (high ${SAW_HIGH}, hysteresis ${SAW_HYSTERESIS} on the 20 saw points):`);
+    line(`  expected from the stored samples ${expected}, raised rows written ${written}`);
+    for (const d of alarmDiffs.slice(0, 10)) line(`    ${d}`);
+    if (alarmDiffs.length > 0)
+      broken.push(`alarms: ${alarmDiffs.length} points with raised rows != expected`);
+    if (expected === 0) broken.push("alarms: none expected (the saw never crossed the limit?)");
+    line();
+    line(
+      `formula ${FORMULA.result} = ${FORMULA.factor} x ${FORMULA.input}: ${formulaRows.length} rows, ${formulaBad.length} not matching their input`,
+    );
+    if (formulaBad.length > 0)
+      broken.push(`formula: ${formulaBad.length} result rows do not match their input`);
+    if (formulaRows.length === 0) broken.push("formula: no result rows");
+    line();
+    const p = (xs: number[], q: number): string => `${Math.round(quantile(xs, q))} ms`;
+    line("latency device -> MySQL (row ts to MySQL's first insert time):");
+    line(`  all ${latAll.length} rows: p50 ${p(latAll, 0.5)}, p99 ${p(latAll, 0.99)}, max ${p(latAll, 1)}`);
+    line(
+      `  outside fault windows ${latQuiet.length} rows: p50 ${p(latQuiet, 0.5)}, p99 ${p(latQuiet, 0.99)}`,
+    );
+    if (!(quantile(latQuiet, 0.5) <= 1000)) broken.push("latency: p50 outside fault windows above 1 s");
+    line();
+    line("instances (fds/sockets at steady start of each life -> end; RSS peak = VmHWM; heap = heapUsed):");
+    for (const inst of instances) {
+      for (const l of inst.lives) {
+        const b = l.baseline;
+        const e = l === inst.life ? fdEnd.find((x) => x.life === l)?.figures : l.last;
+        const heaps = l.heaps.map((h) => h.used);
+        const q = Math.max(1, Math.floor(heaps.length / 4));
+        const heapStart = heaps.length > 0 ? Math.min(...heaps.slice(0, q)) : Number.NaN;
+        const heapEnd = heaps.length > 0 ? Math.min(...heaps.slice(-q)) : Number.NaN;
+        line(
+          `  ${l.label}: fds ${b?.fds ?? "?"} -> ${e?.fds ?? "?"}, sockets ${b?.sockets ?? "?"} -> ${e?.sockets ?? "?"}, ` +
+            `RSS peak ${mb(l.peakRssKb * 1024)}, heap ${mb(heapStart)} -> ${mb(heapEnd)} (${heaps.length} samples)` +
+            (l === inst.life ? "" : " [killed]"),
+        );
+        if (l === inst.life && b && e) {
+          if (e.fds - b.fds > 15)
+            broken.push(`${l.label}: ${e.fds - b.fds} more open fds at the end than at steady start`);
+          if (heapEnd - heapStart > 64 * 1024 * 1024)
+            broken.push(`${l.label}: heap grew by ${mb(heapEnd - heapStart)}`);
+        }
+      }
+    }
+    line();
+    line(`REST (${[...statuses.values()].reduce((a, b) => a + b, 0)} requests):`);
+    for (const [k, n] of [...statuses].sort()) line(`  ${k}: ${n}`);
+    const redisDown = windows.filter((w) => w.what === "Redis restart");
+    for (const o of odd.slice(0, 20)) {
+      const allowed = / 503$/.test(o.what) && redisDown.some((w) => o.at >= w.from && o.at <= w.to);
+      line(`    +${secs(o.at - steadyAt)} ${o.what}${allowed ? " (Redis down: allowed)" : ""}`);
+    }
+    const bad5xx = odd.filter(
+      (o) =>
+        / 5\d\d$/.test(o.what) &&
+        !(/ 503$/.test(o.what) && redisDown.some((w) => o.at >= w.from && o.at <= w.to)),
+    );
+    if (bad5xx.length > 0)
+      broken.push(`REST: ${bad5xx.length} 5xx answers (other than 503 while Redis was down)`);
+    if ((statuses.get("200") ?? 0) === 0) broken.push("REST: no 200 answers");
+    line();
+    if (broken.length === 0) line("RESULT: PASS — every invariant held");
+    else {
+      line(`RESULT: FAIL — ${broken.length} invariant(s) broken:`);
+      for (const b of broken) line(`  - ${b}`);
+      for (const i of instances) {
+        const tail = i.proc.output
+          .split("\n")
+          .filter((l) => /warn|error/i.test(l))
+          .slice(-15)
+          .join("\n");
+        line(`--- ${i.id}: last warnings ---\n${tail}`);
+      }
+    }
+    process.stdout.write(`${out.join("\n")}\n`);
+    if (args.keep) log(`kept database ${database}`);
+    return broken.length === 0 ? 0 : 1;
+  } finally {
+    for (const i of instances) await i.proc.stop("SIGINT", 5000);
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        log(`cleanup: ${String(err)}`);
+      }
+    }
+    for (const p of procs) if (p.exitCode === null && p.signalCode === null) await stopRedis(p);
+    if (db) {
+      if (args.keep) await db.admin.end();
+      else await db.drop();
+    }
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(
+      `soak failed to run: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exit(2);
+  },
+);
