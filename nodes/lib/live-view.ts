@@ -31,6 +31,14 @@ function hubFor(id: string): LiveHub | undefined {
   return fresh;
 }
 
+/**
+ * A query or body field as text, "" for anything else: express parses `?manager[toString]=1` into an
+ * object, and String() of that throws (a 500 from the admin app instead of a 404).
+ */
+function textOf(v: unknown): string {
+  return typeof v === "string" ? v : "";
+}
+
 function staticFile(name: string): string {
   // Beside this module in dist/nodes/lib/live, or in the source tree when run through tsx.
   return path.join(__dirname, "live", name);
@@ -75,7 +83,7 @@ export function registerLiveView(RED: NodeAPI): void {
   });
 
   RED.httpAdmin.get("/datacoll/api/snapshot", read, (req: Request, res: Response) => {
-    const hub = hubFor(String(req.query.manager ?? ""));
+    const hub = hubFor(textOf(req.query.manager));
     if (!hub)
       return void res.status(404).json({ error: "not-found", message: "no manager with that id is running" });
     hub.snapshot().then(
@@ -85,9 +93,10 @@ export function registerLiveView(RED: NodeAPI): void {
   });
 
   RED.httpAdmin.get("/datacoll/api/events", read, (req: Request, res: Response) => {
-    const hub = hubFor(String(req.query.manager ?? ""));
+    const hub = hubFor(textOf(req.query.manager));
     if (!hub)
       return void res.status(404).json({ error: "not-found", message: "no manager with that id is running" });
+    const id = textOf(req.query.manager);
     res.writeHead(200, {
       "Content-Type": "text/event-stream",
       "Cache-Control": "no-cache",
@@ -96,7 +105,7 @@ export function registerLiveView(RED: NodeAPI): void {
     res.write("retry: 2000\n\n");
     const detach = hub.attach((event, data) => {
       // A manager replaced by a redeploy ends the stream; the browser reconnects to the new one.
-      if (managers.get(String(req.query.manager)) !== hub.manager) return void res.end();
+      if (managers.get(id) !== hub.manager) return void res.end();
       res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     });
     req.on("close", detach);
@@ -104,7 +113,7 @@ export function registerLiveView(RED: NodeAPI): void {
 
   RED.httpAdmin.post("/datacoll/api/alarms/ack", write, (req: Request, res: Response) => {
     const body = (req.body ?? {}) as { manager?: unknown; key?: unknown; condition?: unknown };
-    const manager = managers.get(String(body.manager ?? ""));
+    const manager = managers.get(textOf(body.manager));
     if (!manager)
       return void res.status(404).json({ error: "not-found", message: "no manager with that id is running" });
     if (typeof body.key !== "string" || body.key === "") {
