@@ -490,6 +490,23 @@ async function main(): Promise<number> {
 
     // --- collect: everything produced up to endAt - 2 s must be stored; give the savers time ---
     const cutoff = endAt - 2000;
+    // A read the poller reports as failed (a row of bad quality: a timeout, most often on a loaded
+    // machine) may have been answered by the device too late: that answer is dropped by design.
+    const [failedReads] = await db.admin.query<RowDataPacket[]>(
+      `SELECT point_key, UNIX_TIMESTAMP(ts) * 1000 AS ts FROM ${HISTORY_TABLE}
+       WHERE point_key IN (?) AND quality <> 0`,
+      [seqKeys],
+    );
+    for (const r of failedReads) {
+      const t = Number(r.ts);
+      const device = String(r.point_key).split(":")[0];
+      windows.push({
+        what: "read failed (bad-quality row)",
+        from: t - 3000,
+        to: t + 500,
+        devices: new Set([device]),
+      });
+    }
     const fromAt = steadyAt;
     const readRows = async (): Promise<Map<string, { value: number; ts: number; cause: string }[]>> => {
       if (!db) throw new Error("no database");
