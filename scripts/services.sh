@@ -34,7 +34,11 @@ start_redis() {
 start_mysql() {
   if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then apt_install mariadb-server; fi
   mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null || true
-  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+  # Debian's config leaves `user` unset and mariadbd refuses to run as root, so it is named here (as
+  # systemd's unit does). The pid file, not only the program's path, says whether ours already runs: a
+  # mariadbd of another container or data directory would otherwise count as running.
+  start-stop-daemon --start --oknodo --background --pidfile /run/mysqld/mysqld.pid \
+    --exec /usr/sbin/mariadbd -- --user=mysql --pid-file=/run/mysqld/mysqld.pid
   for _ in $(seq 1 60); do
     mariadb -uroot -e 'select 1' >/dev/null 2>&1 && break
     sleep 0.5
