@@ -546,13 +546,16 @@ async function main(): Promise<number> {
       }
       return v;
     };
+    // Rows still on their way (backlogs draining, a loaded machine) get up to 2 minutes, and the wait
+    // ends early only after 15 s without a new row.
     let seq = await verdict();
     const catchUp = now();
-    let lastStored = -1;
-    while (now() - catchUp < 60_000 && seq.unexplained.length > 0 && seq.stored !== lastStored) {
-      lastStored = seq.stored;
+    let lastProgress = now();
+    while (now() - catchUp < 120_000 && seq.unexplained.length > 0 && now() - lastProgress < 15_000) {
+      const before = seq.stored;
       await sleep(5000);
       seq = await verdict();
+      if (seq.stored !== before) lastProgress = now();
     }
     const fdEnd = instances.map((i) => ({ life: i.life, figures: i.life.last }));
 
