@@ -11,7 +11,8 @@
  *   tick(now)               time passed; act on every deadline <= now
  *   nextDeadline()          the earliest time tick() has work, or undefined; asked after every call,
  *                           the connection keeps ONE timer armed for the earliest of it and its own
- *                           deadlines (connect timeout, reconnect backoff)
+ *                           deadlines (connect timeout, reconnect backoff); that timer may fire before
+ *                           anything is due (tick() then finds nothing), never after
  *
  * Actions the connection itself carries out are `{ type: "write", bytes }` (sent if the socket is up,
  * dropped otherwise) and `{ type: "close", reason }` (drop the socket, reconnect after backoff). Every
@@ -316,6 +317,8 @@ export class Connection<A extends { readonly type: string }> {
   }
 
   private tap(direction: "tx" | "rx", bytes: Uint8Array, at: number): void {
+    // Nobody watches almost always: no copy of the (empty) listener set per segment.
+    if (this.traffic.size === 0) return;
     for (const l of [...this.traffic]) l(direction, bytes, at);
   }
 
@@ -373,9 +376,15 @@ export class Connection<A extends { readonly type: string }> {
     const s = this.session.nextDeadline();
     const d = this.stateDeadline;
     const at = s === undefined ? d : d === undefined ? s : Math.min(s, d);
-    if (at === this.timerAt) return;
+    if (at === undefined) {
+      this.disarm();
+      return;
+    }
+    // A timer due no later than `at` is kept: it may fire early, finds nothing due and re-arms. A
+    // pipelining client's earliest deadline moves later with every reply, and re-arming for it each
+    // time cost a clearTimeout and a setTimeout per reply.
+    if (this.timerAt !== undefined && this.timerAt <= at) return;
     this.disarm();
-    if (at === undefined) return;
     this.timerAt = at;
     this.timer = this.clock.setTimer(() => this.onTimer(), Math.max(0, at - this.clock.now()));
   }

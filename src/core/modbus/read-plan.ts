@@ -19,14 +19,7 @@ import type { FailureKind } from "../../protocols/modbus/session/client-session"
 import { DataCollError, errorMessage } from "../errors";
 import { ModbusRequestError } from "./client";
 import { isBitTable, pointWidth, type ModbusPointAddress, type ModbusTable } from "./point-address";
-import {
-  decodeBits,
-  decodeRegistersAt,
-  scale,
-  type EngineeringValue,
-  type RawValue,
-  type Scaling,
-} from "./values";
+import { decodeRegistersAt, scale, type EngineeringValue, type RawValue, type Scaling } from "./values";
 
 export interface PlanPoint {
   /** The caller's name for the point (an item id or point key). */
@@ -57,21 +50,27 @@ const READ_FN: Readonly<Record<ModbusTable, ReadFunction>> = {
   "input-register": "readInputRegisters",
 };
 
-export interface PlannedRead {
+/** A read of the plan; `P` is the caller's point type, so its members are the caller's own objects. */
+export interface PlannedRead<P extends PlanPoint = PlanPoint> {
   readonly table: ModbusTable;
   readonly address: number;
   readonly count: number;
+  /** The request that performs this read, made once with the plan rather than on every poll. */
+  readonly request: ModbusRequest;
   /** Each point and where its registers/bit start within this read. */
-  readonly points: readonly { readonly point: PlanPoint; readonly offset: number }[];
+  readonly points: readonly { readonly point: P; readonly offset: number }[];
 }
 
 /** The request that performs a planned read. */
 export function readRequest(read: PlannedRead): ModbusRequest {
-  return { fn: READ_FN[read.table], address: read.address, count: read.count };
+  return read.request;
 }
 
 /** The fewest reads covering `points`, per table in the order coil, DI, HR, IR, by ascending address. */
-export function planReads(points: readonly PlanPoint[], options: Partial<PlanOptions> = {}): PlannedRead[] {
+export function planReads<P extends PlanPoint>(
+  points: readonly P[],
+  options: Partial<PlanOptions> = {},
+): PlannedRead<P>[] {
   const o = { ...DEFAULT_PLAN_OPTIONS, ...options };
   if (!Number.isInteger(o.maxGap) || o.maxGap < 0) {
     throw new DataCollError("modbus-plan", `maximum gap ${o.maxGap} must be a whole number >= 0`, "maxGap");
@@ -86,7 +85,7 @@ export function planReads(points: readonly PlanPoint[], options: Partial<PlanOpt
   if (!(o.maxBits >= 1 && o.maxBits <= MAX_READ_BITS)) {
     throw new DataCollError("modbus-plan", `bits per read must be 1..${MAX_READ_BITS}`, "maxBits");
   }
-  const reads: PlannedRead[] = [];
+  const reads: PlannedRead<P>[] = [];
   for (const table of ["coil", "discrete-input", "holding-register", "input-register"] as const) {
     const limit = isBitTable(table) ? o.maxBits : o.maxRegisters;
     const mine = points
@@ -94,9 +93,13 @@ export function planReads(points: readonly PlanPoint[], options: Partial<PlanOpt
       .sort((a, b) => a.address.address - b.address.address);
     let start = 0;
     let end = 0;
-    let members: { point: PlanPoint; offset: number }[] = [];
+    let members: { point: P; offset: number }[] = [];
     const flush = (): void => {
-      if (members.length > 0) reads.push({ table, address: start, count: end - start, points: members });
+      if (members.length > 0) {
+        const count = end - start;
+        const request: ModbusRequest = { fn: READ_FN[table], address: start, count };
+        reads.push({ table, address: start, count, request, points: members });
+      }
       members = [];
     };
     for (const p of mine) {
@@ -151,30 +154,54 @@ const NOT_TOPICAL: Quality = Object.freeze({ notTopical: true });
 const INVALID: Quality = Object.freeze({ invalid: true });
 const GOOD: Quality = Object.freeze({});
 
-/** Map a read's result to its points. */
-export function mapReadResult(read: PlannedRead, outcome: ReadOutcome): PointReading[] {
+/**
+ * The quality and reason for every point of a read that failed or came back short, or undefined when
+ * the read carries a value for each of its points.
+ */
+export function readFailure(
+  read: PlannedRead,
+  outcome: ReadOutcome,
+): { readonly quality: Quality; readonly error: string } | undefined {
   if (outcome.kind === "failed") {
     const quality = COMMUNICATION.has(outcome.failure.kind) ? NOT_TOPICAL : INVALID;
-    return read.points.map(({ point }) => ({
-      id: point.id,
-      ok: false,
-      quality,
-      error: outcome.failure.message,
-    }));
+    return { quality, error: outcome.failure.message };
   }
   if (outcome.values.length < read.count) {
     const error = `read of ${read.count} at ${read.address} returned ${outcome.values.length} values`;
-    return read.points.map(({ point }) => ({ id: point.id, ok: false, quality: INVALID, error }));
+    return { quality: INVALID, error };
   }
-  const values = outcome.values;
+  return undefined;
+}
+
+/**
+ * The raw value of the point whose registers (or bit, when `bits`) start at `values[offset]` of a whole
+ * read (readFailure said so). No copies: this runs for every point of every poll.
+ */
+export function pointRaw(
+  point: PlanPoint,
+  offset: number,
+  values: readonly number[] | readonly boolean[],
+  bits: boolean,
+): RawValue {
+  return bits
+    ? Boolean(values[offset])
+    : decodeRegistersAt(point.address, values as readonly number[], offset);
+}
+
+/** Map a read's result to its points. */
+export function mapReadResult(read: PlannedRead, outcome: ReadOutcome): PointReading[] {
+  const failure = readFailure(read, outcome);
+  if (failure !== undefined) {
+    const { quality, error } = failure;
+    return read.points.map(({ point }) => ({ id: point.id, ok: false, quality, error }));
+  }
+  const values = outcome.kind === "ok" ? outcome.values : [];
   const bits = isBitTable(read.table);
   // A plain loop, no per-point copies: this runs for every point of every poll.
   const out = new Array<PointReading>(read.points.length);
   for (let i = 0; i < read.points.length; i++) {
     const { point, offset } = read.points[i];
-    const raw = bits
-      ? decodeBits(point.address, [Boolean(values[offset])])
-      : decodeRegistersAt(point.address, values as readonly number[], offset);
+    const raw = pointRaw(point, offset, values, bits);
     out[i] = { id: point.id, ok: true, raw, value: scale(point.address, raw, point.scaling), quality: GOOD };
   }
   return out;
@@ -192,6 +219,20 @@ function failureOf(err: unknown): { kind: FailureKind; message: string } {
   return { kind: "malformed-reply", message: errorMessage(err) };
 }
 
+/** Perform one read of a plan for `unit`; never rejects (a failure is the outcome). */
+export async function performRead(
+  requester: ModbusRequester,
+  unit: number,
+  read: PlannedRead,
+): Promise<ReadOutcome> {
+  try {
+    const reply = await requester.request(unit, read.request);
+    return { kind: "ok", values: reply.kind === "bits" || reply.kind === "registers" ? reply.values : [] };
+  } catch (err) {
+    return { kind: "failed", failure: failureOf(err) };
+  }
+}
+
 /** Perform every read of a plan for `unit` (concurrently; the session's in-flight limit paces them). */
 export async function runReads(
   requester: ModbusRequester,
@@ -199,15 +240,7 @@ export async function runReads(
   reads: readonly PlannedRead[],
 ): Promise<PointReading[]> {
   const results = await Promise.all(
-    reads.map(async (read) => {
-      try {
-        const reply = await requester.request(unit, readRequest(read));
-        const values = reply.kind === "bits" || reply.kind === "registers" ? reply.values : [];
-        return mapReadResult(read, { kind: "ok", values });
-      } catch (err) {
-        return mapReadResult(read, { kind: "failed", failure: failureOf(err) });
-      }
-    }),
+    reads.map(async (read) => mapReadResult(read, await performRead(requester, unit, read))),
   );
   // Array.prototype.flat is a generic, slow path in V8; most terms are a single read anyway.
   if (results.length === 1) return results[0];

@@ -6,17 +6,19 @@
 import { rowNumber } from "./table-cells";
 import { DataCollError, errorMessage } from "../errors";
 import { parseCsv } from "../csv";
-import { pointKey, type Cause, type DataPoint } from "../model/datapoint";
+import { GOOD, pointKey, type Cause, type DataPoint, type Quality } from "../model/datapoint";
 import { normalizeId } from "../model/fields";
-import { parsePointAddress, type ModbusPointAddress } from "../modbus/point-address";
+import { isBitTable, parsePointAddress, type ModbusPointAddress } from "../modbus/point-address";
 import {
+  performRead,
   planReads,
-  runReads,
+  pointRaw,
+  readFailure,
   type ModbusRequester,
   type PlanOptions,
   type PlannedRead,
 } from "../modbus/read-plan";
-import { exceedsDeadband, type EngineeringValue, type Scaling } from "../modbus/values";
+import { exceedsDeadband, scale, type EngineeringValue, type RawValue, type Scaling } from "../modbus/values";
 
 export interface ModbusTermPoint {
   readonly itemId: string;
@@ -106,7 +108,7 @@ interface TermEntry {
 
 export class ModbusTerm {
   private count = 0;
-  private plan: readonly PlannedRead[] = [];
+  private plan: readonly PlannedRead<TermEntry>[] = [];
   private entries = new Map<string, TermEntry>();
   private cycles = 0;
   private failedCycles = 0;
@@ -162,82 +164,97 @@ export class ModbusTerm {
    * One cycle: every read of the plan, each point mapped to a DataPoint. With `all`, every point is
    * reported; otherwise a point whose value moved no more than its deadband and whose quality did not
    * change is left out.
+   *
+   * Each point's registers are decoded straight into its DataPoint (no intermediate reading per point)
+   * from the plan's members, which are this term's own entries: no lookup, one object per sample.
    */
   async poll(requester: ModbusRequester, cause: Cause, now: () => number, all = false): Promise<DataPoint[]> {
-    const readings = await runReads(requester, this.unit, this.plan);
+    const plan = this.plan;
+    const unit = this.unit;
+    // Most terms are one read: no Promise.all and no array of promises for them.
+    const outcomes =
+      plan.length === 1
+        ? [await performRead(requester, unit, plan[0])]
+        : await Promise.all(plan.map((read) => performRead(requester, unit, read)));
     const ts = now();
     const out: DataPoint[] = [];
-    let failed = 0;
     let firstError: string | undefined;
-    for (const r of readings) {
-      const point = this.entries.get(r.id);
-      if (!point) continue;
-      const key = point.key;
-      // Fixed-shape literals, no spreads: this runs once per point per cycle.
-      if (r.ok) {
-        const qualityChanged = point.reported && point.bad;
+    for (let r = 0; r < plan.length; r++) {
+      const read = plan[r];
+      const outcome = outcomes[r];
+      const members = read.points;
+      const failure = readFailure(read, outcome);
+      if (failure !== undefined) {
+        firstError ??= failure.error;
+        for (let i = 0; i < members.length; i++) out.push(this.failed(members[i].point, failure, ts, cause));
+        continue;
+      }
+      const values = outcome.kind === "ok" ? outcome.values : [];
+      const bits = isBitTable(read.table);
+      for (let i = 0; i < members.length; i++) {
+        const { point, offset } = members[i];
+        const raw = pointRaw(point, offset, values, bits);
+        const value = scale(point.address, raw, point.scaling);
         if (
           all ||
-          qualityChanged ||
           !point.reported ||
-          exceedsDeadband(point.value ?? undefined, r.value, point.deadband)
+          point.bad ||
+          exceedsDeadband(point.value ?? undefined, value, point.deadband)
         ) {
           point.reported = true;
-          point.value = r.value;
+          point.value = value;
           point.bad = false;
-          const raw = typeof r.raw === "number" && r.raw === r.value ? undefined : r.raw;
-          out.push(
-            raw === undefined
-              ? {
-                  key,
-                  deviceId: this.deviceId,
-                  termId: this.termId,
-                  itemId: r.id,
-                  value: r.value,
-                  ts,
-                  quality: r.quality,
-                  cause,
-                }
-              : {
-                  key,
-                  deviceId: this.deviceId,
-                  termId: this.termId,
-                  itemId: r.id,
-                  value: r.value,
-                  raw,
-                  ts,
-                  quality: r.quality,
-                  cause,
-                },
-          );
+          out.push(this.sample(point, value, raw, ts, cause));
         }
-      } else {
-        failed++;
-        firstError ??= r.error;
-        // A failed read keeps the last good value (marked bad), so a trend shows where it stopped.
-        const value = point.value;
-        point.reported = true;
-        point.bad = true;
-        out.push({
-          key,
-          deviceId: this.deviceId,
-          termId: this.termId,
-          itemId: r.id,
-          value,
-          ts,
-          quality: r.quality,
-          cause,
-          error: r.error,
-        });
       }
     }
     this.cycles++;
-    if (failed > 0) {
+    if (firstError !== undefined) {
       this.failedCycles++;
       this.lastError = firstError;
     } else {
       this.lastError = undefined;
     }
     return out;
+  }
+
+  // Fixed-shape literals, no spreads: these run once per point per cycle.
+  private sample(
+    point: TermEntry,
+    value: EngineeringValue,
+    raw: RawValue,
+    ts: number,
+    cause: Cause,
+  ): DataPoint {
+    const { key, id: itemId } = point;
+    const { deviceId, termId } = this;
+    // The raw value is carried only when it differs from the engineering value.
+    return typeof raw === "number" && raw === value
+      ? { key, deviceId, termId, itemId, value, ts, quality: GOOD, cause }
+      : { key, deviceId, termId, itemId, value, raw, ts, quality: GOOD, cause };
+  }
+
+  private failed(
+    point: TermEntry,
+    failure: { readonly quality: Quality; readonly error: string },
+    ts: number,
+    cause: Cause,
+  ): DataPoint {
+    // A failed read keeps the last good value (marked bad), so a trend shows where it stopped.
+    point.reported = true;
+    point.bad = true;
+    const { key, id: itemId, value } = point;
+    const { deviceId, termId } = this;
+    return {
+      key,
+      deviceId,
+      termId,
+      itemId,
+      value,
+      ts,
+      quality: failure.quality,
+      cause,
+      error: failure.error,
+    };
   }
 }

@@ -195,7 +195,12 @@ export function decodeReply(req: ModbusRequest, pdu: Buffer): ReplyResult {
           ? responses.ReadHoldingRegistersResponseBody.fromBuffer(pdu)
           : responses.ReadInputRegistersResponseBody.fromBuffer(pdu);
       if (body === null) return malformed(`${req.fn}: reply not decodable`);
-      return { kind: "ok", reply: { kind: "registers", values: Array.from(body.valuesAsArray) } };
+      // fromBuffer makes a fresh array of its own for each reply: no second copy of it.
+      const regs = body.valuesAsArray;
+      return {
+        kind: "ok",
+        reply: { kind: "registers", values: Array.isArray(regs) ? regs : Array.from(regs) },
+      };
     }
     case "writeSingleCoil":
     case "writeSingleRegister": {

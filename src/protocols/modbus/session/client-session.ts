@@ -401,17 +401,15 @@ export class ModbusClientSession {
 
   /** The earliest time `tick` has something to do, or undefined when nothing is waiting on time. */
   nextDeadline(): number | undefined {
-    let next: number | undefined;
-    const consider = (t: number): void => {
-      if (next === undefined || t < next) next = t;
-    };
-    for (const f of this.inFlight.values()) consider(f.deadline);
+    // Asked after every reply and request: a plain loop, no closure.
+    let next = Infinity;
+    for (const f of this.inFlight.values()) if (f.deadline < next) next = f.deadline;
     // The queue is ordered by arrival (requeued reads go back to the front, and they arrived before
     // anything still queued), so its head is the oldest.
     if (this.options.queueTimeoutMs > 0 && this.queue.length > 0) {
-      consider(this.queue[0].queuedAt + this.options.queueTimeoutMs);
+      next = Math.min(next, this.queue[0].queuedAt + this.options.queueTimeoutMs);
     }
-    return next;
+    return next === Infinity ? undefined : next;
   }
 
   /** Fail everything and refuse further requests; the owner closes the connection. */
