@@ -67,8 +67,11 @@ export function startManagerRuntime(manager: Manager, opts: ManagerRuntimeOption
     close: () =>
       (closing ??= (async () => {
         if (manager.restActions) manager.restActions = undefined;
-        await started.catch(() => undefined);
+        // Closed first: a start still retrying an unreachable registry (a wrong password, Redis away) ends
+        // only when the runner closes, so waiting for it first would hold the close until Node-RED gives up.
+        // No device starts once the runner is closed, so none is left running by a start still under way.
         await runner.close();
+        await started.catch(() => undefined);
         if (leaseRedis) await leaseRedis.quit().catch(() => leaseRedis.disconnect());
       })()),
   };
