@@ -44,8 +44,10 @@ start_mysql() {
     sleep 0.5
   done
   # A fresh Debian MariaDB lets root in over the socket only; the tests connect over TCP as root with an
-  # empty password, as the CI machines are set up.
-  mariadb -uroot -e "ALTER USER 'root'@'localhost' IDENTIFIED VIA mysql_native_password USING PASSWORD('') OR unix_socket; CREATE DATABASE IF NOT EXISTS test;" || true
+  # empty password, as the CI machines are set up. unix_socket comes first, as there: a wrong password
+  # over TCP is then refused by mysql_native_password (ER_ACCESS_DENIED_ERROR, which the tests expect),
+  # not handed on to unix_socket (ER_ACCESS_DENIED_NO_PASSWORD_ERROR).
+  mariadb -uroot -e "ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD(''); CREATE DATABASE IF NOT EXISTS test;" || true
 }
 
 wait_for() {
