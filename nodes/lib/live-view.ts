@@ -1,6 +1,7 @@
 /**
  * The live view: a page under Node-RED's admin root (`/datacoll/`, behind the editor's own login when
- * adminAuth is set) showing every running manager's devices, latest values with sparklines and active
+ * adminAuth is set — the page itself is static and holds no data; every data route needs the login, which
+ * the page sends with the editor's token from the browser's local storage) showing every running manager's devices, latest values with sparklines and active
  * alarms with an acknowledge button, updated over Server-Sent Events. Registered once per admin app;
  * each request looks up the manager that runs now, so a redeploy needs no re-registration.
  */
@@ -54,11 +55,14 @@ export function registerLiveView(RED: NodeAPI): void {
     return node?.name || `${m.settings.namespace} (${m.settings.store})`;
   };
 
+  // The page and its script are served without a token: a browser opening /datacoll/ sends none (the
+  // editor keeps its token in local storage and adds it to its own requests only). They hold no data;
+  // the page reads the editor's token and sends it with every request below, each behind the login.
   for (const [route, file, type] of [
     ["/datacoll", "index.html", "text/html"],
     ["/datacoll/live.js", "live.js", "application/javascript"],
   ] as const) {
-    RED.httpAdmin.get(route, read, (req: Request, res: Response) => {
+    RED.httpAdmin.get(route, (req: Request, res: Response) => {
       // The page loads "live.js" relative to itself: at /datacoll (no slash, the address the README
       // gives) that would be /live.js, a 404, and the page would stay on "connecting…".
       const [where, query] = req.originalUrl.split("?");

@@ -3,6 +3,21 @@
 (function () {
   "use strict";
   var base = location.pathname.replace(/\/?$/, "/");
+  // With adminAuth the data routes need the editor's login. The editor keeps its token in local storage
+  // under "auth-tokens" plus its own path (slashes as dashes); this page is at <editor>/datacoll/.
+  var token = (function () {
+    try {
+      var editor = base.replace(/datacoll\/$/, "").slice(0, -1);
+      var saved = JSON.parse(localStorage.getItem("auth-tokens" + editor.replace(/\//g, "-")) || "null");
+      return saved && saved.access_token ? String(saved.access_token) : "";
+    } catch {
+      return "";
+    }
+  })();
+  function withAuth(headers) {
+    if (token) headers.Authorization = "Bearer " + token;
+    return headers;
+  }
   var select = document.getElementById("manager");
   var conn = document.getElementById("conn");
   var source = null;
@@ -140,7 +155,7 @@
           b.disabled = true;
           fetch(base + "api/alarms/ack", {
             method: "POST",
-            headers: { "Content-Type": "application/json" },
+            headers: withAuth({ "Content-Type": "application/json" }),
             body: JSON.stringify({ manager: select.value, key: a.key, condition: a.condition }),
           }).then(function (res) {
             if (res.ok) b.textContent = "Acknowledged";
@@ -159,7 +174,12 @@
     points = {};
     document.getElementById("points").textContent = "";
     if (!select.value) return;
-    source = new EventSource(base + "api/events?manager=" + encodeURIComponent(select.value));
+    source = new EventSource(
+      base +
+        "api/events?manager=" +
+        encodeURIComponent(select.value) +
+        (token ? "&access_token=" + encodeURIComponent(token) : ""),
+    );
     source.onopen = function () {
       conn.textContent = "live";
     };
@@ -190,8 +210,9 @@
     });
   }
 
-  fetch(base + "api/managers")
+  fetch(base + "api/managers", { headers: withAuth({}) })
     .then(function (res) {
+      if (res.status === 401) throw new Error("login");
       return res.json();
     })
     .then(function (list) {
@@ -200,6 +221,12 @@
       });
       if (!list.length) conn.textContent = "no manager running: deploy a flow with a datacoll-manager";
       connect();
+    })
+    .catch(function (err) {
+      conn.textContent =
+        err && err.message === "login"
+          ? "log in to the Node-RED editor first: this page uses its login"
+          : "cannot reach Node-RED: " + (err && err.message);
     });
   select.addEventListener("change", connect);
 })();

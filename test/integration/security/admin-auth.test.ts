@@ -149,11 +149,15 @@ describe("security: our routes behind Node-RED's adminAuth and httpNodeAuth; no 
   const admin = (): Record<string, string> => ({ authorization: `Bearer ${tokens.admin}` });
   const viewer = (): Record<string, string> => ({ authorization: `Bearer ${tokens.viewer}` });
 
-  // Every admin route our nodes register, with a body for the POSTs.
-  const ADMIN_ROUTES: readonly { method: "GET" | "POST"; path: string; body?: object }[] = [
+  // The live page and its script: static, no data, served without a token (a browser opening the page
+  // sends none; the page sends the editor's token with its own requests).
+  const PAGE_ROUTES: readonly { method: "GET"; path: string }[] = [
     { method: "GET", path: "/datacoll" },
     { method: "GET", path: "/datacoll/" },
     { method: "GET", path: "/datacoll/live.js" },
+  ];
+  // Every other admin route our nodes register, with a body for the POSTs.
+  const ADMIN_ROUTES: readonly { method: "GET" | "POST"; path: string; body?: object }[] = [
     { method: "GET", path: "/datacoll/api/managers" },
     { method: "GET", path: `/datacoll/api/snapshot?manager=${REST_MANAGER}` },
     { method: "GET", path: `/datacoll/api/events?manager=${REST_MANAGER}` },
@@ -164,6 +168,12 @@ describe("security: our routes behind Node-RED's adminAuth and httpNodeAuth; no 
       body: { id: "sec-db", database: "test", connectTimeoutMs: "500" },
     },
   ];
+
+  function route(prefix: string): (typeof ADMIN_ROUTES)[number] {
+    const r = ADMIN_ROUTES.find((x) => x.path.startsWith(prefix));
+    if (!r) throw new Error(`no admin route ${prefix}`);
+    return r;
+  }
 
   async function call(
     route: (typeof ADMIN_ROUTES)[number],
@@ -195,6 +205,22 @@ describe("security: our routes behind Node-RED's adminAuth and httpNodeAuth; no 
     }
   });
 
+  it("serves the live page and its script without a token, holding no data; the stream takes the token as access_token", async function () {
+    for (const page of PAGE_ROUTES) {
+      const { status, text } = await call(page, {});
+      assert.ok(status === 200 || status === 302, `${page.path}: ${status}`);
+      assert.ok(!text.includes(REST_MANAGER) && !text.includes(MARKER), `${page.path} holds data`);
+    }
+    const events = route("/datacoll/api/events");
+    const stream = await call(
+      { ...events, path: `${events.path}&access_token=${encodeURIComponent(tokens.viewer)}` },
+      {},
+    );
+    assert.equal(stream.status, 200);
+    assert.match(stream.text, /^retry: 2000/);
+    assert.equal((await call({ ...events, path: `${events.path}&access_token=forged` }, {})).status, 401);
+  });
+
   it("lets the read-only viewer read the live view but not acknowledge alarms or open connections", async function () {
     for (const route of ADMIN_ROUTES) {
       const { status } = await call(route, viewer());
@@ -210,12 +236,12 @@ describe("security: our routes behind Node-RED's adminAuth and httpNodeAuth; no 
       assert.ok([200, 302, 404].includes(status), `${route.method} ${route.path}: ${status} ${text}`);
       assert.ok(!text.includes(MARKER), `${route.path} answered with the password`);
     }
-    const managers = await call(ADMIN_ROUTES[3], admin());
+    const managers = await call(route("/datacoll/api/managers"), admin());
     assert.ok(managers.text.includes(REST_MANAGER), managers.text);
-    const events = await call(ADMIN_ROUTES[5], admin());
+    const events = await call(route("/datacoll/api/events"), admin());
     assert.match(events.text, /^retry: 2000/);
     // The MySQL test, with the stored (wrong) password: refused in plain words, the password not echoed.
-    const tested = await call(ADMIN_ROUTES[7], admin());
+    const tested = await call(route("/datacoll/mysql/test"), admin());
     assert.match(tested.text, /ER_ACCESS_DENIED_ERROR.*The server refused user/);
   });
 
@@ -235,7 +261,10 @@ describe("security: our routes behind Node-RED's adminAuth and httpNodeAuth; no 
     assert.match(((await doc.json()) as { openapi: string }).openapi, /^3\./);
     // The admin's token is no key to the http-in nodes, nor the http-node login to the admin routes.
     assert.equal((await fetch(`${base}/api/v1/devices`, { headers: admin() })).status, 401);
-    assert.equal((await call(ADMIN_ROUTES[3], { authorization: basic("operator", "s3cret") })).status, 401);
+    assert.equal(
+      (await call(route("/datacoll/api/managers"), { authorization: basic("operator", "s3cret") })).status,
+      401,
+    );
   });
 
   it("keeps the passwords out of GET /flows, flows.json, the log, and encrypted in flows_cred.json", async function () {
@@ -309,7 +338,7 @@ describe("security: our routes behind Node-RED's adminAuth and httpNodeAuth; no 
       s.on("error", () => resolve());
     });
     assert.ok(red?.running, "Node-RED is still running");
-    assert.equal((await call(ADMIN_ROUTES[3], admin())).status, 200);
+    assert.equal((await call(route("/datacoll/api/managers"), admin())).status, 200);
     assert.doesNotMatch(red?.output ?? "", /Uncaught|TypeError|unhandled/i);
   });
 });
