@@ -3,6 +3,7 @@ import { errorMessage } from "../../src/core/errors";
 import { acquireIec104Master, parseIec104DeviceSettings } from "../../src/core/runtime/iec104-devices";
 import type { Iec104DeviceNode } from "../lib/iec104-device";
 import { deviceIdFor } from "../lib/modbus-device";
+import { registerIec104Test } from "../lib/device-test-endpoints";
 
 interface Iec104Def extends NodeDef {
   deviceId: string;
@@ -28,6 +29,7 @@ interface Iec104Def extends NodeDef {
 }
 
 export = function register(RED: NodeAPI): void {
+  registerIec104Test(RED);
   function DataCollIec104(this: Iec104DeviceNode, def: Iec104Def): void {
     RED.nodes.createNode(this, def);
     this.deviceId = deviceIdFor({ ...def, host: def.host?.split(/[\s,;]+/)[0], port: def.port ?? 2404 });

@@ -2,6 +2,7 @@ import type { NodeAPI, NodeDef } from "node-red";
 import { errorMessage } from "../../src/core/errors";
 import { acquireModbusClient, parseModbusDeviceSettings } from "../../src/core/runtime/modbus-devices";
 import { deviceIdFor, type ModbusDeviceNode } from "../lib/modbus-device";
+import { registerModbusTest } from "../lib/device-test-endpoints";
 
 interface ModbusDef extends NodeDef {
   deviceId: string;
@@ -16,6 +17,7 @@ interface ModbusDef extends NodeDef {
 }
 
 export = function register(RED: NodeAPI): void {
+  registerModbusTest(RED);
   function DataCollModbus(this: ModbusDeviceNode, def: ModbusDef): void {
     RED.nodes.createNode(this, def);
     this.deviceId = deviceIdFor(def);

@@ -1,0 +1,91 @@
+/**
+ * The Modbus device dialog's "test connection": one TCP connection with our own client (the dialog's
+ * host, port and timeout, not a deployed node's — the user tests before deploying), one harmless read of
+ * holding register 0 of the unit the dialog names, and the answer in plain words. An exception reply
+ * still proves the link (the device parsed the request and answered), so it counts as ok with its name.
+ * The client is closed before the answer is given: no socket or timer outlives the test.
+ */
+import { DataCollError } from "../errors";
+import { oneAttempt, probe, type LinkTestAnswer } from "../link-test";
+import { ModbusClient, ModbusRequestError } from "../modbus/client";
+import { describeException } from "../../protocols/modbus/codec/exceptions";
+import { parseModbusDeviceSettings } from "./modbus-devices";
+
+export interface ModbusLinkTest {
+  readonly host: string;
+  readonly port: number;
+  readonly timeoutMs: number;
+  readonly unit: number;
+}
+
+/** The dialog's fields, validated as the device node validates them; the error names the field. */
+export function parseModbusLinkTest(raw: Readonly<Record<string, unknown>>): ModbusLinkTest {
+  const s = parseModbusDeviceSettings({ host: raw.host, port: raw.port, timeout: raw.timeout });
+  const u = raw.unit;
+  const unit = u === undefined || u === null || u === "" ? 1 : Number(String(u).trim());
+  if (!Number.isInteger(unit) || unit < 0 || unit > 255) {
+    throw new DataCollError("invalid", "unit must be a whole number from 0 to 255", "unit");
+  }
+  return { host: s.host, port: s.port, timeoutMs: s.session.timeoutMs ?? 1000, unit };
+}
+
+type ReadOutcome =
+  { readonly value: number } | { readonly failure: ModbusRequestError } | { readonly lost: string };
+
+/** Connect, read one register, close. Never throws: the answer is for a person. */
+export async function testModbusLink(t: ModbusLinkTest): Promise<LinkTestAnswer> {
+  const client = ModbusClient.tcp(t.host, t.port, {
+    session: { timeoutMs: t.timeoutMs },
+    connection: oneAttempt(t.timeoutMs),
+  });
+  return probe(client, { ...t, service: "a Modbus TCP device" }, async (ended) => {
+    const outcome = await Promise.race<ReadOutcome>([
+      client.readHoldingRegisters(t.unit, 0, 1).then(
+        ([value]) => ({ value }),
+        (err: unknown) => {
+          if (err instanceof ModbusRequestError) return { failure: err };
+          return { failure: new ModbusRequestError({ kind: "malformed-reply", message: String(err) }) };
+        },
+      ),
+      ended.then((lost) => ({ lost })),
+    ]);
+    return explain(`${t.host}:${t.port}`, t, outcome);
+  });
+}
+
+function explain(where: string, t: ModbusLinkTest, outcome: ReadOutcome): LinkTestAnswer {
+  const unit = `unit ${t.unit}`;
+  if ("value" in outcome) {
+    return {
+      ok: true,
+      message: `Connected to ${where}; ${unit} answered (holding register 0 = ${outcome.value}).`,
+    };
+  }
+  const failure = "failure" in outcome ? outcome.failure.failure : undefined;
+  if (failure?.kind === "exception" && failure.exceptionCode !== undefined) {
+    return {
+      ok: true,
+      message:
+        `Connected to ${where}; ${unit} answered ${describeException(failure.exceptionCode)} to a read of ` +
+        "holding register 0. The link works; check the unit id and the register map.",
+    };
+  }
+  if (failure?.kind === "timeout") {
+    return {
+      ok: false,
+      message:
+        `Connected to ${where}, but ${unit} did not answer within ${t.timeoutMs} ms. ` +
+        "Check the unit id, and that the device speaks Modbus TCP on this port.",
+    };
+  }
+  const lost = "lost" in outcome ? outcome.lost : undefined;
+  if (lost !== undefined || failure?.kind === "disconnected" || failure?.kind === "closed") {
+    return {
+      ok: false,
+      message:
+        `Connected to ${where}, but it closed the connection (${lost ?? failure?.message}). ` +
+        "Is it a Modbus TCP device, and does it accept another client?",
+    };
+  }
+  return { ok: false, message: `Connected to ${where}, but the read failed: ${failure?.message}` };
+}
