@@ -162,6 +162,9 @@ describe("security: our routes behind Node-RED's adminAuth and httpNodeAuth; no 
     { method: "GET", path: `/datacoll/api/snapshot?manager=${REST_MANAGER}` },
     { method: "GET", path: `/datacoll/api/events?manager=${REST_MANAGER}` },
     { method: "POST", path: "/datacoll/api/alarms/ack", body: { manager: REST_MANAGER, key: "a:b:c" } },
+    // Port 9 (discard) on loopback: nothing listens, so the test answers at once that it was refused.
+    { method: "POST", path: "/datacoll/modbus/test", body: { host: "127.0.0.1", port: "9", timeout: "300" } },
+    { method: "POST", path: "/datacoll/iec104/test", body: { host: "127.0.0.1", port: "9" } },
     {
       method: "POST",
       path: "/datacoll/mysql/test",
