@@ -324,12 +324,12 @@ export function dataRoutes(): Route[] {
         const pattern = queryText(c.query, "pattern") ?? "";
         const matcher = compilePattern(pattern);
         const now = c.ctx.now();
+        const registryKeys = async (): Promise<PointKey[]> =>
+          (await pointIds(c.ctx.store.registry, now)).filter((p) => matcher.matches(p)).map((p) => p.key);
         if (c.ctx.latest) {
           const view = c.ctx.latest;
           const { bytes, etag } = await view.answer(matcher.pattern, now, async () => {
-            const keys = (await pointIds(c.ctx.store.registry, now))
-              .filter((p) => matcher.matches(p))
-              .map((p) => p.key);
+            const keys = await registryKeys();
             // The view is seeded by now, so the feed-only keys (flow-drawn devices) are known to it.
             for (const k of view.feedOnlyKeys()) {
               const ids = splitPointKey(k);
@@ -339,10 +339,7 @@ export function dataRoutes(): Route[] {
           });
           return { body: bytes, encoded: true, etag };
         }
-        const keys = (await pointIds(c.ctx.store.registry, now))
-          .filter((p) => matcher.matches(p))
-          .map((p) => p.key);
-        const latest = await c.ctx.store.latestMany(keys);
+        const latest = await c.ctx.store.latestMany(await registryKeys());
         return { body: latest.filter((p): p is DataPoint => p !== undefined) };
       },
     },

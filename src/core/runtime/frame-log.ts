@@ -7,7 +7,7 @@
  * memory the data needs.
  */
 import type { FrameRecord, Store } from "../store/store";
-import type { Clock, TimerHandle, TrafficListener } from "../../transport/connection";
+import type { Clock, TimerHandle } from "../../transport/connection";
 
 export interface FrameLogOptions {
   readonly flushMs: number;
@@ -36,9 +36,6 @@ export class FrameLogWriter {
     private readonly onError: (err: unknown) => void,
     private readonly opts: FrameLogOptions = DEFAULT_FRAME_LOG,
   ) {}
-
-  /** A connection's traffic listener that logs here. */
-  readonly listener: TrafficListener = (dir, bytes, at) => this.add(dir, bytes, at);
 
   add(dir: "rx" | "tx", bytes: Uint8Array, at: number): void {
     if (this.closed) return;
