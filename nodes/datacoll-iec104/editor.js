@@ -33,7 +33,48 @@ RED.nodes.registerType("datacoll-iec104", {
     return this.name || this.host + ":" + this.port + " CA " + this.commonAddress;
   },
   oneditprepare: function () {
+    var node = this;
     $("#node-config-input-port").spinner({ min: 1, max: 65535 });
     $("#node-config-input-commonAddress").spinner({ min: 1, max: 65534 });
+    $("#datacoll-iec104-test").on("click", function () {
+      var out = $("#datacoll-iec104-test-result");
+      var form = {};
+      // Every field the device node validates, so a value it would refuse is named before deploying.
+      [
+        "host",
+        "port",
+        "commonAddress",
+        "originator",
+        "windowK",
+        "windowW",
+        "t0",
+        "t1",
+        "t2",
+        "t3",
+        "giInterval",
+        "ciInterval",
+        "clockSyncInterval",
+        "backoff",
+        "backoffMax",
+      ].forEach(function (name) {
+        form[name] = $("#node-config-input-" + name).val();
+      });
+      form.giOnStart = $("#node-config-input-giOnStart").is(":checked");
+      form.clockSyncOnStart = $("#node-config-input-clockSyncOnStart").is(":checked");
+      out.text(node._("datacoll-iec104.test.running")).css("color", "");
+      $.ajax({
+        url: "datacoll/iec104/test",
+        type: "POST",
+        contentType: "application/json",
+        data: JSON.stringify(form),
+      })
+        .done(function (r) {
+          out.text(r.message).css("color", r.ok ? "green" : "#c00");
+        })
+        .fail(function (xhr) {
+          var r = xhr.responseJSON || {};
+          out.text(r.message || xhr.statusText).css("color", "#c00");
+        });
+    });
   },
 });

@@ -20,7 +20,34 @@ RED.nodes.registerType("datacoll-modbus", {
     return this.name || this.host + ":" + this.port;
   },
   oneditprepare: function () {
+    var node = this;
     $("#node-config-input-port").spinner({ min: 1, max: 65535 });
     $("#node-config-input-inFlight").spinner({ min: 1, max: 64 });
+    // The unit id is only for the test (a device serves many units); it is not saved with the node.
+    $("#datacoll-modbus-test").on("click", function () {
+      var out = $("#datacoll-modbus-test-result");
+      var field = function (name) {
+        return $("#node-config-input-" + name).val();
+      };
+      out.text(node._("datacoll-modbus.test.running")).css("color", "");
+      $.ajax({
+        url: "datacoll/modbus/test",
+        type: "POST",
+        contentType: "application/json",
+        data: JSON.stringify({
+          host: field("host"),
+          port: field("port"),
+          timeout: field("timeout"),
+          unit: $("#datacoll-modbus-test-unit").val(),
+        }),
+      })
+        .done(function (r) {
+          out.text(r.message).css("color", r.ok ? "green" : "#c00");
+        })
+        .fail(function (xhr) {
+          var r = xhr.responseJSON || {};
+          out.text(r.message || xhr.statusText).css("color", "#c00");
+        });
+    });
   },
 });
