@@ -8,6 +8,8 @@
  *   datacoll-formula (from the bus: calc:m01:double = 2 × m01 seq; results go through the manager)
  *   datacoll-rest at /api/*, and GET /soak/memory (process.memoryUsage() of the instance, for the report).
  *
+ * The check node is active in one instance and stands by in the other (its lease), so each alarm
+ * transition is written by one instance.
  * Both instances save every event (the data node hears every instance's samples); the history table's
  * key (point, ts) makes the second write of a row a no-op, and either instance alone saves everything
  * while the other is down or redeploying.

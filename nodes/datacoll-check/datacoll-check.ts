@@ -12,6 +12,8 @@ import type { ManagerHandle } from "../../src/core/manager";
 import { splitPointKey, type DataPoint, type PointKey } from "../../src/core/model/datapoint";
 import type { Point } from "../../src/core/model/point";
 import type { ManagerConfigNode } from "../datacoll-manager/api";
+import { RedisLeaseBackend } from "../../src/core/runtime/redis-leases";
+import { SingleLease } from "../../src/core/runtime/single-lease";
 import { systemClock } from "../../src/transport/connection";
 import { pointsFromMessage } from "../lib/messages";
 import { RateMeter } from "../lib/rate";
@@ -86,6 +88,7 @@ export = function register(RED: NodeAPI): void {
     let defaults: CheckSettings;
     let scope: PointMatcher;
     let handle: ManagerHandle | undefined;
+    let leaseMs = 10000;
     try {
       defaults = defaultsOf(def);
       scope = compilePattern(def.scope ?? "");
@@ -94,6 +97,7 @@ export = function register(RED: NodeAPI): void {
         handle = m?.acquireManager();
         if (handle === undefined)
           throw new Error(m?.settingsError ?? RED._("datacoll-check.errors.noManager"));
+        leaseMs = m?.leaseMs ?? leaseMs;
       }
     } catch (err) {
       const reason = errorMessage(err);
@@ -118,6 +122,52 @@ export = function register(RED: NodeAPI): void {
     let runner: CheckRunner | undefined;
     let closed = false;
     let problem: string | undefined;
+    // Instances sharing a Redis namespace run this node's alarms once: the holder of the lease
+    // `<ns>lease:check:<node id>` is the active checker, the others stand by (docs/scale-out.md).
+    const leaseRedis =
+      manager?.settings.store === "redis"
+        ? manager.openRedis(`datacoll-check:${manager.settings.instanceId}:${this.id}`, {
+            maxRetriesPerRequest: 1,
+          })
+        : undefined;
+    leaseRedis?.on("error", () => undefined); // reconnects by itself; the lease round notes the failure
+    let retryTimer: NodeJS.Timeout | undefined;
+    const activate = (): void => {
+      if (closed || runner === undefined || !lease?.held) return;
+      runner.activate().then(
+        (raises) => {
+          if (!closed && raises.length > 0) emitTransitions(raises, (m) => this.send(m));
+          showStatus();
+        },
+        (err: unknown) => {
+          // The store did not answer: try again while the lease is still ours.
+          problem = RED._("datacoll-check.errors.store", { reason: errorMessage(err) });
+          showStatus();
+          if (!closed) retryTimer = setTimeout(activate, 1000);
+        },
+      );
+    };
+    const lease =
+      leaseRedis && manager
+        ? new SingleLease(
+            systemClock,
+            new RedisLeaseBackend(
+              leaseRedis,
+              manager.settings.namespace,
+              manager.settings.instanceId,
+              Date.now,
+              "check",
+            ),
+            this.id,
+            leaseMs,
+            (held) => {
+              if (held) activate();
+              else runner?.standBy();
+              showStatus();
+            },
+            { holdThroughOutage: true },
+          )
+        : undefined;
     const ready: Promise<CheckRunner> = (async () => {
       const points = new Map<PointKey, CheckSettings>();
       if (manager) {
@@ -130,18 +180,24 @@ export = function register(RED: NodeAPI): void {
       const onRuleError = (key: PointKey, message: string): void =>
         this.warn(RED._("datacoll-check.errors.rule", { key, reason: message }));
       const checker = await Checker.open({ store, defaults, points, onRuleError, now: Date.now() });
-      runner = new CheckRunner(checker, systemClock, {
-        onTimerTransitions: (ts) => emitTransitions(ts, (m) => this.send(m)),
-        onStoreState: (err) => {
-          const reason = err === undefined ? undefined : errorMessage(err);
-          // One log line per outage; the status shows it while the retries go on.
-          if (reason !== undefined && problem === undefined)
-            this.warn(RED._("datacoll-check.errors.store", { reason }));
-          problem = reason === undefined ? undefined : RED._("datacoll-check.errors.store", { reason });
-          showStatus();
+      runner = new CheckRunner(
+        checker,
+        systemClock,
+        {
+          onTimerTransitions: (ts) => emitTransitions(ts, (m) => this.send(m)),
+          onStoreState: (err) => {
+            const reason = err === undefined ? undefined : errorMessage(err);
+            // One log line per outage; the status shows it while the retries go on.
+            if (reason !== undefined && problem === undefined)
+              this.warn(RED._("datacoll-check.errors.store", { reason }));
+            problem = reason === undefined ? undefined : RED._("datacoll-check.errors.store", { reason });
+            showStatus();
+          },
         },
-      });
+        { standby: lease !== undefined },
+      );
       if (closed) void runner.close();
+      else lease?.start();
       return runner;
     })();
     ready.catch((err: unknown) => {
@@ -150,6 +206,58 @@ export = function register(RED: NodeAPI): void {
       this.error(RED._("datacoll-check.errors.open", { reason: problem }));
       showStatus();
     });
+
+    /**
+     * An operator's command (ack, shelve, unshelve). The active checker runs it; a standby one hands it to
+     * the active one over Redis (`<ns>alarm-commands`), since an operator may be talking to either
+     * instance. True when it changed something here; false when forwarded. Throws for a bad command.
+     */
+    const commandsChannel = manager ? `${manager.settings.namespace}alarm-commands` : "";
+    const runCommand = (
+      run: CheckRunner,
+      topic: string,
+      payload: unknown,
+      now: number,
+      send: (m: (NodeMessage | NodeMessage[] | null)[]) => void,
+    ): boolean => {
+      const command = parseAlarmCommand(topic, payload);
+      if (!run.active && leaseRedis && manager) {
+        const note = JSON.stringify({ node: this.id, from: manager.settings.instanceId, topic, payload });
+        leaseRedis
+          .publish(commandsChannel, note)
+          .catch((err: unknown) =>
+            this.warn(RED._("datacoll-check.errors.forward", { reason: errorMessage(err) })),
+          );
+        return false;
+      }
+      const ts = runAlarmCommand(run.checker, command, now);
+      emitTransitions(ts, send);
+      run.changed();
+      return ts.length > 0;
+    };
+    const commandRedis =
+      leaseRedis && manager ? manager.openRedis(`datacoll-check-commands:${this.id}`) : undefined;
+    commandRedis?.on("error", () => undefined); // reconnects and subscribes again by itself
+    commandRedis?.on("message", (_channel: string, text: string) => {
+      let note: { node?: unknown; from?: unknown; topic?: unknown; payload?: unknown };
+      try {
+        note = JSON.parse(text) as typeof note;
+      } catch {
+        return; // not ours
+      }
+      if (note.node !== this.id || note.from === manager?.settings.instanceId) return;
+      if (typeof note.topic !== "string" || !COMMAND_NAMES.has(note.topic)) return;
+      const topic = note.topic;
+      void ready.then((run) => {
+        if (closed || !run.active) return;
+        try {
+          runCommand(run, topic, note.payload, Date.now(), (m) => this.send(m));
+        } catch {
+          // Not an alarm this instance's copy knows (yet): the standby answered from its own copy.
+        }
+      });
+    });
+    commandRedis?.subscribe(commandsChannel).catch(() => undefined);
 
     // Operators acknowledge and shelve from the REST API or the live view through the manager.
     const viaManager = async (
@@ -160,10 +268,14 @@ export = function register(RED: NodeAPI): void {
       if (ids === undefined || !scope.matches(ids)) return false;
       const run = await ready;
       try {
-        const ts = runAlarmCommand(run.checker, parseAlarmCommand(topic, payload), Date.now());
-        emitTransitions(ts, (m) => this.send(m));
-        run.changed();
-        return ts.length > 0;
+        if (runCommand(run, topic, payload, Date.now(), (m) => this.send(m))) return true;
+        if (run.active || manager === undefined) return false;
+        // Forwarded: answer from the state the active checker wrote.
+        const condition = typeof payload.condition === "string" ? payload.condition : undefined;
+        const held = (await manager.store.alarms(payload.key as PointKey)).filter(
+          (a) => condition === undefined || a.condition === condition,
+        );
+        return topic === "shelve" || held.some((a) => !a.acked);
       } catch {
         return false; // not an alarm this node holds
       }
@@ -205,7 +317,10 @@ export = function register(RED: NodeAPI): void {
       let status;
       if (problem !== undefined) status = errorStatus(problem);
       else if (runner === undefined) status = { fill: "grey", shape: "ring", text: "starting" } as const;
-      else {
+      else if (!runner.active) {
+        const text = `${RED._("datacoll-check.status.standby")} · ${rateText(rate.perSecond(now), 0)}`;
+        status = { fill: "blue", shape: "ring", text } as const;
+      } else {
         const list = runner.checker.activeAlarms();
         const active = list.filter((a) => a.active).length;
         const unacked = list.some((a) => a.unacked);
@@ -237,17 +352,19 @@ export = function register(RED: NodeAPI): void {
 
     this.on("input", (msg: NodeMessageInFlow, send, done) => {
       const now = Date.now();
-      let work: (ck: Checker) => void;
+      let work: (run: CheckRunner) => void;
       try {
         const topic = typeof msg.topic === "string" ? msg.topic : "";
         if (COMMAND_NAMES.has(topic)) {
-          const c = parseAlarmCommand(topic, msg.payload);
-          work = (ck) => emitTransitions(runAlarmCommand(ck, c, now), send);
+          parseAlarmCommand(topic, msg.payload); // a bad command fails here, before waiting for the store
+          work = (run) => runCommand(run, topic, msg.payload, now, send);
         } else {
           const points = pointsFromMessage(msg as Record<string, unknown>, now);
           rate.add(points.length, now);
-          work = (ck) => {
-            const { out, transitions } = annotate(ck, points, now);
+          work = (run) => {
+            const { out, transitions: all } = annotate(run.checker, points, now);
+            // A standby checker passes the points on but reports no transitions: the active one does.
+            const transitions = run.active ? all : [];
             const m = msg as NodeMessage & Record<string, unknown>;
             if (Array.isArray(msg.payload)) m.payload = out;
             else {
@@ -266,7 +383,7 @@ export = function register(RED: NodeAPI): void {
       ready.then(
         (run) => {
           try {
-            work(run.checker);
+            work(run);
             done();
           } catch (err) {
             done(err instanceof Error ? err : new Error(String(err)));
@@ -283,7 +400,12 @@ export = function register(RED: NodeAPI): void {
       offRegistry?.();
       offAlarms?.();
       if (removed) memoryStates.delete(this.id);
+      if (retryTimer !== undefined) clearTimeout(retryTimer);
+      // The last state is written before the lease is handed back, so whoever takes over reads it.
       void Promise.resolve(runner?.close())
+        .then(() => lease?.close())
+        .then(() => leaseRedis?.quit().catch(() => leaseRedis.disconnect()))
+        .then(() => commandRedis?.quit().catch(() => commandRedis.disconnect()))
         .then(() => handle?.release())
         .catch((err: unknown) => this.warn(errorMessage(err)))
         .then(() => done());

@@ -18,6 +18,8 @@ export interface ManagerConfigNode extends Node<ManagerCredentials> {
   settingsError: string | undefined;
   /** The config node's own share of the manager; undefined when the settings are invalid. */
   manager: Manager | undefined;
+  /** The lease time for work shared among instances (devices, the active check node), ms. */
+  leaseMs: number;
   /** A share for a flow node; undefined when the settings are invalid. Release it on close. */
   acquireManager(): ManagerHandle | undefined;
 }

@@ -23,6 +23,7 @@ export = function register(RED: NodeAPI): void {
   function DataCollManager(this: ManagerConfigNode, def: ManagerDef): void {
     RED.nodes.createNode(this, def);
     this.manager = undefined;
+    this.leaseMs = 10000;
     this.acquireManager = () => undefined;
     try {
       this.settings = parseManagerSettings({
@@ -50,11 +51,12 @@ export = function register(RED: NodeAPI): void {
     this.acquireManager = () => managers.acquire(this.id, settings);
     // The DeviceManager proper: run the devices the registry holds (shared with other instances by lease).
     const leaseMs = Number(def.leaseMs ?? 10000);
+    this.leaseMs = Number.isFinite(leaseMs) && leaseMs >= 1000 ? leaseMs : 10000;
     const runtime =
       def.runDevices === false
         ? undefined
         : startManagerRuntime(handle.manager, {
-            leaseMs: Number.isFinite(leaseMs) && leaseMs >= 1000 ? leaseMs : 10000,
+            leaseMs: this.leaseMs,
             onProblem: (deviceId, message) =>
               this.warn(RED._("datacoll-manager.errors.device", { device: deviceId, reason: message })),
           });

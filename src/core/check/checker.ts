@@ -13,7 +13,7 @@
 import type { DataPoint, PointKey, Quality } from "../model/datapoint";
 import { DataCollError, errorMessage } from "../errors";
 import type { CompiledExpression } from "../formula/sandbox";
-import { type AlarmState, type AlarmStateStore, type StoredAlarm } from "./alarm-state";
+import { alarmId, type AlarmState, type AlarmStateStore, type StoredAlarm } from "./alarm-state";
 import {
   compileVerify,
   DEFAULT_SEVERITY,
@@ -634,6 +634,62 @@ export class Checker {
     const out: PointAlarms[] = [];
     for (const rt of this.runtimes.values()) if (rt.summary.alarms.length > 0) out.push(rt.summary);
     return out;
+  }
+
+  /**
+   * Standing by (another instance's checker is the active one): forget the changes this checker made, so
+   * nothing it saw is written over what the active one writes.
+   */
+  dropUnsaved(): void {
+    this.pending = [];
+  }
+
+  /**
+   * Take over as the active checker: load what the store holds (written by the one that was active) and
+   * adopt it as every alarm's state. One exception: a condition this checker sees present that the store
+   * does not hold as present — the former active checker died or lost its lease before it wrote the raise,
+   * or never saw the sample — is raised now, stamped with the time it became present here. Returns those
+   * transitions. Changes made while standing by are dropped.
+   */
+  async takeOver(now: number): Promise<readonly AlarmTransition[]> {
+    const records = await this.store.loadAll();
+    return this.adopt(records, now);
+  }
+
+  /** takeOver with the records given (see there). */
+  adopt(records: readonly StoredAlarm[], now: number): readonly AlarmTransition[] {
+    this.transitions = undefined;
+    this.pending = [];
+    const left = new Map(records.map((r) => [alarmId(r.key, r.condition), r]));
+    for (const rt of this.runtimes.values()) {
+      for (const c of rt.conds) {
+        const id = alarmId(rt.key, c.condition);
+        const s = left.get(id);
+        left.delete(id);
+        const seen = c.active && c.state !== "shelved";
+        const raise = seen && s?.active !== true && s?.state !== "shelved";
+        const seenSince = c.since;
+        c.state = s?.state ?? "normal";
+        c.since = s?.since ?? c.since;
+        c.shelvedUntil = s?.shelvedUntil ?? 0;
+        if (c.shelvedUntil > 0) rt.timed = true;
+        if (raise) {
+          this.transition(rt, c, "raised", seenSince > 0 ? seenSince : now, undefined);
+          continue;
+        }
+        if (s !== undefined) c.active = s.active;
+        else if (c.state === "normal") c.active = false;
+      }
+      refresh(rt);
+    }
+    // Records of points not seen here yet wait for their first sample, as at open.
+    this.restored.clear();
+    for (const r of left.values()) {
+      const list = this.restored.get(r.key);
+      if (list === undefined) this.restored.set(r.key, [r]);
+      else list.push(r);
+    }
+    return this.takeTransitions();
   }
 
   /** Changes not yet written to the store. */

@@ -3,6 +3,10 @@
  * points, on/off delays, shelving that runs out), and its state written to the store one flush at a time,
  * coalesced. A failed write is kept by the checker and goes again on the next change or `retry()`.
  * The clock is injected, so this runs on a fake one in tests.
+ *
+ * With several instances one checker is the active one (see SingleLease): the others stand by — they
+ * follow every sample, so they know the alarms when they take over, but write nothing and report no
+ * transitions — and the one that takes over adopts the store's state (`activate`).
  */
 import type { Clock, TimerHandle } from "../../transport/connection";
 import type { AlarmTransition, Checker } from "./checker";
@@ -23,13 +27,43 @@ export class CheckRunner {
   private queued = false;
   private failing = false;
   private closed = false;
+  private standingBy: boolean;
+  /** Bumped at each switch, so a takeover overtaken by a loss does not complete. */
+  private generation = 0;
 
   constructor(
     readonly checker: Checker,
     private readonly clock: Clock,
     private readonly events: CheckRunnerEvents,
+    opts: { readonly standby?: boolean } = {},
   ) {
+    this.standingBy = opts.standby === true;
     this.schedule();
+  }
+
+  /** False while standing by. */
+  get active(): boolean {
+    return !this.standingBy;
+  }
+
+  /** Stand by: keep following the samples, write nothing, report no transitions. */
+  standBy(): void {
+    this.generation++;
+    this.standingBy = true;
+    this.checker.dropUnsaved();
+  }
+
+  /**
+   * Become the active checker: adopt the alarm state in the store and write from now on. Resolves with
+   * the raises the former active checker had not written (to report), or none if `standBy` came first.
+   */
+  async activate(): Promise<readonly AlarmTransition[]> {
+    const generation = ++this.generation;
+    const raises = await this.checker.takeOver(this.clock.now());
+    if (generation !== this.generation || this.closed) return [];
+    this.standingBy = false;
+    this.changed();
+    return raises;
   }
 
   /** Call after anything done on the checker directly (a batch, a command, new settings). */
@@ -53,6 +87,10 @@ export class CheckRunner {
   }
 
   private persist(): void {
+    if (this.standingBy) {
+      this.checker.dropUnsaved();
+      return;
+    }
     if (this.queued) return;
     this.queued = true;
     this.chain = this.chain.then(async () => {
@@ -80,7 +118,7 @@ export class CheckRunner {
       this.timer = undefined;
       if (this.closed) return;
       const transitions = this.checker.tick(this.clock.now());
-      if (transitions.length > 0) this.events.onTimerTransitions(transitions);
+      if (transitions.length > 0 && !this.standingBy) this.events.onTimerTransitions(transitions);
       this.changed();
     }, delay);
   }

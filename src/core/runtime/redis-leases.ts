@@ -1,6 +1,8 @@
 /**
- * Leases in Redis for LeaseKeeper (see leases.ts). Keys, documented in docs/redis-keys.md:
- * - `<ns>lease:device:<deviceId>` string, the owner's instance id, PX = lease TTL;
+ * Leases in Redis for LeaseKeeper (see leases.ts) and SingleLease (single-lease.ts). Keys, documented in
+ * docs/redis-keys.md:
+ * - `<ns>lease:<kind>:<id>` string, the owner's instance id, PX = lease TTL; kind `device` for the
+ *   devices an instance polls, `check` for the check node that is the active one;
  * - `<ns>instances` sorted set, member = instance id, score = heartbeat expiry (epoch ms).
  */
 import type { Redis } from "ioredis";
@@ -17,10 +19,11 @@ export class RedisLeaseBackend implements LeaseBackend {
     private readonly namespace: string,
     private readonly instanceId: string,
     private readonly now: () => number = Date.now,
+    private readonly kind: "device" | "check" = "device",
   ) {}
 
-  leaseKey(deviceId: string): string {
-    return `${this.namespace}lease:device:${deviceId}`;
+  leaseKey(id: string): string {
+    return `${this.namespace}lease:${this.kind}:${id}`;
   }
 
   private get instancesKey(): string {

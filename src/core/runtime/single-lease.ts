@@ -1,0 +1,114 @@
+/**
+ * One lease that at most one instance holds at a time: the active/standby switch for work that must be
+ * done once across the instances sharing a namespace (a check node's alarms). It uses the device leases'
+ * keys and scripts (`<ns>lease:<kind>:<id>`, taken `SET NX PX`, renewed and released only by the holder)
+ * and their rule for when to stop: the holder gives up at its local deadline, the time it sent the last
+ * successful renewal + TTL − TTL/10, which comes before Redis can expire the key, so two instances never
+ * both believe they hold it. A holder that dies is replaced within TTL + TTL/3.
+ *
+ * With `holdThroughOutage` the holder keeps the role while it cannot reach Redis at all (nobody who can
+ * reach it has a reason to think otherwise before the key expires, and a lone instance with Redis down
+ * should go on working) and gives it up only when Redis answers that someone else holds it; a key that
+ * vanished meanwhile (Redis restarted empty) is taken again in the same round.
+ */
+import type { Clock, TimerHandle } from "../../transport/connection";
+import type { LeaseBackend } from "./leases";
+
+export type SingleLeaseBackend = Pick<LeaseBackend, "acquire" | "renew" | "release">;
+
+export class SingleLease {
+  /** Local deadline while held; undefined while not held. */
+  private deadline: number | undefined;
+  private timer: TimerHandle | undefined;
+  private running: Promise<void> | undefined;
+  private closed = false;
+  private lastError: string | undefined;
+  private readonly margin: number;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly backend: SingleLeaseBackend,
+    private readonly id: string,
+    private readonly ttl: number,
+    /** Called when this instance starts or stops holding the lease. */
+    private readonly onChange: (held: boolean) => void,
+    private readonly opts: { readonly holdThroughOutage?: boolean } = {},
+  ) {
+    this.margin = Math.floor(ttl / 10);
+  }
+
+  get held(): boolean {
+    return this.deadline !== undefined;
+  }
+
+  /** The last failed round's error (Redis away); undefined once a round succeeds. */
+  get error(): string | undefined {
+    return this.lastError;
+  }
+
+  /** Try at once, then every third of the TTL (sooner when the local deadline comes first). */
+  start(): void {
+    this.schedule(0);
+  }
+
+  /** Stop, and hand the lease back if held so another instance takes over at its next round. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
+    this.timer = undefined;
+    await this.running;
+    if (!this.held) return;
+    this.lose();
+    try {
+      await this.backend.release([this.id], false);
+    } catch {
+      // Redis is away: the key expires on its own within one TTL.
+    }
+  }
+
+  private schedule(ms: number): void {
+    if (this.closed) return;
+    this.timer = this.clock.setTimer(() => {
+      this.timer = undefined;
+      this.running = this.round().finally(() => {
+        this.running = undefined;
+        const now = this.clock.now();
+        const third = Math.floor(this.ttl / 3);
+        const early = this.deadline !== undefined && this.opts.holdThroughOutage !== true;
+        this.schedule(early ? Math.min(third, Math.max(0, (this.deadline ?? now) - now)) : third);
+      });
+    }, ms);
+  }
+
+  private lose(): void {
+    this.deadline = undefined;
+    this.onChange(false);
+  }
+
+  private async round(): Promise<void> {
+    const sent = this.clock.now();
+    const hold = this.opts.holdThroughOutage === true;
+    if (this.deadline !== undefined && sent >= this.deadline && !hold) this.lose();
+    try {
+      if (this.deadline !== undefined) {
+        let [renewed] = await this.backend.renew([this.id], this.ttl);
+        if (this.deadline === undefined) return; // expired locally while the answer was on its way
+        if (!renewed && hold) [renewed] = await this.backend.acquire([this.id], this.ttl);
+        if (renewed) this.deadline = sent + this.ttl - this.margin;
+        else this.lose();
+      } else {
+        const [taken] = await this.backend.acquire([this.id], this.ttl);
+        if (taken && this.closed) await this.backend.release([this.id], false);
+        else if (taken && this.clock.now() < sent + this.ttl - this.margin) {
+          this.deadline = sent + this.ttl - this.margin;
+          this.onChange(true);
+        }
+      }
+      this.lastError = undefined;
+    } catch (err) {
+      // Nothing renewed: a holder stops at its local deadline (checked at the next round).
+      this.lastError = err instanceof Error ? err.message : String(err);
+    }
+  }
+}

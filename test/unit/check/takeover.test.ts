@@ -1,0 +1,145 @@
+/**
+ * Active/standby checkers: a standby one follows the samples but writes and reports nothing; the one
+ * taking over adopts the store's state, and raises only what the store lacks. Two checkers here play two
+ * instances sharing one store.
+ */
+import assert from "node:assert/strict";
+import { MemoryAlarmStateStore } from "../../../src/core/check/alarm-state";
+import { Checker, type AlarmTransition } from "../../../src/core/check/checker";
+import { CheckRunner } from "../../../src/core/check/runner";
+import { ManualClock } from "../../../src/transport/manual-clock";
+import type { DataPoint } from "../../../src/core/model/datapoint";
+import { KEY, sample } from "./helpers";
+
+const KEY2 = "d2:t1:i1";
+const SETTINGS = { high: 100, hysteresis: 5 };
+
+async function pair() {
+  const store = new MemoryAlarmStateStore();
+  const points = new Map([
+    [KEY, SETTINGS],
+    [KEY2, SETTINGS],
+  ]);
+  const active = await Checker.open({ store, points, now: 0 });
+  const standby = await Checker.open({ store, points, now: 0 });
+  return { store, active, standby };
+}
+
+const names = (ts: readonly AlarmTransition[]): string[] => ts.map((t) => `${t.key}|${t.state}@${t.ts}`);
+const at = (v: DataPoint["value"], ts: number, key = KEY) => [sample(v, ts, undefined, key)];
+
+describe("checker takeover (active/standby)", function () {
+  it("adopts the store's alarms: no raise again for what the active one raised, acks kept", async function () {
+    const { store, active, standby } = await pair();
+    for (const c of [active, standby]) c.checkBatch(at(120, 1000), 1000);
+    standby.dropUnsaved();
+    await active.flush();
+    active.acknowledge(KEY, "high", 1500, "op");
+    await active.flush();
+    assert.equal(standby.unsaved, 0);
+    const raises = standby.adopt(await store.loadAll(), 2000);
+    assert.deepEqual(raises, []);
+    assert.equal(standby.summary(KEY)?.alarms[0]?.state, "acked");
+    // The next sample below the clear limit clears it, stamped with that sample.
+    assert.deepEqual(names(standby.checkBatch(at(90, 3000), 3000).transitions), [`${KEY}|normal@3000`]);
+  });
+
+  it("raises what it saw that the store does not hold (the active one died before writing it)", async function () {
+    const { store, active, standby } = await pair();
+    active.checkBatch(at(120, 1000), 1000); // raised, never flushed: the instance is killed
+    standby.checkBatch(at(120, 1000), 1040);
+    standby.dropUnsaved();
+    const raises = standby.adopt(await store.loadAll(), 7000);
+    assert.deepEqual(names(raises), [`${KEY}|raised@1000`], "stamped with the sample that raised it");
+    assert.equal(standby.unsaved, 1, "and written from now on");
+    await standby.flush();
+    assert.deepEqual(
+      (await store.loadAll()).map((a) => [a.key, a.state, a.since]),
+      [[KEY, "raised", 1000]],
+    );
+  });
+
+  it("a raise the standby missed is not repeated at a later sample after it takes over", async function () {
+    const { store, active, standby } = await pair();
+    for (const c of [active, standby]) c.checkBatch(at(95, 1000), 1000);
+    active.checkBatch(at(120, 1500), 1500); // the standby misses this sample (Redis restart)
+    await active.flush();
+    standby.checkBatch(at(125, 2000), 2000);
+    standby.dropUnsaved();
+    assert.deepEqual(standby.adopt(await store.loadAll(), 2100), []);
+    assert.deepEqual(names(standby.checkBatch(at(130, 2500), 2500).transitions), []);
+    assert.deepEqual(names(standby.checkBatch(at(90, 3000), 3000).transitions), [
+      `${KEY}|cleared-unacked@3000`,
+    ]);
+  });
+
+  it("an alarm the store holds but this checker saw clear is cleared by the next sample, not dropped", async function () {
+    const { store, active, standby } = await pair();
+    active.checkBatch(at(120, 1000), 1000);
+    await active.flush();
+    standby.checkBatch(at(90, 1000), 1000); // saw a different value history (missed the raise)
+    assert.deepEqual(standby.adopt(await store.loadAll(), 1100), []);
+    assert.equal(standby.summary(KEY)?.alarms[0]?.state, "raised");
+    assert.deepEqual(names(standby.checkBatch(at(80, 1500), 1500).transitions), [
+      `${KEY}|cleared-unacked@1500`,
+    ]);
+  });
+
+  it("keeps the store's records of points it has not seen until their first sample", async function () {
+    const store = new MemoryAlarmStateStore();
+    const a = await Checker.open({ store, defaults: SETTINGS, now: 0 });
+    a.checkBatch(at(120, 1000, "x:y:z"), 1000);
+    await a.flush();
+    const b = await Checker.open({ store: new MemoryAlarmStateStore(), defaults: SETTINGS, now: 0 });
+    assert.deepEqual(b.adopt(await store.loadAll(), 1100), []);
+    assert.deepEqual(names(b.checkBatch(at(130, 1200, "x:y:z"), 1200).transitions), []);
+    assert.equal(b.summary("x:y:z")?.alarms[0]?.state, "raised");
+  });
+});
+
+describe("check runner standing by", function () {
+  it("writes nothing and reports no timer transitions while standing by, then takes over", async function () {
+    const clock = new ManualClock(0);
+    const store = new MemoryAlarmStateStore();
+    const checker = await Checker.open({
+      store,
+      points: new Map([[KEY, { high: 100, staleSeconds: 5 }]]),
+      now: 0,
+    });
+    const reported: string[] = [];
+    const runner = new CheckRunner(
+      checker,
+      clock,
+      { onTimerTransitions: (ts) => reported.push(...names(ts)), onStoreState: () => undefined },
+      { standby: true },
+    );
+    assert.equal(runner.active, false);
+    checker.checkBatch(at(120, 100), 100);
+    runner.changed();
+    clock.advance(6000); // stale fires on the standby's copy
+    await Promise.resolve();
+    assert.deepEqual(reported, []);
+    assert.equal(store.size, 0, "a standby checker writes nothing");
+    const raises = await runner.activate();
+    assert.equal(runner.active, true);
+    assert.deepEqual(names(raises).sort(), [`${KEY}|raised@100`, `${KEY}|raised@5100`].sort());
+    await runner.close();
+    assert.equal(store.size, 2, "written once active");
+  });
+
+  it("a takeover overtaken by standing by again does not make it active", async function () {
+    const clock = new ManualClock(0);
+    const checker = await Checker.open({ store: new MemoryAlarmStateStore(), defaults: SETTINGS, now: 0 });
+    const runner = new CheckRunner(
+      checker,
+      clock,
+      { onTimerTransitions: () => undefined, onStoreState: () => undefined },
+      { standby: true },
+    );
+    const taking = runner.activate();
+    runner.standBy();
+    assert.deepEqual(await taking, []);
+    assert.equal(runner.active, false);
+    await runner.close();
+  });
+});
