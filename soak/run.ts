@@ -309,9 +309,12 @@ async function main(): Promise<number> {
 
     // --- watchers: process figures every 2 s, heap every 5 s ---
     let running = true;
+    /** The machine's 1-minute load average, every 2 s: a loss on a loaded machine reads differently. */
+    const loads: { at: number; load: number }[] = [];
     const watching = (async () => {
       let n = 0;
       while (running) {
+        if (n % 2 === 0) loads.push({ at: now(), load: os.loadavg()[0] });
         for (const i of instances) {
           i.sample();
           if (n % 5 === 0 && !i.down) {
@@ -640,6 +643,28 @@ async function main(): Promise<number> {
     line(`  lost outside any window: ${seq.unexplained.length}`);
     for (const p of seq.unexplained.slice(0, 10))
       line(`    ${p.deviceId} value ${p.value} at +${secs(p.at - steadyAt)}`);
+    if (seq.unexplained.length > 0) {
+      // Per minute of the steady phase: how many, which devices, the machine's load, and the windows that
+      // ended in the 60 s before (a loss just after a window is a window drawn too narrow).
+      line("    per minute (lost: devices; load; windows ended in the minute before):");
+      const byMinute = new Map<number, Produced[]>();
+      for (const p of seq.unexplained) {
+        const m = Math.floor((p.at - steadyAt) / 60_000);
+        byMinute.set(m, [...(byMinute.get(m) ?? []), p]);
+      }
+      for (const [m, lost] of [...byMinute].sort((a, b) => a[0] - b[0])) {
+        const from = steadyAt + m * 60_000;
+        const perDevice = new Map<string, number>();
+        for (const p of lost) perDevice.set(p.deviceId, (perDevice.get(p.deviceId) ?? 0) + 1);
+        const inMinute = loads.filter((l) => l.at >= from && l.at < from + 60_000).map((l) => l.load);
+        const load = inMinute.length > 0 ? Math.max(...inMinute).toFixed(1) : "?";
+        const ended = [
+          ...new Set(windows.filter((w) => w.to >= from - 60_000 && w.to < from + 60_000).map((w) => w.what)),
+        ];
+        const devs = [...perDevice].map(([d, n]) => `${d} ${n}`).join(", ");
+        line(`      +${m} min: ${lost.length} (${devs}); load ≤ ${load}; ${ended.join(", ") || "no window"}`);
+      }
+    }
     line(`  values stored twice (first-hand rows): ${seq.duplicated.length}`);
     for (const d of seq.duplicated.slice(0, 10)) line(`    ${d.deviceId} value ${d.value} in ${d.rows} rows`);
     line(`  values stored that no device produced: ${seq.phantom.length}`);
