@@ -109,6 +109,8 @@ class ConditionRuntime {
   pendingSince = NaN;
   since = 0;
   shelvedUntil = 0;
+  /** The message rendered when the condition last became present; "" before. */
+  text = "";
   status: ConditionStatus;
 
   constructor(
@@ -321,6 +323,7 @@ export class Checker {
         c.active = a.active;
         c.since = a.since;
         c.shelvedUntil = a.shelvedUntil;
+        c.text = a.text;
         if (a.shelvedUntil > 0) rt.timed = true;
       }
       refresh(rt);
@@ -483,7 +486,10 @@ export class Checker {
     c.state = to;
     if (!silent) c.since = now;
     const value = rt.last?.value;
-    const text = renderMessage(c.template, messageFields(rt, c, value));
+    // An alarm keeps the words it was raised with: its clear or acknowledgement is about the same alarm
+    // (a clear re-rendered with the clearing value read "high: 238.2 above 240").
+    if (to === "raised" || c.text === "") c.text = renderMessage(c.template, messageFields(rt, c, value));
+    const text = c.text;
     this.pending.push(stored(rt.key, c, to, c.active, c.since, c.shelvedUntil, text, value));
     c.status = c.makeStatus();
     rt.summary = summarize(rt.key, rt.conds);
@@ -672,6 +678,7 @@ export class Checker {
         c.state = s?.state ?? "normal";
         c.since = s?.since ?? c.since;
         c.shelvedUntil = s?.shelvedUntil ?? 0;
+        if (s !== undefined) c.text = s.text;
         if (c.shelvedUntil > 0) rt.timed = true;
         if (raise) {
           this.transition(rt, c, "raised", seenSince > 0 ? seenSince : now, undefined);
@@ -717,6 +724,7 @@ function copyState(from: ConditionRuntime, to: ConditionRuntime): void {
   to.pendingSince = from.pendingSince;
   to.since = from.since;
   to.shelvedUntil = from.shelvedUntil;
+  to.text = from.text;
   to.status = to.makeStatus();
 }
 

@@ -17,9 +17,19 @@ export const DEFAULT_MESSAGES: Readonly<Record<ConditionName, string>> = Object.
   verify: "{key} check failed: {limit} (value {value})",
 });
 
+/**
+ * A number as a message shows it: a fraction to 7 significant digits, what a 32-bit float holds (a
+ * register's 238.2 arrives as 238.1999969482422), and 0.1 + 0.2 reads 0.3. Whole numbers as they are.
+ */
+export function messageNumber(v: number): string {
+  if (Number.isInteger(v) || !Number.isFinite(v) || Math.abs(v) >= 1e7) return String(v);
+  return String(Number(v.toPrecision(7)));
+}
+
 export function renderMessage(template: string, fields: Readonly<Record<string, unknown>>): string {
   return template.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name: string) => {
     const v = fields[name];
-    return v === undefined || v === null ? whole : String(v);
+    if (v === undefined || v === null) return whole;
+    return typeof v === "number" ? messageNumber(v) : String(v);
   });
 }

@@ -76,6 +76,33 @@ describe("checker", function () {
       );
     });
 
+    it("keeps the raise's words through clear and acknowledge, with a 32-bit float shown as it was written", async function () {
+      const c = await checkerWith({ high: 240, hysteresis: 5 });
+      const f32 = Math.fround(241.7); // what a float32 register holding 241.7 decodes to
+      assert.notEqual(String(f32), "241.7");
+      const raise = c.checkBatch([sample(f32, 1000)], 1000).transitions;
+      assert.deepEqual(
+        raise.map((t) => t.text),
+        ["d1:t1:i1 high: 241.7 above 240"],
+      );
+      const clear = c.checkBatch([sample(Math.fround(231.3), 2000)], 2000).transitions;
+      assert.deepEqual(
+        clear.map((t) => [t.state, t.text, t.value]),
+        [["cleared-unacked", "d1:t1:i1 high: 241.7 above 240", Math.fround(231.3)]],
+        "the clear names the alarm it clears; its value field says what cleared it",
+      );
+      const ack = c.acknowledge(KEY, "high", 3000, "op");
+      assert.deepEqual(
+        ack.map((t) => [t.state, t.text]),
+        [["normal", "d1:t1:i1 high: 241.7 above 240"]],
+      );
+      // Raised again: new words with the new value.
+      assert.deepEqual(
+        c.checkBatch([sample(0.1 + 0.2 + 250, 4000)], 4000).transitions.map((t) => t.text),
+        ["d1:t1:i1 high: 250.3 above 240"],
+      );
+    });
+
     it("high with hysteresis 5 at 100: stays raised down to 95 exclusive, clears exactly at 95", async function () {
       const c = await checkerWith({ high: 100, hysteresis: 5 });
       assert.deepEqual(feed(c, 100.01, 1), ["high:raised"]);

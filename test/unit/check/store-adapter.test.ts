@@ -31,7 +31,7 @@ describe("checker on the shared store", function () {
     const shared = storeOn(database);
     const records = await shared.alarms(KEY);
     assert.deepEqual(records.map((r) => [r.condition, r.active, r.acked, r.message]).sort(), [
-      ["high", false, true, "d1:t1:i1 high: -1 above 100"],
+      ["high", false, true, "d1:t1:i1 high: 150 above 100"],
       ["low", true, false, "d1:t1:i1 low: -1 below 0"],
     ]);
 
