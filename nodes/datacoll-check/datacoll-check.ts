@@ -165,7 +165,9 @@ export = function register(RED: NodeAPI): void {
               else runner?.standBy();
               showStatus();
             },
-            { holdThroughOutage: true },
+            // The holder keeps the role through a Redis outage and, when Redis comes back with the key
+            // expired, takes it back before a standby would (which waits a whole lease time).
+            { holdThroughOutage: true, patienceMs: leaseMs },
           )
         : undefined;
     const ready: Promise<CheckRunner> = (async () => {

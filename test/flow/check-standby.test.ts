@@ -139,6 +139,13 @@ describe("datacoll-check node: one active checker across instances", function ()
       assert.deepEqual([transitions[1].state, transitions[1].by], ["acked", "op2"]);
       // Its own commands are not taken again from the channel, nor are other nodes' or malformed ones.
       await redis.publish(`${ns}alarm-commands`, "not json");
+      for (const hostile of [
+        { node: "c1", from: "other", topic: "drop", payload: { key: "d:t:v" } },
+        { node: "c1", from: "other", topic: "ack", payload: { key: "no:such:point" } },
+        { node: "c1", from: "other", topic: "shelve", payload: { key: "d:t:v", until: "soon" } },
+        { node: "c1", from: "other", topic: "ack", payload: null },
+      ])
+        await redis.publish(`${ns}alarm-commands`, JSON.stringify(hostile));
       await redis.publish(
         `${ns}alarm-commands`,
         JSON.stringify({ node: "c9", from: "other", topic: "ack", payload: { key: "d:t:v" } }),

@@ -10,11 +10,17 @@
  * reach it has a reason to think otherwise before the key expires, and a lone instance with Redis down
  * should go on working) and gives it up only when Redis answers that someone else holds it; a key that
  * vanished meanwhile (Redis restarted empty) is taken again in the same round.
+ *
+ * With `patienceMs` a standby takes a free lease only once it has seen it free for that long (after its
+ * first round, which takes a free lease at once). A Redis restart longer than the TTL frees the key while
+ * the holder still works; without patience whichever instance reconnects first would take it, and the
+ * holder's last unwritten changes (what it saw during the outage) would be lost. With patience ≥ TTL the
+ * holder, which tries every third of the TTL, takes it back first.
  */
 import type { Clock, TimerHandle } from "../../transport/connection";
 import type { LeaseBackend } from "./leases";
 
-export type SingleLeaseBackend = Pick<LeaseBackend, "acquire" | "renew" | "release">;
+export type SingleLeaseBackend = Pick<LeaseBackend, "acquire" | "renew" | "release" | "free">;
 
 export class SingleLease {
   /** Local deadline while held; undefined while not held. */
@@ -24,6 +30,9 @@ export class SingleLease {
   private closed = false;
   private lastError: string | undefined;
   private readonly margin: number;
+  /** When a standby first saw the lease free (and free at every round since); undefined otherwise. */
+  private freeSince: number | undefined;
+  private rounds = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -32,7 +41,7 @@ export class SingleLease {
     private readonly ttl: number,
     /** Called when this instance starts or stops holding the lease. */
     private readonly onChange: (held: boolean) => void,
-    private readonly opts: { readonly holdThroughOutage?: boolean } = {},
+    private readonly opts: { readonly holdThroughOutage?: boolean; readonly patienceMs?: number } = {},
   ) {
     this.margin = Math.floor(ttl / 10);
   }
@@ -88,6 +97,7 @@ export class SingleLease {
 
   private async round(): Promise<void> {
     const sent = this.clock.now();
+    this.rounds++;
     const hold = this.opts.holdThroughOutage === true;
     if (this.deadline !== undefined && sent >= this.deadline && !hold) this.lose();
     try {
@@ -98,6 +108,16 @@ export class SingleLease {
         if (renewed) this.deadline = sent + this.ttl - this.margin;
         else this.lose();
       } else {
+        const patience = this.opts.patienceMs ?? 0;
+        if (patience > 0 && this.rounds > 1 && this.backend.free) {
+          const [free] = await this.backend.free([this.id]);
+          this.freeSince = free ? (this.freeSince ?? sent) : undefined;
+          if (this.freeSince === undefined || sent - this.freeSince < patience) {
+            this.lastError = undefined;
+            return;
+          }
+        }
+        this.freeSince = undefined;
         const [taken] = await this.backend.acquire([this.id], this.ttl);
         if (taken && this.closed) await this.backend.release([this.id], false);
         else if (taken && this.clock.now() < sent + this.ttl - this.margin) {
@@ -108,6 +128,7 @@ export class SingleLease {
       this.lastError = undefined;
     } catch (err) {
       // Nothing renewed: a holder stops at its local deadline (checked at the next round).
+      this.freeSince = undefined;
       this.lastError = err instanceof Error ? err.message : String(err);
     }
   }

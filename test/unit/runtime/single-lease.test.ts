@@ -42,6 +42,10 @@ class Backend implements SingleLeaseBackend {
     this.check("release");
     if (this.key.holder() === this.me) this.key.owner = undefined;
   }
+  async free(): Promise<boolean[]> {
+    this.check("free");
+    return [this.key.holder() === undefined];
+  }
 }
 
 const TTL = 3000;
@@ -56,11 +60,12 @@ async function advance(clock: ManualClock, ms: number, step = 100): Promise<void
   }
 }
 
-function instance(key: Key, clock: ManualClock, me: string, holdThroughOutage = false) {
+function instance(key: Key, clock: ManualClock, me: string, holdThroughOutage = false, patienceMs = 0) {
   const backend = new Backend(key, clock, me);
   const changes: [number, boolean][] = [];
   const lease = new SingleLease(clock, backend, "c1", TTL, (held) => changes.push([clock.now(), held]), {
     holdThroughOutage,
+    patienceMs,
   });
   return { backend, changes, lease };
 }
@@ -218,6 +223,62 @@ describe("single lease (active/standby)", function () {
       );
       await a.lease.close();
       await b.lease.close();
+    });
+  });
+
+  describe("a patient standby", function () {
+    it("lets the holder take back a key that expired during a Redis outage", async function () {
+      const clock = new ManualClock(0);
+      const key = new Key(clock);
+      const a = instance(key, clock, "a", true, TTL);
+      a.lease.start();
+      await advance(clock, 100);
+      const b = instance(key, clock, "b", true, TTL);
+      b.lease.start();
+      await advance(clock, 2000);
+      // Redis goes away for longer than the lease: the key is gone when it returns.
+      a.backend.cut = true;
+      b.backend.cut = true;
+      await advance(clock, 4000);
+      key.owner = undefined;
+      // b reaches Redis first; a only a second later.
+      b.backend.cut = false;
+      await advance(clock, 1000);
+      a.backend.cut = false;
+      await advance(clock, 10_000);
+      assert.equal(key.holder(), "a");
+      assert.deepEqual(
+        a.changes.map(([, held]) => held),
+        [true],
+        "a never stopped being active",
+      );
+      assert.deepEqual(b.changes, [], "b never became active");
+      await a.lease.close();
+      await b.lease.close();
+    });
+
+    it("takes over once the lease has been free for the patience, and at once at its first round", async function () {
+      const clock = new ManualClock(0);
+      const key = new Key(clock);
+      const b = instance(key, clock, "b", true, TTL);
+      b.lease.start();
+      await advance(clock, 100);
+      assert.equal(b.lease.held, true, "a lone first round takes a free lease at once");
+      await b.lease.close();
+      const a = instance(key, clock, "a", true, TTL);
+      a.lease.start();
+      await advance(clock, 100);
+      const c = instance(key, clock, "c", true, TTL);
+      c.lease.start();
+      await advance(clock, 2000);
+      await a.lease.close();
+      const releasedAt = clock.now();
+      await advance(clock, 10_000);
+      const [took] = c.changes;
+      assert.ok(took?.[1], "c took over");
+      const after = took[0] - releasedAt;
+      assert.ok(after >= TTL && after <= TTL + TTL / 3 + 100, `c took over ${after} ms after the release`);
+      await c.lease.close();
     });
   });
 });
