@@ -367,7 +367,9 @@ export class BatchWriter {
 
   private state(): WriterState {
     if (this.stopped) return "closed";
-    if (this.cancelRetry) return "retrying";
+    // Still retrying while an attempt is under way, until one succeeds: the node logged "MySQL is
+    // reachable again" each time a retry started during a long cut.
+    if (this.cancelRetry || this.failures > 0) return "retrying";
     return this.mode === "queued" ? "queued" : "ok";
   }
 
@@ -619,6 +621,7 @@ export class BatchWriter {
       }
       if (size === 0 && this.appendsInFlight === 0 && epoch === this.appendEpoch) {
         this.backlogCount = 0;
+        if (this.failures > 0) this.succeeded(); // the backlog answers and nothing is left to write
         if (this.durable) return false; // stays queued: the next append kicks the pump
 
         this.mode = "direct";

@@ -160,9 +160,12 @@ describe("history store-and-forward (MariaDB through a TCP proxy)", function () 
     proxy.cut();
     await w.write(samples(T0, 5));
     await w.flush();
+    /** The state while a retry is under way: still an outage until one succeeds (not "queued"). */
+    const during: string[] = [];
     const attempts = async (ms: number): Promise<boolean> => {
       const before = proxy.refused;
       clock.advance(ms);
+      during.push(w.stats().state);
       await w.flush();
       return proxy.refused > before;
     };
@@ -172,6 +175,7 @@ describe("history store-and-forward (MariaDB through a TCP proxy)", function () 
     assert.equal(await attempts(1), true, "second after 1 s more");
     assert.equal(await attempts(1999), false);
     assert.equal(await attempts(1), true, "third after 2 s more");
+    assert.deepEqual(new Set(during), new Set(["retrying"]), "never reported back while cut");
     proxy.restore();
     clock.advance(4000);
     assert.equal((await w.flush()).state, "ok", "the fourth try, 4 s later, gets through");
