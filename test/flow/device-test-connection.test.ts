@@ -124,8 +124,8 @@ describe("device config dialogs", function () {
       });
 
       it("says nothing is listening on a refused port", async function () {
-        const refused = /^Nothing is listening at 127\.0\.0\.1:\d+\. Is an IEC 104 outstation running/;
-        await fails("iec104", form({ port: String(await freePort()) }), refused);
+        const refused = /^Nothing is listening at 127\.0\.0\.1:\d+\. Is a Modbus TCP device running/;
+        await fails("modbus", form({ port: String(await freePort()) }), refused);
       });
 
       it("says the unit did not answer within the dialog's timeout", async function () {
@@ -143,18 +143,18 @@ describe("device config dialogs", function () {
 
       it("says a host name cannot be found", async function () {
         await fails(
-          "iec104",
+          "modbus",
           form({ host: "no-such-host.invalid" }),
           /^The host name no-such-host\.invalid could not/,
         );
       });
 
       it("refuses a bad form with 400 naming the field", async function () {
-        await refuses("iec104", [
+        await refuses("modbus", [
           [form({ port: "0" }), "port"],
           [form({ host: "" }), "host"],
-          [form({ t1: "5", t2: "6" }), "t2"],
-          [form({ windowK: "4", windowW: "8" }), "w"],
+          [form({ unit: "256" }), "unit"],
+          [form({ unit: "1.5" }), "unit"],
         ]);
       });
     });
