@@ -590,16 +590,63 @@ async function main(): Promise<number> {
       written += w;
       if (e !== w) alarmDiffs.push(`${k}: expected ${e}, written ${w}`);
     }
+    // For a point that differs: the raise rows no stored sample calls for, with the samples around them.
+    const alarmDetail: string[] = [];
+    for (const d of alarmDiffs.slice(0, 4)) {
+      const k = d.split(": ")[0];
+      const [rows] = await db.admin.query<RowDataPacket[]>(
+        `SELECT UNIX_TIMESTAMP(ts) * 1000 AS ts FROM ${ALARMS_TABLE}
+         WHERE point_key = ? AND \`condition\` = 'high' AND state = 'raised' ORDER BY ts`,
+        [k],
+      );
+      for (const r of rows) {
+        const t = Number(r.ts);
+        const [around] = await db.admin.query<RowDataPacket[]>(
+          `SELECT value, quality, UNIX_TIMESTAMP(ts) * 1000 AS ts FROM ${HISTORY_TABLE}
+           WHERE point_key = ? AND ts BETWEEN FROM_UNIXTIME(?) AND FROM_UNIXTIME(?) ORDER BY ts`,
+          [k, (t - 4000) / 1000, (t + 1000) / 1000],
+        );
+        const at = around.find((a) => Number(a.ts) === t);
+        const before = around.filter((a) => Number(a.ts) < t && Number(a.quality) === 0).at(-1);
+        // A raise is called for when its own sample is above the limit and the last good one before
+        // it was at or below the clear level (or the alarm was not raised before).
+        if (
+          at &&
+          Number(at.value) > SAW_HIGH &&
+          (!before || Number(before.value) <= SAW_HIGH - SAW_HYSTERESIS)
+        )
+          continue;
+        const seq = around.map(
+          (a) => `${String(a.value)}${Number(a.quality) === 0 ? "" : "?"}@${secs(Number(a.ts) - t)}`,
+        );
+        alarmDetail.push(`${k} raise at +${secs(t - steadyAt)}: samples ${seq.join(" ")}`);
+      }
+    }
 
     // --- formula: every result row is 2 x its input at the same time stamp ---
     const [formulaRows] = await db.admin.query<RowDataPacket[]>(
-      `SELECT f.value AS result, i.value AS input FROM ${HISTORY_TABLE} f
+      `SELECT f.value AS result, i.value AS input, UNIX_TIMESTAMP(f.ts) * 1000 AS ts FROM ${HISTORY_TABLE} f
        LEFT JOIN ${HISTORY_TABLE} i ON i.point_key = ? AND i.ts = f.ts
        WHERE f.point_key = ? AND f.quality = 0`,
       [FORMULA.input, FORMULA.result],
     );
+    // A result whose input row is missing is right when its input is a value the device produced whose
+    // row was lost inside a documented window (the instance that polled it computed the result from its
+    // own bus at once; the input's store write failed, the result's, a moment later, did not).
+    const m01 = FORMULA.input.split(":")[0];
+    const m01Produced = new Map((produced.get(m01) ?? []).map((p) => [p.value, p.at]));
+    const inputLostInWindow = (r: RowDataPacket): boolean => {
+      const at = m01Produced.get(Number(r.result) / FORMULA.factor);
+      return (
+        r.input === null &&
+        at !== undefined &&
+        windows.some((w) => at >= w.from && at <= w.to && (!w.devices || w.devices.has(m01)))
+      );
+    };
+    const formulaLost = formulaRows.filter(inputLostInWindow);
     const formulaBad = formulaRows.filter(
-      (r) => r.input === null || Number(r.result) !== FORMULA.factor * Number(r.input),
+      (r) =>
+        !inputLostInWindow(r) && (r.input === null || Number(r.result) !== FORMULA.factor * Number(r.input)),
     );
 
     // --- latency device -> MySQL: first-hand samples of the counters in the steady phase ---
@@ -677,6 +724,7 @@ async function main(): Promise<number> {
     line(`alarms (high ${SAW_HIGH}, hysteresis ${SAW_HYSTERESIS} on the 20 saw points):`);
     line(`  expected from the stored samples ${expected}, raised rows written ${written}`);
     for (const d of alarmDiffs.slice(0, 10)) line(`    ${d}`);
+    for (const d of alarmDetail.slice(0, 8)) line(`      ${d}`);
     if (alarmDiffs.length > 0)
       broken.push(`alarms: ${alarmDiffs.length} points with raised rows != expected`);
     if (expected === 0) broken.push("alarms: none expected (the saw never crossed the limit?)");
@@ -684,6 +732,12 @@ async function main(): Promise<number> {
     line(
       `formula ${FORMULA.result} = ${FORMULA.factor} x ${FORMULA.input}: ${formulaRows.length} rows, ${formulaBad.length} not matching their input`,
     );
+    if (formulaLost.length > 0)
+      line(
+        `  results whose input row was lost inside a window (result = ${FORMULA.factor} x the produced value): ${formulaLost.length}`,
+      );
+    for (const r of formulaBad.slice(0, 5))
+      line(`    +${secs(Number(r.ts) - steadyAt)}: result ${String(r.result)}, input ${String(r.input)}`);
     if (formulaBad.length > 0)
       broken.push(`formula: ${formulaBad.length} result rows do not match their input`);
     if (formulaRows.length === 0) broken.push("formula: no result rows");
