@@ -51,6 +51,8 @@ module.exports = {
   httpNodeRoot: "/",
   logging: { console: { level: "info", metrics: false, audit: false } },
   editorTheme: { projects: { enabled: false }, tours: false },
+  // Decided here, so a first visit to the demo's editor is not greeted by the update-check consent dialog.
+  telemetry: { enabled: false, updateNotification: false },
 };
 `,
 );
