@@ -134,7 +134,10 @@ export = function register(RED: NodeAPI): void {
     let retryTimer: NodeJS.Timeout | undefined;
     const activate = (): void => {
       if (closed || runner === undefined || !lease?.held) return;
-      runner.activate().then(
+      // What this copy saw since shortly before another instance was last seen active may have gone
+      // unreported (that one may have died up to a lease time before its key expired).
+      const taken = lease.lastSeenTaken;
+      runner.activate(taken === undefined ? -Infinity : taken - leaseMs).then(
         (raises) => {
           if (!closed && raises.length > 0) emitTransitions(raises, (m) => this.send(m));
           showStatus();
@@ -196,7 +199,7 @@ export = function register(RED: NodeAPI): void {
             showStatus();
           },
         },
-        { standby: lease !== undefined },
+        { standby: lease !== undefined, keepMs: 3 * leaseMs },
       );
       if (closed) void runner.close();
       else lease?.start();
@@ -367,6 +370,7 @@ export = function register(RED: NodeAPI): void {
             const { out, transitions: all } = annotate(run.checker, points, now);
             // A standby checker passes the points on but reports no transitions: the active one does.
             const transitions = run.active ? all : [];
+            run.seen(all);
             const m = msg as NodeMessage & Record<string, unknown>;
             if (Array.isArray(msg.payload)) m.payload = out;
             else {

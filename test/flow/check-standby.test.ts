@@ -26,6 +26,33 @@ interface Transition {
 }
 type Msg = NodeMessage & { alarm?: Transition; point?: { alarm?: { alarms: { state: string }[] } } };
 
+/** This instance ("me", lease 1 s) with one check node c1 (high 10) and collectors of both outputs. */
+async function loadInstance(ns: string): Promise<{ points: Msg[]; transitions: Transition[] }> {
+  await helper.load(
+    [manager, check],
+    [
+      {
+        id: "m1",
+        type: "datacoll-manager",
+        store: "redis",
+        redisUrl: REDIS_URL,
+        namespace: ns,
+        instanceId: "me",
+        runDevices: false,
+        leaseMs: 1000,
+      },
+      { id: "c1", type: "datacoll-check", manager: "m1", high: "10", wires: [["o1"], ["o2"]] },
+      { id: "o1", type: "helper" },
+      { id: "o2", type: "helper" },
+    ],
+  );
+  const points: Msg[] = [];
+  const transitions: Transition[] = [];
+  helper.getNode("o1").on("input", (m: Msg) => points.push(m));
+  helper.getNode("o2").on("input", (m: Msg) => transitions.push(m.alarm as Transition));
+  return { points, transitions };
+}
+
 describe("datacoll-check node: one active checker across instances", function () {
   useNodeRed();
   this.timeout(20_000);
@@ -42,28 +69,7 @@ describe("datacoll-check node: one active checker across instances", function ()
       sub.on("message", (_c: string, text: string) => {
         if (text.startsWith("{") && text.includes('"from":"me"')) heard.push(JSON.parse(text));
       });
-      await helper.load(
-        [manager, check],
-        [
-          {
-            id: "m1",
-            type: "datacoll-manager",
-            store: "redis",
-            redisUrl: REDIS_URL,
-            namespace: ns,
-            instanceId: "me",
-            runDevices: false,
-            leaseMs: 1000,
-          },
-          { id: "c1", type: "datacoll-check", manager: "m1", high: "10", wires: [["o1"], ["o2"]] },
-          { id: "o1", type: "helper" },
-          { id: "o2", type: "helper" },
-        ],
-      );
-      const points: Msg[] = [];
-      const transitions: Transition[] = [];
-      helper.getNode("o1").on("input", (m: Msg) => points.push(m));
-      helper.getNode("o2").on("input", (m: Msg) => transitions.push(m.alarm as Transition));
+      const { points, transitions } = await loadInstance(ns);
       const node = helper.getNode("c1");
       const m = (helper.getNode("m1") as unknown as ManagerConfigNode).manager;
       assert.ok(m);
@@ -161,6 +167,43 @@ describe("datacoll-check node: one active checker across instances", function ()
       assert.equal(await redis.get(leaseKey), null, "the lease handed back at close");
     } finally {
       sub.disconnect();
+      redis.disconnect();
+      await deleteNamespace(ns);
+    }
+  });
+
+  it("reports an excursion that came and went while the other instance was dying", async function () {
+    const ns = uniqueNamespace();
+    const leaseKey = `${ns}lease:check:c1`;
+    const redis = new Redis(REDIS_URL);
+    try {
+      await redis.set(leaseKey, "other", "PX", 60_000);
+      const { points, transitions } = await loadInstance(ns);
+      const node = helper.getNode("c1");
+      // Let the node see the other instance holding the lease, then that instance dies: its key stays
+      // until it expires, and meanwhile an alarm comes and goes that nobody reports.
+      await new Promise((r) => setTimeout(r, 800));
+      const t0 = Date.now();
+      node.receive({ point: { key: "d:t:v", value: 11, ts: t0 } });
+      node.receive({ point: { key: "d:t:v", value: 5, ts: t0 + 100 } });
+      await until(() => points.length === 2, 5000, "both points passed on");
+      assert.equal(transitions.length, 0);
+      await redis.pexpire(leaseKey, 200);
+      await until(() => transitions.length === 2, 8000, "the excursion reported at the takeover");
+      assert.deepEqual(
+        transitions.map((t) => [t.state, t.ts]),
+        [
+          ["raised", t0],
+          ["cleared-unacked", t0 + 100],
+        ],
+      );
+      const m = (helper.getNode("m1") as unknown as ManagerConfigNode).manager;
+      await until(
+        async () => (await m?.store.alarms("d:t:v"))?.[0]?.acked === false,
+        5000,
+        "the unacknowledged clear written",
+      );
+    } finally {
       redis.disconnect();
       await deleteNamespace(ns);
     }

@@ -657,21 +657,47 @@ export class Checker {
    * or never saw the sample — is raised now, stamped with the time it became present here. Returns those
    * transitions. Changes made while standing by are dropped.
    */
-  async takeOver(now: number): Promise<readonly AlarmTransition[]> {
+  async takeOver(now: number, recent: readonly AlarmTransition[] = []): Promise<readonly AlarmTransition[]> {
     const records = await this.store.loadAll();
-    return this.adopt(records, now);
+    return this.adopt(records, now, recent);
   }
 
-  /** takeOver with the records given (see there). */
-  adopt(records: readonly StoredAlarm[], now: number): readonly AlarmTransition[] {
+  /**
+   * takeOver with the records given (see there). `recent`: transitions this checker made while standing
+   * by that may have gone unreported; those of an alarm newer than its stored state are reported (an
+   * excursion that came and went while no checker was active), and that alarm keeps this checker's state.
+   */
+  adopt(
+    records: readonly StoredAlarm[],
+    now: number,
+    recent: readonly AlarmTransition[] = [],
+  ): readonly AlarmTransition[] {
     this.transitions = undefined;
     this.pending = [];
     const left = new Map(records.map((r) => [alarmId(r.key, r.condition), r]));
+    const missed = new Map<string, AlarmTransition[]>();
+    for (const t of recent) {
+      const id = alarmId(t.key, t.condition);
+      if (!(t.ts > (left.get(id)?.since ?? -Infinity))) continue;
+      const list = missed.get(id);
+      if (list === undefined) missed.set(id, [t]);
+      else list.push(t);
+    }
+    const replayed: AlarmTransition[] = [];
     for (const rt of this.runtimes.values()) {
       for (const c of rt.conds) {
         const id = alarmId(rt.key, c.condition);
         const s = left.get(id);
         left.delete(id);
+        const newer = missed.get(id);
+        if (newer !== undefined) {
+          // This copy saw what the store does not hold: its state stands and is written.
+          replayed.push(...newer);
+          this.pending.push(
+            stored(rt.key, c, c.state, c.active, c.since, c.shelvedUntil, c.text, rt.last?.value),
+          );
+          continue;
+        }
         const seen = c.active && c.state !== "shelved";
         const raise = seen && s?.active !== true && s?.state !== "shelved";
         const seenSince = c.since;
@@ -696,7 +722,9 @@ export class Checker {
       if (list === undefined) this.restored.set(r.key, [r]);
       else list.push(r);
     }
-    return this.takeTransitions();
+    const raised = this.takeTransitions();
+    if (replayed.length === 0) return raised;
+    return [...replayed, ...raised].sort((a, b) => a.ts - b.ts);
   }
 
   /** Changes not yet written to the store. */

@@ -30,15 +30,34 @@ export class CheckRunner {
   private standingBy: boolean;
   /** Bumped at each switch, so a takeover overtaken by a loss does not complete. */
   private generation = 0;
+  /** Transitions this checker made while standing by, oldest first, kept `keepMs` (see `seen`). */
+  private recent: AlarmTransition[] = [];
+  private readonly keepMs: number;
 
   constructor(
     readonly checker: Checker,
     private readonly clock: Clock,
     private readonly events: CheckRunnerEvents,
-    opts: { readonly standby?: boolean } = {},
+    opts: { readonly standby?: boolean; readonly keepMs?: number } = {},
   ) {
     this.standingBy = opts.standby === true;
+    this.keepMs = opts.keepMs ?? 60_000;
     this.schedule();
+  }
+
+  /**
+   * Transitions the checker made from samples (call with every batch's). While standing by they are not
+   * reported but kept for a while: if the active checker dies, or the role is handed over, they may be
+   * transitions nobody reported (an excursion that came and went between two active checkers).
+   */
+  seen(transitions: readonly AlarmTransition[]): void {
+    if (!this.standingBy || transitions.length === 0) return;
+    this.recent.push(...transitions);
+    const oldest = this.clock.now() - this.keepMs;
+    let drop = 0;
+    while (drop < this.recent.length && this.recent[drop].ts < oldest) drop++;
+    if (drop > 0 || this.recent.length > 10_000)
+      this.recent = this.recent.slice(Math.max(drop, this.recent.length - 10_000));
   }
 
   /** False while standing by. */
@@ -50,18 +69,22 @@ export class CheckRunner {
   standBy(): void {
     this.generation++;
     this.standingBy = true;
+    this.recent = [];
     this.checker.dropUnsaved();
   }
 
   /**
    * Become the active checker: adopt the alarm state in the store and write from now on. Resolves with
-   * the raises the former active checker had not written (to report), or none if `standBy` came first.
+   * the transitions the former active checker had not written (to report), or none if `standBy` came
+   * first. `since`: transitions this one made while standing by from then on may have gone unreported.
    */
-  async activate(): Promise<readonly AlarmTransition[]> {
+  async activate(since = -Infinity): Promise<readonly AlarmTransition[]> {
     const generation = ++this.generation;
-    const raises = await this.checker.takeOver(this.clock.now());
+    const recent = this.recent.filter((t) => t.ts >= since);
+    const raises = await this.checker.takeOver(this.clock.now(), recent);
     if (generation !== this.generation || this.closed) return [];
     this.standingBy = false;
+    this.recent = [];
     this.changed();
     return raises;
   }
@@ -119,6 +142,7 @@ export class CheckRunner {
       if (this.closed) return;
       const transitions = this.checker.tick(this.clock.now());
       if (transitions.length > 0 && !this.standingBy) this.events.onTimerTransitions(transitions);
+      else this.seen(transitions);
       this.changed();
     }, delay);
   }

@@ -33,6 +33,7 @@ export class SingleLease {
   /** When a standby first saw the lease free (and free at every round since); undefined otherwise. */
   private freeSince: number | undefined;
   private rounds = 0;
+  private seenTakenAt: number | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -44,6 +45,11 @@ export class SingleLease {
     private readonly opts: { readonly holdThroughOutage?: boolean; readonly patienceMs?: number } = {},
   ) {
     this.margin = Math.floor(ttl / 10);
+  }
+
+  /** When a round last found another instance holding the lease; undefined if none ever did. */
+  get lastSeenTaken(): number | undefined {
+    return this.seenTakenAt;
   }
 
   get held(): boolean {
@@ -112,6 +118,7 @@ export class SingleLease {
         if (patience > 0 && this.rounds > 1 && this.backend.free) {
           const [free] = await this.backend.free([this.id]);
           this.freeSince = free ? (this.freeSince ?? sent) : undefined;
+          if (!free) this.seenTakenAt = sent;
           if (this.freeSince === undefined || sent - this.freeSince < patience) {
             this.lastError = undefined;
             return;
@@ -119,6 +126,7 @@ export class SingleLease {
         }
         this.freeSince = undefined;
         const [taken] = await this.backend.acquire([this.id], this.ttl);
+        if (!taken) this.seenTakenAt = sent;
         if (taken && this.closed) await this.backend.release([this.id], false);
         else if (taken && this.clock.now() < sent + this.ttl - this.margin) {
           this.deadline = sent + this.ttl - this.margin;

@@ -85,6 +85,55 @@ describe("checker takeover (active/standby)", function () {
     ]);
   });
 
+  it("reports an excursion that came and went while no checker was active, and keeps its own state", async function () {
+    const { store, active, standby } = await pair();
+    // The active one is gone (killed or handing over); the standby's copy sees raise and clear.
+    const seen = [
+      ...standby.checkBatch(at(120, 1000), 1000).transitions,
+      ...standby.checkBatch(at(80, 2000), 2000).transitions,
+    ];
+    standby.dropUnsaved();
+    void active;
+    const out = standby.adopt(await store.loadAll(), 5000, seen);
+    assert.deepEqual(names(out), [`${KEY}|raised@1000`, `${KEY}|cleared-unacked@2000`]);
+    assert.equal(standby.summary(KEY)?.alarms[0]?.state, "cleared-unacked", "waits for an operator");
+    await standby.flush();
+    assert.deepEqual(
+      (await store.loadAll()).map((a) => [a.key, a.state]),
+      [[KEY, "cleared-unacked"]],
+    );
+  });
+
+  it("does not report again what the store shows the active one handled", async function () {
+    const { store, active, standby } = await pair();
+    const seen: AlarmTransition[] = [];
+    for (const [v, t] of [
+      [120, 1000],
+      [80, 2000],
+    ] as const) {
+      active.checkBatch(at(v, t), t);
+      seen.push(...standby.checkBatch(at(v, t), t).transitions);
+    }
+    active.acknowledge(KEY, "high", 2500, "op"); // cleared-unacked → normal: the record is gone
+    await active.flush();
+    standby.dropUnsaved();
+    // Only what the standby made after the active one was last seen counts (the node passes that).
+    const out = standby.adopt(
+      await store.loadAll(),
+      5000,
+      seen.filter((t) => t.ts >= 3000),
+    );
+    assert.deepEqual(out, []);
+    assert.equal(standby.summary(KEY)?.alarms.length, 0, "normal, as the store says");
+    // A transition older than the store's record of its alarm is not reported either.
+    const again = await pair();
+    again.active.checkBatch(at(120, 1000), 1000);
+    await again.active.flush();
+    const t = again.standby.checkBatch(at(120, 1000), 1000).transitions;
+    again.standby.dropUnsaved();
+    assert.deepEqual(again.standby.adopt(await again.store.loadAll(), 5000, t), []);
+  });
+
   it("keeps the store's records of points it has not seen until their first sample", async function () {
     const store = new MemoryAlarmStateStore();
     const a = await Checker.open({ store, defaults: SETTINGS, now: 0 });
@@ -114,15 +163,20 @@ describe("check runner standing by", function () {
       { standby: true },
     );
     assert.equal(runner.active, false);
-    checker.checkBatch(at(120, 100), 100);
+    runner.seen(checker.checkBatch(at(120, 100), 100).transitions);
     runner.changed();
     clock.advance(6000); // stale fires on the standby's copy
     await Promise.resolve();
     assert.deepEqual(reported, []);
     assert.equal(store.size, 0, "a standby checker writes nothing");
+    runner.seen(checker.checkBatch(at(80, 6500), 6500).transitions); // clears high while standing by
     const raises = await runner.activate();
     assert.equal(runner.active, true);
-    assert.deepEqual(names(raises).sort(), [`${KEY}|raised@100`, `${KEY}|raised@5100`].sort());
+    assert.deepEqual(
+      raises.map((t) => `${t.condition}:${t.state}@${t.ts}`),
+      ["high:raised@100", "stale:raised@5100", "high:cleared-unacked@6500", "stale:cleared-unacked@6500"],
+      "everything it saw while nobody wrote, in time order",
+    );
     await runner.close();
     assert.equal(store.size, 2, "written once active");
   });
