@@ -66,9 +66,17 @@ describe("browser: the device dialogs' Test connection buttons", function () {
     await iec104?.close();
   });
 
-  // Each test leaves its dialog by Cancel, as a user who only tested would.
+  // Each test leaves its dialog by Cancel, as a user who only tested would. Node-RED 5 may show a
+  // notification over the tray's buttons; a user would close it first, so this does.
   afterEach(async function () {
     const p = current();
+    for (const note of await p.locator("#red-ui-notifications .red-ui-notification").all())
+      await note.click({ timeout: 2_000 }).catch(() => undefined);
+    await waitFor("the notifications closed", 5_000, async () =>
+      (await p.locator("#red-ui-notifications .red-ui-notification:visible").count()) === 0
+        ? true
+        : undefined,
+    );
     await p.click("#node-config-dialog-cancel", { timeout: 5_000 });
     await waitFor("the dialog closing on Cancel", 5_000, async () =>
       (await p.locator(".red-ui-tray").count()) === 0 ? true : undefined,

@@ -438,10 +438,6 @@ describe("datacoll-check node", function () {
       );
       const m = managerOf("m1");
       await m.ready();
-      await r.value("d:t:v", 5);
-      await stopRedis(server);
-      await r.value("d:t:v", 11);
-      assert.deepEqual(r.take(), ["high:raised"], "checked and sent while Redis is away");
       const spy = r.node.status as unknown as { getCalls(): { thisValue: unknown; args: unknown[] }[] };
       const shown = (): { fill: string; shape: string; text: string } | undefined =>
         spy
@@ -449,6 +445,12 @@ describe("datacoll-check node", function () {
           .filter((c) => c.thisValue === r.node)
           .map((c) => c.args[0] as { fill: string; shape: string; text: string })
           .at(-1);
+      // The active checker (its lease taken) keeps that role while Redis is away.
+      await until(() => shown()?.fill === "green", 5000, "the node active");
+      await r.value("d:t:v", 5);
+      await stopRedis(server);
+      await r.value("d:t:v", 11);
+      assert.deepEqual(r.take(), ["high:raised"], "checked and sent while Redis is away");
       await until(
         () => shown()?.text.startsWith("datacoll-check.errors.store") === true,
         20_000,
