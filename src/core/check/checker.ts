@@ -650,20 +650,18 @@ export class Checker {
     this.pending = [];
   }
 
-  /**
-   * Take over as the active checker: load what the store holds (written by the one that was active) and
-   * adopt it as every alarm's state. One exception: a condition this checker sees present that the store
-   * does not hold as present — the former active checker died or lost its lease before it wrote the raise,
-   * or never saw the sample — is raised now, stamped with the time it became present here. Returns those
-   * transitions. Changes made while standing by are dropped.
-   */
-  async takeOver(now: number, recent: readonly AlarmTransition[] = []): Promise<readonly AlarmTransition[]> {
-    const records = await this.store.loadAll();
-    return this.adopt(records, now, recent);
+  /** The alarm state in the store (written by the checker that was active), for `adopt`. */
+  storedAlarms(): Promise<readonly StoredAlarm[]> {
+    return this.store.loadAll();
   }
 
   /**
-   * takeOver with the records given (see there). `recent`: transitions this checker made while standing
+   * Take over as the active checker: adopt the store's records (`storedAlarms`) as every alarm's state.
+   * One exception: a condition this checker sees present that the store does not hold as present — the
+   * former active checker died or lost its lease before it wrote the raise, or never saw the sample — is
+   * raised now, stamped with the time it became present here. Changes made while standing by are
+   * dropped. Returns the transitions to report. Synchronous, so no sample comes between the records and
+   * `recent`: pass the records of an awaited read and the transitions as they are after it. `recent`: transitions this checker made while standing
    * by that may have gone unreported; those of an alarm newer than its stored state are reported (an
    * excursion that came and went while no checker was active), and that alarm keeps this checker's state.
    */

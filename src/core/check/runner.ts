@@ -80,13 +80,16 @@ export class CheckRunner {
    */
   async activate(since = -Infinity): Promise<readonly AlarmTransition[]> {
     const generation = ++this.generation;
-    const recent = this.recent.filter((t) => t.ts >= since);
-    const raises = await this.checker.takeOver(this.clock.now(), recent);
+    const records = await this.checker.storedAlarms();
     if (generation !== this.generation || this.closed) return [];
+    // Samples checked while the read was on its way made transitions too (kept by `seen`): taken now,
+    // with the adoption in the same step, so none falls between the two.
+    const recent = this.recent.filter((t) => t.ts >= since);
+    const out = this.checker.adopt(records, this.clock.now(), recent);
     this.standingBy = false;
     this.recent = [];
     this.changed();
-    return raises;
+    return out;
   }
 
   /** Call after anything done on the checker directly (a batch, a command, new settings). */

@@ -4,7 +4,7 @@
  * instances sharing one store.
  */
 import assert from "node:assert/strict";
-import { MemoryAlarmStateStore } from "../../../src/core/check/alarm-state";
+import { MemoryAlarmStateStore, type StoredAlarm } from "../../../src/core/check/alarm-state";
 import { Checker, type AlarmTransition } from "../../../src/core/check/checker";
 import { CheckRunner } from "../../../src/core/check/runner";
 import { ManualClock } from "../../../src/transport/manual-clock";
@@ -179,6 +179,41 @@ describe("check runner standing by", function () {
     );
     await runner.close();
     assert.equal(store.size, 2, "written once active");
+  });
+
+  it("reports a transition made while the takeover's read of the store was on its way", async function () {
+    const shared = new MemoryAlarmStateStore();
+    const active = await Checker.open({ store: shared, defaults: SETTINGS, now: 0 });
+    active.checkBatch(at(120, 1000), 1000);
+    await active.flush();
+    // The standby's view of the store: answers at once, or, once `held`, when the test says so.
+    let held = false;
+    let answer = (): void => undefined;
+    const gated = {
+      loadAll: (): Promise<readonly StoredAlarm[]> =>
+        held ? new Promise((r) => (answer = () => void shared.loadAll().then(r))) : shared.loadAll(),
+      save: (c: readonly StoredAlarm[]) => shared.save(c),
+    };
+    const standby = await Checker.open({ store: gated, defaults: SETTINGS, now: 0 });
+    const runner = new CheckRunner(
+      standby,
+      new ManualClock(10_000),
+      { onTimerTransitions: () => undefined, onStoreState: () => undefined },
+      { standby: true },
+    );
+    runner.seen(standby.checkBatch(at(120, 1000), 1000).transitions);
+    held = true;
+    const taking = runner.activate();
+    // The clearing sample arrives while the read is on its way: the node still stands by.
+    runner.seen(standby.checkBatch(at(80, 2000), 2000).transitions);
+    answer();
+    assert.deepEqual(names(await taking), [`${KEY}|cleared-unacked@2000`]);
+    assert.equal(standby.summary(KEY)?.alarms[0]?.state, "cleared-unacked");
+    await runner.close();
+    assert.deepEqual(
+      (await shared.loadAll()).map((a) => a.state),
+      ["cleared-unacked"],
+    );
   });
 
   it("a takeover overtaken by standing by again does not make it active", async function () {
