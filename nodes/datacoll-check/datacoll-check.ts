@@ -140,6 +140,7 @@ export = function register(RED: NodeAPI): void {
       runner.activate(taken === undefined ? -Infinity : taken - leaseMs).then(
         (raises) => {
           if (!closed && raises.length > 0) emitTransitions(raises, (m) => this.send(m));
+          problem = undefined; // the store answered (a failed try before may have said otherwise)
           showStatus();
         },
         (err: unknown) => {
