@@ -103,6 +103,17 @@ redis.call('PUBLISH', p .. ARGV[3], ARGV[4])
 return next
 `;
 
+/**
+ * A subscriber that was away reads what it missed from the events stream, from this long before it lost
+ * its connection (stream ids are the server's clock; this covers a skew between the two clocks and
+ * messages in flight), in pages of `CATCH_UP_PAGE` entries, at most `CATCH_UP_PAGES` of them.
+ */
+const CATCH_UP_MARGIN_MS = 5000;
+/** The subscriber's reconnect backoff is capped lower than the store's. */
+const SUBSCRIBER_MAX_DELAY_MS = 1000;
+const CATCH_UP_PAGE = 1000;
+const CATCH_UP_PAGES = 100;
+
 // One batch of samples in one step, server-side: a command per sample would make the client, not Redis,
 // the limit. ARGV: history key prefix, trim ("~" or "="), history bound, events key, events bound, points
 // channel, envelope, then point key + sample JSON pairs; KEYS[1] is the latest-value hash.
@@ -217,6 +228,14 @@ export class RedisStore implements Store {
   private readonly ids: EventIds;
   private readonly recent = new RecentIds();
   private remoteListeners: readonly ((env: PointsEnvelope) => void)[] = [];
+  /** Set while the subscriber is away or catching up: where in the events stream to read from (ms). */
+  private gapFrom: number | undefined;
+  /** Bumped each time the subscriber loses its connection, so a catch-up overtaken by one is redone. */
+  private gaps = 0;
+  /** Points messages that arrived while a catch-up read the stream, delivered after it in order. */
+  private held: string[] | undefined;
+  /** The next try of a catch-up whose read of the stream failed while the subscriber stayed up. */
+  private catchUpRetry: NodeJS.Timeout | undefined;
   private readonly stateListeners = new Set<(s: StoreState) => void>();
   private current: StoreState = { kind: "connecting" };
   private closing = false;
@@ -241,6 +260,9 @@ export class RedisStore implements Store {
     this.clustered = opts.cluster !== undefined;
     const common: RedisOptions = {
       maxRetriesPerRequest: opts.maxRetriesPerRequest ?? 3,
+      // A server loading its data after a restart answers LOADING; ioredis then waits for the server's
+      // loading estimate (at least 1 s, up to 10 s) before it looks again. Half a second is enough.
+      maxLoadingRetryTime: 500,
       retryStrategy: (attempt: number) => {
         const delayMs = reconnectDelay(attempt, policy);
         if (!this.closing) this.setState({ kind: "reconnecting", attempt, delayMs });
@@ -266,7 +288,13 @@ export class RedisStore implements Store {
     this.client = this.makeClient();
     // The SUBSCRIBE must wait for Redis however long it is away at start-up: ioredis only subscribes
     // again after a reconnect to channels whose first SUBSCRIBE succeeded.
-    this.sub = this.makeClient({ maxRetriesPerRequest: null });
+    // It reconnects at least every second: what it misses meanwhile is read back from the events stream,
+    // but the nodes hear other instances late until it is back.
+    this.sub = this.makeClient({
+      maxRetriesPerRequest: null,
+      retryStrategy: (attempt: number) =>
+        reconnectDelay(attempt, { ...policy, maxMs: Math.min(policy.maxMs, SUBSCRIBER_MAX_DELAY_MS) }),
+    });
     this.client.on("ready", () => this.setState({ kind: "connected" }));
     this.client.on("error", (err: unknown) => {
       if (!this.closing) this.setState({ kind: "error", message: errorMessage(err) });
@@ -275,6 +303,14 @@ export class RedisStore implements Store {
     // the command connection reports, so they are only kept from becoming unhandled.
     this.sub.on("error", () => undefined);
     this.sub.on("message", (channel: string, message: string) => this.onMessage(channel, message));
+    // Pub/sub delivers at most once: what was published while the subscriber was away (a Redis restart,
+    // then its reconnect backoff) is read back from the events stream once it is subscribed again.
+    this.sub.on("close", () => {
+      if (this.closing) return;
+      this.gaps++;
+      this.gapFrom = Math.min(this.gapFrom ?? Infinity, Date.now() - CATCH_UP_MARGIN_MS);
+    });
+    this.sub.on("ready", () => void this.catchUp());
     this.subscribed = this.sub.subscribe(this.prefix + CHANNEL.points, this.prefix + CHANNEL.changes).then(
       () => undefined,
       (err: unknown) => {
@@ -357,17 +393,77 @@ export class RedisStore implements Store {
       else process.emitWarning(`datacoll: dropped a malformed registry change on ${channel}: ${d.reason}`);
       return;
     }
+    if (this.held !== undefined) this.held.push(message);
+    else this.deliver(message, channel);
+  }
+
+  /** A points envelope from the channel or the events stream, to the listeners unless seen before. */
+  private deliver(message: string, from: string): void {
     // Our own batches come back on the channel; their id is near the start of the text we wrote, so they
     // are dropped without parsing a large message.
     const hint = envelopeIdHint(message);
     if (hint !== undefined && this.ids.isOwn(hint)) return;
     const d = decodePoints(message);
     if (!d.ok) {
-      process.emitWarning(`datacoll: dropped a malformed points event on ${channel}: ${d.reason}`);
+      process.emitWarning(`datacoll: dropped a malformed points event on ${from}: ${d.reason}`);
       return;
     }
     if (this.ids.isOwn(d.envelope.id) || this.recent.seen(d.envelope.id)) return;
     for (const l of this.remoteListeners) l(d.envelope);
+  }
+
+  /**
+   * The subscriber is back: read the events stream from shortly before it went away and deliver what it
+   * missed (ids already seen are dropped), then the messages that arrived meanwhile, so listeners get
+   * every other instance's batch once and in order. If Redis goes away again first, the next reconnect
+   * reads from the same point.
+   */
+  private async catchUp(): Promise<void> {
+    const from = this.gapFrom;
+    if (from === undefined || this.closing || this.held !== undefined) return;
+    const gap = this.gaps;
+    let failed = false;
+    this.held = [];
+    const stream = this.key(K.events);
+    try {
+      // Answered after the SUBSCRIBE that ioredis sent again on reconnecting: from here on nothing
+      // published is missed, so the stream read below closes the gap.
+      await this.sub.ping();
+      let start = `${Math.max(0, Math.floor(from))}-0`;
+      for (let page = 0; page < CATCH_UP_PAGES && !this.closing; page++) {
+        const entries = streamEntries(
+          await this.client.call("XRANGE", stream, start, "+", "COUNT", CATCH_UP_PAGE),
+        );
+        for (const { id, fields } of entries) {
+          start = `(${id}`;
+          const text = fields?.get("e");
+          if (text !== undefined) this.deliver(text, stream);
+        }
+        if (entries.length < CATCH_UP_PAGE) break;
+        if (page === CATCH_UP_PAGES - 1)
+          process.emitWarning(
+            `datacoll: delivered ${CATCH_UP_PAGES * CATCH_UP_PAGE} missed events after a reconnect; the rest of what was missed is not delivered`,
+          );
+      }
+      if (gap === this.gaps) this.gapFrom = undefined;
+    } catch {
+      // Redis went away again (the next "ready" reads from the same point), or only the command
+      // connection is still reconnecting (tried again in a second).
+      failed = true;
+    } finally {
+      const held = this.held;
+      this.held = undefined;
+      for (const m of held) this.deliver(m, this.key(CHANNEL.points));
+      // A "ready" that came while this ran was passed over: this one goes again.
+      if (this.gapFrom !== undefined && !this.closing && this.sub.status === "ready") {
+        if (!failed) void this.catchUp();
+        else if (this.catchUpRetry === undefined)
+          this.catchUpRetry = setTimeout(() => {
+            this.catchUpRetry = undefined;
+            void this.catchUp();
+          }, 1000);
+      }
+    }
   }
 
   /** EVALSHA with the script loaded on first use (and again after a server restart lost it). */
@@ -612,6 +708,8 @@ export class RedisStore implements Store {
     if (this.closing) return;
     this.closing = true;
     this.remoteListeners = [];
+    if (this.catchUpRetry !== undefined) clearTimeout(this.catchUpRetry);
+    this.catchUpRetry = undefined;
     // A blocked XREADGROUP would hold a QUIT back until its timeout: that connection is just dropped.
     this.blocking?.disconnect();
     await Promise.all([closeClient(this.client), closeClient(this.sub)]);

@@ -98,6 +98,45 @@ describe("RedisStore across a Redis restart", function () {
     assert.equal((await b.latest("d:t:a"))?.value, 2);
   });
 
+  it("delivers what another instance published while its subscriber was away, once each and in order", async function () {
+    const url = `redis://127.0.0.1:${port}`;
+    server = await startRedis(port);
+    const a = new RedisStore({ url, namespace: "rs:", instanceId: "a" });
+    // A slow reconnect, so the subscriber is away for a while (as after a Redis restart).
+    const b = new RedisStore({
+      url,
+      namespace: "rs:",
+      instanceId: "b",
+      reconnect: { baseMs: 400, maxMs: 400 },
+    });
+    stores.push(a, b);
+    await Promise.all([a.ready(), b.ready()]);
+    const heard: unknown[] = [];
+    b.onRemotePoints((env) => heard.push(...env.points.map((p) => p.value)));
+    const until = async (n: number): Promise<void> => {
+      for (let i = 0; i < 500 && heard.length < n; i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    await a.ingest(envelope([dp("d:t:a", 0)]));
+    await until(1);
+    const admin = new Redis(url);
+    try {
+      // Drops every subscriber connection; ioredis reconnects them on their backoff.
+      await admin.call("CLIENT", "KILL", "TYPE", "pubsub");
+      for (let v = 1; v <= 20; v++) {
+        await a.ingest(envelope([dp("d:t:a", v)]));
+        await new Promise((r) => setTimeout(r, 30));
+      }
+      await until(21);
+      await new Promise((r) => setTimeout(r, 300)); // anything delivered twice arrives by now
+      assert.deepEqual(
+        heard,
+        Array.from({ length: 21 }, (_, i) => i),
+      );
+    } finally {
+      await admin.quit();
+    }
+  });
+
   it("starts while Redis is not there yet and works once it comes", async function () {
     const url = `redis://127.0.0.1:${port}`;
     const late = new RedisStore({
