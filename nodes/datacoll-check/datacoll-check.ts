@@ -12,7 +12,7 @@ import type { ManagerHandle } from "../../src/core/manager";
 import { splitPointKey, type DataPoint, type PointKey } from "../../src/core/model/datapoint";
 import type { Point } from "../../src/core/model/point";
 import type { ManagerConfigNode } from "../datacoll-manager/api";
-import { RedisLeaseBackend } from "../../src/core/runtime/redis-leases";
+import { leaseConnectionOptions, RedisLeaseBackend } from "../../src/core/runtime/redis-leases";
 import { SingleLease } from "../../src/core/runtime/single-lease";
 import { systemClock } from "../../src/transport/connection";
 import { pointsFromMessage } from "../lib/messages";
@@ -128,6 +128,7 @@ export = function register(RED: NodeAPI): void {
       manager?.settings.store === "redis"
         ? manager.openRedis(`datacoll-check:${manager.settings.instanceId}:${this.id}`, {
             maxRetriesPerRequest: 1,
+            ...leaseConnectionOptions(leaseMs),
           })
         : undefined;
     leaseRedis?.on("error", () => undefined); // reconnects by itself; the lease round notes the failure

@@ -661,9 +661,10 @@ export class Checker {
    * former active checker died or lost its lease before it wrote the raise, or never saw the sample — is
    * raised now, stamped with the time it became present here. Changes made while standing by are
    * dropped. Returns the transitions to report. Synchronous, so no sample comes between the records and
-   * `recent`: pass the records of an awaited read and the transitions as they are after it. `recent`: transitions this checker made while standing
-   * by that may have gone unreported; those of an alarm newer than its stored state are reported (an
-   * excursion that came and went while no checker was active), and that alarm keeps this checker's state.
+   * `recent`: pass the records of an awaited read and the transitions as they are after it.
+   * `recent`: transitions this checker made while standing by that may have gone unreported; those of an
+   * alarm newer than its stored state are reported (an excursion that came and went while no checker was
+   * active), and that alarm keeps this checker's state.
    */
   adopt(
     records: readonly StoredAlarm[],

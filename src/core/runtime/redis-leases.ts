@@ -5,8 +5,44 @@
  *   devices an instance polls, `check` for the check node that is the active one;
  * - `<ns>instances` sorted set, member = instance id, score = heartbeat expiry (epoch ms).
  */
-import type { Redis } from "ioredis";
+import type { Redis, RedisOptions } from "ioredis";
+import { reconnectDelay } from "../store/redis-store";
 import type { LeaseBackend } from "./leases";
+
+/**
+ * The reconnect backoff for the Redis connection a patient SingleLease runs on: the store's doubling
+ * backoff, but capped at an eighth of the TTL (at most a sixth with the jitter). After a Redis restart the
+ * holder must be back, and have taken its lease again at its next round (a third of the TTL later at
+ * most), before a standby has seen the key free for its patience (a TTL). On the store's own backoff
+ * (capped at 10 s) one instance's connection could come back seconds after the other's, and the standby
+ * took the role from a holder that had seen what the standby missed (the 30-minute soak: an extra alarm
+ * raise on 4 points).
+ */
+export function leaseReconnectDelay(
+  attempt: number,
+  ttlMs: number,
+  random: () => number = Math.random,
+): number {
+  const cap = leaseRetryCap(ttlMs);
+  return reconnectDelay(attempt, { baseMs: Math.min(100, cap), maxMs: cap }, random);
+}
+
+/**
+ * Options for that connection: the backoff above, and a server still loading its data after a restart
+ * looked at again as often (ioredis otherwise waits the server's loading estimate, 1–10 s).
+ */
+export function leaseConnectionOptions(
+  ttlMs: number,
+): Pick<RedisOptions, "retryStrategy" | "maxLoadingRetryTime"> {
+  return {
+    retryStrategy: (attempt: number) => leaseReconnectDelay(attempt, ttlMs),
+    maxLoadingRetryTime: leaseRetryCap(ttlMs),
+  };
+}
+
+function leaseRetryCap(ttlMs: number): number {
+  return Math.max(20, Math.floor(ttlMs / 8));
+}
 
 // Renew only a lease we hold: compare, then extend (atomic in one script).
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
@@ -68,6 +104,12 @@ export class RedisLeaseBackend implements LeaseBackend {
 
   async free(deviceIds: readonly string[]): Promise<boolean[]> {
     return (await this.owners(deviceIds)).map((o) => o === null);
+  }
+
+  /** Whether another instance's heartbeat in `<ns>instances` is still live. */
+  async othersAlive(): Promise<boolean> {
+    const live = await this.redis.zrangebyscore(this.instancesKey, `(${this.now()}`, "+inf");
+    return live.some((id) => id !== this.instanceId);
   }
 
   /** The instance holding each device's lease, or null (for status and tests). */

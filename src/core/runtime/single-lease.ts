@@ -11,16 +11,24 @@
  * should go on working) and gives it up only when Redis answers that someone else holds it; a key that
  * vanished meanwhile (Redis restarted empty) is taken again in the same round.
  *
- * With `patienceMs` a standby takes a free lease only once it has seen it free for that long (after its
- * first round, which takes a free lease at once). A Redis restart longer than the TTL frees the key while
+ * With `patienceMs` a standby takes a free lease only once it has seen it free for that long; one that
+ * has never seen another instance hold it (it just started) waits a TTL longer, so a long-running standby,
+ * which has seen the samples, takes over before a fresh node that has not — except that a node alone
+ * (no other instance's heartbeat is live) takes a free lease at its first round. A Redis restart longer
+ * than the TTL frees the key while
  * the holder still works; without patience whichever instance reconnects first would take it, and the
  * holder's last unwritten changes (what it saw during the outage) would be lost. With patience ≥ TTL the
- * holder, which tries every third of the TTL, takes it back first.
+ * holder, which tries every third of the TTL, takes it back first — provided its connection is back soon
+ * after Redis is: run the backend on a connection that reconnects on `leaseReconnectDelay`
+ * (redis-leases.ts).
  */
 import type { Clock, TimerHandle } from "../../transport/connection";
 import type { LeaseBackend } from "./leases";
 
-export type SingleLeaseBackend = Pick<LeaseBackend, "acquire" | "renew" | "release" | "free">;
+export type SingleLeaseBackend = Pick<LeaseBackend, "acquire" | "renew" | "release" | "free"> & {
+  /** Whether another instance is alive (its heartbeat); without it an instance counts as alone. */
+  othersAlive?(): Promise<boolean>;
+};
 
 export class SingleLease {
   /** Local deadline while held; undefined while not held. */
@@ -115,11 +123,16 @@ export class SingleLease {
         else this.lose();
       } else {
         const patience = this.opts.patienceMs ?? 0;
-        if (patience > 0 && this.rounds > 1 && this.backend.free) {
+        if (patience > 0 && this.backend.free) {
           const [free] = await this.backend.free([this.id]);
           this.freeSince = free ? (this.freeSince ?? sent) : undefined;
           if (!free) this.seenTakenAt = sent;
-          if (this.freeSince === undefined || sent - this.freeSince < patience) {
+          const alone =
+            free &&
+            this.rounds === 1 &&
+            !(this.backend.othersAlive ? await this.backend.othersAlive() : false);
+          const wait = this.seenTakenAt === undefined ? patience + this.ttl : patience;
+          if (!alone && (this.freeSince === undefined || sent - this.freeSince < wait)) {
             this.lastError = undefined;
             return;
           }

@@ -1,6 +1,8 @@
 /** SingleLease on a manual clock with a backend that behaves like the Redis key (SET NX PX / renew). */
 import assert from "node:assert/strict";
+import { leaseReconnectDelay } from "../../../src/core/runtime/redis-leases";
 import { SingleLease, type SingleLeaseBackend } from "../../../src/core/runtime/single-lease";
+import { reconnectDelay } from "../../../src/core/store/redis-store";
 import { ManualClock } from "../../../src/transport/manual-clock";
 
 /** One lease key shared by the instances of a test, expiring on the shared clock. */
@@ -48,6 +50,22 @@ class Backend implements SingleLeaseBackend {
   }
 }
 
+/** A backend that also knows whether another instance's heartbeat is live. */
+class HeartbeatBackend extends Backend {
+  constructor(
+    key: Key,
+    clock: ManualClock,
+    me: string,
+    private readonly alive: () => boolean,
+  ) {
+    super(key, clock, me);
+  }
+  async othersAlive(): Promise<boolean> {
+    if (this.cut) throw new Error("connection lost");
+    return this.alive();
+  }
+}
+
 const TTL = 3000;
 /** Let the promise chains of rounds that fired settle. */
 const settle = async (): Promise<void> => {
@@ -60,8 +78,17 @@ async function advance(clock: ManualClock, ms: number, step = 100): Promise<void
   }
 }
 
-function instance(key: Key, clock: ManualClock, me: string, holdThroughOutage = false, patienceMs = 0) {
-  const backend = new Backend(key, clock, me);
+function instance(
+  key: Key,
+  clock: ManualClock,
+  me: string,
+  holdThroughOutage = false,
+  patienceMs = 0,
+  othersAlive?: () => boolean,
+) {
+  const backend = othersAlive
+    ? new HeartbeatBackend(key, clock, me, othersAlive)
+    : new Backend(key, clock, me);
   const changes: [number, boolean][] = [];
   const lease = new SingleLease(clock, backend, "c1", TTL, (held) => changes.push([clock.now(), held]), {
     holdThroughOutage,
@@ -227,7 +254,14 @@ describe("single lease (active/standby)", function () {
   });
 
   describe("a patient standby", function () {
-    it("lets the holder take back a key that expired during a Redis outage", async function () {
+    /**
+     * After a Redis restart longer than the lease, b's connection is back at once and a's only after its
+     * next reconnect attempt: the role stays with a unless that attempt comes later than b's patience
+     * allows. Answers who held the lease at the end.
+     */
+    async function restartWithHolderBackAfter(
+      lateMs: number,
+    ): Promise<{ holder?: string; aHeld: boolean[]; bTook: boolean }> {
       const clock = new ManualClock(0);
       const key = new Key(clock);
       const a = instance(key, clock, "a", true, TTL);
@@ -236,25 +270,102 @@ describe("single lease (active/standby)", function () {
       const b = instance(key, clock, "b", true, TTL);
       b.lease.start();
       await advance(clock, 2000);
-      // Redis goes away for longer than the lease: the key is gone when it returns.
       a.backend.cut = true;
       b.backend.cut = true;
       await advance(clock, 4000);
       key.owner = undefined;
-      // b reaches Redis first; a only a second later.
       b.backend.cut = false;
-      await advance(clock, 1000);
+      await advance(clock, lateMs, 10);
       a.backend.cut = false;
       await advance(clock, 10_000);
-      assert.equal(key.holder(), "a");
-      assert.deepEqual(
-        a.changes.map(([, held]) => held),
-        [true],
-        "a never stopped being active",
-      );
-      assert.deepEqual(b.changes, [], "b never became active");
+      const out = {
+        holder: key.holder(),
+        aHeld: a.changes.map(([, held]) => held),
+        bTook: b.changes.some(([, held]) => held),
+      };
       await a.lease.close();
       await b.lease.close();
+      return out;
+    }
+
+    it("lets the holder take back a key that expired during a Redis outage", async function () {
+      // b reaches Redis first; a only a second later. a never stops being active; b never becomes it.
+      assert.deepEqual(await restartWithHolderBackAfter(1000), { holder: "a", aHeld: [true], bTook: false });
+    });
+
+    it("keeps the role with a holder whose connection reconnects on the lease backoff", async function () {
+      // The longest wait for a reconnect attempt on the lease backoff, at any attempt and jitter.
+      let longest = 0;
+      for (let attempt = 1; attempt <= 40; attempt++) {
+        for (const r of [0, 0.5, 0.999])
+          longest = Math.max(
+            longest,
+            leaseReconnectDelay(attempt, TTL, () => r),
+          );
+      }
+      assert.ok(longest <= TTL / 6, `a reconnect attempt at most a sixth of the TTL apart (${longest} ms)`);
+      assert.deepEqual(await restartWithHolderBackAfter(longest), {
+        holder: "a",
+        aHeld: [true],
+        bTook: false,
+      });
+    });
+
+    it("loses the role when the holder's connection comes back on the store's backoff (why the lease has its own)", async function () {
+      // The store's backoff (100 ms doubling, capped at 10 s): after a 3.3 s outage the next attempt of
+      // a connection that just missed Redis can be 3.2 s × 1.25 away — longer than the patience.
+      const storeLate = reconnectDelay(6, { baseMs: 100, maxMs: 10_000 }, () => 0.999);
+      assert.ok(storeLate > TTL, `${storeLate} ms`);
+      const out = await restartWithHolderBackAfter(storeLate);
+      assert.equal(out.holder, "b");
+      assert.equal(out.bTook, true);
+    });
+
+    it("hands the role of a dead holder to the long-running standby, not to a node that just started", async function () {
+      const clock = new ManualClock(0);
+      const key = new Key(clock);
+      let others = false; // h starts alone; from then on another instance's heartbeat is always live
+      const alive = (): boolean => others;
+      const h = instance(key, clock, "h", true, TTL, alive);
+      const s = instance(key, clock, "s", true, TTL, alive);
+      h.lease.start();
+      await advance(clock, 100);
+      others = true;
+      s.lease.start();
+      await advance(clock, 5000);
+      assert.equal(key.holder(), "h");
+      // h's instance is killed: its key expires; h's own instance restarts a moment later with a fresh
+      // node (it has seen nothing), while s has followed every sample.
+      h.backend.cut = true;
+      await h.lease.close();
+      await advance(clock, TTL + 200);
+      assert.equal(key.holder(), undefined);
+      const fresh = instance(key, clock, "h2", true, TTL, alive);
+      fresh.lease.start();
+      await advance(clock, 10_000);
+      assert.equal(key.holder(), "s", "the standby that saw the samples took over");
+      assert.deepEqual(fresh.changes, [], "the fresh node never became active");
+      await s.lease.close();
+      await fresh.lease.close();
+    });
+
+    it("takes a free lease at its first round when no other instance is alive, and waits a lease time longer when one is", async function () {
+      const clock = new ManualClock(0);
+      const key = new Key(clock);
+      const lone = instance(key, clock, "a", true, TTL, () => false);
+      lone.lease.start();
+      await advance(clock, 100);
+      assert.equal(lone.lease.held, true, "alone: active at once");
+      await lone.lease.close();
+      const other = instance(key, clock, "b", true, TTL, () => true);
+      const startedAt = clock.now();
+      other.lease.start();
+      await advance(clock, 10_000);
+      const [took] = other.changes;
+      assert.ok(took?.[1], "b took the free lease");
+      const after = took[0] - startedAt;
+      assert.ok(after >= 2 * TTL && after <= 2 * TTL + TTL / 3 + 100, `b took it ${after} ms after starting`);
+      await other.lease.close();
     });
 
     it("takes over once the lease has been free for the patience, and at once at its first round", async function () {
