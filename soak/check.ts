@@ -29,7 +29,7 @@ export interface SequenceVerdict {
   /** Lost samples no window explains: each breaks the invariant. */
   unexplained: Produced[];
   /** Values stored in more than one row (a sample saved twice under two time stamps). */
-  duplicated: { deviceId: string; value: number; rows: number }[];
+  duplicated: { deviceId: string; value: number; rows: readonly StoredSample[] }[];
   /** Values stored that the device never produced. */
   phantom: { deviceId: string; value: number }[];
 }
@@ -49,13 +49,16 @@ export function checkSequence(
   v: SequenceVerdict,
 ): void {
   const storedValues = new Set<number>();
-  const firstHand = new Map<number, number>();
+  const firstHand = new Map<number, StoredSample[]>();
   for (const s of stored) {
     storedValues.add(s.value);
-    if (s.cause === "poll" || s.cause === "spontaneous")
-      firstHand.set(s.value, (firstHand.get(s.value) ?? 0) + 1);
+    if (s.cause === "poll" || s.cause === "spontaneous") {
+      const rows = firstHand.get(s.value);
+      if (rows === undefined) firstHand.set(s.value, [s]);
+      else rows.push(s);
+    }
   }
-  for (const [value, rows] of firstHand) if (rows > 1) v.duplicated.push({ deviceId, value, rows });
+  for (const [value, rows] of firstHand) if (rows.length > 1) v.duplicated.push({ deviceId, value, rows });
   const producedValues = new Set<number>();
   for (const p of produced) {
     producedValues.add(p.value);
@@ -72,15 +75,22 @@ export function checkSequence(
   for (const value of storedValues) if (!producedValues.has(value)) v.phantom.push({ deviceId, value });
 }
 
-/** Raises a high limit with hysteresis calls for over a point's stored good samples in time order. */
-export function expectedRaises(values: readonly number[], high: number, hysteresis: number): number {
+/**
+ * The samples at which a high limit with hysteresis raises, over a point's stored good samples in time
+ * order: the time stamps the raise rows should carry.
+ */
+export function expectedRaises(
+  samples: readonly { readonly value: number; readonly ts: number }[],
+  high: number,
+  hysteresis: number,
+): number[] {
   let active = false;
-  let raises = 0;
-  for (const v of values) {
-    if (!active && v > high) {
+  const raises: number[] = [];
+  for (const s of samples) {
+    if (!active && s.value > high) {
       active = true;
-      raises++;
-    } else if (active && v <= high - hysteresis) active = false;
+      raises.push(s.ts);
+    } else if (active && s.value <= high - hysteresis) active = false;
   }
   return raises;
 }
