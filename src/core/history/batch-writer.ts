@@ -39,6 +39,7 @@ import type { DeadLetter, DeadLetters } from "./dead-letters";
 import { MemoryDeadLetters } from "./dead-letters";
 import type { ClassifiedError, MysqlErrorKind } from "./mysql-errors";
 import { classifyMysqlError } from "./mysql-errors";
+import { withStatementTimeout } from "./statement-timeout";
 import type { MysqlSettings } from "./mysql-settings";
 import { createMysqlPool } from "./mysql-settings";
 import type { AlarmRow, HistoryRow, PointRow } from "./rows";
@@ -808,7 +809,7 @@ export class BatchWriter {
     const conn = await this.pool.getConnection();
     let reusable = true;
     try {
-      await conn.query({ sql, timeout: this.queryTimeoutMs }, [values]);
+      await withStatementTimeout(conn, this.queryTimeoutMs, conn.query(sql, [values]));
     } catch (err) {
       // After a timeout the statement may still be running and its answer still due on this connection;
       // handed back, it would hold up the next batch behind an answer that may never come.
@@ -829,22 +830,21 @@ export class BatchWriter {
     let conn: PoolConnection | undefined;
     try {
       conn = await this.pool.getConnection();
-      // As queries rather than beginTransaction/commit so that they, too, give up after queryTimeoutMs.
-      await conn.query({ sql: "START TRANSACTION", timeout: this.queryTimeoutMs });
+      const c = conn;
+      const timed = <T>(statement: Promise<T>): Promise<T> =>
+        withStatementTimeout(c, this.queryTimeoutMs, statement);
+      await timed(c.beginTransaction());
       const letters: DeadLetter[] = [];
       for (const r of rows) {
         try {
-          await conn.execute(
-            { sql, namedPlaceholders: true, timeout: this.queryTimeoutMs },
-            customSqlParams(r),
-          );
+          await timed(c.execute({ sql, namedPlaceholders: true }, customSqlParams(r)));
         } catch (err) {
           const error = classifyMysqlError(err);
           if (error.kind !== "content") throw err;
           letters.push({ row: r, error: error.message, code: error.code ?? null, at: this.clock.now() });
         }
       }
-      await conn.query({ sql: "COMMIT", timeout: this.queryTimeoutMs });
+      await timed(c.commit());
       conn.release();
       return { ok: true, written: rows.length - letters.length, letters };
     } catch (err) {

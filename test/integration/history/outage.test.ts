@@ -14,6 +14,7 @@ import type { DataPoint } from "../../../src/core/model/datapoint";
 import { ManualClock } from "../../../src/transport/manual-clock";
 import type { TestDatabase } from "../../support-history/mysql";
 import { createTestDatabase, serverPort, testSettings } from "../../support-history/mysql";
+import { expectNoLeaks, snapshotResources } from "../../support/leaks";
 import { REDIS_URL, uniqueNamespace } from "../../support/services";
 import { TcpProxy } from "./tcp-proxy";
 
@@ -187,6 +188,27 @@ describe("history store-and-forward (MariaDB through a TCP proxy)", function () 
   });
 
   for (const path of ["custom SQL", "multi-row INSERT"] as const) {
+    it(`leaves no timer behind when the connection dies under a statement (${path})`, async function () {
+      const base = snapshotResources();
+      const w = writer(path === "custom SQL" ? {} : { customSql: undefined, tables: { history: "h_died" } });
+      await w.write(samples(T0, 10));
+      await w.flush();
+      // The pooled connection is open; its next statement goes into the stall and waits for an answer...
+      proxy.stall();
+      await w.write(samples(T0 + 100, 30));
+      const flushed = w.flush();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // ...when the link dies under it.
+      proxy.cut();
+      const stats = await flushed;
+      assert.deepEqual([stats.state, stats.lastError?.kind], ["retrying", "connection"]);
+      await w.close();
+      // mysql2's own statement timeout (30 s here) stayed armed after the connection died.
+      await expectNoLeaks(base, 1000);
+    });
+  }
+
+  for (const path of ["custom SQL", "multi-row INSERT"] as const) {
     it(`counts a server that stops answering as an outage once a statement times out (${path})`, async function () {
       const w = writer({
         queryTimeoutMs: 300,
@@ -199,7 +221,7 @@ describe("history store-and-forward (MariaDB through a TCP proxy)", function () 
       proxy.stall();
       const rows = samples(T0 + 100, 40);
       await w.write(rows);
-      // Resolves when mysql2's own statement timer (not the injected clock) gives up on the silent server.
+      // Resolves when the writer's statement timer (real time, not the injected clock) gives up on the silent server.
       const stats = await w.flush();
       assert.deepEqual([stats.state, stats.backlog, stats.lastError?.kind], ["retrying", 40, "connection"]);
       proxy.restore();
