@@ -172,7 +172,13 @@ export = function register(RED: NodeAPI): void {
             },
             // The holder keeps the role through a Redis outage and, when Redis comes back with the key
             // expired, takes it back before a standby would (which waits a whole lease time).
-            { holdThroughOutage: true, patienceMs: leaseMs },
+            // A standby whose store has not heard every other instance's samples (its subscription away
+            // or reading back what it missed) would check on less than the holder saw: it waits.
+            {
+              holdThroughOutage: true,
+              patienceMs: leaseMs,
+              mayTake: () => manager.store.caughtUp?.() ?? true,
+            },
           )
         : undefined;
     const ready: Promise<CheckRunner> = (async () => {

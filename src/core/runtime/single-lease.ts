@@ -15,12 +15,15 @@
  * has never seen another instance hold it (it just started) waits a TTL longer, so a long-running standby,
  * which has seen the samples, takes over before a fresh node that has not — except that a node alone
  * (no other instance's heartbeat is live) takes a free lease at its first round. A Redis restart longer
- * than the TTL frees the key while
- * the holder still works; without patience whichever instance reconnects first would take it, and the
- * holder's last unwritten changes (what it saw during the outage) would be lost. With patience ≥ TTL the
- * holder, which tries every third of the TTL, takes it back first — provided its connection is back soon
- * after Redis is: run the backend on a connection that reconnects on `leaseReconnectDelay`
- * (redis-leases.ts).
+ * than the TTL frees the key while the holder still works; without patience whichever instance reconnects
+ * first would take it, and the holder's last unwritten changes (what it saw during the outage) would be
+ * lost. With patience ≥ TTL the holder, which tries every third of the TTL, takes it back first —
+ * provided its connection is back soon after Redis is: run the backend on a connection that reconnects on
+ * `leaseReconnectDelay` (redis-leases.ts).
+ *
+ * With `mayTake` a standby looks at the lease only in rounds where it says yes (the check node: while its
+ * store hears every other instance's samples), and its patience starts again after a round where it said
+ * no; a round passed over does not count as the first round either.
  */
 import type { Clock, TimerHandle } from "../../transport/connection";
 import type { LeaseBackend } from "./leases";
@@ -50,7 +53,15 @@ export class SingleLease {
     private readonly ttl: number,
     /** Called when this instance starts or stops holding the lease. */
     private readonly onChange: (held: boolean) => void,
-    private readonly opts: { readonly holdThroughOutage?: boolean; readonly patienceMs?: number } = {},
+    private readonly opts: {
+      readonly holdThroughOutage?: boolean;
+      readonly patienceMs?: number;
+      /**
+       * Asked before each standby round: while it says no, the round is passed over and a lease seen
+       * free before counts for nothing — the standby waits its patience again once it says yes.
+       */
+      readonly mayTake?: () => boolean;
+    } = {},
   ) {
     this.margin = Math.floor(ttl / 10);
   }
@@ -111,7 +122,6 @@ export class SingleLease {
 
   private async round(): Promise<void> {
     const sent = this.clock.now();
-    this.rounds++;
     const hold = this.opts.holdThroughOutage === true;
     if (this.deadline !== undefined && sent >= this.deadline && !hold) this.lose();
     try {
@@ -122,6 +132,12 @@ export class SingleLease {
         if (renewed) this.deadline = sent + this.ttl - this.margin;
         else this.lose();
       } else {
+        if (this.opts.mayTake && !this.opts.mayTake()) {
+          this.freeSince = undefined;
+          this.lastError = undefined;
+          return;
+        }
+        this.rounds++;
         const patience = this.opts.patienceMs ?? 0;
         if (patience > 0 && this.backend.free) {
           const [free] = await this.backend.free([this.id]);

@@ -520,6 +520,12 @@ export class RedisStore implements Store {
     await this.script(INGEST_LUA, [this.key(K.latest)], args);
   }
 
+  caughtUp(): boolean {
+    return (
+      !this.closing && this.sub.status === "ready" && this.gapFrom === undefined && this.held === undefined
+    );
+  }
+
   onRemotePoints(listener: (env: PointsEnvelope) => void): Unsubscribe {
     this.remoteListeners = [...this.remoteListeners, listener];
     return () => {

@@ -96,6 +96,12 @@ export interface Store {
   ingest(envelope: PointsEnvelope): Promise<void>;
   /** Batches ingested by other instances of this namespace (never this store's own). */
   onRemotePoints(listener: (envelope: PointsEnvelope) => void): Unsubscribe;
+  /**
+   * Whether every batch other instances have published so far has reached the `onRemotePoints`
+   * listeners: false while the subscription is away or reading back what it missed. A store without
+   * other instances leaves it out.
+   */
+  caughtUp?(): boolean;
   latest(key: PointKey): Promise<DataPoint | undefined>;
   latestMany(keys: readonly PointKey[]): Promise<(DataPoint | undefined)[]>;
   /** The newest `count` samples of a point, newest first. */

@@ -121,12 +121,18 @@ describe("RedisStore across a Redis restart", function () {
     const admin = new Redis(url);
     try {
       // Drops every subscriber connection; ioredis reconnects them on their backoff.
+      assert.equal(b.caughtUp(), true, "subscribed and nothing missed");
       await admin.call("CLIENT", "KILL", "TYPE", "pubsub");
+      const caughtUp: boolean[] = [];
       for (let v = 1; v <= 20; v++) {
         await a.ingest(envelope([dp("d:t:a", v)]));
         await new Promise((r) => setTimeout(r, 30));
+        caughtUp.push(b.caughtUp());
       }
+      assert.ok(caughtUp.includes(false), "not caught up while its subscriber is away");
       await until(21);
+      for (let i = 0; i < 100 && !b.caughtUp(); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(b.caughtUp(), true, "caught up again once what it missed was read back");
       await new Promise((r) => setTimeout(r, 300)); // anything delivered twice arrives by now
       assert.deepEqual(
         heard,

@@ -85,6 +85,7 @@ function instance(
   holdThroughOutage = false,
   patienceMs = 0,
   othersAlive?: () => boolean,
+  mayTake?: () => boolean,
 ) {
   const backend = othersAlive
     ? new HeartbeatBackend(key, clock, me, othersAlive)
@@ -93,6 +94,7 @@ function instance(
   const lease = new SingleLease(clock, backend, "c1", TTL, (held) => changes.push([clock.now(), held]), {
     holdThroughOutage,
     patienceMs,
+    ...(mayTake ? { mayTake } : {}),
   });
   return { backend, changes, lease };
 }
@@ -261,20 +263,25 @@ describe("single lease (active/standby)", function () {
      */
     async function restartWithHolderBackAfter(
       lateMs: number,
+      /** When b's store has heard everything again, after b is back; undefined: b has no such gate. */
+      bCaughtUpAfterMs?: number,
     ): Promise<{ holder?: string; aHeld: boolean[]; bTook: boolean }> {
       const clock = new ManualClock(0);
       const key = new Key(clock);
       const a = instance(key, clock, "a", true, TTL);
       a.lease.start();
       await advance(clock, 100);
-      const b = instance(key, clock, "b", true, TTL);
+      let bCaughtUpAt = 0;
+      const b = instance(key, clock, "b", true, TTL, undefined, () => clock.now() >= bCaughtUpAt);
       b.lease.start();
       await advance(clock, 2000);
       a.backend.cut = true;
       b.backend.cut = true;
+      bCaughtUpAt = bCaughtUpAfterMs === undefined ? 0 : Infinity;
       await advance(clock, 4000);
       key.owner = undefined;
       b.backend.cut = false;
+      if (bCaughtUpAfterMs !== undefined) bCaughtUpAt = clock.now() + bCaughtUpAfterMs;
       await advance(clock, lateMs, 10);
       a.backend.cut = false;
       await advance(clock, 10_000);
@@ -319,6 +326,76 @@ describe("single lease (active/standby)", function () {
       const out = await restartWithHolderBackAfter(storeLate);
       assert.equal(out.holder, "b");
       assert.equal(out.bTook, true);
+    });
+
+    it("keeps the role with the holder when the standby's store is still catching up (even on the store's backoff)", async function () {
+      // As above, the holder back late; b's subscription, on the same backoff, is back with it and
+      // reads back what it missed: b's patience starts only then.
+      const storeLate = reconnectDelay(6, { baseMs: 100, maxMs: 10_000 }, () => 0.999);
+      assert.deepEqual(await restartWithHolderBackAfter(storeLate, storeLate + 200), {
+        holder: "a",
+        aHeld: [true],
+        bTook: false,
+      });
+    });
+
+    it("a standby that never catches up never takes the role; once caught up it waits its patience", async function () {
+      const clock = new ManualClock(0);
+      const key = new Key(clock);
+      let caughtUp = false;
+      const h = instance(key, clock, "h", true, TTL);
+      // Another instance's heartbeat is live all along, so s is never "alone".
+      const s = instance(
+        key,
+        clock,
+        "s",
+        true,
+        TTL,
+        () => true,
+        () => caughtUp,
+      );
+      h.lease.start();
+      await advance(clock, 100);
+      s.lease.start();
+      await advance(clock, 2000);
+      await h.lease.close();
+      await advance(clock, 20_000);
+      assert.deepEqual(s.changes, [], "not while its store misses samples");
+      assert.deepEqual(s.backend.calls, [], "it does not even look at the lease");
+      caughtUp = true;
+      const at = clock.now();
+      await advance(clock, 20_000);
+      const [took] = s.changes;
+      assert.ok(took?.[1], "s took over");
+      // It never saw another holder (its first look came after h left), so patience + TTL.
+      const after = took[0] - at;
+      assert.ok(
+        after >= 2 * TTL && after <= 2 * TTL + TTL / 3 + 100,
+        `s took over ${after} ms after catching up`,
+      );
+      await s.lease.close();
+    });
+
+    it("alone, a round passed over while its store connects is not its first: it takes the lease once caught up", async function () {
+      const clock = new ManualClock(0);
+      const key = new Key(clock);
+      let caughtUp = false;
+      const lone = instance(
+        key,
+        clock,
+        "a",
+        true,
+        TTL,
+        () => false,
+        () => caughtUp,
+      );
+      lone.lease.start();
+      await advance(clock, 1500);
+      assert.equal(lone.lease.held, false);
+      caughtUp = true;
+      await advance(clock, TTL / 3 + 100);
+      assert.equal(lone.lease.held, true, "at its first round with the store caught up");
+      await lone.lease.close();
     });
 
     it("hands the role of a dead holder to the long-running standby, not to a node that just started", async function () {
