@@ -88,6 +88,12 @@ export interface CheckerOptions {
 }
 
 const HOLD = -1;
+/**
+ * A sample at most this much older than the newest one a point has had checked arrived late (read back
+ * after a Redis outage, or stored once Redis was back): it does not move the alarms. One older still is
+ * taken as the source's clock set back, and checked.
+ */
+const LATE_WINDOW_MS = 10 * 60_000;
 const NO_TRANSITIONS: readonly AlarmTransition[] = Object.freeze([]);
 
 /** Quality that makes a value unusable for limits, rate and the expression rule. */
@@ -349,6 +355,11 @@ export class Checker {
   }
 
   private checkPoint(rt: PointRuntime, p: DataPoint, now: number): void {
+    // Alarms follow the newest value. A late sample checked against the limits would take an alarm back
+    // to an old value: after a Redis outage, samples another instance polled meanwhile arrive after the
+    // newer ones polled here, and the alarm cleared by the newest sample was raised a second time.
+    const newest = rt.last?.ts;
+    if (newest !== undefined && p.ts <= newest && newest - p.ts <= LATE_WINDOW_MS) return;
     rt.last = p;
     rt.lastSeen = now;
     rt.staleAt = now + rt.staleMs;

@@ -115,6 +115,31 @@ describe("checker", function () {
       assert.deepEqual(feed(c, 100.5, 7), ["high:raised"]);
     });
 
+    it("follows the newest value: a late sample (older than one checked) moves no alarm", async function () {
+      // The 30-minute soak, m20 after a Redis restart: raised at 91, cleared by a newer 2 polled here,
+      // then the 98, 99, 0 polled meanwhile by the other instance arrived — and raised a second time.
+      const c = await checkerWith({ high: 90, hysteresis: 5 });
+      assert.deepEqual(feed(c, 91, 10_000), ["high:raised"]);
+      assert.deepEqual(feed(c, 2, 15_000), ["high:cleared-unacked"]);
+      assert.deepEqual(feed(c, 98, 12_500), []);
+      assert.deepEqual(feed(c, 99, 13_000), []);
+      assert.deepEqual(feed(c, 0, 13_500), []);
+      assert.deepEqual(feed(c, 2, 15_000), [], "the same sample again");
+      assert.equal(c.checkBatch([sample(98, 14_000)], 16_000).alarms[0].active, false);
+      // Newer samples are checked as before.
+      assert.deepEqual(feed(c, 95, 15_500), ["high:raised"]);
+    });
+
+    it("checks a sample older than the newest by more than ten minutes: the source's clock was set back", async function () {
+      const c = await checkerWith({ high: 90, hysteresis: 5 });
+      const t = 3_600_000;
+      assert.deepEqual(feed(c, 2, t), []);
+      assert.deepEqual(feed(c, 95, t - 10 * 60_000), [], "ten minutes back: late");
+      assert.deepEqual(feed(c, 95, t - 10 * 60_000 - 1), ["high:raised"]);
+      // From there on, the clock set back is the reference.
+      assert.deepEqual(feed(c, 0, t - 10 * 60_000 + 500), ["high:cleared-unacked"]);
+    });
+
     it("low with hysteresis 2 at 10: raises below 10, clears exactly at 12", async function () {
       const c = await checkerWith({ low: 10, hysteresis: 2 });
       assert.deepEqual(feed(c, 10, 1), []);
