@@ -3,7 +3,7 @@ import { errorMessage } from "../../src/core/errors";
 import { parseManagerSettings } from "../../src/core/manager-config";
 import { managers } from "../../src/core/manager";
 import { startManagerRuntime } from "../../src/core/runtime/manager-runtime";
-import { registerLiveView } from "../lib/live-view";
+import { followManager, registerLiveView } from "../lib/live-view";
 import type { ManagerConfigNode, ManagerCredentials } from "./api";
 
 interface ManagerDef extends NodeDef {
@@ -49,6 +49,7 @@ export = function register(RED: NodeAPI): void {
     const handle = managers.acquire(this.id, settings);
     this.manager = handle.manager;
     this.acquireManager = () => managers.acquire(this.id, settings);
+    const unfollow = followManager(this.id);
     // The DeviceManager proper: run the devices the registry holds (shared with other instances by lease).
     const leaseMs = Number(def.leaseMs ?? 10000);
     this.leaseMs = Number.isFinite(leaseMs) && leaseMs >= 1000 ? leaseMs : 10000;
@@ -76,6 +77,7 @@ export = function register(RED: NodeAPI): void {
     });
     this.on("close", (_removed: boolean, done: () => void) => {
       offState();
+      unfollow();
       Promise.resolve(runtime?.close())
         .then(() => handle.release())
         .then(

@@ -33,6 +33,20 @@ function hubFor(id: string): LiveHub | undefined {
 }
 
 /**
+ * Start the live view's hub for the manager of config node `id` now, so it follows the samples from the
+ * manager's start (the first viewer then sees flow-drawn devices' points and their trend at once).
+ * Returns the function to call when that manager's node closes.
+ */
+export function followManager(id: string): () => void {
+  const hub = hubFor(id);
+  return () => {
+    if (hub === undefined || hubs.get(id) !== hub) return;
+    hub.close();
+    hubs.delete(id);
+  };
+}
+
+/**
  * A query or body field as text, "" for anything else: express parses `?manager[toString]=1` into an
  * object, and String() of that throws (a 500 from the admin app instead of a 404).
  */

@@ -1,9 +1,11 @@
 /**
  * The live view's feed for one manager: the latest sample of every point seen (registry points first,
  * then whatever arrives on the bus, from this instance or others), a short trend per point for
- * sparklines, device status and active alarms. Viewers attach a sink; the hub subscribes to the bus only
- * while someone watches, and coalesces bursts: at most one `points` event per flush interval, carrying
- * only what changed.
+ * sparklines, device status and active alarms. It follows the bus from the moment it is made (the live
+ * view makes one when the manager starts), so the first viewer's snapshot already holds the points of
+ * flow-drawn devices, which the registry does not know, with their trend. Viewers attach a sink; the
+ * timers run only while someone watches, and bursts are coalesced: at most one `points` event per flush
+ * interval, carrying only what changed.
  */
 import type { Manager } from "../manager";
 import type { DataPoint, PointKey } from "../model/datapoint";
@@ -56,7 +58,10 @@ export class LiveHub {
   constructor(
     readonly manager: Manager,
     private readonly opts: HubOptions,
-  ) {}
+  ) {
+    const sub = manager.subscribe("#", (batch) => this.take(batch));
+    this.unsubscribe = () => sub.unsubscribe();
+  }
 
   get viewers(): number {
     return this.sinks.size;
@@ -90,18 +95,18 @@ export class LiveHub {
   close(): void {
     this.sinks.clear();
     this.stop();
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
   }
 
   private start(): void {
-    const sub = this.manager.subscribe("#", (batch) => this.take(batch));
-    this.unsubscribe = () => sub.unsubscribe();
+    // What changed while nobody watched is in the snapshot the new viewer gets.
+    this.changed.clear();
     this.scheduleFlush();
     this.scheduleStatus();
   }
 
   private stop(): void {
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
     if (this.flushTimer !== undefined) this.opts.clock.clearTimer(this.flushTimer);
     if (this.statusTimer !== undefined) this.opts.clock.clearTimer(this.statusTimer);
     this.flushTimer = this.statusTimer = undefined;
@@ -141,7 +146,7 @@ export class LiveHub {
         cause: p.cause,
         trend,
       });
-      this.changed.add(p.key);
+      if (this.sinks.size > 0) this.changed.add(p.key);
     }
     while (this.points.size > max) {
       const oldest = this.points.keys().next().value;

@@ -75,6 +75,46 @@ describe("live view hub", function () {
     assert.equal(hub.viewers, 0);
   });
 
+  it("follows the bus from its start: the first viewer gets flow-drawn devices' points with their trend", async function () {
+    const clock = new ManualClock(0);
+    const hub = new LiveHub(manager, { clock, flushMs: 500 });
+    // Samples of a device the registry does not know (a poll node drawn in the flow), before any viewer.
+    await manager.publish([dp("flowdev:t:x", 5, 25)]);
+    await manager.publish([dp("flowdev:t:x", 6, 26)]);
+    const events: [string, unknown][] = [];
+    const detach = hub.attach((e, d) => events.push([e, d]));
+    await settle();
+    const snap = events[0][1] as LiveSnapshot;
+    assert.deepEqual(
+      snap.points.map((p) => [p.key, p.value, p.trend]),
+      [
+        ["d:t:v", 2, [1, 2]],
+        ["flowdev:t:x", 6, [5, 6]],
+      ],
+    );
+    assert.deepEqual(
+      snap.devices.map((d) => [d.id, d.protocol]),
+      [
+        ["d", "virtual"],
+        ["flowdev", "flow"],
+      ],
+    );
+    clock.advance(500);
+    assert.deepEqual(
+      events.filter(([e]) => e === "points"),
+      [],
+      "what came before the snapshot is not sent again as a change",
+    );
+    detach();
+    hub.close();
+    await manager.publish([dp("flowdev:t:x", 7, 27)]);
+    assert.equal(
+      (await hub.snapshot()).points.find((p) => p.key === "flowdev:t:x")?.value,
+      6,
+      "closed, it follows nothing",
+    );
+  });
+
   it("forgets the least recently updated points beyond its bound", async function () {
     const clock = new ManualClock(0);
     const hub = new LiveHub(manager, { clock, maxPoints: 2 });
