@@ -5,6 +5,7 @@
  * never holds up ingest. Writes touching several keys go in one MULTI/EXEC or one Lua script.
  */
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from "ioredis";
+import { GuardedConnector } from "./guarded-connector";
 import { DataCollError, errorMessage } from "../errors";
 import type { DataPoint, PointKey } from "../model/datapoint";
 import type { ProtocolRules } from "../model/protocol-rules";
@@ -281,9 +282,12 @@ export class RedisStore implements Store {
           redisOptions: { ...options, ...cluster.options?.redisOptions },
         });
       }
+      // Sentinel has its own connector; one given in the options is left alone.
+      const guarded: RedisOptions =
+        options.sentinels || options.Connector ? options : { ...options, Connector: GuardedConnector };
       return opts.redisOptions?.sentinels || opts.url === undefined
-        ? new Redis(options)
-        : new Redis(opts.url, options);
+        ? new Redis(guarded)
+        : new Redis(opts.url, guarded);
     };
     this.client = this.makeClient();
     // The SUBSCRIBE must wait for Redis however long it is away at start-up: ioredis only subscribes
