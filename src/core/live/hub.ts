@@ -46,8 +46,23 @@ export interface HubOptions {
   readonly maxPoints?: number;
 }
 
+/** A point as the hub keeps it: updated in place, since every sample of the manager passes through here. */
+interface Entry {
+  key: PointKey;
+  value: DataPoint["value"];
+  quality: DataPoint["quality"];
+  ts: number;
+  cause: DataPoint["cause"];
+  trend: number[];
+}
+
+/** What viewers get: a copy, so a later sample does not change what was sent. */
+function view(e: Entry): LivePoint {
+  return { ...e, trend: [...e.trend] };
+}
+
 export class LiveHub {
-  private readonly points = new Map<PointKey, LivePoint>();
+  private readonly points = new Map<PointKey, Entry>();
   private readonly changed = new Set<PointKey>();
   private readonly sinks = new Set<LiveSink>();
   private unsubscribe: (() => void) | undefined;
@@ -86,7 +101,9 @@ export class LiveHub {
     await (this.seeded ??= this.seed());
     return {
       devices: await this.devices(),
-      points: [...this.points.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+      points: [...this.points.values()]
+        .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+        .map(view),
       alarms: await this.activeAlarms(),
     };
   }
@@ -134,18 +151,21 @@ export class LiveHub {
     const max = this.opts.maxPoints ?? 5000;
     const len = this.opts.trendLength ?? 30;
     for (const p of batch) {
-      const old = this.points.get(p.key);
-      let trend = old?.trend ?? [];
-      if (typeof p.value === "number") trend = [...trend.slice(-(len - 1)), p.value];
-      if (old) this.points.delete(p.key); // re-insert: the map's order is least recently updated first
-      this.points.set(p.key, {
-        key: p.key,
-        value: p.value,
-        quality: p.quality,
-        ts: p.ts,
-        cause: p.cause,
-        trend,
-      });
+      let e = this.points.get(p.key);
+      if (e === undefined)
+        e = { key: p.key, value: p.value, quality: p.quality, ts: p.ts, cause: p.cause, trend: [] };
+      else {
+        this.points.delete(p.key); // re-inserted below: the map's order is least recently updated first
+        e.value = p.value;
+        e.quality = p.quality;
+        e.ts = p.ts;
+        e.cause = p.cause;
+      }
+      if (typeof p.value === "number") {
+        e.trend.push(p.value);
+        if (e.trend.length > len) e.trend.shift();
+      }
+      this.points.set(p.key, e);
       if (this.sinks.size > 0) this.changed.add(p.key);
     }
     while (this.points.size > max) {
@@ -159,7 +179,11 @@ export class LiveHub {
   private scheduleFlush(): void {
     this.flushTimer = this.opts.clock.setTimer(() => {
       if (this.changed.size > 0) {
-        const points = [...this.changed].map((k) => this.points.get(k)).filter((p) => p !== undefined);
+        const points: LivePoint[] = [];
+        for (const k of this.changed) {
+          const e = this.points.get(k);
+          if (e !== undefined) points.push(view(e));
+        }
         this.changed.clear();
         for (const s of this.sinks) s("points", points);
       }
