@@ -64,6 +64,18 @@ function parseArgs(argv: readonly string[]): Args {
   return { minutes, keep };
 }
 
+/** Rows grouped by their `point_key`, each turned into `f`'s value, in the rows' order. */
+function byPoint<T>(rows: readonly RowDataPacket[], f: (r: RowDataPacket) => T): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const r of rows) {
+    const key = String(r.point_key);
+    const list = out.get(key);
+    if (list === undefined) out.set(key, [f(r)]);
+    else list.push(f(r));
+  }
+  return out;
+}
+
 function log(text: string): void {
   process.stderr.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
 }
@@ -569,22 +581,12 @@ async function main(): Promise<number> {
        WHERE point_key IN (?) AND quality = 0 AND value IS NOT NULL ORDER BY point_key, ts`,
       [sawKeys],
     );
-    const sawSamples = new Map<string, { value: number; ts: number }[]>();
-    for (const r of sawRows) {
-      const list = sawSamples.get(String(r.point_key)) ?? [];
-      list.push({ value: Number(r.value), ts: Math.round(Number(r.ts)) });
-      sawSamples.set(String(r.point_key), list);
-    }
+    const sawSamples = byPoint(sawRows, (r) => ({ value: Number(r.value), ts: Math.round(Number(r.ts)) }));
     const [alarmRows] = await db.admin.query<RowDataPacket[]>(
       `SELECT point_key, UNIX_TIMESTAMP(ts) * 1000 AS ts FROM ${ALARMS_TABLE}
        WHERE \`condition\` = 'high' AND state = 'raised' ORDER BY point_key, ts`,
     );
-    const raised = new Map<string, number[]>();
-    for (const r of alarmRows) {
-      const list = raised.get(String(r.point_key)) ?? [];
-      list.push(Math.round(Number(r.ts)));
-      raised.set(String(r.point_key), list);
-    }
+    const raised = byPoint(alarmRows, (r) => Math.round(Number(r.ts)));
     let expected = 0;
     let written = 0;
     const alarmDiffs: string[] = [];

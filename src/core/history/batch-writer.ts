@@ -800,6 +800,11 @@ export class BatchWriter {
     }
   }
 
+  /** One statement on `conn`, given up after queryTimeoutMs (see statement-timeout.ts). */
+  private timed<T>(conn: PoolConnection, statement: Promise<T>): Promise<T> {
+    return withStatementTimeout(conn, this.queryTimeoutMs, statement);
+  }
+
   private async insert(rows: readonly HistoryRow[]): Promise<void> {
     const values =
       rows[0].kind === "point"
@@ -809,7 +814,7 @@ export class BatchWriter {
     const conn = await this.pool.getConnection();
     let reusable = true;
     try {
-      await withStatementTimeout(conn, this.queryTimeoutMs, conn.query(sql, [values]));
+      await this.timed(conn, conn.query(sql, [values]));
     } catch (err) {
       // After a timeout the statement may still be running and its answer still due on this connection;
       // handed back, it would hold up the next batch behind an answer that may never come.
@@ -830,21 +835,18 @@ export class BatchWriter {
     let conn: PoolConnection | undefined;
     try {
       conn = await this.pool.getConnection();
-      const c = conn;
-      const timed = <T>(statement: Promise<T>): Promise<T> =>
-        withStatementTimeout(c, this.queryTimeoutMs, statement);
-      await timed(c.beginTransaction());
+      await this.timed(conn, conn.beginTransaction());
       const letters: DeadLetter[] = [];
       for (const r of rows) {
         try {
-          await timed(c.execute({ sql, namedPlaceholders: true }, customSqlParams(r)));
+          await this.timed(conn, conn.execute({ sql, namedPlaceholders: true }, customSqlParams(r)));
         } catch (err) {
           const error = classifyMysqlError(err);
           if (error.kind !== "content") throw err;
           letters.push({ row: r, error: error.message, code: error.code ?? null, at: this.clock.now() });
         }
       }
-      await timed(c.commit());
+      await this.timed(conn, conn.commit());
       conn.release();
       return { ok: true, written: rows.length - letters.length, letters };
     } catch (err) {

@@ -525,9 +525,8 @@ export class RedisStore implements Store {
   }
 
   caughtUp(): boolean {
-    return (
-      !this.closing && this.sub.status === "ready" && this.gapFrom === undefined && this.held === undefined
-    );
+    // A catch-up under way holds a gap (gapFrom is cleared only as it ends).
+    return !this.closing && this.sub.status === "ready" && this.gapFrom === undefined;
   }
 
   onRemotePoints(listener: (env: PointsEnvelope) => void): Unsubscribe {
