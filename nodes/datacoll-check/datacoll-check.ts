@@ -4,6 +4,7 @@ import { Checker, type AlarmTransition, type PointAlarms } from "../../src/core/
 import { COMMAND_NAMES, parseAlarmCommand, runAlarmCommand } from "../../src/core/check/command";
 import { checkSettingsOfPoint } from "../../src/core/check/point-settings";
 import { CONDITIONS, parseCheckSettings, type CheckSettings } from "../../src/core/check/settings";
+import { RegistryScope } from "../../src/core/check/registry-scope";
 import { CheckRunner } from "../../src/core/check/runner";
 import { alarmStateStoreOn } from "../../src/core/check/store-adapter";
 import { compilePattern, type PointMatcher } from "../../src/core/bus/pattern";
@@ -21,6 +22,8 @@ import { errorStatus, rateText } from "../lib/status";
 
 interface CheckDef extends NodeDef {
   manager: string;
+  /** "registry": every point of the manager's registry; "pattern" (and flows saved before it): `scope`. */
+  scopeMode?: string;
   scope: string;
   lowLow: string;
   low: string;
@@ -87,11 +90,15 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     let defaults: CheckSettings;
     let scope: PointMatcher;
+    let registryScope: RegistryScope | undefined;
     let handle: ManagerHandle | undefined;
     let leaseMs = 10000;
     try {
       defaults = defaultsOf(def);
-      scope = compilePattern(def.scope ?? "");
+      if (def.scopeMode === "registry") {
+        if (blank(def.manager)) throw new Error(RED._("datacoll-check.errors.registryNeedsManager"));
+        scope = registryScope = new RegistryScope();
+      } else scope = compilePattern(def.scope ?? "");
       if (!blank(def.manager)) {
         const m = RED.nodes.getNode(def.manager) as ManagerConfigNode | null;
         handle = m?.acquireManager();
@@ -185,7 +192,9 @@ export = function register(RED: NodeAPI): void {
       const points = new Map<PointKey, CheckSettings>();
       if (manager) {
         await manager.ready();
-        for (const p of await manager.registry.listPoints()) {
+        const listed = await manager.registry.listPoints();
+        registryScope?.addAll(listed.map((p) => p.key));
+        for (const p of listed) {
           const s = scope.matches(p) ? pointSettings(p) : undefined;
           if (s !== undefined) points.set(p.key, s);
         }
@@ -302,7 +311,8 @@ export = function register(RED: NodeAPI): void {
     const offRegistry = manager?.registry.onChange((changes) => {
       for (const c of changes) {
         const ids = c.kind === "point" ? splitPointKey(c.id) : undefined;
-        if (ids === undefined || !scope.matches(ids)) continue;
+        if (ids === undefined) continue;
+        if (registryScope ? !registryScope.apply(c) : !scope.matches(ids)) continue;
         void ready
           .then(async (run) => {
             const p = c.op === "delete" ? undefined : await manager.registry.getPoint(c.id);

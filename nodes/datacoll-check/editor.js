@@ -5,6 +5,7 @@ RED.nodes.registerType("datacoll-check", {
   defaults: {
     name: { value: "" },
     manager: { value: "", type: "datacoll-manager", required: false },
+    scopeMode: { value: "pattern" },
     scope: { value: "" },
     lowLow: { value: "", validate: RED.validators.number(true) },
     low: { value: "", validate: RED.validators.number(true) },
@@ -28,4 +29,12 @@ RED.nodes.registerType("datacoll-check", {
     return this.name || "check";
   },
   paletteLabel: "check",
+  oneditprepare: function () {
+    if (!this.scopeMode) $("#node-input-scopeMode").val("pattern");
+    var toggle = function () {
+      $(".datacoll-check-pattern").toggle($("#node-input-scopeMode").val() !== "registry");
+    };
+    $("#node-input-scopeMode").on("change", toggle);
+    toggle();
+  },
 });

@@ -1,6 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
 import { errorMessage } from "../../src/core/errors";
 import type { WriteOutcome } from "../../src/core/history/batch-writer";
+import { PointSaveSettings } from "../../src/core/history/point-save";
 import type { ManagerHandle } from "../../src/core/manager";
 import type { ManagerConfigNode } from "../datacoll-manager/api";
 import type { MysqlConfigNode } from "../datacoll-mysql/api";
@@ -43,6 +44,19 @@ export = function register(RED: NodeAPI): void {
       this.status(errorStatus(problem));
     }
     const writer = saver?.writer;
+    // With a manager, each registry point is saved as its own save settings say (the help, "Registry points").
+    const manager = handle?.manager;
+    const perPoint =
+      writer && manager
+        ? new PointSaveSettings(
+            {
+              listPoints: () => manager.ready().then(() => manager.registry.listPoints()),
+              getPoint: (key) => manager.registry.getPoint(key),
+              onChange: (listener) => manager.registry.onChange(listener),
+            },
+            (err) => this.warn(RED._("datacoll-save.errors.registry", { reason: errorMessage(err) })),
+          )
+        : undefined;
 
     let shown = "";
     let outage: string | undefined;
@@ -78,13 +92,18 @@ export = function register(RED: NodeAPI): void {
 
     this.on("input", (msg: NodeMessageInFlow, send, done) => {
       if (writer === undefined) return done(new Error(problem));
-      let accepted: Promise<WriteOutcome>;
+      let input: ReturnType<typeof readSaveInput>;
       try {
-        const input = readSaveInput(msg as Record<string, unknown>, Date.now());
-        accepted = input.kind === "points" ? writer.write(input.points) : writer.writeAlarms(input.alarms);
+        input = readSaveInput(msg as Record<string, unknown>, Date.now());
       } catch (err) {
         return done(asError(err));
       }
+      const write = (): Promise<WriteOutcome> =>
+        input.kind === "points"
+          ? writer.write(perPoint ? perPoint.filter(input.points) : input.points)
+          : writer.writeAlarms(input.alarms);
+      // Every message waits for the same promise, so messages keep their order.
+      const accepted = perPoint ? perPoint.ready().then(write) : write();
       accepted.then(
         (o) => {
           const why = refused(o);
@@ -99,6 +118,7 @@ export = function register(RED: NodeAPI): void {
     this.on("close", (removed: boolean, done: () => void) => {
       if (statusTimer !== undefined) clearInterval(statusTimer);
       off?.();
+      perPoint?.close();
       Promise.resolve(saver?.close(removed))
         .then((lost) => {
           if (lost) this.warn(RED._("datacoll-save.errors.lostOnRemove", { count: lost }));

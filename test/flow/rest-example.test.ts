@@ -4,21 +4,12 @@
  * compared exactly, and batch deletes through /api/v2.
  */
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import path from "node:path";
-import { helper, nodeModule, useNodeRed } from "../support/node-red";
-import { HttpServer, commentNode, httpNodes } from "../integration/rest/http-flow";
+import { useNodeRed } from "../support/node-red";
+import { HttpServer } from "../integration/rest/http-flow";
+import { createTestDatabase, type TestDatabase } from "../support-history/mysql";
+import { loadExample, readExample } from "../support/example-flow";
 
-const example = JSON.parse(
-  fs.readFileSync(path.resolve(__dirname, "../../examples/06-rest-api.json"), "utf8"),
-) as object[];
-const modules = [
-  nodeModule("datacoll-manager"),
-  nodeModule("datacoll-api"),
-  httpNodes,
-  commentNode,
-  nodeModule("datacoll-rest"),
-];
+const example = readExample("06-rest-api.json");
 
 /** The older client: each call checks the status it expects and returns the body. */
 class OldClient {
@@ -41,8 +32,20 @@ class OldClient {
 describe("examples/06-rest-api.json", function () {
   useNodeRed();
   const http = new HttpServer();
-  before(() => http.start());
-  after(() => http.stop());
+  // The example saves what its registry points sample: into a database of this file's own.
+  let db: TestDatabase | undefined;
+  before(async () => {
+    db = await createTestDatabase("dc_ex06");
+    await http.start();
+  });
+  after(async () => {
+    await http.stop();
+    await db?.drop();
+  });
+  const load = (): Promise<void> => {
+    assert.ok(db, "the example's database was not created");
+    return loadExample(example, db.name);
+  };
 
   it("has a Comment node explaining it", function () {
     const comments = example.filter((n) => (n as { type: string }).type === "comment") as { info?: string }[];
@@ -51,7 +54,7 @@ describe("examples/06-rest-api.json", function () {
   });
 
   it("serves an older client's CRUD sequence unchanged", async function () {
-    await helper.load(modules, example);
+    await load();
     const c = new OldClient(http, "/api");
     await c.call("GET", "/");
     assert.ok(((await c.json("GET", "/v1/device_protocols")) as string[]).includes("modbus-tcp"));
@@ -143,7 +146,7 @@ describe("examples/06-rest-api.json", function () {
   });
 
   it("serves the same plant through its datacoll-rest node at /rest", async function () {
-    await helper.load(modules, example);
+    await load();
     const api = new OldClient(http, "/api");
     const rest = new OldClient(http, "/rest");
     await api.call("POST", "/v1/items", { id: "i1" });
