@@ -317,7 +317,9 @@ export = function register(RED: NodeAPI): void {
           .then(async (run) => {
             const p = c.op === "delete" ? undefined : await manager.registry.getPoint(c.id);
             if (closed || (p === undefined && run.checker.summary(c.id) === undefined)) return;
-            run.checker.setPoint(c.id, p && pointSettings(p), Date.now());
+            // Out of a registry scope once deleted: nothing will check it any more.
+            if (p === undefined && registryScope) run.checker.removePoint(c.id, Date.now());
+            else run.checker.setPoint(c.id, p && pointSettings(p), Date.now());
             run.changed();
           })
           .catch((err: unknown) => this.warn(errorMessage(err)));

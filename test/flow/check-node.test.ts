@@ -369,6 +369,72 @@ describe("datacoll-check node", function () {
     assert.deepEqual(r.take(), ["high:cleared-unacked"]);
   });
 
+  it("with the registry as its points, checks every registry point and nothing else, following the registry", async function () {
+    const r = await rig(
+      { manager: "m1", scopeMode: "registry", scope: "d:t:never", high: "100" },
+      [{ id: "m1", type: "datacoll-manager", store: "embedded", namespace: "chkreg:" }],
+      [manager, check],
+    );
+    const m = managerOf("m1");
+    const reg = m.registry;
+    await reg.putDevice({ id: "d", protocol: "virtual" });
+    await reg.putTerm({ id: "t", deviceId: "d" });
+    for (const i of ["v", "w"]) await reg.putItem({ id: i });
+    await reg.putPoint({ deviceId: "d", termId: "t", itemId: "v", limits: { high: 50 } });
+    await until(
+      async () => {
+        await r.value("d:t:v", 60);
+        return r.transitions.length > 0;
+      },
+      2000,
+      "a point created in the registry is checked with its own limit",
+    );
+    assert.deepEqual(r.take(), ["high:raised"]);
+    const outside = await r.value("x:y:z", 1000);
+    assert.equal(outside.alarm, undefined, "a point the registry does not hold passes unchecked");
+    await r.value("d:t:never", 1000);
+    assert.deepEqual(r.take(), [], "the pattern is not used");
+    await reg.putPoint({ deviceId: "d", termId: "t", itemId: "w" });
+    await until(
+      async () => {
+        await r.value("d:t:w", 150);
+        return r.transitions.length > 1;
+      },
+      2000,
+      "a registry point without limits takes the node's",
+    );
+    assert.deepEqual(r.take(), ["high:raised"]);
+    await reg.deletePoint("d:t:v");
+    await until(
+      async () => !(await m.store.alarms("d:t:v")).some((a) => a.active),
+      2000,
+      "a deleted point's alarm is stored as gone",
+    );
+    await r.value("d:t:v", 1000);
+    assert.deepEqual(r.take(), [], "a deleted point is no longer checked");
+  });
+
+  it("with the registry as its points but no manager, says so in its status and checks nothing", async function () {
+    await helper.load(check, [
+      { id: "c1", type: "datacoll-check", scopeMode: "registry", high: "1", wires: [["o1"]] },
+      { id: "o1", type: "helper" },
+    ]);
+    const n = helper.getNode("c1");
+    const statuses = (n.status as unknown as { args: unknown[][] }).args.map(
+      (a) => a[0] as { fill: string; text: string },
+    );
+    // The test runtime has no locales: the message shows as its key.
+    assert.ok(
+      statuses.some((st) => st.fill === "red" && st.text.includes("registryNeedsManager")),
+      JSON.stringify(statuses),
+    );
+    let sent = 0;
+    helper.getNode("o1").on("input", () => sent++);
+    n.receive({ topic: "d:t:v", payload: 5 });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(sent, 0, "a node that did not start sends nothing");
+  });
+
   it("keeps alarm state in Redis across a redeploy: no second raise, nothing lost", async function () {
     const namespace = uniqueNamespace();
     const flow = [

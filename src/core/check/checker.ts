@@ -284,6 +284,20 @@ export class Checker {
     this.rebuild(key, now);
   }
 
+  /**
+   * Stop watching a point that left the caller's scope (deleted from the registry a node checks): its
+   * present alarms are stored as normal, since no sample will clear them any more, and it cannot go stale.
+   */
+  removePoint(key: PointKey, now: number): void {
+    this.own.delete(key);
+    this.restored.delete(key);
+    const rt = this.runtimes.get(key);
+    if (rt === undefined) return;
+    for (const c of rt.conds)
+      if (c.state !== "normal") this.pending.push(stored(key, c, "normal", false, now, 0, "", undefined));
+    this.runtimes.delete(key);
+  }
+
   private rebuild(key: PointKey, now: number): void {
     const old = this.runtimes.get(key);
     if (old === undefined) {
