@@ -149,6 +149,15 @@ describe("registry points get the whole pipeline in the examples", function () {
         10_000,
         "the clear row in MySQL",
       );
+      // An operator acknowledges it over REST: the alarm is over.
+      const acked = (await call("POST", "/v1/alarms/plc1:t1:volts/high/ack")) as { acked?: boolean };
+      assert.equal(acked.acked, true);
+      assert.deepEqual(await call("GET", "/v1/alarms?key=plc1:t1:volts"), []);
+      await until(
+        async () => (await alarmRows("normal")).length > 0,
+        10_000,
+        "the acknowledgement row in MySQL",
+      );
     });
   }
 });

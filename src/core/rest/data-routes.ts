@@ -371,7 +371,9 @@ export function dataRoutes(): Route[] {
         // it (not running, or on another instance), the stored state is the alarm and is changed here.
         const handled = c.ctx.actions?.ackAlarm ? await c.ctx.actions.ackAlarm(a.key, a.condition) : false;
         if (!handled) await c.ctx.store.putAlarm({ ...a, acked: true });
-        return { body: await findAlarm(c) };
+        const after = (await c.ctx.store.alarms(a.key)).find((x) => x.condition === a.condition);
+        // An alarm that had cleared is over once acknowledged: its check node keeps no record of it.
+        return { body: after ?? { ...a, acked: true, active: false, state: "normal" } };
       },
     },
     {
