@@ -110,6 +110,34 @@ async function rig(
   };
 }
 
+/**
+ * Load a check node with `settings` that must keep it from starting: its status is red with `reason`
+ * and a value sent to it comes out nowhere. Returns the node.
+ */
+async function notStarted(
+  settings: Record<string, unknown>,
+  reason: RegExp,
+): Promise<ReturnType<typeof helper.getNode>> {
+  await helper.load(check, [
+    { id: "c1", type: "datacoll-check", ...settings, wires: [["o1"]] },
+    { id: "o1", type: "helper" },
+  ]);
+  const n = helper.getNode("c1");
+  const statuses = (n.status as unknown as { args: unknown[][] }).args.map(
+    (a) => a[0] as { fill: string; text: string },
+  );
+  assert.ok(
+    statuses.some((st) => st.fill === "red" && reason.test(st.text)),
+    JSON.stringify(statuses),
+  );
+  let sent = 0;
+  helper.getNode("o1").on("input", () => sent++);
+  n.receive({ topic: "d:t:v", payload: 1 });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(sent, 0, "a node that did not start sends nothing");
+  return n;
+}
+
 describe("datacoll-check node", function () {
   useNodeRed();
 
@@ -300,28 +328,12 @@ describe("datacoll-check node", function () {
   });
 
   it("reports invalid settings in its status and log instead of starting", async function () {
-    await helper.load(check, [
-      { id: "c1", type: "datacoll-check", low: "10", high: "5", wires: [["o1"]] },
-      { id: "o1", type: "helper" },
-    ]);
-    const n = helper.getNode("c1");
-    const statuses = (n.status as unknown as { args: unknown[][] }).args.map(
-      (a) => a[0] as { fill: string; text: string },
-    );
-    assert.ok(
-      statuses.some((st) => st.fill === "red" && /high \(5\) must not be below low/.test(st.text)),
-      JSON.stringify(statuses),
-    );
+    const n = await notStarted({ low: "10", high: "5" }, /high \(5\) must not be below low/);
     const errors = (n.error as unknown as { args: unknown[][] }).args.map((a) => String(a[0]));
     assert.ok(
       errors.some((e) => e.includes("datacoll-check.errors.config")),
       JSON.stringify(errors),
     );
-    let sent = 0;
-    helper.getNode("o1").on("input", () => sent++);
-    n.receive({ topic: "d:t:v", payload: 1 });
-    await new Promise((resolve) => setImmediate(resolve));
-    assert.equal(sent, 0, "a node that did not start sends nothing");
   });
 
   it("without a manager keeps alarm state in memory across a redeploy of the same node", async function () {
@@ -415,24 +427,8 @@ describe("datacoll-check node", function () {
   });
 
   it("with the registry as its points but no manager, says so in its status and checks nothing", async function () {
-    await helper.load(check, [
-      { id: "c1", type: "datacoll-check", scopeMode: "registry", high: "1", wires: [["o1"]] },
-      { id: "o1", type: "helper" },
-    ]);
-    const n = helper.getNode("c1");
-    const statuses = (n.status as unknown as { args: unknown[][] }).args.map(
-      (a) => a[0] as { fill: string; text: string },
-    );
     // The test runtime has no locales: the message shows as its key.
-    assert.ok(
-      statuses.some((st) => st.fill === "red" && st.text.includes("registryNeedsManager")),
-      JSON.stringify(statuses),
-    );
-    let sent = 0;
-    helper.getNode("o1").on("input", () => sent++);
-    n.receive({ topic: "d:t:v", payload: 5 });
-    await new Promise((resolve) => setImmediate(resolve));
-    assert.equal(sent, 0, "a node that did not start sends nothing");
+    await notStarted({ scopeMode: "registry", high: "1" }, /registryNeedsManager/);
   });
 
   it("keeps alarm state in Redis across a redeploy: no second raise, nothing lost", async function () {
