@@ -10,6 +10,8 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { onDatabase, readExample } from "../../support/example-file";
+import { createTestDatabase, type TestDatabase } from "../../support-history/mysql";
 
 const root = path.resolve(__dirname, "../../..");
 const nodeRedDir = process.env.NODE_RED_PATH
@@ -34,13 +36,19 @@ describe("REST API behind Node-RED's httpNodeAuth (real Node-RED, built package)
   let userDir = "";
   let output = "";
   let base = "";
+  let db: TestDatabase | undefined;
 
   before(async function () {
+    // The example saves what its registry points sample: into a database of this test's own.
+    db = await createTestDatabase("dc_auth");
     userDir = fs.mkdtempSync(path.join(os.tmpdir(), "datacoll-auth-"));
     const link = path.join(userDir, "node_modules", "@datacoll", "node-red-scada");
     fs.mkdirSync(path.dirname(link), { recursive: true });
     fs.symlinkSync(root, link, "dir");
-    fs.copyFileSync(path.join(root, "examples/06-rest-api.json"), path.join(userDir, "flows.json"));
+    fs.writeFileSync(
+      path.join(userDir, "flows.json"),
+      JSON.stringify(onDatabase(readExample("06-rest-api.json"), db.name)),
+    );
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- Node-RED's own bcrypt, to hash as it checks
     const bcrypt = require(require.resolve("bcryptjs", { paths: [nodeRedDir] })) as {
       hashSync(s: string, r: number): string;
@@ -86,6 +94,7 @@ describe("REST API behind Node-RED's httpNodeAuth (real Node-RED, built package)
       await exited;
     }
     fs.rmSync(userDir, { recursive: true, force: true });
+    await db?.drop();
   });
 
   it("refuses requests without the right credentials and serves those with them", async function () {

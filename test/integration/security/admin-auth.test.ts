@@ -15,10 +15,11 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { NodeRedProcess } from "../../support/node-red-process";
+import { onDatabase, readExample } from "../../support/example-file";
+import { createTestDatabase, type TestDatabase } from "../../support-history/mysql";
 import { until } from "../../support/net";
 import { sparePort, startRedis, stopRedis } from "../store/redis-server";
 
-const root = path.resolve(__dirname, "../../..");
 const nodeRedDir = process.env.NODE_RED_PATH
   ? path.resolve(process.env.NODE_RED_PATH)
   : path.dirname(require.resolve("node-red/package.json"));
@@ -34,6 +35,7 @@ describe("security: our routes behind Node-RED's adminAuth and httpNodeAuth; no 
   let red: NodeRedProcess | undefined;
   let base = "";
   const tokens = { admin: "", viewer: "" };
+  let db: TestDatabase | undefined;
 
   async function token(username: string, password: string, scope: string): Promise<string> {
     const res = await fetch(`${base}/auth/token`, {
@@ -71,9 +73,9 @@ describe("security: our routes behind Node-RED's adminAuth and httpNodeAuth; no 
       httpNodeAuth: { user: "operator", pass: bcrypt.hashSync("s3cret", 8) },
       logging: { console: { level: "info" } },
     };
-    const rest = JSON.parse(
-      fs.readFileSync(path.join(root, "examples/06-rest-api.json"), "utf8"),
-    ) as object[];
+    // The example saves what its registry points sample: into a database of this test's own.
+    db = await createTestDatabase("dc_sec");
+    const rest = onDatabase(readExample("06-rest-api.json"), db.name);
     red = new NodeRedProcess("sec", rest, `module.exports = ${JSON.stringify(settings)};\n`);
     await red.start();
     base = `http://127.0.0.1:${red.port}`;
@@ -144,6 +146,7 @@ describe("security: our routes behind Node-RED's adminAuth and httpNodeAuth; no 
     await red?.stop("SIGINT");
     red?.dispose();
     if (redis) await stopRedis(redis);
+    await db?.drop();
   });
 
   const admin = (): Record<string, string> => ({ authorization: `Bearer ${tokens.admin}` });
