@@ -1,8 +1,8 @@
 /**
  * examples/07-full-pipeline.json — the demo `npm start` opens — as users import it: simulator → poll →
- * check → formula → save into MySQL (a database of the test's own), all through the embedded manager.
- * Debug nodes become the helper's collectors; the REST subflow module is covered by the REST tests and
- * left out here.
+ * the embedded manager → every point (data node) → check → formula → save into MySQL (a database of the
+ * test's own). Debug nodes become the helper's collectors; the REST subflow module is covered by the REST
+ * tests and left out here (test/flow/registry-pipeline.test.ts drives the demo through it).
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
