@@ -92,18 +92,18 @@ export = function register(RED: NodeAPI): void {
 
     this.on("input", (msg: NodeMessageInFlow, send, done) => {
       if (writer === undefined) return done(new Error(problem));
-      let input: ReturnType<typeof readSaveInput>;
+      let accepted: Promise<WriteOutcome>;
       try {
-        input = readSaveInput(msg as Record<string, unknown>, Date.now());
+        const input = readSaveInput(msg as Record<string, unknown>, Date.now());
+        // Not waiting for the registry's list: with Redis away at start that would hold every row back,
+        // where MySQL could take them. Until the list is read, every sample is saved.
+        accepted =
+          input.kind === "points"
+            ? writer.write(perPoint ? perPoint.filter(input.points) : input.points)
+            : writer.writeAlarms(input.alarms);
       } catch (err) {
         return done(asError(err));
       }
-      const write = (): Promise<WriteOutcome> =>
-        input.kind === "points"
-          ? writer.write(perPoint ? perPoint.filter(input.points) : input.points)
-          : writer.writeAlarms(input.alarms);
-      // Every message waits for the same promise, so messages keep their order.
-      const accepted = perPoint ? perPoint.ready().then(write) : write();
       accepted.then(
         (o) => {
           const why = refused(o);

@@ -57,7 +57,10 @@ export class PointSaveSettings {
     );
   }
 
-  /** Resolves once the registry's points are known (or could not be listed, which `onError` heard). */
+  /**
+   * Resolves once the registry's points are known (or could not be listed, which `onError` heard);
+   * until then `filter` keeps every sample.
+   */
   ready(): Promise<void> {
     return this.loaded;
   }
