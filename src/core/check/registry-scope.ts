@@ -26,10 +26,6 @@ export class RegistryScope implements PointMatcher {
     return this.keys.has(pointKey(p.deviceId, p.termId, p.itemId));
   }
 
-  has(key: PointKey): boolean {
-    return this.keys.has(key);
-  }
-
   /**
    * Follow one registry change. True when it concerns a point of this scope (one added, changed, or
    * one that was in it and is gone), so its check settings must be looked at again.
