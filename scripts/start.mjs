@@ -67,6 +67,9 @@ console.log(
   `start: Node-RED from ${nodeRedDir}, user dir ${path.relative(root, userDir)}, demo ${path.relative(root, demo)}`,
 );
 console.log(`start: editor at http://127.0.0.1:${port}/  (Ctrl+C stops)`);
+console.log(
+  `start: REST API at http://127.0.0.1:${port}/api/v1 — points created there are polled, checked and saved (README, "Quick start")`,
+);
 const child = spawn(
   process.execPath,
   [red, "--userDir", userDir, "--settings", settings, "--port", String(port)],
