@@ -67,9 +67,11 @@ console.log(
   `start: Node-RED from ${nodeRedDir}, user dir ${path.relative(root, userDir)}, demo ${path.relative(root, demo)}`,
 );
 console.log(`start: editor at http://127.0.0.1:${port}/  (Ctrl+C stops)`);
-console.log(
-  `start: REST API at http://127.0.0.1:${port}/api/v1 — points created there are polled, checked and saved (README, "Quick start")`,
-);
+const flowTypes = new Set(JSON.parse(fs.readFileSync(demo, "utf8")).map((n) => n.type));
+if (flowTypes.has("datacoll-rest") || flowTypes.has("datacoll-api"))
+  console.log(
+    `start: REST API at http://127.0.0.1:${port}/api/v1 — points created there are polled, checked and saved (README, "Quick start")`,
+  );
 const child = spawn(
   process.execPath,
   [red, "--userDir", userDir, "--settings", settings, "--port", String(port)],
