@@ -67,10 +67,13 @@ console.log(
   `start: Node-RED from ${nodeRedDir}, user dir ${path.relative(root, userDir)}, demo ${path.relative(root, demo)}`,
 );
 console.log(`start: editor at http://127.0.0.1:${port}/  (Ctrl+C stops)`);
-const flowTypes = new Set(JSON.parse(fs.readFileSync(demo, "utf8")).map((n) => n.type));
-if (flowTypes.has("datacoll-rest") || flowTypes.has("datacoll-api"))
+const flowNodes = JSON.parse(fs.readFileSync(demo, "utf8"));
+if (flowNodes.some((n) => n.type === "datacoll-rest" || n.type === "datacoll-api"))
+  console.log(`start: REST API at http://127.0.0.1:${port}/api/v1`);
+// The demo and example 06 check every registry point: say where to try it.
+if (flowNodes.some((n) => n.type === "datacoll-check" && n.scopeMode === "registry"))
   console.log(
-    `start: REST API at http://127.0.0.1:${port}/api/v1 — points created there are polled, checked and saved (README, "Quick start")`,
+    `start: points created over the REST API are polled, checked and saved (README, "Quick start")`,
   );
 const child = spawn(
   process.execPath,
