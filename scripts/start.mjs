@@ -67,13 +67,11 @@ console.log(
   `start: Node-RED from ${nodeRedDir}, user dir ${path.relative(root, userDir)}, demo ${path.relative(root, demo)}`,
 );
 console.log(`start: editor at http://127.0.0.1:${port}/  (Ctrl+C stops)`);
+// The demo and example 06 check every registry point and serve the API at /api: say where to try it.
 const flowNodes = JSON.parse(fs.readFileSync(demo, "utf8"));
-if (flowNodes.some((n) => n.type === "datacoll-rest" || n.type === "datacoll-api"))
-  console.log(`start: REST API at http://127.0.0.1:${port}/api/v1`);
-// The demo and example 06 check every registry point: say where to try it.
 if (flowNodes.some((n) => n.type === "datacoll-check" && n.scopeMode === "registry"))
   console.log(
-    `start: points created over the REST API are polled, checked and saved (README, "Quick start")`,
+    `start: points created through http://127.0.0.1:${port}/api/v1 are polled, checked and saved (README, "Quick start")`,
   );
 const child = spawn(
   process.execPath,
