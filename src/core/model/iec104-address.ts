@@ -81,14 +81,15 @@ export function parseIec104Address(text: string): Iec104Address {
       "address",
     );
   }
-  const given = typeText?.trim() ?? "";
-  if (given === "") return { ioa };
-  const id = typeIdOf(given);
+  if (typeText === undefined) return { ioa };
+  const given = typeText.trim();
+  const id = given === "" ? undefined : typeIdOf(given);
   const command = id === undefined ? undefined : commandTypeOf(id);
   if (command !== undefined) return { ioa, command };
   try {
-    const typeId = parseMonitorType(given);
-    return typeId === undefined ? { ioa } : { ioa, typeId };
+    const typeId = given === "" ? undefined : parseMonitorType(given);
+    if (typeId !== undefined) return { ioa, typeId };
+    throw new RangeError("no type after ':'");
   } catch {
     throw new DataCollError(
       "invalid",
