@@ -402,7 +402,7 @@ const STEPS: readonly Step[] = [
     path: "/api/v2/term_items",
     body: [{ device_id: "o1", term_id: "ot9", item_id: "oi1" }],
     status: 404,
-    text: "term_id not found!",
+    field: "termId",
   },
   {
     method: "POST",

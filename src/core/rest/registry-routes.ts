@@ -467,7 +467,8 @@ async function deleteAll(
 /**
  * The older system's v2 forms: `POST /v2/<kind>/del` with a list of ids (or one bare id), and term items
  * as a list of `{device_id, term_id, item_id, …}` at `POST /v2/term_items` and `POST /v2/term_items/del`.
- * They answer its plain-text 404s; unlike there, a delete naming an unknown id deletes nothing at all.
+ * The deletes answer its plain-text 404s; unlike there, a delete naming an unknown id deletes nothing at
+ * all. The create answers as the other v2 batches (the older one checked nothing, so it had no errors).
  */
 function olderV2Routes(): Route[] {
   const list = (body: unknown): unknown[] => (Array.isArray(body) ? body : body === undefined ? [] : [body]);
@@ -513,8 +514,7 @@ function olderV2Routes(): Route[] {
     {
       method: "POST",
       path: "/v2/term_items",
-      legacy: true,
-      kind: "term_item",
+      legacy: false,
       tag: "terms",
       summary: "Create many term items (points) named by device_id, term_id and item_id: all or nothing",
       body: { schema: listOf(ref("Point")), required: true },
@@ -523,17 +523,12 @@ function olderV2Routes(): Route[] {
       handler: async (c) => {
         const rows = batchList(c.body);
         if (rows.length > MAX_BATCH) throw badRequest(`at most ${MAX_BATCH} records at once`);
-        const result = await writeAll(
-          c.ctx.store.registry,
-          rows.map((raw, row) => ({
-            kind: "point",
-            row,
-            raw: fromLegacy(raw, "term_item", { remember: true }).raw,
-          })),
-          "create",
-        );
-        if (!result.ok && result.status === 404) throw legacyNotFound(refOf(result.problems[0]?.field));
-        return batchReply(result);
+        const batch: BatchRow[] = rows.map((raw, row) => ({
+          kind: "point",
+          row,
+          raw: fromLegacy(raw, "term_item", { remember: true }).raw,
+        }));
+        return batchReply(await writeAll(c.ctx.store.registry, batch, "create"));
       },
     },
     {
@@ -550,17 +545,6 @@ function olderV2Routes(): Route[] {
     },
   );
   return routes;
-}
-
-/** The kind an unknown reference of a term item names, for the older 404 text. */
-function refOf(field: string | undefined): Kind {
-  return field === "deviceId"
-    ? "device"
-    : field === "termId"
-      ? "term"
-      : field === "itemId"
-        ? "item"
-        : "term_item";
 }
 
 function v2Routes(): Route[] {
