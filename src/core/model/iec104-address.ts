@@ -77,7 +77,7 @@ export function parseIec104Address(text: string): Iec104Address {
   if (extra !== undefined || !/^\d{1,8}$/.test(ioaText) || ioa < 1 || ioa > MAX_IOA) {
     throw new DataCollError(
       "invalid",
-      `address ${JSON.stringify(text)} must be an IOA 1..${MAX_IOA}, optionally :type (e.g. 1001:M_ME_NC_1)`,
+      `address ${JSON.stringify(text)} must be an IEC 104 IOA from 1 to ${MAX_IOA}, optionally :type (e.g. 1001:M_ME_NC_1)`,
       "address",
     );
   }

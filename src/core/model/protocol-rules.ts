@@ -47,7 +47,10 @@ function parsedBy(parse: (text: string) => unknown, tail: (address: string) => s
     try {
       parse(address);
     } catch (err) {
-      return { ok: false, reason: `${JSON.stringify(address)}: ${errorMessage(err)}` };
+      // The registry says "address <reason>": the parser's words, naming the address once.
+      const message = errorMessage(err).replace(/^address /, "");
+      const quoted = JSON.stringify(address);
+      return { ok: false, reason: message.includes(quoted) ? message : `${quoted}: ${message}` };
     }
     return { ok: true, tail: tail(address) };
   };
