@@ -379,14 +379,24 @@ describe("an older system's client, unchanged, on examples/06-rest-api.json", fu
     await c.call("DELETE", "/v1/items/2000");
     assert.deepEqual(await c.json("GET", "/v1/terms/10/items"), ["1000"]);
     assert.deepEqual(await c.json("GET", "/v1/terms/30/items"), ["1000"]);
+    // A renamed device keeps its terms, term items and the formulas reading them.
     await c.call("PUT", "/v1/devices/2", { id: "7" });
     assert.deepEqual(await c.json("GET", "/v1/devices/7/terms"), ["30"]);
     assert.equal((await c.json<Rec>("GET", "/v1/terms/30")).device_id, "7");
     assert.deepEqual(await c.json("GET", "/v1/terms/30/items"), ["1000"]);
+    assert.equal((await c.json<Rec>("GET", "/v1/formulas/1")).p2, "7:30:1000");
+    // A term given another device moves there whole, its term items and formulas with it.
+    await c.call("PUT", "/v1/terms/10", { device_id: 7 });
+    assert.deepEqual(await c.json("GET", "/v1/devices/7/terms"), ["10", "30"]);
+    assert.deepEqual(await c.json("GET", "/v1/devices/1/terms"), ["20"]);
+    assert.deepEqual(await c.json("GET", "/v1/terms/10/items/1000"), { ...term10item1000, device_id: "7" });
+    assert.equal((await c.json<Rec>("GET", "/v1/formulas/1")).p1, "7:10:1000");
     await c.call("DELETE", "/v1/devices/1");
-    assert.deepEqual(await c.json("GET", "/v1/terms"), ["30", "40"]);
-    await c.fails("GET", "/v1/terms/10/items/1000", 404, "term_id not found!");
-    // formula 1 read 1:10:1000, which went with device 1
+    assert.deepEqual(await c.json("GET", "/v1/terms"), ["10", "30", "40"]);
+    await c.fails("GET", "/v1/terms/20/items/1000", 404, "term_id not found!");
+    assert.deepEqual(await c.json("GET", "/v1/formulas"), ["1"]);
+    // Formula 1 reads 7:10:1000, which goes with term 10.
+    await c.call("DELETE", "/v1/terms/10");
     assert.deepEqual(await c.json("GET", "/v1/formulas"), []);
     await c.fails("DELETE", "/v1/devices/1", 404, "device_id not found!");
 

@@ -136,7 +136,9 @@ function entityRoutes(e: Entity): Route[] {
         const reg = c.ctx.store.registry;
         const newId = await legacyWrite(e.kind, body, async () => {
           const id = normalizeId(merged.id, "id");
-          if (id === old.id) await putRecord(reg, e.kind, merged, "update");
+          // A term given another device moves there with its points (the older system half-moved it).
+          const moves = e.kind === "term" && String(merged.deviceId) !== String(old.deviceId);
+          if (id === old.id && !moves) await putRecord(reg, e.kind, merged, "update");
           else if (!(await rename(reg, e.kind, String(old.id), id, merged))) throw legacyNotFound(e.kind);
           return id;
         });
