@@ -385,6 +385,9 @@ describe("an older system's client, unchanged, on examples/06-rest-api.json", fu
     assert.equal((await c.json<Rec>("GET", "/v1/terms/30")).device_id, "7");
     assert.deepEqual(await c.json("GET", "/v1/terms/30/items"), ["1000"]);
     assert.equal((await c.json<Rec>("GET", "/v1/formulas/1")).p2, "7:30:1000");
+    // A rename onto an id in use changes nothing (the older system lost the renamed entity).
+    await c.fails("PUT", "/v1/devices/3", 409, "device already exists!", { id: "7" });
+    assert.deepEqual(await c.json("GET", "/v1/devices/3"), device3);
     // A term given another device moves there whole, its term items and formulas with it.
     await c.call("PUT", "/v1/terms/10", { device_id: 7 });
     assert.deepEqual(await c.json("GET", "/v1/devices/7/terms"), ["10", "30"]);
