@@ -201,8 +201,12 @@ function termItemFields(
   const type = body.code_type;
   if ((code !== undefined || type !== undefined) && body.address === undefined) {
     const before = splitAddress(old?.address);
+    // A client that never gave code_type reads the whole address as its protocol_code: a new one
+    // replaces all of it.
+    const sent = sentFields(old);
+    const keptType = sent === undefined || sent.includes("code_type") ? before.type : undefined;
     const c = code === undefined || code === null ? before.code : text(code, "protocol_code");
-    const t = type === undefined ? before.type : type === null ? "" : text(type, "code_type");
+    const t = type === undefined ? keptType : type === null ? "" : text(type, "code_type");
     if (c === "")
       throw new RestError(400, "invalid", "protocol_code is required with code_type", "protocol_code");
     out.address = t === undefined || t === "" ? c : `${c}:${t}`;
