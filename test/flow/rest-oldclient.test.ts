@@ -437,7 +437,7 @@ describe("an older system's client, unchanged, on examples/06-rest-api.json", fu
       await c.call("POST", "/v1/terms", term10);
       for (const i of [item1000, item2000]) await c.call("POST", "/v1/items", i);
       await c.call("POST", "/v1/terms/10/items", term10item1000);
-      await c.call("POST", "/v1/terms/10/items", { ...term10item2000, code_type: "50" });
+      await c.call("POST", "/v1/terms/10/items", term10item2000);
       const newest = async (): Promise<Record<string, unknown>> =>
         c.json("GET", "/v1/devices/1/terms/10/items/1000/datas/-1");
       await until(async () => Object.values(await newest())[0] === 230.5, 2000, "datas/-1 of 1:10:1000");
