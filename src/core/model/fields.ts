@@ -16,6 +16,8 @@ const MAX_EXTRA_TEXT = 4096;
 const EXTRA_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
 // Whitespace and control characters would make keys, topics and log lines ambiguous; ':' joins point keys.
 const ID_FORBIDDEN = /[\s:\p{Cc}]/u;
+const LONE_SURROGATE = /\p{Cs}/u;
+const NOT_WELL_FORMED = "must be well-formed Unicode text (it holds a lone surrogate)";
 
 export function invalid(field: string, message: string): DataCollError {
   return new DataCollError("invalid", `${field} ${message}`, field);
@@ -40,6 +42,9 @@ export function normalizeId(raw: unknown, field: string): string {
   if (id.length === 0) throw invalid(field, "must not be empty");
   if (id.length > MAX_ID_LENGTH) throw invalid(field, `must be at most ${MAX_ID_LENGTH} characters long`);
   if (ID_FORBIDDEN.test(id)) throw invalid(field, `${shown(id)} must not contain ':' or whitespace`);
+  // A lone surrogate cannot be written as UTF-8: Redis and every log would hold U+FFFD instead, and the
+  // record could no longer be found by its own id.
+  if (LONE_SURROGATE.test(id)) throw invalid(field, NOT_WELL_FORMED);
   return id;
 }
 
@@ -106,6 +111,7 @@ export class RecordReader {
     }
     if (typeof v !== "string") throw invalid(this.field(name), `must be text, not ${shown(v)}`);
     if (v.length > rule.max) throw invalid(this.field(name), `must be at most ${rule.max} characters long`);
+    if (LONE_SURROGATE.test(v)) throw invalid(this.field(name), NOT_WELL_FORMED);
     return v;
   }
 
@@ -183,6 +189,7 @@ export class RecordReader {
       if (typeof v === "string") {
         if (v.length > MAX_EXTRA_TEXT)
           throw invalid(field, `must be at most ${MAX_EXTRA_TEXT} characters long`);
+        if (LONE_SURROGATE.test(v)) throw invalid(field, NOT_WELL_FORMED);
       } else if (!(v === null || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v)))) {
         throw invalid(field, "is not a known field, and extra fields must be text, numbers or true/false");
       }

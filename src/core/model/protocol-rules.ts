@@ -9,7 +9,10 @@
  * stack turn what a device sent into a point: `<map prefix>:<deviceId>:<term address>:<address tail>`,
  * e.g. `iec104:rtu1:1:1001` or `modbus:plc1:1:HR:40001`.
  */
+import { errorMessage } from "../errors";
+import { parsePointAddress } from "../modbus/point-address";
 import type { Protocol } from "./device";
+import { parseIec104Address } from "./iec104-address";
 
 export type AddressCheck =
   { readonly ok: true; readonly tail: string } | { readonly ok: false; readonly reason: string };
@@ -35,9 +38,23 @@ function anyText(address: string): AddressCheck {
     : { ok: false, reason: "must not contain whitespace" };
 }
 
-// IEC 60870-5-104: IOA is three octets (1..16777215; 0 is "irrelevant"), optionally followed by the type
-// the point expects, as a number or an identifier (`1001:13`, `1001:M_ME_NC_1`).
-const IEC104_ADDRESS = /^([0-9]{1,8})(?::([A-Za-z0-9_]{1,16}))?$/;
+/**
+ * A point address checked by the parser its protocol's runtime uses, so nothing is stored that the
+ * runtime would refuse later (a Modbus `ZZ99` or `HR1:float99`, an IEC 104 type that does not exist).
+ */
+function parsedBy(parse: (text: string) => unknown, tail: (address: string) => string) {
+  return (address: string): AddressCheck => {
+    try {
+      parse(address);
+    } catch (err) {
+      // The registry says "address <reason>": the parser's words, naming the address once.
+      const message = errorMessage(err).replace(/^address /, "");
+      const quoted = JSON.stringify(address);
+      return { ok: false, reason: message.includes(quoted) ? message : `${quoted}: ${message}` };
+    }
+    return { ok: true, tail: tail(address) };
+  };
+}
 
 export const DEFAULT_PROTOCOL_RULES: ProtocolRules = {
   "modbus-tcp": {
@@ -45,7 +62,7 @@ export const DEFAULT_PROTOCOL_RULES: ProtocolRules = {
     addressRequired: true,
     // Unit 0 is broadcast and 248..255 reserved, but gateways use 0 and 255 for "the gateway itself".
     termAddress: (a) => (a <= 255 ? undefined : `must be a Modbus unit id from 0 to 255, not ${a}`),
-    pointAddress: anyText,
+    pointAddress: parsedBy(parsePointAddress, (a) => a),
   },
   iec104: {
     mapPrefix: "iec104",
@@ -53,17 +70,7 @@ export const DEFAULT_PROTOCOL_RULES: ProtocolRules = {
     // Common address: 0 is unused and 65535 is the broadcast address (IEC 60870-5-101 §7.2.4).
     termAddress: (a) =>
       a >= 1 && a <= 65534 ? undefined : `must be an IEC 104 common address from 1 to 65534, not ${a}`,
-    pointAddress: (address) => {
-      const m = IEC104_ADDRESS.exec(address);
-      const ioa = m ? Number(m[1]) : 0;
-      if (!m || ioa < 1 || ioa > 16777215) {
-        return {
-          ok: false,
-          reason: "must be an IEC 104 IOA from 1 to 16777215, optionally with :type (e.g. 1001:M_ME_NC_1)",
-        };
-      }
-      return { ok: true, tail: String(ioa) };
-    },
+    pointAddress: parsedBy(parseIec104Address, (a) => String(parseIec104Address(a).ioa)),
   },
   formula: {
     mapPrefix: "formula",

@@ -18,14 +18,24 @@ export function contentKind(contentType: string | undefined): ContentKind {
   return "text";
 }
 
+function isPlainText(contentType: string | undefined): boolean {
+  return contentType?.split(";")[0].trim().toLowerCase() === "text/plain";
+}
+
 function tooLarge(max: number): RestError {
   return new RestError(413, "too-large", `the request body is larger than ${max} bytes`);
+}
+
+/** A number too large for a double (1e309 parses to Infinity): refused rather than stored as something else. */
+function notFinite(key: string, value: number): RestError {
+  return badRequest(`${key || "the body"} must be a finite number, not ${String(value)}`, key || undefined);
 }
 
 function parseJson(text: string): unknown {
   try {
     return JSON.parse(text, (key, value: unknown) => {
       if (POISON.has(key)) throw badRequest(`the body must not contain a field named ${key}`, key);
+      if (typeof value === "number" && !Number.isFinite(value)) throw notFinite(key, value);
       return value;
     });
   } catch (err) {
@@ -47,8 +57,14 @@ function parseForm(text: string): Record<string, string> {
 function checkParsed(value: unknown, max: number): unknown {
   let text: string | undefined;
   try {
-    text = JSON.stringify(value);
+    // JSON text such as 1e309 is parsed to Infinity, which JSON.stringify would quietly turn into null:
+    // a port of 1e309 would then be stored as the default port instead of being refused.
+    text = JSON.stringify(value, (key, v: unknown) => {
+      if (typeof v === "number" && !Number.isFinite(v)) throw notFinite(key, v);
+      return v;
+    });
   } catch (err) {
+    if (err instanceof RestError) throw err;
     throw badRequest(`the body is not plain JSON (${err instanceof Error ? err.message : String(err)})`);
   }
   if (text === undefined) return undefined;
@@ -60,7 +76,8 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * The body as a value: undefined when empty; JSON and forms parsed; other text as text. Text with no
- * content type is read as JSON when it looks like JSON, since curl users often forget the header.
+ * content type, or as text/plain, is read as JSON when it looks like JSON, since curl users often forget
+ * the header and the older system's clients sent JSON as plain text.
  */
 export function readBody(body: unknown, contentType: string | undefined, max: number): unknown {
   if (body === undefined || body === null) return undefined;
@@ -91,6 +108,7 @@ export function readBody(body: unknown, contentType: string | undefined, max: nu
   const kind = contentKind(contentType);
   if (kind === "json") return parseJson(text);
   if (kind === "form") return parseForm(text);
-  if (kind === "none" && /^\s*[[{"]/.test(text)) return parseJson(text);
+  // The older system ignored the content type and read JSON text: its clients post JSON as text/plain.
+  if ((kind === "none" || isPlainText(contentType)) && /^\s*[[{"]/.test(text)) return parseJson(text);
   return text;
 }

@@ -4,7 +4,7 @@
  */
 import { DataCollError } from "../errors";
 import { isPlainObject, normalizeId } from "../model/fields";
-import { PROTOCOLS } from "../model/device";
+import type { Protocol } from "../model/device";
 import { pointKey, splitPointKey, type DataPoint, type PointKey } from "../model/datapoint";
 import { parsePointKey } from "../model/formula";
 import { checkFormula } from "../formula/check";
@@ -45,11 +45,46 @@ async function pathPoint(c: Call): Promise<PointKey> {
   return key;
 }
 
+/** The point of a `/devices/{d}/terms/{t}/items/{i}` path when the registry has it. */
+async function knownPoint(c: Call): Promise<PointKey | undefined> {
+  try {
+    return await pathPoint(c);
+  } catch (err) {
+    if (err instanceof RestError && err.status === 404) return undefined;
+    throw err;
+  }
+}
+
 /** `{time: value}`, newest first: the older system's shape of a point's data. */
 function timeValues(points: readonly DataPoint[]): Record<string, DataPoint["value"]> {
   const out: Record<string, DataPoint["value"]> = {};
   for (const p of points) if (!(String(p.ts) in out)) out[String(p.ts)] = p.value;
   return out;
+}
+
+/** The older 404s of device_call and device_ctrl, in its order: device, term, item, then term item. */
+async function checkPointInOrder(c: Call, key: PointKey): Promise<void> {
+  const reg = c.ctx.store.registry;
+  const ids = splitPointKey(key);
+  if (ids === undefined || !(await reg.getDevice(ids.deviceId))) throw legacyNotFound("device");
+  if (!(await reg.getTerm(ids.termId))) throw legacyNotFound("term");
+  if (!(await reg.getItem(ids.itemId))) throw legacyNotFound("item");
+  if (!(await reg.getPoint(key))) throw legacyNotFound("term_item");
+}
+
+/**
+ * The fields the older system answered device_call and device_ctrl with — `device_id`, `term_id`,
+ * `item_id`, `time` (ISO 8601) and `value` — which the reply carries besides its own.
+ */
+function olderReply(key: PointKey, ts: number, value: unknown): Record<string, unknown> {
+  const ids = splitPointKey(key);
+  return {
+    device_id: ids?.deviceId,
+    term_id: ids?.termId,
+    item_id: ids?.itemId,
+    time: new Date(ts).toISOString(),
+    value,
+  };
 }
 
 /** A point named in a body by `key` or by its three ids (snake or camel case). */
@@ -99,6 +134,33 @@ async function viaRuntime<T>(run: () => Promise<T>): Promise<T> {
 
 const PARAM = /\bp[1-9][0-9]{0,2}\b/g;
 
+const PROTOCOL_MAP = { type: "object", additionalProperties: { type: "string" } } as const;
+
+/**
+ * The device protocols with a driver here, described as the older system described them (its texts kept
+ * where it had the protocol, so a client matching them finds them). The older list also named gdwnx and
+ * gdw376, which had no driver there either; a device of those is refused here (docs/migration.md).
+ */
+const DEVICE_PROTOCOLS: Readonly<Record<Protocol, string>> = {
+  iec104: "DL/T 634.5104-2009(远动设备及系统传输规约)",
+  "modbus-tcp": "GB/T 19582-2008(基于Modbus协议的工业自动化网络规范) over TCP",
+  formula: "公式计算（配置计算公式，数据来源为其他物理采集设备）",
+  virtual: "虚拟设备（直连终端，公式计算终端）",
+};
+
+/**
+ * A term's protocol is a label the older system stored and nothing read (a term talks its device's
+ * protocol): its labels as it listed them, plus the protocols with a driver here.
+ */
+const TERM_PROTOCOLS: Readonly<Record<string, string>> = {
+  gdw130: "Q/GDW 130-2005(电力负荷管理系统数据传输规约)",
+  Modbus: "GB/T 19582-2008(基于Modbus协议的工业自动化网络规范)",
+  dlt645: "DL/T 645-2007(多功能电能表通信协议)",
+  formula: DEVICE_PROTOCOLS.formula,
+  iec104: DEVICE_PROTOCOLS.iec104,
+  "modbus-tcp": DEVICE_PROTOCOLS["modbus-tcp"],
+};
+
 const ids = new EventIds();
 
 function alarmPath(c: Call): { key: PointKey; condition: string } {
@@ -117,35 +179,23 @@ export function dataRoutes(): Route[] {
   return [
     {
       method: "GET",
-      path: "/",
-      legacy: true,
-      tag: "api",
-      summary: "What this API is, and where its description is",
-      ok: { schema: { type: "object" }, description: "name, versions, OpenAPI document" },
-      errors: [],
-      handler: async (c) => ({
-        body: { name: "datacoll", versions: ["v1", "v2"], openapi: `${c.ctx.basePath}/openapi.json` },
-      }),
-    },
-    {
-      method: "GET",
       path: "/v1/device_protocols",
       legacy: true,
       tag: "api",
-      summary: "The device protocols this product speaks",
-      ok: { schema: listOf(TEXT), description: "protocol names" },
+      summary: "The device protocols this product speaks: name → description",
+      ok: { schema: PROTOCOL_MAP, description: "protocol name → description" },
       errors: [],
-      handler: async () => ({ body: [...PROTOCOLS] }),
+      handler: async () => ({ body: DEVICE_PROTOCOLS }),
     },
     {
       method: "GET",
       path: "/v1/term_protocols",
       legacy: true,
       tag: "api",
-      summary: "The protocols a term can speak: a term talks its device's protocol",
-      ok: { schema: listOf(TEXT), description: "protocol names" },
+      summary: "Term protocol labels: name → description (a term talks its device's protocol)",
+      ok: { schema: PROTOCOL_MAP, description: "protocol name → description" },
       errors: [],
-      handler: async () => ({ body: [...PROTOCOLS] }),
+      handler: async () => ({ body: TERM_PROTOCOLS }),
     },
     {
       method: "POST",
@@ -164,7 +214,16 @@ export function dataRoutes(): Route[] {
             ? b
             : undefined;
         if (typeof expression !== "string") throw badRequest("expression is required", "expression");
-        const given = isPlainObject(b) ? b.params : undefined;
+        // The older client bound parameters as fields of the body: {formula, p1: "d:t:i", …}.
+        const olderParams = isPlainObject(b)
+          ? Object.entries(b).filter(([k]) => /^p[1-9][0-9]{0,2}$/.test(k))
+          : [];
+        const given =
+          isPlainObject(b) && b.params === undefined && olderParams.length > 0
+            ? Object.fromEntries(olderParams)
+            : isPlainObject(b)
+              ? b.params
+              : undefined;
         const placeholder = new Set<string>();
         let params: Record<string, PointKey>;
         if (isPlainObject(given)) {
@@ -182,7 +241,8 @@ export function dataRoutes(): Route[] {
         const known = new Set((await c.ctx.store.registry.listPoints()).map((p) => p.key));
         const r = checkFormula(expression, params, (k) => placeholder.has(k) || known.has(k));
         if (r.ok) return { body: "OK", text: true };
-        return { status: 400, body: r.problems.map((p) => p.message).join("; "), text: true };
+        // Always 200, as the older system answered: the text says what is wrong.
+        return { body: r.problems.map((p) => p.message).join("; "), text: true };
       },
     },
     {
@@ -191,7 +251,7 @@ export function dataRoutes(): Route[] {
       legacy: true,
       kind: "term_item",
       tag: "data",
-      summary: "A point's newest samples as {time: value}",
+      summary: "A point's newest samples as {time: value}; {} for a point with none (or none at all)",
       query: [
         {
           name: "count",
@@ -200,10 +260,12 @@ export function dataRoutes(): Route[] {
         },
       ],
       ok: { schema: ref("TimeValues"), description: "time (epoch ms) → value, newest first" },
-      errors: [404],
+      errors: [],
       handler: async (c) => {
-        const key = await pathPoint(c);
-        return { body: timeValues(await c.ctx.store.history(key, countOf(c, DEFAULT_COUNT))) };
+        const count = countOf(c, DEFAULT_COUNT);
+        // The older system read whatever data the names held: a point it never heard of had none.
+        const key = await knownPoint(c);
+        return { body: key === undefined ? {} : timeValues(await c.ctx.store.history(key, count)) };
       },
     },
     {
@@ -257,17 +319,24 @@ export function dataRoutes(): Route[] {
       legacy: true,
       kind: "term_item",
       tag: "data",
-      summary: "One sample of a point as {time: value}; 0 is the newest",
-      ok: { schema: ref("TimeValues"), description: "one time → value" },
-      errors: [404],
+      summary: "One sample of a point as {time: value}: 0 is the oldest kept, -1 the newest",
+      ok: {
+        schema: ref("TimeValues"),
+        description: 'one time → value; {"null": null} when there is no such sample',
+      },
+      errors: [],
       handler: async (c) => {
-        const key = await pathPoint(c);
-        const index = Number(c.params.index);
-        if (!/^\d{1,5}$/.test(c.params.index) || index >= MAX_COUNT)
-          throw badRequest(`index must be a whole number below ${MAX_COUNT}`, "index");
-        const samples = await c.ctx.store.history(key, index + 1);
-        if (samples.length <= index) throw new RestError(404, "not-found", "data not found!");
-        return { body: timeValues([samples[index]]) };
+        const text = c.params.index;
+        const index = Number(text);
+        if (!/^-?\d{1,5}$/.test(text) || index >= MAX_COUNT || index < -MAX_COUNT)
+          throw badRequest(`index must be a whole number from ${-MAX_COUNT} to ${MAX_COUNT - 1}`, "index");
+        const key = await knownPoint(c);
+        // As a list of samples in arrival order: negative indexes count from the newest.
+        const samples =
+          key === undefined ? [] : await c.ctx.store.history(key, index < 0 ? -index : MAX_COUNT);
+        const sample = index < 0 ? samples[-index - 1] : samples[samples.length - 1 - index];
+        // The older answer for an index past either end: one pair of nulls, not a 404.
+        return { body: sample === undefined ? { null: null } : timeValues([sample]) };
       },
     },
     {
@@ -282,13 +351,13 @@ export function dataRoutes(): Route[] {
       errors: [404, 502, 503],
       handler: async (c) => {
         const key = bodyPoint(c.body);
-        if (!(await c.ctx.store.registry.getPoint(key))) throw legacyNotFound("term_item");
+        await checkPointInOrder(c, key);
         const actions = actionsOf(c, "device_call");
         const sample = await viaRuntime(() => actions.call(key));
         // A read the device did not answer comes back as a bad-quality sample with the reason.
         if (sample.error !== undefined && (sample.quality.invalid || sample.quality.notTopical))
           throw new RestError(502, "device", sample.error);
-        return { body: sample };
+        return { body: { ...olderReply(key, sample.ts, sample.value), ...sample } };
       },
     },
     {
@@ -304,9 +373,10 @@ export function dataRoutes(): Route[] {
       handler: async (c) => {
         const key = bodyPoint(c.body);
         const value = controlValue(c.body);
-        if (!(await c.ctx.store.registry.getPoint(key))) throw legacyNotFound("term_item");
+        await checkPointInOrder(c, key);
         const actions = actionsOf(c, "device_ctrl");
-        return { body: await viaRuntime(() => actions.control(key, value)) };
+        const done = await viaRuntime(() => actions.control(key, value));
+        return { body: { ...olderReply(key, done.ts, done.value), ...done } };
       },
     },
     {

@@ -9,7 +9,18 @@ import { pointRecord } from "../model/point";
 import type { Registry } from "../store/registry";
 import { writeAll, type BatchKind, type BatchRow, type RowProblem } from "./batch";
 import { RestError, badRequest } from "./errors";
-import { fromLegacy, legacyError, legacyNotFound, legacyRecord, type Kind } from "./legacy";
+import {
+  checkAddressParts,
+  fromLegacy,
+  legacyError,
+  legacyNotFound,
+  legacyRecord,
+  spelledError,
+  V1_FIELDS,
+  type Kind,
+  usesOlderNames,
+  type LegacyBody,
+} from "./legacy";
 import { rename } from "./rename";
 import { getRecord, listRecords, putRecord, removeRecord } from "./entities";
 import { queryText, type Call, type Reply, type Route } from "./route";
@@ -44,22 +55,18 @@ const article = (kind: string): string => (/^[aeiou]/.test(kind) ? `an ${kind}` 
 
 const sorted = (ids: string[]): string[] => ids.sort();
 
-/** An object body on a v1 path, as the model reads it. */
-function objectBody(body: unknown): Record<string, unknown> {
-  const b = fromLegacy(body);
-  if (!isPlainObject(b)) throw badRequest("the body must be an object of fields");
-  return { ...b };
-}
-
-/** Run a registry write on a v1 path, turning model errors into the older messages. */
-async function legacyWrite<T>(kind: Kind, write: () => Promise<T>): Promise<T> {
+/** Run a registry write on a v1 path, turning model errors into the older messages and names. */
+async function legacyWrite<T>(kind: Kind, body: LegacyBody, write: () => Promise<T>): Promise<T> {
   try {
     return await write();
   } catch (err) {
-    if (err instanceof DataCollError) throw legacyError(err, kind);
+    if (err instanceof DataCollError) throw legacyError(spelledError(err, body.spelled), kind);
     throw err;
   }
 }
+
+/** Whether a record was written through v1 and so remembers the field names its client used. */
+const remembers = (rec: Readonly<Record<string, unknown>>): boolean => typeof rec[V1_FIELDS] === "string";
 
 /** A path id, checked like any id so that an id no record can have is a plain 404. */
 function pathId(raw: string): string | undefined {
@@ -98,10 +105,11 @@ function entityRoutes(e: Entity): Route[] {
       ok: { schema: ref("LegacyRecord"), description: `the ${e.kind} as stored` },
       errors: [404, 409],
       handler: async (c) => {
-        const raw = objectBody(c.body);
+        const body = fromLegacy(c.body, e.kind, { remember: true });
         const reg = c.ctx.store.registry;
-        await legacyWrite(e.kind, () => putRecord(reg, e.kind, raw, "create"));
-        return { body: legacyRecord((await e.get(reg, String(normalizeId(raw.id, "id")))) ?? raw) };
+        await legacyWrite(e.kind, body, () => putRecord(reg, e.kind, body.raw, "create"));
+        const stored = await e.get(reg, normalizeId(body.raw.id, "id"));
+        return { body: legacyRecord(stored ?? body.raw, e.kind) };
       },
     },
     {
@@ -111,7 +119,7 @@ function entityRoutes(e: Entity): Route[] {
       summary: `One ${e.kind}, every field as text`,
       ok: { schema: ref("LegacyRecord"), description: `the ${e.kind}` },
       errors: [404],
-      handler: async (c) => ({ body: legacyRecord(await found(c)) }),
+      handler: async (c) => ({ body: legacyRecord(await found(c), e.kind) }),
     },
     {
       ...common,
@@ -123,15 +131,18 @@ function entityRoutes(e: Entity): Route[] {
       errors: [404, 409],
       handler: async (c) => {
         const old = await found(c);
-        const merged = { ...old, ...objectBody(c.body) };
+        const body = fromLegacy(c.body, e.kind, { old, remember: remembers(old) });
+        const merged = { ...old, ...body.raw };
         const reg = c.ctx.store.registry;
-        const newId = await legacyWrite(e.kind, async () => {
+        const newId = await legacyWrite(e.kind, body, async () => {
           const id = normalizeId(merged.id, "id");
-          if (id === old.id) await putRecord(reg, e.kind, merged, "update");
+          // A term given another device moves there with its points (the older system half-moved it).
+          const moves = e.kind === "term" && String(merged.deviceId) !== String(old.deviceId);
+          if (id === old.id && !moves) await putRecord(reg, e.kind, merged, "update");
           else if (!(await rename(reg, e.kind, String(old.id), id, merged))) throw legacyNotFound(e.kind);
           return id;
         });
-        return { body: legacyRecord((await e.get(reg, newId)) ?? merged) };
+        return { body: legacyRecord((await e.get(reg, newId)) ?? merged, e.kind) };
       },
     },
     {
@@ -158,24 +169,53 @@ async function termOf(c: Call): Promise<{ id: string; deviceId: string }> {
   return t;
 }
 
-/** A term item body: the point's fields with the item named by itemId (or item_id) and the term's ids. */
-function termItemBody(body: unknown, term: { id: string; deviceId: string }): Record<string, unknown> {
-  // The key follows from the ids; a stale one sent back from GET must not contradict them.
-  const raw = objectBody(body);
+/**
+ * A term item body: the point's fields with the item named by itemId (or item_id) and the term's ids.
+ * The key follows from the ids; a stale one sent back from GET must not contradict them.
+ */
+function termItemBody(
+  body: unknown,
+  term: { id: string; deviceId: string },
+  opts: Parameters<typeof fromLegacy>[2] = {},
+): LegacyBody {
+  const b = fromLegacy(body, "term_item", opts);
+  const raw: Record<string, unknown> = { ...b.raw, termId: term.id, deviceId: term.deviceId };
   delete raw.key;
-  return { ...raw, termId: term.id, deviceId: term.deviceId };
+  return { raw, spelled: b.spelled };
+}
+
+/** The body's term id, in either spelling, when it names another term than the path (older 400). */
+function checkBodyTerm(body: unknown, termId: string): void {
+  if (!isPlainObject(body)) return;
+  const given = body.term_id ?? body.termId;
+  if (given !== undefined && given !== null && String(given) !== termId)
+    throw new RestError(400, "invalid", "term_id mismatch in url and body!", "term_id");
+}
+
+/** A term item's address checked by its device's protocol, naming protocol_code or code_type. */
+async function checkTermItemAddress(reg: Registry, deviceId: string, body: LegacyBody): Promise<void> {
+  const device = await reg.getDevice(deviceId);
+  if (device) checkAddressParts(device.protocol, body.raw.address, body.spelled);
 }
 
 function termItemRoutes(): Route[] {
   const common = { legacy: true, kind: "term_item", tag: "terms" } as const;
   const one = "/v1/terms/{id}/items/{item}";
-  const found = async (c: Call): Promise<Record<string, unknown>> => {
-    const term = await termOf(c);
+  /**
+   * The term item of the path. A read tells which part is missing, in the older order (term, item, term
+   * item); a change or delete answers `term_item not found!` for any of them, as the older system did.
+   */
+  const found = async (c: Call, read = false): Promise<Record<string, unknown>> => {
+    const reg = c.ctx.store.registry;
+    const termId = pathId(c.params.id);
+    const term = termId === undefined ? undefined : await reg.getTerm(termId);
+    if (!term && read) throw legacyNotFound("term");
     const item = pathId(c.params.item);
+    if (read && (item === undefined || !(await reg.getItem(item)))) throw legacyNotFound("item");
     const p =
-      item === undefined
+      term === undefined || item === undefined
         ? undefined
-        : await c.ctx.store.registry.getPoint(pointKey(term.deviceId, term.id, item));
+        : await reg.getPoint(pointKey(term.deviceId, term.id, item));
     if (!p) throw legacyNotFound("term_item");
     return pointRecord(p);
   };
@@ -219,12 +259,18 @@ function termItemRoutes(): Route[] {
       ok: { schema: ref("LegacyRecord"), description: "the point as stored" },
       errors: [404, 409],
       handler: async (c) => {
+        // The older order: the body's term against the path, the term, the item, then a duplicate.
+        checkBodyTerm(c.body, c.params.id);
         const term = await termOf(c);
-        const raw = termItemBody(c.body, term);
+        const body = termItemBody(c.body, term, { remember: true });
         const reg = c.ctx.store.registry;
-        await legacyWrite("term_item", () => reg.putPoint(raw, "create"));
-        const p = await reg.getPoint(pointKey(term.deviceId, term.id, normalizeId(raw.itemId, "itemId")));
-        return { body: legacyRecord(p ? pointRecord(p) : raw) };
+        await legacyWrite("term_item", body, async () => {
+          await checkTermItemAddress(reg, term.deviceId, body);
+          return reg.putPoint(body.raw, "create");
+        });
+        const key = pointKey(term.deviceId, term.id, normalizeId(body.raw.itemId, "item_id"));
+        const p = await reg.getPoint(key);
+        return { body: legacyRecord(p ? pointRecord(p) : body.raw, "term_item") };
       },
     },
     {
@@ -234,7 +280,7 @@ function termItemRoutes(): Route[] {
       summary: "One term item (point), every field as text",
       ok: { schema: ref("LegacyRecord"), description: "the point" },
       errors: [404],
-      handler: async (c) => ({ body: legacyRecord(await found(c)) }),
+      handler: async (c) => ({ body: legacyRecord(await found(c, true), "term_item") }),
     },
     {
       ...common,
@@ -247,18 +293,20 @@ function termItemRoutes(): Route[] {
       handler: async (c) => {
         const old = await found(c);
         const term = await termOf(c);
-        const merged = { ...old, ...termItemBody(c.body, term) };
+        const body = termItemBody(c.body, term, { old, remember: remembers(old) });
+        const merged = { ...old, ...body.raw };
         delete merged.key;
         const reg = c.ctx.store.registry;
-        const key = await legacyWrite("term_item", async () => {
-          const k = pointKey(term.deviceId, term.id, normalizeId(merged.itemId, "itemId"));
+        const key = await legacyWrite("term_item", body, async () => {
+          await checkTermItemAddress(reg, term.deviceId, body);
+          const k = pointKey(term.deviceId, term.id, normalizeId(merged.itemId, "item_id"));
           if (k === old.key) await reg.putPoint(merged, "update");
           else if (!(await rename(reg, "point", String(old.key), k, merged)))
             throw legacyNotFound("term_item");
           return k;
         });
         const p = await reg.getPoint(key);
-        return { body: legacyRecord(p ? pointRecord(p) : merged) };
+        return { body: legacyRecord(p ? pointRecord(p) : merged, "term_item") };
       },
     },
     {
@@ -279,10 +327,26 @@ function termItemRoutes(): Route[] {
 
 // ---- v2: JSON records, batch create and delete
 
+/** A batch's records: a list, `{items: [...]}`, or one bare record (the older v2 form's one-element list). */
 function batchList(body: unknown): unknown[] {
   if (Array.isArray(body)) return body;
   if (isPlainObject(body) && Array.isArray(body.items)) return body.items as unknown[];
+  if (isPlainObject(body)) return [body];
   throw badRequest("the body must be a list of records");
+}
+
+const LEGACY_KIND: Readonly<Record<BatchKind, Kind>> = {
+  device: "device",
+  term: "term",
+  item: "item",
+  point: "term_item",
+  formula: "formula",
+};
+
+/** A batch row that uses the older field names, read as the model's record (see fromLegacy). */
+function olderRow(kind: BatchKind, raw: unknown): unknown {
+  if (!isPlainObject(raw) || !usesOlderNames(raw, LEGACY_KIND[kind])) return raw;
+  return fromLegacy(raw, LEGACY_KIND[kind], { remember: true }).raw;
 }
 
 const MAX_BATCH = 10_000;
@@ -325,7 +389,7 @@ interface Shape {
   id(id: string): string;
 }
 
-const AS_GIVEN: Shape = { row: (raw) => raw, id: (id) => id };
+const asGiven = (kind: BatchKind): Shape => ({ row: (raw) => olderRow(kind, raw), id: (id) => id });
 
 function batchRoutes(
   kind: BatchKind,
@@ -335,7 +399,7 @@ function batchRoutes(
   noun: string,
   schema: keyof typeof SCHEMAS,
   exists: (reg: Registry, id: string) => Promise<boolean>,
-  shape: (c: Call) => Promise<Shape> = async () => AS_GIVEN,
+  shape: (c: Call) => Promise<Shape> = async () => asGiven(kind),
 ): Route[] {
   const common = { legacy: false, tag } as const;
   return [
@@ -366,27 +430,123 @@ function batchRoutes(
       errors: [404],
       handler: async (c) => {
         const s = await shape(c);
-        const ids = deleteIds(c).map((id) => s.id(id));
-        const reg = c.ctx.store.registry;
-        const missing: RowProblem[] = [];
-        for (const [row, id] of ids.entries()) {
-          if (!(await exists(reg, id)))
-            missing.push({
-              row,
-              kind,
-              id,
-              error: "not-found",
-              field: "ids",
-              message: `${kind} ${id} does not exist`,
-            });
-        }
-        if (missing.length > 0) throw batchError(404, missing);
-        // One atomic write: a delete that fails half-way cannot leave half the list deleted.
-        await reg.batch(ids.map((id) => ({ op: "delete", kind, id })));
-        return { body: { deleted: ids } };
+        return deleteAll(
+          c.ctx.store.registry,
+          kind,
+          deleteIds(c).map((id) => s.id(id)),
+          exists,
+        );
       },
     },
   ];
+}
+
+/** Delete every id of a batch, or none when one does not exist (404 with every missing one). */
+async function deleteAll(
+  reg: Registry,
+  kind: BatchKind,
+  ids: readonly string[],
+  exists: (reg: Registry, id: string) => Promise<boolean>,
+): Promise<Reply> {
+  const missing: RowProblem[] = [];
+  for (const [row, id] of ids.entries()) {
+    if (!(await exists(reg, id)))
+      missing.push({
+        row,
+        kind,
+        id,
+        error: "not-found",
+        field: "ids",
+        message: `${kind} ${id} does not exist`,
+      });
+  }
+  if (missing.length > 0) throw batchError(404, missing);
+  // One atomic write: a delete that fails half-way cannot leave half the list deleted.
+  await reg.batch(ids.map((id) => ({ op: "delete", kind, id })));
+  return { body: { deleted: ids } };
+}
+
+/**
+ * The older system's v2 forms: `POST /v2/<kind>/del` with a list of ids (or one bare id), and term items
+ * as a list of `{device_id, term_id, item_id, …}` at `POST /v2/term_items` and `POST /v2/term_items/del`.
+ * The deletes answer its plain-text 404s; unlike there, a delete naming an unknown id deletes nothing at
+ * all. The create answers as the other v2 batches (the older one checked nothing, so it had no errors).
+ */
+function olderV2Routes(): Route[] {
+  const list = (body: unknown): unknown[] => (Array.isArray(body) ? body : body === undefined ? [] : [body]);
+  const pointOf = (raw: unknown, i: number): string => {
+    const ids = fromLegacy(raw, "term_item").raw;
+    const id = (f: string): string => normalizeId(ids[f], `[${i}].${f}`);
+    return pointKey(id("deviceId"), id("termId"), id("itemId"));
+  };
+  const olderDelete = async (
+    c: Call,
+    kind: BatchKind,
+    idOf: (raw: unknown, i: number) => string,
+    exists: (reg: Registry, id: string) => Promise<boolean>,
+  ): Promise<Reply> => {
+    const raw = list(c.body);
+    if (raw.length > MAX_BATCH) throw badRequest(`at most ${MAX_BATCH} ids at once`, "ids");
+    const reg = c.ctx.store.registry;
+    const ids = raw.map(idOf);
+    for (const id of ids) if (!(await exists(reg, id))) throw legacyNotFound(LEGACY_KIND[kind]);
+    return deleteAll(reg, kind, ids, exists);
+  };
+  const routes: Route[] = ENTITIES.map((e) => ({
+    method: "POST",
+    path: `/v2/${e.plural}/del`,
+    legacy: true,
+    kind: e.kind,
+    tag: e.plural,
+    summary: `Delete many ${e.plural} (the older form of DELETE /v2/${e.plural}): all or nothing`,
+    body: { schema: ref("IdList"), required: true },
+    ok: { schema: ref("BatchResult"), description: "the ids deleted" },
+    errors: [404],
+    handler: (c) =>
+      olderDelete(
+        c,
+        e.kind,
+        (v, i) => normalizeId(v, `[${i}]`),
+        async (reg, id) => (await e.get(reg, id)) !== undefined,
+      ),
+  }));
+  const pointExists = async (reg: Registry, key: string): Promise<boolean> =>
+    (await reg.getPoint(key)) !== undefined;
+  routes.push(
+    {
+      method: "POST",
+      path: "/v2/term_items",
+      legacy: false,
+      tag: "terms",
+      summary: "Create many term items (points) named by device_id, term_id and item_id: all or nothing",
+      body: { schema: listOf(ref("Point")), required: true },
+      ok: { schema: ref("BatchResult"), description: "the point keys created" },
+      errors: [404, 409, 413],
+      handler: async (c) => {
+        const rows = batchList(c.body);
+        if (rows.length > MAX_BATCH) throw badRequest(`at most ${MAX_BATCH} records at once`);
+        const batch: BatchRow[] = rows.map((raw, row) => ({
+          kind: "point",
+          row,
+          raw: fromLegacy(raw, "term_item", { remember: true }).raw,
+        }));
+        return batchReply(await writeAll(c.ctx.store.registry, batch, "create"));
+      },
+    },
+    {
+      method: "POST",
+      path: "/v2/term_items/del",
+      legacy: true,
+      kind: "term_item",
+      tag: "terms",
+      summary: "Delete many term items named by {device_id, term_id, item_id}: all or nothing",
+      body: { schema: listOf(ref("PointRef")), required: true },
+      ok: { schema: ref("BatchResult"), description: "the point keys deleted" },
+      errors: [404],
+      handler: (c) => olderDelete(c, "point", pointOf, pointExists),
+    },
+  );
+  return routes;
 }
 
 function v2Routes(): Route[] {
@@ -418,7 +578,7 @@ function v2Routes(): Route[] {
     const t = id === undefined ? undefined : await c.ctx.store.registry.getTerm(id);
     if (!t) throw new RestError(404, "not-found", `term ${c.params.id} does not exist`, "id");
     return {
-      row: (raw) => (isPlainObject(raw) ? termItemBody(raw, t) : raw),
+      row: (raw) => (isPlainObject(raw) ? termItemBody(raw, t).raw : raw),
       id: (item) => pointKey(t.deviceId, t.id, item),
     };
   };
@@ -437,5 +597,5 @@ function v2Routes(): Route[] {
 }
 
 export function registryRoutes(): Route[] {
-  return [...ENTITIES.flatMap(entityRoutes), ...termItemRoutes(), ...v2Routes()];
+  return [...ENTITIES.flatMap(entityRoutes), ...termItemRoutes(), ...v2Routes(), ...olderV2Routes()];
 }

@@ -68,14 +68,22 @@ async function snapshot(registry: Registry, kind: RenameKind, id: string): Promi
   }
 }
 
-/** How point keys change: the renamed part of each key replaced. */
-function keyMapper(kind: RenameKind, oldId: string, newId: string): (key: PointKey) => PointKey {
+/**
+ * How point keys change: the renamed part of each key replaced. A term that moves to another device
+ * (`toDevice`) takes its points along, so their keys name the new device too.
+ */
+function keyMapper(
+  kind: RenameKind,
+  oldId: string,
+  newId: string,
+  toDevice?: string,
+): (key: PointKey) => PointKey {
   return (key) => {
     if (kind === "point") return key === oldId ? newId : key;
     const k = splitPointKey(key);
     if (!k) return key;
     if (kind === "device" && k.deviceId === oldId) return pointKey(newId, k.termId, k.itemId);
-    if (kind === "term" && k.termId === oldId) return pointKey(k.deviceId, newId, k.itemId);
+    if (kind === "term" && k.termId === oldId) return pointKey(toDevice ?? k.deviceId, newId, k.itemId);
     if (kind === "item" && k.itemId === oldId) return pointKey(k.deviceId, k.termId, newId);
     return key;
   };
@@ -95,7 +103,8 @@ function rewriteFormula(f: Formula, map: (k: PointKey) => PointKey): Record<stri
 
 /**
  * Rename entity `oldId` of `kind` to the id in `renamed` (a full record of the entity, as a client sent
- * it); undefined when `oldId` does not exist. A record already holding the new id is a conflict.
+ * it); undefined when `oldId` does not exist. A record already holding the new id is a conflict. A term
+ * whose `deviceId` changes moves to that device with its points, under the same id or a new one.
  */
 export async function rename(
   registry: Registry,
@@ -106,9 +115,10 @@ export async function rename(
 ): Promise<boolean> {
   const snap = await snapshot(registry, kind, oldId);
   if (!snap) return false;
-  if ((await getRecord(registry, kind, newId)) !== undefined)
+  if (newId !== oldId && (await getRecord(registry, kind, newId)) !== undefined)
     throw new DataCollError("conflict", `${kind} ${newId} already exists`, "id");
-  const map = keyMapper(kind, oldId, newId);
+  const moved = kind === "term" && String(renamed.deviceId) !== String(snap.root.deviceId);
+  const map = keyMapper(kind, oldId, newId, moved ? String(renamed.deviceId) : undefined);
   if (kind === "formula") checkFormulaRecord(renamed);
   const deviceId = kind === "device" ? newId : undefined;
   const steps: RegistryStep[] = [

@@ -20,6 +20,8 @@ export interface Call {
   readonly query: RestRequest["query"];
   /** The body read by its content type (see body.ts). */
   readonly body: unknown;
+  /** Request headers, names in lower case. */
+  readonly headers: RestRequest["headers"];
   readonly ctx: RestContext;
 }
 

@@ -90,7 +90,13 @@ export class Router {
       route = m.route;
       const body = readBody(request.body, request.headers["content-type"], ctx.maxBodyBytes);
       if (body === undefined && route.body?.required) throw badRequest("a request body is required");
-      const reply = await route.handler({ params: m.params, query: request.query, body, ctx });
+      const reply = await route.handler({
+        params: m.params,
+        query: request.query,
+        body,
+        headers: request.headers,
+        ctx,
+      });
       const status = reply.status ?? 200;
       if (reply.text) return { status, headers: TEXT, body: String(reply.body) };
       const headers = reply.etag === undefined ? JSON_TYPE : { ...JSON_TYPE, etag: reply.etag };

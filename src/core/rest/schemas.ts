@@ -20,6 +20,7 @@ export const SCHEMAS = {
       name: { type: "string" },
       protocol: { type: "string", enum: [...PROTOCOLS] },
       host: { type: "string" },
+      ip: { type: "string", description: "the older name of host" },
       port: { type: "integer", minimum: 1, maximum: 65535 },
       options: { type: "object" },
       enabled: { type: "boolean" },
@@ -73,11 +74,28 @@ export const SCHEMAS = {
     type: "object",
     description: "a point of this term: the item id (itemId or item_id) and the point's fields",
     required: ["itemId"],
-    properties: { itemId: id, item_id: id, address: { type: "string" } },
+    properties: {
+      itemId: id,
+      item_id: id,
+      address: { type: "string" },
+      protocol_code: {
+        type: "string",
+        description: "older: the address's code (IEC 104 IOA, Modbus register)",
+      },
+      code_type: {
+        type: "string",
+        description: "older: the address's type (IEC 104 type id, Modbus data type)",
+      },
+      base_val: { type: "string", description: "older name of base" },
+      down_limit: { type: "string", description: "older name of limits.low" },
+      up_limit: { type: "string", description: "older name of limits.high" },
+    },
     additionalProperties: true,
   },
   Formula: {
     type: "object",
+    description:
+      "older form: formula (the expression), p1, p2, … and device_id, term_id, item_id (the result)",
     required: ["id", "expression", "params", "result"],
     properties: {
       id,

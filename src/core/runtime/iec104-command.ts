@@ -8,8 +8,9 @@ import { DataCollError } from "../errors";
 import type { Scaling } from "../modbus/values";
 import { typeIdFor, typeIdName, type CommandObject } from "../../protocols/iec104/codec";
 import type { Iec104Master, RequestStep } from "./iec104-master";
+import type { CommandKind } from "../model/iec104-address";
 
-export type CommandKind = Exclude<CommandObject["kind"], "bitstring-command">;
+export type { CommandKind };
 export const COMMAND_KINDS: readonly CommandKind[] = [
   "single-command",
   "double-command",

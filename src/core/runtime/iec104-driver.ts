@@ -6,9 +6,16 @@
  * is interrogated on that schedule, and every term's station when data transfer (re)starts.
  *
  * Device options are those of the `datacoll-iec104` node (commonAddress, k, w, t0..t3 in s, giInterval,
- * ciInterval, clockSyncOnStart, clockSyncInterval, hosts for redundant outstations besides `host`).
+ * ciInterval, clockSyncOnStart, clockSyncInterval, hosts for redundant outstations besides `host`), and
+ * selectBeforeOperate (default true) for commands.
+ *
+ * A point is controlled (REST device_ctrl) with the command type its address names (`100:C_SE_NC_1`,
+ * or the older `code_type` 63), else the command that matches its monitor type (a float measured value
+ * takes a float set point, a single point a single command).
  */
-import { errorMessage } from "../errors";
+import { DataCollError, errorMessage } from "../errors";
+import { TypeId } from "../../protocols/iec104/codec";
+import { commandObject, sendCommand, type CommandKind } from "./iec104-command";
 import type { DataPoint, PointKey } from "../model/datapoint";
 import type { Device } from "../model/device";
 import type { Point } from "../model/point";
@@ -33,6 +40,16 @@ function settingsOf(device: Device, terms: readonly Term[]): Iec104DeviceSetting
     commonAddress: o.commonAddress ?? terms[0]?.address ?? 1,
   });
 }
+
+/** The command that sets what a monitor type reports. */
+const COMMAND_OF_MONITOR: ReadonlyMap<number, CommandKind> = new Map([
+  [TypeId.M_SP_NA_1, "single-command"],
+  [TypeId.M_DP_NA_1, "double-command"],
+  [TypeId.M_ST_NA_1, "step-command"],
+  [TypeId.M_ME_NA_1, "setpoint-normalized"],
+  [TypeId.M_ME_NB_1, "setpoint-scaled"],
+  [TypeId.M_ME_NC_1, "setpoint-float"],
+]);
 
 interface TermRun {
   readonly term: Iec104Term;
@@ -104,6 +121,39 @@ class Iec104DeviceRun implements DeviceRun {
     if (run === undefined || point === undefined) return undefined;
     await this.master.request({ kind: "read", ioa: point.ioa, commonAddress: run.term.commonAddress });
     return run.term.current().find((p) => p.key === key);
+  }
+
+  /** Send the point's command with the value and answer once the outstation confirmed it. */
+  async control(point: Point, value: number | boolean | string): Promise<string> {
+    const run = this.terms.get(point.termId);
+    if (run === undefined) throw new DataCollError("not-found", `term ${point.termId} is not running`);
+    const address = parseIec104Address(point.address);
+    const command =
+      address.command ??
+      (address.typeId === undefined
+        ? undefined
+        : { kind: COMMAND_OF_MONITOR.get(address.typeId), withTime: false });
+    if (command?.kind === undefined) {
+      throw new DataCollError(
+        "unsupported",
+        `point ${point.key} names no command type: give one in its address (e.g. ${address.ioa}:C_SE_NC_1, ` +
+          `or code_type 50 or 63)`,
+      );
+    }
+    const done = await sendCommand(
+      this.master,
+      commandObject(command.kind, address.ioa, value, {
+        scaling: { coefficient: point.coefficient, base: point.base },
+      }),
+      {
+        commonAddress: run.term.commonAddress,
+        withTime: command.withTime,
+        // As the older driver did: select, then execute, unless the device says otherwise.
+        selectBeforeOperate: this.device.options.selectBeforeOperate !== false,
+      },
+      () => this.ctx.clock.now(),
+    );
+    return `${done.type} to IOA ${done.ioa} of station ${done.commonAddress}: ${done.steps.join(", ")}`;
   }
 
   info(): Readonly<Record<string, TermInfo>> {
@@ -204,10 +254,11 @@ class Iec104DeviceRun implements DeviceRun {
     const out: Iec104TermPoint[] = [];
     for (const p of points) {
       try {
-        const address = parseIec104Address(p.address);
+        const { ioa, typeId } = parseIec104Address(p.address);
         out.push({
           itemId: p.itemId,
-          ...address,
+          ioa,
+          ...(typeId === undefined ? {} : { typeId }),
           scaling: { coefficient: p.coefficient, base: p.base },
           deadband: p.deadband,
         });

@@ -12,6 +12,7 @@ import { normalizeId } from "../model/fields";
 import { exceedsDeadband, type Scaling } from "../modbus/values";
 import { sampleCause } from "../../protocols/iec104/session";
 import { TypeId, typeIdName, withoutTimeTag, type Asdu } from "../../protocols/iec104/codec";
+import { parseMonitorType } from "../model/iec104-address";
 
 export interface Iec104TermPoint {
   readonly itemId: string;
@@ -32,51 +33,7 @@ export interface Iec104ItemRow {
   readonly deadband?: unknown;
 }
 
-const KIND_TYPES: Readonly<Record<string, number>> = {
-  single: TypeId.M_SP_NA_1,
-  double: TypeId.M_DP_NA_1,
-  step: TypeId.M_ST_NA_1,
-  bitstring: TypeId.M_BO_NA_1,
-  normalized: TypeId.M_ME_NA_1,
-  scaled: TypeId.M_ME_NB_1,
-  float: TypeId.M_ME_NC_1,
-  totals: TypeId.M_IT_NA_1,
-};
-
-/**
- * A monitor type as the engineer writes it — `M_ME_NC_1`, `13`, `36` (its time-tagged twin) or a kind
- * (`float`) — as the plain type id; undefined for empty text.
- */
-export function parseMonitorType(raw: unknown): number | undefined {
-  const text = raw === undefined || raw === null ? "" : String(raw).trim();
-  if (text === "") return undefined;
-  const byName = (TypeId as Readonly<Record<string, number>>)[text.toUpperCase()];
-  const id = /^\d+$/.test(text) ? Number(text) : (byName ?? KIND_TYPES[text.toLowerCase()]);
-  const plain = id === undefined ? undefined : withoutTimeTag(id);
-  if (plain === undefined || !Object.values(KIND_TYPES).includes(plain)) {
-    throw new DataCollError(
-      "invalid",
-      `type ${JSON.stringify(text)} is not a monitor type (e.g. M_ME_NC_1, 13, float)`,
-      "type",
-    );
-  }
-  return plain;
-}
-
-/** The point address text of the registry: `IOA` or `IOA:type` (protocol-rules.ts). */
-export function parseIec104Address(text: string): { ioa: number; typeId?: number } {
-  const [ioaText, typeText, extra] = text.trim().split(":");
-  const ioa = Number(ioaText);
-  if (extra !== undefined || !/^\d{1,8}$/.test(ioaText) || ioa < 1 || ioa > 0xffffff) {
-    throw new DataCollError(
-      "invalid",
-      `address ${JSON.stringify(text)} must be an IOA 1..16777215, optionally :type`,
-      "address",
-    );
-  }
-  const typeId = parseMonitorType(typeText);
-  return typeId === undefined ? { ioa } : { ioa, typeId };
-}
+export { parseIec104Address, parseMonitorType } from "../model/iec104-address";
 
 /** Validate an item table; errors name the row (1-based) and the field. */
 export function parseIec104Items(rows: readonly Iec104ItemRow[]): Iec104TermPoint[] {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { api, seed, type Api } from "./helpers";
 import type { RestActions } from "../../../src/core/rest/types";
 import { GOOD } from "../../../src/core/model/datapoint";
+import { PROTOCOLS } from "../../../src/core/model/device";
 
 describe("REST handlers", function () {
   let a: Api;
@@ -19,14 +20,18 @@ describe("REST handlers", function () {
       assert.deepEqual((await a.call("GET", "/v1/devices")).body, ["calc", "plc1"]);
       const d = await a.call("GET", "/v1/devices/plc1");
       assert.equal(d.status, 200);
-      const body = d.body as Record<string, unknown>;
-      assert.equal(body.port, "502");
-      assert.equal(body.enabled, "true");
-      assert.equal(body.options, "{}");
-      assert.ok(Object.values(body).every((v) => typeof v === "string"));
+      // A record written through v1 answers with the fields its client sent, as text.
+      assert.deepEqual(d.body, { id: "plc1", protocol: "modbus-tcp", host: "10.0.0.5" });
       const t = (await a.call("GET", "/v1/terms/t1")).body as Record<string, string>;
-      assert.equal(t.device_id, "plc1");
-      assert.equal(t.deviceId, "plc1");
+      assert.deepEqual(t, { id: "t1", device_id: "plc1", address: "1" });
+      // One written otherwise answers with every field, ids in both spellings.
+      assert.equal((await a.call("POST", "/v2/devices", [{ id: "v2", protocol: "virtual" }])).status, 200);
+      const body = (await a.call("GET", "/v1/devices/v2")).body as Record<string, unknown>;
+      assert.deepEqual([body.enabled, body.options, body.host], ["true", "{}", ""]);
+      assert.ok(Object.values(body).every((v) => typeof v === "string"));
+      await a.call("POST", "/v2/terms", [{ id: "t2", deviceId: "v2" }]);
+      const t2 = (await a.call("GET", "/v1/terms/t2")).body as Record<string, string>;
+      assert.deepEqual([t2.device_id, t2.deviceId, t2.pollInterval], ["v2", "v2", "1000"]);
       assert.deepEqual((await a.call("GET", "/v1/devices/plc1/terms")).body, ["t1"]);
       assert.deepEqual((await a.call("GET", "/v1/terms/t1/items")).body, ["energy", "power"]);
     });
@@ -37,10 +42,11 @@ describe("REST handlers", function () {
         ["DELETE", "/v1/terms/nope", "term_id not found!"],
         ["PUT", "/v1/items/nope", "item_id not found!"],
         ["GET", "/v1/formulas/nope", "formula_id not found!"],
-        ["GET", "/v1/terms/t1/items/nope", "term_item not found!"],
+        ["GET", "/v1/terms/t1/items/nope", "item_id not found!"],
+        ["GET", "/v1/terms/c1/items/energy", "term_item not found!"],
+        ["PUT", "/v1/terms/nope/items/power", "term_item not found!"],
         ["GET", "/v1/terms/nope/items", "term_id not found!"],
         ["GET", "/v1/devices/nope/terms", "device_id not found!"],
-        ["GET", "/v1/devices/plc1/terms/t1/items/nope/datas", "term_item not found!"],
       ];
       for (const [method, path, message] of cases) {
         const r = await a.call(method, path, method === "PUT" ? { name: "x" } : undefined);
@@ -167,10 +173,17 @@ describe("REST handlers", function () {
       assert.deepEqual(Object.keys(all.body as object), [T + 2, T + 1, T].map(String));
       const one = await a.call("GET", "/v1/devices/plc1/terms/t1/items/power/datas?count=1");
       assert.deepEqual(one.body, { [T + 2]: 30 });
-      assert.deepEqual((await a.call("GET", "/v1/devices/plc1/terms/t1/items/power/datas/1")).body, {
-        [T + 1]: 20,
-      });
-      assert.equal((await a.call("GET", "/v1/devices/plc1/terms/t1/items/power/datas/7")).status, 404);
+      // As the older system's list: 0 the oldest, -1 the newest, a pair of nulls past either end.
+      const at = async (i: number): Promise<unknown> =>
+        (await a.call("GET", `/v1/devices/plc1/terms/t1/items/power/datas/${i}`)).body;
+      assert.deepEqual(await at(0), { [T]: 10 });
+      assert.deepEqual(await at(1), { [T + 1]: 20 });
+      assert.deepEqual(await at(-1), { [T + 2]: 30 });
+      assert.deepEqual(await at(-3), { [T]: 10 });
+      assert.deepEqual(await at(7), { null: null });
+      assert.deepEqual(await at(-4), { null: null });
+      const none = await a.call("GET", "/v1/devices/plc1/terms/t1/items/nope/datas");
+      assert.deepEqual([none.status, none.body], [200, {}]);
       const bad = await a.call("GET", "/v1/devices/plc1/terms/t1/items/power/datas?count=0");
       assert.equal(bad.status, 400);
       const latest = await a.store.latest("plc1:t1:power");
@@ -184,27 +197,23 @@ describe("REST handlers", function () {
         expression: "p1",
         params: { p1: "plc1:t1:nope" },
       });
-      assert.equal(bound.status, 400);
+      // Always 200, as in the older system: the text says what is wrong.
+      assert.equal(bound.status, 200);
       assert.match(String(bound.body), /not a known point/);
+      const older = await a.call("POST", "/v1/formula_check", { formula: "p1 + p2", p1: "plc1:t1:power" });
+      assert.match(String(older.body), /p2/);
       const bad = await a.call("POST", "/v1/formula_check", { expression: "p1 +* (" });
-      assert.equal(bad.status, 400);
+      assert.equal(bad.status, 200);
       assert.equal(typeof bad.body, "string");
       assert.notEqual(bad.body, "OK");
     });
 
     it("lists the protocols this product speaks", async function () {
-      assert.deepEqual((await a.call("GET", "/v1/device_protocols")).body, [
-        "modbus-tcp",
-        "iec104",
-        "formula",
-        "virtual",
-      ]);
-      assert.deepEqual((await a.call("GET", "/v1/term_protocols")).body, [
-        "modbus-tcp",
-        "iec104",
-        "formula",
-        "virtual",
-      ]);
+      const device = (await a.call("GET", "/v1/device_protocols")).body as Record<string, string>;
+      assert.deepEqual(Object.keys(device).sort(), [...PROTOCOLS].sort());
+      const term = (await a.call("GET", "/v1/term_protocols")).body as Record<string, string>;
+      for (const p of ["modbus-tcp", "iec104", "formula", "dlt645", "gdw130", "Modbus"])
+        assert.ok(term[p], p);
     });
   });
 
@@ -269,13 +278,25 @@ describe("REST handlers", function () {
       assert.equal(r.status, 200);
       assert.equal((r.body as { value: number }).value, 42);
       const c = await a.call("POST", "/v1/device_ctrl", { key: "plc1:t1:power", value: 7 });
-      assert.deepEqual(c.body, { key: "plc1:t1:power", value: 7, confirmed: true, ts: 6 });
+      assert.deepEqual(c.body, {
+        key: "plc1:t1:power",
+        value: 7,
+        confirmed: true,
+        ts: 6,
+        // The older reply's fields, besides ours.
+        device_id: "plc1",
+        term_id: "t1",
+        item_id: "power",
+        time: new Date(6).toISOString(),
+      });
       const refused = await a.call("POST", "/v1/device_ctrl", { key: "plc1:t1:power", value: 666 });
       assert.deepEqual([refused.status, refused.body], [502, "the device refused the command"]);
       const failed = await a.call("POST", "/v1/device_call", { key: "plc1:t1:energy" });
       assert.deepEqual([failed.status, failed.body], [502, "unit 1: no answer in 1000 ms"]);
       const unknown = await a.call("POST", "/v1/device_call", { key: "plc1:t1:nope" });
-      assert.deepEqual([unknown.status, unknown.body], [404, "term_item not found!"]);
+      assert.deepEqual([unknown.status, unknown.body], [404, "item_id not found!"]);
+      const notBound = await a.call("POST", "/v1/device_call", { key: "calc:c1:energy" });
+      assert.deepEqual([notBound.status, notBound.body], [404, "term_item not found!"]);
       const noValue = await a.call("POST", "/v1/device_ctrl", { key: "plc1:t1:power" });
       assert.equal(noValue.status, 400);
       assert.deepEqual(seen, [

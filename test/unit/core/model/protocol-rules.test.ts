@@ -12,7 +12,11 @@ describe("protocol rules", function () {
     assert.deepEqual(rule.pointAddress("1001:M_ME_NC_1"), { ok: true, tail: "1001" });
     assert.deepEqual(rule.pointAddress("01001"), { ok: true, tail: "1001" }, "one IOA, one key");
     assert.deepEqual(rule.pointAddress("16777215"), { ok: true, tail: "16777215" });
-    for (const bad of ["0", "16777216", "x", "1001:", "1001:a b"])
+    // The type names a monitor type or a command type (the older code_type): one that exists.
+    assert.deepEqual(rule.pointAddress("100:36"), { ok: true, tail: "100" });
+    assert.deepEqual(rule.pointAddress("100:63"), { ok: true, tail: "100" });
+    assert.deepEqual(rule.pointAddress("100:C_SE_NC_1"), { ok: true, tail: "100" });
+    for (const bad of ["0", "16777216", "x", "1001:", "1001:a b", "1001:99", "1001:102", "1001:M_XX_1"])
       assert.equal(rule.pointAddress(bad).ok, false, bad);
     assert.equal(addressKey(rule, "rtu", 7, "1001"), "iec104:rtu:7:1001");
   });
@@ -28,7 +32,9 @@ describe("protocol rules", function () {
       ok: true,
       tail: "HR40001",
     });
-    assert.equal(DEFAULT_PROTOCOL_RULES["modbus-tcp"].pointAddress("HR 1").ok, false);
+    // The default rule is the Modbus runtime's own parser: what it would refuse is refused when stored.
+    for (const bad of ["HR 1", "ZZ99", "HR1:float99", "HR65535:float32", "HR1:string"])
+      assert.equal(DEFAULT_PROTOCOL_RULES["modbus-tcp"].pointAddress(bad).ok, false, bad);
   });
 });
 

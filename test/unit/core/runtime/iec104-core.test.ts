@@ -186,7 +186,18 @@ describe("IEC 104 term", function () {
     );
     assert.deepEqual(parseIec104Address("1001:36"), { ioa: 1001, typeId: 13 });
     assert.deepEqual(parseIec104Address("5"), { ioa: 5 });
-    assert.throws(() => parseIec104Address("0"), /IOA 1..16777215/);
+    assert.throws(() => parseIec104Address("0"), /IOA from 1 to 16777215/);
+    // The older code_type names the command a point takes as well as the type its data arrives as.
+    assert.deepEqual(parseIec104Address("200:63"), {
+      ioa: 200,
+      command: { kind: "setpoint-float", withTime: true },
+    });
+    assert.deepEqual(parseIec104Address("200:C_SC_NA_1"), {
+      ioa: 200,
+      command: { kind: "single-command", withTime: false },
+    });
+    for (const bad of ["1:", "1:99", "1:102", "1:51", "1:M_XX_1"])
+      assert.throws(() => parseIec104Address(bad), DataCollError, bad);
   });
 });
 
