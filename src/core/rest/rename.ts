@@ -3,8 +3,9 @@
  * names its device, a point key names device, term and item, a formula names point keys), so a rename
  * re-creates everything under the entity with the new id: snapshot the subtree, delete the old entity
  * (the registry cascades), create the renamed one and its subtree — all as one atomic registry batch, so
- * a failure leaves everything as it was. The latest values, history and alarm state of re-keyed points
- * start afresh: they are named by the old keys.
+ * a failure leaves everything as it was. The snapshot is taken inside that atomic step, so renames racing
+ * each other or a delete settle as if one came after the other. The latest values, history and alarm
+ * state of re-keyed points start afresh: they are named by the old keys.
  */
 import { DataCollError } from "../errors";
 import { pointKey, splitPointKey, type PointKey } from "../model/datapoint";
@@ -13,7 +14,7 @@ import { termRecord, type Term } from "../model/term";
 import { itemRecord } from "../model/item";
 import { pointRecord, type Point } from "../model/point";
 import { formulaRecord, type Formula } from "../model/formula";
-import { BatchStepError, type Registry, type RegistryStep } from "../store/registry";
+import { BatchStepError, type Registry, type RegistryStep, type RegistryView } from "../store/registry";
 import { checkFormulaRecord, getRecord, type RecordKind } from "./entities";
 
 export type RenameKind = RecordKind;
@@ -25,13 +26,13 @@ interface Snapshot {
   readonly formulas: readonly Formula[];
 }
 
-async function formulasOf(registry: Registry, points: readonly Point[]): Promise<Formula[]> {
+async function formulasOf(registry: RegistryView, points: readonly Point[]): Promise<Formula[]> {
   const byId = new Map<string, Formula>();
   for (const p of points) for (const f of await registry.formulasUsing(p.key)) byId.set(f.id, f);
   return [...byId.values()];
 }
 
-async function snapshot(registry: Registry, kind: RenameKind, id: string): Promise<Snapshot | undefined> {
+async function snapshot(registry: RegistryView, kind: RenameKind, id: string): Promise<Snapshot | undefined> {
   switch (kind) {
     case "device": {
       const d = await registry.getDevice(id);
@@ -104,40 +105,45 @@ export async function rename(
   newId: string,
   renamed: Readonly<Record<string, unknown>>,
 ): Promise<boolean> {
-  const snap = await snapshot(registry, kind, oldId);
-  if (!snap) return false;
-  if ((await getRecord(registry, kind, newId)) !== undefined)
-    throw new DataCollError("conflict", `${kind} ${newId} already exists`, "id");
-  const map = keyMapper(kind, oldId, newId);
   if (kind === "formula") checkFormulaRecord(renamed);
+  const map = keyMapper(kind, oldId, newId);
   const deviceId = kind === "device" ? newId : undefined;
-  const steps: RegistryStep[] = [
-    { op: "delete", kind, id: oldId },
-    { op: "put", kind, raw: renamed, mode: "create" },
-    ...snap.terms.map((t): RegistryStep => ({
-      op: "put",
-      kind: "term",
-      raw: { ...termRecord(t), deviceId: deviceId ?? t.deviceId },
-      mode: "create",
-    })),
-    ...snap.points.map((p): RegistryStep => ({
-      op: "put",
-      kind: "point",
-      raw: rewritePoint(p, map),
-      mode: "create",
-    })),
-    ...snap.formulas.map((f): RegistryStep => ({
-      op: "put",
-      kind: "formula",
-      raw: rewriteFormula(f, map),
-      mode: "upsert",
-    })),
-  ];
+  let found = false;
   try {
-    await registry.batch(steps);
+    // Snapshot, check and plan inside the atomic step: two renames of one entity planned from one
+    // snapshot would both re-create its subtree under their new ids.
+    await registry.transact(async (view) => {
+      const snap = await snapshot(view, kind, oldId);
+      found = snap !== undefined;
+      if (!snap) return [];
+      if ((await getRecord(view, kind, newId)) !== undefined)
+        throw new DataCollError("conflict", `${kind} ${newId} already exists`, "id");
+      return [
+        { op: "delete", kind, id: oldId },
+        { op: "put", kind, raw: renamed, mode: "create" },
+        ...snap.terms.map((t): RegistryStep => ({
+          op: "put",
+          kind: "term",
+          raw: { ...termRecord(t), deviceId: deviceId ?? t.deviceId },
+          mode: "create",
+        })),
+        ...snap.points.map((p): RegistryStep => ({
+          op: "put",
+          kind: "point",
+          raw: rewritePoint(p, map),
+          mode: "create",
+        })),
+        ...snap.formulas.map((f): RegistryStep => ({
+          op: "put",
+          kind: "formula",
+          raw: rewriteFormula(f, map),
+          mode: "upsert",
+        })),
+      ];
+    });
   } catch (err) {
     // Nothing was written; the client hears why the step failed, as from a single write.
     throw err instanceof BatchStepError ? err.reason : err;
   }
-  return true;
+  return found;
 }
