@@ -47,6 +47,13 @@ export interface RegistryBackend {
   apply(rev: number, ops: readonly RegistryOp[], message: string): Promise<boolean>;
 }
 
+/**
+ * A plan of this many writes is large (an import): a backend stages it — writes it ahead on copies of
+ * the registry keys, a slice at a time, and swaps them in at the atomic step — rather than holding the
+ * store (the event loop, or Redis) for the whole write.
+ */
+export const LARGE_PLAN_OPS = 10_000;
+
 /** create: the id must be new (409); update: it must exist (404); upsert: either. */
 export type WriteMode = "create" | "update" | "upsert";
 
