@@ -7,7 +7,7 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 
 /** How long one slice may hold the event loop. */
-export const SLICE_MS = 10;
+export const SLICE_MS = 5;
 
 export class Slicer {
   private start = performance.now();

@@ -84,6 +84,7 @@ export type ChangeListener = (changes: readonly RegistryChange[], envelope: Chan
 const MAX_ATTEMPTS = 50;
 /** Fields per read when a batch reads ahead. */
 const PREFETCH_CHUNK = 1000;
+const PREFETCH_IN_FLIGHT = 2;
 /** The hash holding each kind's records. */
 const HASH_OF: Readonly<Record<EntityKind, string>> = {
   device: K.devices,
@@ -200,15 +201,18 @@ class Plan implements Reader {
   async prefetch(key: string, fields: Iterable<string>): Promise<void> {
     const c = this.storedOf(key);
     const missing = [...new Set(fields)].filter((f) => !c.has(f));
-    const chunks: string[][] = [];
-    for (let i = 0; i < missing.length; i += PREFETCH_CHUNK)
-      chunks.push(missing.slice(i, i + PREFETCH_CHUNK));
-    await Promise.all(
-      chunks.map(async (chunk) => {
+    let next = 0;
+    // A few reads in flight, not all: on Redis, another request's command waits behind every read queued
+    // on the connection before it.
+    const worker = async (): Promise<void> => {
+      for (let at = next; at < missing.length; at = next) {
+        next += PREFETCH_CHUNK;
+        const chunk = missing.slice(at, at + PREFETCH_CHUNK);
         const values = await this.backend.hmget(key, chunk);
         chunk.forEach((f, i) => c.set(f, values[i]));
-      }),
-    );
+      }
+    };
+    await Promise.all(Array.from({ length: PREFETCH_IN_FLIGHT }, worker));
   }
 
   /** A stored field already read by this attempt; `miss` when it was not. */
@@ -598,7 +602,7 @@ export class Registry extends RegistryView {
       }
       await slicer.tick();
     }
-    await Promise.all([...want].map(([key, fields]) => plan.prefetch(key, fields)));
+    for (const [key, fields] of want) await plan.prefetch(key, fields);
     // The reverse-map entries the points will claim, from the devices and terms now at hand.
     const stored = <T>(key: string, id: string, parse: (raw: unknown) => T): T | undefined => {
       const text = plan.peek(key, id);
