@@ -6,95 +6,46 @@
  */
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import { api, type Api } from "../../unit/rest/helpers";
-import { MemoryDatabase, MemoryStore } from "../../../src/core/store/memory-store";
+import type { Api } from "../../unit/rest/helpers";
 import { MAX_IMPORT_ROWS } from "../../../src/core/rest/import";
 import { DEFAULT_MAX_BODY_BYTES } from "../../../src/core/rest/types";
-import { REDIS_URL, uniqueNamespace } from "../../support/services";
+import { REDIS_URL } from "../../support/services";
+import { STORE_KINDS, openTwo, type TwoInstances } from "../../support/two-instances";
 import { until } from "../../support/net";
 import { K } from "../../../src/core/store/keys";
 import { plantCsv } from "../../support/plant-csv";
-import { memoryRaw, redisRaw, registryProblems, type RawRegistry } from "../../support/registry-invariants";
-import { deleteNamespace, openRedisStore } from "../store/redis-admin";
-
-interface Instances {
-  readonly a: Api;
-  readonly b: Api;
-  readonly raw: RawRegistry;
-  /** Keys of the namespace that are not the registry's (a stage or trash key left behind). */
-  strayKeys(): Promise<string[]>;
-  /** Resolves once a large write of instance a is under way (reading the points, or staged). */
-  underWay(): Promise<void>;
-  close(): Promise<void>;
-}
+import { registryProblems } from "../../support/registry-invariants";
 
 const MAX_BODY = 8_000_000;
 const GOAL_MS = 200;
 
-const STORES: readonly { name: string; open(): Promise<Instances> }[] = [
-  {
-    name: "memory",
-    open: () => {
-      const namespace = "import:";
-      const database = new MemoryDatabase();
-      const a = api(undefined, undefined, new MemoryStore({ namespace, instanceId: "a", database }));
-      const b = api(undefined, undefined, new MemoryStore({ namespace, instanceId: "b", database }));
-      // Watch the keyspace's reads: the import reads the points hash (ahead of planning, and to stage).
-      const hashes = database.space(namespace).hashes;
-      const get = hashes.get.bind(hashes);
-      let pointsRead = false;
-      hashes.get = (key) => {
-        if (key === K.points) pointsRead = true;
-        return get(key);
-      };
-      return Promise.resolve({
-        a,
-        b,
-        raw: memoryRaw(database, namespace),
-        strayKeys: () => Promise.resolve([]),
-        underWay: async () => {
-          await until(() => pointsRead, 60_000, "the import reading the points");
-        },
-        close: async () => {
-          await a.close();
-          await b.close();
-        },
-      });
-    },
-  },
-  {
-    name: "Redis",
-    open: async () => {
-      const namespace = uniqueNamespace("import");
-      const a = api(undefined, undefined, await openRedisStore({ namespace, instanceId: "a" }));
-      const b = api(undefined, undefined, await openRedisStore({ namespace, instanceId: "b" }));
-      const raw = redisRaw(namespace);
-      const stray = async (): Promise<string[]> => {
-        const admin = new Redis(REDIS_URL);
-        try {
-          return [...(await admin.keys(`${namespace}stage:*`)), ...(await admin.keys(`${namespace}trash:*`))];
-        } finally {
-          await admin.quit();
-        }
-      };
-      return {
-        a,
-        b,
-        raw,
-        strayKeys: stray,
-        underWay: async () => {
-          await until(async () => (await stray()).length > 0, 60_000, "the import staging its keys");
-        },
-        close: async () => {
-          await a.close();
-          await b.close();
-          await raw.close();
-          await deleteNamespace(namespace);
-        },
-      };
-    },
-  },
-];
+/** Keys of the namespace that are not the registry's: a stage or trash key left behind (Redis). */
+async function strayKeys(s: TwoInstances): Promise<string[]> {
+  if (s.database) return [];
+  const admin = new Redis(REDIS_URL);
+  try {
+    return [...(await admin.keys(`${s.namespace}stage:*`)), ...(await admin.keys(`${s.namespace}trash:*`))];
+  } finally {
+    await admin.quit();
+  }
+}
+
+/**
+ * Resolves once a large write of instance a is under way: on Redis, when its stage keys appear; in
+ * memory, when it reads the points hash (ahead of planning, and to stage).
+ */
+function underWay(s: TwoInstances): () => Promise<void> {
+  if (!s.database)
+    return () => until(async () => (await strayKeys(s)).length > 0, 60_000, "the staging").then();
+  const hashes = s.database.space(s.namespace).hashes;
+  const get = hashes.get.bind(hashes);
+  let pointsRead = false;
+  hashes.get = (key) => {
+    if (key === K.points) pointsRead = true;
+    return get(key);
+  };
+  return () => until(() => pointsRead, 60_000, "the import reading the points").then();
+}
 
 /** Run `work` while `GET /v1/devices` is asked again and again; the longest any of them waited. */
 async function worstWaitDuring<T>(
@@ -122,14 +73,14 @@ async function worstWaitDuring<T>(
   }
 }
 
-for (const store of STORES) {
-  describe(`a 100,000-row CSV import on the ${store.name} store`, function () {
+for (const kind of STORE_KINDS) {
+  describe(`a 100,000-row CSV import on the ${kind} store`, function () {
     this.timeout(180_000);
-    let s: Instances;
+    let s: TwoInstances;
     const plant = plantCsv(MAX_IMPORT_ROWS);
 
     beforeEach(async function () {
-      s = await store.open();
+      s = await openTwo(kind, "import");
     });
 
     afterEach(async function () {
@@ -158,12 +109,15 @@ for (const store of STORES) {
     });
 
     it(`is imported whole while other requests wait at most ${GOAL_MS} ms`, async function () {
+      // One instance: in a plant the others are other processes, each reading the announcement of
+      // 100,000 changes in its own time; here they would share this process with the one measured.
+      await s.b.close();
       const {
         result: r,
         worstMs,
         gets,
       } = await worstWaitDuring(
-        s.b,
+        s.a,
         s.a.call("POST", "/v2/import", plant.csv, { contentType: "text/csv", maxBodyBytes: MAX_BODY }),
       );
       assert.equal(r.status, 200, JSON.stringify(r.body).slice(0, 500));
@@ -172,21 +126,22 @@ for (const store of STORES) {
       assert.deepEqual(body.updated, []);
       assert.ok(gets > 1, "the devices were asked for while the import ran");
       assert.ok(worstMs <= GOAL_MS, `a GET waited ${worstMs.toFixed(0)} ms during the import`);
-      assert.equal((await s.b.store.registry.listDevices()).length, plant.devices);
-      assert.equal((await s.b.store.registry.listTerms()).length, plant.terms);
-      assert.equal((await s.b.store.registry.listPoints()).length, plant.points);
+      assert.equal((await s.a.store.registry.listDevices()).length, plant.devices);
+      assert.equal((await s.a.store.registry.listTerms()).length, plant.terms);
+      assert.equal((await s.a.store.registry.listPoints()).length, plant.points);
       assert.deepEqual(await registryProblems(s.raw, s.a.store.registry), []);
-      assert.deepEqual(await s.strayKeys(), []);
+      assert.deepEqual(await strayKeys(s), []);
     });
 
     it("stays all or nothing when another instance writes while it is under way", async function () {
       // The other instance's write moves the revision under the import's plan: the import is refused
       // by the revision check, leaves nothing behind and is planned again; both end up stored.
+      const started = underWay(s);
       const importing = s.a.call("POST", "/v2/import", plant.csv, {
         contentType: "text/csv",
         maxBodyBytes: MAX_BODY,
       });
-      await s.underWay();
+      await started();
       const other = await s.b.call("POST", "/v1/devices", { id: "other", protocol: "virtual" });
       assert.equal(other.status, 200);
       const r = await importing;
@@ -194,7 +149,7 @@ for (const store of STORES) {
       assert.equal((await s.a.store.registry.listDevices()).length, plant.devices + 1);
       assert.equal((await s.a.store.registry.listPoints()).length, plant.points);
       assert.deepEqual(await registryProblems(s.raw, s.a.store.registry), []);
-      assert.deepEqual(await s.strayKeys(), []);
+      assert.deepEqual(await strayKeys(s), []);
     });
   });
 }

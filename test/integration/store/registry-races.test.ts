@@ -5,60 +5,9 @@
  * must be planned inside the atomic step; after each race the shared invariant checker must find nothing.
  */
 import assert from "node:assert/strict";
-import { api, type Api } from "../../unit/rest/helpers";
-import { MemoryDatabase, MemoryStore } from "../../../src/core/store/memory-store";
 import type { RestResponse } from "../../../src/core/rest/types";
-import { uniqueNamespace } from "../../support/services";
-import { memoryRaw, redisRaw, registryProblems, type RawRegistry } from "../../support/registry-invariants";
-import { deleteNamespace, openRedisStore } from "./redis-admin";
-
-interface Instances {
-  readonly a: Api;
-  readonly b: Api;
-  readonly raw: RawRegistry;
-  close(): Promise<void>;
-}
-
-const STORES: readonly { name: string; open(): Promise<Instances> }[] = [
-  {
-    name: "memory",
-    open: () => {
-      const namespace = "races:";
-      const database = new MemoryDatabase();
-      const a = api(undefined, undefined, new MemoryStore({ namespace, instanceId: "a", database }));
-      const b = api(undefined, undefined, new MemoryStore({ namespace, instanceId: "b", database }));
-      return Promise.resolve({
-        a,
-        b,
-        raw: memoryRaw(database, namespace),
-        close: async () => {
-          await a.close();
-          await b.close();
-        },
-      });
-    },
-  },
-  {
-    name: "Redis",
-    open: async () => {
-      const namespace = uniqueNamespace("races");
-      const a = api(undefined, undefined, await openRedisStore({ namespace, instanceId: "a" }));
-      const b = api(undefined, undefined, await openRedisStore({ namespace, instanceId: "b" }));
-      const raw = redisRaw(namespace);
-      return {
-        a,
-        b,
-        raw,
-        close: async () => {
-          await a.close();
-          await b.close();
-          await raw.close();
-          await deleteNamespace(namespace);
-        },
-      };
-    },
-  },
-];
+import { registryProblems } from "../../support/registry-invariants";
+import { STORE_KINDS, openTwo, type TwoInstances } from "../../support/two-instances";
 
 /** The answers of a request that lost a race: the older API's texts, or the address another point holds. */
 const LOSER_TEXT =
@@ -68,10 +17,10 @@ function statusText(r: RestResponse): string {
   return `${r.status} ${typeof r.body === "string" ? r.body : JSON.stringify(r.body)}`;
 }
 
-for (const store of STORES) {
-  describe(`registry races on the ${store.name} store`, function () {
+for (const kind of STORE_KINDS) {
+  describe(`registry races on the ${kind} store`, function () {
     this.timeout(60_000);
-    let s: Instances;
+    let s: TwoInstances;
     /** Requests alternate between the two instances. */
     let turn = 0;
     const call = (method: string, path: string, body?: unknown): Promise<RestResponse> =>
@@ -108,7 +57,7 @@ for (const store of STORES) {
     }
 
     beforeEach(async function () {
-      s = await store.open();
+      s = await openTwo(kind, "races");
     });
 
     afterEach(async function () {
