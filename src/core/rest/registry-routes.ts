@@ -10,7 +10,7 @@ import type { Registry } from "../store/registry";
 import { writeAll, type BatchKind, type BatchRow, type RowProblem } from "./batch";
 import { RestError, badRequest } from "./errors";
 import { fromLegacy, legacyError, legacyNotFound, legacyRecord, type Kind } from "./legacy";
-import { rename } from "./rename";
+import { change } from "./rename";
 import { getRecord, listRecords, putRecord, removeRecord } from "./entities";
 import { queryText, type Call, type Reply, type Route } from "./route";
 import { ref, listOf, TEXT, SCHEMAS } from "./schemas";
@@ -123,15 +123,19 @@ function entityRoutes(e: Entity): Route[] {
       errors: [404, 409],
       handler: async (c) => {
         const old = await found(c);
-        const merged = { ...old, ...objectBody(c.body) };
+        const fields = objectBody(c.body);
         const reg = c.ctx.store.registry;
-        const newId = await legacyWrite(e.kind, async () => {
-          const id = normalizeId(merged.id, "id");
-          if (id === old.id) await putRecord(reg, e.kind, merged, "update");
-          else if (!(await rename(reg, e.kind, String(old.id), id, merged))) throw legacyNotFound(e.kind);
-          return id;
-        });
-        return { body: legacyRecord((await e.get(reg, newId)) ?? merged) };
+        const done = await legacyWrite(e.kind, () =>
+          change(
+            reg,
+            e.kind,
+            String(old.id),
+            (current) => ({ ...current, ...fields }),
+            (merged) => normalizeId(merged.id, "id"),
+          ),
+        );
+        if (!done) throw legacyNotFound(e.kind);
+        return { body: legacyRecord((await e.get(reg, done.id)) ?? done.record) };
       },
     },
     {
@@ -247,18 +251,24 @@ function termItemRoutes(): Route[] {
       handler: async (c) => {
         const old = await found(c);
         const term = await termOf(c);
-        const merged = { ...old, ...termItemBody(c.body, term) };
-        delete merged.key;
+        const fields = termItemBody(c.body, term);
         const reg = c.ctx.store.registry;
-        const key = await legacyWrite("term_item", async () => {
-          const k = pointKey(term.deviceId, term.id, normalizeId(merged.itemId, "itemId"));
-          if (k === old.key) await reg.putPoint(merged, "update");
-          else if (!(await rename(reg, "point", String(old.key), k, merged)))
-            throw legacyNotFound("term_item");
-          return k;
-        });
-        const p = await reg.getPoint(key);
-        return { body: legacyRecord(p ? pointRecord(p) : merged) };
+        const done = await legacyWrite("term_item", () =>
+          change(
+            reg,
+            "point",
+            String(old.key),
+            (current) => {
+              const merged = { ...current, ...fields };
+              delete merged.key;
+              return merged;
+            },
+            (merged) => pointKey(term.deviceId, term.id, normalizeId(merged.itemId, "itemId")),
+          ),
+        );
+        if (!done) throw legacyNotFound("term_item");
+        const p = await reg.getPoint(done.id);
+        return { body: legacyRecord(p ? pointRecord(p) : done.record) };
       },
     },
     {

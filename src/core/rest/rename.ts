@@ -1,5 +1,6 @@
 /**
- * `PUT` with a new id renames an entity, as in the older system. Ids are part of other records (a term
+ * `PUT` changes a record: the client's fields over the stored ones, read and written in one atomic step.
+ * With a new id it renames the entity, as in the older system. Ids are part of other records (a term
  * names its device, a point key names device, term and item, a formula names point keys), so a rename
  * re-creates everything under the entity with the new id: snapshot the subtree, delete the old entity
  * (the registry cascades), create the renamed one and its subtree — all as one atomic registry batch, so
@@ -94,56 +95,79 @@ function rewriteFormula(f: Formula, map: (k: PointKey) => PointKey): Record<stri
   return { ...formulaRecord(f), params, result: map(f.result) };
 }
 
+/** The record a `PUT` stores: the client's fields over the record as stored. */
+export type Merge = (current: Readonly<Record<string, unknown>>) => Record<string, unknown>;
+
 /**
- * Rename entity `oldId` of `kind` to the id in `renamed` (a full record of the entity, as a client sent
- * it); undefined when `oldId` does not exist. A record already holding the new id is a conflict.
+ * `PUT`: merge the client's fields into entity `oldId` of `kind` and store the result — under the same id,
+ * or renamed when the merged record names another (`idOf`). The record is read, merged and written in
+ * one atomic step, so two `PUT`s racing each other both land (neither is merged into a stale copy)
+ * and two renames of one record cannot both win. Undefined when `oldId` does not exist (or no longer
+ * does); else the id stored under and the merged record. A new id already taken is a conflict.
  */
-export async function rename(
+export async function change(
   registry: Registry,
   kind: RenameKind,
   oldId: string,
-  newId: string,
-  renamed: Readonly<Record<string, unknown>>,
-): Promise<boolean> {
-  if (kind === "formula") checkFormulaRecord(renamed);
-  const map = keyMapper(kind, oldId, newId);
-  const deviceId = kind === "device" ? newId : undefined;
-  let found = false;
+  merge: Merge,
+  idOf: (merged: Readonly<Record<string, unknown>>) => string,
+): Promise<{ id: string; record: Record<string, unknown> } | undefined> {
+  let out: { id: string; record: Record<string, unknown> } | undefined;
   try {
-    // Snapshot, check and plan inside the atomic step: two renames of one entity planned from one
-    // snapshot would both re-create its subtree under their new ids.
     await registry.transact(async (view) => {
-      const snap = await snapshot(view, kind, oldId);
-      found = snap !== undefined;
-      if (!snap) return [];
-      if ((await getRecord(view, kind, newId)) !== undefined)
-        throw new DataCollError("conflict", `${kind} ${newId} already exists`, "id");
-      return [
-        { op: "delete", kind, id: oldId },
-        { op: "put", kind, raw: renamed, mode: "create" },
-        ...snap.terms.map((t): RegistryStep => ({
-          op: "put",
-          kind: "term",
-          raw: { ...termRecord(t), deviceId: deviceId ?? t.deviceId },
-          mode: "create",
-        })),
-        ...snap.points.map((p): RegistryStep => ({
-          op: "put",
-          kind: "point",
-          raw: rewritePoint(p, map),
-          mode: "create",
-        })),
-        ...snap.formulas.map((f): RegistryStep => ({
-          op: "put",
-          kind: "formula",
-          raw: rewriteFormula(f, map),
-          mode: "upsert",
-        })),
-      ];
+      out = undefined;
+      const current = await getRecord(view, kind, oldId);
+      if (!current) return [];
+      const merged = merge(current);
+      const newId = idOf(merged);
+      if (kind === "formula") checkFormulaRecord(merged);
+      out = { id: newId, record: merged };
+      if (newId === oldId) return [{ op: "put", kind, raw: merged, mode: "update" }];
+      return renameSteps(view, kind, oldId, newId, merged);
     });
   } catch (err) {
     // Nothing was written; the client hears why the step failed, as from a single write.
     throw err instanceof BatchStepError ? err.reason : err;
   }
-  return found;
+  return out;
+}
+
+/** The steps renaming `oldId` to `newId`, planned from the registry as the atomic step reads it. */
+async function renameSteps(
+  view: RegistryView,
+  kind: RenameKind,
+  oldId: string,
+  newId: string,
+  renamed: Readonly<Record<string, unknown>>,
+): Promise<RegistryStep[]> {
+  // Snapshot, check and plan inside the atomic step: two renames of one entity planned from one
+  // snapshot would both re-create its subtree under their new ids.
+  const snap = await snapshot(view, kind, oldId);
+  if (!snap) return [];
+  if ((await getRecord(view, kind, newId)) !== undefined)
+    throw new DataCollError("conflict", `${kind} ${newId} already exists`, "id");
+  const map = keyMapper(kind, oldId, newId);
+  const deviceId = kind === "device" ? newId : undefined;
+  return [
+    { op: "delete", kind, id: oldId },
+    { op: "put", kind, raw: renamed, mode: "create" },
+    ...snap.terms.map((t): RegistryStep => ({
+      op: "put",
+      kind: "term",
+      raw: { ...termRecord(t), deviceId: deviceId ?? t.deviceId },
+      mode: "create",
+    })),
+    ...snap.points.map((p): RegistryStep => ({
+      op: "put",
+      kind: "point",
+      raw: rewritePoint(p, map),
+      mode: "create",
+    })),
+    ...snap.formulas.map((f): RegistryStep => ({
+      op: "put",
+      kind: "formula",
+      raw: rewriteFormula(f, map),
+      mode: "upsert",
+    })),
+  ];
 }

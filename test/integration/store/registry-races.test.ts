@@ -103,6 +103,22 @@ for (const kind of STORE_KINDS) {
       await assertSound();
     });
 
+    it("keeps every field of 20 parallel PUTs to one device, each merged into what is stored", async function () {
+      await seed();
+      const replies = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => call("PUT", "/v1/devices/rx", { [`note${i}`]: `n${i}` })),
+      );
+      assert.deepEqual(
+        replies.map(statusText).filter((t) => !t.startsWith("200 ")),
+        [],
+      );
+      const stored = (await s.b.call("GET", "/v1/devices/rx")).body as Record<string, string>;
+      for (let i = 0; i < 20; i++)
+        assert.equal(stored[`note${i}`], `n${i}`, `field note${i} of ${JSON.stringify(stored)}`);
+      assert.equal(stored.host, "10.0.0.5");
+      await assertSound();
+    });
+
     it("stays sound when renames race deletes and creates", async function () {
       for (let round = 0; round < 8; round++) {
         await seed();
