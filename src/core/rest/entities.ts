@@ -10,6 +10,7 @@ import { formulaRecord, parseFormula } from "../model/formula";
 import { checkFormula } from "../formula/check";
 import { DataCollError } from "../errors";
 import type { Registry, RegistryView, WriteMode } from "../store/registry";
+import type { RegistryChange } from "../model/change";
 
 export type RecordKind = "device" | "term" | "item" | "point" | "formula";
 
@@ -90,7 +91,8 @@ export function putRecord(r: Registry, kind: RecordKind, raw: unknown, mode: Wri
   }
 }
 
-export function removeRecord(r: Registry, kind: RecordKind, id: string): Promise<unknown> {
+/** Delete a record and what depends on it; the changes made (none when it did not exist). */
+export function removeRecord(r: Registry, kind: RecordKind, id: string): Promise<RegistryChange[]> {
   switch (kind) {
     case "device":
       return r.deleteDevice(id);

@@ -147,7 +147,9 @@ function entityRoutes(e: Entity): Route[] {
       errors: [404],
       handler: async (c) => {
         const rec = await found(c);
-        await removeRecord(c.ctx.store.registry, e.kind, String(rec.id));
+        // Nothing deleted: another request deleted it since it was found.
+        if ((await removeRecord(c.ctx.store.registry, e.kind, String(rec.id))).length === 0)
+          throw legacyNotFound(e.kind);
         return { body: "OK", text: true };
       },
     },
@@ -280,7 +282,8 @@ function termItemRoutes(): Route[] {
       errors: [404],
       handler: async (c) => {
         const p = await found(c);
-        await c.ctx.store.registry.deletePoint(String(p.key));
+        if ((await c.ctx.store.registry.deletePoint(String(p.key))).length === 0)
+          throw legacyNotFound("term_item");
         return { body: "OK", text: true };
       },
     },
@@ -344,7 +347,6 @@ function batchRoutes(
   /** What the rows are, for the summaries: "devices", "items of a term". */
   noun: string,
   schema: keyof typeof SCHEMAS,
-  exists: (reg: Registry, id: string) => Promise<boolean>,
   shape: (c: Call) => Promise<Shape> = async () => AS_GIVEN,
 ): Route[] {
   const common = { legacy: false, tag } as const;
@@ -377,22 +379,28 @@ function batchRoutes(
       handler: async (c) => {
         const s = await shape(c);
         const ids = deleteIds(c).map((id) => s.id(id));
-        const reg = c.ctx.store.registry;
-        const missing: RowProblem[] = [];
-        for (const [row, id] of ids.entries()) {
-          if (!(await exists(reg, id)))
-            missing.push({
-              row,
-              kind,
-              id,
-              error: "not-found",
-              field: "ids",
-              message: `${kind} ${id} does not exist`,
-            });
-        }
+        let missing: RowProblem[] = [];
+        // One atomic write, the ids checked in it: a delete cannot leave half the list deleted, and of
+        // two deletes racing, the second finds the ids gone (404) instead of reporting them deleted.
+        await c.ctx.store.registry.transact(async (view) => {
+          const found = await view.exists(kind, ids);
+          missing = ids.flatMap((id, row): RowProblem[] =>
+            found[row]
+              ? []
+              : [
+                  {
+                    row,
+                    kind,
+                    id,
+                    error: "not-found",
+                    field: "ids",
+                    message: `${kind} ${id} does not exist`,
+                  },
+                ],
+          );
+          return missing.length > 0 ? [] : ids.map((id) => ({ op: "delete", kind, id }));
+        });
         if (missing.length > 0) throw batchError(404, missing);
-        // One atomic write: a delete that fails half-way cannot leave half the list deleted.
-        await reg.batch(ids.map((id) => ({ op: "delete", kind, id })));
         return { body: { deleted: ids } };
       },
     },
@@ -412,16 +420,7 @@ function v2Routes(): Route[] {
       errors: [],
       handler: async (c) => ({ body: await e.list(c.ctx.store.registry) }),
     });
-    routes.push(
-      ...batchRoutes(
-        e.kind,
-        `/v2/${e.plural}`,
-        e.plural,
-        e.plural,
-        e.schema,
-        async (reg, id) => (await e.get(reg, id)) !== undefined,
-      ),
-    );
+    routes.push(...batchRoutes(e.kind, `/v2/${e.plural}`, e.plural, e.plural, e.schema));
   }
   const termShape = async (c: Call): Promise<Shape> => {
     const id = pathId(c.params.id);
@@ -439,7 +438,6 @@ function v2Routes(): Route[] {
       "terms",
       "items of a term (points)",
       "TermItem",
-      async (reg, key) => (await reg.getPoint(key)) !== undefined,
       termShape,
     ),
   );

@@ -119,6 +119,31 @@ for (const kind of STORE_KINDS) {
       await assertSound();
     });
 
+    it("deletes a device once of 10 parallel deletes; the others answer 404", async function () {
+      await seed();
+      const replies = await Promise.all(Array.from({ length: 10 }, () => call("DELETE", "/v1/devices/rx")));
+      assert.deepEqual(
+        replies.map(statusText).sort(),
+        ["200 OK", ...Array.from({ length: 9 }, () => "404 device_id not found!")].sort(),
+      );
+      await assertSound();
+    });
+
+    it("deletes a list once of 10 parallel batch deletes; the others answer 404 naming the ids", async function () {
+      await seed();
+      const replies = await Promise.all(
+        Array.from({ length: 10 }, () => call("DELETE", "/v2/items", ["energy", "volt"])),
+      );
+      const won = replies.filter((r) => r.status === 200);
+      assert.equal(won.length, 1, replies.map(statusText).join("\n"));
+      assert.deepEqual(won[0].body, { deleted: ["energy", "volt"] });
+      for (const r of replies.filter((x) => x.status !== 200)) {
+        assert.equal(r.status, 404, statusText(r));
+        assert.match(JSON.stringify(r.body), /item energy does not exist/);
+      }
+      await assertSound();
+    });
+
     it("stays sound when renames race deletes and creates", async function () {
       for (let round = 0; round < 8; round++) {
         await seed();
