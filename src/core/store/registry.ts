@@ -528,7 +528,7 @@ export class Registry extends RegistryView {
    * A read-modify-write as one atomic step: `build` reads the registry through `view` and returns the
    * steps to apply, which run as a batch. `build` runs again on every retry, so whatever it decides
    * (a rename's subtree, whether an id is free) is decided on the state the write is applied to. An
-   * error thrown by `build` rejects the write as it is; no steps write nothing.
+   * error thrown by `build` rejects the write as it is; an empty list of steps writes nothing.
    */
   transact(build: (view: RegistryView) => Promise<readonly RegistryStep[]>): Promise<RegistryChange[]> {
     return this.write(async (plan) => {
