@@ -3,6 +3,7 @@
  * header line), fields optionally in double quotes with "" for a quote, CRLF or LF line ends, blank
  * lines ignored. Used by the poll node's item table and the REST import, so both read the same text.
  */
+import type { Slicer } from "./slicer";
 
 export interface CsvTable {
   readonly header: readonly string[];
@@ -23,56 +24,91 @@ function detectSeparator(firstLine: string): string {
   return best;
 }
 
+/** The parser's state, so a long text can be read a part at a time. */
+class CsvReader {
+  private readonly src: string;
+  private readonly sep: string;
+  private readonly records: { line: number; cells: string[] }[] = [];
+  private cells: string[] = [];
+  private cell = "";
+  private line = 1;
+  private recordLine = 1;
+  private quoted = false;
+  private quoteStart = 0;
+  private i = 0;
+
+  constructor(text: string) {
+    this.src = text.replace(/^\uFEFF/, "");
+    this.sep = detectSeparator(this.src.split(/\r?\n/, 1)[0] ?? "");
+  }
+
+  /** Read about `chars` more characters; true once the whole text is read. */
+  read(chars: number): boolean {
+    const { src, sep } = this;
+    const end = Math.min(src.length, this.i + chars);
+    let i = this.i;
+    for (; i < end; i++) {
+      const c = src[i];
+      if (this.quoted) {
+        if (c === '"') {
+          if (src[i + 1] === '"') {
+            this.cell += '"';
+            i++;
+          } else this.quoted = false;
+        } else {
+          if (c === "\n") this.line++;
+          this.cell += c;
+        }
+        continue;
+      }
+      if (c === '"' && this.cell.trim() === "") {
+        this.quoted = true;
+        this.quoteStart = this.line;
+        this.cell = "";
+      } else if (c === sep) {
+        this.cells.push(this.cell.trim());
+        this.cell = "";
+      } else if (c === "\n" || c === "\r") {
+        if (c === "\r" && src[i + 1] === "\n") i++;
+        this.cells.push(this.cell.trim());
+        if (this.cells.some((x) => x !== "")) this.records.push({ line: this.recordLine, cells: this.cells });
+        this.cells = [];
+        this.cell = "";
+        this.line++;
+        this.recordLine = this.line;
+      } else {
+        this.cell += c;
+      }
+    }
+    this.i = i;
+    return i >= src.length;
+  }
+
+  table(): CsvTable {
+    if (this.quoted) throw new Error(`line ${this.quoteStart}: a quoted field is not closed`);
+    this.cells.push(this.cell.trim());
+    if (this.cells.some((x) => x !== "")) this.records.push({ line: this.recordLine, cells: this.cells });
+    const records = this.records;
+    if (records.length === 0) return { header: [], rows: [] };
+    return { header: records[0].cells.map((h) => h.toLowerCase()), rows: records.slice(1) };
+  }
+}
+
 /** Split CSV text into cells. Throws with the line number on an unterminated quote. */
 export function parseCsv(text: string): CsvTable {
-  const src = text.replace(/^\uFEFF/, "");
-  const firstLine = src.split(/\r?\n/, 1)[0] ?? "";
-  const sep = detectSeparator(firstLine);
-  const records: { line: number; cells: string[] }[] = [];
-  let cells: string[] = [];
-  let cell = "";
-  let line = 1;
-  let recordLine = 1;
-  let quoted = false;
-  let quoteStart = 0;
-  for (let i = 0; i < src.length; i++) {
-    const c = src[i];
-    if (quoted) {
-      if (c === '"') {
-        if (src[i + 1] === '"') {
-          cell += '"';
-          i++;
-        } else quoted = false;
-      } else {
-        if (c === "\n") line++;
-        cell += c;
-      }
-      continue;
-    }
-    if (c === '"' && cell.trim() === "") {
-      quoted = true;
-      quoteStart = line;
-      cell = "";
-    } else if (c === sep) {
-      cells.push(cell.trim());
-      cell = "";
-    } else if (c === "\n" || c === "\r") {
-      if (c === "\r" && src[i + 1] === "\n") i++;
-      cells.push(cell.trim());
-      if (cells.some((x) => x !== "")) records.push({ line: recordLine, cells });
-      cells = [];
-      cell = "";
-      line++;
-      recordLine = line;
-    } else {
-      cell += c;
-    }
-  }
-  if (quoted) throw new Error(`line ${quoteStart}: a quoted field is not closed`);
-  cells.push(cell.trim());
-  if (cells.some((x) => x !== "")) records.push({ line: recordLine, cells });
-  if (records.length === 0) return { header: [], rows: [] };
-  return { header: records[0].cells.map((h) => h.toLowerCase()), rows: records.slice(1) };
+  const r = new CsvReader(text);
+  r.read(Infinity);
+  return r.table();
+}
+
+/** Characters read between two chances to yield. */
+const CHARS_PER_TICK = 65_536;
+
+/** parseCsv for a long text (an import): it lets the event loop run between parts of the text. */
+export async function parseCsvSliced(text: string, slicer: Slicer): Promise<CsvTable> {
+  const r = new CsvReader(text);
+  while (!r.read(CHARS_PER_TICK)) await slicer.tick();
+  return r.table();
 }
 
 /** Quote a cell when it needs it, for CSV export. */

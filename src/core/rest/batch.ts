@@ -10,8 +10,9 @@ import { parseTerm } from "../model/term";
 import { parseItem } from "../model/item";
 import { parsePoint } from "../model/point";
 import { parseFormula } from "../model/formula";
-import { BatchStepError, type Registry, type WriteMode } from "../store/registry";
-import { checkFormulaRecord, getRecord, type RecordKind } from "./entities";
+import { BatchStepError, type Registry, type RegistryView, type WriteMode } from "../store/registry";
+import { Slicer } from "../slicer";
+import { checkFormulaRecord, type RecordKind } from "./entities";
 
 export type BatchKind = RecordKind;
 
@@ -78,10 +79,13 @@ function statusFor(problems: readonly RowProblem[]): number {
 }
 
 /** Read every row with the model: each row's id, and every row that is wrong (ids given twice too). */
-export function checkRows(rows: readonly BatchRow[]): { ids: string[]; problems: RowProblem[] } {
+export async function checkRows(
+  rows: readonly BatchRow[],
+): Promise<{ ids: string[]; problems: RowProblem[] }> {
   const problems: RowProblem[] = [];
   const ids: string[] = [];
   const seen = new Map<string, number>();
+  const slicer = new Slicer();
   for (const row of rows) {
     try {
       const id = idOf(row.kind, row.raw);
@@ -102,42 +106,58 @@ export function checkRows(rows: readonly BatchRow[]): { ids: string[]; problems:
       problems.push(problem(row, err));
       ids.push("");
     }
+    await slicer.tick();
   }
   return { ids, problems };
 }
 
+/** Rows refused before anything is planned: ids a create batch finds taken. */
+class RowsRefused extends Error {
+  constructor(readonly problems: readonly RowProblem[]) {
+    super(`${problems.length} rows refused`);
+  }
+}
+
 /**
  * Write every row or none. `create` refuses ids that exist (409), `upsert` creates or updates. Rows of
- * one request may refer to each other (a term to a device created by the same batch).
+ * one request may refer to each other (a term to a device created by the same batch). Which rows exist
+ * is read inside the atomic step, so the report says what the write really did.
  */
 export async function writeAll(
   registry: Registry,
   rows: readonly BatchRow[],
   mode: WriteMode,
 ): Promise<BatchResult> {
-  const { ids, problems } = checkRows(rows);
+  const { ids, problems } = await checkRows(rows);
   if (problems.length > 0) return { ok: false, status: statusFor(problems), problems };
-  const before = await Promise.all(rows.map((r, i) => getRecord(registry, r.kind, ids[i])));
-  if (mode === "create") {
-    rows.forEach((r, i) => {
-      if (before[i] !== undefined)
-        problems.push({
-          row: r.row,
-          kind: r.kind,
-          id: ids[i],
-          error: "conflict",
-          field: "id",
-          message: `${r.kind} ${ids[i]} already exists`,
-        });
-    });
-    if (problems.length > 0) return { ok: false, status: 409, problems };
-  }
   const order = rows
     .map((_, i) => i)
     .sort((a, b) => ORDER.indexOf(rows[a].kind) - ORDER.indexOf(rows[b].kind) || a - b);
+  let before: boolean[] = [];
   try {
-    await registry.batch(order.map((i) => ({ op: "put", kind: rows[i].kind, raw: rows[i].raw, mode })));
+    await registry.transact(async (view) => {
+      before = await existing(view, rows, ids);
+      if (mode === "create") {
+        const taken = rows.flatMap((r, i): RowProblem[] =>
+          before[i]
+            ? [
+                {
+                  row: r.row,
+                  kind: r.kind,
+                  id: ids[i],
+                  error: "conflict",
+                  field: "id",
+                  message: `${r.kind} ${ids[i]} already exists`,
+                },
+              ]
+            : [],
+        );
+        if (taken.length > 0) throw new RowsRefused(taken);
+      }
+      return order.map((i) => ({ op: "put", kind: rows[i].kind, raw: rows[i].raw, mode }));
+    });
   } catch (err) {
+    if (err instanceof RowsRefused) return { ok: false, status: 409, problems: err.problems };
     if (!(err instanceof BatchStepError)) throw err;
     const i = order[err.index];
     const p = problem(rows[i], err.reason, ids[i]);
@@ -148,7 +168,25 @@ export async function writeAll(
     written: rows.map((r, i) => ({
       kind: r.kind,
       id: ids[i],
-      op: before[i] === undefined ? "create" : "update",
+      op: before[i] ? "update" : "create",
     })),
   };
+}
+
+/** Whether each row's record exists, read a kind at a time. */
+async function existing(
+  view: RegistryView,
+  rows: readonly BatchRow[],
+  ids: readonly string[],
+): Promise<boolean[]> {
+  const out: boolean[] = rows.map(() => false);
+  for (const kind of ORDER) {
+    const at = rows.flatMap((r, i) => (r.kind === kind ? [i] : []));
+    const found = await view.exists(
+      kind,
+      at.map((i) => ids[i]),
+    );
+    at.forEach((i, j) => (out[i] = found[j]));
+  }
+  return out;
 }

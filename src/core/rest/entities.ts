@@ -9,14 +9,15 @@ import { pointRecord } from "../model/point";
 import { formulaRecord, parseFormula } from "../model/formula";
 import { checkFormula } from "../formula/check";
 import { DataCollError } from "../errors";
-import type { Registry, WriteMode } from "../store/registry";
+import type { Registry, RegistryView, WriteMode } from "../store/registry";
+import type { RegistryChange } from "../model/change";
 
 export type RecordKind = "device" | "term" | "item" | "point" | "formula";
 
 type Rec = Record<string, unknown>;
 
 /** A record by id (a point by its key), or undefined. */
-export async function getRecord(r: Registry, kind: RecordKind, id: string): Promise<Rec | undefined> {
+export async function getRecord(r: RegistryView, kind: RecordKind, id: string): Promise<Rec | undefined> {
   switch (kind) {
     case "device": {
       const v = await r.getDevice(id);
@@ -90,7 +91,8 @@ export function putRecord(r: Registry, kind: RecordKind, raw: unknown, mode: Wri
   }
 }
 
-export function removeRecord(r: Registry, kind: RecordKind, id: string): Promise<unknown> {
+/** Delete a record and what depends on it; the changes made (none when it did not exist). */
+export function removeRecord(r: Registry, kind: RecordKind, id: string): Promise<RegistryChange[]> {
   switch (kind) {
     case "device":
       return r.deleteDevice(id);

@@ -21,7 +21,7 @@ import {
   usesOlderNames,
   type LegacyBody,
 } from "./legacy";
-import { rename } from "./rename";
+import { change } from "./rename";
 import { getRecord, listRecords, putRecord, removeRecord } from "./entities";
 import { queryText, type Call, type Reply, type Route } from "./route";
 import { ref, listOf, TEXT, SCHEMAS } from "./schemas";
@@ -131,18 +131,24 @@ function entityRoutes(e: Entity): Route[] {
       errors: [404, 409],
       handler: async (c) => {
         const old = await found(c);
+        // Read once here for the names the client used (errors speak them); the merge itself reads the
+        // record as the atomic step sees it, so racing PUTs and renames plan from what is stored.
         const body = fromLegacy(c.body, e.kind, { old, remember: remembers(old) });
-        const merged = { ...old, ...body.raw };
         const reg = c.ctx.store.registry;
-        const newId = await legacyWrite(e.kind, body, async () => {
-          const id = normalizeId(merged.id, "id");
-          // A term given another device moves there with its points (the older system half-moved it).
-          const moves = e.kind === "term" && String(merged.deviceId) !== String(old.deviceId);
-          if (id === old.id && !moves) await putRecord(reg, e.kind, merged, "update");
-          else if (!(await rename(reg, e.kind, String(old.id), id, merged))) throw legacyNotFound(e.kind);
-          return id;
-        });
-        return { body: legacyRecord((await e.get(reg, newId)) ?? merged, e.kind) };
+        const done = await legacyWrite(e.kind, body, () =>
+          change(
+            reg,
+            e.kind,
+            String(old.id),
+            (current) => ({
+              ...current,
+              ...fromLegacy(c.body, e.kind, { old: current, remember: remembers(current) }).raw,
+            }),
+            (merged) => normalizeId(merged.id, "id"),
+          ),
+        );
+        if (!done) throw legacyNotFound(e.kind);
+        return { body: legacyRecord((await e.get(reg, done.id)) ?? done.record, e.kind) };
       },
     },
     {
@@ -154,7 +160,9 @@ function entityRoutes(e: Entity): Route[] {
       errors: [404],
       handler: async (c) => {
         const rec = await found(c);
-        await removeRecord(c.ctx.store.registry, e.kind, String(rec.id));
+        // Nothing deleted: another request deleted it since it was found.
+        if ((await removeRecord(c.ctx.store.registry, e.kind, String(rec.id))).length === 0)
+          throw legacyNotFound(e.kind);
         return { body: "OK", text: true };
       },
     },
@@ -294,19 +302,27 @@ function termItemRoutes(): Route[] {
         const old = await found(c);
         const term = await termOf(c);
         const body = termItemBody(c.body, term, { old, remember: remembers(old) });
-        const merged = { ...old, ...body.raw };
-        delete merged.key;
         const reg = c.ctx.store.registry;
-        const key = await legacyWrite("term_item", body, async () => {
+        const done = await legacyWrite("term_item", body, async () => {
           await checkTermItemAddress(reg, term.deviceId, body);
-          const k = pointKey(term.deviceId, term.id, normalizeId(merged.itemId, "item_id"));
-          if (k === old.key) await reg.putPoint(merged, "update");
-          else if (!(await rename(reg, "point", String(old.key), k, merged)))
-            throw legacyNotFound("term_item");
-          return k;
+          return change(
+            reg,
+            "point",
+            String(old.key),
+            (current) => {
+              const merged = {
+                ...current,
+                ...termItemBody(c.body, term, { old: current, remember: remembers(current) }).raw,
+              };
+              delete merged.key;
+              return merged;
+            },
+            (merged) => pointKey(term.deviceId, term.id, normalizeId(merged.itemId, "item_id")),
+          );
         });
-        const p = await reg.getPoint(key);
-        return { body: legacyRecord(p ? pointRecord(p) : merged, "term_item") };
+        if (!done) throw legacyNotFound("term_item");
+        const p = await reg.getPoint(done.id);
+        return { body: legacyRecord(p ? pointRecord(p) : done.record, "term_item") };
       },
     },
     {
@@ -318,7 +334,8 @@ function termItemRoutes(): Route[] {
       errors: [404],
       handler: async (c) => {
         const p = await found(c);
-        await c.ctx.store.registry.deletePoint(String(p.key));
+        if ((await c.ctx.store.registry.deletePoint(String(p.key))).length === 0)
+          throw legacyNotFound("term_item");
         return { body: "OK", text: true };
       },
     },
@@ -398,7 +415,6 @@ function batchRoutes(
   /** What the rows are, for the summaries: "devices", "items of a term". */
   noun: string,
   schema: keyof typeof SCHEMAS,
-  exists: (reg: Registry, id: string) => Promise<boolean>,
   shape: (c: Call) => Promise<Shape> = async () => asGiven(kind),
 ): Route[] {
   const common = { legacy: false, tag } as const;
@@ -430,39 +446,35 @@ function batchRoutes(
       errors: [404],
       handler: async (c) => {
         const s = await shape(c);
-        return deleteAll(
-          c.ctx.store.registry,
-          kind,
-          deleteIds(c).map((id) => s.id(id)),
-          exists,
-        );
+        const ids = deleteIds(c).map((id) => s.id(id));
+        return deleteAll(c.ctx.store.registry, kind, ids, (missing) => batchError(404, missing));
       },
     },
   ];
 }
 
-/** Delete every id of a batch, or none when one does not exist (404 with every missing one). */
+/**
+ * Delete every id of a batch, or none when one does not exist (`refuse` names every missing one). The ids
+ * are checked in the atomic step itself: a delete cannot leave half the list deleted, and of two deletes
+ * racing, the second finds the ids gone instead of reporting them deleted.
+ */
 async function deleteAll(
   reg: Registry,
   kind: BatchKind,
   ids: readonly string[],
-  exists: (reg: Registry, id: string) => Promise<boolean>,
+  refuse: (missing: readonly RowProblem[]) => RestError,
 ): Promise<Reply> {
-  const missing: RowProblem[] = [];
-  for (const [row, id] of ids.entries()) {
-    if (!(await exists(reg, id)))
-      missing.push({
-        row,
-        kind,
-        id,
-        error: "not-found",
-        field: "ids",
-        message: `${kind} ${id} does not exist`,
-      });
-  }
-  if (missing.length > 0) throw batchError(404, missing);
-  // One atomic write: a delete that fails half-way cannot leave half the list deleted.
-  await reg.batch(ids.map((id) => ({ op: "delete", kind, id })));
+  let missing: RowProblem[] = [];
+  await reg.transact(async (view) => {
+    const found = await view.exists(kind, ids);
+    missing = ids.flatMap((id, row): RowProblem[] =>
+      found[row]
+        ? []
+        : [{ row, kind, id, error: "not-found", field: "ids", message: `${kind} ${id} does not exist` }],
+    );
+    return missing.length > 0 ? [] : ids.map((id) => ({ op: "delete", kind, id }));
+  });
+  if (missing.length > 0) throw refuse(missing);
   return { body: { deleted: ids } };
 }
 
@@ -483,14 +495,10 @@ function olderV2Routes(): Route[] {
     c: Call,
     kind: BatchKind,
     idOf: (raw: unknown, i: number) => string,
-    exists: (reg: Registry, id: string) => Promise<boolean>,
   ): Promise<Reply> => {
     const raw = list(c.body);
     if (raw.length > MAX_BATCH) throw badRequest(`at most ${MAX_BATCH} ids at once`, "ids");
-    const reg = c.ctx.store.registry;
-    const ids = raw.map(idOf);
-    for (const id of ids) if (!(await exists(reg, id))) throw legacyNotFound(LEGACY_KIND[kind]);
-    return deleteAll(reg, kind, ids, exists);
+    return deleteAll(c.ctx.store.registry, kind, raw.map(idOf), () => legacyNotFound(LEGACY_KIND[kind]));
   };
   const routes: Route[] = ENTITIES.map((e) => ({
     method: "POST",
@@ -502,16 +510,8 @@ function olderV2Routes(): Route[] {
     body: { schema: ref("IdList"), required: true },
     ok: { schema: ref("BatchResult"), description: "the ids deleted" },
     errors: [404],
-    handler: (c) =>
-      olderDelete(
-        c,
-        e.kind,
-        (v, i) => normalizeId(v, `[${i}]`),
-        async (reg, id) => (await e.get(reg, id)) !== undefined,
-      ),
+    handler: (c) => olderDelete(c, e.kind, (v, i) => normalizeId(v, `[${i}]`)),
   }));
-  const pointExists = async (reg: Registry, key: string): Promise<boolean> =>
-    (await reg.getPoint(key)) !== undefined;
   routes.push(
     {
       method: "POST",
@@ -543,7 +543,7 @@ function olderV2Routes(): Route[] {
       body: { schema: listOf(ref("PointRef")), required: true },
       ok: { schema: ref("BatchResult"), description: "the point keys deleted" },
       errors: [404],
-      handler: (c) => olderDelete(c, "point", pointOf, pointExists),
+      handler: (c) => olderDelete(c, "point", pointOf),
     },
   );
   return routes;
@@ -562,16 +562,7 @@ function v2Routes(): Route[] {
       errors: [],
       handler: async (c) => ({ body: await e.list(c.ctx.store.registry) }),
     });
-    routes.push(
-      ...batchRoutes(
-        e.kind,
-        `/v2/${e.plural}`,
-        e.plural,
-        e.plural,
-        e.schema,
-        async (reg, id) => (await e.get(reg, id)) !== undefined,
-      ),
-    );
+    routes.push(...batchRoutes(e.kind, `/v2/${e.plural}`, e.plural, e.plural, e.schema));
   }
   const termShape = async (c: Call): Promise<Shape> => {
     const id = pathId(c.params.id);
@@ -589,7 +580,6 @@ function v2Routes(): Route[] {
       "terms",
       "items of a term (points)",
       "TermItem",
-      async (reg, key) => (await reg.getPoint(key)) !== undefined,
       termShape,
     ),
   );

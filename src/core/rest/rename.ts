@@ -1,10 +1,12 @@
 /**
- * `PUT` with a new id renames an entity, as in the older system. Ids are part of other records (a term
+ * `PUT` changes a record: the client's fields over the stored ones, read and written in one atomic step.
+ * With a new id it renames the entity, as in the older system. Ids are part of other records (a term
  * names its device, a point key names device, term and item, a formula names point keys), so a rename
  * re-creates everything under the entity with the new id: snapshot the subtree, delete the old entity
  * (the registry cascades), create the renamed one and its subtree — all as one atomic registry batch, so
- * a failure leaves everything as it was. The latest values, history and alarm state of re-keyed points
- * start afresh: they are named by the old keys.
+ * a failure leaves everything as it was. The snapshot is taken inside that atomic step, so renames racing
+ * each other or a delete settle as if one came after the other. The latest values, history and alarm
+ * state of re-keyed points start afresh: they are named by the old keys.
  */
 import { DataCollError } from "../errors";
 import { pointKey, splitPointKey, type PointKey } from "../model/datapoint";
@@ -13,7 +15,7 @@ import { termRecord, type Term } from "../model/term";
 import { itemRecord } from "../model/item";
 import { pointRecord, type Point } from "../model/point";
 import { formulaRecord, type Formula } from "../model/formula";
-import { BatchStepError, type Registry, type RegistryStep } from "../store/registry";
+import { BatchStepError, type Registry, type RegistryStep, type RegistryView } from "../store/registry";
 import { checkFormulaRecord, getRecord, type RecordKind } from "./entities";
 
 export type RenameKind = RecordKind;
@@ -25,13 +27,13 @@ interface Snapshot {
   readonly formulas: readonly Formula[];
 }
 
-async function formulasOf(registry: Registry, points: readonly Point[]): Promise<Formula[]> {
+async function formulasOf(registry: RegistryView, points: readonly Point[]): Promise<Formula[]> {
   const byId = new Map<string, Formula>();
   for (const p of points) for (const f of await registry.formulasUsing(p.key)) byId.set(f.id, f);
   return [...byId.values()];
 }
 
-async function snapshot(registry: Registry, kind: RenameKind, id: string): Promise<Snapshot | undefined> {
+async function snapshot(registry: RegistryView, kind: RenameKind, id: string): Promise<Snapshot | undefined> {
   switch (kind) {
     case "device": {
       const d = await registry.getDevice(id);
@@ -101,27 +103,71 @@ function rewriteFormula(f: Formula, map: (k: PointKey) => PointKey): Record<stri
   return { ...formulaRecord(f), params, result: map(f.result) };
 }
 
+/** A term given another device moves there with its points (the older system half-moved it). */
+function movesTerm(
+  kind: RenameKind,
+  stored: Readonly<Record<string, unknown>>,
+  merged: Readonly<Record<string, unknown>>,
+): boolean {
+  return kind === "term" && String(merged.deviceId) !== String(stored.deviceId);
+}
+
+/** The record a `PUT` stores: the client's fields over the record as stored. */
+export type Merge = (current: Readonly<Record<string, unknown>>) => Record<string, unknown>;
+
 /**
- * Rename entity `oldId` of `kind` to the id in `renamed` (a full record of the entity, as a client sent
- * it); undefined when `oldId` does not exist. A record already holding the new id is a conflict. A term
- * whose `deviceId` changes moves to that device with its points, under the same id or a new one.
+ * `PUT`: merge the client's fields into entity `oldId` of `kind` and store the result — under the same id,
+ * or renamed when the merged record names another (`idOf`). The record is read, merged and written in
+ * one atomic step, so two `PUT`s racing each other both land (neither is merged into a stale copy)
+ * and two renames of one record cannot both win. Undefined when `oldId` does not exist (or no longer
+ * does); else the id stored under and the merged record. A new id already taken is a conflict.
  */
-export async function rename(
+export async function change(
   registry: Registry,
+  kind: RenameKind,
+  oldId: string,
+  merge: Merge,
+  idOf: (merged: Readonly<Record<string, unknown>>) => string,
+): Promise<{ id: string; record: Record<string, unknown> } | undefined> {
+  let out: { id: string; record: Record<string, unknown> } | undefined;
+  try {
+    await registry.transact(async (view) => {
+      out = undefined;
+      const current = await getRecord(view, kind, oldId);
+      if (!current) return [];
+      const merged = merge(current);
+      const newId = idOf(merged);
+      if (kind === "formula") checkFormulaRecord(merged);
+      out = { id: newId, record: merged };
+      if (newId === oldId && !movesTerm(kind, current, merged))
+        return [{ op: "put", kind, raw: merged, mode: "update" }];
+      return renameSteps(view, kind, oldId, newId, merged);
+    });
+  } catch (err) {
+    // Nothing was written; the client hears why the step failed, as from a single write.
+    throw err instanceof BatchStepError ? err.reason : err;
+  }
+  return out;
+}
+
+/** The steps renaming `oldId` to `newId`, planned from the registry as the atomic step reads it. */
+async function renameSteps(
+  view: RegistryView,
   kind: RenameKind,
   oldId: string,
   newId: string,
   renamed: Readonly<Record<string, unknown>>,
-): Promise<boolean> {
-  const snap = await snapshot(registry, kind, oldId);
-  if (!snap) return false;
-  if (newId !== oldId && (await getRecord(registry, kind, newId)) !== undefined)
+): Promise<RegistryStep[]> {
+  // Snapshot, check and plan inside the atomic step: two renames of one entity planned from one
+  // snapshot would both re-create its subtree under their new ids.
+  const snap = await snapshot(view, kind, oldId);
+  if (!snap) return [];
+  if (newId !== oldId && (await getRecord(view, kind, newId)) !== undefined)
     throw new DataCollError("conflict", `${kind} ${newId} already exists`, "id");
-  const moved = kind === "term" && String(renamed.deviceId) !== String(snap.root.deviceId);
+  const moved = movesTerm(kind, snap.root, renamed);
   const map = keyMapper(kind, oldId, newId, moved ? String(renamed.deviceId) : undefined);
-  if (kind === "formula") checkFormulaRecord(renamed);
   const deviceId = kind === "device" ? newId : undefined;
-  const steps: RegistryStep[] = [
+  return [
     { op: "delete", kind, id: oldId },
     { op: "put", kind, raw: renamed, mode: "create" },
     ...snap.terms.map((t): RegistryStep => ({
@@ -143,11 +189,4 @@ export async function rename(
       mode: "upsert",
     })),
   ];
-  try {
-    await registry.batch(steps);
-  } catch (err) {
-    // Nothing was written; the client hears why the step failed, as from a single write.
-    throw err instanceof BatchStepError ? err.reason : err;
-  }
-  return true;
 }

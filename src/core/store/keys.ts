@@ -30,6 +30,27 @@ export const K = {
   events: "events",
 } as const;
 
+const REGISTRY_HASHES: ReadonlySet<string> = new Set([
+  K.devices,
+  K.terms,
+  K.items,
+  K.points,
+  K.formulas,
+  K.address,
+  K.addressOf,
+]);
+const REGISTRY_INDEXES = [K.deviceTerms(""), K.termPoints(""), K.itemPoints(""), K.pointFormulas("")];
+
+/**
+ * Keys nothing but registry writes change (records, index sets, the reverse address map), so every
+ * change to them moves the revision. A store may copy such a key, write a large plan on the copy and swap
+ * it in, knowing that a write which got in meanwhile fails the revision check. Latest values, status,
+ * alarms and history are written by others too, and a swap would lose their writes.
+ */
+export function registryOnly(key: string): boolean {
+  return REGISTRY_HASHES.has(key) || REGISTRY_INDEXES.some((p) => key.startsWith(p));
+}
+
 /** Pub/sub channels, relative to the namespace prefix. */
 export const CHANNEL = {
   points: "points",

@@ -19,7 +19,9 @@ import {
 } from "../bus/envelope";
 import { CappedLog } from "./capped-log";
 import { CHANNEL, K } from "./keys";
-import { Registry, type RegistryBackend, type RegistryOp } from "./registry";
+import { LARGE_PLAN_OPS, Registry, type RegistryBackend, type RegistryOp } from "./registry";
+import { stagePlan } from "./staged-apply";
+import { Slicer } from "../slicer";
 import {
   checkAlarm,
   checkCount,
@@ -217,14 +219,19 @@ export class MemoryStore implements Store {
       hmget: (key, fields) => guard(() => fields.map((f) => ks.hash(key)?.get(f))),
       hgetall: (key) => guard(() => new Map(ks.hash(key) ?? [])),
       smembers: (key) => guard(() => [...(ks.sets.get(key) ?? [])]),
-      apply: (rev, ops, message) =>
-        guard(() => {
+      apply: async (rev, ops, message) => {
+        // A large plan is written on copies in slices, then swapped in (staged-apply.ts).
+        const commit =
+          ops.length >= LARGE_PLAN_OPS && rev === ks.rev ? await stagePlan(ks, ops, new Slicer()) : undefined;
+        return guard(() => {
           if (rev !== ks.rev) return false;
-          for (const op of ops) ks.apply(op);
+          if (commit) commit();
+          else for (const op of ops) ks.apply(op);
           ks.rev++;
           this.db.publish(this.namespace + CHANNEL.changes, message);
           return true;
-        }),
+        });
+      },
     };
   }
 

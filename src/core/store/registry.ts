@@ -23,6 +23,7 @@ import { formulaPoints, formulaRecord, parseFormula, type Formula } from "../mod
 import { addressKey, DEFAULT_PROTOCOL_RULES, type ProtocolRules } from "../model/protocol-rules";
 import type { EntityKind, RegistryChange } from "../model/change";
 import { ENVELOPE_VERSION, EventIds, RecentIds, changesJson, type ChangesEnvelope } from "../bus/envelope";
+import { Slicer } from "../slicer";
 import { K } from "./keys";
 
 /** One write of a plan, on keys relative to the namespace. */
@@ -45,6 +46,13 @@ export interface RegistryBackend {
    */
   apply(rev: number, ops: readonly RegistryOp[], message: string): Promise<boolean>;
 }
+
+/**
+ * A plan of this many writes is large (an import): a backend stages it — writes it ahead on copies of
+ * the registry keys, a slice at a time, and swaps them in at the atomic step — rather than holding the
+ * store (the event loop, or Redis) for the whole write.
+ */
+export const LARGE_PLAN_OPS = 10_000;
 
 /** create: the id must be new (409); update: it must exist (404); upsert: either. */
 export type WriteMode = "create" | "update" | "upsert";
@@ -74,6 +82,18 @@ export class BatchStepError extends Error {
 export type ChangeListener = (changes: readonly RegistryChange[], envelope: ChangesEnvelope) => void;
 
 const MAX_ATTEMPTS = 50;
+/** Fields per read when a batch reads ahead. */
+const PREFETCH_CHUNK = 1000;
+const PREFETCH_IN_FLIGHT = 2;
+/** The hash holding each kind's records. */
+const HASH_OF: Readonly<Record<EntityKind, string>> = {
+  device: K.devices,
+  term: K.terms,
+  item: K.items,
+  point: K.points,
+  formula: K.formulas,
+};
+const MISS: unique symbol = Symbol("not read yet");
 
 function notFound(what: string, id: string, field: string): DataCollError {
   return new DataCollError("not-found", `${what} ${id} does not exist`, field);
@@ -107,6 +127,14 @@ class Plan implements Reader {
   private readonly done = new Set<string>();
   private readonly hashes = new Map<string, HashOverlay>();
   private readonly sets = new Map<string, SetOverlay>();
+  /**
+   * Hash fields this attempt has read from the store, so that a field many steps read (the device of
+   * 100,000 points) costs one round trip. Safe to keep for the attempt: if anything changes meanwhile,
+   * the revision does and the attempt is planned again from scratch.
+   */
+  private readonly stored = new Map<string, Map<string, string | undefined>>();
+  /** Records parsed from stored text, per hash, so a device read by every point is parsed once. */
+  private readonly parsed = new Map<string, Map<string, unknown>>();
 
   constructor(
     readonly rev: number,
@@ -163,15 +191,73 @@ class Plan implements Reader {
 
   // ---- reads: the stored state, then this plan's writes over it
 
+  private storedOf(key: string): Map<string, string | undefined> {
+    let c = this.stored.get(key);
+    if (!c) this.stored.set(key, (c = new Map()));
+    return c;
+  }
+
+  /** Read these fields of a hash ahead, in a few large reads instead of one per step. */
+  async prefetch(key: string, fields: Iterable<string>): Promise<void> {
+    const c = this.storedOf(key);
+    const missing = [...new Set(fields)].filter((f) => !c.has(f));
+    let next = 0;
+    // A few reads in flight, not all: on Redis, another request's command waits behind every read queued
+    // on the connection before it.
+    const worker = async (): Promise<void> => {
+      for (let at = next; at < missing.length; at = next) {
+        next += PREFETCH_CHUNK;
+        const chunk = missing.slice(at, at + PREFETCH_CHUNK);
+        const values = await this.backend.hmget(key, chunk);
+        chunk.forEach((f, i) => c.set(f, values[i]));
+      }
+    };
+    await Promise.all(Array.from({ length: PREFETCH_IN_FLIGHT }, worker));
+  }
+
+  /** A stored field already read by this attempt; `miss` when it was not. */
+  peek(key: string, field: string): string | undefined | typeof MISS {
+    const c = this.stored.get(key);
+    return c?.has(field) ? c.get(field) : MISS;
+  }
+
+  /** `text` of hash `key` parsed, once per attempt. */
+  parse<T>(key: string, text: string, parse: (raw: unknown) => T): T {
+    let memo = this.parsed.get(key);
+    if (!memo) this.parsed.set(key, (memo = new Map()));
+    if (memo.has(text)) return memo.get(text) as T;
+    const value = parse(JSON.parse(text));
+    memo.set(text, value);
+    return value;
+  }
+
+  private async storedField(key: string, field: string): Promise<string | undefined> {
+    const c = this.storedOf(key);
+    if (c.has(field)) return c.get(field);
+    const v = await this.backend.hget(key, field);
+    c.set(field, v);
+    return v;
+  }
+
+  private async storedFields(key: string, fields: readonly string[]): Promise<(string | undefined)[]> {
+    const c = this.storedOf(key);
+    const missing = fields.filter((f) => !c.has(f));
+    if (missing.length > 0) {
+      const values = await this.backend.hmget(key, missing);
+      missing.forEach((f, i) => c.set(f, values[i]));
+    }
+    return fields.map((f) => c.get(f));
+  }
+
   async hget(key: string, field: string): Promise<string | undefined> {
-    const stored = await this.backend.hget(key, field);
+    const stored = await this.storedField(key, field);
     const h = this.hashes.get(key);
     if (!h) return stored;
     return h.fields.has(field) ? h.fields.get(field) : h.cleared ? undefined : stored;
   }
 
   async hmget(key: string, fields: readonly string[]): Promise<(string | undefined)[]> {
-    const stored = await this.backend.hmget(key, fields);
+    const stored = await this.storedFields(key, fields);
     const h = this.hashes.get(key);
     if (!h) return stored;
     return fields.map((f, i) => (h.fields.has(f) ? h.fields.get(f) : h.cleared ? undefined : stored[i]));
@@ -215,8 +301,137 @@ export interface RegistryOptions {
   readonly now?: () => number;
 }
 
-export class Registry {
-  readonly rules: ProtocolRules;
+/** A batch step with its record read by the model: once per write, not once per attempt. */
+type PreparedStep =
+  | { readonly op: "delete"; readonly kind: EntityKind; readonly id: string }
+  | { readonly op: "put"; readonly kind: "device"; readonly value: Device; readonly mode: WriteMode }
+  | { readonly op: "put"; readonly kind: "term"; readonly value: Term; readonly mode: WriteMode }
+  | { readonly op: "put"; readonly kind: "item"; readonly value: Item; readonly mode: WriteMode }
+  | { readonly op: "put"; readonly kind: "point"; readonly value: Point; readonly mode: WriteMode }
+  | { readonly op: "put"; readonly kind: "formula"; readonly value: Formula; readonly mode: WriteMode };
+
+function prepareStep(step: RegistryStep): PreparedStep {
+  if (step.op === "delete") return step;
+  const mode = step.mode ?? "upsert";
+  switch (step.kind) {
+    case "device":
+      return { op: "put", kind: "device", value: parseDevice(step.raw), mode };
+    case "term":
+      return { op: "put", kind: "term", value: parseTerm(step.raw), mode };
+    case "item":
+      return { op: "put", kind: "item", value: parseItem(step.raw), mode };
+    case "point":
+      return { op: "put", kind: "point", value: parsePoint(step.raw), mode };
+    case "formula":
+      return { op: "put", kind: "formula", value: parseFormula(step.raw), mode };
+  }
+}
+
+/** A record of hash `key`, parsed; a plan parses each stored text once per attempt. */
+async function readJson<T>(
+  r: Reader,
+  key: string,
+  id: string,
+  parse: (raw: unknown) => T,
+): Promise<T | undefined> {
+  const v = await r.hget(key, id);
+  if (v === undefined) return undefined;
+  return r instanceof Plan ? r.parse(key, v, parse) : parse(JSON.parse(v));
+}
+
+/**
+ * The registry's reads over one reader: the store itself, or — inside `transact` — the plan of a write
+ * being prepared, so that a read-modify-write reads what its atomic step is checked against (and what
+ * the steps planned before it wrote).
+ */
+export class RegistryView {
+  constructor(
+    private readonly reader: Reader,
+    readonly rules: ProtocolRules,
+  ) {}
+
+  /** Which of these ids of one kind (point keys for points) have a record. */
+  async exists(kind: EntityKind, ids: readonly string[]): Promise<boolean[]> {
+    const out: boolean[] = [];
+    for (let i = 0; i < ids.length; i += PREFETCH_CHUNK) {
+      const values = await this.reader.hmget(HASH_OF[kind], ids.slice(i, i + PREFETCH_CHUNK));
+      for (const v of values) out.push(v !== undefined);
+    }
+    return out;
+  }
+
+  getDevice(id: string): Promise<Device | undefined> {
+    return readJson(this.reader, K.devices, id, parseDevice);
+  }
+
+  async listDevices(): Promise<Device[]> {
+    return parseAll([...(await this.reader.hgetall(K.devices)).values()], parseDevice);
+  }
+
+  getTerm(id: string): Promise<Term | undefined> {
+    return readJson(this.reader, K.terms, id, parseTerm);
+  }
+
+  async listTerms(deviceId?: string): Promise<Term[]> {
+    if (deviceId === undefined)
+      return parseAll([...(await this.reader.hgetall(K.terms)).values()], parseTerm);
+    const ids = await this.reader.smembers(K.deviceTerms(deviceId));
+    return parseAll(await this.reader.hmget(K.terms, ids), parseTerm);
+  }
+
+  getItem(id: string): Promise<Item | undefined> {
+    return readJson(this.reader, K.items, id, parseItem);
+  }
+
+  async listItems(): Promise<Item[]> {
+    return parseAll([...(await this.reader.hgetall(K.items)).values()], parseItem);
+  }
+
+  getPoint(key: PointKey): Promise<Point | undefined> {
+    return readJson(this.reader, K.points, key, parsePoint);
+  }
+
+  async listPoints(filter: PointFilter = {}): Promise<Point[]> {
+    let keys: string[] | undefined;
+    if (filter.termId !== undefined) keys = await this.reader.smembers(K.termPoints(filter.termId));
+    else if (filter.itemId !== undefined) keys = await this.reader.smembers(K.itemPoints(filter.itemId));
+    else if (filter.deviceId !== undefined) {
+      const terms = await this.reader.smembers(K.deviceTerms(filter.deviceId));
+      keys = (await Promise.all(terms.map((t) => this.reader.smembers(K.termPoints(t))))).flat();
+    }
+    const values =
+      keys === undefined
+        ? [...(await this.reader.hgetall(K.points)).values()]
+        : await this.reader.hmget(K.points, keys);
+    return parseAll(values, parsePoint).filter(
+      (p) =>
+        (filter.deviceId === undefined || p.deviceId === filter.deviceId) &&
+        (filter.termId === undefined || p.termId === filter.termId) &&
+        (filter.itemId === undefined || p.itemId === filter.itemId),
+    );
+  }
+
+  /** The point a protocol address maps to (see protocol-rules.ts for the key form). */
+  async pointByAddress(addressKey: string): Promise<PointKey | undefined> {
+    return this.reader.hget(K.address, addressKey);
+  }
+
+  getFormula(id: string): Promise<Formula | undefined> {
+    return readJson(this.reader, K.formulas, id, parseFormula);
+  }
+
+  async listFormulas(): Promise<Formula[]> {
+    return parseAll([...(await this.reader.hgetall(K.formulas)).values()], parseFormula);
+  }
+
+  /** The formulas that read or write a point. */
+  async formulasUsing(key: PointKey): Promise<Formula[]> {
+    const ids = await this.reader.smembers(K.pointFormulas(key));
+    return parseAll(await this.reader.hmget(K.formulas, ids), parseFormula);
+  }
+}
+
+export class Registry extends RegistryView {
   private readonly ids: EventIds;
   private readonly recent = new RecentIds(1000);
   private listeners: readonly ChangeListener[] = [];
@@ -228,7 +443,7 @@ export class Registry {
     private readonly backend: RegistryBackend,
     opts: RegistryOptions,
   ) {
-    this.rules = opts.rules ?? DEFAULT_PROTOCOL_RULES;
+    super(backend, opts.rules ?? DEFAULT_PROTOCOL_RULES);
     this.ids = opts.ids ?? new EventIds();
     this.now = opts.now ?? Date.now;
     this.instanceId = opts.instanceId;
@@ -306,18 +521,113 @@ export class Registry {
    * and nothing is written.
    */
   batch(steps: readonly RegistryStep[]): Promise<RegistryChange[]> {
+    return this.transact(() => Promise.resolve(steps));
+  }
+
+  /**
+   * A read-modify-write as one atomic step: `build` reads the registry through `view` and returns the
+   * steps to apply, which run as a batch. `build` runs again on every retry, so whatever it decides
+   * (a rename's subtree, whether an id is free) is decided on the state the write is applied to. An
+   * error thrown by `build` rejects the write as it is; an empty list of steps writes nothing.
+   */
+  transact(build: (view: RegistryView) => Promise<readonly RegistryStep[]>): Promise<RegistryChange[]> {
     return this.write(async (plan) => {
-      for (let i = 0; i < steps.length; i++) {
-        try {
-          await this.planStep(plan, steps[i]);
-        } catch (err) {
-          throw new BatchStepError(i, err);
-        }
-      }
+      const steps = await build(new RegistryView(plan, this.rules));
+      await this.planSteps(plan, steps);
     });
   }
 
-  private planStep(plan: Plan, step: RegistryStep): Promise<void> {
+  /** Plan a batch in slices of the event loop, reading ahead what its puts will read. */
+  private async planSteps(plan: Plan, steps: readonly RegistryStep[]): Promise<void> {
+    const slicer = new Slicer();
+    const prepared: PreparedStep[] = [];
+    for (let i = 0; i < steps.length; i++) {
+      try {
+        prepared.push(prepareStep(steps[i]));
+      } catch (err) {
+        throw new BatchStepError(i, err);
+      }
+      await slicer.tick();
+    }
+    await this.readAhead(plan, prepared, slicer);
+    for (let i = 0; i < prepared.length; i++) {
+      try {
+        await this.planStep(plan, prepared[i]);
+      } catch (err) {
+        throw new BatchStepError(i, err);
+      }
+      await slicer.tick();
+    }
+  }
+
+  /**
+   * Read in a few large reads what the puts of a batch will read one by one: on Redis, a round trip
+   * per read would make a 100,000-row import take minutes. Only a cache: what it misses is read later.
+   */
+  private async readAhead(plan: Plan, steps: readonly PreparedStep[], slicer: Slicer): Promise<void> {
+    const want = new Map<string, Set<string>>();
+    const add = (key: string, field: string): void => {
+      let f = want.get(key);
+      if (!f) want.set(key, (f = new Set()));
+      f.add(field);
+    };
+    const devices = new Map<string, Device>();
+    const terms = new Map<string, Term>();
+    for (const s of steps) {
+      if (s.op === "put") {
+        switch (s.kind) {
+          case "device":
+            add(K.devices, s.value.id);
+            devices.set(s.value.id, s.value);
+            break;
+          case "term":
+            add(K.devices, s.value.deviceId);
+            add(K.terms, s.value.id);
+            terms.set(s.value.id, s.value);
+            break;
+          case "item":
+            add(K.items, s.value.id);
+            break;
+          case "point":
+            add(K.devices, s.value.deviceId);
+            add(K.terms, s.value.termId);
+            add(K.items, s.value.itemId);
+            add(K.points, s.value.key);
+            add(K.addressOf, s.value.key);
+            break;
+          case "formula":
+            add(K.formulas, s.value.id);
+            break;
+        }
+      }
+      await slicer.tick();
+    }
+    for (const [key, fields] of want) await plan.prefetch(key, fields);
+    // The reverse-map entries the points will claim, from the devices and terms now at hand.
+    const stored = <T>(key: string, id: string, parse: (raw: unknown) => T): T | undefined => {
+      const text = plan.peek(key, id);
+      return typeof text === "string" ? plan.parse(key, text, parse) : undefined;
+    };
+    const addresses: string[] = [];
+    for (const s of steps) {
+      if (s.op === "put" && s.kind === "point") {
+        const device = devices.get(s.value.deviceId) ?? stored(K.devices, s.value.deviceId, parseDevice);
+        const term = terms.get(s.value.termId) ?? stored(K.terms, s.value.termId, parseTerm);
+        if (device && term) {
+          try {
+            const k = this.addressKeyFor(device, term, s.value.address);
+            if (k !== undefined) addresses.push(k);
+          } catch {
+            // A bad address: the step's own planning reports it.
+          }
+        }
+      }
+      await slicer.tick();
+    }
+    await plan.prefetch(K.address, addresses);
+  }
+
+  private planStep(plan: Plan, step: PreparedStep): Promise<void> {
     if (step.op === "delete") {
       switch (step.kind) {
         case "device":
@@ -332,29 +642,18 @@ export class Registry {
           return this.planDeleteFormula(plan, step.id);
       }
     }
-    const mode = step.mode ?? "upsert";
     switch (step.kind) {
       case "device":
-        return this.planPutDevice(plan, parseDevice(step.raw), mode);
+        return this.planPutDevice(plan, step.value, step.mode);
       case "term":
-        return this.planPutTerm(plan, parseTerm(step.raw), mode);
+        return this.planPutTerm(plan, step.value, step.mode);
       case "item":
-        return this.planPutItem(plan, parseItem(step.raw), mode);
+        return this.planPutItem(plan, step.value, step.mode);
       case "point":
-        return this.planPutPoint(plan, parsePoint(step.raw), mode);
+        return this.planPutPoint(plan, step.value, step.mode);
       case "formula":
-        return this.planPutFormula(plan, parseFormula(step.raw), mode);
+        return this.planPutFormula(plan, step.value, step.mode);
     }
-  }
-
-  private async getJson<T>(
-    r: Reader,
-    key: string,
-    id: string,
-    parse: (raw: unknown) => T,
-  ): Promise<T | undefined> {
-    const v = await r.hget(key, id);
-    return v === undefined ? undefined : parse(JSON.parse(v));
   }
 
   private checkMode(what: string, id: string, exists: boolean, mode: WriteMode): void {
@@ -365,14 +664,6 @@ export class Registry {
 
   // ---- devices
 
-  getDevice(id: string): Promise<Device | undefined> {
-    return this.getJson(this.backend, K.devices, id, parseDevice);
-  }
-
-  async listDevices(): Promise<Device[]> {
-    return parseAll([...(await this.backend.hgetall(K.devices)).values()], parseDevice);
-  }
-
   /** Validate and store a device; returns the changes made. */
   putDevice(raw: unknown, mode: WriteMode = "upsert"): Promise<RegistryChange[]> {
     const device = parseDevice(raw);
@@ -380,7 +671,7 @@ export class Registry {
   }
 
   private async planPutDevice(plan: Plan, device: Device, mode: WriteMode): Promise<void> {
-    const old = await this.getJson(plan, K.devices, device.id, parseDevice);
+    const old = await readJson(plan, K.devices, device.id, parseDevice);
     this.checkMode("device", device.id, old !== undefined, mode);
     if (
       old &&
@@ -413,17 +704,6 @@ export class Registry {
 
   // ---- terms
 
-  getTerm(id: string): Promise<Term | undefined> {
-    return this.getJson(this.backend, K.terms, id, parseTerm);
-  }
-
-  async listTerms(deviceId?: string): Promise<Term[]> {
-    if (deviceId === undefined)
-      return parseAll([...(await this.backend.hgetall(K.terms)).values()], parseTerm);
-    const ids = await this.backend.smembers(K.deviceTerms(deviceId));
-    return parseAll(await this.backend.hmget(K.terms, ids), parseTerm);
-  }
-
   putTerm(raw: unknown, mode: WriteMode = "upsert"): Promise<RegistryChange[]> {
     const term = parseTerm(raw);
     return this.write((plan) => this.planPutTerm(plan, term, mode));
@@ -431,8 +711,8 @@ export class Registry {
 
   private async planPutTerm(plan: Plan, term: Term, mode: WriteMode): Promise<void> {
     const [device, old] = await Promise.all([
-      this.getJson(plan, K.devices, term.deviceId, parseDevice),
-      this.getJson(plan, K.terms, term.id, parseTerm),
+      readJson(plan, K.devices, term.deviceId, parseDevice),
+      readJson(plan, K.terms, term.id, parseTerm),
     ]);
     this.checkMode("term", term.id, old !== undefined, mode);
     if (!device) throw notFound("device", term.deviceId, "deviceId");
@@ -462,7 +742,7 @@ export class Registry {
   }
 
   private async planDeleteTerm(plan: Plan, id: string): Promise<void> {
-    const term = await this.getJson(plan, K.terms, id, parseTerm);
+    const term = await readJson(plan, K.terms, id, parseTerm);
     if (!term || !plan.first("term", id)) return;
     const keys = await plan.smembers(K.termPoints(id));
     await Promise.all(keys.map((key) => this.planDeletePoint(plan, key)));
@@ -472,14 +752,6 @@ export class Registry {
   }
 
   // ---- items
-
-  getItem(id: string): Promise<Item | undefined> {
-    return this.getJson(this.backend, K.items, id, parseItem);
-  }
-
-  async listItems(): Promise<Item[]> {
-    return parseAll([...(await this.backend.hgetall(K.items)).values()], parseItem);
-  }
 
   putItem(raw: unknown, mode: WriteMode = "upsert"): Promise<RegistryChange[]> {
     const item = parseItem(raw);
@@ -507,35 +779,6 @@ export class Registry {
 
   // ---- points
 
-  getPoint(key: PointKey): Promise<Point | undefined> {
-    return this.getJson(this.backend, K.points, key, parsePoint);
-  }
-
-  async listPoints(filter: PointFilter = {}): Promise<Point[]> {
-    let keys: string[] | undefined;
-    if (filter.termId !== undefined) keys = await this.backend.smembers(K.termPoints(filter.termId));
-    else if (filter.itemId !== undefined) keys = await this.backend.smembers(K.itemPoints(filter.itemId));
-    else if (filter.deviceId !== undefined) {
-      const terms = await this.backend.smembers(K.deviceTerms(filter.deviceId));
-      keys = (await Promise.all(terms.map((t) => this.backend.smembers(K.termPoints(t))))).flat();
-    }
-    const values =
-      keys === undefined
-        ? [...(await this.backend.hgetall(K.points)).values()]
-        : await this.backend.hmget(K.points, keys);
-    return parseAll(values, parsePoint).filter(
-      (p) =>
-        (filter.deviceId === undefined || p.deviceId === filter.deviceId) &&
-        (filter.termId === undefined || p.termId === filter.termId) &&
-        (filter.itemId === undefined || p.itemId === filter.itemId),
-    );
-  }
-
-  /** The point a protocol address maps to (see protocol-rules.ts for the key form). */
-  async pointByAddress(addressKey: string): Promise<PointKey | undefined> {
-    return this.backend.hget(K.address, addressKey);
-  }
-
   /** The reverse-map key of a point address on a term of a device, or undefined when it has none. */
   addressKeyFor(device: Device, term: Term, address: string): string | undefined {
     if (address === "") return undefined;
@@ -552,8 +795,8 @@ export class Registry {
 
   private async planPutPoint(plan: Plan, point: Point, mode: WriteMode): Promise<void> {
     const [device, term, item, old] = await Promise.all([
-      this.getJson(plan, K.devices, point.deviceId, parseDevice),
-      this.getJson(plan, K.terms, point.termId, parseTerm),
+      readJson(plan, K.devices, point.deviceId, parseDevice),
+      readJson(plan, K.terms, point.termId, parseTerm),
       plan.hget(K.items, point.itemId),
       plan.hget(K.points, point.key),
     ]);
@@ -610,7 +853,7 @@ export class Registry {
   }
 
   private async planDeletePoint(plan: Plan, key: PointKey): Promise<void> {
-    const point = await this.getJson(plan, K.points, key, parsePoint);
+    const point = await readJson(plan, K.points, key, parsePoint);
     if (!point || !plan.first("point", key)) return;
     const [formulas, held] = await Promise.all([
       plan.smembers(K.pointFormulas(key)),
@@ -633,27 +876,13 @@ export class Registry {
 
   // ---- formulas
 
-  getFormula(id: string): Promise<Formula | undefined> {
-    return this.getJson(this.backend, K.formulas, id, parseFormula);
-  }
-
-  async listFormulas(): Promise<Formula[]> {
-    return parseAll([...(await this.backend.hgetall(K.formulas)).values()], parseFormula);
-  }
-
-  /** The formulas that read or write a point. */
-  async formulasUsing(key: PointKey): Promise<Formula[]> {
-    const ids = await this.backend.smembers(K.pointFormulas(key));
-    return parseAll(await this.backend.hmget(K.formulas, ids), parseFormula);
-  }
-
   putFormula(raw: unknown, mode: WriteMode = "upsert"): Promise<RegistryChange[]> {
     const formula = parseFormula(raw);
     return this.write((plan) => this.planPutFormula(plan, formula, mode));
   }
 
   private async planPutFormula(plan: Plan, formula: Formula, mode: WriteMode): Promise<void> {
-    const old = await this.getJson(plan, K.formulas, formula.id, parseFormula);
+    const old = await readJson(plan, K.formulas, formula.id, parseFormula);
     this.checkMode("formula", formula.id, old !== undefined, mode);
     const fields = new Map<PointKey, string>(
       Object.entries(formula.params).map(([n, k]) => [k, `params.${n}`]),
@@ -664,7 +893,7 @@ export class Registry {
     keys.forEach((k, i) => {
       if (found[i] === undefined) throw notFound("point", k, fields.get(k) ?? "params");
     });
-    const resultDevice = await this.getJson(plan, K.devices, formula.result.split(":")[0], parseDevice);
+    const resultDevice = await readJson(plan, K.devices, formula.result.split(":")[0], parseDevice);
     if (resultDevice && resultDevice.protocol !== "formula" && resultDevice.protocol !== "virtual") {
       throw new DataCollError(
         "invalid",
@@ -684,7 +913,7 @@ export class Registry {
   }
 
   private async planDeleteFormula(plan: Plan, id: string): Promise<void> {
-    const f = await this.getJson(plan, K.formulas, id, parseFormula);
+    const f = await readJson(plan, K.formulas, id, parseFormula);
     if (!f || !plan.first("formula", id)) return;
     for (const k of formulaPoints(f)) plan.srem(K.pointFormulas(k), id);
     plan.hdel(K.formulas, id);
