@@ -92,7 +92,8 @@ export class NodeRedProcess {
     };
     child.stdout?.on("data", keep);
     child.stderr?.on("data", keep);
-    this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
+    // "close", not "exit": by then the output pipes are drained too, so `output` holds every line.
+    this.exited = new Promise((resolve) => child.once("close", () => resolve()));
     this.child = child;
   }
 

@@ -28,7 +28,13 @@ export function statusOf(err: DataCollError): number {
       return 404;
     case "conflict":
       return 409;
+    // Busy, or the embedded store's file is locked by another process, damaged or refused by the disk:
+    // the service is unavailable (until an operator acts, and the message says what to do).
     case "busy":
+    case "store-locked":
+    case "store-corrupt":
+    case "store-io":
+    case "store-write":
       return 503;
     default:
       return 500;

@@ -82,40 +82,54 @@ export class HttpServer {
     body?: unknown,
     headers: Record<string, string> = {},
   ): Promise<Reply> {
-    const text =
-      body === undefined
-        ? undefined
-        : typeof body === "string" || Buffer.isBuffer(body)
-          ? body
-          : JSON.stringify(body);
-    const h: Record<string, string | number> = { connection: "close", ...headers };
-    if (text !== undefined) {
-      h["content-length"] = Buffer.byteLength(text);
-      if (!Object.keys(headers).some((k) => k.toLowerCase() === "content-type"))
-        h["content-type"] = "application/json";
-    }
-    return new Promise((resolve, reject) => {
-      const req = http.request(
-        { host: "127.0.0.1", port: this.port, method, path: urlPath, headers: h, agent: false },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => {
-            const t = Buffer.concat(chunks).toString("utf8");
-            resolve({
-              status: res.statusCode ?? 0,
-              headers: res.headers,
-              text: t,
-              json: () => JSON.parse(t) as unknown,
-            });
-          });
-          res.on("error", reject);
-        },
-      );
-      req.on("error", reject);
-      req.end(text);
-    });
+    return httpRequest(this.port, method, urlPath, body, headers);
   }
+}
+
+/**
+ * One request to a loopback port, on a connection of its own that closes after it. A body that is not
+ * text or bytes is sent as JSON, with that content type unless `headers` names one.
+ */
+export function httpRequest(
+  port: number,
+  method: string,
+  urlPath: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Reply> {
+  const text =
+    body === undefined
+      ? undefined
+      : typeof body === "string" || Buffer.isBuffer(body)
+        ? body
+        : JSON.stringify(body);
+  const h: Record<string, string | number> = { connection: "close", ...headers };
+  if (text !== undefined) {
+    h["content-length"] = Buffer.byteLength(text);
+    if (!Object.keys(headers).some((k) => k.toLowerCase() === "content-type"))
+      h["content-type"] = "application/json";
+  }
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: "127.0.0.1", port, method, path: urlPath, headers: h, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const t = Buffer.concat(chunks).toString("utf8");
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text: t,
+            json: () => JSON.parse(t) as unknown,
+          });
+        });
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(text);
+  });
 }
 
 /** The wiring of DESIGN §8: one `http in` per method on `<base>/*` → datacoll-api → http response. */

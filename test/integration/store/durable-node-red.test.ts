@@ -1,0 +1,222 @@
+/**
+ * The embedded store's registry in a real Node-RED process, through the REST API: it survives a Full
+ * deploy (every node closed and made again), a graceful restart, and `kill -9` while writers stream
+ * batches — after which the registry holds exactly the acknowledged writes (the one in flight at the
+ * kill may or may not be there, whole). A second Node-RED on the same user directory is refused.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { NodeRedProcess } from "../../support/node-red-process";
+import { freePort, until } from "../../support/net";
+import { httpRequest, type Reply } from "../rest/http-flow";
+
+const TAB = "dtab";
+
+/** One write of a writer: a batch of devices created, or one deleted. */
+type Op = { readonly add: readonly string[] } | { readonly del: readonly string[] };
+
+/** A manager on the embedded store, the API at /api (http in → datacoll-api → http response). */
+function flows(): object[] {
+  return [
+    { id: TAB, type: "tab", label: "durable" },
+    { id: "m1", type: "datacoll-manager", name: "plant", store: "embedded", namespace: "dur:" },
+    ...["get", "post", "put", "delete"].map((method, i) => ({
+      id: `in-${method}`,
+      type: "http in",
+      z: TAB,
+      url: "/api/*",
+      method,
+      x: 100,
+      y: 40 + i * 40,
+      wires: [["api"]],
+    })),
+    {
+      id: "api",
+      type: "datacoll-api",
+      z: TAB,
+      manager: "m1",
+      basePath: "/api",
+      maxBody: 1_000_000,
+      x: 300,
+      y: 100,
+      wires: [["out"]],
+    },
+    { id: "out", type: "http response", z: TAB, x: 500, y: 100, wires: [] },
+  ];
+}
+
+async function deviceIds(red: NodeRedProcess): Promise<string[]> {
+  const r = await httpRequest(red.port, "GET", "/api/v1/devices");
+  assert.equal(r.status, 200, r.text);
+  return (r.json() as string[]).sort();
+}
+
+/** The API answers (the flows are started), or the wait fails naming the log's end. */
+async function serving(red: NodeRedProcess): Promise<void> {
+  await until(
+    async () => {
+      try {
+        return (await httpRequest(red.port, "GET", "/api/v1/devices")).status === 200;
+      } catch {
+        return false;
+      }
+    },
+    30_000,
+    `the API of ${red.name}`,
+  ).catch((err: unknown) => {
+    throw new Error(`${String(err)}\n${red.output.slice(-3000)}`);
+  });
+}
+
+function devices(ids: readonly string[]): object[] {
+  return ids.map((id) => ({ id, name: `device ${id}`, protocol: "virtual" }));
+}
+
+async function post(red: NodeRedProcess, urlPath: string, body: unknown): Promise<Reply> {
+  return httpRequest(red.port, "POST", urlPath, body);
+}
+
+describe("embedded store in a real Node-RED process", function () {
+  this.timeout(120_000);
+  let red: NodeRedProcess;
+
+  before(async function () {
+    red = new NodeRedProcess("durable", flows());
+    await red.start();
+    await serving(red);
+  });
+
+  after(async function () {
+    await red.stop("SIGINT");
+    red.dispose();
+  });
+
+  it("keeps devices created over REST across a Full deploy", async function () {
+    for (const id of ["fd1", "fd2", "fd3"]) {
+      const r = await post(red, "/api/v1/devices", devices([id])[0]);
+      assert.equal(r.status, 200, r.text);
+    }
+    const before = await deviceIds(red);
+    assert.deepEqual(before, ["fd1", "fd2", "fd3"]);
+    const got = await httpRequest(red.port, "GET", "/flows", undefined, { "node-red-api-version": "v2" });
+    assert.equal(got.status, 200, got.text);
+    const { flows: current, rev } = got.json() as { flows: object[]; rev: string };
+    const starts = (): number => red.output.split("Started flows").length - 1;
+    const startedBefore = starts();
+    const deploy = await httpRequest(
+      red.port,
+      "POST",
+      "/flows",
+      { flows: current, rev },
+      { "node-red-api-version": "v2", "node-red-deployment-type": "full" },
+    );
+    assert.equal(deploy.status, 200, deploy.text);
+    await until(() => starts() > startedBefore, 30_000, "the flows started again");
+    assert.match(red.output, /Stopping flows/, "a Full deploy stops every node first");
+    await serving(red);
+    assert.deepEqual(await deviceIds(red), before);
+    // Stopping every node closed the store and starting them opened it again: it still takes writes.
+    assert.equal((await post(red, "/api/v1/devices", devices(["fd4"])[0])).status, 200);
+    assert.deepEqual(await deviceIds(red), [...before, "fd4"]);
+  });
+
+  it("keeps them across a restart", async function () {
+    const before = await deviceIds(red);
+    assert.ok(before.length > 0);
+    await red.stop("SIGINT");
+    await red.start();
+    await serving(red);
+    assert.deepEqual(await deviceIds(red), before);
+  });
+
+  it("holds exactly the acknowledged batches after kill -9 during a stream of writes", async function () {
+    const WRITERS = 4;
+    for (let round = 1; round <= 2; round++) {
+      const start = await deviceIds(red);
+      /** Per writer: the ids its acknowledged writes left, and the write in flight when the process died. */
+      const acked = Array.from({ length: WRITERS }, () => new Set<string>());
+      const inFlight: (Op | undefined)[] = [];
+      let acks = 0;
+      let killed = false;
+      const writer = async (w: number): Promise<void> => {
+        const mine = acked[w];
+        for (let i = 0; !killed; i++) {
+          // Batches of three devices, and now and then the delete of an earlier batch: each all or none.
+          const del = i % 4 === 3 ? [...mine].slice(0, 3) : [];
+          const op: Op =
+            del.length > 0 ? { del } : { add: ["a", "b", "c"].map((s) => `k${round}w${w}n${i}${s}`) };
+          inFlight[w] = op;
+          let r: Reply;
+          try {
+            r =
+              "del" in op
+                ? await httpRequest(red.port, "DELETE", "/api/v2/devices", op.del)
+                : await post(red, "/api/v2/devices", devices(op.add));
+          } catch {
+            return; // the process is gone: this write's fate is unknown
+          }
+          assert.equal(r.status, 200, r.text);
+          if ("del" in op) for (const id of op.del) mine.delete(id);
+          else for (const id of op.add) mine.add(id);
+          inFlight[w] = undefined;
+          acks++;
+        }
+      };
+      const writing = Array.from({ length: WRITERS }, (_, w) => writer(w));
+      await until(() => acks >= 40, 30_000, "40 acknowledged batches");
+      const pid = red.pid;
+      assert.ok(pid !== undefined);
+      process.kill(pid, "SIGKILL");
+      killed = true;
+      await Promise.all(writing);
+      await red.stop("SIGKILL");
+
+      await red.start();
+      await serving(red);
+      const after = new Set(await deviceIds(red));
+      for (const id of start) assert.ok(after.has(id), `round ${round}: ${id}, written before, is gone`);
+      for (let w = 0; w < WRITERS; w++) {
+        const prefix = `k${round}w${w}n`;
+        const found = new Set([...after].filter((id) => id.startsWith(prefix)));
+        const want = acked[w];
+        const op = inFlight[w];
+        const withOp = new Set(want);
+        if (op && "add" in op) for (const id of op.add) withOp.add(id);
+        if (op && "del" in op) for (const id of op.del) withOp.delete(id);
+        const same = (a: Set<string>, b: Set<string>): boolean =>
+          a.size === b.size && [...a].every((x) => b.has(x));
+        assert.ok(
+          same(found, want) || same(found, withOp),
+          `round ${round}, writer ${w}: the registry holds ${[...found].sort().join(" ")}; acknowledged: ${[...want].sort().join(" ")}; in flight: ${JSON.stringify(op)}`,
+        );
+      }
+    }
+  });
+
+  it("refuses a second Node-RED on the same user directory, and the first goes on", async function () {
+    const port = await freePort();
+    const nodeRed = path.dirname(require.resolve("node-red/package.json"));
+    const second = spawn(
+      process.execPath,
+      [path.join(nodeRed, "red.js"), "--userDir", red.userDir, "--port", String(port), "flows.json"],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let log = "";
+    second.stdout.on("data", (d: Buffer) => (log += d.toString()));
+    second.stderr.on("data", (d: Buffer) => (log += d.toString()));
+    const closed = new Promise((resolve) => second.once("close", resolve));
+    try {
+      await until(() => /embedded store cannot be used/.test(log), 30_000, "the second instance's refusal");
+      assert.match(log, /in use by another Node-RED process \(pid \d+\)/);
+      const refused = await httpRequest(port, "GET", "/api/v1/devices");
+      assert.equal(refused.status, 503, refused.text);
+      assert.ok(!refused.text.includes(red.userDir), "no path in the answer");
+    } finally {
+      second.kill("SIGKILL");
+      await closed;
+    }
+    assert.equal((await post(red, "/api/v1/devices", devices(["after-second"])[0])).status, 200);
+    assert.ok((await deviceIds(red)).includes("after-second"));
+  });
+});
