@@ -18,7 +18,8 @@ export function contentKind(contentType: string | undefined): ContentKind {
   return "text";
 }
 
-function tooLarge(max: number): RestError {
+/** The refusal of a body over the API's limit (also for a parser in front that refused it first). */
+export function tooLarge(max: number): RestError {
   return new RestError(413, "too-large", `the request body is larger than ${max} bytes`);
 }
 

@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { NodeRedProcess } from "../../support/node-red-process";
 import { freePort, until } from "../../support/net";
-import { httpRequest, type Reply } from "../rest/http-flow";
+import { apiFlow, httpRequest, type Reply } from "../rest/http-flow";
 
 const TAB = "dtab";
 
@@ -18,32 +18,7 @@ type Op = { readonly add: readonly string[] } | { readonly del: readonly string[
 
 /** A manager on the embedded store, the API at /api (http in → datacoll-api → http response). */
 function flows(): object[] {
-  return [
-    { id: TAB, type: "tab", label: "durable" },
-    { id: "m1", type: "datacoll-manager", name: "plant", store: "embedded", namespace: "dur:" },
-    ...["get", "post", "put", "delete"].map((method, i) => ({
-      id: `in-${method}`,
-      type: "http in",
-      z: TAB,
-      url: "/api/*",
-      method,
-      x: 100,
-      y: 40 + i * 40,
-      wires: [["api"]],
-    })),
-    {
-      id: "api",
-      type: "datacoll-api",
-      z: TAB,
-      manager: "m1",
-      basePath: "/api",
-      maxBody: 1_000_000,
-      x: 300,
-      y: 100,
-      wires: [["out"]],
-    },
-    { id: "out", type: "http response", z: TAB, x: 500, y: 100, wires: [] },
-  ];
+  return apiFlow({ tab: TAB, manager: { name: "plant", namespace: "dur:" }, api: { maxBody: 1_000_000 } });
 }
 
 async function deviceIds(red: NodeRedProcess): Promise<string[]> {
@@ -99,20 +74,7 @@ describe("embedded store in a real Node-RED process", function () {
     }
     const before = await deviceIds(red);
     assert.deepEqual(before, ["fd1", "fd2", "fd3"]);
-    const got = await httpRequest(red.port, "GET", "/flows", undefined, { "node-red-api-version": "v2" });
-    assert.equal(got.status, 200, got.text);
-    const { flows: current, rev } = got.json() as { flows: object[]; rev: string };
-    const starts = (): number => red.output.split("Started flows").length - 1;
-    const startedBefore = starts();
-    const deploy = await httpRequest(
-      red.port,
-      "POST",
-      "/flows",
-      { flows: current, rev },
-      { "node-red-api-version": "v2", "node-red-deployment-type": "full" },
-    );
-    assert.equal(deploy.status, 200, deploy.text);
-    await until(() => starts() > startedBefore, 30_000, "the flows started again");
+    await red.deploy("full");
     assert.match(red.output, /Stopping flows/, "a Full deploy stops every node first");
     await serving(red);
     assert.deepEqual(await deviceIds(red), before);
