@@ -159,11 +159,15 @@ interface OpenFile {
 const openFiles = new Map<string, OpenFile>();
 
 /** The database of a namespace's file in `dir`, opened (and replayed) by its first user in this process. */
-function acquireFile(dir: string, namespace: string): { database: MemoryDatabase; release(): void } {
+function acquireFile(
+  dir: string,
+  namespace: string,
+  compactMinBytes: number | undefined,
+): { database: MemoryDatabase; release(): void } {
   const file = Journal.pathFor(dir, namespace);
   let entry = openFiles.get(file);
   if (!entry) {
-    const { journal, state } = Journal.open(dir, namespace);
+    const { journal, state } = Journal.open(dir, namespace, compactMinBytes);
     const database = new MemoryDatabase();
     database.space(namespace).load(state, journal);
     entry = { database, journal, refs: 0 };
@@ -194,6 +198,8 @@ export interface MemoryStoreOptions {
    * database is then the one of that file (`database` is not used). Default: memory only.
    */
   readonly dir?: string;
+  /** With `dir`: compact the file once the writes since its snapshot pass this size (default 64 MB). */
+  readonly compactAfterBytes?: number;
   readonly bounds?: Partial<StoreBounds>;
   readonly rules?: ProtocolRules;
   readonly ids?: EventIds;
@@ -239,7 +245,7 @@ export class MemoryStore implements Store {
     let db = opts.database;
     if (opts.dir !== undefined) {
       try {
-        const file = acquireFile(opts.dir, opts.namespace);
+        const file = acquireFile(opts.dir, opts.namespace, opts.compactAfterBytes);
         db = file.database;
         this.releaseFile = file.release;
       } catch (err) {
