@@ -106,12 +106,94 @@ class Keyspace {
     }
     for (const op of ops) this.apply(op);
     if (bumpRev) this.rev++;
-    if (j?.wantsCompaction) {
-      try {
-        j.compact(this.durableState());
-      } catch {
-        // The batch is on the disk already; a compaction that failed is tried again after the next one.
+    this.compactIfDue();
+  }
+
+  /** Alarm writes waiting for the next group flush: each computes its writes when its turn comes. */
+  private grouped: { plan: () => RegistryOp[]; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private flushing: NodeJS.Immediate | undefined;
+
+  /**
+   * Apply writes that may come in storms — a comm loss raises a stale alarm on every point of a plant at
+   * once — with one disk flush for all of them: they are gathered until the event loop turns, then
+   * planned in order (each seeing the ones before it), applied, appended as one batch and flushed; each
+   * promise resolves once its write is on the disk. If the disk refuses, every write of the group is
+   * undone in memory and rejected. Without a journal the writes are applied at once.
+   */
+  commitGrouped(plan: () => RegistryOp[]): Promise<void> {
+    if (!this.journal) {
+      for (const op of plan()) this.apply(op);
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.grouped.push({ plan, resolve, reject });
+      this.flushing ??= setImmediate(() => this.flushGrouped());
+    });
+  }
+
+  /** Write out the gathered group now (also before the file closes). */
+  flushGrouped(): void {
+    if (this.flushing) clearImmediate(this.flushing);
+    this.flushing = undefined;
+    const group = this.grouped.splice(0);
+    if (group.length === 0) return;
+    const undo: (() => void)[] = [];
+    const ops: RegistryOp[] = [];
+    for (const g of group) {
+      for (const op of g.plan()) {
+        undo.push(this.undoOf(op));
+        this.apply(op);
+        ops.push(op);
       }
+    }
+    try {
+      const durable = ops.filter((op) => !isVolatileKey(op.key));
+      if (durable.length > 0) this.journal?.append(durable);
+    } catch (err) {
+      for (let i = undo.length - 1; i >= 0; i--) undo[i]();
+      for (const g of group) g.reject(err);
+      return;
+    }
+    for (const g of group) g.resolve();
+    this.compactIfDue();
+  }
+
+  /** What puts a key back as it was before `op`. */
+  private undoOf(op: RegistryOp): () => void {
+    switch (op.op) {
+      case "hset":
+      case "hdel": {
+        const was = this.hashes.get(op.key)?.get(op.field);
+        return () =>
+          this.apply(
+            was === undefined
+              ? { op: "hdel", key: op.key, field: op.field }
+              : { op: "hset", key: op.key, field: op.field, value: was },
+          );
+      }
+      case "sadd":
+      case "srem": {
+        const had = this.sets.get(op.key)?.has(op.member) === true;
+        return () => this.apply({ op: had ? "sadd" : "srem", key: op.key, member: op.member });
+      }
+      case "del": {
+        const [h, s, l] = [this.hashes.get(op.key), this.sets.get(op.key), this.logs.get(op.key)];
+        return () => {
+          if (h) this.hashes.set(op.key, h);
+          if (s) this.sets.set(op.key, s);
+          if (l) this.logs.set(op.key, l);
+        };
+      }
+    }
+  }
+
+  private compactIfDue(): void {
+    const j = this.journal;
+    if (!j?.wantsCompaction) return;
+    try {
+      j.compact(this.durableState());
+    } catch {
+      // The writes are on the disk already; a compaction that failed is tried again after the next one.
     }
   }
 
@@ -183,6 +265,7 @@ function acquireFile(
       released = true;
       if (--e.refs > 0) return;
       openFiles.delete(file);
+      e.database.space(namespace).flushGrouped();
       e.journal.close();
     },
   };
@@ -394,24 +477,24 @@ export class MemoryStore implements Store {
   async putAlarm(alarm: AlarmState): Promise<void> {
     this.open();
     checkAlarm(alarm);
-    this.ks.commit(
-      [
-        { op: "hset", key: K.alarm(alarm.key), field: alarm.condition, value: JSON.stringify(alarm) },
-        { op: "sadd", key: K.alarms, member: alarm.key },
-      ],
-      false,
-    );
+    await this.ks.commitGrouped(() => [
+      { op: "hset", key: K.alarm(alarm.key), field: alarm.condition, value: JSON.stringify(alarm) },
+      { op: "sadd", key: K.alarms, member: alarm.key },
+    ]);
   }
 
   async deleteAlarm(key: PointKey, condition: string): Promise<void> {
     this.open();
-    const h = this.ks.hash(K.alarm(key));
-    const ops: RegistryOp[] = [];
-    if (h?.has(condition)) ops.push({ op: "hdel", key: K.alarm(key), field: condition });
-    const emptied = h === undefined || (h.size === 1 && h.has(condition));
-    if (emptied && this.ks.sets.get(K.alarms)?.has(key)) ops.push({ op: "srem", key: K.alarms, member: key });
-    // Nothing to change is nothing to write (and no flush to the disk).
-    if (ops.length > 0) this.ks.commit(ops, false);
+    // Planned when its turn in the group comes, so it sees a put of the same alarm made just before.
+    await this.ks.commitGrouped(() => {
+      const h = this.ks.hash(K.alarm(key));
+      const ops: RegistryOp[] = [];
+      if (h?.has(condition)) ops.push({ op: "hdel", key: K.alarm(key), field: condition });
+      const emptied = h === undefined || (h.size === 1 && h.has(condition));
+      if (emptied && this.ks.sets.get(K.alarms)?.has(key))
+        ops.push({ op: "srem", key: K.alarms, member: key });
+      return ops;
+    });
   }
 
   async alarms(key?: PointKey): Promise<AlarmState[]> {

@@ -233,6 +233,59 @@ describe("MemoryStore on disk: durability", function () {
     assert.equal((await b.registry.listItems()).length, 2999);
   });
 
+  it("writes an alarm storm with one flush, each alarm seeing the ones before it", async function () {
+    const a = open();
+    await plant(a);
+    const lines = (): number => fs.readFileSync(file(), "utf8").split("\n").filter(Boolean).length;
+    const before = lines();
+    // A comm loss: every point goes stale at once; one of them comes back in the same turn.
+    const keys = Array.from({ length: 500 }, (_, i) => `plc1:t1:p${i}`);
+    await Promise.all([
+      ...keys.map((k) => a.putAlarm(alarm(k, "stale"))),
+      a.deleteAlarm("plc1:t1:p7", "stale"),
+    ]);
+    assert.equal(lines(), before + 1, "one batch line for the whole group");
+    const held = (await a.alarms()).map((x) => x.key).sort();
+    await a.close();
+    const b = open();
+    const after = (await b.alarms()).map((x) => x.key).sort();
+    assert.deepEqual(after, held);
+    assert.equal(after.length, 499);
+    assert.ok(!after.includes("plc1:t1:p7"), "the delete planned after its put");
+  });
+
+  it("leaves memory as it was when the disk refuses a write, and goes on after", async function () {
+    const a = open();
+    await plant(a);
+    const before = await durableView(a);
+    // The disk fails once (a full disk): the fake stands for the file system, not for our code.
+    const real = fs.writevSync;
+    let fail = 2;
+    fs.writevSync = ((...args: Parameters<typeof fs.writevSync>) => {
+      if (fail-- > 0)
+        throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+      return real(...args);
+    }) as typeof fs.writevSync;
+    try {
+      await assert.rejects(a.registry.putDevice({ id: "lost", protocol: "virtual" }), (err: unknown) => {
+        assert.ok(err instanceof DataCollError);
+        assert.equal(err.code, "store-write");
+        assert.match(err.message, /ENOSPC/);
+        return true;
+      });
+      await assert.rejects(a.putAlarm(alarm("plc1:t1:ua", "high")), /ENOSPC/);
+    } finally {
+      fs.writevSync = real;
+    }
+    assert.deepEqual(await durableView(a), before, "nothing of the refused writes in memory");
+    await a.registry.putDevice({ id: "kept", protocol: "virtual" });
+    await a.close();
+    const b = open();
+    const devices = (await b.registry.listDevices()).map((d) => d.id).sort();
+    assert.deepEqual(devices, ["calc", "kept", "plc1"]);
+    assert.deepEqual(await b.alarms(), []);
+  });
+
   it("computes CRC-32 the same with and without zlib (older Node 20 releases have none)", function () {
     const check = Buffer.from("123456789", "ascii");
     assert.equal(crc32Js(check), 0xcbf43926, "the standard check value");
