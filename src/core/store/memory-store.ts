@@ -139,14 +139,14 @@ class Keyspace {
     if (group.length === 0) return;
     const undo: (() => void)[] = [];
     const ops: RegistryOp[] = [];
-    for (const g of group) {
-      for (const op of g.plan()) {
-        undo.push(this.undoOf(op));
-        this.apply(op);
-        ops.push(op);
-      }
-    }
     try {
+      for (const g of group) {
+        for (const op of g.plan()) {
+          undo.push(this.undoOf(op));
+          this.apply(op);
+          ops.push(op);
+        }
+      }
       const durable = ops.filter((op) => !isVolatileKey(op.key));
       if (durable.length > 0) this.journal?.append(durable);
     } catch (err) {
