@@ -52,6 +52,41 @@ async function post(red: NodeRedProcess, urlPath: string, body: unknown): Promis
   return httpRequest(red.port, "POST", urlPath, body);
 }
 
+/** The whole registry as the API shows it: every record of every kind, and each term's points. */
+async function registryView(red: NodeRedProcess): Promise<Record<string, unknown>> {
+  const view: Record<string, unknown> = {};
+  for (const kind of ["devices", "terms", "items", "formulas"]) {
+    const r = await httpRequest(red.port, "GET", `/api/v2/${kind}`);
+    assert.equal(r.status, 200, r.text);
+    view[kind] = (r.json() as { id: string }[]).sort((a, b) => a.id.localeCompare(b.id));
+  }
+  for (const term of view.terms as { id: string }[]) {
+    const items = await httpRequest(red.port, "GET", `/api/v1/terms/${term.id}/items`);
+    view[`points of ${term.id}`] = items.status === 200 ? (items.json() as string[]).sort() : items.status;
+  }
+  return view;
+}
+
+/** A small plant through the API: devices, a term, items and points on it. */
+async function plant(red: NodeRedProcess): Promise<void> {
+  const steps: [string, unknown][] = [
+    ["/api/v2/devices", devices(["fd1", "fd2", "fd3"])],
+    ["/api/v2/terms", [{ id: "ft1", deviceId: "fd1", address: 1 }]],
+    [
+      "/api/v2/items",
+      [
+        { id: "ua", unit: "V" },
+        { id: "ia", unit: "A" },
+      ],
+    ],
+    ["/api/v2/terms/ft1/items", [{ itemId: "ua" }, { itemId: "ia" }]],
+  ];
+  for (const [path, body] of steps) {
+    const r = await post(red, path, body);
+    assert.equal(r.status, 200, `${path}: ${r.text}`);
+  }
+}
+
 describe("embedded store in a real Node-RED process", function () {
   this.timeout(120_000);
   let red: NodeRedProcess;
@@ -67,29 +102,27 @@ describe("embedded store in a real Node-RED process", function () {
     red.dispose();
   });
 
-  it("keeps devices created over REST across a Full deploy", async function () {
-    for (const id of ["fd1", "fd2", "fd3"]) {
-      const r = await post(red, "/api/v1/devices", devices([id])[0]);
-      assert.equal(r.status, 200, r.text);
-    }
-    const before = await deviceIds(red);
-    assert.deepEqual(before, ["fd1", "fd2", "fd3"]);
+  it("keeps the registry written over REST across a Full deploy", async function () {
+    await plant(red);
+    const before = await registryView(red);
+    assert.deepEqual(await deviceIds(red), ["fd1", "fd2", "fd3"]);
+    assert.deepEqual(before["points of ft1"], ["ia", "ua"]);
     await red.deploy("full");
     assert.match(red.output, /Stopping flows/, "a Full deploy stops every node first");
     await serving(red);
-    assert.deepEqual(await deviceIds(red), before);
+    assert.deepEqual(await registryView(red), before);
     // Stopping every node closed the store and starting them opened it again: it still takes writes.
     assert.equal((await post(red, "/api/v1/devices", devices(["fd4"])[0])).status, 200);
-    assert.deepEqual(await deviceIds(red), [...before, "fd4"]);
+    assert.deepEqual(await deviceIds(red), ["fd1", "fd2", "fd3", "fd4"]);
   });
 
-  it("keeps them across a restart", async function () {
-    const before = await deviceIds(red);
-    assert.ok(before.length > 0);
+  it("keeps it across a restart", async function () {
+    const before = await registryView(red);
+    assert.equal((before.devices as unknown[]).length, 4);
     await red.stop("SIGINT");
     await red.start();
     await serving(red);
-    assert.deepEqual(await deviceIds(red), before);
+    assert.deepEqual(await registryView(red), before);
   });
 
   it("holds exactly the acknowledged batches after kill -9 during a stream of writes", async function () {
