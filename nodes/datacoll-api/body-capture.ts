@@ -18,7 +18,8 @@ export interface CapturedRequest extends IncomingMessage {
 
 type Middleware = (req: CapturedRequest, res: ServerResponse, next: (err?: unknown) => void) => void;
 
-interface Layer {
+/** One entry of an Express router's stack, as far as we look at it. */
+export interface Layer {
   readonly name?: string;
   readonly handle?: unknown;
 }
@@ -55,21 +56,23 @@ export function bodyCapture(base: string, limit: number): Middleware {
   };
 }
 
-/** The router stack of Node-RED's HTTP app for nodes; undefined if its shape is not what we know. */
-function stackOf(RED: NodeAPI): Layer[] | undefined {
-  const app = RED.httpNode as unknown as { _router?: { stack?: unknown } };
-  const stack = app._router?.stack;
+/**
+ * The router stack of an Express app (Node-RED's app for nodes, or the app it is mounted in): `_router`
+ * in Express 4, `router` in Express 5; undefined if its shape is not what we know.
+ */
+export function stackOf(app: unknown): Layer[] | undefined {
+  const a = app as { _router?: { stack?: unknown }; router?: { stack?: unknown } };
+  const stack = a._router?.stack ?? a.router?.stack;
   return Array.isArray(stack) ? (stack as Layer[]) : undefined;
 }
 
 /**
- * Put the capture in front of every `http in` route (after Express's own query and init layers); returns
- * the function that takes it out again.
+ * Add `handler` to an app and move it in front of every route (after Express's own query and init
+ * layers); returns the function that takes it out again.
  */
-export function installBodyCapture(RED: NodeAPI, base: string, limit: number): () => void {
-  const handler = bodyCapture(base, limit);
-  RED.httpNode.use(handler as never);
-  const stack = stackOf(RED);
+export function placeFirst(app: { use(fn: never): unknown }, handler: unknown): () => void {
+  app.use(handler as never);
+  const stack = stackOf(app);
   if (stack) {
     const at = stack.findIndex((l) => l.handle === handler);
     const [layer] = stack.splice(at, 1);
@@ -80,8 +83,13 @@ export function installBodyCapture(RED: NodeAPI, base: string, limit: number): (
     stack.splice(after, 0, layer);
   }
   return () => {
-    const s = stackOf(RED);
+    const s = stackOf(app);
     const at = s ? s.findIndex((l) => l.handle === handler) : -1;
     if (s && at >= 0) s.splice(at, 1);
   };
+}
+
+/** Put the capture in front of every `http in` route; returns the function that takes it out again. */
+export function installBodyCapture(RED: NodeAPI, base: string, limit: number): () => void {
+  return placeFirst(RED.httpNode as unknown as { use(fn: never): unknown }, bodyCapture(base, limit));
 }

@@ -1,9 +1,12 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
 import { errorMessage } from "../../src/core/errors";
-import { handle } from "../../src/core/rest/router";
+import { failure, handle } from "../../src/core/rest/router";
+import { RestError } from "../../src/core/rest/errors";
+import { tooLarge } from "../../src/core/rest/body";
 import { DEFAULT_MAX_BODY_BYTES, type RestRequest, type RestResponse } from "../../src/core/rest/types";
 import { LatestView } from "../../src/core/rest/latest-view";
 import { installBodyCapture, type CapturedRequest } from "./body-capture";
+import { installHttpGuard } from "./http-guard";
 import { findManager, linkManager, type ManagerLink } from "./manager-link";
 
 interface ApiDef extends NodeDef {
@@ -73,6 +76,7 @@ export = function register(RED: NodeAPI): void {
       this.error(RED._("datacoll-api.errors.manager", { reason: linkError }));
     }
     const uninstall = installBodyCapture(RED, base, maxBodyBytes);
+    const unguard = installHttpGuard(RED, base, maxBodyBytes, (message) => this.warn(message));
 
     this.on("input", (msg: ApiMessage, send, done) => {
       const req = msg.req;
@@ -99,30 +103,23 @@ export = function register(RED: NodeAPI): void {
         send(msg);
         done();
       };
+      const path = req.path ?? "/";
+      const below = base !== "" && path.startsWith(base) ? path.slice(base.length) || "/" : path;
       if (!link) {
-        answer({
-          status: 503,
-          headers: { "content-type": "application/json; charset=utf-8" },
-          body: { error: "unavailable", message: linkError ?? "no manager" },
-        });
+        answer(failure(new RestError(503, "unavailable", linkError ?? "no manager"), below));
         return;
       }
-      const path = req.path ?? "/";
+      if (req.datacollBodyTooLarge) {
+        answer(failure(tooLarge(maxBodyBytes), below));
+        return;
+      }
       const request: RestRequest = {
         method: req.method,
-        path: base !== "" && path.startsWith(base) ? path.slice(base.length) || "/" : path,
+        path: below,
         query: queryOf(req.query),
         headers: headersOf(req),
-        body: req.datacollBodyTooLarge ? undefined : req.body,
+        body: req.body,
       };
-      if (req.datacollBodyTooLarge) {
-        answer({
-          status: 413,
-          headers: { "content-type": "application/json; charset=utf-8" },
-          body: { error: "too-large", message: `the request body is larger than ${maxBodyBytes} bytes` },
-        });
-        return;
-      }
       const l = link;
       const actions = l.actions();
       handle(request, {
@@ -138,6 +135,7 @@ export = function register(RED: NodeAPI): void {
 
     this.on("close", (_removed: boolean, done: () => void) => {
       uninstall();
+      unguard();
       latest?.close();
       latest = undefined;
       const l = link;

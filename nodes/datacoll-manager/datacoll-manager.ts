@@ -45,16 +45,22 @@ export = function register(RED: NodeAPI): void {
       return;
     }
     const settings = this.settings;
+    // The embedded store keeps its registry in the user directory, beside flows.json.
+    const userDir: unknown = (RED.settings as unknown as { userDir?: unknown }).userDir;
+    const opts = typeof userDir === "string" && userDir !== "" ? { storeDir: userDir } : {};
     // The config node holds a share itself, so the connections live as long as it does, used or not.
-    const handle = managers.acquire(this.id, settings);
+    const handle = managers.acquire(this.id, settings, opts);
     this.manager = handle.manager;
-    this.acquireManager = () => managers.acquire(this.id, settings);
+    this.acquireManager = () => managers.acquire(this.id, settings, opts);
+    const startState = handle.manager.state;
+    if (startState.kind === "error")
+      this.error(RED._("datacoll-manager.errors.store", { reason: startState.message }));
     const unfollow = followManager(this.id);
     // The DeviceManager proper: run the devices the registry holds (shared with other instances by lease).
     const leaseMs = Number(def.leaseMs ?? 10000);
     this.leaseMs = Number.isFinite(leaseMs) && leaseMs >= 1000 ? leaseMs : 10000;
     const runtime =
-      def.runDevices === false
+      def.runDevices === false || startState.kind === "error"
         ? undefined
         : startManagerRuntime(handle.manager, {
             leaseMs: this.leaseMs,

@@ -26,6 +26,11 @@ export interface ManagerOptions {
   readonly reconnect?: Partial<ReconnectPolicy>;
   /** For the embedded store: share a database between managers (tests, several managers in one process). */
   readonly memoryDatabase?: MemoryDatabase;
+  /**
+   * For the embedded store: keep the registry and alarm state in this directory (the Node-RED user
+   * directory), so they survive deploys, restarts and crashes. Without it they live in memory only.
+   */
+  readonly storeDir?: string;
   readonly now?: () => number;
   /** A bus listener threw, or another instance sent something malformed. */
   readonly onError?: (err: Error) => void;
@@ -85,7 +90,7 @@ export class Manager {
             cluster: opts.cluster,
             reconnect: opts.reconnect,
           })
-        : new MemoryStore({ ...common, database: opts.memoryDatabase });
+        : new MemoryStore({ ...common, database: opts.memoryDatabase, dir: opts.storeDir });
     this.offRemote = this.store.onRemotePoints((env) => this.bus.receive(env));
   }
 

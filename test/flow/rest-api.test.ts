@@ -736,8 +736,13 @@ describe("datacoll-api over real HTTP", function () {
   it("answers 503 naming the problem when the manager cannot be found", async function () {
     const flow = apiFlow({ api: { manager: "", managerName: "nobody" } });
     await helper.load([manager, api, httpNodes], flow);
+    // In each path's own shape: plain text on the older system's paths, JSON on the others.
     const r = await http.request("GET", "/api/v1/items");
     assert.equal(r.status, 503);
-    assert.match(String((r.json() as { message: string }).message), /no deployed datacoll-manager .*nobody/);
+    assert.match(String(r.headers["content-type"]), /^text\/plain/);
+    assert.match(r.text, /no deployed datacoll-manager .*nobody/);
+    const v2 = await http.request("GET", "/api/v2/items");
+    assert.equal(v2.status, 503);
+    assert.match(String((v2.json() as { message: string }).message), /no deployed datacoll-manager .*nobody/);
   });
 });

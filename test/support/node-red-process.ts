@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { freePort } from "./net";
+import { freePort, httpRequest, until } from "./net";
 
 const root = path.resolve(__dirname, "../..");
 const pkgName = (JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { name: string })
@@ -92,8 +92,36 @@ export class NodeRedProcess {
     };
     child.stdout?.on("data", keep);
     child.stderr?.on("data", keep);
-    this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
+    // "close", not "exit": by then the output pipes are drained too, so `output` holds every line.
+    this.exited = new Promise((resolve) => child.once("close", () => resolve()));
     this.child = child;
+  }
+
+  /**
+   * Deploy the running flows again through the admin API, as the editor's Deploy button does — `full`
+   * stops and starts every node, `nodes` only those `edit` changed — and resolve once Node-RED has
+   * logged that they started.
+   */
+  async deploy(
+    type: "full" | "nodes",
+    edit: (flows: Record<string, unknown>[]) => Record<string, unknown>[] = (f) => f,
+  ): Promise<void> {
+    const v2 = { "node-red-api-version": "v2" };
+    const got = await httpRequest(this.port, "GET", "/flows", undefined, v2);
+    if (got.status !== 200) throw new Error(`GET /flows answered ${got.status}: ${got.text}`);
+    const { flows, rev } = got.json() as { flows: Record<string, unknown>[]; rev: string };
+    const marker = type === "full" ? "Started flows" : "Started modified nodes";
+    const starts = (): number => this.log.split(marker).length - 1;
+    const before = starts();
+    const r = await httpRequest(
+      this.port,
+      "POST",
+      "/flows",
+      { flows: edit(flows), rev },
+      { ...v2, "node-red-deployment-type": type },
+    );
+    if (r.status !== 200) throw new Error(`the deploy answered ${r.status}: ${r.text}`);
+    await until(() => starts() > before, 30_000, `${this.name}: "${marker}" after the deploy`);
   }
 
   /** Send `signal` and wait for the process to be gone; SIGKILL after `graceMs` if it lingers. */

@@ -22,7 +22,8 @@ function isPlainText(contentType: string | undefined): boolean {
   return contentType?.split(";")[0].trim().toLowerCase() === "text/plain";
 }
 
-function tooLarge(max: number): RestError {
+/** The refusal of a body over the API's limit (also for a parser in front that refused it first). */
+export function tooLarge(max: number): RestError {
   return new RestError(413, "too-large", `the request body is larger than ${max} bytes`);
 }
 

@@ -28,7 +28,13 @@ export function statusOf(err: DataCollError): number {
       return 404;
     case "conflict":
       return 409;
+    // Busy, or the embedded store's file is locked by another process, damaged or refused by the disk:
+    // the service is unavailable (until an operator acts, and the message says what to do).
     case "busy":
+    case "store-locked":
+    case "store-corrupt":
+    case "store-io":
+    case "store-write":
       return 503;
     default:
       return 500;
@@ -61,9 +67,53 @@ export function isStoreUnreachable(err: unknown): boolean {
   );
 }
 
+/** A message of ours quotes a client's text only this far. */
+const QUOTE_MAX = 200;
+
 /**
- * Any thrown value as a RestError: the store out of reach is 503 (try again), other errors nobody
- * expected are 500 with their message.
+ * An error raised in front of the API by the HTTP layer — Express's body parsers (which set `status` and
+ * a `type` naming the problem) or its router decoding a path parameter (a URIError with status 400) —
+ * as the client's fault it is, in words that name the problem and nothing of the server.
+ */
+function httpLayerError(err: unknown): RestError | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const e = err as Error & { status?: unknown; statusCode?: unknown; type?: unknown; limit?: unknown };
+  const status =
+    typeof e.status === "number" ? e.status : typeof e.statusCode === "number" ? e.statusCode : undefined;
+  if (status === undefined || status < 400 || status > 499) return undefined;
+  const said = e.message.slice(0, QUOTE_MAX);
+  switch (e.type) {
+    case "entity.too.large":
+      return new RestError(
+        413,
+        "too-large",
+        typeof e.limit === "number"
+          ? `the request body is larger than ${e.limit} bytes`
+          : "the request body is too large",
+      );
+    case "entity.parse.failed":
+      return badRequest(
+        /JSON/.test(said) ? `the body is not valid JSON (${said})` : `the body cannot be read (${said})`,
+      );
+    case "charset.unsupported":
+    case "encoding.unsupported":
+      return new RestError(415, "unsupported", `the body cannot be read: ${said}`);
+    case "request.aborted":
+      return badRequest("the request was aborted before its body arrived");
+    case "request.size.invalid":
+      return badRequest("the body's length does not match its Content-Length");
+  }
+  if (err instanceof URIError) return badRequest("the path is not valid URL encoding");
+  return new RestError(status, "invalid", "the request cannot be read");
+}
+
+/** Absolute file paths (POSIX or Windows) in a message: install paths are nobody's business outside. */
+const FILE_PATH = /(?:[A-Za-z]:\\|\/)(?:[\w.@~+-]+[\\/])+[\w.@~+-]*/g;
+
+/**
+ * Any thrown value as a RestError: the store out of reach is 503 (try again), a request the HTTP layer
+ * could not read is its 4xx, other errors nobody expected are 500 with their message (file paths left
+ * out). Never a stack trace.
  */
 export function toRestError(err: unknown): RestError {
   if (err instanceof RestError) return err;
@@ -71,5 +121,7 @@ export function toRestError(err: unknown): RestError {
   if (isStoreUnreachable(err)) {
     return new RestError(503, "unavailable", `the store is unreachable, try again: ${errorMessage(err)}`);
   }
-  return new RestError(500, "internal", err instanceof Error ? err.message : String(err));
+  const http = httpLayerError(err);
+  if (http) return http;
+  return new RestError(500, "internal", errorMessage(err).replace(FILE_PATH, "…"));
 }

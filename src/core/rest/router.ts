@@ -51,6 +51,61 @@ export class Router {
       });
   }
 
+  /**
+   * Whether a path (below the base) belongs to the older system's API and so answers errors in plain
+   * text: by its route when it has one, whatever the method; otherwise by its `/v1/` prefix. Decided on
+   * the raw path, so a path that is not even valid URL encoding still gets the right shape.
+   */
+  isLegacyPath(path: string): boolean {
+    const route = this.routeOfPath(path);
+    return route ? route.legacy : /^\/v1(\/|$)/.test(path);
+  }
+
+  /** Whether some route (of any method) has this path's shape. */
+  knowsPath(path: string): boolean {
+    return this.routeOfPath(path) !== undefined;
+  }
+
+  /** The first route whose path has this raw path's shape, whatever its method. */
+  private routeOfPath(path: string): Route | undefined {
+    const trimmed = path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
+    const segs = trimmed === "/" || trimmed === "" ? [] : trimmed.replace(/^\//, "").split("/");
+    return this.compiled.find(
+      (c) =>
+        c.segments.length === segs.length &&
+        c.segments.every((want, i) => (want === null ? segs[i] !== "" : want === segs[i])),
+    )?.route;
+  }
+
+  /**
+   * The answer to a request that failed outside a route handler — in a body parser or URL decoder in
+   * front of the API, or with no handler for its method — in the shape of the path it was for.
+   */
+  failure(err: unknown, path: string): RestResponse {
+    return errorResponse(err, undefined, this.isLegacyPath(path));
+  }
+
+  /**
+   * The answer to a request under the API's base that no `http in` node took: what the route table says
+   * of it (404 for an unknown path, 405 with Allow for a method the path does not take, 400 for a path
+   * that is not valid URL encoding) — or, when the API does take it, that the flow routes no such method.
+   */
+  unrouted(method: string, path: string): RestResponse {
+    try {
+      this.match(method, path);
+    } catch (err) {
+      return this.failure(err, path);
+    }
+    return this.failure(
+      new RestError(
+        405,
+        "method-not-allowed",
+        `no http in node of this flow passes ${method} requests for this path to the API`,
+      ),
+      path,
+    );
+  }
+
   /** The route for a method and path, with its parameters; a RestError 404/405 when there is none. */
   match(method: string, path: string): { route: Route; params: Record<string, string> } {
     const segs = this.split(path);
@@ -104,7 +159,7 @@ export class Router {
         ? { status, headers, body: reply.body, encoded: true }
         : { status, headers, body: reply.body };
     } catch (err) {
-      return errorResponse(err, route);
+      return errorResponse(err, route, route?.legacy ?? this.isLegacyPath(request.path));
     }
   }
 }
@@ -112,15 +167,15 @@ export class Router {
 const TEXT = { "content-type": "text/plain; charset=utf-8" } as const;
 const JSON_TYPE = { "content-type": "application/json; charset=utf-8" } as const;
 
-function errorResponse(err: unknown, route: Route | undefined): RestResponse {
+function errorResponse(err: unknown, route: Route | undefined, legacy: boolean): RestResponse {
   const e =
     route?.legacy && route.kind !== undefined && err instanceof DataCollError
       ? legacyError(err, route.kind)
       : toRestError(err);
-  const headers: Record<string, string> = route?.legacy ? { ...TEXT } : { ...JSON_TYPE };
+  const headers: Record<string, string> = legacy ? { ...TEXT } : { ...JSON_TYPE };
   const allow = e.details?.allow;
   if (Array.isArray(allow)) headers.allow = allow.join(", ");
-  if (route?.legacy) return { status: e.status, headers, body: e.message };
+  if (legacy) return { status: e.status, headers, body: e.message };
   const body: Record<string, unknown> = { error: e.code };
   if (e.field !== undefined) body.field = e.field;
   body.message = e.message;
@@ -129,8 +184,27 @@ function errorResponse(err: unknown, route: Route | undefined): RestResponse {
 
 let shared: Router | undefined;
 
+function standard(): Router {
+  shared ??= new Router();
+  return shared;
+}
+
 /** Answer one request with the standard route table. */
 export function handle(request: RestRequest, ctx: RestContext): Promise<RestResponse> {
-  shared ??= new Router();
-  return shared.handle(request, ctx);
+  return standard().handle(request, ctx);
+}
+
+/** Answer a request that failed before reaching the standard route table (see Router.failure). */
+export function failure(err: unknown, path: string): RestResponse {
+  return standard().failure(err, path);
+}
+
+/** Whether the standard route table has a path of this shape (see Router.knowsPath). */
+export function knowsPath(path: string): boolean {
+  return standard().knowsPath(path);
+}
+
+/** Answer a request no `http in` node took (see Router.unrouted). */
+export function unrouted(method: string, path: string): RestResponse {
+  return standard().unrouted(method, path);
 }

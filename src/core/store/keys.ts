@@ -51,6 +51,21 @@ export function registryOnly(key: string): boolean {
   return REGISTRY_HASHES.has(key) || REGISTRY_INDEXES.some((p) => key.startsWith(p));
 }
 
+/**
+ * Keys the embedded store does not keep on disk: samples, frames, device status and the events stream
+ * are rebuilt by the running system within a poll cycle, while writing each of them to the disk would
+ * cost a flush per sample. Everything else (the registry and alarm state) is durable.
+ */
+export function isVolatileKey(key: string): boolean {
+  return (
+    key === K.latest ||
+    key === K.status ||
+    key === K.events ||
+    key.startsWith("hist:") ||
+    key.startsWith("frames:")
+  );
+}
+
 /** Pub/sub channels, relative to the namespace prefix. */
 export const CHANNEL = {
   points: "points",

@@ -3,8 +3,14 @@
  * It keeps the same keys as Redis in a small keyspace of its own and behaves the same way — the contract
  * suite runs against both. Several MemoryStores on one MemoryDatabase and namespace see each other like
  * instances on one Redis, which is how the contract tests "two instances" without Redis.
+ *
+ * Given a directory, the registry and alarm state are also kept on disk (journal.ts), one file per
+ * namespace, and every write is on the disk before it is acknowledged. Stores of one process opened on
+ * the same file share one database, as instances share one Redis: a Full deploy may open the new config
+ * node's store before or after the old one closes, and both orders see one registry. The file is closed
+ * (and its lock given back) when the last of them closes.
  */
-import { DataCollError } from "../errors";
+import { DataCollError, errorMessage } from "../errors";
 import type { DataPoint, PointKey } from "../model/datapoint";
 import type { ProtocolRules } from "../model/protocol-rules";
 import {
@@ -18,7 +24,8 @@ import {
   type PointsEnvelope,
 } from "../bus/envelope";
 import { CappedLog } from "./capped-log";
-import { CHANNEL, K } from "./keys";
+import { Journal, applyOp, type JournalState } from "./journal";
+import { CHANNEL, K, isVolatileKey } from "./keys";
 import { LARGE_PLAN_OPS, Registry, type RegistryBackend, type RegistryOp } from "./registry";
 import { stagePlan } from "./staged-apply";
 import { Slicer } from "../slicer";
@@ -74,34 +81,129 @@ class Keyspace {
   }
 
   apply(op: RegistryOp): void {
+    applyOp(this.hashes, this.sets, op);
+    if (op.op === "del") this.logs.delete(op.key);
+  }
+
+  /** On the disk, when the keyspace is durable (see commit). */
+  journal: Journal | undefined;
+
+  /** Load what a journal replayed: the durable keys as they were. */
+  load(state: JournalState, journal: Journal): void {
+    this.rev = state.rev;
+    for (const [k, h] of state.hashes) this.hashes.set(k, new Map(h));
+    for (const [k, m] of state.sets) this.sets.set(k, new Set(m));
+    this.journal = journal;
+  }
+
+  /**
+   * Apply a batch of writes as one: first on the disk (when durable), then here. A write the disk refuses
+   * throws and changes nothing, so memory never holds what a restart would lose.
+   */
+  commit(ops: readonly RegistryOp[], bumpRev: boolean, staged?: () => void): void {
+    const j = this.journal;
+    if (j) {
+      const durable = ops.filter((op) => !isVolatileKey(op.key));
+      if (durable.length > 0) j.append(durable, bumpRev ? this.rev + 1 : undefined);
+    }
+    // A large plan was prepared on copies (staged-apply.ts): swapping them in applies the same writes.
+    if (staged) staged();
+    else for (const op of ops) this.apply(op);
+    if (bumpRev) this.rev++;
+    this.compactIfDue();
+  }
+
+  /** Alarm writes waiting for the next group flush: each computes its writes when its turn comes. */
+  private grouped: { plan: () => RegistryOp[]; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private flushing: NodeJS.Immediate | undefined;
+
+  /**
+   * Apply writes that may come in storms — a comm loss raises a stale alarm on every point of a plant at
+   * once — with one disk flush for all of them: they are gathered until the event loop turns, then
+   * planned in order (each seeing the ones before it), applied, appended as one batch and flushed; each
+   * promise resolves once its write is on the disk. If the disk refuses, every write of the group is
+   * undone in memory and rejected. Without a journal the writes are applied at once.
+   */
+  commitGrouped(plan: () => RegistryOp[]): Promise<void> {
+    if (!this.journal) {
+      for (const op of plan()) this.apply(op);
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.grouped.push({ plan, resolve, reject });
+      this.flushing ??= setImmediate(() => this.flushGrouped());
+    });
+  }
+
+  /** Write out the gathered group now (also before the file closes). */
+  flushGrouped(): void {
+    if (this.flushing) clearImmediate(this.flushing);
+    this.flushing = undefined;
+    const group = this.grouped.splice(0);
+    if (group.length === 0) return;
+    const undo: (() => void)[] = [];
+    const ops: RegistryOp[] = [];
+    try {
+      for (const g of group) {
+        for (const op of g.plan()) {
+          undo.push(this.undoOf(op));
+          this.apply(op);
+          ops.push(op);
+        }
+      }
+      const durable = ops.filter((op) => !isVolatileKey(op.key));
+      if (durable.length > 0) this.journal?.append(durable);
+    } catch (err) {
+      for (let i = undo.length - 1; i >= 0; i--) undo[i]();
+      for (const g of group) g.reject(err);
+      return;
+    }
+    for (const g of group) g.resolve();
+    this.compactIfDue();
+  }
+
+  /** What puts a key back as it was before `op`. */
+  private undoOf(op: RegistryOp): () => void {
     switch (op.op) {
       case "hset":
-        this.hash(op.key, true).set(op.field, op.value);
-        return;
       case "hdel": {
-        const h = this.hashes.get(op.key);
-        h?.delete(op.field);
-        if (h?.size === 0) this.hashes.delete(op.key);
-        return;
+        const was = this.hashes.get(op.key)?.get(op.field);
+        return () =>
+          this.apply(
+            was === undefined
+              ? { op: "hdel", key: op.key, field: op.field }
+              : { op: "hset", key: op.key, field: op.field, value: was },
+          );
       }
-      case "sadd": {
-        let s = this.sets.get(op.key);
-        if (!s) this.sets.set(op.key, (s = new Set()));
-        s.add(op.member);
-        return;
-      }
+      case "sadd":
       case "srem": {
-        const s = this.sets.get(op.key);
-        s?.delete(op.member);
-        if (s?.size === 0) this.sets.delete(op.key);
-        return;
+        const had = this.sets.get(op.key)?.has(op.member) === true;
+        return () => this.apply({ op: had ? "sadd" : "srem", key: op.key, member: op.member });
       }
-      case "del":
-        this.hashes.delete(op.key);
-        this.sets.delete(op.key);
-        this.logs.delete(op.key);
-        return;
+      case "del": {
+        const [h, s, l] = [this.hashes.get(op.key), this.sets.get(op.key), this.logs.get(op.key)];
+        return () => {
+          if (h) this.hashes.set(op.key, h);
+          if (s) this.sets.set(op.key, s);
+          if (l) this.logs.set(op.key, l);
+        };
+      }
     }
+  }
+
+  private compactIfDue(): void {
+    const j = this.journal;
+    if (!j?.wantsCompaction) return;
+    try {
+      j.compact(this.durableState());
+    } catch {
+      // The writes are on the disk already; a compaction that failed is tried again after the next one.
+    }
+  }
+
+  private durableState(): JournalState {
+    const keep = <V>(m: Map<string, V>): Map<string, V> => new Map([...m].filter(([k]) => !isVolatileKey(k)));
+    return { rev: this.rev, hashes: keep(this.hashes), sets: keep(this.sets) };
   }
 }
 
@@ -133,11 +235,58 @@ export class MemoryDatabase {
   }
 }
 
+/** A journal file open in this process, and the stores using it. */
+interface OpenFile {
+  readonly database: MemoryDatabase;
+  readonly journal: Journal;
+  refs: number;
+}
+
+const openFiles = new Map<string, OpenFile>();
+
+/** The database of a namespace's file in `dir`, opened (and replayed) by its first user in this process. */
+function acquireFile(
+  dir: string,
+  namespace: string,
+  compactMinBytes: number | undefined,
+): { database: MemoryDatabase; release(): void } {
+  const file = Journal.pathFor(dir, namespace);
+  let entry = openFiles.get(file);
+  if (!entry) {
+    const { journal, state } = Journal.open(dir, namespace, compactMinBytes);
+    const database = new MemoryDatabase();
+    database.space(namespace).load(state, journal);
+    entry = { database, journal, refs: 0 };
+    openFiles.set(file, entry);
+  }
+  const e = entry;
+  e.refs++;
+  let released = false;
+  return {
+    database: e.database,
+    release() {
+      if (released) return;
+      released = true;
+      if (--e.refs > 0) return;
+      openFiles.delete(file);
+      e.database.space(namespace).flushGrouped();
+      e.journal.close();
+    },
+  };
+}
+
 export interface MemoryStoreOptions {
   readonly namespace: string;
   readonly instanceId: string;
   /** Share one database between stores to make them see each other; default: a database of its own. */
   readonly database?: MemoryDatabase;
+  /**
+   * Keep the registry and alarm state on disk in this directory (`datacoll-<namespace>.journal`); the
+   * database is then the one of that file (`database` is not used). Default: memory only.
+   */
+  readonly dir?: string;
+  /** With `dir`: compact the file once the writes since its snapshot pass this size (default 64 MB). */
+  readonly compactAfterBytes?: number;
   readonly bounds?: Partial<StoreBounds>;
   readonly rules?: ProtocolRules;
   readonly ids?: EventIds;
@@ -172,12 +321,30 @@ export class MemoryStore implements Store {
   private readonly stateListeners = new Set<(s: StoreState) => void>();
   private readonly blocked = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
   private current: StoreState = { kind: "connected" };
+  /** Why the file could not be opened: every operation refuses with it. */
+  private readonly failure: DataCollError | undefined;
+  private readonly releaseFile: (() => void) | undefined;
 
   constructor(opts: MemoryStoreOptions) {
     this.namespace = opts.namespace;
     this.instanceId = opts.instanceId;
     this.bounds = { ...DEFAULT_BOUNDS, ...opts.bounds };
-    this.db = opts.database ?? new MemoryDatabase();
+    let db = opts.database;
+    if (opts.dir !== undefined) {
+      try {
+        const file = acquireFile(opts.dir, opts.namespace, opts.compactAfterBytes);
+        db = file.database;
+        this.releaseFile = file.release;
+      } catch (err) {
+        this.failure =
+          err instanceof DataCollError
+            ? err
+            : new DataCollError("store-io", `the embedded store cannot open its file: ${errorMessage(err)}`);
+        this.current = { kind: "error", message: this.failure.message };
+        db = undefined;
+      }
+    }
+    this.db = db ?? new MemoryDatabase();
     this.ks = this.db.space(opts.namespace);
     this.ids = opts.ids ?? new EventIds();
     this.registry = new Registry(this.backend(), {
@@ -203,8 +370,14 @@ export class MemoryStore implements Store {
     return () => this.stateListeners.delete(listener);
   }
 
+  /** The journal file when this store keeps its registry on disk. */
+  get file(): string | undefined {
+    return this.ks.journal?.file;
+  }
+
   private open(): void {
     if (this.current.kind === "closed") throw new DataCollError("closed", "the store is closed");
+    if (this.failure) throw this.failure;
   }
 
   private backend(): RegistryBackend {
@@ -225,9 +398,7 @@ export class MemoryStore implements Store {
           ops.length >= LARGE_PLAN_OPS && rev === ks.rev ? await stagePlan(ks, ops, new Slicer()) : undefined;
         return guard(() => {
           if (rev !== ks.rev) return false;
-          if (commit) commit();
-          else for (const op of ops) ks.apply(op);
-          ks.rev++;
+          ks.commit(ops, true, commit);
           this.db.publish(this.namespace + CHANNEL.changes, message);
           return true;
         });
@@ -314,19 +485,24 @@ export class MemoryStore implements Store {
   async putAlarm(alarm: AlarmState): Promise<void> {
     this.open();
     checkAlarm(alarm);
-    this.ks.apply({
-      op: "hset",
-      key: K.alarm(alarm.key),
-      field: alarm.condition,
-      value: JSON.stringify(alarm),
-    });
-    this.ks.apply({ op: "sadd", key: K.alarms, member: alarm.key });
+    await this.ks.commitGrouped(() => [
+      { op: "hset", key: K.alarm(alarm.key), field: alarm.condition, value: JSON.stringify(alarm) },
+      { op: "sadd", key: K.alarms, member: alarm.key },
+    ]);
   }
 
   async deleteAlarm(key: PointKey, condition: string): Promise<void> {
     this.open();
-    this.ks.apply({ op: "hdel", key: K.alarm(key), field: condition });
-    if (!this.ks.hash(K.alarm(key))) this.ks.apply({ op: "srem", key: K.alarms, member: key });
+    // Planned when its turn in the group comes, so it sees a put of the same alarm made just before.
+    await this.ks.commitGrouped(() => {
+      const h = this.ks.hash(K.alarm(key));
+      const ops: RegistryOp[] = [];
+      if (h?.has(condition)) ops.push({ op: "hdel", key: K.alarm(key), field: condition });
+      const emptied = h === undefined || (h.size === 1 && h.has(condition));
+      if (emptied && this.ks.sets.get(K.alarms)?.has(key))
+        ops.push({ op: "srem", key: K.alarms, member: key });
+      return ops;
+    });
   }
 
   async alarms(key?: PointKey): Promise<AlarmState[]> {
@@ -440,6 +616,7 @@ export class MemoryStore implements Store {
   async close(): Promise<void> {
     if (this.current.kind === "closed") return;
     this.current = { kind: "closed" };
+    this.releaseFile?.();
     for (const u of this.unsubscribes) u();
     for (const b of [...this.blocked]) b.wake();
     this.remoteListeners = [];

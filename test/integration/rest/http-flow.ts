@@ -8,6 +8,9 @@ import http from "node:http";
 import path from "node:path";
 import type { AddressInfo } from "node:net";
 import type { NodeAPI } from "node-red";
+import { httpRequest, type Reply } from "../../support/net";
+
+export { httpRequest, type Reply };
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
@@ -51,13 +54,6 @@ export function requestHandler(): Handler {
   };
 }
 
-export interface Reply {
-  readonly status: number;
-  readonly headers: http.IncomingHttpHeaders;
-  readonly text: string;
-  json(): unknown;
-}
-
 export class HttpServer {
   private server: http.Server | undefined;
   private port = 0;
@@ -82,46 +78,37 @@ export class HttpServer {
     body?: unknown,
     headers: Record<string, string> = {},
   ): Promise<Reply> {
-    const text =
-      body === undefined
-        ? undefined
-        : typeof body === "string" || Buffer.isBuffer(body)
-          ? body
-          : JSON.stringify(body);
-    const h: Record<string, string | number> = { connection: "close", ...headers };
-    if (text !== undefined) {
-      h["content-length"] = Buffer.byteLength(text);
-      if (!Object.keys(headers).some((k) => k.toLowerCase() === "content-type"))
-        h["content-type"] = "application/json";
-    }
-    return new Promise((resolve, reject) => {
-      const req = http.request(
-        { host: "127.0.0.1", port: this.port, method, path: urlPath, headers: h, agent: false },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => {
-            const t = Buffer.concat(chunks).toString("utf8");
-            resolve({
-              status: res.statusCode ?? 0,
-              headers: res.headers,
-              text: t,
-              json: () => JSON.parse(t) as unknown,
-            });
-          });
-          res.on("error", reject);
-        },
-      );
-      req.on("error", reject);
-      req.end(text);
-    });
+    return httpRequest(this.port, method, urlPath, body, headers);
   }
 }
 
-/** The wiring of DESIGN §8: one `http in` per method on `<base>/*` → datacoll-api → http response. */
+/**
+ * The wiring of DESIGN §8: one `http in` per method on `<base>/*` → datacoll-api → http response. With
+ * `tab`, the flow nodes sit on a tab of that id, as a flow file a Node-RED process loads needs them.
+ */
 export function apiFlow(
-  opts: { base?: string; manager?: Record<string, unknown>; api?: Record<string, unknown> } = {},
-): object[] {
+  opts: {
+    base?: string;
+    manager?: Record<string, unknown>;
+    api?: Record<string, unknown>;
+    tab?: string;
+  } = {},
+): Record<string, unknown>[] {
+  const flow = apiNodes(opts);
+  const tab = opts.tab;
+  if (tab === undefined) return flow;
+  return [
+    { id: tab, type: "tab", label: "REST API" },
+    // Node-RED takes a node without a position for a config node.
+    ...flow.map((n, i) => (n.type === "datacoll-manager" ? n : { ...n, z: tab, x: 150, y: 40 + 40 * i })),
+  ];
+}
+
+function apiNodes(opts: {
+  base?: string;
+  manager?: Record<string, unknown>;
+  api?: Record<string, unknown>;
+}): Record<string, unknown>[] {
   const base = opts.base ?? "/api";
   const methods = ["get", "post", "put", "delete"];
   return [

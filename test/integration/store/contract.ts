@@ -64,6 +64,19 @@ function collector<T>(): { items: T[]; push: (t: T) => void; until: (n: number) 
   };
 }
 
+/** plc1 (modbus) with term t1 (unit 1), items ua/ub, points plc1:t1:ua and :ub; calc (formula) with c1/sum. */
+export async function plantOn(s: Store): Promise<void> {
+  const r = s.registry;
+  await r.putDevice({ id: "plc1", protocol: "modbus-tcp", host: "10.0.0.5" });
+  await r.putDevice({ id: "calc", protocol: "formula" });
+  await r.putTerm({ id: "t1", deviceId: "plc1", address: 1 });
+  await r.putTerm({ id: "c1", deviceId: "calc", address: 0, pollInterval: 0 });
+  for (const id of ["ua", "ub", "sum"]) await r.putItem({ id, unit: "V" });
+  await r.putPoint({ deviceId: "plc1", termId: "t1", itemId: "ua", address: "HR40001" });
+  await r.putPoint({ deviceId: "plc1", termId: "t1", itemId: "ub", address: "HR40003" });
+  await r.putPoint({ deviceId: "calc", termId: "c1", itemId: "sum" });
+}
+
 export function storeContract(name: string, factory: StoreFactory): void {
   describe(`${name}: store contract`, function () {
     let ns: string;
@@ -76,17 +89,8 @@ export function storeContract(name: string, factory: StoreFactory): void {
       return s;
     }
 
-    /** plc1 (modbus) with term t1 (unit 1), items ua/ub, points plc1:t1:ua and :ub; calc (formula) with c1/sum. */
-    async function plant(s: Store = store): Promise<void> {
-      const r = s.registry;
-      await r.putDevice({ id: "plc1", protocol: "modbus-tcp", host: "10.0.0.5" });
-      await r.putDevice({ id: "calc", protocol: "formula" });
-      await r.putTerm({ id: "t1", deviceId: "plc1", address: 1 });
-      await r.putTerm({ id: "c1", deviceId: "calc", address: 0, pollInterval: 0 });
-      for (const id of ["ua", "ub", "sum"]) await r.putItem({ id, unit: "V" });
-      await r.putPoint({ deviceId: "plc1", termId: "t1", itemId: "ua", address: "HR40001" });
-      await r.putPoint({ deviceId: "plc1", termId: "t1", itemId: "ub", address: "HR40003" });
-      await r.putPoint({ deviceId: "calc", termId: "c1", itemId: "sum" });
+    function plant(s: Store = store): Promise<void> {
+      return plantOn(s);
     }
 
     beforeEach(async function () {
