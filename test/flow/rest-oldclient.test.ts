@@ -6,25 +6,16 @@
  * the fields sent. A second test drives our IEC 104 outstation simulator end to end through the same API.
  */
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import path from "node:path";
 import { Iec104Simulator, parseSimCommands, parseSimPoints } from "../../src/core/runtime/iec104-simulator";
 import type { CommandObject } from "../../src/protocols/iec104/codec";
 import { systemClock } from "../../src/transport/connection";
-import { HttpServer, commentNode, httpNodes } from "../integration/rest/http-flow";
+import { HttpServer } from "../integration/rest/http-flow";
+import { createTestDatabase, type TestDatabase } from "../support-history/mysql";
+import { loadExample, readExample } from "../support/example-flow";
 import { until } from "../support/net";
-import { helper, nodeModule, useNodeRed } from "../support/node-red";
+import { helper, useNodeRed } from "../support/node-red";
 
-const example = JSON.parse(
-  fs.readFileSync(path.resolve(__dirname, "../../examples/06-rest-api.json"), "utf8"),
-) as object[];
-const modules = [
-  nodeModule("datacoll-manager"),
-  nodeModule("datacoll-api"),
-  httpNodes,
-  commentNode,
-  nodeModule("datacoll-rest"),
-];
+const example = readExample("06-rest-api.json");
 
 type Rec = Record<string, string>;
 
@@ -193,11 +184,23 @@ async function createPlant(c: OldClient): Promise<void> {
 describe("an older system's client, unchanged, on examples/06-rest-api.json", function () {
   useNodeRed();
   const http = new HttpServer();
-  before(() => http.start());
-  after(() => http.stop());
+  // The example saves what its registry points sample: into a database of this file's own.
+  let db: TestDatabase | undefined;
+  before(async () => {
+    db = await createTestDatabase("dc_oldcl");
+    await http.start();
+  });
+  after(async () => {
+    await http.stop();
+    await db?.drop();
+  });
+  const load = (): Promise<void> => {
+    assert.ok(db, "the example's database was not created");
+    return loadExample(example, db.name);
+  };
 
   it("runs the older interface test's sequence and gets the older answers", async function () {
-    await helper.load(modules, example);
+    await load();
     const c = new OldClient(http);
     await createPlant(c);
 
@@ -431,7 +434,7 @@ describe("an older system's client, unchanged, on examples/06-rest-api.json", fu
       if (e.type === "command") commands.push(e.command);
     });
     try {
-      await helper.load(modules, example);
+      await load();
       const c = new OldClient(http);
       await c.call("POST", "/v1/devices", { ...device1, port: String(port) });
       await c.call("POST", "/v1/terms", term10);
