@@ -100,9 +100,7 @@ const term30item1000 = {
 const term40item1000 = { device_id: "3", term_id: "40", item_id: "1000", base_val: "0", coefficient: "1" };
 const formula1 = {
   id: "1",
-  // The older text, max(p1[-1], p2[-1]), was Python over pandas series; the formula language differs
-  // (docs/migration.md, "Formulas and check rules").
-  formula: "max([p1, p2])",
+  formula: "max(p1[-1], p2[-1])",
   device_id: "3",
   term_id: "40",
   item_id: "1000",
@@ -228,7 +226,7 @@ describe("an older system's client, unchanged, on examples/06-rest-api.json", fu
     await c.fails("PUT", "/v1/formulas/99", 404, "formula_id not found!", testFormula);
     await c.call("DELETE", "/v1/formulas/5");
     await c.fails("GET", "/v1/formulas/5", 404, "formula_id not found!");
-    assert.equal(await c.call("POST", "/v1/formula_check", { formula: "p1+10", p1: "1:10:1000" }), "OK");
+    assert.equal(await c.call("POST", "/v1/formula_check", { formula: "p1[-1]+10", p1: "1:10:1000" }), "OK");
     assert.notEqual(await c.call("POST", "/v1/formula_check", { formula: "p1+p2", p1: "1:10:1000" }), "OK");
 
     // devices
