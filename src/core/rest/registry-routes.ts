@@ -1,6 +1,8 @@
 /**
  * The registry paths: the older system's `/v1` CRUD of devices, terms, items, term items (points) and
- * formulas, and the `/v2` batch forms (all-or-nothing create and delete, JSON records and errors).
+ * formulas, and the `/v2` batch forms (all-or-nothing create and delete, JSON records and errors). The
+ * paths the older system had answer a successful write as it did, 200 with an empty body; the paths that
+ * are ours alone answer what they wrote.
  */
 import { DataCollError } from "../errors";
 import { isPlainObject, normalizeId } from "../model/fields";
@@ -24,7 +26,7 @@ import {
 import { rename } from "./rename";
 import { getRecord, listRecords, putRecord, removeRecord } from "./entities";
 import { queryText, type Call, type Reply, type Route } from "./route";
-import { ref, listOf, TEXT, SCHEMAS } from "./schemas";
+import { ref, listOf, EMPTY, TEXT, SCHEMAS } from "./schemas";
 
 type EntityKind = "device" | "term" | "item" | "formula";
 
@@ -54,6 +56,10 @@ const ENTITIES: readonly Entity[] = (
 const article = (kind: string): string => (/^[aeiou]/.test(kind) ? `an ${kind}` : `a ${kind}`);
 
 const sorted = (ids: string[]): string[] => ids.sort();
+
+/** A successful write on a path of the older system: 200 with an empty body, as it answered. */
+const EMPTY_OK = { schema: EMPTY, description: "an empty body, as the older system answered", text: true };
+const emptyReply = (): Reply => ({ body: "", text: true });
 
 /** Run a registry write on a v1 path, turning model errors into the older messages and names. */
 async function legacyWrite<T>(kind: Kind, body: LegacyBody, write: () => Promise<T>): Promise<T> {
@@ -102,14 +108,13 @@ function entityRoutes(e: Entity): Route[] {
       path: `/v1/${e.plural}`,
       summary: `Create ${article(e.kind)}`,
       body: { schema: ref(e.schema), required: true },
-      ok: { schema: ref("LegacyRecord"), description: `the ${e.kind} as stored` },
+      ok: EMPTY_OK,
       errors: [404, 409],
       handler: async (c) => {
         const body = fromLegacy(c.body, e.kind, { remember: true });
         const reg = c.ctx.store.registry;
         await legacyWrite(e.kind, body, () => putRecord(reg, e.kind, body.raw, "create"));
-        const stored = await e.get(reg, normalizeId(body.raw.id, "id"));
-        return { body: legacyRecord(stored ?? body.raw, e.kind) };
+        return emptyReply();
       },
     },
     {
@@ -127,22 +132,21 @@ function entityRoutes(e: Entity): Route[] {
       path: one,
       summary: `Change ${article(e.kind)}: the fields given replace those stored; a new id renames it`,
       body: { schema: ref(e.schema), required: true },
-      ok: { schema: ref("LegacyRecord"), description: `the ${e.kind} as stored` },
+      ok: EMPTY_OK,
       errors: [404, 409],
       handler: async (c) => {
         const old = await found(c);
         const body = fromLegacy(c.body, e.kind, { old, remember: remembers(old) });
         const merged = { ...old, ...body.raw };
         const reg = c.ctx.store.registry;
-        const newId = await legacyWrite(e.kind, body, async () => {
+        await legacyWrite(e.kind, body, async () => {
           const id = normalizeId(merged.id, "id");
           // A term given another device moves there with its points (the older system half-moved it).
           const moves = e.kind === "term" && String(merged.deviceId) !== String(old.deviceId);
           if (id === old.id && !moves) await putRecord(reg, e.kind, merged, "update");
           else if (!(await rename(reg, e.kind, String(old.id), id, merged))) throw legacyNotFound(e.kind);
-          return id;
         });
-        return { body: legacyRecord((await e.get(reg, newId)) ?? merged, e.kind) };
+        return emptyReply();
       },
     },
     {
@@ -150,12 +154,12 @@ function entityRoutes(e: Entity): Route[] {
       method: "DELETE",
       path: one,
       summary: `Delete ${article(e.kind)} and what depends on it`,
-      ok: { schema: TEXT, description: "OK", text: true },
+      ok: EMPTY_OK,
       errors: [404],
       handler: async (c) => {
         const rec = await found(c);
         await removeRecord(c.ctx.store.registry, e.kind, String(rec.id));
-        return { body: "OK", text: true };
+        return emptyReply();
       },
     },
   ];
@@ -226,28 +230,29 @@ function termItemRoutes(): Route[] {
       legacy: true,
       kind: "device",
       tag: "devices",
-      summary: "The ids of a device's terms",
+      summary: "The ids of a device's terms; 404 when it has none, as the older system answered",
       ok: { schema: ref("IdList"), description: "term ids" },
       errors: [404],
       handler: async (c) => {
         const id = pathId(c.params.id);
-        const reg = c.ctx.store.registry;
-        if (id === undefined || !(await reg.getDevice(id))) throw legacyNotFound("device");
-        return { body: sorted((await reg.listTerms(id)).map((t) => t.id)) };
+        const terms = id === undefined ? [] : await c.ctx.store.registry.listTerms(id);
+        // The older system answered a parent without children as if it did not exist; clients rely on it.
+        if (terms.length === 0) throw legacyNotFound("device");
+        return { body: sorted(terms.map((t) => t.id)) };
       },
     },
     {
       ...common,
       method: "GET",
       path: "/v1/terms/{id}/items",
-      summary: "The ids of the items bound to a term (its points)",
+      summary: "The ids of the items bound to a term (its points); 404 when it has none, as the older system",
       ok: { schema: ref("IdList"), description: "item ids" },
       errors: [404],
       handler: async (c) => {
         const term = await termOf(c);
-        return {
-          body: sorted((await c.ctx.store.registry.listPoints({ termId: term.id })).map((p) => p.itemId)),
-        };
+        const points = await c.ctx.store.registry.listPoints({ termId: term.id });
+        if (points.length === 0) throw legacyNotFound("term");
+        return { body: sorted(points.map((p) => p.itemId)) };
       },
     },
     {
@@ -256,7 +261,7 @@ function termItemRoutes(): Route[] {
       path: "/v1/terms/{id}/items",
       summary: "Bind an item to a term: create the point deviceId:termId:itemId",
       body: { schema: ref("TermItem"), required: true },
-      ok: { schema: ref("LegacyRecord"), description: "the point as stored" },
+      ok: EMPTY_OK,
       errors: [404, 409],
       handler: async (c) => {
         // The older order: the body's term against the path, the term, the item, then a duplicate.
@@ -268,9 +273,7 @@ function termItemRoutes(): Route[] {
           await checkTermItemAddress(reg, term.deviceId, body);
           return reg.putPoint(body.raw, "create");
         });
-        const key = pointKey(term.deviceId, term.id, normalizeId(body.raw.itemId, "item_id"));
-        const p = await reg.getPoint(key);
-        return { body: legacyRecord(p ? pointRecord(p) : body.raw, "term_item") };
+        return emptyReply();
       },
     },
     {
@@ -288,7 +291,7 @@ function termItemRoutes(): Route[] {
       path: one,
       summary: "Change a term item; a new itemId binds the point to that item instead",
       body: { schema: ref("TermItem"), required: true },
-      ok: { schema: ref("LegacyRecord"), description: "the point as stored" },
+      ok: EMPTY_OK,
       errors: [404, 409],
       handler: async (c) => {
         const old = await found(c);
@@ -297,16 +300,14 @@ function termItemRoutes(): Route[] {
         const merged = { ...old, ...body.raw };
         delete merged.key;
         const reg = c.ctx.store.registry;
-        const key = await legacyWrite("term_item", body, async () => {
+        await legacyWrite("term_item", body, async () => {
           await checkTermItemAddress(reg, term.deviceId, body);
           const k = pointKey(term.deviceId, term.id, normalizeId(merged.itemId, "item_id"));
           if (k === old.key) await reg.putPoint(merged, "update");
           else if (!(await rename(reg, "point", String(old.key), k, merged)))
             throw legacyNotFound("term_item");
-          return k;
         });
-        const p = await reg.getPoint(key);
-        return { body: legacyRecord(p ? pointRecord(p) : merged, "term_item") };
+        return emptyReply();
       },
     },
     {
@@ -314,12 +315,12 @@ function termItemRoutes(): Route[] {
       method: "DELETE",
       path: one,
       summary: "Unbind an item from a term: delete the point",
-      ok: { schema: TEXT, description: "OK", text: true },
+      ok: EMPTY_OK,
       errors: [404],
       handler: async (c) => {
         const p = await found(c);
         await c.ctx.store.registry.deletePoint(String(p.key));
-        return { body: "OK", text: true };
+        return emptyReply();
       },
     },
   ];
@@ -348,6 +349,55 @@ function olderRow(kind: BatchKind, raw: unknown): unknown {
   if (!isPlainObject(raw) || !usesOlderNames(raw, LEGACY_KIND[kind])) return raw;
   return fromLegacy(raw, LEGACY_KIND[kind], { remember: true }).raw;
 }
+
+/**
+ * The older v2 create's rows: a row whose id exists is merged into the stored record (the fields it does
+ * not give are kept), as the older system's hash write did, instead of being refused. `read` turns a
+ * row into the model's record, given the stored one to complete a field given in part.
+ */
+async function mergeRows(
+  reg: Registry,
+  kind: BatchKind,
+  list: readonly unknown[],
+  read: (raw: unknown, old: Record<string, unknown> | undefined) => unknown,
+): Promise<BatchRow[]> {
+  return Promise.all(
+    list.map(async (raw, row) => {
+      const fresh = read(raw, undefined);
+      const id = rowId(kind, fresh);
+      // A row without a usable id is written as it is, so that the batch reports it.
+      const old = id === undefined ? undefined : await getRecord(reg, kind, id);
+      if (old === undefined) return { kind, row, raw: fresh };
+      const merged: Record<string, unknown> = { ...old, ...(read(raw, old) as Record<string, unknown>) };
+      delete merged.key;
+      return { kind, row, raw: merged };
+    }),
+  );
+}
+
+/** The id a batch row names (a point's key), before the rest of the row is read; undefined if none. */
+function rowId(kind: BatchKind, raw: unknown): string | undefined {
+  if (!isPlainObject(raw)) return undefined;
+  try {
+    if (kind !== "point") return normalizeId(raw.id, "id");
+    return pointKey(
+      normalizeId(raw.deviceId, "deviceId"),
+      normalizeId(raw.termId, "termId"),
+      normalizeId(raw.itemId, "itemId"),
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+/** An older v2 row as the model's record; on a merge the stored record completes it, as a v1 PUT. */
+const olderMergeRow =
+  (kind: BatchKind) =>
+  (raw: unknown, old: Record<string, unknown> | undefined): unknown => {
+    if (old === undefined || !isPlainObject(raw) || !usesOlderNames(raw, LEGACY_KIND[kind]))
+      return olderRow(kind, raw);
+    return fromLegacy(raw, LEGACY_KIND[kind], { old, remember: remembers(old) }).raw;
+  };
 
 const MAX_BATCH = 10_000;
 
@@ -419,6 +469,51 @@ function batchRoutes(
         return batchReply(await writeAll(c.ctx.store.registry, rows, "create"));
       },
     },
+    ...batchDeleteRoute(kind, path, tag, noun, exists, shape),
+  ];
+}
+
+/**
+ * The older system's v2 create of devices, terms, items or formulas: no 409, a row whose id exists is
+ * merged into the stored record; all or nothing, and 200 with an empty body as it answered.
+ */
+function olderBatchRoutes(e: Entity): Route[] {
+  const path = `/v2/${e.plural}`;
+  const exists = async (reg: Registry, id: string): Promise<boolean> => (await e.get(reg, id)) !== undefined;
+  return [
+    {
+      legacy: false,
+      tag: e.plural,
+      method: "POST",
+      path,
+      summary: `Create or change many ${e.plural} at once, all or nothing: a row whose id exists is merged`,
+      body: { schema: listOf(ref(e.schema)), required: true },
+      ok: EMPTY_OK,
+      errors: [404, 413],
+      handler: async (c) => {
+        const list = batchList(c.body);
+        if (list.length > MAX_BATCH) throw badRequest(`at most ${MAX_BATCH} records at once`);
+        const reg = c.ctx.store.registry;
+        const rows = await mergeRows(reg, e.kind, list, olderMergeRow(e.kind));
+        const result = await writeAll(reg, rows, "upsert");
+        if (!result.ok) throw batchError(result.status, result.problems);
+        return emptyReply();
+      },
+    },
+    ...batchDeleteRoute(e.kind, path, e.plural, e.plural, exists, async () => asGiven(e.kind)),
+  ];
+}
+
+function batchDeleteRoute(
+  kind: BatchKind,
+  path: string,
+  tag: string,
+  noun: string,
+  exists: (reg: Registry, id: string) => Promise<boolean>,
+  shape: (c: Call) => Promise<Shape>,
+): Route[] {
+  const common = { legacy: false, tag } as const;
+  return [
     {
       ...common,
       method: "DELETE",
@@ -470,7 +565,8 @@ async function deleteAll(
  * The older system's v2 forms: `POST /v2/<kind>/del` with a list of ids (or one bare id), and term items
  * as a list of `{device_id, term_id, item_id, …}` at `POST /v2/term_items` and `POST /v2/term_items/del`.
  * The deletes answer its plain-text 404s; unlike there, a delete naming an unknown id deletes nothing at
- * all. The create answers as the other v2 batches (the older one checked nothing, so it had no errors).
+ * all. The create merges as the other older v2 creates; unlike there, it checks each row (JSON errors).
+ * Each answers success as the older system did: 200, empty.
  */
 function olderV2Routes(): Route[] {
   const list = (body: unknown): unknown[] => (Array.isArray(body) ? body : body === undefined ? [] : [body]);
@@ -490,7 +586,8 @@ function olderV2Routes(): Route[] {
     const reg = c.ctx.store.registry;
     const ids = raw.map(idOf);
     for (const id of ids) if (!(await exists(reg, id))) throw legacyNotFound(LEGACY_KIND[kind]);
-    return deleteAll(reg, kind, ids, exists);
+    await deleteAll(reg, kind, ids, exists);
+    return emptyReply();
   };
   const routes: Route[] = ENTITIES.map((e) => ({
     method: "POST",
@@ -500,7 +597,7 @@ function olderV2Routes(): Route[] {
     tag: e.plural,
     summary: `Delete many ${e.plural} (the older form of DELETE /v2/${e.plural}): all or nothing`,
     body: { schema: ref("IdList"), required: true },
-    ok: { schema: ref("BatchResult"), description: "the ids deleted" },
+    ok: EMPTY_OK,
     errors: [404],
     handler: (c) =>
       olderDelete(
@@ -518,19 +615,22 @@ function olderV2Routes(): Route[] {
       path: "/v2/term_items",
       legacy: false,
       tag: "terms",
-      summary: "Create many term items (points) named by device_id, term_id and item_id: all or nothing",
+      summary:
+        "Create or change many term items (points) named by device_id, term_id and item_id, all or " +
+        "nothing: a point that exists is merged",
       body: { schema: listOf(ref("Point")), required: true },
-      ok: { schema: ref("BatchResult"), description: "the point keys created" },
-      errors: [404, 409, 413],
+      ok: EMPTY_OK,
+      errors: [404, 413],
       handler: async (c) => {
-        const rows = batchList(c.body);
-        if (rows.length > MAX_BATCH) throw badRequest(`at most ${MAX_BATCH} records at once`);
-        const batch: BatchRow[] = rows.map((raw, row) => ({
-          kind: "point",
-          row,
-          raw: fromLegacy(raw, "term_item", { remember: true }).raw,
-        }));
-        return batchReply(await writeAll(c.ctx.store.registry, batch, "create"));
+        const list = batchList(c.body);
+        if (list.length > MAX_BATCH) throw badRequest(`at most ${MAX_BATCH} records at once`);
+        const reg = c.ctx.store.registry;
+        const rows = await mergeRows(reg, "point", list, (raw, old) => {
+          return fromLegacy(raw, "term_item", { ...(old === undefined ? {} : { old }), remember: true }).raw;
+        });
+        const result = await writeAll(reg, rows, "upsert");
+        if (!result.ok) throw batchError(result.status, result.problems);
+        return emptyReply();
       },
     },
     {
@@ -541,7 +641,7 @@ function olderV2Routes(): Route[] {
       tag: "terms",
       summary: "Delete many term items named by {device_id, term_id, item_id}: all or nothing",
       body: { schema: listOf(ref("PointRef")), required: true },
-      ok: { schema: ref("BatchResult"), description: "the point keys deleted" },
+      ok: EMPTY_OK,
       errors: [404],
       handler: (c) => olderDelete(c, "point", pointOf, pointExists),
     },
@@ -562,16 +662,7 @@ function v2Routes(): Route[] {
       errors: [],
       handler: async (c) => ({ body: await e.list(c.ctx.store.registry) }),
     });
-    routes.push(
-      ...batchRoutes(
-        e.kind,
-        `/v2/${e.plural}`,
-        e.plural,
-        e.plural,
-        e.schema,
-        async (reg, id) => (await e.get(reg, id)) !== undefined,
-      ),
-    );
+    routes.push(...olderBatchRoutes(e));
   }
   const termShape = async (c: Call): Promise<Shape> => {
     const id = pathId(c.params.id);

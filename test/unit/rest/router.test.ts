@@ -119,8 +119,8 @@ describe("REST handlers", function () {
         result: "calc:c1:power",
       });
       let r = await a.call("PUT", "/v1/devices/plc1", { id: "plc9" });
-      assert.equal(r.status, 200, String(r.body));
-      assert.equal((r.body as Record<string, string>).id, "plc9");
+      assert.deepEqual([r.status, r.body], [200, ""]);
+      assert.equal(((await a.call("GET", "/v1/devices/plc9")).body as Record<string, string>).id, "plc9");
       assert.equal(await a.store.registry.getDevice("plc1"), undefined);
       assert.equal((await a.store.registry.getTerm("t1"))?.deviceId, "plc9");
       assert.deepEqual((await a.store.registry.listPoints({ deviceId: "plc9" })).map((p) => p.key).sort(), [
@@ -151,9 +151,9 @@ describe("REST handlers", function () {
       assert.deepEqual(await a.store.registry.listPoints({ deviceId: "plc1" }), before);
     });
 
-    it("DELETE cascades and answers OK", async function () {
+    it("DELETE cascades and answers 200 with an empty body, as the older system", async function () {
       const r = await a.call("DELETE", "/v1/devices/plc1");
-      assert.deepEqual([r.status, r.body], [200, "OK"]);
+      assert.deepEqual([r.status, r.body], [200, ""]);
       assert.equal(await a.store.registry.getTerm("t1"), undefined);
       assert.deepEqual((await a.call("GET", "/v1/terms")).body, ["c1"]);
     });
@@ -314,7 +314,7 @@ describe("REST handlers", function () {
       await seed(a);
     });
 
-    it("creates all records or none, reporting every wrong row", async function () {
+    it("creates all records or none, reporting every wrong row; an existing id is merged", async function () {
       const r = await a.call("POST", "/v2/items", [
         { id: "i1" },
         { id: "power" },
@@ -331,11 +331,20 @@ describe("REST handlers", function () {
         ],
       );
       assert.equal(await a.store.registry.getItem("i1"), undefined);
-      const dup = await a.call("POST", "/v2/items", [{ id: "i1" }, { id: "power" }]);
-      assert.equal(dup.status, 409);
-      assert.equal(await a.store.registry.getItem("i1"), undefined);
-      const ok = await a.call("POST", "/v2/items", [{ id: "i1" }, { id: "i2" }]);
-      assert.deepEqual([ok.status, ok.body], [200, { created: ["i1", "i2"], updated: [] }]);
+      const ok = await a.call("POST", "/v2/items", [{ id: "i1", name: "one" }, { id: "i2" }]);
+      assert.deepEqual([ok.status, ok.body], [200, ""]);
+      // The older system had no 409 here: an existing id is merged, the fields not sent are kept.
+      const power = await a.store.registry.getItem("power");
+      const again = await a.call("POST", "/v2/items", [
+        { id: "i1", unit: "kV" },
+        { id: "power", name: "P" },
+      ]);
+      assert.deepEqual([again.status, again.body], [200, ""]);
+      assert.deepEqual(
+        [(await a.store.registry.getItem("i1"))?.name, (await a.store.registry.getItem("i1"))?.unit],
+        ["one", "kV"],
+      );
+      assert.deepEqual(await a.store.registry.getItem("power"), { ...power, name: "P" });
     });
 
     it("undoes what it wrote when a later write fails", async function () {
