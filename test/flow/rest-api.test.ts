@@ -29,6 +29,9 @@ interface Step {
 
 const D = "/api/v1/devices/plc1/terms/t1/items/power/datas";
 const T0 = 1_700_000_000_000;
+// T0 and T0 + 1 ms as the older system wrote times (UTC isoformat with microseconds).
+const T0_TEXT = "2023-11-14T22:13:20.000000";
+const T1_TEXT = "2023-11-14T22:13:20.001000";
 
 // In order: each step sees what the previous ones did. Every route has at least one 200 here (checked).
 const STEPS: readonly Step[] = [
@@ -258,11 +261,11 @@ const STEPS: readonly Step[] = [
   { method: "POST", path: D, body: { value: 1.5, time: T0 }, status: 200, text: "OK" },
   { method: "POST", path: D, body: { value: 2.5, time: T0 + 1 }, status: 200, text: "OK" },
   { method: "POST", path: D, body: { value: [1] }, status: 400, field: "value" },
-  { method: "GET", path: D, status: 200, json: { [T0 + 1]: 2.5, [T0]: 1.5 } },
+  { method: "GET", path: D, status: 200, json: { [T1_TEXT]: "2.5", [T0_TEXT]: "1.5" } },
   { method: "GET", path: `${D}?count=abc`, status: 400, field: "count" },
-  { method: "GET", path: `${D}/1`, status: 200, json: { [T0 + 1]: 2.5 } },
-  { method: "GET", path: `${D}/-1`, status: 200, json: { [T0 + 1]: 2.5 } },
-  { method: "GET", path: `${D}/0`, status: 200, json: { [T0]: 1.5 } },
+  { method: "GET", path: `${D}/1`, status: 200, json: { [T1_TEXT]: "2.5" } },
+  { method: "GET", path: `${D}/-1`, status: 200, json: { [T1_TEXT]: "2.5" } },
+  { method: "GET", path: `${D}/0`, status: 200, json: { [T0_TEXT]: "1.5" } },
   { method: "GET", path: `${D}/9`, status: 200, json: { null: null } },
   { method: "GET", path: `${D}/x`, status: 400, field: "index" },
   {
@@ -507,7 +510,7 @@ const RUNTIME_STEPS: readonly Step[] = [
       device_id: "plc1",
       term_id: "t1",
       item_id: "power",
-      time: new Date(7).toISOString(),
+      time: "1970-01-01T00:00:00.007000",
     },
   },
   {
@@ -523,7 +526,7 @@ const RUNTIME_STEPS: readonly Step[] = [
       device_id: "plc1",
       term_id: "t1",
       item_id: "power",
-      time: new Date(7).toISOString(),
+      time: "1970-01-01T00:00:00.007000",
     },
   },
   {

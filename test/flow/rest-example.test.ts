@@ -131,7 +131,7 @@ describe("examples/06-rest-api.json", function () {
     // data
     await c.call("POST", "/v1/devices/d1/terms/t1/items/i1/datas", { value: 12.5, time: 1_700_000_000_000 });
     assert.deepEqual(await c.json("GET", "/v1/devices/d1/terms/t1/items/i1/datas"), {
-      "1700000000000": 12.5,
+      "2023-11-14T22:13:20.000000": "12.5",
     });
 
     // batch deletes, then nothing is left

@@ -294,15 +294,15 @@ describe("an older system's client, unchanged, on examples/06-rest-api.json", fu
     await c.write("DELETE", "/v1/items/4000");
     await c.fails("GET", "/v1/items/4000", 404, "item_id not found!");
 
-    // data: arrival order, 0 the oldest and -1 the newest; a point never heard of has none
+    // data: the older {time: value} with Python isoformat times and text values; arrival order, 0 the
+    // oldest and -1 the newest; a point never heard of has none
     const data = "/v1/devices/1/terms/10/items/1000/datas";
-    const t0 = 1_448_959_815_000;
-    for (const [i, value] of [100, 101, 102].entries())
-      await c.call("POST", data, { value: String(value), time: t0 + i });
-    const all = await c.json<Record<string, unknown>>("GET", data);
-    assert.deepEqual(Object.keys(all).sort(), [t0, t0 + 1, t0 + 2].map(String));
-    assert.deepEqual(await c.json("GET", `${data}/-1`), { [t0 + 2]: "102" });
-    assert.deepEqual(await c.json("GET", `${data}/0`), { [t0]: "100" });
+    const t0 = Date.UTC(2015, 11, 1, 8, 50, 15);
+    for (const [i, value] of [100, 101, 102.5].entries()) await c.call("POST", data, { value, time: t0 + i });
+    const time = (ms: number): string => `2015-12-01T08:50:15.00${ms}000`;
+    assert.deepEqual(await c.json("GET", data), { [time(2)]: "102.5", [time(1)]: "101", [time(0)]: "100" });
+    assert.deepEqual(await c.json("GET", `${data}/-1`), { [time(2)]: "102.5" });
+    assert.deepEqual(await c.json("GET", `${data}/0`), { [time(0)]: "100" });
     assert.deepEqual(await c.json("GET", `${data}/9`), { null: null });
     assert.deepEqual(await c.json("GET", "/v1/devices/99/terms/99/items/99/datas"), {});
 
@@ -458,7 +458,8 @@ describe("an older system's client, unchanged, on examples/06-rest-api.json", fu
       await c.write("POST", "/v1/terms/10/items", term10item2000);
       const newest = async (): Promise<Record<string, unknown>> =>
         c.json("GET", "/v1/devices/1/terms/10/items/1000/datas/-1");
-      await until(async () => Object.values(await newest())[0] === 230.5, 2000, "datas/-1 of 1:10:1000");
+      await until(async () => Object.values(await newest())[0] === "230.5", 2000, "datas/-1 of 1:10:1000");
+      assert.match(Object.keys(await newest())[0], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
 
       const reply = await c.json<Record<string, unknown>>("POST", "/v1/device_ctrl", {
         device_id: "1",
@@ -467,7 +468,9 @@ describe("an older system's client, unchanged, on examples/06-rest-api.json", fu
         value: 123.4,
       });
       assert.deepEqual([reply.device_id, reply.term_id, reply.item_id], ["1", "10", "2000"]);
+      assert.equal(typeof reply.value, "number");
       assert.ok(Math.abs(Number(reply.value) - 123.4) < 1e-4);
+      assert.match(String(reply.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
       const executed = commands.filter((x) => x.ioa === 200 && !("select" in x && x.select));
       assert.equal(executed.length, 1, JSON.stringify(commands));
       assert.ok(Math.abs(Number(executed[0].value) - 123.4) < 1e-4);
@@ -478,7 +481,7 @@ describe("an older system's client, unchanged, on examples/06-rest-api.json", fu
         item_id: 1000,
       });
       assert.equal(call.value, 230.5);
-      assert.equal(typeof call.time, "string");
+      assert.match(String(call.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
     } finally {
       off();
       await helper.unload();

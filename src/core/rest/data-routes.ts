@@ -13,7 +13,7 @@ import { pointIds } from "./point-index";
 import { ENVELOPE_VERSION, EventIds } from "../bus/envelope";
 import type { AlarmState } from "../store/store";
 import { RestError, badRequest, notFound, statusOf } from "./errors";
-import { legacyNotFound } from "./legacy";
+import { asText, legacyNotFound, olderTime } from "./legacy";
 import { queryText, type Call, type Route } from "./route";
 import { ref, listOf, TEXT } from "./schemas";
 import type { RestActions } from "./types";
@@ -55,10 +55,16 @@ async function knownPoint(c: Call): Promise<PointKey | undefined> {
   }
 }
 
-/** `{time: value}`, newest first: the older system's shape of a point's data. */
-function timeValues(points: readonly DataPoint[]): Record<string, DataPoint["value"]> {
-  const out: Record<string, DataPoint["value"]> = {};
-  for (const p of points) if (!(String(p.ts) in out)) out[String(p.ts)] = p.value;
+/**
+ * `{time: value}`, newest first: the older system's shape of a point's data, with its times (Python
+ * isoformat, UTC) and its values as text, as its Redis hash held them.
+ */
+function timeValues(points: readonly DataPoint[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of points) {
+    const time = olderTime(p.ts);
+    if (!(time in out)) out[time] = asText(p.value);
+  }
   return out;
 }
 
@@ -74,7 +80,8 @@ async function checkPointInOrder(c: Call, key: PointKey): Promise<void> {
 
 /**
  * The fields the older system answered device_call and device_ctrl with — `device_id`, `term_id`,
- * `item_id`, `time` (ISO 8601) and `value` — which the reply carries besides its own.
+ * `item_id`, `time` (its isoformat text, UTC) and `value` (a number) — which the reply carries besides
+ * its own.
  */
 function olderReply(key: PointKey, ts: number, value: unknown): Record<string, unknown> {
   const ids = splitPointKey(key);
@@ -82,7 +89,7 @@ function olderReply(key: PointKey, ts: number, value: unknown): Record<string, u
     device_id: ids?.deviceId,
     term_id: ids?.termId,
     item_id: ids?.itemId,
-    time: new Date(ts).toISOString(),
+    time: olderTime(ts),
     value,
   };
 }
@@ -259,7 +266,7 @@ export function dataRoutes(): Route[] {
           schema: { type: "integer" },
         },
       ],
-      ok: { schema: ref("TimeValues"), description: "time (epoch ms) → value, newest first" },
+      ok: { schema: ref("TimeValues"), description: "time (UTC, with microseconds) → value, newest first" },
       errors: [],
       handler: async (c) => {
         const count = countOf(c, DEFAULT_COUNT);

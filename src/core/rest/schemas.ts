@@ -173,8 +173,10 @@ export const SCHEMAS = {
   },
   TimeValues: {
     type: "object",
-    description: "{time: value}: epoch milliseconds (as text) → value, newest first",
-    additionalProperties: { type: ["number", "boolean", "string", "null"] },
+    description:
+      "{time: value}, newest first: the time as the older system wrote it (UTC, with microseconds: " +
+      "2015-12-01T08:50:15.000000) → the value as text",
+    additionalProperties: { type: "string" },
   },
   Alarm: {
     type: "object",

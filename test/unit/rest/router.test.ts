@@ -158,9 +158,10 @@ describe("REST handlers", function () {
       assert.deepEqual((await a.call("GET", "/v1/terms")).body, ["c1"]);
     });
 
-    it("datas answers {time: value} maps, newest first, and one sample by index", async function () {
-      // Real epoch milliseconds: keys beyond 2^32 keep insertion order in a JS object (smaller ones would sort).
+    it("datas answers {time: value} maps as the older system, newest first, and one sample by index", async function () {
       const T = 1_700_000_000_000;
+      // The older system's keys: Python isoformat of the UTC time, with microseconds; values as text.
+      const t = (ms: number): string => `2023-11-14T22:13:20.00${ms}000`;
       for (const [i, v] of [10, 20, 30].entries()) {
         const r = await a.call("POST", "/v1/devices/plc1/terms/t1/items/power/datas", {
           value: v,
@@ -169,17 +170,17 @@ describe("REST handlers", function () {
         assert.equal(r.status, 200, String(r.body));
       }
       const all = await a.call("GET", "/v1/devices/plc1/terms/t1/items/power/datas");
-      assert.deepEqual(all.body, { [T + 2]: 30, [T + 1]: 20, [T]: 10 });
-      assert.deepEqual(Object.keys(all.body as object), [T + 2, T + 1, T].map(String));
+      assert.deepEqual(all.body, { [t(2)]: "30", [t(1)]: "20", [t(0)]: "10" });
+      assert.deepEqual(Object.keys(all.body as object), [t(2), t(1), t(0)]);
       const one = await a.call("GET", "/v1/devices/plc1/terms/t1/items/power/datas?count=1");
-      assert.deepEqual(one.body, { [T + 2]: 30 });
+      assert.deepEqual(one.body, { [t(2)]: "30" });
       // As the older system's list: 0 the oldest, -1 the newest, a pair of nulls past either end.
       const at = async (i: number): Promise<unknown> =>
         (await a.call("GET", `/v1/devices/plc1/terms/t1/items/power/datas/${i}`)).body;
-      assert.deepEqual(await at(0), { [T]: 10 });
-      assert.deepEqual(await at(1), { [T + 1]: 20 });
-      assert.deepEqual(await at(-1), { [T + 2]: 30 });
-      assert.deepEqual(await at(-3), { [T]: 10 });
+      assert.deepEqual(await at(0), { [t(0)]: "10" });
+      assert.deepEqual(await at(1), { [t(1)]: "20" });
+      assert.deepEqual(await at(-1), { [t(2)]: "30" });
+      assert.deepEqual(await at(-3), { [t(0)]: "10" });
       assert.deepEqual(await at(7), { null: null });
       assert.deepEqual(await at(-4), { null: null });
       const none = await a.call("GET", "/v1/devices/plc1/terms/t1/items/nope/datas");
@@ -287,7 +288,7 @@ describe("REST handlers", function () {
         device_id: "plc1",
         term_id: "t1",
         item_id: "power",
-        time: new Date(6).toISOString(),
+        time: "1970-01-01T00:00:00.006000",
       });
       const refused = await a.call("POST", "/v1/device_ctrl", { key: "plc1:t1:power", value: 666 });
       assert.deepEqual([refused.status, refused.body], [502, "the device refused the command"]);
