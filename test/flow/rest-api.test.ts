@@ -46,6 +46,8 @@ const STEPS: readonly Step[] = [
       "modbus-tcp": "GB/T 19582-2008(基于Modbus协议的工业自动化网络规范) over TCP",
       formula: "公式计算（配置计算公式，数据来源为其他物理采集设备）",
       virtual: "虚拟设备（直连终端，公式计算终端）",
+      gdwnx: "Q/GDW xnx-2014(电力能效监测系统通信协议)",
+      gdw376: "Q/GDW 376.1-2009(电力用户用电信息采集系统通信协议)",
     },
   },
   { method: "GET", path: "/api/v1/term_protocols", status: 200 },

@@ -212,6 +212,21 @@ describe("an older system's client, unchanged, on examples/06-rest-api.json", fu
     assert.equal(dp.iec104, "DL/T 634.5104-2009(远动设备及系统传输规约)");
     assert.equal(dp.formula, "公式计算（配置计算公式，数据来源为其他物理采集设备）");
     assert.equal(dp.virtual, "虚拟设备（直连终端，公式计算终端）");
+    assert.equal(dp.gdwnx, "Q/GDW xnx-2014(电力能效监测系统通信协议)");
+    assert.equal(dp.gdw376, "Q/GDW 376.1-2009(电力用户用电信息采集系统通信协议)");
+    // A device of a listed protocol without a driver is stored, as the older system stored it, and not run.
+    const meter = { id: "8", name: "能效终端", ip: "127.0.0.1", port: "9001", protocol: "gdwnx" };
+    await c.write("POST", "/v1/devices", meter);
+    assert.deepEqual(await c.json("GET", "/v1/devices/8"), meter);
+    const status = async (): Promise<{ online?: boolean; lastError?: string }> =>
+      c.json("GET", "/v1/devices/8/status");
+    await until(
+      async () => /no gdwnx driver/.test(String((await status()).lastError)),
+      2000,
+      "device 8 status",
+    );
+    assert.equal((await status()).online, false);
+    await c.write("DELETE", "/v1/devices/8");
     const tp = await c.json<Rec>("GET", "/v1/term_protocols");
     assert.equal(tp.dlt645, "DL/T 645-2007(多功能电能表通信协议)");
     assert.equal(tp.gdw130, "Q/GDW 130-2005(电力负荷管理系统数据传输规约)");

@@ -144,15 +144,17 @@ const PARAM = /\bp[1-9][0-9]{0,2}\b/g;
 const PROTOCOL_MAP = { type: "object", additionalProperties: { type: "string" } } as const;
 
 /**
- * The device protocols with a driver here, described as the older system described them (its texts kept
- * where it had the protocol, so a client matching them finds them). The older list also named gdwnx and
- * gdw376, which had no driver there either; a device of those is refused here (docs/migration.md).
+ * The device protocols, described as the older system described them (its texts kept where it had the
+ * protocol, so a client matching them finds them). gdwnx and gdw376 had no driver there and have none
+ * here: their devices are stored and not run.
  */
 const DEVICE_PROTOCOLS: Readonly<Record<Protocol, string>> = {
   iec104: "DL/T 634.5104-2009(远动设备及系统传输规约)",
   "modbus-tcp": "GB/T 19582-2008(基于Modbus协议的工业自动化网络规范) over TCP",
   formula: "公式计算（配置计算公式，数据来源为其他物理采集设备）",
   virtual: "虚拟设备（直连终端，公式计算终端）",
+  gdwnx: "Q/GDW xnx-2014(电力能效监测系统通信协议)",
+  gdw376: "Q/GDW 376.1-2009(电力用户用电信息采集系统通信协议)",
 };
 
 /**
@@ -189,7 +191,7 @@ export function dataRoutes(): Route[] {
       path: "/v1/device_protocols",
       legacy: true,
       tag: "api",
-      summary: "The device protocols this product speaks: name → description",
+      summary: "The device protocols: name → description (gdwnx and gdw376 are stored, not run)",
       ok: { schema: PROTOCOL_MAP, description: "protocol name → description" },
       errors: [],
       handler: async () => ({ body: DEVICE_PROTOCOLS }),
