@@ -10,8 +10,7 @@ import { Iec104Simulator, parseSimCommands, parseSimPoints } from "../../src/cor
 import type { CommandObject } from "../../src/protocols/iec104/codec";
 import { systemClock } from "../../src/transport/connection";
 import { HttpServer } from "../integration/rest/http-flow";
-import { createTestDatabase, type TestDatabase } from "../support-history/mysql";
-import { loadExample, readExample } from "../support/example-flow";
+import { readExample, useExampleDatabase } from "../support/example-flow";
 import { until } from "../support/net";
 import { helper, useNodeRed } from "../support/node-red";
 
@@ -187,20 +186,11 @@ async function createPlant(c: OldClient): Promise<void> {
 describe("an older system's client, unchanged, on examples/06-rest-api.json", function () {
   useNodeRed();
   const http = new HttpServer();
+  before(() => http.start());
+  after(() => http.stop());
   // The example saves what its registry points sample: into a database of this file's own.
-  let db: TestDatabase | undefined;
-  before(async () => {
-    db = await createTestDatabase("dc_oldcl");
-    await http.start();
-  });
-  after(async () => {
-    await http.stop();
-    await db?.drop();
-  });
-  const load = (): Promise<void> => {
-    assert.ok(db, "the example's database was not created");
-    return loadExample(example, db.name);
-  };
+  const db = useExampleDatabase("dc_oldcl");
+  const load = (): Promise<void> => db.load(example);
 
   it("runs the older interface test's sequence and gets the older answers", async function () {
     await load();

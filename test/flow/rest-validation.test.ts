@@ -6,8 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { HttpServer } from "../integration/rest/http-flow";
-import { createTestDatabase, type TestDatabase } from "../support-history/mysql";
-import { loadExample, readExample } from "../support/example-flow";
+import { readExample, useExampleDatabase } from "../support/example-flow";
 import { useNodeRed } from "../support/node-red";
 
 const example = readExample("06-rest-api.json");
@@ -240,20 +239,11 @@ const REFUSALS: readonly Refusal[] = [
 describe("validation at the door (examples/06-rest-api.json over real HTTP)", function () {
   useNodeRed();
   const http = new HttpServer();
+  before(() => http.start());
+  after(() => http.stop());
   // The example saves what its registry points sample: into a database of this file's own.
-  let db: TestDatabase | undefined;
-  before(async () => {
-    db = await createTestDatabase("dc_valid");
-    await http.start();
-  });
-  after(async () => {
-    await http.stop();
-    await db?.drop();
-  });
-  const load = (): Promise<void> => {
-    assert.ok(db, "the example's database was not created");
-    return loadExample(example, db.name);
-  };
+  const db = useExampleDatabase("dc_valid");
+  const load = (): Promise<void> => db.load(example);
 
   async function snapshot(): Promise<string> {
     const parts = await Promise.all(

@@ -351,28 +351,35 @@ function olderRow(kind: BatchKind, raw: unknown): unknown {
 }
 
 /**
- * The older v2 create's rows: a row whose id exists is merged into the stored record (the fields it does
- * not give are kept), as the older system's hash write did, instead of being refused. `read` turns a
- * row into the model's record, given the stored one to complete a field given in part.
+ * The older v2 create: every row written or none, and a row whose id exists is merged into the stored
+ * record (the fields it does not give are kept), as the older system's hash write did, instead of being
+ * refused. `read` turns a row into the model's record, given the stored one to complete a field given
+ * in part. Success is 200 with an empty body, as there.
  */
-async function mergeRows(
-  reg: Registry,
+async function mergeAll(
+  c: Call,
   kind: BatchKind,
-  list: readonly unknown[],
   read: (raw: unknown, old: Record<string, unknown> | undefined) => unknown,
-): Promise<BatchRow[]> {
-  return Promise.all(
+): Promise<Reply> {
+  const list = batchList(c.body);
+  if (list.length > MAX_BATCH) throw badRequest(`at most ${MAX_BATCH} records at once`);
+  const reg = c.ctx.store.registry;
+  const rows: BatchRow[] = await Promise.all(
     list.map(async (raw, row) => {
       const fresh = read(raw, undefined);
       const id = rowId(kind, fresh);
       // A row without a usable id is written as it is, so that the batch reports it.
       const old = id === undefined ? undefined : await getRecord(reg, kind, id);
-      if (old === undefined) return { kind, row, raw: fresh };
-      const merged: Record<string, unknown> = { ...old, ...(read(raw, old) as Record<string, unknown>) };
+      const completed = old === undefined ? undefined : read(raw, old);
+      if (old === undefined || !isPlainObject(completed)) return { kind, row, raw: fresh };
+      const merged: Record<string, unknown> = { ...old, ...completed };
       delete merged.key;
       return { kind, row, raw: merged };
     }),
   );
+  const result = await writeAll(reg, rows, "upsert");
+  if (!result.ok) throw batchError(result.status, result.problems);
+  return emptyReply();
 }
 
 /** The id a batch row names (a point's key), before the rest of the row is read; undefined if none. */
@@ -490,15 +497,7 @@ function olderBatchRoutes(e: Entity): Route[] {
       body: { schema: listOf(ref(e.schema)), required: true },
       ok: EMPTY_OK,
       errors: [404, 413],
-      handler: async (c) => {
-        const list = batchList(c.body);
-        if (list.length > MAX_BATCH) throw badRequest(`at most ${MAX_BATCH} records at once`);
-        const reg = c.ctx.store.registry;
-        const rows = await mergeRows(reg, e.kind, list, olderMergeRow(e.kind));
-        const result = await writeAll(reg, rows, "upsert");
-        if (!result.ok) throw batchError(result.status, result.problems);
-        return emptyReply();
-      },
+      handler: (c) => mergeAll(c, e.kind, olderMergeRow(e.kind)),
     },
     ...batchDeleteRoute(e.kind, path, e.plural, e.plural, exists, async () => asGiven(e.kind)),
   ];
@@ -621,17 +620,13 @@ function olderV2Routes(): Route[] {
       body: { schema: listOf(ref("Point")), required: true },
       ok: EMPTY_OK,
       errors: [404, 413],
-      handler: async (c) => {
-        const list = batchList(c.body);
-        if (list.length > MAX_BATCH) throw badRequest(`at most ${MAX_BATCH} records at once`);
-        const reg = c.ctx.store.registry;
-        const rows = await mergeRows(reg, "point", list, (raw, old) => {
-          return fromLegacy(raw, "term_item", { ...(old === undefined ? {} : { old }), remember: true }).raw;
-        });
-        const result = await writeAll(reg, rows, "upsert");
-        if (!result.ok) throw batchError(result.status, result.problems);
-        return emptyReply();
-      },
+      handler: (c) =>
+        mergeAll(
+          c,
+          "point",
+          (raw, old) =>
+            fromLegacy(raw, "term_item", { ...(old === undefined ? {} : { old }), remember: true }).raw,
+        ),
     },
     {
       method: "POST",
