@@ -376,6 +376,17 @@ describe("REST handlers", function () {
       assert.deepEqual((await a.call("GET", "/v2/devices")).body, []);
     });
 
+    it("refuses a merged row that would move a term to another device, writing nothing", async function () {
+      const r = await a.call("POST", "/v2/terms", [
+        { id: "t1", device_id: "calc" },
+        { id: "t7", deviceId: "calc" },
+      ]);
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      assert.equal((r.body as { field: string }).field, "deviceId");
+      assert.equal((await a.store.registry.getTerm("t1"))?.deviceId, "plc1");
+      assert.equal(await a.store.registry.getTerm("t7"), undefined);
+    });
+
     it("answers JSON errors with the field named", async function () {
       const r = await a.call("POST", "/v2/devices", [{ id: "x", protocol: "carrier-pigeon" }]);
       assert.equal(r.status, 400);
