@@ -6,8 +6,7 @@
 import assert from "node:assert/strict";
 import { useNodeRed } from "../support/node-red";
 import { HttpServer } from "../integration/rest/http-flow";
-import { createTestDatabase, type TestDatabase } from "../support-history/mysql";
-import { loadExample, readExample } from "../support/example-flow";
+import { readExample, useExampleDatabase } from "../support/example-flow";
 
 const example = readExample("06-rest-api.json");
 
@@ -32,20 +31,11 @@ class OldClient {
 describe("examples/06-rest-api.json", function () {
   useNodeRed();
   const http = new HttpServer();
+  before(() => http.start());
+  after(() => http.stop());
   // The example saves what its registry points sample: into a database of this file's own.
-  let db: TestDatabase | undefined;
-  before(async () => {
-    db = await createTestDatabase("dc_ex06");
-    await http.start();
-  });
-  after(async () => {
-    await http.stop();
-    await db?.drop();
-  });
-  const load = (): Promise<void> => {
-    assert.ok(db, "the example's database was not created");
-    return loadExample(example, db.name);
-  };
+  const db = useExampleDatabase("dc_ex06");
+  const load = (): Promise<void> => db.load(example);
 
   it("has a Comment node explaining it", function () {
     const comments = example.filter((n) => (n as { type: string }).type === "comment") as { info?: string }[];
@@ -131,7 +121,7 @@ describe("examples/06-rest-api.json", function () {
     // data
     await c.call("POST", "/v1/devices/d1/terms/t1/items/i1/datas", { value: 12.5, time: 1_700_000_000_000 });
     assert.deepEqual(await c.json("GET", "/v1/devices/d1/terms/t1/items/i1/datas"), {
-      "1700000000000": 12.5,
+      "2023-11-14T22:13:20.000000": "12.5",
     });
 
     // batch deletes, then nothing is left

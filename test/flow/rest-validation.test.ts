@@ -5,21 +5,11 @@
  * it — and nothing is stored that the runtime would later refuse.
  */
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import path from "node:path";
-import { HttpServer, commentNode, httpNodes } from "../integration/rest/http-flow";
-import { helper, nodeModule, useNodeRed } from "../support/node-red";
+import { HttpServer } from "../integration/rest/http-flow";
+import { readExample, useExampleDatabase } from "../support/example-flow";
+import { useNodeRed } from "../support/node-red";
 
-const example = JSON.parse(
-  fs.readFileSync(path.resolve(__dirname, "../../examples/06-rest-api.json"), "utf8"),
-) as object[];
-const modules = [
-  nodeModule("datacoll-manager"),
-  nodeModule("datacoll-api"),
-  httpNodes,
-  commentNode,
-  nodeModule("datacoll-rest"),
-];
+const example = readExample("06-rest-api.json");
 
 interface Refusal {
   readonly what: string;
@@ -251,6 +241,9 @@ describe("validation at the door (examples/06-rest-api.json over real HTTP)", fu
   const http = new HttpServer();
   before(() => http.start());
   after(() => http.stop());
+  // The example saves what its registry points sample: into a database of this file's own.
+  const db = useExampleDatabase("dc_valid");
+  const load = (): Promise<void> => db.load(example);
 
   async function snapshot(): Promise<string> {
     const parts = await Promise.all(
@@ -265,7 +258,7 @@ describe("validation at the door (examples/06-rest-api.json over real HTTP)", fu
   }
 
   it("refuses every bad field with 400 naming it as sent, and stores nothing", async function () {
-    await helper.load(modules, example);
+    await load();
     for (const [p, body] of PLANT) {
       const r = await http.request("POST", `/api${p}`, body);
       assert.equal(r.status, 200, `${p}: ${r.text}`);
@@ -282,7 +275,7 @@ describe("validation at the door (examples/06-rest-api.json over real HTTP)", fu
   });
 
   it("keeps refusing on a change: a PUT in either spelling cannot store what a POST could not", async function () {
-    await helper.load(modules, example);
+    await load();
     for (const [p, body] of PLANT) assert.equal((await http.request("POST", `/api${p}`, body)).status, 200);
     const ok = await http.request("POST", "/api/v1/terms/ca5/items", {
       item_id: "volts",

@@ -3,13 +3,14 @@
  * window call becomes a hidden symbol whose value the engine computes from the history before evaluating,
  * so mathjs only ever sees plain numbers.
  */
-import { isConstantNode, isSymbolNode, type MathNode } from "mathjs";
+import { isConstantNode, isOperatorNode, isSymbolNode, type MathNode } from "mathjs";
 import type { WindowSpan } from "./history";
 import {
   compileSandboxed,
   FUNCTIONS,
   type CompiledExpression,
   type ExpressionProblem,
+  type RewriteSite,
   type SandboxLimits,
 } from "./sandbox";
 import { isWindowFunction, parseDuration, type WindowFunction } from "./window";
@@ -82,7 +83,49 @@ function spanOf(
   return problem(`the second argument of ${name}() must be a number of samples or a duration: ${example}`);
 }
 
-function rewrite(name: string, args: readonly MathNode[], c: Collect) {
+/** `p1[-k]`, the older system's pandas position (-1 the newest sample): `prev(p1, k - 1)`. */
+function olderIndex(param: string, index: readonly MathNode[], c: Collect) {
+  if (!c.params.has(param)) return undefined;
+  const only = index.length === 1 ? index[0] : undefined;
+  const negated =
+    only !== undefined && isOperatorNode(only) && only.fn === "unaryMinus" && isConstantNode(only.args[0])
+      ? (only.args[0].value as unknown)
+      : undefined;
+  const k = typeof negated === "number" ? negated : undefined;
+  if (k === undefined || !Number.isInteger(k) || k < 1 || k > MAX_WINDOW_SAMPLES) {
+    return problem(
+      `${param}[..] takes a whole number from -1 to -${MAX_WINDOW_SAMPLES}: ${param}[-1] is the newest sample, ` +
+        `${param}[-2] the one before (the same as prev(${param}, 1))`,
+    );
+  }
+  return windowSymbol("prev", param, { kind: "count", count: k }, k - 1, c);
+}
+
+/** The older system's pandas series methods and the window functions they are. */
+const OLDER_METHODS: Readonly<Record<string, WindowFunction>> = {
+  max: "max",
+  min: "min",
+  sum: "sum",
+  mean: "avg",
+};
+
+/** `p1.max()`: the window function over the default window. */
+function olderMethod(param: string, name: string, args: readonly MathNode[], c: Collect) {
+  if (!c.params.has(param)) return undefined;
+  const fn = Object.hasOwn(OLDER_METHODS, name) ? OLDER_METHODS[name] : undefined;
+  if (fn === undefined || args.length > 0) {
+    return problem(
+      `${param}.${name}(${args.length > 0 ? ".." : ""}) is not available; ${param}.max(), .min(), .sum() and ` +
+        `.mean() are, or the window functions, e.g. max(${param}, 10)`,
+    );
+  }
+  return windowSymbol(fn, param, c.defaultSpan, 0, c);
+}
+
+function rewrite(site: RewriteSite, c: Collect) {
+  if (site.kind === "index") return olderIndex(site.object, site.index, c);
+  if (site.kind === "method") return olderMethod(site.object, site.name, site.args, c);
+  const { name, args } = site;
   const isPrev = name === "prev";
   if (!isPrev && !isWindowFunction(name)) return undefined;
   const first = args[0];
@@ -96,7 +139,6 @@ function rewrite(name: string, args: readonly MathNode[], c: Collect) {
   }
   if (args.length > 2)
     return problem(`${name}() takes a parameter and at most one window, e.g. ${name}(p1, 10)`);
-  c.used.add(param);
   let span: WindowSpan;
   let back = 0;
   if (isPrev) {
@@ -114,7 +156,18 @@ function rewrite(name: string, args: readonly MathNode[], c: Collect) {
     if ("problem" in s) return s;
     span = s;
   }
-  const fn: WindowFunction | "prev" = isPrev ? "prev" : (name as WindowFunction);
+  return windowSymbol(isPrev ? "prev" : (name as WindowFunction), param, span, back, c);
+}
+
+/** The hidden symbol for one window use, shared by every use of the same window. */
+function windowSymbol(
+  fn: WindowFunction | "prev",
+  param: string,
+  span: WindowSpan,
+  back: number,
+  c: Collect,
+): { readonly symbol: string } {
+  c.used.add(param);
   const same = c.windows.find(
     (w) =>
       w.fn === fn &&
@@ -141,7 +194,7 @@ export function compileFormula(
   const c: Collect = { params, defaultSpan, windows: [], used: new Set() };
   const r = compileSandboxed(expression, {
     symbols: params,
-    rewrite: (name, args) => rewrite(name, args, c),
+    rewrite: (site) => rewrite(site, c),
     ...(limits === undefined ? {} : { limits }),
   });
   if (!r.ok) return r;

@@ -62,13 +62,27 @@ export interface CompiledExpression {
 }
 
 /**
- * The caller's hook for function calls it handles itself (the formula engine's window functions): return
- * a symbol name to put in the call's place (the caller puts its value in the scope), a problem, or
- * undefined to let the call be checked as an ordinary function.
+ * A place in the tree the caller may handle itself: a function call `name(args)` (the formula engine's
+ * window functions), or — only when the object is a plain name — an index `p1[-1]` or a method call
+ * `p1.max()` (the older system's pandas spellings, which the formula engine maps onto its own functions).
+ */
+export type RewriteSite =
+  | { readonly kind: "call"; readonly name: string; readonly args: readonly MathNode[] }
+  | { readonly kind: "index"; readonly object: string; readonly index: readonly MathNode[] }
+  | {
+      readonly kind: "method";
+      readonly object: string;
+      readonly name: string;
+      readonly args: readonly MathNode[];
+    };
+
+/**
+ * The caller's hook for the sites it handles itself: return a symbol name to put in the site's place (the
+ * caller puts its value in the scope), a problem, or undefined to let the site be checked as usual (a call
+ * as an ordinary function; an index or method is refused).
  */
 export type CallRewriter = (
-  name: string,
-  args: readonly MathNode[],
+  site: RewriteSite,
 ) => { readonly symbol: string } | { readonly problem: ExpressionProblem } | undefined;
 
 export interface SandboxOptions {
@@ -286,6 +300,12 @@ function check(node: MathNode, depth: number, w: Walk): void {
     checkCall(node, depth, w);
     return;
   }
+  if (math.isAccessorNode(node) && math.isSymbolNode(node.object) && !node.index.dotNotation) {
+    const site: RewriteSite = { kind: "index", object: node.object.name, index: node.index.dimensions };
+    if (rewritten(node, site, node.index.dimensions.length + 1, w)) return;
+    // An unbound name is the first thing wrong with `p3[-1]`: say so rather than refusing the index.
+    check(node.object, depth + 1, w);
+  }
   rejectNode(node, w.source);
 }
 
@@ -294,18 +314,34 @@ function columnAfter(source: string, text: string): number | undefined {
   return i < 0 ? undefined : i + 1;
 }
 
+/** Offer `site` to the caller's hook; true when the caller took it (`node` is then replaced). */
+function rewritten(node: MathNode, site: RewriteSite, parts: number, w: Walk): boolean {
+  const r = w.options.rewrite?.(site);
+  if (r === undefined) return false;
+  if ("problem" in r) throw new Rejection(r.problem);
+  w.replacements.set(node, r.symbol);
+  w.nodes += parts;
+  return true;
+}
+
+/** `p1.max()`: a call whose function is a dotted name on a plain name. */
+function methodSite(fn: MathNode, args: readonly MathNode[]): RewriteSite | undefined {
+  if (!math.isAccessorNode(fn) || !fn.index.dotNotation || !math.isSymbolNode(fn.object)) return undefined;
+  const key = fn.index.dimensions[0];
+  if (fn.index.dimensions.length !== 1 || !math.isConstantNode(key) || typeof key.value !== "string") {
+    return undefined;
+  }
+  return { kind: "method", object: fn.object.name, name: key.value, args };
+}
+
 function checkCall(node: MathNode & { fn: MathNode; args: MathNode[] }, depth: number, w: Walk): void {
+  const method = methodSite(node.fn, node.args);
+  if (method !== undefined && rewritten(node, method, node.args.length + 1, w)) return;
   if (!math.isSymbolNode(node.fn)) {
     reject("forbidden", "only a named function can be called, e.g. max(p1, p2)");
   }
   const name = node.fn.name;
-  const rewritten = w.options.rewrite?.(name, node.args);
-  if (rewritten !== undefined) {
-    if ("problem" in rewritten) throw new Rejection(rewritten.problem);
-    w.replacements.set(node, rewritten.symbol);
-    w.nodes += node.args.length;
-    return;
-  }
+  if (rewritten(node, { kind: "call", name, args: node.args }, node.args.length, w)) return;
   if (FORBIDDEN_CALLS.has(name)) {
     reject("forbidden", `the function ${name}() is not allowed`, columnOf(w.source, name));
   }

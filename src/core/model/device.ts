@@ -1,12 +1,18 @@
 /** A device: one communication endpoint (one TCP connection) of a plant (DESIGN.md §2). */
 import { RecordReader, invalid, type Extra } from "./fields";
 
-export const PROTOCOLS = ["modbus-tcp", "iec104", "formula", "virtual"] as const;
+export const PROTOCOLS = ["modbus-tcp", "iec104", "formula", "virtual", "gdwnx", "gdw376"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
 export function isProtocol(raw: unknown): raw is Protocol {
   return typeof raw === "string" && (PROTOCOLS as readonly string[]).includes(raw);
 }
+
+/**
+ * Protocols the older system listed without a driver for them: its clients store such devices, so they
+ * are stored here too, and nothing runs them (their status says so).
+ */
+export const NO_DRIVER_PROTOCOLS: ReadonlySet<Protocol> = new Set(["gdwnx", "gdw376"]);
 
 /** The well-known port of each protocol that talks over TCP. */
 export const DEFAULT_PORTS: Readonly<Partial<Record<Protocol, number>>> = { "modbus-tcp": 502, iec104: 2404 };

@@ -84,6 +84,14 @@ export const DEFAULT_PROTOCOL_RULES: ProtocolRules = {
     termAddress: () => undefined,
     pointAddress: anyText,
   },
+  // Stored for the older system's clients and never run (NO_DRIVER_PROTOCOLS): nothing reads addresses.
+  gdwnx: { mapPrefix: "gdwnx", addressRequired: false, termAddress: () => undefined, pointAddress: anyText },
+  gdw376: {
+    mapPrefix: "gdw376",
+    addressRequired: false,
+    termAddress: () => undefined,
+    pointAddress: anyText,
+  },
 };
 
 /** Rules with one protocol's rule replaced or refined (e.g. by the Modbus address parser). */

@@ -12,7 +12,7 @@ import { parsePoint } from "../model/point";
 import { parseFormula } from "../model/formula";
 import { BatchStepError, type Registry, type RegistryView, type WriteMode } from "../store/registry";
 import { Slicer } from "../slicer";
-import { checkFormulaRecord, type RecordKind } from "./entities";
+import { checkFormulaRecord, getRecord, type RecordKind } from "./entities";
 
 export type BatchKind = RecordKind;
 
@@ -118,15 +118,21 @@ class RowsRefused extends Error {
   }
 }
 
+/** What an upsert stores for a row whose record exists: the row completed by the record as stored. */
+export type Complete = (row: BatchRow, stored: Readonly<Record<string, unknown>>) => unknown;
+
 /**
- * Write every row or none. `create` refuses ids that exist (409), `upsert` creates or updates. Rows of
- * one request may refer to each other (a term to a device created by the same batch). Which rows exist
- * is read inside the atomic step, so the report says what the write really did.
+ * Write every row or none. `create` refuses ids that exist (409), `upsert` creates or updates — with
+ * `complete`, an existing record is merged with its row rather than replaced. Rows of one request may
+ * refer to each other (a term to a device created by the same batch). Which rows exist, and what a merge
+ * starts from, is read inside the atomic step, so the report says what the write really did and a merge
+ * never lays its row over a stale copy.
  */
 export async function writeAll(
   registry: Registry,
   rows: readonly BatchRow[],
   mode: WriteMode,
+  complete?: Complete,
 ): Promise<BatchResult> {
   const { ids, problems } = await checkRows(rows);
   if (problems.length > 0) return { ok: false, status: statusFor(problems), problems };
@@ -154,7 +160,13 @@ export async function writeAll(
         );
         if (taken.length > 0) throw new RowsRefused(taken);
       }
-      return order.map((i) => ({ op: "put", kind: rows[i].kind, raw: rows[i].raw, mode }));
+      const raws = await Promise.all(
+        rows.map(async (r, i) => {
+          const stored = complete && before[i] ? await getRecord(view, r.kind, ids[i]) : undefined;
+          return stored && complete ? complete(r, stored) : r.raw;
+        }),
+      );
+      return order.map((i) => ({ op: "put", kind: rows[i].kind, raw: raws[i], mode }));
     });
   } catch (err) {
     if (err instanceof RowsRefused) return { ok: false, status: 409, problems: err.problems };

@@ -13,7 +13,7 @@ import { pointIds } from "./point-index";
 import { ENVELOPE_VERSION, EventIds } from "../bus/envelope";
 import type { AlarmState } from "../store/store";
 import { RestError, badRequest, notFound, statusOf } from "./errors";
-import { legacyNotFound } from "./legacy";
+import { asText, legacyNotFound, olderTime } from "./legacy";
 import { queryText, type Call, type Route } from "./route";
 import { ref, listOf, TEXT } from "./schemas";
 import type { RestActions } from "./types";
@@ -55,10 +55,16 @@ async function knownPoint(c: Call): Promise<PointKey | undefined> {
   }
 }
 
-/** `{time: value}`, newest first: the older system's shape of a point's data. */
-function timeValues(points: readonly DataPoint[]): Record<string, DataPoint["value"]> {
-  const out: Record<string, DataPoint["value"]> = {};
-  for (const p of points) if (!(String(p.ts) in out)) out[String(p.ts)] = p.value;
+/**
+ * `{time: value}`, newest first: the older system's shape of a point's data, with its times (Python
+ * isoformat, UTC) and its values as text, as its Redis hash held them.
+ */
+function timeValues(points: readonly DataPoint[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of points) {
+    const time = olderTime(p.ts);
+    if (!(time in out)) out[time] = asText(p.value);
+  }
   return out;
 }
 
@@ -74,7 +80,8 @@ async function checkPointInOrder(c: Call, key: PointKey): Promise<void> {
 
 /**
  * The fields the older system answered device_call and device_ctrl with — `device_id`, `term_id`,
- * `item_id`, `time` (ISO 8601) and `value` — which the reply carries besides its own.
+ * `item_id`, `time` (its isoformat text, UTC) and `value` (a number) — which the reply carries besides
+ * its own.
  */
 function olderReply(key: PointKey, ts: number, value: unknown): Record<string, unknown> {
   const ids = splitPointKey(key);
@@ -82,7 +89,7 @@ function olderReply(key: PointKey, ts: number, value: unknown): Record<string, u
     device_id: ids?.deviceId,
     term_id: ids?.termId,
     item_id: ids?.itemId,
-    time: new Date(ts).toISOString(),
+    time: olderTime(ts),
     value,
   };
 }
@@ -137,15 +144,17 @@ const PARAM = /\bp[1-9][0-9]{0,2}\b/g;
 const PROTOCOL_MAP = { type: "object", additionalProperties: { type: "string" } } as const;
 
 /**
- * The device protocols with a driver here, described as the older system described them (its texts kept
- * where it had the protocol, so a client matching them finds them). The older list also named gdwnx and
- * gdw376, which had no driver there either; a device of those is refused here (docs/migration.md).
+ * The device protocols, described as the older system described them (its texts kept where it had the
+ * protocol, so a client matching them finds them). gdwnx and gdw376 had no driver there and have none
+ * here: their devices are stored and not run.
  */
 const DEVICE_PROTOCOLS: Readonly<Record<Protocol, string>> = {
   iec104: "DL/T 634.5104-2009(远动设备及系统传输规约)",
   "modbus-tcp": "GB/T 19582-2008(基于Modbus协议的工业自动化网络规范) over TCP",
   formula: "公式计算（配置计算公式，数据来源为其他物理采集设备）",
   virtual: "虚拟设备（直连终端，公式计算终端）",
+  gdwnx: "Q/GDW xnx-2014(电力能效监测系统通信协议)",
+  gdw376: "Q/GDW 376.1-2009(电力用户用电信息采集系统通信协议)",
 };
 
 /**
@@ -182,7 +191,7 @@ export function dataRoutes(): Route[] {
       path: "/v1/device_protocols",
       legacy: true,
       tag: "api",
-      summary: "The device protocols this product speaks: name → description",
+      summary: "The device protocols: name → description (gdwnx and gdw376 are stored, not run)",
       ok: { schema: PROTOCOL_MAP, description: "protocol name → description" },
       errors: [],
       handler: async () => ({ body: DEVICE_PROTOCOLS }),
@@ -259,7 +268,7 @@ export function dataRoutes(): Route[] {
           schema: { type: "integer" },
         },
       ],
-      ok: { schema: ref("TimeValues"), description: "time (epoch ms) → value, newest first" },
+      ok: { schema: ref("TimeValues"), description: "time (UTC, with microseconds) → value, newest first" },
       errors: [],
       handler: async (c) => {
         const count = countOf(c, DEFAULT_COUNT);

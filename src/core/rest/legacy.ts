@@ -25,6 +25,19 @@ export function legacyExists(kind: Kind): RestError {
   return new RestError(409, "conflict", `${kind} already exists!`);
 }
 
+/**
+ * A time as the older system wrote it (Python's `datetime.isoformat()` of a naive UTC time):
+ * `2015-12-01T08:50:15.000003`, always with microseconds and without a zone.
+ */
+export function olderTime(ts: number): string {
+  const ms = Math.floor(ts);
+  const date = new Date(ms);
+  if (!Number.isFinite(ts) || Number.isNaN(date.getTime())) return String(ts);
+  const micros = Math.min(999, Math.round((ts - ms) * 1000));
+  // toISOString is UTC with milliseconds: 2015-12-01T08:50:15.000Z → …15.000 + the microseconds.
+  return `${date.toISOString().slice(0, -1)}${String(micros).padStart(3, "0")}`;
+}
+
 /** Field names the model reports for a reference, and the kind they name. */
 const REFERENCE_FIELDS: Readonly<Record<string, Kind>> = {
   deviceId: "device",
@@ -57,7 +70,7 @@ export function legacyError(err: DataCollError, kind: Kind): RestError {
 }
 
 /** A value as the older system's hash field held it. */
-function asText(v: unknown): string {
+export function asText(v: unknown): string {
   if (typeof v === "string") return v;
   if (v === null || v === undefined) return "";
   if (typeof v === "object") return JSON.stringify(v);

@@ -1,6 +1,8 @@
 /**
  * The registry paths: the older system's `/v1` CRUD of devices, terms, items, term items (points) and
- * formulas, and the `/v2` batch forms (all-or-nothing create and delete, JSON records and errors).
+ * formulas, and the `/v2` batch forms (all-or-nothing create and delete, JSON records and errors). The
+ * paths the older system had answer a successful write as it did, 200 with an empty body; the paths that
+ * are ours alone answer what they wrote.
  */
 import { DataCollError } from "../errors";
 import { isPlainObject, normalizeId } from "../model/fields";
@@ -24,7 +26,7 @@ import {
 import { change } from "./rename";
 import { getRecord, listRecords, putRecord, removeRecord } from "./entities";
 import { queryText, type Call, type Reply, type Route } from "./route";
-import { ref, listOf, TEXT, SCHEMAS } from "./schemas";
+import { ref, listOf, EMPTY, TEXT, SCHEMAS } from "./schemas";
 
 type EntityKind = "device" | "term" | "item" | "formula";
 
@@ -54,6 +56,10 @@ const ENTITIES: readonly Entity[] = (
 const article = (kind: string): string => (/^[aeiou]/.test(kind) ? `an ${kind}` : `a ${kind}`);
 
 const sorted = (ids: string[]): string[] => ids.sort();
+
+/** A successful write on a path of the older system: 200 with an empty body, as it answered. */
+const EMPTY_OK = { schema: EMPTY, description: "an empty body, as the older system answered", text: true };
+const emptyReply = (): Reply => ({ body: "", text: true });
 
 /** Run a registry write on a v1 path, turning model errors into the older messages and names. */
 async function legacyWrite<T>(kind: Kind, body: LegacyBody, write: () => Promise<T>): Promise<T> {
@@ -102,14 +108,13 @@ function entityRoutes(e: Entity): Route[] {
       path: `/v1/${e.plural}`,
       summary: `Create ${article(e.kind)}`,
       body: { schema: ref(e.schema), required: true },
-      ok: { schema: ref("LegacyRecord"), description: `the ${e.kind} as stored` },
+      ok: EMPTY_OK,
       errors: [404, 409],
       handler: async (c) => {
         const body = fromLegacy(c.body, e.kind, { remember: true });
         const reg = c.ctx.store.registry;
         await legacyWrite(e.kind, body, () => putRecord(reg, e.kind, body.raw, "create"));
-        const stored = await e.get(reg, normalizeId(body.raw.id, "id"));
-        return { body: legacyRecord(stored ?? body.raw, e.kind) };
+        return emptyReply();
       },
     },
     {
@@ -127,7 +132,7 @@ function entityRoutes(e: Entity): Route[] {
       path: one,
       summary: `Change ${article(e.kind)}: the fields given replace those stored; a new id renames it`,
       body: { schema: ref(e.schema), required: true },
-      ok: { schema: ref("LegacyRecord"), description: `the ${e.kind} as stored` },
+      ok: EMPTY_OK,
       errors: [404, 409],
       handler: async (c) => {
         const old = await found(c);
@@ -148,7 +153,7 @@ function entityRoutes(e: Entity): Route[] {
           ),
         );
         if (!done) throw legacyNotFound(e.kind);
-        return { body: legacyRecord((await e.get(reg, done.id)) ?? done.record, e.kind) };
+        return emptyReply();
       },
     },
     {
@@ -156,14 +161,14 @@ function entityRoutes(e: Entity): Route[] {
       method: "DELETE",
       path: one,
       summary: `Delete ${article(e.kind)} and what depends on it`,
-      ok: { schema: TEXT, description: "OK", text: true },
+      ok: EMPTY_OK,
       errors: [404],
       handler: async (c) => {
         const rec = await found(c);
         // Nothing deleted: another request deleted it since it was found.
         if ((await removeRecord(c.ctx.store.registry, e.kind, String(rec.id))).length === 0)
           throw legacyNotFound(e.kind);
-        return { body: "OK", text: true };
+        return emptyReply();
       },
     },
   ];
@@ -234,28 +239,29 @@ function termItemRoutes(): Route[] {
       legacy: true,
       kind: "device",
       tag: "devices",
-      summary: "The ids of a device's terms",
+      summary: "The ids of a device's terms; 404 when it has none, as the older system answered",
       ok: { schema: ref("IdList"), description: "term ids" },
       errors: [404],
       handler: async (c) => {
         const id = pathId(c.params.id);
-        const reg = c.ctx.store.registry;
-        if (id === undefined || !(await reg.getDevice(id))) throw legacyNotFound("device");
-        return { body: sorted((await reg.listTerms(id)).map((t) => t.id)) };
+        const terms = id === undefined ? [] : await c.ctx.store.registry.listTerms(id);
+        // The older system answered a parent without children as if it did not exist; clients rely on it.
+        if (terms.length === 0) throw legacyNotFound("device");
+        return { body: sorted(terms.map((t) => t.id)) };
       },
     },
     {
       ...common,
       method: "GET",
       path: "/v1/terms/{id}/items",
-      summary: "The ids of the items bound to a term (its points)",
+      summary: "The ids of the items bound to a term (its points); 404 when it has none, as the older system",
       ok: { schema: ref("IdList"), description: "item ids" },
       errors: [404],
       handler: async (c) => {
         const term = await termOf(c);
-        return {
-          body: sorted((await c.ctx.store.registry.listPoints({ termId: term.id })).map((p) => p.itemId)),
-        };
+        const points = await c.ctx.store.registry.listPoints({ termId: term.id });
+        if (points.length === 0) throw legacyNotFound("term");
+        return { body: sorted(points.map((p) => p.itemId)) };
       },
     },
     {
@@ -264,7 +270,7 @@ function termItemRoutes(): Route[] {
       path: "/v1/terms/{id}/items",
       summary: "Bind an item to a term: create the point deviceId:termId:itemId",
       body: { schema: ref("TermItem"), required: true },
-      ok: { schema: ref("LegacyRecord"), description: "the point as stored" },
+      ok: EMPTY_OK,
       errors: [404, 409],
       handler: async (c) => {
         // The older order: the body's term against the path, the term, the item, then a duplicate.
@@ -276,9 +282,7 @@ function termItemRoutes(): Route[] {
           await checkTermItemAddress(reg, term.deviceId, body);
           return reg.putPoint(body.raw, "create");
         });
-        const key = pointKey(term.deviceId, term.id, normalizeId(body.raw.itemId, "item_id"));
-        const p = await reg.getPoint(key);
-        return { body: legacyRecord(p ? pointRecord(p) : body.raw, "term_item") };
+        return emptyReply();
       },
     },
     {
@@ -296,7 +300,7 @@ function termItemRoutes(): Route[] {
       path: one,
       summary: "Change a term item; a new itemId binds the point to that item instead",
       body: { schema: ref("TermItem"), required: true },
-      ok: { schema: ref("LegacyRecord"), description: "the point as stored" },
+      ok: EMPTY_OK,
       errors: [404, 409],
       handler: async (c) => {
         const old = await found(c);
@@ -321,8 +325,7 @@ function termItemRoutes(): Route[] {
           );
         });
         if (!done) throw legacyNotFound("term_item");
-        const p = await reg.getPoint(done.id);
-        return { body: legacyRecord(p ? pointRecord(p) : done.record, "term_item") };
+        return emptyReply();
       },
     },
     {
@@ -330,13 +333,13 @@ function termItemRoutes(): Route[] {
       method: "DELETE",
       path: one,
       summary: "Unbind an item from a term: delete the point",
-      ok: { schema: TEXT, description: "OK", text: true },
+      ok: EMPTY_OK,
       errors: [404],
       handler: async (c) => {
         const p = await found(c);
         if ((await c.ctx.store.registry.deletePoint(String(p.key))).length === 0)
           throw legacyNotFound("term_item");
-        return { body: "OK", text: true };
+        return emptyReply();
       },
     },
   ];
@@ -365,6 +368,40 @@ function olderRow(kind: BatchKind, raw: unknown): unknown {
   if (!isPlainObject(raw) || !usesOlderNames(raw, LEGACY_KIND[kind])) return raw;
   return fromLegacy(raw, LEGACY_KIND[kind], { remember: true }).raw;
 }
+
+/**
+ * The older v2 create: every row written or none, and a row whose id exists is merged into the stored
+ * record (the fields it does not give are kept), as the older system's hash write did, instead of being
+ * refused. `read` turns a row into the model's record, given the stored one to complete a field given
+ * in part. Success is 200 with an empty body, as there.
+ */
+async function mergeAll(
+  c: Call,
+  kind: BatchKind,
+  read: (raw: unknown, old: Record<string, unknown> | undefined) => unknown,
+): Promise<Reply> {
+  const list = batchList(c.body);
+  if (list.length > MAX_BATCH) throw badRequest(`at most ${MAX_BATCH} records at once`);
+  const rows: BatchRow[] = list.map((raw, row) => ({ kind, row, raw: read(raw, undefined) }));
+  const result = await writeAll(c.ctx.store.registry, rows, "upsert", (r, stored) => {
+    const completed = read(list[r.row], { ...stored });
+    if (!isPlainObject(completed)) return r.raw;
+    const merged: Record<string, unknown> = { ...stored, ...completed };
+    delete merged.key;
+    return merged;
+  });
+  if (!result.ok) throw batchError(result.status, result.problems);
+  return emptyReply();
+}
+
+/** An older v2 row as the model's record; on a merge the stored record completes it, as a v1 PUT. */
+const olderMergeRow =
+  (kind: BatchKind) =>
+  (raw: unknown, old: Record<string, unknown> | undefined): unknown => {
+    if (old === undefined || !isPlainObject(raw) || !usesOlderNames(raw, LEGACY_KIND[kind]))
+      return olderRow(kind, raw);
+    return fromLegacy(raw, LEGACY_KIND[kind], { old, remember: remembers(old) }).raw;
+  };
 
 const MAX_BATCH = 10_000;
 
@@ -435,6 +472,41 @@ function batchRoutes(
         return batchReply(await writeAll(c.ctx.store.registry, rows, "create"));
       },
     },
+    ...batchDeleteRoute(kind, path, tag, noun, shape),
+  ];
+}
+
+/**
+ * The older system's v2 create of devices, terms, items or formulas: no 409, a row whose id exists is
+ * merged into the stored record; all or nothing, and 200 with an empty body as it answered.
+ */
+function olderBatchRoutes(e: Entity): Route[] {
+  const path = `/v2/${e.plural}`;
+  return [
+    {
+      legacy: false,
+      tag: e.plural,
+      method: "POST",
+      path,
+      summary: `Create or change many ${e.plural} at once, all or nothing: a row whose id exists is merged`,
+      body: { schema: listOf(ref(e.schema)), required: true },
+      ok: EMPTY_OK,
+      errors: [404, 413],
+      handler: (c) => mergeAll(c, e.kind, olderMergeRow(e.kind)),
+    },
+    ...batchDeleteRoute(e.kind, path, e.plural, e.plural, async () => asGiven(e.kind)),
+  ];
+}
+
+function batchDeleteRoute(
+  kind: BatchKind,
+  path: string,
+  tag: string,
+  noun: string,
+  shape: (c: Call) => Promise<Shape>,
+): Route[] {
+  const common = { legacy: false, tag } as const;
+  return [
     {
       ...common,
       method: "DELETE",
@@ -482,7 +554,8 @@ async function deleteAll(
  * The older system's v2 forms: `POST /v2/<kind>/del` with a list of ids (or one bare id), and term items
  * as a list of `{device_id, term_id, item_id, …}` at `POST /v2/term_items` and `POST /v2/term_items/del`.
  * The deletes answer its plain-text 404s; unlike there, a delete naming an unknown id deletes nothing at
- * all. The create answers as the other v2 batches (the older one checked nothing, so it had no errors).
+ * all. The create merges as the other older v2 creates; unlike there, it checks each row (JSON errors).
+ * Each answers success as the older system did: 200, empty.
  */
 function olderV2Routes(): Route[] {
   const list = (body: unknown): unknown[] => (Array.isArray(body) ? body : body === undefined ? [] : [body]);
@@ -498,7 +571,8 @@ function olderV2Routes(): Route[] {
   ): Promise<Reply> => {
     const raw = list(c.body);
     if (raw.length > MAX_BATCH) throw badRequest(`at most ${MAX_BATCH} ids at once`, "ids");
-    return deleteAll(c.ctx.store.registry, kind, raw.map(idOf), () => legacyNotFound(LEGACY_KIND[kind]));
+    await deleteAll(c.ctx.store.registry, kind, raw.map(idOf), () => legacyNotFound(LEGACY_KIND[kind]));
+    return emptyReply();
   };
   const routes: Route[] = ENTITIES.map((e) => ({
     method: "POST",
@@ -508,7 +582,7 @@ function olderV2Routes(): Route[] {
     tag: e.plural,
     summary: `Delete many ${e.plural} (the older form of DELETE /v2/${e.plural}): all or nothing`,
     body: { schema: ref("IdList"), required: true },
-    ok: { schema: ref("BatchResult"), description: "the ids deleted" },
+    ok: EMPTY_OK,
     errors: [404],
     handler: (c) => olderDelete(c, e.kind, (v, i) => normalizeId(v, `[${i}]`)),
   }));
@@ -518,20 +592,19 @@ function olderV2Routes(): Route[] {
       path: "/v2/term_items",
       legacy: false,
       tag: "terms",
-      summary: "Create many term items (points) named by device_id, term_id and item_id: all or nothing",
+      summary:
+        "Create or change many term items (points) named by device_id, term_id and item_id, all or " +
+        "nothing: a point that exists is merged",
       body: { schema: listOf(ref("Point")), required: true },
-      ok: { schema: ref("BatchResult"), description: "the point keys created" },
-      errors: [404, 409, 413],
-      handler: async (c) => {
-        const rows = batchList(c.body);
-        if (rows.length > MAX_BATCH) throw badRequest(`at most ${MAX_BATCH} records at once`);
-        const batch: BatchRow[] = rows.map((raw, row) => ({
-          kind: "point",
-          row,
-          raw: fromLegacy(raw, "term_item", { remember: true }).raw,
-        }));
-        return batchReply(await writeAll(c.ctx.store.registry, batch, "create"));
-      },
+      ok: EMPTY_OK,
+      errors: [404, 413],
+      handler: (c) =>
+        mergeAll(
+          c,
+          "point",
+          (raw, old) =>
+            fromLegacy(raw, "term_item", { ...(old === undefined ? {} : { old }), remember: true }).raw,
+        ),
     },
     {
       method: "POST",
@@ -541,7 +614,7 @@ function olderV2Routes(): Route[] {
       tag: "terms",
       summary: "Delete many term items named by {device_id, term_id, item_id}: all or nothing",
       body: { schema: listOf(ref("PointRef")), required: true },
-      ok: { schema: ref("BatchResult"), description: "the point keys deleted" },
+      ok: EMPTY_OK,
       errors: [404],
       handler: (c) => olderDelete(c, "point", pointOf),
     },
@@ -562,7 +635,7 @@ function v2Routes(): Route[] {
       errors: [],
       handler: async (c) => ({ body: await e.list(c.ctx.store.registry) }),
     });
-    routes.push(...batchRoutes(e.kind, `/v2/${e.plural}`, e.plural, e.plural, e.schema));
+    routes.push(...olderBatchRoutes(e));
   }
   const termShape = async (c: Call): Promise<Shape> => {
     const id = pathId(c.params.id);

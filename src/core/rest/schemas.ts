@@ -5,6 +5,8 @@ import type { Schema } from "./route";
 export const ref = (name: keyof typeof SCHEMAS): Schema => ({ $ref: `#/components/schemas/${name}` });
 export const listOf = (s: Schema): Schema => ({ type: "array", items: s });
 export const TEXT: Schema = { type: "string" };
+/** The older system's answer to a successful write: no body at all. */
+export const EMPTY: Schema = { type: "string", maxLength: 0 };
 
 const id: Schema = { type: "string", minLength: 1, maxLength: 64, pattern: "^[^\\s:]+$" };
 const extras = { additionalProperties: { type: ["string", "number", "boolean", "null"] } };
@@ -171,8 +173,10 @@ export const SCHEMAS = {
   },
   TimeValues: {
     type: "object",
-    description: "{time: value}: epoch milliseconds (as text) → value, newest first",
-    additionalProperties: { type: ["number", "boolean", "string", "null"] },
+    description:
+      "{time: value}, newest first: the time as the older system wrote it (UTC, with microseconds: " +
+      "2015-12-01T08:50:15.000000) → the value as text",
+    additionalProperties: { type: "string" },
   },
   Alarm: {
     type: "object",

@@ -8,7 +8,7 @@
 import { DataCollError, errorMessage } from "../errors";
 import type { Manager } from "../manager";
 import type { DataPoint, PointKey } from "../model/datapoint";
-import type { Protocol } from "../model/device";
+import { NO_DRIVER_PROTOCOLS, type Protocol } from "../model/device";
 import type { RegistryChange } from "../model/change";
 import type { DeviceStatus } from "../store/store";
 import type { Clock, TimerHandle } from "../../transport/connection";
@@ -226,6 +226,7 @@ export class RegistryRunner {
   private async reloadAll(): Promise<void> {
     const devices = await this.manager.registry.listDevices();
     const runnable = devices.filter((d) => d.enabled && this.opts.drivers[d.protocol] !== undefined);
+    for (const d of devices) if (NO_DRIVER_PROTOCOLS.has(d.protocol)) this.noDriver(d.id, d.protocol);
     this.leases.setDevices(runnable.map((d) => d.id));
     await this.leases.round();
     const ids = new Set([...runnable.map((d) => d.id), ...this.running.keys()]);
@@ -239,6 +240,7 @@ export class RegistryRunner {
     const driver = device ? this.opts.drivers[device.protocol] : undefined;
     if (!device || !device.enabled || !driver) {
       await this.stop(id);
+      if (device && NO_DRIVER_PROTOCOLS.has(device.protocol)) this.noDriver(id, device.protocol);
       this.leases.setDevices(await this.runnableIds());
       return;
     }
@@ -284,6 +286,14 @@ export class RegistryRunner {
         .setDeviceStatus(id, { online: false, ts: this.opts.clock.now(), lastError: errorMessage(err) })
         .catch((e: unknown) => this.opts.onPublishError?.(e));
     }
+  }
+
+  /** A device of a protocol nothing runs (the older system stored those too): its status says why. */
+  private noDriver(id: string, protocol: Protocol): void {
+    const lastError = `there is no ${protocol} driver: the device is kept in the registry and not run`;
+    void this.manager.store
+      .setDeviceStatus(id, { online: false, ts: this.opts.clock.now(), lastError })
+      .catch((err: unknown) => this.opts.onPublishError?.(err));
   }
 
   private async runnableIds(): Promise<string[]> {

@@ -14,6 +14,35 @@ describe("checkFormula", function () {
     assert.deepEqual(check("p1 > p2"), { ok: true, problems: [], unused: [] });
   });
 
+  it("accepts the older pandas spellings p1[-k] and p1.max(), .min(), .sum(), .mean()", function () {
+    assert.deepEqual(check("max(p1[-1], p2[-1])"), { ok: true, problems: [], unused: [] });
+    assert.deepEqual(check("p1[-10000] + p1.max() + p1.min() + p2.sum() + p2.mean()").problems, []);
+  });
+
+  it("refuses what p1[..] and p1.method() cannot mean here, in plain words", function () {
+    for (const source of ["p1[0]", "p1[1]", "p1[-0.5]", "p1[-10001]", "p1[p2]", "p1[-p2]", 'p1["x"]']) {
+      const [p] = check(source).problems;
+      assert.equal(p.code, "bad-argument", source);
+      assert.match(
+        p.message,
+        /^p1\[\.\.\] takes a whole number from -1 to -10000: p1\[-1\] is the newest/,
+        source,
+      );
+    }
+    for (const source of ["p1.std()", "p1.max(3)", "p1.constructor()"]) {
+      const [p] = check(source).problems;
+      assert.equal(p.code, "bad-argument", source);
+      assert.match(
+        p.message,
+        /is not available; p1\.max\(\), \.min\(\), \.sum\(\) and \.mean\(\) are/,
+        source,
+      );
+    }
+    assert.equal(check("p3[-1]").problems[0].code, "unknown-parameter");
+    assert.equal(check("p1.constructor").problems[0].code, "forbidden");
+    assert.equal(check("[1, 2][-1]").problems[0].code, "forbidden");
+  });
+
   it("names parameters that are bound but unused, without failing", function () {
     assert.deepEqual(check("p1 * 2"), { ok: true, problems: [], unused: ["p2"] });
   });

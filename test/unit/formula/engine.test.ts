@@ -131,7 +131,7 @@ describe("formula engine", function () {
       );
     });
 
-    it("prev(p1, 1) is the sample before the newest; the old p1[-1] + 10", function () {
+    it("prev(p1, 1) is the sample before the newest", function () {
       const e = new FormulaEngine();
       e.set(formula("prev(p1, 1) + 10"), 0);
       assert.equal(
@@ -155,6 +155,41 @@ describe("formula engine", function () {
       first.set(formula("p1 - prev(p1, 1)"), 0);
       const out = first.update([pt(A, 5, 1)], 1);
       assert.equal(out[0].quality.invalid, true, "no previous sample yet: NaN, so invalid");
+    });
+
+    it("the older pandas spellings: p1[-1] the newest sample, p1[-2] the one before, p1.max() a window", function () {
+      const e = new FormulaEngine();
+      e.set(formula("p1[-1] * 100 + p1[-2] * 10 + p1[-3]"), 0);
+      assert.equal(
+        feedA(e, [
+          [1, 1],
+          [2, 2],
+          [3, 3],
+        ]),
+        321,
+      );
+      // The older system's test formula, over two points.
+      const both = new FormulaEngine();
+      both.set(formula("max(p1[-1], p2[-1])"), 0);
+      both.update([pt(B, 7, 1)], 1);
+      assert.equal(both.update([pt(A, 5, 2)], 2)[0].value, 7);
+      assert.equal(both.update([pt(A, 9, 3)], 3)[0].value, 9);
+      const methods = new FormulaEngine({ defaultWindow: { kind: "count", count: 3 } });
+      methods.set(formula("p1.max() * 1000 + p1.min() * 100 + p1.sum() * 10 + p1.mean()"), 0);
+      // samples 9, 1, 2, 3: the last three are 1, 2, 3
+      assert.equal(
+        feedA(methods, [
+          [1, 9],
+          [2, 1],
+          [3, 2],
+          [4, 3],
+        ]),
+        3000 + 100 + 60 + 2,
+      );
+      const short = new FormulaEngine();
+      short.set(formula("p1[-2]"), 0);
+      const out = short.update([pt(A, 5, 1)], 1);
+      assert.equal(out[0].quality.invalid, true, "no sample before the first: NaN, so invalid");
     });
 
     it("a window never includes invalid samples", function () {

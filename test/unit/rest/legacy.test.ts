@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DataCollError } from "../../../src/core/errors";
-import { fromLegacy, legacyRecord, spelledError, V1_FIELDS } from "../../../src/core/rest/legacy";
+import { fromLegacy, legacyRecord, olderTime, spelledError, V1_FIELDS } from "../../../src/core/rest/legacy";
 
 describe("the older field names", function () {
   it("read as other spellings of one model field, the model's name winning", function () {
@@ -89,5 +89,13 @@ describe("the older field names", function () {
       body.spelled,
     );
     assert.deepEqual([err.field, err.message], ["ip", 'ip "bad host!" is not a host name']);
+  });
+
+  it("write times as the older system did: UTC isoformat with microseconds, no zone", function () {
+    assert.equal(olderTime(Date.UTC(2015, 11, 1, 8, 50, 15)), "2015-12-01T08:50:15.000000");
+    assert.equal(olderTime(Date.UTC(2015, 11, 1, 8, 50, 15, 123)), "2015-12-01T08:50:15.123000");
+    // A sub-millisecond time keeps its microseconds.
+    assert.equal(olderTime(Date.UTC(2015, 11, 1, 8, 50, 15, 123) + 0.25), "2015-12-01T08:50:15.123250");
+    assert.equal(olderTime(0), "1970-01-01T00:00:00.000000");
   });
 });

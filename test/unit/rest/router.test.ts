@@ -119,8 +119,8 @@ describe("REST handlers", function () {
         result: "calc:c1:power",
       });
       let r = await a.call("PUT", "/v1/devices/plc1", { id: "plc9" });
-      assert.equal(r.status, 200, String(r.body));
-      assert.equal((r.body as Record<string, string>).id, "plc9");
+      assert.deepEqual([r.status, r.body], [200, ""]);
+      assert.equal(((await a.call("GET", "/v1/devices/plc9")).body as Record<string, string>).id, "plc9");
       assert.equal(await a.store.registry.getDevice("plc1"), undefined);
       assert.equal((await a.store.registry.getTerm("t1"))?.deviceId, "plc9");
       assert.deepEqual((await a.store.registry.listPoints({ deviceId: "plc9" })).map((p) => p.key).sort(), [
@@ -151,16 +151,17 @@ describe("REST handlers", function () {
       assert.deepEqual(await a.store.registry.listPoints({ deviceId: "plc1" }), before);
     });
 
-    it("DELETE cascades and answers OK", async function () {
+    it("DELETE cascades and answers 200 with an empty body, as the older system", async function () {
       const r = await a.call("DELETE", "/v1/devices/plc1");
-      assert.deepEqual([r.status, r.body], [200, "OK"]);
+      assert.deepEqual([r.status, r.body], [200, ""]);
       assert.equal(await a.store.registry.getTerm("t1"), undefined);
       assert.deepEqual((await a.call("GET", "/v1/terms")).body, ["c1"]);
     });
 
-    it("datas answers {time: value} maps, newest first, and one sample by index", async function () {
-      // Real epoch milliseconds: keys beyond 2^32 keep insertion order in a JS object (smaller ones would sort).
+    it("datas answers {time: value} maps as the older system, newest first, and one sample by index", async function () {
       const T = 1_700_000_000_000;
+      // The older system's keys: Python isoformat of the UTC time, with microseconds; values as text.
+      const t = (ms: number): string => `2023-11-14T22:13:20.00${ms}000`;
       for (const [i, v] of [10, 20, 30].entries()) {
         const r = await a.call("POST", "/v1/devices/plc1/terms/t1/items/power/datas", {
           value: v,
@@ -169,17 +170,17 @@ describe("REST handlers", function () {
         assert.equal(r.status, 200, String(r.body));
       }
       const all = await a.call("GET", "/v1/devices/plc1/terms/t1/items/power/datas");
-      assert.deepEqual(all.body, { [T + 2]: 30, [T + 1]: 20, [T]: 10 });
-      assert.deepEqual(Object.keys(all.body as object), [T + 2, T + 1, T].map(String));
+      assert.deepEqual(all.body, { [t(2)]: "30", [t(1)]: "20", [t(0)]: "10" });
+      assert.deepEqual(Object.keys(all.body as object), [t(2), t(1), t(0)]);
       const one = await a.call("GET", "/v1/devices/plc1/terms/t1/items/power/datas?count=1");
-      assert.deepEqual(one.body, { [T + 2]: 30 });
+      assert.deepEqual(one.body, { [t(2)]: "30" });
       // As the older system's list: 0 the oldest, -1 the newest, a pair of nulls past either end.
       const at = async (i: number): Promise<unknown> =>
         (await a.call("GET", `/v1/devices/plc1/terms/t1/items/power/datas/${i}`)).body;
-      assert.deepEqual(await at(0), { [T]: 10 });
-      assert.deepEqual(await at(1), { [T + 1]: 20 });
-      assert.deepEqual(await at(-1), { [T + 2]: 30 });
-      assert.deepEqual(await at(-3), { [T]: 10 });
+      assert.deepEqual(await at(0), { [t(0)]: "10" });
+      assert.deepEqual(await at(1), { [t(1)]: "20" });
+      assert.deepEqual(await at(-1), { [t(2)]: "30" });
+      assert.deepEqual(await at(-3), { [t(0)]: "10" });
       assert.deepEqual(await at(7), { null: null });
       assert.deepEqual(await at(-4), { null: null });
       const none = await a.call("GET", "/v1/devices/plc1/terms/t1/items/nope/datas");
@@ -287,7 +288,7 @@ describe("REST handlers", function () {
         device_id: "plc1",
         term_id: "t1",
         item_id: "power",
-        time: new Date(6).toISOString(),
+        time: "1970-01-01T00:00:00.006000",
       });
       const refused = await a.call("POST", "/v1/device_ctrl", { key: "plc1:t1:power", value: 666 });
       assert.deepEqual([refused.status, refused.body], [502, "the device refused the command"]);
@@ -314,7 +315,7 @@ describe("REST handlers", function () {
       await seed(a);
     });
 
-    it("creates all records or none, reporting every wrong row", async function () {
+    it("creates all records or none, reporting every wrong row; an existing id is merged", async function () {
       const r = await a.call("POST", "/v2/items", [
         { id: "i1" },
         { id: "power" },
@@ -331,11 +332,20 @@ describe("REST handlers", function () {
         ],
       );
       assert.equal(await a.store.registry.getItem("i1"), undefined);
-      const dup = await a.call("POST", "/v2/items", [{ id: "i1" }, { id: "power" }]);
-      assert.equal(dup.status, 409);
-      assert.equal(await a.store.registry.getItem("i1"), undefined);
-      const ok = await a.call("POST", "/v2/items", [{ id: "i1" }, { id: "i2" }]);
-      assert.deepEqual([ok.status, ok.body], [200, { created: ["i1", "i2"], updated: [] }]);
+      const ok = await a.call("POST", "/v2/items", [{ id: "i1", name: "one" }, { id: "i2" }]);
+      assert.deepEqual([ok.status, ok.body], [200, ""]);
+      // The older system had no 409 here: an existing id is merged, the fields not sent are kept.
+      const power = await a.store.registry.getItem("power");
+      const again = await a.call("POST", "/v2/items", [
+        { id: "i1", unit: "kV" },
+        { id: "power", name: "P" },
+      ]);
+      assert.deepEqual([again.status, again.body], [200, ""]);
+      assert.deepEqual(
+        [(await a.store.registry.getItem("i1"))?.name, (await a.store.registry.getItem("i1"))?.unit],
+        ["one", "kV"],
+      );
+      assert.deepEqual(await a.store.registry.getItem("power"), { ...power, name: "P" });
     });
 
     it("undoes what it wrote when a later write fails", async function () {
@@ -364,6 +374,17 @@ describe("REST handlers", function () {
       const ok2 = await a.call("DELETE", "/v2/devices", { ids: ["plc1", "calc"] });
       assert.equal(ok2.status, 200);
       assert.deepEqual((await a.call("GET", "/v2/devices")).body, []);
+    });
+
+    it("refuses a merged row that would move a term to another device, writing nothing", async function () {
+      const r = await a.call("POST", "/v2/terms", [
+        { id: "t1", device_id: "calc" },
+        { id: "t7", deviceId: "calc" },
+      ]);
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      assert.equal((r.body as { field: string }).field, "deviceId");
+      assert.equal((await a.store.registry.getTerm("t1"))?.deviceId, "plc1");
+      assert.equal(await a.store.registry.getTerm("t7"), undefined);
     });
 
     it("answers JSON errors with the field named", async function () {

@@ -49,7 +49,7 @@ const cases: ReadonlyArray<readonly [string, (raw: unknown) => unknown, unknown,
     parseDevice,
     { ...device, protocol: "bacnet" },
     "protocol",
-    /protocol must be one of modbus-tcp, iec104, formula, virtual, not "bacnet"/,
+    /protocol must be one of modbus-tcp, iec104, formula, virtual, gdwnx, gdw376, not "bacnet"/,
   ],
   ["protocol missing", parseDevice, { ...device, protocol: undefined }, "protocol", /protocol is required/],
   [
