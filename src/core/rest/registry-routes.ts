@@ -382,16 +382,43 @@ async function mergeAll(
 ): Promise<Reply> {
   const list = batchList(c.body);
   if (list.length > MAX_BATCH) throw badRequest(`at most ${MAX_BATCH} records at once`);
-  const rows: BatchRow[] = list.map((raw, row) => ({ kind, row, raw: read(raw, undefined) }));
-  const result = await writeAll(c.ctx.store.registry, rows, "upsert", (r, stored) => {
-    const completed = read(list[r.row], { ...stored });
-    if (!isPlainObject(completed)) return r.raw;
-    const merged: Record<string, unknown> = { ...stored, ...completed };
+  const reg = c.ctx.store.registry;
+  const merge = (raw: unknown, old: Readonly<Record<string, unknown>>): unknown => {
+    const completed = read(raw, { ...old });
+    if (!isPlainObject(completed)) return undefined;
+    const merged: Record<string, unknown> = { ...old, ...completed };
     delete merged.key;
     return merged;
-  });
+  };
+  // Merged once with the record as read here, so that each row is checked whole (a row may give only the
+  // fields it changes); the write merges again with the record as its atomic step reads it.
+  const rows: BatchRow[] = await Promise.all(
+    list.map(async (raw, row) => {
+      const fresh = read(raw, undefined);
+      const id = rowId(kind, fresh);
+      // A row without a usable id is written as it is, so that the batch reports it.
+      const old = id === undefined ? undefined : await getRecord(reg, kind, id);
+      return { kind, row, raw: (old && merge(raw, old)) ?? fresh };
+    }),
+  );
+  const result = await writeAll(reg, rows, "upsert", (r, stored) => merge(list[r.row], stored) ?? r.raw);
   if (!result.ok) throw batchError(result.status, result.problems);
   return emptyReply();
+}
+
+/** The id a batch row names (a point's key), before the rest of the row is read; undefined if none. */
+function rowId(kind: BatchKind, raw: unknown): string | undefined {
+  if (!isPlainObject(raw)) return undefined;
+  try {
+    if (kind !== "point") return normalizeId(raw.id, "id");
+    return pointKey(
+      normalizeId(raw.deviceId, "deviceId"),
+      normalizeId(raw.termId, "termId"),
+      normalizeId(raw.itemId, "itemId"),
+    );
+  } catch {
+    return undefined;
+  }
 }
 
 /** An older v2 row as the model's record; on a merge the stored record completes it, as a v1 PUT. */
