@@ -492,8 +492,20 @@ export class Registry extends RegistryView {
   private async attempt(build: (plan: Plan) => Promise<void>): Promise<RegistryChange[]> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const plan = new Plan(await this.backend.rev(), this.backend);
-      await build(plan);
-      if (plan.ops.length === 0) return [];
+      try {
+        await build(plan);
+      } catch (err) {
+        // The reads of a plan are not one snapshot: another instance's write landing between two of them
+        // can make a sound request look wrong (a rename finding its device's terms already taken by the
+        // rename that won). A refusal counts only if the registry did not move under it.
+        if ((await this.backend.rev()) !== plan.rev) continue;
+        throw err;
+      }
+      // Likewise "nothing to write" is a decision read from the registry: sure only if it held still.
+      if (plan.ops.length === 0) {
+        if ((await this.backend.rev()) !== plan.rev) continue;
+        return [];
+      }
       const env: ChangesEnvelope = {
         v: ENVELOPE_VERSION,
         instance: this.instanceId,
