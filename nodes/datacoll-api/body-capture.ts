@@ -89,7 +89,32 @@ export function placeFirst(app: { use(fn: never): unknown }, handler: unknown): 
   };
 }
 
-/** Put the capture in front of every `http in` route; returns the function that takes it out again. */
+/** An Express app as far as we use it: where it is mounted, and in what. */
+export interface MountedApp {
+  readonly mountpath?: unknown;
+  readonly parent?: unknown;
+  use(fn: unknown): unknown;
+}
+
+/** Where RED.httpNode is mounted in its parent app ("/" or e.g. "/nodes"), as a prefix without the slash. */
+export function mountPrefix(app: MountedApp): string {
+  const m = typeof app.mountpath === "string" ? app.mountpath : "";
+  return m.replace(/\/+$/, "");
+}
+
+export function isApp(v: unknown): v is MountedApp {
+  return typeof v === "function" && typeof (v as { use?: unknown }).use === "function";
+}
+
+/**
+ * Put the capture in front of every `http in` route; returns the function that takes it out again. With
+ * the editor served at `/` (the default), the admin app's JSON and form parsers see every request before
+ * RED.httpNode does, and a JSON body labelled as a form (`curl -d`) would arrive as one form key with an
+ * empty value; so the capture also goes in front of everything in the app RED.httpNode is mounted in.
+ */
 export function installBodyCapture(RED: NodeAPI, base: string, limit: number): () => void {
-  return placeFirst(RED.httpNode as unknown as { use(fn: never): unknown }, bodyCapture(base, limit));
+  const app = RED.httpNode as unknown as MountedApp;
+  const undo = [placeFirst(app, bodyCapture(base, limit))];
+  if (isApp(app.parent)) undo.push(placeFirst(app.parent, bodyCapture(mountPrefix(app) + base, limit)));
+  return () => undo.forEach((f) => f());
 }

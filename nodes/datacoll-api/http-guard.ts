@@ -22,7 +22,7 @@ import { errorMessage } from "../../src/core/errors";
 import { tooLarge } from "../../src/core/rest/body";
 import { failure, knowsPath, unrouted } from "../../src/core/rest/router";
 import type { RestResponse } from "../../src/core/rest/types";
-import { placeFirst, stackOf, type Layer } from "./body-capture";
+import { isApp, mountPrefix, placeFirst, stackOf, type Layer, type MountedApp } from "./body-capture";
 
 interface Request extends IncomingMessage {
   originalUrl?: string;
@@ -31,12 +31,6 @@ interface Request extends IncomingMessage {
 type Next = (err?: unknown) => void;
 type Handler = (req: Request, res: ServerResponse, next: Next) => void;
 type ErrorHandler = (err: unknown, req: Request, res: ServerResponse, next: Next) => void;
-
-interface MountedApp {
-  readonly mountpath?: unknown;
-  readonly parent?: unknown;
-  use(fn: unknown): unknown;
-}
 
 /** The path of a request below the API's base, or undefined when it is not under it. */
 function below(req: Request, prefix: string): string | undefined {
@@ -57,16 +51,6 @@ function send(res: ServerResponse, r: RestResponse): void {
   for (const [k, v] of Object.entries(r.headers)) res.setHeader(k, v);
   res.setHeader("content-length", Buffer.byteLength(body));
   res.end(body);
-}
-
-/** Where RED.httpNode is mounted in its parent app ("/" or e.g. "/nodes"), as a prefix without the slash. */
-function mountPrefix(app: MountedApp): string {
-  const m = typeof app.mountpath === "string" ? app.mountpath : "";
-  return m.replace(/\/+$/, "");
-}
-
-function isApp(v: unknown): v is MountedApp {
-  return typeof v === "function" && typeof (v as { use?: unknown }).use === "function";
 }
 
 /**

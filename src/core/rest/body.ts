@@ -18,8 +18,8 @@ export function contentKind(contentType: string | undefined): ContentKind {
   return "text";
 }
 
-function isPlainText(contentType: string | undefined): boolean {
-  return contentType?.split(";")[0].trim().toLowerCase() === "text/plain";
+function isCsv(contentType: string | undefined): boolean {
+  return contentType?.split(";")[0].trim().toLowerCase() === "text/csv";
 }
 
 /** The refusal of a body over the API's limit (also for a parser in front that refused it first). */
@@ -75,6 +75,18 @@ function checkParsed(value: unknown, max: number): unknown {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
+/** Bodies are read as UTF-8 (ASCII is a part of it); a body that says it is in another charset is refused. */
+function checkCharset(contentType: string | undefined): void {
+  const m = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? "");
+  const charset = m?.[1].toLowerCase();
+  if (charset !== undefined && !["utf-8", "utf8", "us-ascii"].includes(charset))
+    throw new RestError(
+      415,
+      "unsupported",
+      `the body cannot be read: unsupported charset "${charset}", send UTF-8`,
+    );
+}
+
 /**
  * The body as a value: undefined when empty; JSON and forms parsed; other text as text. Text with no
  * content type, or as text/plain, is read as JSON when it looks like JSON, since curl users often forget
@@ -82,6 +94,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  */
 export function readBody(body: unknown, contentType: string | undefined, max: number): unknown {
   if (body === undefined || body === null) return undefined;
+  checkCharset(contentType);
   let text: string;
   if (Buffer.isBuffer(body) || body instanceof Uint8Array) {
     if (body.byteLength > max) throw tooLarge(max);
@@ -108,8 +121,9 @@ export function readBody(body: unknown, contentType: string | undefined, max: nu
   if (text.trim() === "") return undefined;
   const kind = contentKind(contentType);
   if (kind === "json") return parseJson(text);
+  // The older system ignored the content type and read JSON text: its clients post JSON as text/plain,
+  // `curl -d` labels it a form, some HTTP libraries as octet-stream. A form or CSV never starts so.
+  if (!isCsv(contentType) && /^\s*[[{"]/.test(text)) return parseJson(text);
   if (kind === "form") return parseForm(text);
-  // The older system ignored the content type and read JSON text: its clients post JSON as text/plain.
-  if ((kind === "none" || isPlainText(contentType)) && /^\s*[[{"]/.test(text)) return parseJson(text);
   return text;
 }

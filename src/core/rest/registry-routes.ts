@@ -425,7 +425,12 @@ function rowId(kind: BatchKind, raw: unknown): string | undefined {
 const olderMergeRow =
   (kind: BatchKind) =>
   (raw: unknown, old: Record<string, unknown> | undefined): unknown => {
-    if (old === undefined || !isPlainObject(raw) || !usesOlderNames(raw, LEGACY_KIND[kind]))
+    // A record written through v1 answers with the names its clients sent: a merge adds the row's.
+    if (
+      old === undefined ||
+      !isPlainObject(raw) ||
+      (!remembers(old) && !usesOlderNames(raw, LEGACY_KIND[kind]))
+    )
       return olderRow(kind, raw);
     return fromLegacy(raw, LEGACY_KIND[kind], { old, remember: remembers(old) }).raw;
   };

@@ -242,6 +242,27 @@ describe("REST errors in the API's own shape, in a real Node-RED", function () {
     });
   }
 
+  it("reads a JSON body whatever its content type says, as the older server did (curl -d calls it a form)", async function () {
+    const types = ["application/x-www-form-urlencoded", "application/octet-stream", "text/plain", undefined];
+    for (const base of ["/api", "/rest"]) {
+      for (const [i, type] of types.entries()) {
+        const id = `ct${i}${base.slice(1)}`;
+        // An ampersand and an equals sign, which a form parser would split the text at.
+        const body = JSON.stringify({ id, name: "测试集中器 a&b=c", protocol: "virtual" });
+        const r = await httpRequest(
+          red.port,
+          "POST",
+          `${base}/v1/devices`,
+          body,
+          type === undefined ? {} : { "content-type": type },
+        );
+        assert.equal(r.status, 200, `${base} ${String(type)}: ${r.text}`);
+        const got = await httpRequest(red.port, "GET", `${base}/v1/devices/${id}`);
+        assert.equal((got.json() as Record<string, string>).name, "测试集中器 a&b=c", got.text);
+      }
+    }
+  });
+
   it("keeps answering after http in nodes are deployed again (their routes come after ours)", async function () {
     await red.deploy("nodes", (current) =>
       current.map((n) => (n.type === "http in" ? { ...n, name: `${String(n.name)}!` } : n)),

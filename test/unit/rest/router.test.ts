@@ -345,7 +345,14 @@ describe("REST handlers", function () {
         [(await a.store.registry.getItem("i1"))?.name, (await a.store.registry.getItem("i1"))?.unit],
         ["one", "kV"],
       );
-      assert.deepEqual(await a.store.registry.getItem("power"), { ...power, name: "P" });
+      // power was written through v1, which answers only the fields its clients sent: the merge adds name.
+      assert.deepEqual(await a.store.registry.getItem("power"), {
+        ...power,
+        name: "P",
+        extra: { ...power?.extra, v1Fields: "id,unit,name" },
+      });
+      const v1 = await a.call("GET", "/v1/items/power");
+      assert.equal((v1.body as Record<string, string>).name, "P");
     });
 
     it("undoes what it wrote when a later write fails", async function () {
