@@ -110,11 +110,14 @@ export function isApp(v: unknown): v is MountedApp {
  * Put the capture in front of every `http in` route; returns the function that takes it out again. With
  * the editor served at `/` (the default), the admin app's JSON and form parsers see every request before
  * RED.httpNode does, and a JSON body labelled as a form (`curl -d`) would arrive as one form key with an
- * empty value; so the capture also goes in front of everything in the app RED.httpNode is mounted in.
+ * empty value; so the capture also goes in front of everything in the app RED.httpNode is mounted in (for a
+ * base path of its own).
  */
 export function installBodyCapture(RED: NodeAPI, base: string, limit: number): () => void {
   const app = RED.httpNode as unknown as MountedApp;
   const undo = [placeFirst(app, bodyCapture(base, limit))];
-  if (isApp(app.parent)) undo.push(placeFirst(app.parent, bodyCapture(mountPrefix(app) + base, limit)));
+  const prefix = mountPrefix(app) + base;
+  // At the root of the server (no base, nodes at `/`) it would take the editor's own bodies too.
+  if (isApp(app.parent) && prefix !== "") undo.push(placeFirst(app.parent, bodyCapture(prefix, limit)));
   return () => undo.forEach((f) => f());
 }
