@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { stagePlan, type PlanTarget } from "../../../../src/core/store/staged-apply";
+import { applyOp } from "../../../../src/core/store/journal";
 import { K } from "../../../../src/core/store/keys";
 import type { RegistryOp } from "../../../../src/core/store/registry";
 import { Slicer } from "../../../../src/core/slicer";
@@ -16,34 +17,8 @@ function keyspace(): PlanTarget {
   return {
     hashes,
     sets,
-    apply(op) {
-      switch (op.op) {
-        case "hset": {
-          let h = hashes.get(op.key);
-          if (!h) hashes.set(op.key, (h = new Map()));
-          h.set(op.field, op.value);
-          return;
-        }
-        case "hdel":
-          hashes.get(op.key)?.delete(op.field);
-          if (hashes.get(op.key)?.size === 0) hashes.delete(op.key);
-          return;
-        case "sadd": {
-          let s = sets.get(op.key);
-          if (!s) sets.set(op.key, (s = new Set()));
-          s.add(op.member);
-          return;
-        }
-        case "srem":
-          sets.get(op.key)?.delete(op.member);
-          if (sets.get(op.key)?.size === 0) sets.delete(op.key);
-          return;
-        case "del":
-          hashes.delete(op.key);
-          sets.delete(op.key);
-          return;
-      }
-    },
+    // The memory store's own op-by-op apply (Keyspace.apply), the path a small plan takes.
+    apply: (op) => applyOp(hashes, sets, op),
   };
 }
 
