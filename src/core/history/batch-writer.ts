@@ -557,7 +557,7 @@ export class BatchWriter {
     this.emit({ type: "failure", error: this.lastError, rows });
   }
 
-  // ---- the pump ------------------------------------------------------------------------------------
+  // ---- the pump -------------------------------------------------------------------------------------
 
   private kick(): void {
     this.move("kick");

@@ -5,6 +5,7 @@
  * table in pump.ts, including the ones a real server makes hard to time (close while a batch is in flight).
  */
 import assert from "node:assert/strict";
+import { MemoryBacklog } from "../../../src/core/history/backlog";
 import { BatchWriter } from "../../../src/core/history/batch-writer";
 import type { BatchWriterOptions } from "../../../src/core/history/batch-writer";
 import type { WriterConnection, WriterPool } from "../../../src/core/history/pool";
@@ -58,16 +59,18 @@ class FakePool implements WriterPool {
   /** Rows MySQL took, in the order it took them, as `key#value`. */
   readonly stored: string[] = [];
   readonly held: Held[] = [];
-  connections = 0;
+  /** Times the writer asked anything of the pool: a statement or a connection. */
+  asks = 0;
   inserts = 0;
   ended = 0;
 
   query(): Promise<unknown> {
+    this.asks++;
     return this.down ? Promise.reject(mysqlError("ECONNREFUSED", "connect ECONNREFUSED")) : Promise.resolve();
   }
 
   getConnection(): Promise<WriterConnection> {
-    this.connections++;
+    this.asks++;
     if (this.down) return Promise.reject(mysqlError("ECONNREFUSED", "connect ECONNREFUSED"));
     const conn: WriterConnection = {
       query: (_sql: string, values: SqlValue[][][]) => this.insert(values[0]),
@@ -110,6 +113,18 @@ class FakePool implements WriterPool {
         },
       });
     });
+  }
+}
+
+/** A memory backlog whose size, when asked to, answers only once the test lets it (the value as of the ask). */
+class HeldSizeBacklog extends MemoryBacklog {
+  hold = false;
+  readonly held: (() => void)[] = [];
+
+  override async size(): Promise<number> {
+    const n = await super.size();
+    if (!this.hold) return n;
+    return new Promise((resolve) => this.held.push(() => resolve(n)));
   }
 }
 
@@ -223,6 +238,20 @@ describe("batch writer pump (fake pool, manual clock)", function () {
     assert.equal(clock.pending, 0, "at rest, no timer is armed");
   });
 
+  it("pumping remembers a kick during a step: rows appended while the backlog was being sized are sent", async function () {
+    const backlog = new HeldSizeBacklog(1000);
+    backlog.hold = true;
+    const w = writer({ backlog });
+    // The first step found the backlog empty and is asking its size, to decide whether to go direct.
+    await until(() => backlog.held.length === 1);
+    backlog.hold = false;
+    await w.write(samples(0, 4)); // still queued: the rows join the backlog, and the append kicks the busy pump
+    backlog.held[0](); // 0, as of before the append: that step must not be the last
+    await w.idle();
+    assert.deepEqual(pool.stored, samples(0, 4).map(label));
+    assert.equal(w.stats().backlog, 0);
+  });
+
   it("pumping -> waiting-retry -> pumping: a transient error is retried after a doubling backoff", async function () {
     const w = writer();
     await w.flush();
@@ -260,15 +289,15 @@ describe("batch writer pump (fake pool, manual clock)", function () {
     await w.write(samples(4, 4));
     let stats = await w.flush();
     assert.deepEqual([stats.state, stats.backlog, stats.lastError?.kind], ["retrying", 4, "connection"]);
-    const tried = pool.connections;
+    const tried = pool.asks;
     // Writes during the outage join the backlog; they do not hurry the next attempt.
     for (let n = 8; n < 40; n += 4) await w.write(samples(n, 4));
     stats = await w.flush();
-    assert.equal(pool.connections, tried, "no attempt before the backoff is up");
+    assert.equal(pool.asks, tried, "no attempt before the backoff is up");
     assert.equal(stats.backlog, 36);
     clock.advance(500);
     await w.idle();
-    assert.equal(pool.connections, tried + 1, "one attempt when it is");
+    assert.equal(pool.asks, tried + 1, "one attempt when it is");
     assert.equal(w.stats().state, "retrying");
     pool.down = false;
     clock.advance(1000);
@@ -310,15 +339,26 @@ describe("batch writer pump (fake pool, manual clock)", function () {
     assert.equal(clock.pending, 0);
   });
 
+  it("close at rest (idle -> drained -> draining -> closed) sends the rows still gathering", async function () {
+    const w = writer();
+    await w.flush();
+    await w.write(samples(0, 2));
+    assert.equal(pool.stored.length, 0, "a short batch waits for its delay");
+    await w.close();
+    assert.deepEqual(pool.stored, samples(0, 2).map(label));
+    assert.deepEqual([w.stats().state, w.stats().written], ["closed", 2]);
+    assert.equal(clock.pending, 0, "the batch timer is gone");
+  });
+
   it("close while writing (pumping -> draining -> drained -> closed): the batch in flight lands", async function () {
     const { w, closed } = await closeWhileWriting();
     await assert.rejects(w.write(samples(4, 1)), /closed/);
-    const connections = pool.connections;
+    const asks = pool.asks;
     pool.held[0].settle();
     await closed;
     assert.deepEqual(pool.stored, samples(0, 4).map(label));
     assert.equal(w.stats().state, "closed");
-    assert.equal(pool.connections, connections, "nothing more is asked of the pool");
+    assert.equal(pool.asks, asks, "nothing more is asked of the pool");
     assert.equal(pool.ended, 0, "a shared pool is left open");
     assert.equal(clock.pending, 0);
   });
@@ -342,7 +382,7 @@ describe("batch writer pump (fake pool, manual clock)", function () {
     pool.down = true;
     await w.write(samples(0, 4));
     assert.equal((await w.flush()).state, "retrying");
-    const connections = pool.connections;
+    const asks = pool.asks;
     await w.close();
     let stats = w.stats();
     assert.deepEqual([stats.state, stats.backlog], ["closed", 4]);
@@ -351,7 +391,7 @@ describe("batch writer pump (fake pool, manual clock)", function () {
     clock.advance(60_000);
     w.retryNow();
     stats = await w.idle();
-    assert.equal(pool.connections, connections, "a closed writer never touches the pool");
+    assert.equal(pool.asks, asks, "a closed writer never touches the pool");
     assert.equal(stats.state, "closed");
   });
 });
