@@ -24,15 +24,16 @@
  *
  * A batch refused for its content is split in halves and retried until the bad rows stand alone; those go
  * to the dead letters, the rest are written.
+ *
+ * When steps run, back off or stop is the pump's state machine (pump.ts); this file holds the steps.
  */
-import type { Pool, PoolConnection } from "mysql2/promise";
 import { DataCollError } from "../errors";
 import type { AlarmTransition } from "../check/checker";
 import type { DataPoint } from "../model/datapoint";
 import type { Backlog } from "./backlog";
 import { MemoryBacklog } from "./backlog";
 import { ChangeFilter } from "./change-filter";
-import type { Clock } from "../../transport/connection";
+import type { Clock, TimerHandle } from "../../transport/connection";
 import { systemClock } from "../../transport/connection";
 import { customSqlParams, validateCustomSql } from "./custom-sql";
 import type { DeadLetter, DeadLetters } from "./dead-letters";
@@ -42,6 +43,9 @@ import { classifyMysqlError } from "./mysql-errors";
 import { withStatementTimeout } from "./statement-timeout";
 import type { MysqlSettings } from "./mysql-settings";
 import { createMysqlPool } from "./mysql-settings";
+import type { WriterConnection, WriterPool } from "./pool";
+import type { PumpEvent, PumpState } from "./pump";
+import { PUMP_IDLE, pumpClosing, pumpMove, pumpRunning, pumpTimer } from "./pump";
 import type { AlarmRow, HistoryRow, PointRow } from "./rows";
 import { alarmRow, pointRow, rowProblem } from "./rows";
 import type { TableNames } from "./schema";
@@ -59,7 +63,7 @@ export type OverflowPolicy = "drop-oldest" | "drop-newest" | "block";
 
 export interface BatchWriterOptions {
   /** A pool shared with others (left open on close), or settings for a pool the writer owns. */
-  readonly mysql: { readonly pool: Pool } | { readonly settings: MysqlSettings };
+  readonly mysql: { readonly pool: WriterPool } | { readonly settings: MysqlSettings };
   readonly tables?: { readonly history?: string; readonly alarms?: string };
   /** Create the tables when missing (default true; the history table only without custom SQL). */
   readonly createTables?: boolean;
@@ -142,6 +146,9 @@ export interface WriteOutcome {
   readonly dropped: number;
 }
 
+/** What one pump step did: moved rows (look again), found nothing to do, or failed (back off). */
+type StepResult = "more" | "rest" | "failed";
+
 type BatchResult =
   | { readonly ok: true; readonly written: number; readonly letters: readonly DeadLetter[] }
   | { readonly ok: false; readonly error: ClassifiedError };
@@ -170,7 +177,7 @@ function lane(key: string, lanes: number): number {
 }
 
 export class BatchWriter {
-  private readonly pool: Pool;
+  private readonly pool: WriterPool;
   private readonly ownsPool: boolean;
   private readonly tables: TableNames;
   private readonly createTables: boolean;
@@ -196,12 +203,11 @@ export class BatchWriter {
   private pending: HistoryRow[] = [];
   private backlogCount = 0;
   private schemaReady = false;
-  private running = false;
-  private kicked = false;
+  private pump: PumpState = PUMP_IDLE;
   private timerFired = false;
   private flushRequested = false;
   private cancelTimer: (() => void) | undefined;
-  private cancelRetry: (() => void) | undefined;
+  // Failed attempts since the last success: the backoff exponent, and "retrying" in the stats.
   private failures = 0;
   private appendChain: Promise<unknown> = Promise.resolve();
   private appendsInFlight = 0;
@@ -216,9 +222,6 @@ export class BatchWriter {
   private sideInFlight = 0;
   private idleWaiters: (() => void)[] = [];
   private spaceWaiters: (() => void)[] = [];
-  private closing = false;
-  // Set once close has flushed: from then on nothing touches the pool, which may be ending.
-  private stopped = false;
   private closed: Promise<void> | undefined;
   private lastError: WriterError | null = null;
   private readonly rate: { t: number; n: number }[] = [];
@@ -307,11 +310,7 @@ export class BatchWriter {
 
   /** Skip the rest of the backoff and try MySQL now (e.g. the user pressed "retry"). */
   retryNow(): void {
-    if (this.cancelRetry) {
-      this.cancelRetry();
-      this.cancelRetry = undefined;
-    }
-    this.kick();
+    this.move(pumpTimer(this.pump) === undefined ? "kick" : "retry-due");
   }
 
   stats(): WriterStats {
@@ -349,15 +348,14 @@ export class BatchWriter {
   }
 
   private async shutdown(): Promise<void> {
-    this.closing = true;
+    this.move("close");
     if (this.cancelTimer) this.cancelTimer();
     this.cancelTimer = undefined;
     this.wakeSpace();
     this.admitNext();
     await this.flush();
-    this.stopped = true;
-    if (this.cancelRetry) this.cancelRetry();
-    this.cancelRetry = undefined;
+    // From here nothing touches the pool, which may be ending; a pending retry is dropped with the state.
+    this.move("stop");
     this.emit({ type: "stats", stats: this.stats() });
     if (this.ownsPool) await this.pool.end();
   }
@@ -366,11 +364,16 @@ export class BatchWriter {
     if (this.closing) throw new DataCollError("closed", "the history saver is closed");
   }
 
+  /** Close has been asked: writes are refused, nothing blocks, and failures are not retried. */
+  private get closing(): boolean {
+    return pumpClosing(this.pump);
+  }
+
   private state(): WriterState {
-    if (this.stopped) return "closed";
+    if (this.pump.tag === "closed") return "closed";
     // Still retrying while an attempt is under way, until one succeeds: the node logged "MySQL is
     // reachable again" each time a retry started during a long cut.
-    if (this.cancelRetry || this.failures > 0) return "retrying";
+    if (pumpTimer(this.pump) !== undefined || this.failures > 0) return "retrying";
     return this.mode === "queued" ? "queued" : "ok";
   }
 
@@ -557,36 +560,56 @@ export class BatchWriter {
   // ---- the pump -------------------------------------------------------------------------------------
 
   private kick(): void {
-    if (this.running) {
-      this.kicked = true;
-      return;
-    }
-    this.running = true;
-    this.pumpLoop().then(
-      () => {
-        this.running = false;
-        this.checkIdle();
-      },
+    this.move("kick");
+  }
+
+  /**
+   * The one place the pump's state changes (the moves are pump.ts's table). Leaving a waiting state
+   * clears its backoff timer (a no-op when that timer is what fired); entering a running state from one
+   * that was not starts the loop of steps, so exactly one loop is alive while the pump runs.
+   */
+  private move(event: PumpEvent): void {
+    const from = this.pump;
+    const to = pumpMove(from, event, () => this.armRetry());
+    this.pump = to;
+    const timer = pumpTimer(from);
+    if (timer !== undefined && pumpTimer(to) === undefined) this.clock.clearTimer(timer);
+    if (pumpRunning(to) && !pumpRunning(from)) this.startSteps();
+  }
+
+  private startSteps(): void {
+    this.runSteps().then(
+      () => this.checkIdle(),
       (err: unknown) => {
         // A bug, not a MySQL problem (those are results): report it rather than stop silently.
-        this.running = false;
+        if (pumpRunning(this.pump)) this.move("rest");
         this.fail({ kind: "statement", code: null, message: `internal error: ${String(err)}` }, 0);
         this.checkIdle();
       },
     );
   }
 
-  private async pumpLoop(): Promise<void> {
+  private async runSteps(): Promise<void> {
     for (;;) {
-      this.kicked = false;
-      const progressed = await this.pumpOnce();
-      if (!progressed && !this.kicked) return;
+      this.move("step");
+      const result = await this.pumpOnce();
+      const now = this.pump;
+      if (!pumpRunning(now)) return; // closed under the step
+      if (result === "more") continue;
+      if (result === "failed" && now.tag === "pumping") {
+        this.move("fail");
+        this.emit({ type: "stats", stats: this.stats() });
+        return;
+      }
+      // Closing makes no retries: a failed step ends like one that found nothing, unless work came.
+      if (now.kicked) continue;
+      this.move("rest");
+      return;
     }
   }
 
-  /** One step; true when it moved rows and another step may have work. */
-  private async pumpOnce(): Promise<boolean> {
-    if (this.cancelRetry || this.stopped) return false;
+  /** One step. */
+  private async pumpOnce(): Promise<StepResult> {
     if (!this.schemaReady) {
       try {
         await ensureTables(this.pool, this.tables, {
@@ -596,46 +619,46 @@ export class BatchWriter {
         this.schemaReady = true;
       } catch (err) {
         this.outage(classifyMysqlError(err), 0);
-        return false;
+        return "failed";
       }
     }
     return this.mode === "queued" ? this.drainBacklog() : this.sendPending();
   }
 
-  private async drainBacklog(): Promise<boolean> {
+  private async drainBacklog(): Promise<StepResult> {
     let rows: readonly HistoryRow[];
     try {
       rows = await this.backlog.peek(this.batchSize * this.concurrency);
     } catch (err) {
       this.backlogFailure(err);
-      return false;
+      return "failed";
     }
     if (rows.length === 0) {
-      if (this.appendsInFlight > 0) return false; // their completion kicks the pump again
+      if (this.appendsInFlight > 0) return "rest"; // their completion kicks the pump again
       const epoch = this.appendEpoch;
       let size: number;
       try {
         size = await this.backlog.size();
       } catch (err) {
         this.backlogFailure(err);
-        return false;
+        return "failed";
       }
       if (size === 0 && this.appendsInFlight === 0 && epoch === this.appendEpoch) {
         this.backlogCount = 0;
         if (this.failures > 0) this.succeeded(); // the backlog answers and nothing is left to write
-        if (this.durable) return false; // stays queued: the next append kicks the pump
+        if (this.durable) return "rest"; // stays queued: the next append kicks the pump
 
         this.mode = "direct";
         this.emit({ type: "stats", stats: this.stats() });
-        return true;
+        return "more";
       }
       this.backlogCount = size;
-      return size > 0;
+      return size > 0 ? "more" : "rest";
     }
     if (this.durable && rows.length < this.batchSize && !this.batchDue()) {
       // Durable rows wait for their batch like direct ones do; rows left by an outage are overdue.
       this.armTimer();
-      return false;
+      return "rest";
     }
     if (this.cancelTimer) this.cancelTimer();
     this.cancelTimer = undefined;
@@ -643,7 +666,7 @@ export class BatchWriter {
     const result = await this.writeRound(rows);
     if (!result.ok) {
       this.outage(result.error, rows.length);
-      return false;
+      return "failed";
     }
     try {
       await this.backlog.drop(rows.length);
@@ -651,22 +674,22 @@ export class BatchWriter {
     } catch (err) {
       // The rows are in MySQL; if they are still in the backlog they will be written again, harmlessly.
       this.backlogFailure(err);
-      return false;
+      return "failed";
     }
     this.wakeSpace();
     this.succeeded();
-    return true;
+    return "more";
   }
 
-  private async sendPending(): Promise<boolean> {
+  private async sendPending(): Promise<StepResult> {
     if (this.pending.length === 0) {
       this.flushRequested = false;
       this.timerFired = false;
-      return false;
+      return "rest";
     }
     if (this.pending.length < this.batchSize && !this.batchDue()) {
       this.armTimer();
-      return false;
+      return "rest";
     }
     if (this.cancelTimer) this.cancelTimer();
     this.cancelTimer = undefined;
@@ -681,11 +704,11 @@ export class BatchWriter {
       void this.toBacklog(rows, false);
       this.outage(result.error, rows.length);
       this.admitNext();
-      return false;
+      return "failed";
     }
     this.succeeded();
     this.admitNext();
-    return true;
+    return "more";
   }
 
   /** Whether rows short of a full batch should go now: the delay is up, a flush or close asks, or a retry. */
@@ -698,30 +721,26 @@ export class BatchWriter {
     this.emit({ type: "stats", stats: this.stats() });
   }
 
+  /** Report a failed write; the step then returns "failed" and the pump backs off. */
   private outage(error: ClassifiedError, rows: number): void {
     if (error.kind === "statement" && error.code === "ER_NO_SUCH_TABLE") this.schemaReady = false;
     this.fail({ kind: error.kind, code: error.code ?? null, message: error.message }, rows);
-    this.scheduleRetry();
   }
 
   private backlogFailure(err: unknown): void {
     this.fail({ kind: "backlog", code: null, message: `the backlog could not be read: ${String(err)}` }, 0);
-    this.scheduleRetry();
   }
 
-  private scheduleRetry(): void {
-    if (this.closing) return;
+  /** The backoff timer for the move into waiting-retry: from retryMinMs, doubling, up to retryMaxMs. */
+  private armRetry(): TimerHandle {
     const delay = Math.min(this.retryMaxMs, this.retryMinMs * 2 ** Math.min(this.failures, 20));
     this.failures++;
-    this.cancelRetry = this.after(delay, () => {
-      this.cancelRetry = undefined;
-      this.kick();
-    });
-    this.emit({ type: "stats", stats: this.stats() });
+    return this.clock.setTimer(() => this.move("retry-due"), delay);
   }
 
   private checkIdle(): void {
-    const idle = !this.running && this.appendsInFlight === this.waitingForSpace && this.sideInFlight === 0;
+    const idle =
+      !pumpRunning(this.pump) && this.appendsInFlight === this.waitingForSpace && this.sideInFlight === 0;
     if (!idle || this.idleWaiters.length === 0) return;
     this.flushRequested = false;
     const waiters = this.idleWaiters;
@@ -801,7 +820,7 @@ export class BatchWriter {
   }
 
   /** One statement on `conn`, given up after queryTimeoutMs (see statement-timeout.ts). */
-  private timed<T>(conn: PoolConnection, statement: Promise<T>): Promise<T> {
+  private timed<T>(conn: WriterConnection, statement: Promise<T>): Promise<T> {
     return withStatementTimeout(conn, this.queryTimeoutMs, statement);
   }
 
@@ -832,7 +851,7 @@ export class BatchWriter {
    * not the transaction) and goes to the dead letters; anything else abandons the batch for a retry.
    */
   private async writeCustom(sql: string, rows: readonly PointRow[]): Promise<BatchResult> {
-    let conn: PoolConnection | undefined;
+    let conn: WriterConnection | undefined;
     try {
       conn = await this.pool.getConnection();
       await this.timed(conn, conn.beginTransaction());

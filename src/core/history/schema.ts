@@ -11,7 +11,6 @@
  * value travels as a parameter, never inside the SQL text.
  */
 import { escapeId } from "mysql2";
-import type { Pool } from "mysql2/promise";
 import { DataCollError } from "../errors";
 import type { AlarmRow, PointRow } from "./rows";
 import { sqlTime } from "./rows";
@@ -96,7 +95,8 @@ ${POINT_COLUMNS}
 
 /** Create the tables when missing; leaves existing ones as they are. */
 export async function ensureTables(
-  pool: Pool,
+  // Only DDL runs here: any pool that can run a statement will do (mysql2's, or a test's fake).
+  pool: { query(sql: string): Promise<unknown> },
   tables: TableNames,
   which: { readonly history: boolean; readonly alarms: boolean },
 ): Promise<void> {
