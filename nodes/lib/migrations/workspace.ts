@@ -46,10 +46,13 @@ export function upgradeNode(node: EditorNode, warn: Warn, table: MigrationTable 
   const outcome = migrateConfig(table, node.type, saved);
   const warning = warningOf(node.type, node.id, outcome);
   if (warning) warn(warning);
-  if (outcome.kind !== "upgraded") return;
+  if (outcome.kind === "unknown") return;
+  // A type without migrations is current at version 0; saying so makes the next save self-describing.
+  const upgraded =
+    outcome.kind === "upgraded" ? outcome.config : { ...saved, [VERSION_PROPERTY]: outcome.version };
   try {
     for (const name of names) {
-      if (outcome.config[name] !== node[name]) node[name] = outcome.config[name];
+      if (upgraded[name] !== node[name]) node[name] = upgraded[name];
     }
   } catch (err) {
     // A node on a locked flow refuses changes; the runtime still upgrades its settings when it runs.

@@ -62,6 +62,17 @@ describe("flow migrations in the editor", function () {
     assert.deepEqual(warnings, []);
   });
 
+  it("stamps version 0 on a node of a type without migrations, and nothing else", function () {
+    const table0: MigrationTable = { "test-node": [] };
+    const { red, defaults } = editor();
+    prepareType(red, "test-node", table0);
+    const node = loaded(defaults, { host: "plc" });
+    upgradeNode(node, () => undefined, table0);
+    assert.equal(node.version, 0);
+    assert.equal(node.host, "plc");
+    assert.equal(node.mode, undefined);
+  });
+
   it("leaves a current node unchanged and warns about one from a newer release", function () {
     const { red, defaults } = editor();
     prepareType(red, "test-node", table);
