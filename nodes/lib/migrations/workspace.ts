@@ -56,9 +56,11 @@ export function upgradeNode(node: EditorNode, warn: Warn, table: MigrationTable 
     }
   } catch (err) {
     // A node on a locked flow refuses changes; the runtime still upgrades its settings when it runs.
-    warn(
-      `${node.type} ${node.id}: not upgraded in the editor: ${err instanceof Error ? err.message : String(err)}`,
-    );
+    // Only a refused upgrade is worth a word: a version-0 stamp changes no setting.
+    if (outcome.kind === "upgraded")
+      warn(
+        `${node.type} ${node.id}: not upgraded in the editor: ${err instanceof Error ? err.message : String(err)}`,
+      );
   }
 }
 
