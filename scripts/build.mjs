@@ -1,7 +1,8 @@
 // The one build: compile TypeScript, then assemble each node's editor file, help and locales into the
 // layout Node-RED loads (dist/nodes/<type>/<type>.{js,html}, locales/<lang>/<type>.{json,html}, icons/).
 // Each node keeps one source per concern in nodes/<type>/: editor.html (form), editor.js (registerType),
-// help.md (+ help.<lang>.md), locales/<lang>.json.
+// help.md (+ help.<lang>.md), locales/<lang>.json. Every editor script gets the flow migrations
+// (nodes/lib/migrations) once, not a copy per node.
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -31,6 +32,7 @@ const nodesDir = path.join(root, "nodes");
 const types = fs
   .readdirSync(nodesDir)
   .filter((d) => d.startsWith("datacoll-") && fs.statSync(path.join(nodesDir, d)).isDirectory());
+const migrations = editorMigrations(path.join(dist, "nodes", "lib", "migrations"));
 for (const type of types) assembleNode(type);
 // The live view's page and client script, served beside the compiled nodes/lib/live-view.js.
 fs.cpSync(path.join(nodesDir, "lib", "live"), path.join(dist, "nodes", "lib", "live"), { recursive: true });
@@ -39,6 +41,46 @@ console.log(`built ${types.length} node(s) into dist/nodes`);
 
 function read(file) {
   return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
+}
+
+/**
+ * nodes/lib/migrations as one script for the editor (see its workspace.ts): the compiled CommonJS files of
+ * that folder, each wrapped as a module with a require that resolves only its siblings, so the editor
+ * runs the very migrations the runtime runs without a bundler. Every node's HTML carries it, since a
+ * user may disable any node type; the first to load installs it.
+ */
+function editorMigrations(dir) {
+  const modules = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(".js"))
+    .map((file) => {
+      const code = fs.readFileSync(path.join(dir, file), "utf8").replace(/^\/\/# sourceMappingURL=.*$/m, "");
+      for (const m of code.matchAll(/require\("([^"]+)"\)/g)) {
+        if (!/^\.\/[\w-]+$/.test(m[1])) {
+          throw new Error(
+            `nodes/lib/migrations/${file}: requires ${m[1]}; the editor bundle holds only its siblings`,
+          );
+        }
+      }
+      return `${JSON.stringify("./" + path.basename(file, ".js"))}: function (module, exports, require) {\n${code.trim()}\n}`;
+    });
+  return [
+    "if (!window.DataCollMigrations) {",
+    "  window.DataCollMigrations = (function () {",
+    `    var sources = {\n${modules.join(",\n")}\n};`,
+    "    var loaded = {};",
+    "    function load(name) {",
+    "      if (!loaded[name]) {",
+    "        loaded[name] = { exports: {} };",
+    "        sources[name](loaded[name], loaded[name].exports, load);",
+    "      }",
+    "      return loaded[name].exports;",
+    "    }",
+    '    return load("./workspace");',
+    "  })();",
+    "  window.DataCollMigrations.installEditorMigrations(RED, function (m) { console.warn(m); });",
+    "}",
+  ].join("\n");
 }
 
 function assembleNode(type) {
@@ -53,7 +95,9 @@ function assembleNode(type) {
   const help = read(path.join(src, "help.md"));
   if (!editorJs || !help) throw new Error(`nodes/${type}: editor.js and help.md are required`);
   const parts = [
-    `<script type="text/javascript">\n${editorJs.trim()}\n</script>`,
+    `<script type="text/javascript">\n${migrations}\n</script>`,
+    `<script type="text/javascript">\n${editorJs.trim()}\n` +
+      `window.DataCollMigrations.prepareType(RED, ${JSON.stringify(type)});\n</script>`,
     form !== undefined
       ? `<script type="text/html" data-template-name="${type}">\n${form.trim()}\n</script>`
       : "",

@@ -8,6 +8,7 @@ import { LatestView } from "../../src/core/rest/latest-view";
 import { installBodyCapture, type CapturedRequest } from "./body-capture";
 import { installHttpGuard } from "./http-guard";
 import { findManager, linkManager, type ManagerLink } from "./manager-link";
+import { registerNodeType } from "../lib/register";
 
 interface ApiDef extends NodeDef {
   manager: string;
@@ -146,5 +147,5 @@ export = function register(RED: NodeAPI): void {
       });
     });
   }
-  RED.nodes.registerType("datacoll-api", DataCollApi);
+  registerNodeType(RED, "datacoll-api", DataCollApi);
 };

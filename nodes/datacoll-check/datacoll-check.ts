@@ -19,6 +19,7 @@ import { systemClock } from "../../src/transport/connection";
 import { pointsFromMessage } from "../lib/messages";
 import { RateMeter } from "../lib/rate";
 import { errorStatus, rateText } from "../lib/status";
+import { registerNodeType } from "../lib/register";
 
 interface CheckDef extends NodeDef {
   manager: string;
@@ -437,5 +438,5 @@ export = function register(RED: NodeAPI): void {
         .then(() => done());
     });
   }
-  RED.nodes.registerType("datacoll-check", DataCollCheck);
+  registerNodeType(RED, "datacoll-check", DataCollCheck);
 };

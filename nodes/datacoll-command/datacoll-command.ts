@@ -10,6 +10,7 @@ import { runIec104Command, type Iec104CommandDef } from "../lib/iec104-command";
 import { isModbusDeviceNode } from "../lib/modbus-device";
 import { numberOr, scalingOf } from "./scaling";
 import { connectionStatus, errorStatus, shorten } from "../lib/status";
+import { registerNodeType } from "../lib/register";
 
 interface CommandDef extends NodeDef, Iec104CommandDef {
   protocol: "modbus" | "iec104";
@@ -95,5 +96,5 @@ export = function register(RED: NodeAPI): void {
       void lease.release().then(done, done);
     });
   }
-  RED.nodes.registerType("datacoll-command", DataCollCommand);
+  registerNodeType(RED, "datacoll-command", DataCollCommand);
 };

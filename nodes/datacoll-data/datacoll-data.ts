@@ -8,6 +8,7 @@ import { messagesFor, type OutputMode } from "../lib/messages";
 import { RateMeter } from "../lib/rate";
 import { errorStatus, rateText, shorten } from "../lib/status";
 import { ChangeFilter, RateLimit } from "./pace";
+import { registerNodeType } from "../lib/register";
 
 interface DataDef extends NodeDef {
   manager: string;
@@ -122,5 +123,5 @@ export = function register(RED: NodeAPI): void {
       );
     });
   }
-  RED.nodes.registerType("datacoll-data", DataCollData);
+  registerNodeType(RED, "datacoll-data", DataCollData);
 };

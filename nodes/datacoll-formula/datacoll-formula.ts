@@ -10,6 +10,7 @@ import { messagesFor, pointsFromMessage, type OutputMode } from "../lib/messages
 import { RateMeter } from "../lib/rate";
 import { errorStatus, rateText, shorten } from "../lib/status";
 import { definitionOf, definitionOfRow, type Definition, type FormulaRow } from "./table";
+import { registerNodeType } from "../lib/register";
 
 interface FormulaDef extends NodeDef {
   manager: string;
@@ -223,5 +224,5 @@ export = function register(RED: NodeAPI): void {
       );
     });
   }
-  RED.nodes.registerType("datacoll-formula", DataCollFormula);
+  registerNodeType(RED, "datacoll-formula", DataCollFormula);
 };

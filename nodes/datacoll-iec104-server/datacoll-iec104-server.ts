@@ -9,6 +9,7 @@ import {
 } from "../../src/core/runtime/iec104-simulator";
 import { systemClock } from "../../src/transport/connection";
 import { errorStatus } from "../lib/status";
+import { registerNodeType } from "../lib/register";
 
 interface ServerDef extends NodeDef {
   host: string;
@@ -114,5 +115,5 @@ export = function register(RED: NodeAPI): void {
       void listening.then(() => sim.close()).then(done, done);
     });
   }
-  RED.nodes.registerType("datacoll-iec104-server", DataCollIec104Server);
+  registerNodeType(RED, "datacoll-iec104-server", DataCollIec104Server);
 };

@@ -4,6 +4,7 @@ import { acquireIec104Master, parseIec104DeviceSettings } from "../../src/core/r
 import type { Iec104DeviceNode } from "../lib/iec104-device";
 import { deviceIdFor } from "../lib/modbus-device";
 import { registerIec104Test } from "../lib/device-test-endpoints";
+import { registerNodeType } from "../lib/register";
 
 interface Iec104Def extends NodeDef {
   deviceId: string;
@@ -11,11 +12,9 @@ interface Iec104Def extends NodeDef {
   port: string;
   commonAddress: string;
   originator: string;
+  /** Older flows name them k and w; migration 1 (nodes/lib/migrations) renames those. */
   windowK?: string;
   windowW?: string;
-  /** Older flows (and hand-written ones) name the windows k and w. */
-  k?: string;
-  w?: string;
   t0: string;
   t1: string;
   t2: string;
@@ -34,7 +33,7 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     this.deviceId = deviceIdFor({ ...def, host: def.host?.split(/[\s,;]+/)[0], port: def.port ?? 2404 });
     try {
-      this.settings = parseIec104DeviceSettings({ ...def, k: def.windowK ?? def.k, w: def.windowW ?? def.w });
+      this.settings = parseIec104DeviceSettings({ ...def, k: def.windowK, w: def.windowW });
       this.settingsError = undefined;
     } catch (err) {
       this.settings = undefined;
@@ -52,5 +51,5 @@ export = function register(RED: NodeAPI): void {
       return lease;
     };
   }
-  RED.nodes.registerType("datacoll-iec104", DataCollIec104);
+  registerNodeType(RED, "datacoll-iec104", DataCollIec104);
 };

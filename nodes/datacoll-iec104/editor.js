@@ -13,7 +13,8 @@ RED.nodes.registerType("datacoll-iec104", {
     port: { value: 2404, required: true, validate: RED.validators.number() },
     commonAddress: { value: 1, required: true, validate: RED.validators.number() },
     originator: { value: 0, required: true, validate: RED.validators.number() },
-    // "k" and "w" are names the editor keeps for itself; the runtime also reads them from older flows.
+    // "k" and "w" are names the editor keeps for itself; the runtime renames them in older flows
+    // (nodes/lib/migrations/iec104-1-window-names.ts).
     windowK: { value: 12, required: true, validate: RED.validators.number() },
     windowW: { value: 8, required: true, validate: RED.validators.number() },
     t0: { value: 30, required: true, validate: RED.validators.number() },

@@ -5,6 +5,7 @@ import { managers } from "../../src/core/manager";
 import { startManagerRuntime } from "../../src/core/runtime/manager-runtime";
 import { followManager, registerLiveView } from "../lib/live-view";
 import type { ManagerConfigNode, ManagerCredentials } from "./api";
+import { registerNodeType } from "../lib/register";
 
 interface ManagerDef extends NodeDef {
   runDevices?: boolean;
@@ -95,7 +96,8 @@ export = function register(RED: NodeAPI): void {
         );
     });
   }
-  RED.nodes.registerType<ManagerConfigNode, ManagerDef, Record<string, never>, ManagerCredentials>(
+  registerNodeType<ManagerConfigNode, ManagerDef, ManagerCredentials>(
+    RED,
     "datacoll-manager",
     DataCollManager,
     { credentials: { password: { type: "password" }, redisKey: { type: "password" } } },

@@ -3,6 +3,7 @@ import { DataCollError, errorMessage } from "../../src/core/errors";
 import { ModbusSimulator, parseGenerators, type GeneratorRow } from "../../src/core/runtime/modbus-simulator";
 import { systemClock } from "../../src/transport/connection";
 import { errorStatus } from "../lib/status";
+import { registerNodeType } from "../lib/register";
 
 interface ServerDef extends NodeDef {
   host: string;
@@ -115,5 +116,5 @@ export = function register(RED: NodeAPI): void {
       void listening.then(() => sim.close()).then(done, done);
     });
   }
-  RED.nodes.registerType("datacoll-modbus-server", DataCollModbusServer);
+  registerNodeType(RED, "datacoll-modbus-server", DataCollModbusServer);
 };

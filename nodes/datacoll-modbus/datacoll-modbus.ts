@@ -3,6 +3,7 @@ import { errorMessage } from "../../src/core/errors";
 import { acquireModbusClient, parseModbusDeviceSettings } from "../../src/core/runtime/modbus-devices";
 import { deviceIdFor, type ModbusDeviceNode } from "../lib/modbus-device";
 import { registerModbusTest } from "../lib/device-test-endpoints";
+import { registerNodeType } from "../lib/register";
 
 interface ModbusDef extends NodeDef {
   deviceId: string;
@@ -34,5 +35,5 @@ export = function register(RED: NodeAPI): void {
       return acquireModbusClient(this.settings);
     };
   }
-  RED.nodes.registerType("datacoll-modbus", DataCollModbus);
+  registerNodeType(RED, "datacoll-modbus", DataCollModbus);
 };

@@ -15,6 +15,8 @@ RED.nodes.registerType("datacoll-modbus", {
     backoff: { value: 1000, required: true, validate: RED.validators.number() },
     backoffMax: { value: 30000, required: true, validate: RED.validators.number() },
     acceptRewrittenUnit: { value: false },
+    // No field yet: the only transport is TCP. Kept so a device saves it (migration 1, issue #20).
+    transport: { value: "tcp" },
   },
   label: function () {
     return this.name || this.host + ":" + this.port;

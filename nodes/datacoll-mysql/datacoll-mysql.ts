@@ -4,6 +4,7 @@ import { parseMysqlSettings } from "../../src/core/history/mysql-settings";
 import { SharedPool } from "../lib/mysql-pool";
 import { registerMysqlTest } from "../lib/mysql-test-endpoint";
 import type { MysqlConfigNode, MysqlCredentials } from "./api";
+import { registerNodeType } from "../lib/register";
 
 interface MysqlDef extends NodeDef {
   host: string;
@@ -59,9 +60,7 @@ export = function register(RED: NodeAPI): void {
       );
     });
   }
-  RED.nodes.registerType<MysqlConfigNode, MysqlDef, Record<string, never>, MysqlCredentials>(
-    "datacoll-mysql",
-    DataCollMysql,
-    { credentials: { password: { type: "password" }, key: { type: "password" } } },
-  );
+  registerNodeType<MysqlConfigNode, MysqlDef, MysqlCredentials>(RED, "datacoll-mysql", DataCollMysql, {
+    credentials: { password: { type: "password" }, key: { type: "password" } },
+  });
 };

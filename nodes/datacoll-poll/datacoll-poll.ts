@@ -11,6 +11,7 @@ import { isModbusDeviceNode } from "../lib/modbus-device";
 import { publisherFor, type Publisher } from "../lib/publisher";
 import { RateMeter } from "../lib/rate";
 import { connectionStatus, errorStatus, rateText } from "../lib/status";
+import { registerNodeType } from "../lib/register";
 
 interface PollDef extends NodeDef, Iec104PollDef {
   protocol: "modbus" | "iec104";
@@ -117,5 +118,5 @@ export = function register(RED: NodeAPI): void {
       );
     });
   }
-  RED.nodes.registerType("datacoll-poll", DataCollPoll);
+  registerNodeType(RED, "datacoll-poll", DataCollPoll);
 };

@@ -10,6 +10,7 @@ import type { PoolShare } from "../lib/mysql-pool";
 import { openSaver, type SaveDef, type Saver } from "../lib/mysql-saver";
 import { outageReason, saverStatus } from "../lib/mysql-status";
 import { errorStatus } from "../lib/status";
+import { registerNodeType } from "../lib/register";
 
 interface SaveNodeDef extends NodeDef, SaveDef {
   mysql: string;
@@ -131,5 +132,5 @@ export = function register(RED: NodeAPI): void {
         .then(() => done());
     });
   }
-  RED.nodes.registerType("datacoll-save", DataCollSave);
+  registerNodeType(RED, "datacoll-save", DataCollSave);
 };

@@ -261,4 +261,23 @@ describe("browser: the Node-RED editor with our nodes", function () {
       });
     }
   });
+
+  describe("a flow saved by an earlier release", function () {
+    it("opens with its settings upgraded, so the next deploy saves them at this release's version", async function () {
+      const p = current();
+      const file = path.join(root, "test/fixtures/flows/0.1.0-modbus-poll.json");
+      const flow = JSON.parse(fs.readFileSync(file, "utf8")) as FlowNode[];
+      await product.deploy([]);
+      await openEditor(p, product.url);
+      const mark = watch.mark();
+      await importFlow(p, flow);
+      const saved = (await editorFlow(p)) as FlowNode[];
+      const of = (type: string): FlowNode | undefined => saved.find((n) => n.type === type);
+      assert.equal(of("datacoll-modbus")?.version, 1, "datacoll-modbus was not upgraded");
+      assert.equal(of("datacoll-modbus")?.transport, "tcp");
+      assert.equal(of("datacoll-modbus")?.host, "127.0.0.1", "an upgrade changed a setting it does not own");
+      assert.equal(of("datacoll-poll")?.version, 0, "a node without migrations saves version 0");
+      assert.deepEqual(watch.problems(mark), [], "the editor reported errors while upgrading");
+    });
+  });
 });
