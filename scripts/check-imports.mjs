@@ -2,7 +2,8 @@
 // up a layer or closes a cycle fails the lint instead of waiting for a reviewer to notice. It reads every
 // .ts file under src/ and nodes/ with the TypeScript parser the project already has (so imports inside
 // comments or strings are never counted), resolves the relative ones, and applies the rules below.
-// `node scripts/check-imports.mjs [--root DIR]` checks another tree (the unit test uses a temporary one).
+// `node scripts/check-imports.mjs [--root DIR] [--verbose]` checks another tree (the unit test uses a temporary
+// one); --verbose lists every import behind a warning.
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,10 +11,10 @@ import ts from "typescript";
 
 /**
  * Rules whose findings only warn for now: src/core/runtime still holds the protocol-specific modules that
- * issue #24 moves to src/core/<protocol>/. Remove "runtime-neutral" from this set once they have moved, so
- * the rule guards the result.
+ * issue #24 moves to src/core/<protocol>/, and the IEC 104 runtime borrows Modbus's value scaling. Remove a
+ * rule from this set once its warnings are gone, so the rule guards the result.
  */
-const WARN_ONLY = new Set(["runtime-neutral"]);
+const WARN_ONLY = new Set(["runtime-neutral", "protocol-independent"]);
 
 /** The layers, lowest first (docs/architecture.md §3). A file may import its own rank or a lower one. */
 const LAYER_NAMES = { 1: "codec", 2: "session", 3: "transport", 4: "core", 5: "nodes" };
@@ -49,6 +50,21 @@ function protocolNames(root) {
       .filter((d) => d.isDirectory() && !SHARED_PROTOCOL_FOLDERS.has(d.name))
       .map((d) => d.name),
   );
+}
+
+/**
+ * The protocol a file belongs to: its folder under src/protocols or src/core, or, for the runtime files not
+ * yet moved to src/core/<protocol>/, the `<protocol>-` prefix of its name in src/core/runtime.
+ */
+function protocolOf(rel, protocols) {
+  const parts = rel.split("/");
+  if (parts[0] !== "src") return undefined;
+  if ((parts[1] === "protocols" || parts[1] === "core") && protocols.has(parts[2])) return parts[2];
+  if (parts[1] === "core" && parts[2] === "runtime" && parts.length === 4) {
+    const prefix = parts[3].split("-")[0];
+    if (protocols.has(prefix)) return prefix;
+  }
+  return undefined;
 }
 
 function listTs(root, top) {
@@ -267,6 +283,17 @@ export function checkImports(root) {
           `src/core/runtime is protocol-neutral; src/core/${toParts[2]} plugs into it, not the other way round`,
         );
       }
+      const fromProtocol = protocolOf(from, protocols);
+      const toProtocol = protocolOf(to, protocols);
+      if (fromProtocol && toProtocol && fromProtocol !== toProtocol) {
+        report(
+          "protocol-independent",
+          from,
+          line,
+          `${spec} (${to})`,
+          `${fromProtocol} code may not use ${toProtocol} code; what both need belongs in a protocol-neutral module`,
+        );
+      }
     }
   }
   for (const cycle of findCycles(graph)) {
@@ -290,10 +317,23 @@ function main() {
   const { files, imports, findings } = checkImports(root);
   const errors = findings.filter((f) => f.level === "error");
   const warnings = findings.filter((f) => f.level === "warning");
-  for (const f of [...errors, ...warnings]) {
+  const line = (f) => {
     const where = f.line > 0 ? `${f.file}:${f.line}` : f.file;
     const arrow = f.spec ? ` -> ${f.spec}` : "";
-    console.error(`${f.level === "error" ? "error" : "warning"} [${f.rule}] ${where}${arrow}: ${f.message}`);
+    return `${f.level} [${f.rule}] ${where}${arrow}: ${f.message}`;
+  };
+  for (const f of errors) console.error(line(f));
+  // Warn-only findings are known and being worked on: one line per file keeps the lint output readable;
+  // --verbose lists each import.
+  if (args.includes("--verbose")) for (const f of warnings) console.error(line(f));
+  else {
+    const perFile = new Map();
+    for (const w of warnings)
+      perFile.set(`${w.rule}\t${w.file}`, (perFile.get(`${w.rule}\t${w.file}`) ?? 0) + 1);
+    for (const [key, n] of perFile) {
+      const [rule, file] = key.split("\t");
+      console.error(`warning [${rule}] ${file}: ${n} import(s) (--verbose lists them)`);
+    }
   }
   const byRule = new Map();
   for (const w of warnings) byRule.set(w.rule, (byRule.get(w.rule) ?? 0) + 1);

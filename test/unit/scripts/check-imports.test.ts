@@ -169,6 +169,24 @@ describe("check-imports (the layer rule of npm run lint)", function () {
     assert.match(res.stdout, /1 runtime-neutral warning\(s\)/);
   });
 
+  it("warns, without failing, when one protocol's code uses another's", function () {
+    const dir = tree({
+      "src/protocols/other/codec/frame.ts": "export const frame = 2;\n",
+      "src/core/other/term.ts": 'import { driver } from "../demo/driver";\nexport const term = driver;\n',
+    });
+    assert.deepEqual(
+      checkImports(dir).findings.map((f) => [f.level, f.rule, f.file, f.spec]),
+      [
+        [
+          "warning",
+          "protocol-independent",
+          "src/core/other/term.ts",
+          "../demo/driver (src/core/demo/driver.ts)",
+        ],
+      ],
+    );
+  });
+
   it("does not count an import written in a comment or a string", function () {
     const dir = tree({
       "src/protocols/demo/codec/frame.ts": [
