@@ -1,5 +1,5 @@
 /**
- * The two message shapes every DataColl flow node accepts and emits (DESIGN.md §3):
+ * The two message shapes every DataColl flow node accepts and emits (docs/architecture.md §4):
  * - one point: `msg.topic` = point key, `msg.payload` = value, `msg.point` = the DataPoint;
  * - a batch: `msg.topic` = `deviceId:termId` (or a common prefix), `msg.payload` = DataPoint[].
  * Reading never drops a point silently: a message that is not one of these shapes is an error naming

@@ -3,7 +3,7 @@
  * restarted 50 times (polling resumes within the reconnect cap every time, and no socket or timer piles
  * up); a dead unit behind one gateway costing the live units no more than its own timeout; a peer that
  * answers with garbage until it behaves again. The users' complaints these answer are in
- * notes/modbus.md ("stuck until a redeploy", "one dead unit stalls the others", "status says active
+ * docs/protocols/modbus.md §6 ("stuck until a redeploy", "one dead unit stalls the others", "status: active
  * while reads fail").
  */
 import assert from "node:assert/strict";

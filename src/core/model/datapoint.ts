@@ -1,6 +1,6 @@
 /**
- * The DataPoint: one sample of one point, the payload every DataColl node passes around (DESIGN.md §2).
- * Quality follows IEC 60870-5-104's quality descriptor bits (QDS, notes/iec104.md §4) so a value from
+ * The DataPoint: one sample of one point, the payload all DataColl nodes pass on (docs/architecture.md §2).
+ * Quality follows IEC 104's quality descriptor bits (QDS, docs/protocols/iec104.md §4) so a value from
  * either protocol keeps what the device said about it; `good` is the common case of no bit set.
  */
 

@@ -1,4 +1,4 @@
-/** A device: one communication endpoint (one TCP connection) of a plant (DESIGN.md §2). */
+/** A device: one communication endpoint (one TCP connection) of a plant (docs/architecture.md §2). */
 import { RecordReader, invalid, type Extra } from "./fields";
 
 export const PROTOCOLS = ["modbus-tcp", "iec104", "formula", "virtual", "gdwnx", "gdw376"] as const;

@@ -1,5 +1,5 @@
 /**
- * A formula: an expression over points whose result is itself a point (DESIGN.md §2). Parameters are
+ * A formula: an expression over points whose result is a point too (docs/architecture.md §2). Parameters are
  * named p1, p2, … and each is bound to a point key; the expression's syntax belongs to the formula
  * engine (src/core/formula), the model checks the bindings.
  */

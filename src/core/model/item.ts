@@ -1,4 +1,4 @@
-/** An item: a quantity in the plant catalogue (DESIGN.md §2). */
+/** An item: a quantity in the plant catalogue (docs/architecture.md §2). */
 import { RecordReader, type Extra } from "./fields";
 
 export interface Item {

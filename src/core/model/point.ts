@@ -1,5 +1,5 @@
 /**
- * A point: the binding of an item to a term of a device, the unit of data (DESIGN.md §2). Its name is
+ * A point: an item bound to a term of a device, the unit of data (docs/architecture.md §2). Its name is
  * the point key `deviceId:termId:itemId`. The protocol address is text whose form belongs to the protocol
  * (e.g. Modbus `HR40001:float32:CDAB`, IEC 104 `1001:M_ME_NC_1`); the model only bounds it, and the
  * device's protocol rule (protocol-rules.ts) checks it when the point is stored.

@@ -1,4 +1,4 @@
-/** A term (terminal): a meter or station behind a device (DESIGN.md §2). */
+/** A term (terminal): a meter or station behind a device (docs/architecture.md §2). */
 import { RecordReader, invalid, type Extra } from "./fields";
 
 export interface Term {

@@ -1,5 +1,5 @@
 /**
- * The REST API as pure functions: a request in, a response out (DESIGN.md §8). Nothing here knows about
+ * The REST API as pure functions: request in, response out (docs/architecture.md §8). Nothing here knows
  * HTTP servers or Node-RED; the `datacoll-api` node maps `msg.req` to a RestRequest and the answer to
  * `msg.payload`/`msg.statusCode`/`msg.headers` for `http response`.
  */

@@ -1,5 +1,5 @@
 /**
- * Device ownership across instances (DESIGN.md §7): each registry device is polled by exactly one live
+ * Device ownership across instances (docs/architecture.md §7): each registry device is polled by one live
  * instance, chosen through leases in Redis.
  *
  * - A lease is a key `<ns>lease:device:<id>` holding the owner's instance id with a TTL (default 10 s),

@@ -1,5 +1,5 @@
 /**
- * The DeviceManager at run time (DESIGN.md §1, §7): it runs whatever devices the registry holds, with no
+ * The DeviceManager at run time (docs/architecture.md §1, §7): it runs the registry's devices, with no
  * node drawn per device. It loads the registry, takes the devices this instance owns (all of them on the
  * embedded store; a fair share through leases with Redis), starts a protocol driver for each, writes
  * device status, and applies registry changes within a moment, touching only what changed: a point added

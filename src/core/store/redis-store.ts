@@ -1,5 +1,5 @@
 /**
- * The Redis store: the shared state of every instance on one namespace (DESIGN.md §6, the layout in
+ * The Redis store: shared state of every instance on one namespace (docs/architecture.md §6, the layout in
  * docs/redis-keys.md). Three connections: commands, a subscriber (pub/sub needs a connection of its own)
  * and, made on first use, one for blocking reads of the events stream, so a saver waiting for events
  * never holds up ingest. Writes touching several keys go in one MULTI/EXEC or one Lua script.

@@ -1,6 +1,6 @@
 /**
  * A strict Modbus TCP server core for simulators: the four tables per unit id, no sockets. Its purpose
- * is to be the well-behaved peer that jsmodbus's server is not (notes/modbus.md: that one ignores unit
+ * is to be the well-behaved peer jsmodbus's server is not (docs/protocols/modbus.md §5: that one ignores unit
  * ids, returns truncated data past its buffer and crashes on reads of 128+ registers).
  *
  * Rules:

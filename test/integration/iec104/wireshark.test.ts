@@ -1,7 +1,7 @@
 /**
  * An independent reading of our frames: a whole master/outstation exchange covering every type this stack
  * sends is written to a capture (text2pcap) and decoded by Wireshark's IEC 104 dissector (tshark), as the
- * project's independent checks require (notes/iec104.md, "every frame through Wireshark's dissector").
+ * project's independent checks require (docs/protocols/iec104.md §6: every frame through Wireshark).
  * Nothing may be malformed, and for every frame the dissector must read the same format, sequence numbers,
  * type, cause, P/N, object count and IOAs that our decoder reads.
  *

@@ -2,7 +2,7 @@
  * A reply that arrives after its request timed out fails no later request, over real loopback TCP with
  * the real clock: the peer holds back one reply on purpose until well past the timeout, while a stream
  * of reads goes on, one and eight in flight. jsmodbus rejects every queued request as OutOfSync in
- * this situation (notes/modbus.md); here exactly the one late request fails, and every other read gets
+ * this case (docs/protocols/modbus.md §5); here exactly the one late request fails, and every other read gets
  * its own registers (each asks for different addresses, so a reply matched to the wrong request would
  * show).
  */

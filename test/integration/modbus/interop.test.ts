@@ -1,5 +1,5 @@
 /**
- * Interop with independent Modbus peers from Debian (notes/modbus.md), provisioned by `npm run services`:
+ * Interop with independent Modbus peers (docs/protocols/modbus.md §7), provisioned by `npm run services`:
  * mbpoll as a master against our simulator (its 32-bit word orders cross-check ours), and our client
  * against a server on libmodbus, built from test/fixtures/modbus/libmodbus-server.c.
  */

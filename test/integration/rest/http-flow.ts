@@ -83,7 +83,7 @@ export class HttpServer {
 }
 
 /**
- * The wiring of DESIGN §8: one `http in` per method on `<base>/*` → datacoll-api → http response. With
+ * As in docs/architecture.md §8: an `http in` per method on `<base>/*` → datacoll-api → http response. With
  * `tab`, the flow nodes sit on a tab of that id, as a flow file a Node-RED process loads needs them.
  */
 export function apiFlow(

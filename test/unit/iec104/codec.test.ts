@@ -1,6 +1,6 @@
 /**
  * Codec tests from the byte-exact APDUs captured from the reference implementation and decoded by
- * Wireshark (notes/iec104.md §6), plus corrupted copies of them. Every vector is decoded to the expected
+ * Wireshark (docs/protocols/iec104.md §6), plus corrupted copies. Every vector is decoded to the expected
  * fields and re-encoded to the same octets.
  */
 import assert from "node:assert/strict";

@@ -56,7 +56,7 @@ export function rng(seed: number): () => number {
   };
 }
 
-// Real ASDUs from the captured vectors (notes/iec104.md §6) and our own time-tagged ones.
+// Real ASDUs from the captured vectors (docs/protocols/iec104.md §6) and our own time-tagged ones.
 export const SEEDS: readonly Buffer[] = [
   "64 01 06 03 01 00 00 00 00 14",
   "0b 03 14 03 01 00 64 00 00 ff ff 00 65 00 00 17 00 00 66 00 00 fc 08 00",

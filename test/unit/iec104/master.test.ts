@@ -1,6 +1,6 @@
 /**
  * The master against scripted station frames: what it sends is compared byte for byte with the frames
- * captured from the reference implementation (notes/iec104.md §6); the station's side is typed by hand.
+ * captured from a reference implementation (docs/protocols/iec104.md §6); the station's side typed by hand.
  */
 import assert from "node:assert/strict";
 import {
@@ -97,7 +97,7 @@ describe("iec104 master: general interrogation", function () {
     const gi = { kind: "interrogation", ioa: 0, qoi: 20 } as const;
     assert.deepEqual(results(m.receive(st.frame(mirror(TypeId.C_IC_NA_1, 7, gi)))), [`${id} confirmed`]);
     const data = m.receive(
-      // The captured GI answer (notes §6), renumbered into this exchange.
+      // The captured GI answer (docs/protocols/iec104.md §6), renumbered into this exchange.
       st.raw(h("0b 03 14 03 01 00 64 00 00 ff ff 00 65 00 00 17 00 00 66 00 00 fc 08 00")),
     );
     const d = data.find((e) => e.type === "data");

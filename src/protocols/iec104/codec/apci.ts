@@ -1,5 +1,5 @@
 /**
- * APCI: the 6-octet frame header of IEC 60870-5-104 and the three frame formats (notes/iec104.md §1).
+ * APCI: the 6-octet frame header of IEC 60870-5-104 and its 3 frame formats (docs/protocols/iec104.md §1).
  *
  *   octet 0   start 0x68
  *   octet 1   length L = octets after this one (4 control octets + ASDU), 4..253
@@ -12,7 +12,7 @@ import { asBuffer } from "./bytes";
 
 export const START_BYTE = 0x68;
 export const APCI_SIZE = 6;
-/** Max APDU length octet: 255 − start − length (notes §1, Beckhoff parameter doc). */
+/** Max APDU length octet: 255 − start − length (docs/protocols/iec104.md §1, Beckhoff parameter doc). */
 export const MAX_APDU_LENGTH = 253;
 /** Max ASDU: 253 − 4 control octets. */
 export const MAX_ASDU_SIZE = 249;
@@ -22,7 +22,7 @@ export const SEQ_MODULO = 32768;
 export type UFunction =
   "startdt-act" | "startdt-con" | "stopdt-act" | "stopdt-con" | "testfr-act" | "testfr-con";
 
-// CF1 of each U-format function, as observed on the wire (notes §1 and §6).
+// CF1 of each U-format function, as observed on the wire (docs/protocols/iec104.md §1 and §6).
 const U_CODES: Readonly<Record<UFunction, number>> = {
   "startdt-act": 0x07,
   "startdt-con": 0x0b,

@@ -1,6 +1,6 @@
 /**
  * The ASDU: data unit identifier and information objects (IEC 60870-5-101 §7.1 with the 104 field sizes:
- * COT 2 octets, common address 2, IOA 3; layout in notes/iec104.md §2).
+ * COT 2 octets, common address 2, IOA 3; layout in docs/protocols/iec104.md §2).
  *
  *   octet 0    type id
  *   octet 1    VSQ: bit7 SQ (one IOA, then consecutive elements), bits0-6 number of objects
@@ -209,7 +209,7 @@ export function packAsdus(
 /**
  * The received ASDU sent back with another cause and P/N set, octet for octet otherwise: how a controlled
  * station confirms an activation (the ActCon repeats it) and rejects a request it cannot decode or serve
- * (unknown type, cause, common address or IOA; notes §5). Mirroring, not re-encoding, also answers
+ * (unknown type, cause, CA or IOA; docs/protocols/iec104.md §5). Mirroring, not re-encoding, also answers
  * requests whose contents this codec reads but would refuse to write (a year octet above 99).
  * `commonAddress` replaces the address, for answers to the global address.
  */

@@ -1,5 +1,5 @@
 /**
- * Cause of transmission (IEC 60870-5-101 §7.2.3; values in notes/iec104.md §3). The COT octet also carries
+ * Cause of transmission (IEC 60870-5-101 §7.2.3; docs/protocols/iec104.md §3). The COT octet also carries
  * P/N (bit 6, negative confirmation) and T (bit 7, test); those are separate fields of the decoded ASDU.
  */
 export const Cot = {
@@ -28,7 +28,7 @@ export const Cot = {
   UNKNOWN_IOA: 47,
 } as const;
 
-/** Interrogation answers carry the QOI as their cause: 20 station, 21..36 groups 1..16 (notes §3). */
+/** Interrogation answers' cause is the QOI: 20 station, 21..36 groups 1..16 (docs/protocols/iec104.md §3). */
 export function isInterrogationCause(cot: number): boolean {
   return cot >= Cot.INTERROGATED_BY_STATION && cot <= Cot.INTERROGATED_BY_STATION + 16;
 }

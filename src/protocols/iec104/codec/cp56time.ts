@@ -1,5 +1,5 @@
 /**
- * CP56Time2a, the 7-octet binary time of IEC 60870-5-101 §7.2.6.18 (layout in notes/iec104.md §4):
+ * CP56Time2a, the 7-octet binary time of IEC 60870-5-101 §7.2.6.18 (layout in docs/protocols/iec104.md §4):
  *
  *   octet 0-1  milliseconds within the minute (0..59999), little-endian
  *   octet 2    bits0-5 minute, bit6 substituted/GEN, bit7 IV (time invalid)
@@ -9,7 +9,7 @@
  *   octet 6    bits0-6 year within the century
  *
  * The octets carry calendar fields, not an instant. We read and write them as UTC, as the reference
- * implementation does (notes §4); a station configured in local time is corrected above this layer, which
+ * implementation does (docs/protocols/iec104.md §4); a station on local time is corrected a layer up, which
  * knows the station's zone. Years are 2000..2099 (the two-digit year mapped to this century).
  */
 

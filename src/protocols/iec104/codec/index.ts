@@ -1,4 +1,4 @@
-/** IEC 60870-5-104 codec: pure functions over bytes, no I/O (DESIGN.md §4 layer 1). */
+/** IEC 60870-5-104 codec: pure functions over bytes, no I/O (docs/architecture.md §3, rank 1). */
 export * from "./apci";
 export * from "./asdu";
 export * from "./cot";

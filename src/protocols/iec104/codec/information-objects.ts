@@ -1,6 +1,6 @@
 /**
  * Information objects: the IOA (3 octets, little-endian, fixed for 104) and the information element of each
- * supported type (IEC 60870-5-101 §7.3; element layouts and sizes in notes/iec104.md §2 and §4).
+ * supported type (IEC 60870-5-101 §7.3; element layouts and sizes in docs/protocols/iec104.md §2 and §4).
  *
  * One `kind` per element shape; types that differ only by a CP56Time2a tag share a kind and carry `time`.
  */
@@ -188,7 +188,7 @@ export interface TypeDescriptor {
   /** Element octets after the IOA, time tag included. */
   readonly size: number;
   readonly timed: boolean;
-  /** Command and system types carry one object per ASDU (notes §2, `isSingleInformationObjectType`). */
+  /** Command and system types carry one object per ASDU (docs/protocols/iec104.md §2). */
   readonly single: boolean;
 }
 
@@ -354,7 +354,7 @@ function decodePlain(
         quality: qualityFromQds(buf[off + 4]),
       });
     case "totals": {
-      // BCR: int32 + octet with bits0-4 sequence, 0x20 CY, 0x40 CA, 0x80 IV (notes §4).
+      // BCR: int32 + octet with bits0-4 sequence, 0x20 CY, 0x40 CA, 0x80 IV (docs/protocols/iec104.md §4).
       const flags = buf[off + 4];
       return typed<IntegratedTotals>({
         kind: "totals",
@@ -374,7 +374,7 @@ function decodePlain(
         afterParameterChange: (buf[off] & 0x80) !== 0,
       };
     case "single-command": {
-      // SCO: bit0 SCS, bits2-6 QU, bit7 S/E (notes §4).
+      // SCO: bit0 SCS, bits2-6 QU, bit7 S/E (docs/protocols/iec104.md §4).
       const sco = buf[off];
       return typed<SingleCommand>({
         kind: "single-command",

@@ -1,5 +1,5 @@
 /**
- * Quality descriptor QDS (IEC 60870-5-101 §7.2.6.3; bits in notes/iec104.md §4): OV 0x01, BL 0x10, SB 0x20,
+ * Quality descriptor QDS (IEC 60870-5-101 §7.2.6.3; docs/protocols/iec104.md §4): OV 0x01, BL 0x10, SB 0x20,
  * NT 0x40, IV 0x80. SIQ and DIQ carry the same upper four bits beside the point state, without OV.
  *
  * The decoded shape is the one the core's DataPoint uses (only the flags that are set), so a value from

@@ -1,5 +1,5 @@
 /**
- * ASDU type identifications used by this stack (IEC 60870-5-101 §7.2.1 as carried by 104; notes/iec104.md §3).
+ * ASDU type identifications of this stack (IEC 60870-5-101 §7.2.1 in 104; docs/protocols/iec104.md §3).
  * Names are the standard's mnemonics so they match Wireshark's dissector and vendor documentation.
  */
 export const TypeId = {
@@ -60,7 +60,7 @@ export function typeIdName(id: number): string {
 
 /**
  * The monitor-direction type without time tag that carries the same element as a CP56Time2a type: a
- * general interrogation answers without time tags (notes §5, "only objects without timestamp in GI").
+ * general interrogation answers without time tags (docs/protocols/iec104.md §5, general interrogation).
  */
 export function withoutTimeTag(id: number): number {
   if (id >= TypeId.M_SP_TB_1 && id <= TypeId.M_IT_TB_1) return (id - TypeId.M_SP_TB_1) * 2 + TypeId.M_SP_NA_1;

@@ -1,4 +1,4 @@
-/** IEC 60870-5-104 sessions: state machines driven by bytes, time and requests (DESIGN.md §4 layer 2). */
+/** IEC 60870-5-104 sessions: state machines fed bytes, time, requests (docs/architecture.md §3, rank 2). */
 export * from "./link";
 export * from "./master";
 export * from "./master-driver";

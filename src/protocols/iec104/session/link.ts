@@ -1,6 +1,6 @@
 /**
  * The APCI link of one IEC 60870-5-104 connection, either side: STARTDT/STOPDT, TESTFR, numbered I-frames
- * with the k/w windows and the timers t1, t2, t3 (clause 5 of the standard; facts in notes/iec104.md §1, §5).
+ * with the k/w windows and the timers t1, t2, t3 (the standard's clause 5; docs/protocols/iec104.md §1, §5).
  *
  * It owns no socket and no timer. The transport feeds it received octets (`receive`), the time
  * (`tick`, at or after `nextDeadline()`) and ASDUs to send (`send`); each call returns what to do:

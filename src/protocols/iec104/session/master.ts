@@ -1,6 +1,6 @@
 /**
  * The controlling station (master) of one IEC 60870-5-104 connection: the link plus the application
- * procedures of IEC 60870-5-101/104 clause 7.4 as notes/iec104.md §5 describes them on the wire —
+ * procedures of IEC 60870-5-101/104 clause 7.4 as docs/protocols/iec104.md §5 describes them on the wire —
  * general and counter interrogation, clock synchronisation, read, and commands/setpoints with or without
  * time tag, direct or select-before-operate.
  *
@@ -13,7 +13,7 @@
  *   clock sync, test         confirmed (final)
  *   read                     confirmed (final) when the object arrives with cause "request"
  *
- * Timeouts follow the vendor defaults the notes quote (tActConTimeout 5 s, tActTermTimeout 30 s); the
+ * Timeouts are vendor defaults (docs/protocols/iec104.md §5: tActConTimeout 5 s, tActTermTimeout 30 s); the
  * standard leaves them to the project.
  */
 import { BROADCAST_CA, decodeAsdu, encodeAsdu, type Asdu } from "../codec/asdu";
@@ -300,7 +300,7 @@ export class MasterSession {
         return {
           ...base,
           typeId: TypeId.C_CI_NA_1,
-          // RQT 5 = general request counter (notes §3).
+          // RQT 5 = general request counter (docs/protocols/iec104.md §3).
           objects: [
             { kind: "counter-interrogation", ioa: 0, request: req.request ?? 5, freeze: req.freeze ?? 0 },
           ],
@@ -541,7 +541,7 @@ function negativeReason(cot: number): string {
   }
 }
 
-/** Where a monitor sample came from, in the words of the core's DataPoint cause (DESIGN.md §2). */
+/** Where a monitor sample came from, in the words of the core's DataPoint cause (docs/architecture.md §2). */
 export type SampleCause = "periodic" | "poll" | "spontaneous" | "interrogation" | "call" | "control";
 
 export function sampleCause(cot: number): SampleCause {

@@ -2,10 +2,10 @@
  * The controlled station (outstation) of one IEC 60870-5-104 connection, for the simulator node and for
  * testing the master: a point table answered by interrogation and read, spontaneous changes, counter
  * interrogation, clock synchronisation, and commands with select-before-operate
- * (IEC 60870-5-101/104 clause 7.4; wire behaviour in notes/iec104.md §5).
+ * (IEC 60870-5-101/104 clause 7.4; wire behaviour in docs/protocols/iec104.md §5).
  *
  * Requests it cannot serve are mirrored back negative, with the cause naming why: 44 unknown type,
- * 45 unknown cause, 46 unknown common address, 47 unknown IOA (notes §5 negative confirmations).
+ * 45 unknown cause, 46 unknown common address, 47 unknown IOA (docs/protocols/iec104.md §5).
  *
  * Choices the standard leaves open, made here and to be confirmed against the standard text:
  * - a select is held `selectTimeoutMs` (vendor default tSelExecTimeout 10 s); an execute must name the same
@@ -345,7 +345,7 @@ export class OutstationSession {
       return;
     }
     answer(Cot.ACTIVATION_CON);
-    // Interrogation answers carry no time tag (notes §5) and the QOI as their cause; totals are answered
+    // Interrogation answers: no time tag (docs/protocols/iec104.md §5), the QOI as cause; totals are answered
     // by counter interrogation instead.
     const wanted = (p: PointEntry): boolean =>
       p.object.kind !== "totals" && (group === 0 || p.groups.has(group));
@@ -361,7 +361,7 @@ export class OutstationSession {
     out: OutstationEvent[],
   ): void {
     if (asdu.cot !== Cot.ACTIVATION) return answer(Cot.UNKNOWN_COT, true);
-    // RQT 1..4 are counter groups, 5 the general request (notes §3).
+    // RQT 1..4 are counter groups, 5 the general request (docs/protocols/iec104.md §3).
     if (request < 1 || request > 5) {
       answer(Cot.ACTIVATION_CON, true);
       return;

@@ -1,5 +1,5 @@
 /**
- * The link parameters of IEC 60870-5-104 (clause 9.6 of the standard; notes/iec104.md §1): the k/w windows
+ * IEC 60870-5-104 link parameters (the standard's clause 9.6; docs/protocols/iec104.md §1): the k/w windows
  * and timers t0..t3, as one plain object with the standard defaults.
  */
 
@@ -18,7 +18,7 @@ export interface LinkParameters {
   readonly t3Ms: number;
 }
 
-/** The standard's defaults (Beckhoff and Oracle documentation quote the same; notes §1). */
+/** The standard's defaults (Beckhoff and Oracle documents quote the same; docs/protocols/iec104.md §1). */
 export const DEFAULT_LINK_PARAMETERS: LinkParameters = Object.freeze({
   k: 12,
   w: 8,

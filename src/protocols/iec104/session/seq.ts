@@ -1,5 +1,5 @@
 /**
- * Sequence number arithmetic modulo 32768: N(S) and N(R) are 15-bit counters that wrap (notes/iec104.md §1,
+ * Sequence arithmetic modulo 32768: N(S) and N(R) are 15-bit counters that wrap (docs/protocols/iec104.md §1,
  * counters `(x + 1) % 32768`). Every comparison goes through a distance so the wrap is never a special case.
  */
 import { SEQ_MODULO } from "../codec/apci";

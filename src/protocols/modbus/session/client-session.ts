@@ -7,7 +7,7 @@
  * Behaviour, and why:
  * - Requests wait in a bounded FIFO queue (`maxQueue`). A request beyond the bound is rejected at once
  *   ("queue-full") and counted: a queue that grows without bound slows every poll behind it (the most
- *   common complaint about the incumbent Node-RED package, notes/modbus.md).
+ *   common complaint about the incumbent Node-RED package, docs/protocols/modbus.md §6).
  * - Up to `maxInFlight` requests are on the wire at once, told apart by transaction id (Messaging
  *   Implementation Guide §3.1.3). The default is 1 because many gateways serve one request at a time.
  * - Each request on the wire has a deadline (`timeoutMs`, or its own); `tick(now)` fails the ones past
@@ -15,7 +15,7 @@
  *   so a long outage turns polls into prompt failures rather than a backlog.
  * - A reply whose transaction id is not on the wire is discarded and counted (late if that id timed out
  *   recently, unknown otherwise); it never fails another request. jsmodbus instead rejects everything
- *   queued as "OutOfSync" on a late reply (notes/modbus.md).
+ *   queued as "OutOfSync" on a late reply (docs/protocols/modbus.md §5).
  * - Per-unit backoff: a timeout backs its unit off for `unitBackoffMs`, doubling per consecutive timeout
  *   up to `unitBackoffMaxMs`. While a unit is backed off its queued requests FAIL FAST ("unit-backoff")
  *   instead of waiting: waiting would fill the shared queue with requests for a dead unit and delay the
