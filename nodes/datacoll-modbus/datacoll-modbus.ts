@@ -1,6 +1,6 @@
 import type { NodeAPI, NodeDef } from "node-red";
 import { errorMessage } from "../../src/core/errors";
-import { acquireModbusClient, parseModbusDeviceSettings } from "../../src/core/runtime/modbus-devices";
+import { acquireModbusClient, parseModbusDeviceSettings } from "../../src/core/modbus/devices";
 import { deviceIdFor, type ModbusDeviceNode } from "../lib/modbus-device";
 import { registerModbusTest } from "../lib/device-test-endpoints";
 

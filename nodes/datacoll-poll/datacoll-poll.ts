@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "nod
 import { errorMessage } from "../../src/core/errors";
 import type { DataPoint } from "../../src/core/model/datapoint";
 import { normalizeId } from "../../src/core/model/fields";
-import { ModbusTerm, parseModbusItems, type ModbusItemRow } from "../../src/core/runtime/modbus-term";
+import { ModbusTerm, parseModbusItems, type ModbusItemRow } from "../../src/core/modbus/term";
 import { Scheduler } from "../../src/core/scheduler";
 import { systemClock } from "../../src/transport/connection";
 import { messagesFor, type OutputMode } from "../lib/messages";

@@ -5,12 +5,7 @@
  */
 import type { Node, NodeAPI, NodeMessageInFlow } from "node-red";
 import { DataCollError, errorMessage } from "../../src/core/errors";
-import {
-  commandObject,
-  isCommandKind,
-  sendCommand,
-  type CommandKind,
-} from "../../src/core/runtime/iec104-command";
+import { commandObject, isCommandKind, sendCommand, type CommandKind } from "../../src/core/iec104/command";
 import { numberOr, scalingOf } from "../datacoll-command/scaling";
 import { isIec104DeviceNode } from "./iec104-device";
 import { connectionStatus, errorStatus, shorten } from "./status";

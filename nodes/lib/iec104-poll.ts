@@ -8,7 +8,7 @@ import { errorMessage } from "../../src/core/errors";
 import type { DataPoint } from "../../src/core/model/datapoint";
 import { normalizeId } from "../../src/core/model/fields";
 import type { MasterRequest } from "../../src/protocols/iec104/session";
-import { Iec104Term, parseIec104Items, type Iec104ItemRow } from "../../src/core/runtime/iec104-term";
+import { Iec104Term, parseIec104Items, type Iec104ItemRow } from "../../src/core/iec104/term";
 import { isIec104DeviceNode } from "./iec104-device";
 import { messagesFor, type OutputMode } from "./messages";
 import { publisherFor, type Publisher } from "./publisher";

@@ -1,7 +1,7 @@
 /** What poll, command and other nodes get from a `datacoll-modbus` config node. */
 import type { Node } from "node-red";
 import type { ModbusClient } from "../../src/core/modbus/client";
-import type { ModbusDeviceSettings } from "../../src/core/runtime/modbus-devices";
+import type { ModbusDeviceSettings } from "../../src/core/modbus/devices";
 import type { PoolLease } from "../../src/core/runtime/shared-pool";
 
 export interface ModbusDeviceNode extends Node {

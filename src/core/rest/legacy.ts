@@ -6,7 +6,7 @@
  */
 import { DataCollError } from "../errors";
 import { isPlainObject } from "../model/fields";
-import { parseIec104Address } from "../model/iec104-address";
+import { parseIec104Address } from "../iec104/address";
 import { parsePointAddress } from "../modbus/point-address";
 import { RestError, statusOf } from "./errors";
 

@@ -9,8 +9,8 @@ import type { Protocol } from "../model/device";
 import { systemClock, type Clock } from "../../transport/connection";
 import type { DeviceDriver } from "./device-driver";
 import { DEFAULT_LEASE_MS } from "./leases";
-import { iec104Driver } from "./iec104-driver";
-import { modbusDriver } from "./modbus-driver";
+import { iec104Driver } from "../iec104/driver";
+import { modbusDriver } from "../modbus/driver";
 import { RedisLeaseBackend } from "./redis-leases";
 import { RegistryRunner } from "./registry-runner";
 

@@ -22,8 +22,8 @@ import {
 } from "../../protocols/iec104/session";
 import type { Clock, TimerHandle } from "../../transport/connection";
 import { listenTcp, type ServerPeer, type TcpServerHandle } from "../../transport/tcp-server";
-import { parseMonitorType } from "./iec104-term";
-import { isCommandKind, type CommandKind } from "./iec104-command";
+import { parseMonitorType } from "./term";
+import { isCommandKind, type CommandKind } from "./command";
 
 export type SimGeneratorKind = "constant" | "ramp" | "sine" | "random-walk" | "toggle";
 export const SIM_GENERATORS: readonly SimGeneratorKind[] = [

@@ -7,8 +7,8 @@
 import { DataCollError } from "../errors";
 import type { Scaling } from "../modbus/values";
 import { typeIdFor, typeIdName, type CommandObject } from "../../protocols/iec104/codec";
-import type { Iec104Master, RequestStep } from "./iec104-master";
-import type { CommandKind } from "../model/iec104-address";
+import type { Iec104Master, RequestStep } from "./master";
+import type { CommandKind } from "./address";
 
 export type { CommandKind };
 export const COMMAND_KINDS: readonly CommandKind[] = [
