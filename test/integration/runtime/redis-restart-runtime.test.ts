@@ -8,7 +8,7 @@ import type { ChildProcess } from "node:child_process";
 import { Manager } from "../../../src/core/manager";
 import { parseManagerSettings } from "../../../src/core/manager-config";
 import { startManagerRuntime, type ManagerRuntime } from "../../../src/core/runtime/manager-runtime";
-import { ModbusSimulator } from "../../../src/core/runtime/modbus-simulator";
+import { ModbusSimulator } from "../../../src/core/modbus/simulator";
 import { systemClock } from "../../../src/transport/connection";
 import { until } from "../../support/net";
 import { sparePort, startRedis, stopRedis } from "../store/redis-server";

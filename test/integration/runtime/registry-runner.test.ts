@@ -8,7 +8,7 @@ import { Manager } from "../../../src/core/manager";
 import { parseManagerSettings } from "../../../src/core/manager-config";
 import { modbusConnections } from "../../../src/core/modbus/devices";
 import { modbusDriver } from "../../../src/core/modbus/driver";
-import { ModbusSimulator } from "../../../src/core/runtime/modbus-simulator";
+import { ModbusSimulator } from "../../../src/core/modbus/simulator";
 import { RegistryRunner } from "../../../src/core/runtime/registry-runner";
 import { systemClock } from "../../../src/transport/connection";
 import { until } from "../../support/net";
