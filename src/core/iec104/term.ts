@@ -10,7 +10,7 @@ import { DataCollError, errorMessage } from "../errors";
 import { pointKey, type DataPoint } from "../model/datapoint";
 import { normalizeId } from "../model/fields";
 import { exceedsDeadband, type Scaling } from "../modbus/values";
-import { sampleCause } from "../../protocols/iec104/session";
+import { sampleCause } from "./samples";
 import { TypeId, typeIdName, withoutTimeTag, type Asdu } from "../../protocols/iec104/codec";
 import { parseMonitorType } from "./address";
 
