@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
 import { Manager } from "../../../src/core/manager";
 import { parseManagerSettings } from "../../../src/core/manager-config";
-import { startManagerRuntime, type ManagerRuntime } from "../../../src/core/runtime/manager-runtime";
+import { startManagerRuntime, type ManagerRuntime } from "../../../src/core/manager-runtime";
 import { ModbusSimulator } from "../../../src/core/modbus/simulator";
 import { systemClock } from "../../../src/transport/connection";
 import { until } from "../../support/net";
