@@ -9,15 +9,9 @@ import type { Protocol } from "./model/device";
 import { systemClock, type Clock } from "../transport/connection";
 import type { DeviceDriver } from "./runtime/device-driver";
 import { DEFAULT_LEASE_MS } from "./runtime/leases";
-import { iec104Driver } from "./iec104/driver";
-import { modbusDriver } from "./modbus/driver";
+import { DRIVERS } from "./protocols";
 import { RedisLeaseBackend } from "./runtime/redis-leases";
 import { RegistryRunner } from "./runtime/registry-runner";
-
-export const DRIVERS: Partial<Record<Protocol, DeviceDriver>> = {
-  "modbus-tcp": modbusDriver,
-  iec104: iec104Driver,
-};
 
 export interface ManagerRuntimeOptions {
   readonly clock?: Clock;
