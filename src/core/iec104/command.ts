@@ -5,7 +5,7 @@
  * cause (negative confirmation with its COT, timeout, lost link).
  */
 import { DataCollError } from "../errors";
-import type { Scaling } from "../modbus/values";
+import type { Scaling } from "../model/scaling";
 import { typeIdFor, typeIdName, type CommandObject } from "../../protocols/iec104/codec";
 import type { Iec104Master, RequestStep } from "./master";
 import type { CommandKind } from "./address";

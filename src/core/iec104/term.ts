@@ -9,7 +9,7 @@ import { rowNumber } from "../runtime/table-cells";
 import { DataCollError, errorMessage } from "../errors";
 import { pointKey, type DataPoint } from "../model/datapoint";
 import { normalizeId } from "../model/fields";
-import { exceedsDeadband, type Scaling } from "../modbus/values";
+import { exceedsDeadband, type Scaling } from "../model/scaling";
 import { sampleCause } from "./samples";
 import { TypeId, typeIdName, withoutTimeTag, type Asdu } from "../../protocols/iec104/codec";
 import { parseMonitorType } from "./address";

@@ -11,7 +11,7 @@ import type { Point } from "../model/point";
 import type { Term } from "../model/term";
 import type { ModbusClient } from "./client";
 import { parsePointAddress, type ModbusPointAddress } from "./point-address";
-import type { Scaling } from "./values";
+import type { Scaling } from "../model/scaling";
 import { writePoint } from "./write-point";
 import { Scheduler } from "../scheduler";
 import { pointsByTerm } from "../runtime/table-cells";

@@ -18,7 +18,8 @@ import {
   type PlanOptions,
   type PlannedRead,
 } from "./read-plan";
-import { exceedsDeadband, scale, type EngineeringValue, type RawValue, type Scaling } from "./values";
+import { scale, type RawValue } from "./values";
+import { exceedsDeadband, type EngineeringValue, type Scaling } from "../model/scaling";
 
 export interface ModbusTermPoint {
   readonly itemId: string;
