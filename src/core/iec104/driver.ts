@@ -16,7 +16,7 @@
 import { DataCollError, errorMessage } from "../errors";
 import { TypeId } from "../../protocols/iec104/codec";
 import { commandObject, sendCommand, type CommandKind } from "./command";
-import type { DataPoint, PointKey } from "../model/datapoint";
+import { splitPointKey, type DataPoint, type PointKey } from "../model/datapoint";
 import type { Device } from "../model/device";
 import type { Point } from "../model/point";
 import type { Term } from "../model/term";
@@ -115,9 +115,10 @@ class Iec104DeviceRun implements DeviceRun {
 
   /** A read command (C_RD_NA_1) for the point's IOA; the answer arrives as data with cause "call". */
   async call(key: PointKey): Promise<DataPoint | undefined> {
-    const [, termId, itemId] = key.split(":");
-    const run = this.terms.get(termId);
-    const point = run?.term.pointOf(itemId);
+    const ids = splitPointKey(key);
+    if (ids === undefined) return undefined;
+    const run = this.terms.get(ids.termId);
+    const point = run?.term.pointOf(ids.itemId);
     if (run === undefined || point === undefined) return undefined;
     await this.master.request({ kind: "read", ioa: point.ioa, commonAddress: run.term.commonAddress });
     return run.term.current().find((p) => p.key === key);

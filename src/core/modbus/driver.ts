@@ -5,7 +5,7 @@
  */
 import crypto from "node:crypto";
 import { DataCollError, errorMessage } from "../errors";
-import type { DataPoint, PointKey } from "../model/datapoint";
+import { splitPointKey, type DataPoint, type PointKey } from "../model/datapoint";
 import type { Device } from "../model/device";
 import type { Point } from "../model/point";
 import type { Term } from "../model/term";
@@ -107,9 +107,9 @@ class ModbusDeviceRun implements DeviceRun {
   }
 
   async call(key: PointKey): Promise<DataPoint | undefined> {
+    const ids = splitPointKey(key);
     for (const run of this.terms.values()) {
-      const itemId = key.split(":")[2];
-      if (`${this.device.id}:${run.term.termId}:${itemId}` !== key) continue;
+      if (ids?.deviceId !== this.device.id || ids.termId !== run.term.termId) continue;
       const points = await run.term.poll(this.client, "call", this.ctx.clock.now, true);
       this.ctx.publish(points);
       return points.find((p) => p.key === key);
