@@ -14,16 +14,6 @@ export interface ModbusDeviceNode extends Node {
   connect(): PoolLease<ModbusClient>;
 }
 
-export function deviceIdFor(def: {
-  deviceId?: string;
-  name?: string;
-  host?: string;
-  port?: string | number;
-}): string {
-  const raw = def.deviceId?.trim() || def.name?.trim() || `${def.host ?? "modbus"}_${def.port ?? 502}`;
-  return raw.replace(/[\s:]+/g, "_");
-}
-
 export function isModbusDeviceNode(node: Node | null | undefined): node is ModbusDeviceNode {
   return node != null && node.type === "datacoll-modbus" && "connect" in node;
 }
