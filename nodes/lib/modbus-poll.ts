@@ -14,7 +14,7 @@ import { messagesFor, type OutputMode } from "./messages";
 import { isModbusDeviceNode } from "./modbus-device";
 import { publisherFor, type Publisher } from "./publisher";
 import { RateMeter } from "./rate";
-import { connectionStatus, errorStatus, rateText } from "./status";
+import { connectionStatus, errorStatus, rateText, showConfigError } from "./status";
 
 export interface ModbusPollDef {
   modbus: string;
@@ -47,9 +47,7 @@ export function runModbusPoll(RED: NodeAPI, node: Node, def: ModbusPollDef): voi
     });
     publisher = publisherFor(RED, node, def.manager);
   } catch (err) {
-    const reason = errorMessage(err);
-    node.error(RED._("datacoll-poll.errors.config", { reason }));
-    node.status(errorStatus(reason));
+    showConfigError(RED, node, "datacoll-poll.errors.config", err);
     return;
   }
 
