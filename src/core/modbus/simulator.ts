@@ -8,6 +8,7 @@
  */
 import { rowNumber } from "../runtime/table-cells";
 import { DataCollError, errorMessage } from "../errors";
+import { waveValue } from "../generators";
 import { parsePointAddress, pointWidth, type ModbusPointAddress } from "./point-address";
 import { decodeBits, decodeRegisters, encodeRegisters, type RawValue } from "./values";
 import { DEFAULT_TABLE_SIZES, ModbusServerCore, type TableSizes } from "../../protocols/modbus/server";
@@ -203,24 +204,9 @@ export class ModbusSimulator {
   step(): void {
     const t = this.opts.clock.now() - this.started;
     for (const g of this.opts.generators ?? []) {
-      let v: number;
-      switch (g.kind) {
-        case "constant":
-          v = g.value;
-          break;
-        case "ramp":
-          v = g.min + ((t % g.periodMs) / g.periodMs) * (g.max - g.min);
-          break;
-        case "sine":
-          v = (g.min + g.max) / 2 + ((g.max - g.min) / 2) * Math.sin((2 * Math.PI * t) / g.periodMs);
-          break;
-        case "random-walk": {
-          const prev = this.walk.get(g) ?? g.value;
-          v = Math.min(g.max, Math.max(g.min, prev + (this.random() * 2 - 1) * g.step));
-          this.walk.set(g, v);
-          break;
-        }
-      }
+      const v =
+        g.kind === "constant" ? g.value : waveValue(g.kind, g, t, this.walk.get(g) ?? g.value, this.random);
+      if (g.kind === "random-walk") this.walk.set(g, v);
       try {
         this.write(g.unit, g.address, g.address.type === "bool" ? v >= (g.min + g.max) / 2 : v);
       } catch (err) {
