@@ -7,7 +7,7 @@
 import { Checker } from "../src/core/check/checker";
 import { MemoryAlarmStateStore } from "../src/core/check/alarm-state";
 import type { CheckSettings } from "../src/core/check/settings";
-import { GOOD, type DataPoint } from "../src/core/model/datapoint";
+import { GOOD, pointKey, type DataPoint } from "../src/core/model/datapoint";
 import { ratePerSecond } from "./lib/measure";
 import type { Benchmark } from "./lib/types";
 
@@ -32,7 +32,7 @@ function makeBatches(): Sample[][] {
       const termId = `t${Math.floor(i / 100)}`;
       const itemId = `i${i % 100}`;
       batch.push({
-        key: `dev:${termId}:${itemId}`,
+        key: pointKey("dev", termId, itemId),
         deviceId: "dev",
         termId,
         itemId,

@@ -6,7 +6,7 @@
  * computed over it — with none of the engine's sandbox, quality or DataPoint work.
  */
 import { FormulaEngine } from "../src/core/formula/engine";
-import { GOOD, type DataPoint } from "../src/core/model/datapoint";
+import { GOOD, pointKeyParts, type DataPoint } from "../src/core/model/datapoint";
 import { ratePerSecond } from "./lib/measure";
 import type { Benchmark } from "./lib/types";
 
@@ -16,7 +16,7 @@ const REPEATS = 7;
 const WINDOW = 10;
 
 function pt(key: string, value: number, ts: number): DataPoint {
-  const [deviceId, termId, itemId] = key.split(":");
+  const [deviceId, termId, itemId] = pointKeyParts(key);
   return { key, deviceId, termId, itemId, value, ts, quality: GOOD, cause: "poll" };
 }
 

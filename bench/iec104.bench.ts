@@ -30,8 +30,8 @@ import {
   type MonitorObject,
 } from "../src/protocols/iec104/codec";
 import { OutstationSession, type LinkEvent, type OutstationEvent } from "../src/protocols/iec104/session";
-import { Iec104Master } from "../src/core/runtime/iec104-master";
-import { Iec104Term, type Iec104TermPoint } from "../src/core/runtime/iec104-term";
+import { Iec104Master } from "../src/core/iec104/master";
+import { Iec104Term, type Iec104TermPoint } from "../src/core/iec104/term";
 import { tcpSocketFactory } from "../src/transport/socket";
 import { listenTcp } from "../src/transport/tcp-server";
 import { median } from "./lib/measure";

@@ -24,7 +24,7 @@
 import { spawn } from "node:child_process";
 import { Manager } from "../src/core/manager";
 import { parseManagerSettings } from "../src/core/manager-config";
-import { startManagerRuntime, type ManagerRuntime } from "../src/core/runtime/manager-runtime";
+import { startManagerRuntime, type ManagerRuntime } from "../src/core/manager-runtime";
 import { spawnModbusSimulators } from "./lib/modbus-sim-process";
 import { median } from "./lib/measure";
 import type { Benchmark } from "./lib/types";

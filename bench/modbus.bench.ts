@@ -24,8 +24,8 @@
 import net from "node:net";
 import { client as jsmodbus } from "jsmodbus";
 import type { ModbusClient } from "../src/core/modbus/client";
-import { acquireModbusClient, parseModbusDeviceSettings } from "../src/core/runtime/modbus-devices";
-import { ModbusTerm, parseModbusItems } from "../src/core/runtime/modbus-term";
+import { acquireModbusClient, parseModbusDeviceSettings } from "../src/core/modbus/devices";
+import { ModbusTerm, parseModbusItems } from "../src/core/modbus/term";
 import type { PoolLease } from "../src/core/runtime/shared-pool";
 import { median } from "./lib/measure";
 import { spawnLibmodbusServer, spawnModbusSimulators } from "./lib/modbus-sim-process";

@@ -13,7 +13,7 @@ import { BatchWriter } from "../src/core/history/batch-writer";
 import { parseMysqlSettings } from "../src/core/history/mysql-settings";
 import { historyInsertSql, historyTableDdl, historyValues } from "../src/core/history/schema";
 import { pointRow } from "../src/core/history/rows";
-import type { DataPoint } from "../src/core/model/datapoint";
+import { pointKey, type DataPoint } from "../src/core/model/datapoint";
 import { median } from "./lib/measure";
 import type { Benchmark, Figures } from "./lib/types";
 
@@ -30,7 +30,7 @@ function samples(n: number, start: number): DataPoint[] {
     const t = `term${Math.floor(i / 50) % 10}`;
     const it = `item${Math.floor(i / 500) % 20}`;
     return {
-      key: `${d}:${t}:${it}`,
+      key: pointKey(d, t, it),
       deviceId: d,
       termId: t,
       itemId: it,

@@ -15,6 +15,7 @@ import type { AddressInfo } from "node:net";
 import { Redis } from "ioredis";
 import { RedisStore } from "../src/core/store/redis-store";
 import { K } from "../src/core/store/keys";
+import { pointKey } from "../src/core/model/datapoint";
 import { handle } from "../src/core/rest/router";
 import { parseCsv } from "../src/core/csv";
 import type { RestContext } from "../src/core/rest/types";
@@ -167,7 +168,7 @@ async function pipelinedOnce(csv: string): Promise<number> {
           queued += 2;
           break;
         case "point": {
-          const key = `${cells[deviceId]}:${cells[termId]}:${cells[itemId]}`;
+          const key = pointKey(cells[deviceId], cells[termId], cells[itemId]);
           const addr = `modbus:${cells[deviceId]}:${termAddress.get(cells[termId])}:${cells[address]}`;
           p.hset(ns + K.points, key, JSON.stringify({ ...record, key }));
           p.sadd(ns + K.termPoints(cells[termId]), key);

@@ -20,7 +20,7 @@
 import { spawn } from "node:child_process";
 import readline from "node:readline";
 import { RecordingSimulator } from "../test/support/recording-simulator";
-import { Iec104Simulator, parseSimPoints } from "../src/core/runtime/iec104-simulator";
+import { Iec104Simulator, parseSimPoints } from "../src/core/iec104/simulator";
 import { systemClock } from "../src/transport/connection";
 
 export interface DeviceSpec {

@@ -14,6 +14,7 @@
  * key (point, ts) makes the second write of a row a no-op, and either instance alone saves everything
  * while the other is down or redeploying.
  */
+import { pointKey } from "../src/core/model/datapoint";
 import type { Registry } from "../src/core/store/registry";
 
 export const LEASE_MS = 3000;
@@ -35,8 +36,8 @@ export interface PlantDevice {
 }
 
 export const seqItem = (d: PlantDevice): string => (d.protocol === "modbus" ? "seq" : "count");
-export const seqKey = (d: PlantDevice): string => `${d.id}:${d.id}t:${seqItem(d)}`;
-export const sawKey = (d: PlantDevice): string => `${d.id}:${d.id}t:saw`;
+export const seqKey = (d: PlantDevice): string => pointKey(d.id, `${d.id}t`, seqItem(d));
+export const sawKey = (d: PlantDevice): string => pointKey(d.id, `${d.id}t`, "saw");
 
 export async function registerPlant(r: Registry, devices: readonly PlantDevice[]): Promise<void> {
   for (const id of ["seq", "saw", "count"]) await r.putItem({ id });

@@ -18,6 +18,7 @@ import type { RowDataPacket } from "mysql2/promise";
 import { Redis } from "ioredis";
 import { Manager } from "../src/core/manager";
 import { parseManagerSettings } from "../src/core/manager-config";
+import { deviceOfPointKey } from "../src/core/model/datapoint";
 import { alarmsTableDdl, historyTableDdl } from "../src/core/history/schema";
 import { NodeRedProcess, snapshotPackage } from "../test/support/node-red-process";
 import { createTestDatabase, serverPort, type TestDatabase } from "../test/support-history/mysql";
@@ -514,7 +515,7 @@ async function main(): Promise<number> {
     );
     for (const r of failedReads) {
       const t = Number(r.ts);
-      const device = String(r.point_key).split(":")[0];
+      const device = deviceOfPointKey(String(r.point_key));
       windows.push({
         what: "read failed (bad-quality row)",
         from: t - 3000,
@@ -632,7 +633,7 @@ async function main(): Promise<number> {
     // A result whose input row is missing is right when its input is a value the device produced whose
     // row was lost inside a documented window (the instance that polled it computed the result from its
     // own bus at once; the input's store write failed, the result's, a moment later, did not).
-    const m01 = FORMULA.input.split(":")[0];
+    const m01 = deviceOfPointKey(FORMULA.input);
     const m01Produced = new Map((produced.get(m01) ?? []).map((p) => [p.value, p.at]));
     const inputLostInWindow = (r: RowDataPacket): boolean => {
       const at = m01Produced.get(Number(r.result) / FORMULA.factor);

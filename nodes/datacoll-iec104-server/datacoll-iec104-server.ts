@@ -6,7 +6,7 @@ import {
   parseSimPoints,
   type SimCommandRow,
   type SimPointRow,
-} from "../../src/core/runtime/iec104-simulator";
+} from "../../src/core/iec104/simulator";
 import { systemClock } from "../../src/transport/connection";
 import { errorStatus } from "../lib/status";
 import { registerNodeType } from "../lib/register";

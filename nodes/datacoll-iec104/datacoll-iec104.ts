@@ -1,8 +1,8 @@
 import type { NodeAPI, NodeDef } from "node-red";
 import { errorMessage } from "../../src/core/errors";
-import { acquireIec104Master, parseIec104DeviceSettings } from "../../src/core/runtime/iec104-devices";
+import { acquireIec104Master, parseIec104DeviceSettings } from "../../src/core/iec104/devices";
 import type { Iec104DeviceNode } from "../lib/iec104-device";
-import { deviceIdFor } from "../lib/modbus-device";
+import { deviceIdFor } from "../../src/core/model/device";
 import { registerIec104Test } from "../lib/device-test-endpoints";
 import { registerNodeType } from "../lib/register";
 

@@ -2,7 +2,7 @@ import type { NodeAPI, NodeDef } from "node-red";
 import { errorMessage } from "../../src/core/errors";
 import { parseManagerSettings } from "../../src/core/manager-config";
 import { managers } from "../../src/core/manager";
-import { startManagerRuntime } from "../../src/core/runtime/manager-runtime";
+import { startManagerRuntime } from "../../src/core/manager-runtime";
 import { followManager, registerLiveView } from "../lib/live-view";
 import type { ManagerConfigNode, ManagerCredentials } from "./api";
 import { registerNodeType } from "../lib/register";

@@ -1,6 +1,6 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
 import { DataCollError, errorMessage } from "../../src/core/errors";
-import { ModbusSimulator, parseGenerators, type GeneratorRow } from "../../src/core/runtime/modbus-simulator";
+import { ModbusSimulator, parseGenerators, type GeneratorRow } from "../../src/core/modbus/simulator";
 import { systemClock } from "../../src/transport/connection";
 import { errorStatus } from "../lib/status";
 import { registerNodeType } from "../lib/register";

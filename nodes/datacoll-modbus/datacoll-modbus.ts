@@ -1,7 +1,8 @@
 import type { NodeAPI, NodeDef } from "node-red";
 import { errorMessage } from "../../src/core/errors";
-import { acquireModbusClient, parseModbusDeviceSettings } from "../../src/core/runtime/modbus-devices";
-import { deviceIdFor, type ModbusDeviceNode } from "../lib/modbus-device";
+import { acquireModbusClient, parseModbusDeviceSettings } from "../../src/core/modbus/devices";
+import { deviceIdFor } from "../../src/core/model/device";
+import type { ModbusDeviceNode } from "../lib/modbus-device";
 import { registerModbusTest } from "../lib/device-test-endpoints";
 import { registerNodeType } from "../lib/register";
 

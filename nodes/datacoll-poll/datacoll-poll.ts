@@ -1,122 +1,21 @@
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
-import { errorMessage } from "../../src/core/errors";
-import type { DataPoint } from "../../src/core/model/datapoint";
-import { normalizeId } from "../../src/core/model/fields";
-import { ModbusTerm, parseModbusItems, type ModbusItemRow } from "../../src/core/runtime/modbus-term";
-import { Scheduler } from "../../src/core/scheduler";
-import { systemClock } from "../../src/transport/connection";
-import { messagesFor, type OutputMode } from "../lib/messages";
+/**
+ * The poll node: reads one term of a Modbus or IEC 104 device and sends its points. The protocol's side
+ * lives in nodes/lib (modbus-poll.ts, iec104-poll.ts); this file only picks one by the node's protocol.
+ */
+import type { Node, NodeAPI, NodeDef } from "node-red";
 import { runIec104Poll, type Iec104PollDef } from "../lib/iec104-poll";
-import { isModbusDeviceNode } from "../lib/modbus-device";
-import { publisherFor, type Publisher } from "../lib/publisher";
-import { RateMeter } from "../lib/rate";
-import { connectionStatus, errorStatus, rateText } from "../lib/status";
+import { runModbusPoll, type ModbusPollDef } from "../lib/modbus-poll";
 import { registerNodeType } from "../lib/register";
 
-interface PollDef extends NodeDef, Iec104PollDef {
+interface PollDef extends NodeDef, Iec104PollDef, ModbusPollDef {
   protocol: "modbus" | "iec104";
-  manager?: string;
-  modbus: string;
-  termId: string;
-  unit: string;
-  interval: string;
-  items: ModbusItemRow[];
-  output: OutputMode;
-  maxGap: string;
 }
 
 export = function register(RED: NodeAPI): void {
   function DataCollPoll(this: Node, def: PollDef): void {
     RED.nodes.createNode(this, def);
-    if (def.protocol === "iec104") {
-      runIec104Poll(RED, this, def);
-      return;
-    }
-    const device = RED.nodes.getNode(def.modbus);
-    const output: OutputMode = def.output === "point" ? "point" : "batch";
-    let term: ModbusTerm;
-    let intervalMs: number;
-    let publisher: Publisher | undefined;
-    try {
-      if (!isModbusDeviceNode(device)) throw new Error(RED._("datacoll-poll.errors.noDevice"));
-      if (!device.settings) throw new Error(device.settingsError);
-      const termId = normalizeId(def.termId, "termId");
-      const unit = Number(def.unit ?? 1);
-      if (!Number.isInteger(unit) || unit < 0 || unit > 255) throw new Error("unit must be 0..255");
-      intervalMs = Number(def.interval ?? 1000);
-      if (!Number.isFinite(intervalMs) || intervalMs < 10) throw new Error("interval must be at least 10 ms");
-      const maxGap = Number(def.maxGap ?? 10);
-      term = new ModbusTerm(device.deviceId, termId, unit, parseModbusItems(def.items ?? []), {
-        maxGap: Number.isInteger(maxGap) && maxGap >= 0 ? maxGap : 10,
-      });
-      publisher = publisherFor(RED, this, def.manager);
-    } catch (err) {
-      const reason = errorMessage(err);
-      this.error(RED._("datacoll-poll.errors.config", { reason }));
-      this.status(errorStatus(reason));
-      return;
-    }
-
-    const lease = device.connect();
-    const client = lease.value;
-    const rate = new RateMeter();
-    let lastStatus = 0;
-    const showStatus = (force = false): void => {
-      const now = Date.now();
-      if (!force && now - lastStatus < 1000) return;
-      lastStatus = now;
-      const { failedCycles, lastError } = term.stats;
-      if (client.state !== "connected") this.status(connectionStatus(client.state, lastError));
-      else if (lastError)
-        this.status(errorStatus(`${rateText(rate.perSecond(now), failedCycles)}: ${lastError}`));
-      else this.status(connectionStatus("connected", rateText(rate.perSecond(now), failedCycles)));
-    };
-    const stopWatching = client.onStateChange(() => showStatus(true));
-    showStatus(true);
-
-    const emit = (
-      points: DataPoint[],
-      send: (msgs: NodeMessage[][]) => void,
-      extra: Record<string, unknown> = {},
-    ): void => {
-      rate.add(points.length, Date.now());
-      publisher?.publish(points);
-      const msgs = messagesFor(points, output, extra);
-      if (msgs.length > 0) send([msgs]);
-      showStatus();
-    };
-
-    const scheduler = new Scheduler(systemClock, (_id, err) => this.warn(errorMessage(err)));
-    scheduler.set({
-      id: `${term.deviceId}:${term.termId}`,
-      intervalMs,
-      run: async () => emit(await term.poll(client, "poll", Date.now), (m) => this.send(m)),
-    });
-
-    this.on("input", (msg: NodeMessageInFlow, send, done) => {
-      // An on-demand read ("call"): every point, whatever its deadband, on the message that asked.
-      term
-        .poll(client, "call", Date.now, true)
-        .then((points) => {
-          const failed = points.filter((p) => p.error !== undefined);
-          emit(points, send, { ...msg });
-          done(
-            failed.length > 0
-              ? new Error(`${failed.length} point(s) not read: ${failed[0].error}`)
-              : undefined,
-          );
-        })
-        .catch((err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
-    });
-
-    this.on("close", (_removed: boolean, done: () => void) => {
-      scheduler.close();
-      stopWatching();
-      void Promise.all([lease.release(), publisher?.close()]).then(
-        () => done(),
-        () => done(),
-      );
-    });
+    if (def.protocol === "iec104") runIec104Poll(RED, this, def);
+    else runModbusPoll(RED, this, def);
   }
   registerNodeType(RED, "datacoll-poll", DataCollPoll);
 };

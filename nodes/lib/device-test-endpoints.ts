@@ -5,8 +5,8 @@
  * the dialog's current fields, not a deployed node's: the user tests before deploying.
  */
 import type { NodeAPI } from "node-red";
-import { parseIec104LinkTest, testIec104Link } from "../../src/core/runtime/iec104-link-test";
-import { parseModbusLinkTest, testModbusLink } from "../../src/core/runtime/modbus-link-test";
+import { parseIec104LinkTest, testIec104Link } from "../../src/core/iec104/link-test";
+import { parseModbusLinkTest, testModbusLink } from "../../src/core/modbus/link-test";
 import { registerTestRoute } from "./test-route";
 
 export function registerModbusTest(RED: NodeAPI): void {

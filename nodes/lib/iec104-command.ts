@@ -5,15 +5,10 @@
  */
 import type { Node, NodeAPI, NodeMessageInFlow } from "node-red";
 import { DataCollError, errorMessage } from "../../src/core/errors";
-import {
-  commandObject,
-  isCommandKind,
-  sendCommand,
-  type CommandKind,
-} from "../../src/core/runtime/iec104-command";
-import { numberOr, scalingOf } from "../datacoll-command/scaling";
+import { commandObject, isCommandKind, sendCommand, type CommandKind } from "../../src/core/iec104/command";
+import { numberOr, scalingOf } from "./command-scaling";
 import { isIec104DeviceNode } from "./iec104-device";
-import { connectionStatus, errorStatus, shorten } from "./status";
+import { connectionStatus, errorStatus, shorten, showConfigError } from "./status";
 
 export interface Iec104CommandDef {
   iec104: string;
@@ -54,9 +49,7 @@ export function runIec104Command(RED: NodeAPI, node: Node, def: Iec104CommandDef
     qualifier = numberOr(def.qualifier, 0, "qualifier");
     scaling = scalingOf(def);
   } catch (err) {
-    const reason = errorMessage(err);
-    node.error(RED._("datacoll-command.errors.config", { reason }));
-    node.status(errorStatus(reason));
+    showConfigError(RED, node, "datacoll-command.errors.config", err);
     return;
   }
   const lease = device.connect();

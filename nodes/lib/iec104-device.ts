@@ -1,7 +1,7 @@
 /** What poll and command nodes get from a `datacoll-iec104` config node. */
 import type { Node } from "node-red";
-import type { Iec104DeviceSettings } from "../../src/core/runtime/iec104-devices";
-import type { Iec104Master } from "../../src/core/runtime/iec104-master";
+import type { Iec104DeviceSettings } from "../../src/core/iec104/devices";
+import type { Iec104Master } from "../../src/core/iec104/master";
 import type { PoolLease } from "../../src/core/runtime/shared-pool";
 
 export interface Iec104DeviceNode extends Node {

@@ -8,12 +8,12 @@ import { errorMessage } from "../../src/core/errors";
 import type { DataPoint } from "../../src/core/model/datapoint";
 import { normalizeId } from "../../src/core/model/fields";
 import type { MasterRequest } from "../../src/protocols/iec104/session";
-import { Iec104Term, parseIec104Items, type Iec104ItemRow } from "../../src/core/runtime/iec104-term";
+import { Iec104Term, parseIec104Items, type Iec104ItemRow } from "../../src/core/iec104/term";
 import { isIec104DeviceNode } from "./iec104-device";
 import { messagesFor, type OutputMode } from "./messages";
 import { publisherFor, type Publisher } from "./publisher";
 import { RateMeter } from "./rate";
-import { connectionStatus, errorStatus, rateText } from "./status";
+import { connectionStatus, errorStatus, rateText, showConfigError } from "./status";
 
 export interface Iec104PollDef {
   iec104: string;
@@ -67,9 +67,7 @@ export function runIec104Poll(RED: NodeAPI, node: Node, def: Iec104PollDef): voi
     term = new Iec104Term(device.deviceId, termId, ca, parseIec104Items(def.iecItems ?? []));
     publisher = publisherFor(RED, node, def.manager);
   } catch (err) {
-    const reason = errorMessage(err);
-    node.error(RED._("datacoll-poll.errors.config", { reason }));
-    node.status(errorStatus(reason));
+    showConfigError(RED, node, "datacoll-poll.errors.config", err);
     return;
   }
   const ownCa = device.settings.master.commonAddress;

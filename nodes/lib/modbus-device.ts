@@ -1,7 +1,7 @@
 /** What poll, command and other nodes get from a `datacoll-modbus` config node. */
 import type { Node } from "node-red";
 import type { ModbusClient } from "../../src/core/modbus/client";
-import type { ModbusDeviceSettings } from "../../src/core/runtime/modbus-devices";
+import type { ModbusDeviceSettings } from "../../src/core/modbus/devices";
 import type { PoolLease } from "../../src/core/runtime/shared-pool";
 
 export interface ModbusDeviceNode extends Node {
@@ -12,16 +12,6 @@ export interface ModbusDeviceNode extends Node {
   settingsError: string | undefined;
   /** The shared connection to host:port; each user releases its own lease on close. */
   connect(): PoolLease<ModbusClient>;
-}
-
-export function deviceIdFor(def: {
-  deviceId?: string;
-  name?: string;
-  host?: string;
-  port?: string | number;
-}): string {
-  const raw = def.deviceId?.trim() || def.name?.trim() || `${def.host ?? "modbus"}_${def.port ?? 502}`;
-  return raw.replace(/[\s:]+/g, "_");
 }
 
 export function isModbusDeviceNode(node: Node | null | undefined): node is ModbusDeviceNode {

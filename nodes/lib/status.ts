@@ -2,7 +2,8 @@
  * Node status dots that tell the truth: the connection's state first (a poll node whose device is
  * unreachable is red even if its last values are recent), then what the node is doing.
  */
-import type { NodeStatus } from "node-red";
+import type { Node, NodeAPI, NodeStatus } from "node-red";
+import { errorMessage } from "../../src/core/errors";
 import type { ConnectionState } from "../../src/transport/connection";
 
 export function connectionStatus(state: ConnectionState, detail?: string): NodeStatus {
@@ -33,4 +34,11 @@ export function shorten(text: string, max = 48): string {
 export function rateText(perSecond: number, failures: number): string {
   const rate = perSecond >= 100 ? Math.round(perSecond).toString() : perSecond.toFixed(1);
   return failures > 0 ? `${rate}/s · ${failures} fail` : `${rate}/s`;
+}
+
+/** Settings that do not hold: said once in the log (under the node's own message key) and on the node. */
+export function showConfigError(RED: NodeAPI, node: Node, messageKey: string, err: unknown): void {
+  const reason = errorMessage(err);
+  node.error(RED._(messageKey, { reason }));
+  node.status(errorStatus(reason));
 }

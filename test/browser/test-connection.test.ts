@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { ModbusServerCore } from "../../src/protocols/modbus/server";
 import { startModbusSimulator } from "../../src/core/modbus/simulator";
-import { Iec104Simulator, parseSimPoints } from "../../src/core/runtime/iec104-simulator";
+import { Iec104Simulator, parseSimPoints } from "../../src/core/iec104/simulator";
 import { systemClock } from "../../src/transport/connection";
 import type { TcpServerHandle } from "../../src/transport/tcp-server";
 import { freePort } from "../support/net";

@@ -11,7 +11,7 @@ import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { ModbusServerCore } from "../../src/protocols/modbus/server";
 import { startModbusSimulator } from "../../src/core/modbus/simulator";
-import { Iec104Simulator, parseSimPoints } from "../../src/core/runtime/iec104-simulator";
+import { Iec104Simulator, parseSimPoints } from "../../src/core/iec104/simulator";
 import { systemClock } from "../../src/transport/connection";
 import type { TcpServerHandle } from "../../src/transport/tcp-server";
 import { freePort } from "../support/net";

@@ -6,7 +6,7 @@
  * the fields sent. A second test drives our IEC 104 outstation simulator end to end through the same API.
  */
 import assert from "node:assert/strict";
-import { Iec104Simulator, parseSimCommands, parseSimPoints } from "../../src/core/runtime/iec104-simulator";
+import { Iec104Simulator, parseSimCommands, parseSimPoints } from "../../src/core/iec104/simulator";
 import type { CommandObject } from "../../src/protocols/iec104/codec";
 import { systemClock } from "../../src/transport/connection";
 import { HttpServer } from "../integration/rest/http-flow";

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { helper, nodeModule, useNodeRed } from "../support/node-red";
 import { HttpServer, apiFlow, httpNodes, type Reply } from "../integration/rest/http-flow";
-import { ModbusSimulator } from "../../src/core/runtime/modbus-simulator";
+import { ModbusSimulator } from "../../src/core/modbus/simulator";
 import { systemClock } from "../../src/transport/connection";
 import { until } from "../support/net";
 

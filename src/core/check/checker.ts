@@ -10,7 +10,7 @@
  * Time is injected: `checkBatch(points, now)` and `tick(now)`; the caller drives one timer with
  * `nextDeadline()` (stale points, pending on/off delays, shelving that runs out).
  */
-import type { DataPoint, PointKey, Quality } from "../model/datapoint";
+import { splitPointKey, type DataPoint, type PointKey, type Quality } from "../model/datapoint";
 import { DataCollError, errorMessage } from "../errors";
 import type { CompiledExpression } from "../formula/sandbox";
 import { alarmId, type AlarmState, type AlarmStateStore, type StoredAlarm } from "./alarm-state";
@@ -810,13 +810,13 @@ function stored(
 
 function messageFields(rt: PointRuntime, c: ConditionRuntime, value: unknown): Record<string, unknown> {
   const p = rt.last;
-  const parts = rt.key.split(":");
+  const ids = splitPointKey(rt.key);
   const s = rt.settings;
   return {
     key: rt.key,
-    deviceId: p?.deviceId ?? parts[0],
-    termId: p?.termId ?? parts[1],
-    itemId: p?.itemId ?? parts[2],
+    deviceId: p?.deviceId ?? ids?.deviceId,
+    termId: p?.termId ?? ids?.termId,
+    itemId: p?.itemId ?? ids?.itemId,
     value,
     limit: c.limit,
     condition: c.condition,

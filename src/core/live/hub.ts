@@ -8,7 +8,7 @@
  * interval, carrying only what changed.
  */
 import type { Manager } from "../manager";
-import type { DataPoint, PointKey } from "../model/datapoint";
+import { deviceOfPointKey, type DataPoint, type PointKey } from "../model/datapoint";
 import type { AlarmState, DeviceStatus } from "../store/store";
 import type { Clock, TimerHandle } from "../../transport/connection";
 
@@ -221,7 +221,7 @@ export class LiveHub {
     const known = new Set(list.map((d) => d.id));
     const seen = new Map<string, { ts: number; good: boolean }>();
     for (const p of this.points.values()) {
-      const device = p.key.slice(0, p.key.indexOf(":"));
+      const device = deviceOfPointKey(p.key);
       if (known.has(device) || p.cause === "formula") continue;
       const s = seen.get(device);
       if (!s || p.ts > s.ts) seen.set(device, { ts: p.ts, good: Object.keys(p.quality).length === 0 });

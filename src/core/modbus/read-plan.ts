@@ -19,7 +19,8 @@ import type { FailureKind } from "../../protocols/modbus/session/client-session"
 import { DataCollError, errorMessage } from "../errors";
 import { ModbusRequestError } from "./client";
 import { isBitTable, pointWidth, type ModbusPointAddress, type ModbusTable } from "./point-address";
-import { decodeRegistersAt, scale, type EngineeringValue, type RawValue, type Scaling } from "./values";
+import { decodeRegistersAt, scale, type RawValue } from "./values";
+import type { EngineeringValue, Scaling } from "../model/scaling";
 
 export interface PlanPoint {
   /** The caller's name for the point (an item id or point key). */

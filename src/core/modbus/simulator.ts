@@ -1,21 +1,28 @@
 /**
- * A Modbus TCP simulator on a real port: the strict server core (src/protocols/modbus/server.ts) behind
- * the generic TCP server helper. Used by the simulator node, examples and loopback tests.
+ * The one Modbus TCP simulator: the strict server core (src/protocols/modbus/server.ts) on a real port.
+ * `startModbusSimulator` serves any core a caller fills itself (loopback and fault tests, the benchmark's
+ * simulator process); `ModbusSimulator` is the `datacoll-modbus-server` node's simulator on top of it: typed
+ * values written into its tables by address text (`HR0:float32`, `C5`, ...), and generators that move values
+ * over time (constant, ramp, sine, random walk) on one timer. Time and randomness are injected so tests
+ * drive them.
  */
-import { ModbusServerCore } from "../../protocols/modbus/server";
+import { rowNumber } from "../runtime/table-cells";
+import { DataCollError, errorMessage } from "../errors";
+import { waveValue } from "../generators";
+import { parsePointAddress, pointWidth, type ModbusPointAddress } from "./point-address";
+import { decodeBits, decodeRegisters, encodeRegisters, type RawValue } from "./values";
+import { DEFAULT_TABLE_SIZES, ModbusServerCore, type TableSizes } from "../../protocols/modbus/server";
 import { listenTcp, type TcpServerHandle } from "../../transport/tcp-server";
+import type { Clock, TimerHandle } from "../../transport/connection";
 
-export interface SimulatorOptions {
+export interface ListenOptions {
   readonly host?: string;
   /** 0 picks a free port (see the handle's `port`). */
   readonly port: number;
   readonly maxConnections?: number;
 }
 
-export function startModbusSimulator(
-  core: ModbusServerCore,
-  opts: SimulatorOptions,
-): Promise<TcpServerHandle> {
+export function startModbusSimulator(core: ModbusServerCore, opts: ListenOptions): Promise<TcpServerHandle> {
   return listenTcp({
     host: opts.host,
     port: opts.port,
@@ -33,4 +40,204 @@ export function startModbusSimulator(
       };
     },
   });
+}
+
+export type GeneratorKind = "constant" | "ramp" | "sine" | "random-walk";
+export const GENERATOR_KINDS: readonly GeneratorKind[] = ["constant", "ramp", "sine", "random-walk"];
+
+export interface GeneratorSpec {
+  readonly unit: number;
+  readonly address: ModbusPointAddress;
+  readonly text: string;
+  readonly kind: GeneratorKind;
+  readonly value: number;
+  readonly min: number;
+  readonly max: number;
+  readonly periodMs: number;
+  readonly step: number;
+}
+
+/** A generator row as the editor gives it: text cells. */
+export interface GeneratorRow {
+  readonly unit?: unknown;
+  readonly address?: unknown;
+  readonly kind?: unknown;
+  readonly value?: unknown;
+  readonly min?: unknown;
+  readonly max?: unknown;
+  readonly period?: unknown;
+  readonly step?: unknown;
+}
+
+function n(raw: unknown, def: number, field: string, row: number): number {
+  return rowNumber(raw, field, def, row, "generator");
+}
+
+export function parseGenerators(rows: readonly GeneratorRow[], units: readonly number[]): GeneratorSpec[] {
+  return rows.map((r, i) => {
+    const row = i + 1;
+    const unit = n(r.unit, units[0] ?? 1, "unit", row);
+    if (!units.includes(unit)) {
+      throw new DataCollError(
+        "invalid",
+        `generator ${row}: unit ${unit} is not one the server answers`,
+        "unit",
+      );
+    }
+    if (typeof r.address !== "string")
+      throw new DataCollError("invalid", `generator ${row}: address is missing`, "address");
+    let address: ModbusPointAddress;
+    try {
+      address = parsePointAddress(r.address);
+    } catch (err) {
+      throw new DataCollError("invalid", `generator ${row}: ${errorMessage(err)}`, "address");
+    }
+    const kind = (r.kind ?? "constant") as GeneratorKind;
+    if (!GENERATOR_KINDS.includes(kind)) {
+      throw new DataCollError(
+        "invalid",
+        `generator ${row}: kind must be one of ${GENERATOR_KINDS.join(", ")}`,
+        "kind",
+      );
+    }
+    const min = n(r.min, 0, "min", row);
+    const max = n(r.max, 100, "max", row);
+    if (max < min) throw new DataCollError("invalid", `generator ${row}: max must not be below min`, "max");
+    const periodMs = n(r.period, 60, "period", row) * 1000;
+    if (periodMs <= 0)
+      throw new DataCollError("invalid", `generator ${row}: period must be positive`, "period");
+    return {
+      unit,
+      address,
+      text: r.address,
+      kind,
+      value: n(r.value, min, "value", row),
+      min,
+      max,
+      periodMs,
+      step: n(r.step, (max - min) / 100, "step", row),
+    };
+  });
+}
+
+export interface SimulatorOptions {
+  readonly units: readonly number[];
+  readonly sizes?: TableSizes;
+  readonly generators?: readonly GeneratorSpec[];
+  /** How often generators move, ms. */
+  readonly updateMs?: number;
+  readonly clock: Clock;
+  readonly random?: () => number;
+}
+
+export class ModbusSimulator {
+  readonly core: ModbusServerCore;
+  private server: TcpServerHandle | undefined;
+  private timer: TimerHandle | undefined;
+  private readonly started: number;
+  private readonly walk = new Map<GeneratorSpec, number>();
+  private readonly random: () => number;
+  private generatorErrors = 0;
+  private lastGeneratorError: string | undefined;
+
+  constructor(private readonly opts: SimulatorOptions) {
+    this.core = new ModbusServerCore({ units: opts.units, sizes: opts.sizes ?? DEFAULT_TABLE_SIZES });
+    this.random = opts.random ?? Math.random;
+    this.started = opts.clock.now();
+    for (const g of opts.generators ?? []) this.walk.set(g, g.value);
+    this.step();
+  }
+
+  /** Start serving; resolves with the port (0 picks a free one). */
+  async listen(port: number, host = "127.0.0.1"): Promise<number> {
+    this.server = await startModbusSimulator(this.core, { host, port });
+    if ((this.opts.generators ?? []).length > 0) this.schedule();
+    return this.server.port;
+  }
+
+  get connections(): number {
+    return this.server?.connections ?? 0;
+  }
+
+  get generatorError(): { count: number; last: string | undefined } {
+    return { count: this.generatorErrors, last: this.lastGeneratorError };
+  }
+
+  /** Write a typed value at an address text (e.g. `HR10:float32:CDAB`), as a device's own logic would. */
+  set(unit: number, addressText: string, value: unknown): void {
+    this.write(unit, parsePointAddress(addressText), value);
+  }
+
+  /** Read a typed value back (e.g. to report what a client wrote). */
+  get(unit: number, addressText: string): RawValue {
+    const p = parsePointAddress(addressText);
+    const t = this.core.unit(unit);
+    const width = pointWidth(p);
+    switch (p.table) {
+      case "coil":
+        return decodeBits(p, [t.coils[p.address] === 1]);
+      case "discrete-input":
+        return decodeBits(p, [t.discreteInputs[p.address] === 1]);
+      case "holding-register":
+        return decodeRegisters(p, Array.from(t.holdingRegisters.subarray(p.address, p.address + width)));
+      case "input-register":
+        return decodeRegisters(p, Array.from(t.inputRegisters.subarray(p.address, p.address + width)));
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.timer !== undefined) this.opts.clock.clearTimer(this.timer);
+    this.timer = undefined;
+    const server = this.server;
+    this.server = undefined;
+    await server?.close();
+  }
+
+  private schedule(): void {
+    this.timer = this.opts.clock.setTimer(() => {
+      this.step();
+      this.schedule();
+    }, this.opts.updateMs ?? 1000);
+  }
+
+  /** Move every generator to its value at the current time. */
+  step(): void {
+    const t = this.opts.clock.now() - this.started;
+    for (const g of this.opts.generators ?? []) {
+      const v =
+        g.kind === "constant" ? g.value : waveValue(g.kind, g, t, this.walk.get(g) ?? g.value, this.random);
+      if (g.kind === "random-walk") this.walk.set(g, v);
+      try {
+        this.write(g.unit, g.address, g.address.type === "bool" ? v >= (g.min + g.max) / 2 : v);
+      } catch (err) {
+        this.generatorErrors++;
+        this.lastGeneratorError = `${g.text}: ${errorMessage(err)}`;
+      }
+    }
+  }
+
+  private write(unit: number, p: ModbusPointAddress, value: unknown): void {
+    const t = this.core.unit(unit);
+    const bool = (): boolean => value === true || value === 1 || value === "true";
+    if (p.table === "coil" || p.table === "discrete-input") {
+      const table = p.table === "coil" ? t.coils : t.discreteInputs;
+      if (p.address >= table.length)
+        throw new DataCollError("invalid", `${p.table} ${p.address} is outside the table`, "address");
+      table[p.address] = bool() ? 1 : 0;
+      return;
+    }
+    const table = p.table === "holding-register" ? t.holdingRegisters : t.inputRegisters;
+    if (p.type === "bool") {
+      const bit = 1 << (p.bit ?? 0);
+      table[p.address] = bool() ? table[p.address] | bit : table[p.address] & ~bit;
+      return;
+    }
+    const numeric =
+      typeof value === "number" && !["float32", "float64"].includes(p.type) ? Math.round(value) : value;
+    const regs = encodeRegisters(p, numeric);
+    if (p.address + regs.length > table.length) {
+      throw new DataCollError("invalid", `${p.table} ${p.address} is outside the table`, "address");
+    }
+    table.set(regs, p.address);
+  }
 }

@@ -1,6 +1,6 @@
 /**
  * Point values to and from registers: decode a point's registers (or bit) to its raw value, scale it to
- * the engineering value (`value = raw * coefficient + base`), apply a deadband, and the reverse for
+ * the engineering value (`value = raw * coefficient + base`, see model/scaling.ts), and the reverse for
  * writes. Byte/word orders and types are as documented in point-address.ts.
  *
  * 64-BIT INTEGERS. int64/uint64 are read exactly as bigint. Within ±(2^53 − 1) the raw value is a
@@ -12,16 +12,9 @@
  */
 import { DataCollError } from "../errors";
 import { isBitTable, pointWidth, type ModbusPointAddress } from "./point-address";
+import { IDENTITY_SCALING, type EngineeringValue, type Scaling } from "../model/scaling";
 
 export type RawValue = boolean | number | string;
-export type EngineeringValue = boolean | number | string;
-
-export interface Scaling {
-  readonly coefficient: number;
-  readonly base: number;
-}
-
-export const IDENTITY_SCALING: Scaling = Object.freeze({ coefficient: 1, base: 0 });
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const FLOAT32_MAX = 3.4028234663852886e38;
@@ -121,22 +114,6 @@ export function scale(p: ModbusPointAddress, raw: RawValue, s: Scaling = IDENTIT
   if (typeof raw === "string" && p.type === "string") return raw;
   const n = typeof raw === "number" ? raw : Number(raw);
   return s.coefficient === 1 && s.base === 0 ? n : n * s.coefficient + s.base;
-}
-
-/**
- * Whether `next` should be reported after `previous` was: always for the first value or a change of
- * kind, on any change for booleans and strings, and for numbers when |next − previous| exceeds the
- * deadband (deadband 0: any change). NaN to NaN is no change.
- */
-export function exceedsDeadband(
-  previous: EngineeringValue | undefined,
-  next: EngineeringValue,
-  deadband: number,
-): boolean {
-  if (previous === undefined || typeof previous !== typeof next) return true;
-  if (typeof previous !== "number" || typeof next !== "number") return previous !== next;
-  if (Number.isNaN(previous) || Number.isNaN(next)) return Number.isNaN(previous) !== Number.isNaN(next);
-  return Math.abs(next - previous) > deadband;
 }
 
 /** What a write of a point's value puts on the wire. */

@@ -10,7 +10,8 @@
 import type { ModbusRequest } from "../../protocols/modbus/codec/pdu";
 import type { ModbusRequester } from "./read-plan";
 import type { ModbusPointAddress } from "./point-address";
-import { encodeWrite, IDENTITY_SCALING, type Scaling } from "./values";
+import { encodeWrite } from "./values";
+import { IDENTITY_SCALING, type Scaling } from "../model/scaling";
 
 export interface WritePointOptions {
   readonly scaling?: Scaling;

@@ -64,14 +64,33 @@ export interface DataPoint {
   readonly error?: string;
 }
 
+/*
+ * Point keys are joined and split only here: the separator and the order of the ids are this module's
+ * to know, so nothing else builds or takes apart a key by hand.
+ */
+const SEP = ":";
+
 /** Join ids into a point key. Ids never contain ':' (validated by the model). */
 export function pointKey(deviceId: string, termId: string, itemId: string): PointKey {
-  return `${deviceId}:${termId}:${itemId}`;
+  return `${deviceId}${SEP}${termId}${SEP}${itemId}`;
 }
 
 /** Split a point key; undefined when it does not have exactly three non-empty parts. */
 export function splitPointKey(key: string): { deviceId: string; termId: string; itemId: string } | undefined {
-  const parts = key.split(":");
+  const parts = pointKeyParts(key);
   if (parts.length !== 3 || parts.some((p) => p === "")) return undefined;
   return { deviceId: parts[0], termId: parts[1], itemId: parts[2] };
+}
+
+/**
+ * The parts of text that should be a point key, unchecked (any count, empty ones kept): for parsers that
+ * report each part's own fault.
+ */
+export function pointKeyParts(text: string): string[] {
+  return text.split(SEP);
+}
+
+/** The device id of a point key: what comes before the first ':'. */
+export function deviceOfPointKey(key: PointKey): string {
+  return pointKeyParts(key)[0];
 }

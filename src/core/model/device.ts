@@ -17,6 +17,20 @@ export const NO_DRIVER_PROTOCOLS: ReadonlySet<Protocol> = new Set(["gdwnx", "gdw
 /** The well-known port of each protocol that talks over TCP. */
 export const DEFAULT_PORTS: Readonly<Partial<Record<Protocol, number>>> = { "modbus-tcp": 502, iec104: 2404 };
 
+/**
+ * The device id in point keys of a device set up in a node: its `deviceId`, else its name, else host_port,
+ * with whitespace and ':' (the point key separator) turned into '_'. Every protocol's device node uses it.
+ */
+export function deviceIdFor(def: {
+  deviceId?: string;
+  name?: string;
+  host?: string;
+  port?: string | number;
+}): string {
+  const raw = def.deviceId?.trim() || def.name?.trim() || `${def.host ?? "modbus"}_${def.port ?? 502}`;
+  return raw.replace(/[\s:]+/g, "_");
+}
+
 export interface Device {
   readonly id: string;
   readonly name: string;

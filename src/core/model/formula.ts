@@ -4,7 +4,7 @@
  * engine (src/core/formula), the model checks the bindings.
  */
 import { RecordReader, invalid, isPlainObject, normalizeId, type Extra } from "./fields";
-import { pointKey, type PointKey } from "./datapoint";
+import { pointKey, pointKeyParts, type PointKey } from "./datapoint";
 
 export interface Formula {
   readonly id: string;
@@ -24,7 +24,7 @@ const MAX_PARAMS = 256;
 /** Check a point key as text: three ids joined by ':'. */
 export function parsePointKey(raw: unknown, field: string): PointKey {
   if (typeof raw !== "string") throw invalid(field, "must be a point key deviceId:termId:itemId");
-  const parts = raw.split(":");
+  const parts = pointKeyParts(raw);
   if (parts.length !== 3)
     throw invalid(field, `${JSON.stringify(raw)} must be a point key deviceId:termId:itemId`);
   return pointKey(normalizeId(parts[0], field), normalizeId(parts[1], field), normalizeId(parts[2], field));

@@ -12,7 +12,7 @@
 import { errorMessage } from "../errors";
 import { parsePointAddress } from "../modbus/point-address";
 import type { Protocol } from "./device";
-import { parseIec104Address } from "./iec104-address";
+import { parseIec104Address } from "../iec104/address";
 
 export type AddressCheck =
   { readonly ok: true; readonly tail: string } | { readonly ok: false; readonly reason: string };

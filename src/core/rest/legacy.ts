@@ -5,8 +5,9 @@
  * on the way out and accept both spellings on the way in.
  */
 import { DataCollError } from "../errors";
+import { pointKey, pointKeyParts } from "../model/datapoint";
 import { isPlainObject } from "../model/fields";
-import { parseIec104Address } from "../model/iec104-address";
+import { parseIec104Address } from "../iec104/address";
 import { parsePointAddress } from "../modbus/point-address";
 import { RestError, statusOf } from "./errors";
 
@@ -239,7 +240,7 @@ function formulaFields(
     out.params = { ...base, ...Object.fromEntries(params) };
   }
   if (RESULT_PARTS.some((k) => body[k] !== undefined) && body.result === undefined) {
-    const before = typeof old?.result === "string" ? old.result.split(":") : [];
+    const before = typeof old?.result === "string" ? pointKeyParts(old.result) : [];
     const parts = RESULT_PARTS.map((k, i) => {
       const v = body[k] ?? before[i];
       if (v === undefined || v === null || v === "")
@@ -251,7 +252,7 @@ function formulaFields(
         );
       return text(v, k);
     });
-    out.result = parts.join(":");
+    out.result = pointKey(parts[0], parts[1], parts[2]);
   }
 }
 
@@ -275,7 +276,7 @@ function legacyValue(
   if (kind === "formula") {
     if (PARAM.test(name)) return isPlainObject(record.params) ? record.params[name] : undefined;
     const part = (RESULT_PARTS as readonly string[]).indexOf(name);
-    if (part >= 0) return typeof record.result === "string" ? record.result.split(":")[part] : undefined;
+    if (part >= 0) return typeof record.result === "string" ? pointKeyParts(record.result)[part] : undefined;
   }
   const model = modelName(kind, name);
   return model !== undefined ? record[model] : record[name];

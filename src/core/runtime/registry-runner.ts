@@ -7,7 +7,7 @@
  */
 import { DataCollError, errorMessage } from "../errors";
 import type { Manager } from "../manager";
-import type { DataPoint, PointKey } from "../model/datapoint";
+import { deviceOfPointKey, type DataPoint, type PointKey } from "../model/datapoint";
 import { NO_DRIVER_PROTOCOLS, type Protocol } from "../model/device";
 import type { RegistryChange } from "../model/change";
 import type { DeviceStatus } from "../store/store";
@@ -123,7 +123,7 @@ export class RegistryRunner {
     const run = this.runOf(key);
     const point = await run.call?.(key);
     if (!point)
-      throw new DataCollError("not-found", `point ${key} is not polled by device ${key.split(":")[0]}`);
+      throw new DataCollError("not-found", `point ${key} is not polled by device ${deviceOfPointKey(key)}`);
     return point;
   }
 
@@ -137,7 +137,7 @@ export class RegistryRunner {
   }
 
   private runOf(key: PointKey): DeviceRun {
-    const deviceId = key.split(":")[0];
+    const deviceId = deviceOfPointKey(key);
     const entry = this.running.get(deviceId);
     if (!entry) {
       throw new DataCollError(
@@ -181,7 +181,7 @@ export class RegistryRunner {
     const ids: string[] = [];
     for (const c of changes) {
       if (c.kind === "device") ids.push(c.id);
-      else if (c.kind === "point") ids.push(c.id.split(":")[0]);
+      else if (c.kind === "point") ids.push(deviceOfPointKey(c.id));
       else if (c.kind === "term") {
         const device = this.termDevice.get(c.id);
         if (device) ids.push(device);

@@ -14,7 +14,7 @@
  *   dangling name behind. The change events list each deleted formula so nodes can tell the user.
  */
 import { DataCollError } from "../errors";
-import type { PointKey } from "../model/datapoint";
+import { deviceOfPointKey, type PointKey } from "../model/datapoint";
 import { deviceRecord, parseDevice, type Device } from "../model/device";
 import { termRecord, parseTerm, type Term } from "../model/term";
 import { itemRecord, parseItem, type Item } from "../model/item";
@@ -905,7 +905,7 @@ export class Registry extends RegistryView {
     keys.forEach((k, i) => {
       if (found[i] === undefined) throw notFound("point", k, fields.get(k) ?? "params");
     });
-    const resultDevice = await readJson(plan, K.devices, formula.result.split(":")[0], parseDevice);
+    const resultDevice = await readJson(plan, K.devices, deviceOfPointKey(formula.result), parseDevice);
     if (resultDevice && resultDevice.protocol !== "formula" && resultDevice.protocol !== "virtual") {
       throw new DataCollError(
         "invalid",

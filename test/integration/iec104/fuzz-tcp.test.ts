@@ -11,13 +11,9 @@ import net from "node:net";
 import v8 from "node:v8";
 import vm from "node:vm";
 import { encodeIFrame, encodeUFrame } from "../../../src/protocols/iec104/codec";
-import { Iec104Master } from "../../../src/core/runtime/iec104-master";
-import {
-  Iec104Simulator,
-  parseSimCommands,
-  parseSimPoints,
-} from "../../../src/core/runtime/iec104-simulator";
-import { Iec104Term } from "../../../src/core/runtime/iec104-term";
+import { Iec104Master } from "../../../src/core/iec104/master";
+import { Iec104Simulator, parseSimCommands, parseSimPoints } from "../../../src/core/iec104/simulator";
+import { Iec104Term } from "../../../src/core/iec104/term";
 import { systemClock } from "../../../src/transport/connection";
 import { tcpSocketFactory } from "../../../src/transport/socket";
 import { until } from "../../support/net";

@@ -7,9 +7,9 @@
 import assert from "node:assert/strict";
 import { Manager } from "../../../src/core/manager";
 import { parseManagerSettings } from "../../../src/core/manager-config";
-import { iec104Connections } from "../../../src/core/runtime/iec104-devices";
-import { iec104Driver } from "../../../src/core/runtime/iec104-driver";
-import { Iec104Simulator, parseSimPoints } from "../../../src/core/runtime/iec104-simulator";
+import { iec104Connections } from "../../../src/core/iec104/devices";
+import { iec104Driver } from "../../../src/core/iec104/driver";
+import { Iec104Simulator, parseSimPoints } from "../../../src/core/iec104/simulator";
 import { RegistryRunner } from "../../../src/core/runtime/registry-runner";
 import { systemClock } from "../../../src/transport/connection";
 import { until } from "../../support/net";

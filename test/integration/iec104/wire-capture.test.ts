@@ -16,13 +16,9 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { commandObject } from "../../../src/core/runtime/iec104-command";
-import { Iec104Master } from "../../../src/core/runtime/iec104-master";
-import {
-  Iec104Simulator,
-  parseSimCommands,
-  parseSimPoints,
-} from "../../../src/core/runtime/iec104-simulator";
+import { commandObject } from "../../../src/core/iec104/command";
+import { Iec104Master } from "../../../src/core/iec104/master";
+import { Iec104Simulator, parseSimCommands, parseSimPoints } from "../../../src/core/iec104/simulator";
 import { systemClock } from "../../../src/transport/connection";
 import { tcpSocketFactory } from "../../../src/transport/socket";
 import { freePort, until } from "../../support/net";

@@ -6,9 +6,9 @@
 import assert from "node:assert/strict";
 import { Manager } from "../../../src/core/manager";
 import { parseManagerSettings } from "../../../src/core/manager-config";
-import { modbusConnections } from "../../../src/core/runtime/modbus-devices";
-import { modbusDriver } from "../../../src/core/runtime/modbus-driver";
-import { ModbusSimulator } from "../../../src/core/runtime/modbus-simulator";
+import { modbusConnections } from "../../../src/core/modbus/devices";
+import { modbusDriver } from "../../../src/core/modbus/driver";
+import { ModbusSimulator } from "../../../src/core/modbus/simulator";
 import { RegistryRunner } from "../../../src/core/runtime/registry-runner";
 import { systemClock } from "../../../src/transport/connection";
 import { until } from "../../support/net";

@@ -12,7 +12,8 @@ import {
   type Asdu,
   type MonitorObject,
 } from "../../../src/protocols/iec104/codec";
-import { commandKindOf, samplesOf, type OutstationOptions } from "../../../src/protocols/iec104/session";
+import { commandKindOf, type OutstationOptions } from "../../../src/protocols/iec104/session";
+import { samplesOf } from "../../../src/core/iec104/samples";
 import { h } from "./helpers";
 import { Loopback } from "./harness";
 

@@ -15,11 +15,10 @@ import {
 } from "../../../src/protocols/iec104/codec";
 import {
   MasterSession,
-  sampleCause,
-  samplesOf,
   type MasterEvent,
   type MasterOptions,
 } from "../../../src/protocols/iec104/session/master";
+import { sampleCause, samplesOf } from "../../../src/core/iec104/samples";
 import { FakeClock, h, sentFrames } from "./helpers";
 
 /** A station replying by hand: numbers its I-frames and acknowledges every I-frame the master sent. */

@@ -5,9 +5,9 @@ import {
   decodeRegisters,
   encodeRegisters,
   encodeWrite,
-  exceedsDeadband,
   scale,
 } from "../../../src/core/modbus/values";
+import { exceedsDeadband } from "../../../src/core/model/scaling";
 import { DataCollError } from "../../../src/core/errors";
 
 function hr(

@@ -153,7 +153,7 @@ describe("check-imports (the layer rule of npm run lint)", function () {
     );
   });
 
-  it("warns, without failing, when src/core/runtime imports a protocol's core folder", function () {
+  it("fails src/core/runtime importing a protocol's core folder", function () {
     const dir = tree({
       "src/core/runtime/runner.ts": 'import { driver } from "../demo/driver";\nexport const run = driver;\n',
       "src/core/demo/driver.ts":
@@ -162,14 +162,14 @@ describe("check-imports (the layer rule of npm run lint)", function () {
     const findings = checkImports(dir).findings;
     assert.deepEqual(
       findings.map((f) => [f.level, f.rule, f.file]),
-      [["warning", "runtime-neutral", "src/core/runtime/runner.ts"]],
+      [["error", "runtime-neutral", "src/core/runtime/runner.ts"]],
     );
     const res = run(dir);
-    assert.equal(res.status, 0, res.stderr);
-    assert.match(res.stdout, /1 runtime-neutral warning\(s\)/);
+    assert.equal(res.status, 1, res.stdout);
+    assert.match(res.stderr, /runtime-neutral/);
   });
 
-  it("warns, without failing, when one protocol's code uses another's", function () {
+  it("fails one protocol's code using another's", function () {
     const dir = tree({
       "src/protocols/other/codec/frame.ts": "export const frame = 2;\n",
       "src/core/other/term.ts": 'import { driver } from "../demo/driver";\nexport const term = driver;\n',
@@ -178,7 +178,7 @@ describe("check-imports (the layer rule of npm run lint)", function () {
       checkImports(dir).findings.map((f) => [f.level, f.rule, f.file, f.spec]),
       [
         [
-          "warning",
+          "error",
           "protocol-independent",
           "src/core/other/term.ts",
           "../demo/driver (src/core/demo/driver.ts)",

@@ -7,9 +7,9 @@
  */
 import { DataCollError } from "../errors";
 import { oneAttempt, probe, type LinkTestAnswer } from "../link-test";
-import { ModbusClient, ModbusRequestError } from "../modbus/client";
+import { ModbusClient, ModbusRequestError } from "./client";
 import { describeException } from "../../protocols/modbus/codec/exceptions";
-import { parseModbusDeviceSettings } from "./modbus-devices";
+import { parseModbusDeviceSettings } from "./devices";
 
 export interface ModbusLinkTest {
   readonly host: string;

@@ -2,7 +2,7 @@
  * One IEC 104 master connection at run time: the stack's MasterDriver inside the transport's Connection,
  * with redundant outstations tried in turn, listeners for data and link state (each user removes only its
  * own), requests as promises, and an optional frame log. Shared by the flow nodes and the manager through
- * the pool in iec104-devices.ts.
+ * the pool in devices.ts.
  */
 import {
   MasterDriver,

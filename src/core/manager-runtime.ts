@@ -3,21 +3,15 @@
  * leases in Redis when the manager's store is Redis (so several instances share the devices), and the
  * manager's REST actions (device_call, device_ctrl) pointed at it.
  */
-import { errorMessage } from "../errors";
-import type { Manager } from "../manager";
-import type { Protocol } from "../model/device";
-import { systemClock, type Clock } from "../../transport/connection";
-import type { DeviceDriver } from "./device-driver";
-import { DEFAULT_LEASE_MS } from "./leases";
-import { iec104Driver } from "./iec104-driver";
-import { modbusDriver } from "./modbus-driver";
-import { RedisLeaseBackend } from "./redis-leases";
-import { RegistryRunner } from "./registry-runner";
-
-export const DRIVERS: Partial<Record<Protocol, DeviceDriver>> = {
-  "modbus-tcp": modbusDriver,
-  iec104: iec104Driver,
-};
+import { errorMessage } from "./errors";
+import type { Manager } from "./manager";
+import type { Protocol } from "./model/device";
+import { systemClock, type Clock } from "../transport/connection";
+import type { DeviceDriver } from "./runtime/device-driver";
+import { DEFAULT_LEASE_MS } from "./runtime/leases";
+import { DRIVERS } from "./protocols";
+import { RedisLeaseBackend } from "./runtime/redis-leases";
+import { RegistryRunner } from "./runtime/registry-runner";
 
 export interface ManagerRuntimeOptions {
   readonly clock?: Clock;

@@ -5,14 +5,14 @@
  * the manager's driver for registry devices, so both map data the same way.
  */
 import { parseCsv } from "../csv";
-import { rowNumber } from "./table-cells";
+import { rowNumber } from "../runtime/table-cells";
 import { DataCollError, errorMessage } from "../errors";
 import { pointKey, type DataPoint } from "../model/datapoint";
 import { normalizeId } from "../model/fields";
-import { exceedsDeadband, type Scaling } from "../modbus/values";
-import { sampleCause } from "../../protocols/iec104/session";
+import { exceedsDeadband, type Scaling } from "../model/scaling";
+import { sampleCause } from "./samples";
 import { TypeId, typeIdName, withoutTimeTag, type Asdu } from "../../protocols/iec104/codec";
-import { parseMonitorType } from "../model/iec104-address";
+import { parseMonitorType } from "./address";
 
 export interface Iec104TermPoint {
   readonly itemId: string;
@@ -33,7 +33,7 @@ export interface Iec104ItemRow {
   readonly deadband?: unknown;
 }
 
-export { parseIec104Address, parseMonitorType } from "../model/iec104-address";
+export { parseIec104Address, parseMonitorType } from "./address";
 
 /** Validate an item table; errors name the row (1-based) and the field. */
 export function parseIec104Items(rows: readonly Iec104ItemRow[]): Iec104TermPoint[] {

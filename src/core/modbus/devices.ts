@@ -4,10 +4,10 @@
  * as it is (a device answers on one socket whatever the node that asked).
  */
 import { DataCollError } from "../errors";
-import { ModbusClient } from "../modbus/client";
+import { ModbusClient } from "./client";
 import type { ModbusSessionOptions } from "../../protocols/modbus/session/client-session";
 import type { ConnectionOptions } from "../../transport/connection";
-import { SharedPool, type PoolLease } from "./shared-pool";
+import { SharedPool, type PoolLease } from "../runtime/shared-pool";
 
 export interface ModbusDeviceSettings {
   readonly host: string;

@@ -5,21 +5,21 @@
  */
 import crypto from "node:crypto";
 import { DataCollError, errorMessage } from "../errors";
-import type { DataPoint, PointKey } from "../model/datapoint";
+import { splitPointKey, type DataPoint, type PointKey } from "../model/datapoint";
 import type { Device } from "../model/device";
 import type { Point } from "../model/point";
 import type { Term } from "../model/term";
-import type { ModbusClient } from "../modbus/client";
-import { parsePointAddress, type ModbusPointAddress } from "../modbus/point-address";
-import type { Scaling } from "../modbus/values";
-import { writePoint } from "../modbus/write-point";
+import type { ModbusClient } from "./client";
+import { parsePointAddress, type ModbusPointAddress } from "./point-address";
+import type { Scaling } from "../model/scaling";
+import { writePoint } from "./write-point";
 import { Scheduler } from "../scheduler";
-import { pointsByTerm } from "./table-cells";
-import type { DeviceDriver, DeviceRun, DeviceRunContext, TermInfo } from "./device-driver";
-import { acquireModbusClient, parseModbusDeviceSettings, type ModbusDeviceSettings } from "./modbus-devices";
-import { ModbusTerm, type ModbusTermPoint } from "./modbus-term";
-import type { PoolLease } from "./shared-pool";
-import { wantsFrameLog } from "./frame-log";
+import { pointsByTerm } from "../runtime/table-cells";
+import type { DeviceDriver, DeviceRun, DeviceRunContext, TermInfo } from "../runtime/device-driver";
+import { acquireModbusClient, parseModbusDeviceSettings, type ModbusDeviceSettings } from "./devices";
+import { ModbusTerm, type ModbusTermPoint } from "./term";
+import type { PoolLease } from "../runtime/shared-pool";
+import { wantsFrameLog } from "../runtime/frame-log";
 
 /**
  * Parsed point addresses and the identity scaling are shared by every term (both are read-only): a plant
@@ -107,9 +107,9 @@ class ModbusDeviceRun implements DeviceRun {
   }
 
   async call(key: PointKey): Promise<DataPoint | undefined> {
+    const ids = splitPointKey(key);
     for (const run of this.terms.values()) {
-      const itemId = key.split(":")[2];
-      if (`${this.device.id}:${run.term.termId}:${itemId}` !== key) continue;
+      if (ids?.deviceId !== this.device.id || ids.termId !== run.term.termId) continue;
       const points = await run.term.poll(this.client, "call", this.ctx.clock.now, true);
       this.ctx.publish(points);
       return points.find((p) => p.key === key);

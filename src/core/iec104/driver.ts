@@ -15,19 +15,19 @@
  */
 import { DataCollError, errorMessage } from "../errors";
 import { TypeId } from "../../protocols/iec104/codec";
-import { commandObject, sendCommand, type CommandKind } from "./iec104-command";
-import type { DataPoint, PointKey } from "../model/datapoint";
+import { commandObject, sendCommand, type CommandKind } from "./command";
+import { splitPointKey, type DataPoint, type PointKey } from "../model/datapoint";
 import type { Device } from "../model/device";
 import type { Point } from "../model/point";
 import type { Term } from "../model/term";
 import { Scheduler } from "../scheduler";
 import type { Asdu } from "../../protocols/iec104/codec";
-import { pointsByTerm } from "./table-cells";
-import type { DeviceDriver, DeviceRun, DeviceRunContext, TermInfo } from "./device-driver";
-import { acquireIec104Master, parseIec104DeviceSettings, type Iec104DeviceSettings } from "./iec104-devices";
-import type { Iec104Master } from "./iec104-master";
-import { Iec104Term, parseIec104Address, type Iec104TermPoint } from "./iec104-term";
-import type { PoolLease } from "./shared-pool";
+import { pointsByTerm } from "../runtime/table-cells";
+import type { DeviceDriver, DeviceRun, DeviceRunContext, TermInfo } from "../runtime/device-driver";
+import { acquireIec104Master, parseIec104DeviceSettings, type Iec104DeviceSettings } from "./devices";
+import type { Iec104Master } from "./master";
+import { Iec104Term, parseIec104Address, type Iec104TermPoint } from "./term";
+import type { PoolLease } from "../runtime/shared-pool";
 
 function settingsOf(device: Device, terms: readonly Term[]): Iec104DeviceSettings {
   const o = device.options;
@@ -115,9 +115,10 @@ class Iec104DeviceRun implements DeviceRun {
 
   /** A read command (C_RD_NA_1) for the point's IOA; the answer arrives as data with cause "call". */
   async call(key: PointKey): Promise<DataPoint | undefined> {
-    const [, termId, itemId] = key.split(":");
-    const run = this.terms.get(termId);
-    const point = run?.term.pointOf(itemId);
+    const ids = splitPointKey(key);
+    if (ids === undefined) return undefined;
+    const run = this.terms.get(ids.termId);
+    const point = run?.term.pointOf(ids.itemId);
     if (run === undefined || point === undefined) return undefined;
     await this.master.request({ kind: "read", ioa: point.ioa, commonAddress: run.term.commonAddress });
     return run.term.current().find((p) => p.key === key);

@@ -14,7 +14,7 @@ import {
 import { Connection, type DrivenSession, type TransportAction } from "../../transport/connection";
 import { tcpSocketFactory } from "../../transport/socket";
 import { oneAttempt, probe, type LinkTestAnswer } from "../link-test";
-import { parseIec104DeviceSettings, type RawIec104DeviceSettings } from "./iec104-devices";
+import { parseIec104DeviceSettings, type RawIec104DeviceSettings } from "./devices";
 
 export interface Iec104LinkTest {
   readonly hosts: readonly string[];

@@ -1,6 +1,6 @@
 /** The command node's number cells and scaling, the same for every protocol it writes to. */
 import { DataCollError } from "../../src/core/errors";
-import type { Scaling } from "../../src/core/modbus/values";
+import type { Scaling } from "../../src/core/model/scaling";
 
 export function numberOr(raw: unknown, def: number, field: string): number {
   if (raw === undefined || raw === null || raw === "") return def;

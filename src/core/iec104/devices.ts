@@ -6,8 +6,8 @@
 import { checkMasterOptions, type MasterOptions } from "../../protocols/iec104/session";
 import type { ConnectionOptions } from "../../transport/connection";
 import { DataCollError } from "../errors";
-import { Iec104Master, failoverSocketFactory } from "./iec104-master";
-import { SharedPool, type PoolLease } from "./shared-pool";
+import { Iec104Master, failoverSocketFactory } from "./master";
+import { SharedPool, type PoolLease } from "../runtime/shared-pool";
 
 export interface Iec104DeviceSettings {
   /** Redundant outstations (or links), tried in turn after a failure. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../../../../src/transport/manual-clock";
-import { ModbusSimulator, parseGenerators } from "../../../../src/core/runtime/modbus-simulator";
+import { ModbusSimulator, parseGenerators } from "../../../../src/core/modbus/simulator";
 import { DataCollError } from "../../../../src/core/errors";
 
 describe("Modbus simulator values", function () {

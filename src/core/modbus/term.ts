@@ -3,12 +3,12 @@
  * from them, and one poll cycle that turns the replies into DataPoints. Used by the flow-drawn poll node
  * and by the manager for registry devices, so both poll the same way.
  */
-import { rowNumber } from "./table-cells";
+import { rowNumber } from "../runtime/table-cells";
 import { DataCollError, errorMessage } from "../errors";
 import { parseCsv } from "../csv";
 import { GOOD, pointKey, type Cause, type DataPoint, type Quality } from "../model/datapoint";
 import { normalizeId } from "../model/fields";
-import { isBitTable, parsePointAddress, type ModbusPointAddress } from "../modbus/point-address";
+import { isBitTable, parsePointAddress, type ModbusPointAddress } from "./point-address";
 import {
   performRead,
   planReads,
@@ -17,8 +17,9 @@ import {
   type ModbusRequester,
   type PlanOptions,
   type PlannedRead,
-} from "../modbus/read-plan";
-import { exceedsDeadband, scale, type EngineeringValue, type RawValue, type Scaling } from "../modbus/values";
+} from "./read-plan";
+import { scale, type RawValue } from "./values";
+import { exceedsDeadband, type EngineeringValue, type Scaling } from "../model/scaling";
 
 export interface ModbusTermPoint {
   readonly itemId: string;

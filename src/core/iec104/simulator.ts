@@ -6,6 +6,7 @@
  * data goes out on another. Time and randomness are injected so tests drive them.
  */
 import { DataCollError, errorMessage } from "../errors";
+import { waveValue } from "../generators";
 import {
   GOOD,
   TypeId,
@@ -22,8 +23,8 @@ import {
 } from "../../protocols/iec104/session";
 import type { Clock, TimerHandle } from "../../transport/connection";
 import { listenTcp, type ServerPeer, type TcpServerHandle } from "../../transport/tcp-server";
-import { parseMonitorType } from "./iec104-term";
-import { isCommandKind, type CommandKind } from "./iec104-command";
+import { parseMonitorType } from "./term";
+import { isCommandKind, type CommandKind } from "./command";
 
 export type SimGeneratorKind = "constant" | "ramp" | "sine" | "random-walk" | "toggle";
 export const SIM_GENERATORS: readonly SimGeneratorKind[] = [
@@ -364,24 +365,8 @@ export class Iec104Simulator {
       if (g.generator === "constant") continue;
       const current = this.table.get(g.ioa);
       if (current === undefined) continue;
-      let v: number;
-      switch (g.generator) {
-        case "ramp":
-          v = g.min + ((t % g.periodMs) / g.periodMs) * (g.max - g.min);
-          break;
-        case "sine":
-          v = (g.min + g.max) / 2 + ((g.max - g.min) / 2) * Math.sin((2 * Math.PI * t) / g.periodMs);
-          break;
-        case "random-walk": {
-          const prev = typeof current.value === "number" ? current.value : current.value ? 1 : 0;
-          v = Math.min(g.max, Math.max(g.min, prev + (this.random() * 2 - 1) * g.step));
-          break;
-        }
-        case "toggle":
-          // Half a period at min, half at max: a breaker that opens and closes.
-          v = t % g.periodMs < g.periodMs / 2 ? g.min : g.max;
-          break;
-      }
+      const prev = typeof current.value === "number" ? current.value : current.value ? 1 : 0;
+      const v = waveValue(g.generator, g, t, prev, this.random);
       const next = objectOf(g.kind, g.ioa, v, current.quality);
       if (next.value !== current.value) this.set(g.ioa, next.value, current.quality);
     }

@@ -6,19 +6,15 @@
  */
 import assert from "node:assert/strict";
 import { DataCollError } from "../../../../src/core/errors";
-import { commandObject } from "../../../../src/core/runtime/iec104-command";
-import { parseIec104DeviceSettings } from "../../../../src/core/runtime/iec104-devices";
-import {
-  Iec104Simulator,
-  parseSimCommands,
-  parseSimPoints,
-} from "../../../../src/core/runtime/iec104-simulator";
+import { commandObject } from "../../../../src/core/iec104/command";
+import { parseIec104DeviceSettings } from "../../../../src/core/iec104/devices";
+import { Iec104Simulator, parseSimCommands, parseSimPoints } from "../../../../src/core/iec104/simulator";
 import {
   Iec104Term,
   iec104ItemsFromCsv,
   parseIec104Address,
   parseIec104Items,
-} from "../../../../src/core/runtime/iec104-term";
+} from "../../../../src/core/iec104/term";
 import { cp56, GOOD, TypeId, type Asdu, type MonitorObject } from "../../../../src/protocols/iec104/codec";
 import { ManualClock } from "../../../../src/transport/manual-clock";
 

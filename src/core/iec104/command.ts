@@ -5,10 +5,10 @@
  * cause (negative confirmation with its COT, timeout, lost link).
  */
 import { DataCollError } from "../errors";
-import type { Scaling } from "../modbus/values";
+import type { Scaling } from "../model/scaling";
 import { typeIdFor, typeIdName, type CommandObject } from "../../protocols/iec104/codec";
-import type { Iec104Master, RequestStep } from "./iec104-master";
-import type { CommandKind } from "../model/iec104-address";
+import type { Iec104Master, RequestStep } from "./master";
+import type { CommandKind } from "./address";
 
 export type { CommandKind };
 export const COMMAND_KINDS: readonly CommandKind[] = [

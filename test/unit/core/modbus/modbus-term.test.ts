@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { DataCollError } from "../../../../src/core/errors";
 import { ModbusRequestError } from "../../../../src/core/modbus/client";
 import type { ModbusRequester } from "../../../../src/core/modbus/read-plan";
-import { ModbusTerm, modbusItemsFromCsv, parseModbusItems } from "../../../../src/core/runtime/modbus-term";
+import { ModbusTerm, modbusItemsFromCsv, parseModbusItems } from "../../../../src/core/modbus/term";
 import type { ModbusReply, ModbusRequest } from "../../../../src/protocols/modbus/codec/pdu";
 
 /** Holding registers of one unit in an array; reads outside it fail like a device's exception 02. */
