@@ -36,6 +36,7 @@
  * a fleet of clients restarted together does not reconnect in lockstep. Failures reset when a
  * connection is established.
  */
+import type { Clock, TimerHandle } from "../protocols/clock";
 import type { SocketFactory, TransportSocket } from "./socket";
 
 export type ConnectionState = "idle" | "connecting" | "connected" | "backoff" | "closed";
@@ -52,15 +53,11 @@ export interface DrivenSession<A extends { readonly type: string }> {
   nextDeadline(): number | undefined;
 }
 
-export type TimerHandle = unknown;
+// The one Clock lives with the sessions that read it (src/protocols/clock.ts); re-exported here so the
+// transport's users keep one import for the connection and its clock.
+export type { Clock, TimerHandle } from "../protocols/clock";
 
-/** Time and timers, injected so tests drive them. */
-export interface Clock {
-  now(): number;
-  setTimer(fn: () => void, ms: number): TimerHandle;
-  clearTimer(handle: TimerHandle): void;
-}
-
+/** The wall clock and Node's timers. */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer: (fn, ms) => setTimeout(fn, ms),

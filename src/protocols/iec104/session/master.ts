@@ -27,7 +27,8 @@ import {
 } from "../codec/information-objects";
 import type { Quality } from "../codec/quality";
 import { TypeId, typeIdName } from "../codec/type-ids";
-import { LinkSession, type Clock, type LinkEvent, type LinkState } from "./link";
+import type { TimeSource } from "../../clock";
+import { LinkSession, type LinkEvent, type LinkState } from "./link";
 import {
   commonAddressProblem,
   durationProblem,
@@ -173,7 +174,7 @@ export class MasterSession {
    */
   constructor(
     private readonly options: MasterOptions,
-    private readonly clock: Clock,
+    private readonly clock: TimeSource,
     private readonly ids: RequestIds = requestIds(),
   ) {
     refuseProblems(checkMasterOptions(options));

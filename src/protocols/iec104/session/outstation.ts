@@ -26,7 +26,8 @@ import {
   type MonitorObject,
 } from "../codec/information-objects";
 import { TypeId, typeIdName } from "../codec/type-ids";
-import { LinkSession, type Clock, type LinkEvent, type LinkState } from "./link";
+import type { TimeSource } from "../../clock";
+import { LinkSession, type LinkEvent, type LinkState } from "./link";
 import {
   commonAddressProblem,
   durationProblem,
@@ -146,7 +147,7 @@ export class OutstationSession {
 
   constructor(
     private readonly options: OutstationOptions,
-    private readonly clock: Clock,
+    private readonly clock: TimeSource,
   ) {
     refuseProblems(checkOutstationOptions(options));
     this.link = new LinkSession("controlled", clock, options.link);
