@@ -2,13 +2,14 @@
  * A reconnecting client connection that drives a protocol session. It knows sockets, time and
  * reconnection; it knows nothing of Modbus or IEC 104.
  *
- * THE SESSION INTERFACE. A session is a state machine with no I/O of its own. The connection calls it
- * with the current time (from the injected clock) and carries out the actions it returns:
+ * THE SESSION INTERFACE. A session is a state machine with no I/O of its own. It reads the time from
+ * the same injected clock as the connection (its owner hands both the one Clock of src/protocols/clock.ts)
+ * and the connection carries out the actions it returns:
  *
- *   onConnected(now)        the socket is up; typically returns writes of whatever was waiting
- *   onData(bytes, now)      octets arrived, in any segmentation; the session reassembles frames
- *   onDisconnected(now)     the socket is gone (either side); fail or keep what was on the wire
- *   tick(now)               time passed; act on every deadline <= now
+ *   onConnected()           the socket is up; typically returns writes of whatever was waiting
+ *   onData(bytes)           octets arrived, in any segmentation; the session reassembles frames
+ *   onDisconnected()        the socket is gone (either side); fail or keep what was on the wire
+ *   tick()                  time passed; act on every deadline <= now
  *   nextDeadline()          the earliest time tick() has work, or undefined; asked after every call,
  *                           the connection keeps ONE timer armed for the earliest of it and its own
  *                           deadlines (connect timeout, reconnect backoff); that timer may fire before
@@ -46,10 +47,10 @@ export type TransportAction =
   | { readonly type: "close"; readonly reason: string };
 
 export interface DrivenSession<A extends { readonly type: string }> {
-  onConnected(now: number): readonly (A | TransportAction)[];
-  onData(bytes: Uint8Array, now: number): readonly (A | TransportAction)[];
-  onDisconnected(now: number): readonly (A | TransportAction)[];
-  tick(now: number): readonly (A | TransportAction)[];
+  onConnected(): readonly (A | TransportAction)[];
+  onData(bytes: Uint8Array): readonly (A | TransportAction)[];
+  onDisconnected(): readonly (A | TransportAction)[];
+  tick(): readonly (A | TransportAction)[];
   nextDeadline(): number | undefined;
 }
 
@@ -206,8 +207,8 @@ export class Connection<A extends { readonly type: string }> {
   }
 
   /** Call into the session from outside (a user request) and carry out what it returns. */
-  drive(fn: (now: number) => readonly (A | TransportAction)[]): void {
-    this.serialize(() => this.run(fn(this.clock.now())));
+  drive(fn: () => readonly (A | TransportAction)[]): void {
+    this.serialize(() => this.run(fn()));
   }
 
   /**
@@ -222,7 +223,7 @@ export class Connection<A extends { readonly type: string }> {
       this.dropSocket();
       this.stateDeadline = undefined;
       this.setState("closed", "closed by its owner");
-      if (wasConnected) this.run(this.session.onDisconnected(this.clock.now()));
+      if (wasConnected) this.run(this.session.onDisconnected());
       this.disarm();
     });
   }
@@ -270,14 +271,14 @@ export class Connection<A extends { readonly type: string }> {
           this.failures = 0;
           this.stateDeadline = undefined;
           this.setState("connected");
-          this.run(this.session.onConnected(this.clock.now()));
+          this.run(this.session.onConnected());
         }),
       data: (bytes) =>
         this.serialize(() => {
           if (!own() || this.current !== "connected") return;
           const now = this.clock.now();
           this.tap("rx", bytes, now);
-          this.run(this.session.onData(bytes, now));
+          this.run(this.session.onData(bytes));
         }),
       close: (reason) =>
         this.serialize(() => {
@@ -302,7 +303,7 @@ export class Connection<A extends { readonly type: string }> {
     const delay = Math.max(1, Math.round(base * (1 - j + 2 * j * this.random())));
     this.stateDeadline = now + delay;
     this.setState("backoff", reason, this.stateDeadline);
-    if (wasConnected) this.run(this.session.onDisconnected(now));
+    if (wasConnected) this.run(this.session.onDisconnected());
   }
 
   private flush(): void {
@@ -354,7 +355,7 @@ export class Connection<A extends { readonly type: string }> {
           this.connect();
         }
       }
-      this.run(this.session.tick(now));
+      this.run(this.session.tick());
     });
   }
 

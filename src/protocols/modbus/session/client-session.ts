@@ -10,7 +10,7 @@
  *   common complaint about the incumbent Node-RED package, notes/modbus.md).
  * - Up to `maxInFlight` requests are on the wire at once, told apart by transaction id (Messaging
  *   Implementation Guide §3.1.3). The default is 1 because many gateways serve one request at a time.
- * - Each request on the wire has a deadline (`timeoutMs`, or its own); `tick(now)` fails the ones past
+ * - Each request on the wire has a deadline (`timeoutMs`, or its own); `tick()` fails the ones past
  *   it. A request that waited in the queue longer than `queueTimeoutMs` without being sent fails too,
  *   so a long outage turns polls into prompt failures rather than a backlog.
  * - A reply whose transaction id is not on the wire is discarded and counted (late if that id timed out
@@ -41,6 +41,7 @@
  *   request ("malformed-reply"); the MBAP framing is intact so the connection stays. A bad MBAP header
  *   loses the framing, so the session asks the transport to close the connection.
  */
+import type { TimeSource } from "../../clock";
 import { MbapAssembler, encodeMbap } from "../codec/mbap";
 import {
   decodeReply,
@@ -216,7 +217,11 @@ export class ModbusClientSession {
     backoffRejects: 0,
   };
 
-  constructor(options: Partial<ModbusSessionOptions> = {}) {
+  /** `clock` is the one the transport driving this session uses, so deadlines agree with its timer. */
+  constructor(
+    options: Partial<ModbusSessionOptions>,
+    private readonly clock: TimeSource,
+  ) {
     const o = { ...DEFAULT_SESSION_OPTIONS, ...options };
     const problem = checkSessionOptions(o);
     if (problem !== undefined) throw new RangeError(problem.message);
@@ -239,8 +244,12 @@ export class ModbusClientSession {
     return this.connected;
   }
 
-  /** Until when `unit` is backed off, or undefined when it is not (as of `now`). */
-  unitBackedOffUntil(unit: number, now: number): number | undefined {
+  /** Until when `unit` is backed off, or undefined when it is not (as of now). */
+  unitBackedOffUntil(unit: number): number | undefined {
+    return this.backedOffUntil(unit, this.clock.now());
+  }
+
+  private backedOffUntil(unit: number, now: number): number | undefined {
     const b = this.backoff.get(unit);
     return b !== undefined && b.until > now ? b.until : undefined;
   }
@@ -252,9 +261,9 @@ export class ModbusClientSession {
   submit(
     unit: number,
     request: ModbusRequest,
-    now: number,
     opts: { readonly timeoutMs?: number } = {},
   ): { readonly id: number; readonly actions: readonly ModbusSessionAction[] } {
+    const now = this.clock.now();
     const id = this.nextId++;
     this.counters.requests++;
     if (this.closed) return { id, actions: [this.fail(id, "closed", "the Modbus connection was closed")] };
@@ -267,7 +276,7 @@ export class ModbusClientSession {
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
       return { id, actions: [this.fail(id, "invalid-request", `timeout ${timeoutMs} ms must be positive`)] };
     }
-    const until = this.unitBackedOffUntil(unit, now);
+    const until = this.backedOffUntil(unit, now);
     if (until !== undefined) return { id, actions: [this.failBackedOff(id, unit, until, now)] };
     if (this.queue.length >= this.options.maxQueue) {
       this.counters.queueOverflows++;
@@ -286,14 +295,16 @@ export class ModbusClientSession {
     return { id, actions: this.pump(now) };
   }
 
-  onConnected(now: number): readonly ModbusSessionAction[] {
+  onConnected(): readonly ModbusSessionAction[] {
+    const now = this.clock.now();
     this.connected = true;
     this.silentTimeouts = 0;
     this.assembler.reset();
     return this.pump(now);
   }
 
-  onDisconnected(now: number): readonly ModbusSessionAction[] {
+  onDisconnected(): readonly ModbusSessionAction[] {
+    const now = this.clock.now();
     this.connected = false;
     this.assembler.reset();
     const actions: ModbusSessionAction[] = [];
@@ -329,7 +340,8 @@ export class ModbusClientSession {
     return actions;
   }
 
-  onData(bytes: Uint8Array, now: number): readonly ModbusSessionAction[] {
+  onData(bytes: Uint8Array): readonly ModbusSessionAction[] {
+    const now = this.clock.now();
     const r = this.assembler.push(bytes);
     const actions: ModbusSessionAction[] = [];
     // Any frame, even a late or stray one, shows the peer is there.
@@ -373,7 +385,8 @@ export class ModbusClientSession {
     return actions;
   }
 
-  tick(now: number): readonly ModbusSessionAction[] {
+  tick(): readonly ModbusSessionAction[] {
+    const now = this.clock.now();
     const actions: ModbusSessionAction[] = [];
     let backedOff = false;
     for (const [tid, f] of this.inFlight) {
@@ -458,7 +471,7 @@ export class ModbusClientSession {
     const actions: ModbusSessionAction[] = [];
     const keep: Pending[] = [];
     for (const p of this.queue) {
-      const until = this.unitBackedOffUntil(p.unit, now);
+      const until = this.backedOffUntil(p.unit, now);
       if (until === undefined) keep.push(p);
       else actions.push(this.failBackedOff(p.id, p.unit, until, now));
     }
@@ -501,7 +514,7 @@ export class ModbusClientSession {
       const p = this.queue[0];
       this.queue.shift();
       // submit() and tick() already fail these; checked again so that no path sends to a backed-off unit.
-      const until = this.unitBackedOffUntil(p.unit, now);
+      const until = this.backedOffUntil(p.unit, now);
       if (until !== undefined) {
         actions.push(this.failBackedOff(p.id, p.unit, until, now));
         continue;
