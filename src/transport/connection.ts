@@ -38,6 +38,7 @@
  * connection is established.
  */
 import type { Clock, TimerHandle } from "../protocols/clock";
+import { between, firstProblem, positiveDuration, rule, type OptionCheck } from "../protocols/options";
 import type { SocketFactory, TransportSocket } from "./socket";
 
 export type ConnectionState = "idle" | "connecting" | "connected" | "backoff" | "closed";
@@ -82,35 +83,17 @@ export const DEFAULT_CONNECTION_OPTIONS: ConnectionOptions = Object.freeze({
 });
 
 /** The first option out of range, with a sentence saying why, or undefined when all are fine. */
-export function checkConnectionOptions(
-  o: ConnectionOptions,
-): { readonly field: keyof ConnectionOptions; readonly message: string } | undefined {
-  const finite = (v: number): boolean => Number.isFinite(v);
-  if (!(o.connectTimeoutMs > 0 && finite(o.connectTimeoutMs))) {
-    return {
-      field: "connectTimeoutMs",
-      message: `connect timeout ${o.connectTimeoutMs} ms must be positive`,
-    };
-  }
-  if (!(o.reconnectInitialMs > 0 && finite(o.reconnectInitialMs))) {
-    return {
-      field: "reconnectInitialMs",
-      message: `first reconnect delay ${o.reconnectInitialMs} ms must be positive`,
-    };
-  }
-  if (!(o.reconnectMaxMs >= o.reconnectInitialMs && finite(o.reconnectMaxMs))) {
-    return {
-      field: "reconnectMaxMs",
-      message: `maximum reconnect delay ${o.reconnectMaxMs} ms must be at least the first delay (${o.reconnectInitialMs} ms)`,
-    };
-  }
-  if (!(o.reconnectJitter >= 0 && o.reconnectJitter <= 1)) {
-    return {
-      field: "reconnectJitter",
-      message: `reconnect jitter ${o.reconnectJitter} must be between 0 and 1`,
-    };
-  }
-  return undefined;
+export function checkConnectionOptions(o: ConnectionOptions): OptionCheck<keyof ConnectionOptions> {
+  return firstProblem<keyof ConnectionOptions>(
+    positiveDuration("connectTimeoutMs", "connect timeout", o.connectTimeoutMs),
+    positiveDuration("reconnectInitialMs", "first reconnect delay", o.reconnectInitialMs),
+    rule(
+      "reconnectMaxMs",
+      o.reconnectMaxMs >= o.reconnectInitialMs && Number.isFinite(o.reconnectMaxMs),
+      `maximum reconnect delay ${o.reconnectMaxMs} ms must be at least the first delay (${o.reconnectInitialMs} ms)`,
+    ),
+    between("reconnectJitter", "reconnect jitter", o.reconnectJitter, 0, 1),
+  );
 }
 
 export interface StateChange {

@@ -42,6 +42,15 @@
  *   loses the framing, so the session asks the transport to close the connection.
  */
 import type { TimeSource } from "../../clock";
+import {
+  duration,
+  firstProblem,
+  flag,
+  positiveDuration,
+  rule,
+  wholeNumber,
+  type OptionCheck,
+} from "../../options";
 import { MbapAssembler, encodeMbap } from "../codec/mbap";
 import {
   decodeReply,
@@ -81,45 +90,29 @@ export const DEFAULT_SESSION_OPTIONS: ModbusSessionOptions = Object.freeze({
 });
 
 /** The first option out of range, with a sentence saying why, or undefined when all are fine. */
-export function checkSessionOptions(
-  o: ModbusSessionOptions,
-): { readonly field: keyof ModbusSessionOptions; readonly message: string } | undefined {
-  const whole = (v: number, min: number, max = Number.MAX_SAFE_INTEGER): boolean =>
-    Number.isInteger(v) && v >= min && v <= max;
-  if (!whole(o.maxQueue, 0))
-    return { field: "maxQueue", message: `queue size ${o.maxQueue} must be a whole number >= 0` };
-  // More than 65535 requests cannot be told apart by a 16-bit transaction id.
-  if (!whole(o.maxInFlight, 1, 0xffff)) {
-    return {
-      field: "maxInFlight",
-      message: `requests in flight ${o.maxInFlight} must be a whole number 1..65535`,
-    };
-  }
-  if (!(o.timeoutMs > 0 && Number.isFinite(o.timeoutMs))) {
-    return { field: "timeoutMs", message: `reply timeout ${o.timeoutMs} ms must be positive` };
-  }
-  if (!(o.queueTimeoutMs >= 0 && Number.isFinite(o.queueTimeoutMs))) {
-    return {
-      field: "queueTimeoutMs",
-      message: `queue wait limit ${o.queueTimeoutMs} ms must be >= 0 (0: no limit)`,
-    };
-  }
-  if (!(o.unitBackoffMs >= 0 && Number.isFinite(o.unitBackoffMs))) {
-    return { field: "unitBackoffMs", message: `unit backoff ${o.unitBackoffMs} ms must be >= 0 (0: off)` };
-  }
-  if (!(o.unitBackoffMaxMs >= o.unitBackoffMs && Number.isFinite(o.unitBackoffMaxMs))) {
-    return {
-      field: "unitBackoffMaxMs",
-      message: `maximum unit backoff ${o.unitBackoffMaxMs} ms must be at least the unit backoff (${o.unitBackoffMs} ms)`,
-    };
-  }
-  if (!whole(o.reconnectAfterTimeouts, 0)) {
-    return {
-      field: "reconnectAfterTimeouts",
-      message: `timeouts before reconnecting ${o.reconnectAfterTimeouts} must be a whole number >= 0 (0: never)`,
-    };
-  }
-  return undefined;
+export function checkSessionOptions(o: ModbusSessionOptions): OptionCheck<keyof ModbusSessionOptions> {
+  return firstProblem<keyof ModbusSessionOptions>(
+    wholeNumber("maxQueue", "queue size", o.maxQueue, 0),
+    // More than 65535 requests cannot be told apart by a 16-bit transaction id.
+    wholeNumber("maxInFlight", "requests in flight", o.maxInFlight, 1, 0xffff),
+    positiveDuration("timeoutMs", "reply timeout", o.timeoutMs),
+    duration("queueTimeoutMs", "queue wait limit", o.queueTimeoutMs, 0, "no limit"),
+    duration("unitBackoffMs", "unit backoff", o.unitBackoffMs, 0, "off"),
+    rule(
+      "unitBackoffMaxMs",
+      o.unitBackoffMaxMs >= o.unitBackoffMs && Number.isFinite(o.unitBackoffMaxMs),
+      `maximum unit backoff ${o.unitBackoffMaxMs} ms must be at least the unit backoff (${o.unitBackoffMs} ms)`,
+    ),
+    flag("acceptRewrittenUnitId", "accepting a rewritten unit id", o.acceptRewrittenUnitId),
+    wholeNumber(
+      "reconnectAfterTimeouts",
+      "timeouts before reconnecting",
+      o.reconnectAfterTimeouts,
+      0,
+      undefined,
+      "never",
+    ),
+  );
 }
 
 export type FailureKind =
