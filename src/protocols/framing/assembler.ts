@@ -5,8 +5,9 @@
  * a frame ends, refuse sizes it can never have, keep the partial tail for the next chunk — and only the
  * first differs between framings. That part is a `FrameSpec`; the rest lives here once.
  *
- * Pure: no I/O and no timers. A framing whose frame end is marked by silence (RTU's 3.5 character gap)
- * is cut by the caller's timer, which then pushes what it holds; the assembler never waits.
+ * Pure: no I/O and no timers. RTU frames are sized from their function code by the header reader, so the
+ * assembler never waits for RTU's 3.5-character silence; a caller that also watches for it (to resync
+ * after noise) does so with its own timer and `reset()`.
  *
  * Frames are views into the received bytes, not copies; only a tail held between chunks is copied.
  */
