@@ -49,6 +49,16 @@ export function wholeSetting(
   return n;
 }
 
+/** Any finite number, as a number or a text cell; the caller's own checks bound it. */
+export function numberSetting(raw: unknown, field: string, fallback: number): number {
+  if (isEmpty(raw)) return fallback;
+  const n = typeof raw === "string" ? Number(raw.trim()) : raw;
+  if (typeof n !== "number" || !Number.isFinite(n)) {
+    throw new DataCollError("invalid", `${field} must be a number, not ${JSON.stringify(raw)}`, field);
+  }
+  return n;
+}
+
 /** true or false, as a boolean or the text the editor saves. */
 export function flagSetting(raw: unknown, field: string, fallback: boolean): boolean {
   if (isEmpty(raw)) return fallback;
