@@ -31,6 +31,9 @@ export function rankOf(rel) {
   if (parts[1] === "protocols") {
     // The shared frame assembler and every protocol's codec are pure functions over bytes.
     if (SHARED_PROTOCOL_FOLDERS.has(parts[2])) return 1;
+    // Files directly in src/protocols (clock.ts, options.ts) are what every wire layer and the transport
+    // share: an interface and pure checks, importing nothing above them.
+    if (parts.length === 3) return 1;
     if (parts[3] === "codec") return 1;
     // A protocol's session and any other file of its wire layer (src/protocols/modbus/server.ts, the
     // server's state machine) are state machines without sockets or timers: they may use codecs, and

@@ -2,6 +2,7 @@ import os from "node:os";
 import type { RedisOptions } from "ioredis";
 import { DataCollError } from "./errors";
 import { parseTls, tlsConnectOptions, type TlsSettings } from "./tls-options";
+import { choiceSetting, optionalTextSetting } from "./settings";
 
 /** Where the shared state lives: Redis (several instances) or the embedded in-memory store (one). */
 export type StoreKind = "embedded" | "redis";
@@ -38,23 +39,10 @@ export function defaultInstanceId(): string {
 
 const NAMESPACE_RULE = /^[A-Za-z0-9_.-]{1,64}:$/;
 
-function optionalString(raw: unknown, field: string): string | undefined {
-  if (raw === undefined || raw === null || raw === "") return undefined;
-  if (typeof raw !== "string") throw new DataCollError("invalid", `${field} must be text`, field);
-  return raw.trim() || undefined;
-}
-
 /** Validate a manager's settings as the editor saved them; names the field at fault. */
 export function parseManagerSettings(raw: RawManagerSettings): ManagerSettings {
-  const store = raw.store ?? "embedded";
-  if (store !== "embedded" && store !== "redis") {
-    throw new DataCollError(
-      "invalid",
-      `store must be "embedded" or "redis", not ${JSON.stringify(store)}`,
-      "store",
-    );
-  }
-  const redisUrl = optionalString(raw.redisUrl, "redisUrl") ?? "redis://127.0.0.1:6379";
+  const store = choiceSetting(raw.store, "store", "embedded", ["embedded", "redis"] as const);
+  const redisUrl = optionalTextSetting(raw.redisUrl, "redisUrl") ?? "redis://127.0.0.1:6379";
   if (store === "redis" && !/^rediss?:\/\//.test(redisUrl)) {
     throw new DataCollError("invalid", "redisUrl must start with redis:// or rediss://", "redisUrl");
   }
@@ -77,7 +65,7 @@ export function parseManagerSettings(raw: RawManagerSettings): ManagerSettings {
           tlsFields,
         )
       : undefined;
-  const namespace = optionalString(raw.namespace, "namespace") ?? DEFAULT_NAMESPACE;
+  const namespace = optionalTextSetting(raw.namespace, "namespace") ?? DEFAULT_NAMESPACE;
   if (!NAMESPACE_RULE.test(namespace)) {
     throw new DataCollError(
       "invalid",
@@ -88,10 +76,10 @@ export function parseManagerSettings(raw: RawManagerSettings): ManagerSettings {
   return {
     store,
     redisUrl,
-    redisPassword: optionalString(raw.redisPassword, "redisPassword"),
+    redisPassword: optionalTextSetting(raw.redisPassword, "redisPassword"),
     ...(redisTls === undefined ? {} : { redisTls }),
     namespace,
-    instanceId: optionalString(raw.instanceId, "instanceId") ?? defaultInstanceId(),
+    instanceId: optionalTextSetting(raw.instanceId, "instanceId") ?? defaultInstanceId(),
   };
 }
 

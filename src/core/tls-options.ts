@@ -3,6 +3,7 @@
  * for what it is, a client certificate only with its key, and certificate checking on unless switched off.
  */
 import { DataCollError } from "./errors";
+import { flagSetting, textSetting } from "./settings";
 
 export interface TlsSettings {
   /** PEM text of the CA certificate(s) that signed the server's certificate; undefined: the system's. */
@@ -21,26 +22,13 @@ export interface TlsFields {
   readonly rejectUnauthorized: string;
 }
 
-function text(raw: unknown, field: string): string {
-  if (raw === undefined || raw === null) return "";
-  if (typeof raw !== "string") throw new DataCollError("invalid", `${field} must be text`, field);
-  return raw.trim();
-}
-
 export function optionalPem(raw: unknown, field: string): string | undefined {
-  const value = text(raw, field);
+  const value = textSetting(raw, field, "");
   if (value === "") return undefined;
   if (!value.includes("-----BEGIN ")) {
     throw new DataCollError("invalid", `${field} must be PEM text (starting with -----BEGIN …)`, field);
   }
   return value;
-}
-
-export function flag(raw: unknown, field: string, fallback: boolean): boolean {
-  if (raw === undefined || raw === null || raw === "") return fallback;
-  if (raw === true || raw === "true") return true;
-  if (raw === false || raw === "false") return false;
-  throw new DataCollError("invalid", `${field} must be true or false`, field);
 }
 
 /** Validate CA, client certificate, key and the verify switch; the field names are the caller's. */
@@ -57,7 +45,7 @@ export function parseTls(
     ca: optionalPem(raw.ca, fields.ca),
     cert: optionalPem(raw.cert, fields.cert),
     key: optionalPem(raw.key, fields.key),
-    rejectUnauthorized: flag(raw.rejectUnauthorized, fields.rejectUnauthorized, true),
+    rejectUnauthorized: flagSetting(raw.rejectUnauthorized, fields.rejectUnauthorized, true),
   };
   if ((tls.cert === undefined) !== (tls.key === undefined)) {
     const missing = tls.cert === undefined ? fields.cert : fields.key;

@@ -2,13 +2,14 @@
  * A reconnecting client connection that drives a protocol session. It knows sockets, time and
  * reconnection; it knows nothing of Modbus or IEC 104.
  *
- * THE SESSION INTERFACE. A session is a state machine with no I/O of its own. The connection calls it
- * with the current time (from the injected clock) and carries out the actions it returns:
+ * THE SESSION INTERFACE. A session is a state machine with no I/O of its own. It reads the time from
+ * the same injected clock as the connection (its owner hands both the one Clock of src/protocols/clock.ts)
+ * and the connection carries out the actions it returns:
  *
- *   onConnected(now)        the socket is up; typically returns writes of whatever was waiting
- *   onData(bytes, now)      octets arrived, in any segmentation; the session reassembles frames
- *   onDisconnected(now)     the socket is gone (either side); fail or keep what was on the wire
- *   tick(now)               time passed; act on every deadline <= now
+ *   onConnected()           the socket is up; typically returns writes of whatever was waiting
+ *   onData(bytes)           octets arrived, in any segmentation; the session reassembles frames
+ *   onDisconnected()        the socket is gone (either side); fail or keep what was on the wire
+ *   tick()                  time passed; act on every deadline <= now
  *   nextDeadline()          the earliest time tick() has work, or undefined; asked after every call,
  *                           the connection keeps ONE timer armed for the earliest of it and its own
  *                           deadlines (connect timeout, reconnect backoff); that timer may fire before
@@ -36,6 +37,8 @@
  * a fleet of clients restarted together does not reconnect in lockstep. Failures reset when a
  * connection is established.
  */
+import type { Clock, TimerHandle } from "../protocols/clock";
+import { between, firstProblem, positiveDuration, rule, type OptionCheck } from "../protocols/options";
 import type { SocketFactory, TransportSocket } from "./socket";
 
 export type ConnectionState = "idle" | "connecting" | "connected" | "backoff" | "closed";
@@ -45,22 +48,18 @@ export type TransportAction =
   | { readonly type: "close"; readonly reason: string };
 
 export interface DrivenSession<A extends { readonly type: string }> {
-  onConnected(now: number): readonly (A | TransportAction)[];
-  onData(bytes: Uint8Array, now: number): readonly (A | TransportAction)[];
-  onDisconnected(now: number): readonly (A | TransportAction)[];
-  tick(now: number): readonly (A | TransportAction)[];
+  onConnected(): readonly (A | TransportAction)[];
+  onData(bytes: Uint8Array): readonly (A | TransportAction)[];
+  onDisconnected(): readonly (A | TransportAction)[];
+  tick(): readonly (A | TransportAction)[];
   nextDeadline(): number | undefined;
 }
 
-export type TimerHandle = unknown;
+// The one Clock lives with the sessions that read it (src/protocols/clock.ts); re-exported here so the
+// transport's users keep one import for the connection and its clock.
+export type { Clock, TimerHandle } from "../protocols/clock";
 
-/** Time and timers, injected so tests drive them. */
-export interface Clock {
-  now(): number;
-  setTimer(fn: () => void, ms: number): TimerHandle;
-  clearTimer(handle: TimerHandle): void;
-}
-
+/** The wall clock and Node's timers. */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer: (fn, ms) => setTimeout(fn, ms),
@@ -84,35 +83,17 @@ export const DEFAULT_CONNECTION_OPTIONS: ConnectionOptions = Object.freeze({
 });
 
 /** The first option out of range, with a sentence saying why, or undefined when all are fine. */
-export function checkConnectionOptions(
-  o: ConnectionOptions,
-): { readonly field: keyof ConnectionOptions; readonly message: string } | undefined {
-  const finite = (v: number): boolean => Number.isFinite(v);
-  if (!(o.connectTimeoutMs > 0 && finite(o.connectTimeoutMs))) {
-    return {
-      field: "connectTimeoutMs",
-      message: `connect timeout ${o.connectTimeoutMs} ms must be positive`,
-    };
-  }
-  if (!(o.reconnectInitialMs > 0 && finite(o.reconnectInitialMs))) {
-    return {
-      field: "reconnectInitialMs",
-      message: `first reconnect delay ${o.reconnectInitialMs} ms must be positive`,
-    };
-  }
-  if (!(o.reconnectMaxMs >= o.reconnectInitialMs && finite(o.reconnectMaxMs))) {
-    return {
-      field: "reconnectMaxMs",
-      message: `maximum reconnect delay ${o.reconnectMaxMs} ms must be at least the first delay (${o.reconnectInitialMs} ms)`,
-    };
-  }
-  if (!(o.reconnectJitter >= 0 && o.reconnectJitter <= 1)) {
-    return {
-      field: "reconnectJitter",
-      message: `reconnect jitter ${o.reconnectJitter} must be between 0 and 1`,
-    };
-  }
-  return undefined;
+export function checkConnectionOptions(o: ConnectionOptions): OptionCheck<keyof ConnectionOptions> {
+  return firstProblem<keyof ConnectionOptions>(
+    positiveDuration("connectTimeoutMs", "connect timeout", o.connectTimeoutMs),
+    positiveDuration("reconnectInitialMs", "first reconnect delay", o.reconnectInitialMs),
+    rule(
+      "reconnectMaxMs",
+      o.reconnectMaxMs >= o.reconnectInitialMs && Number.isFinite(o.reconnectMaxMs),
+      `maximum reconnect delay ${o.reconnectMaxMs} ms must be at least the first delay (${o.reconnectInitialMs} ms)`,
+    ),
+    between("reconnectJitter", "reconnect jitter", o.reconnectJitter, 0, 1),
+  );
 }
 
 export interface StateChange {
@@ -209,8 +190,8 @@ export class Connection<A extends { readonly type: string }> {
   }
 
   /** Call into the session from outside (a user request) and carry out what it returns. */
-  drive(fn: (now: number) => readonly (A | TransportAction)[]): void {
-    this.serialize(() => this.run(fn(this.clock.now())));
+  drive(fn: () => readonly (A | TransportAction)[]): void {
+    this.serialize(() => this.run(fn()));
   }
 
   /**
@@ -225,7 +206,7 @@ export class Connection<A extends { readonly type: string }> {
       this.dropSocket();
       this.stateDeadline = undefined;
       this.setState("closed", "closed by its owner");
-      if (wasConnected) this.run(this.session.onDisconnected(this.clock.now()));
+      if (wasConnected) this.run(this.session.onDisconnected());
       this.disarm();
     });
   }
@@ -273,14 +254,14 @@ export class Connection<A extends { readonly type: string }> {
           this.failures = 0;
           this.stateDeadline = undefined;
           this.setState("connected");
-          this.run(this.session.onConnected(this.clock.now()));
+          this.run(this.session.onConnected());
         }),
       data: (bytes) =>
         this.serialize(() => {
           if (!own() || this.current !== "connected") return;
           const now = this.clock.now();
           this.tap("rx", bytes, now);
-          this.run(this.session.onData(bytes, now));
+          this.run(this.session.onData(bytes));
         }),
       close: (reason) =>
         this.serialize(() => {
@@ -305,7 +286,7 @@ export class Connection<A extends { readonly type: string }> {
     const delay = Math.max(1, Math.round(base * (1 - j + 2 * j * this.random())));
     this.stateDeadline = now + delay;
     this.setState("backoff", reason, this.stateDeadline);
-    if (wasConnected) this.run(this.session.onDisconnected(now));
+    if (wasConnected) this.run(this.session.onDisconnected());
   }
 
   private flush(): void {
@@ -357,7 +338,7 @@ export class Connection<A extends { readonly type: string }> {
           this.connect();
         }
       }
-      this.run(this.session.tick(now));
+      this.run(this.session.tick());
     });
   }
 

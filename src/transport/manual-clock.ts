@@ -2,7 +2,7 @@
  * A clock that moves only when told to: `advance(ms)` fires, in time order, every timer that falls due.
  * For tests of anything that takes a `Clock`, so no test waits on the wall clock.
  */
-import type { Clock, TimerHandle } from "./connection";
+import type { Clock, TimerHandle } from "../protocols/clock";
 
 interface Pending {
   readonly id: number;

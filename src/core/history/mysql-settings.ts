@@ -7,7 +7,8 @@ import mysql from "mysql2/promise";
 import type { Pool, PoolOptions } from "mysql2/promise";
 import { DataCollError, errorMessage } from "../errors";
 import { explainNetworkError } from "../link-test";
-import { flag, parseTls, tlsConnectOptions, type TlsSettings } from "../tls-options";
+import { flagSetting, textSetting, wholeSetting } from "../settings";
+import { parseTls, tlsConnectOptions, type TlsSettings } from "../tls-options";
 
 export type MysqlTls = TlsSettings;
 
@@ -47,32 +48,17 @@ export const MYSQL_DEFAULTS = Object.freeze({
   connectTimeoutMs: 10_000,
 });
 
-function text(raw: unknown, field: string, fallback: string): string {
-  if (raw === undefined || raw === null || raw === "") return fallback;
-  if (typeof raw !== "string") throw new DataCollError("invalid", `${field} must be text`, field);
-  return raw.trim() === "" ? fallback : raw.trim();
-}
-
-function integer(raw: unknown, field: string, fallback: number, min: number, max: number): number {
-  if (raw === undefined || raw === null || raw === "") return fallback;
-  const n = typeof raw === "string" ? Number(raw.trim()) : raw;
-  if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) {
-    throw new DataCollError("invalid", `${field} must be a whole number from ${min} to ${max}`, field);
-  }
-  return n;
-}
-
 // MySQL's own rule for unquoted names is looser; we keep to what works unquoted everywhere and in URLs.
 const DATABASE_RULE = /^[A-Za-z0-9_$]{1,64}$/;
 const HOST_RULE = /^[A-Za-z0-9.:_[\]-]{1,253}$/;
 
 /** Validate a connection as the editor saved it; throws a DataCollError naming the field at fault. */
 export function parseMysqlSettings(raw: RawMysqlSettings): MysqlSettings {
-  const host = text(raw.host, "host", MYSQL_DEFAULTS.host);
+  const host = textSetting(raw.host, "host", MYSQL_DEFAULTS.host);
   if (!HOST_RULE.test(host)) {
     throw new DataCollError("invalid", "host must be a host name or an IP address", "host");
   }
-  const database = text(raw.database, "database", "");
+  const database = textSetting(raw.database, "database", "");
   if (!DATABASE_RULE.test(database)) {
     throw new DataCollError(
       "invalid",
@@ -80,25 +66,25 @@ export function parseMysqlSettings(raw: RawMysqlSettings): MysqlSettings {
       "database",
     );
   }
-  const user = text(raw.user, "user", MYSQL_DEFAULTS.user);
+  const user = textSetting(raw.user, "user", MYSQL_DEFAULTS.user);
   if (user.length > 80) throw new DataCollError("invalid", "user must be at most 80 characters", "user");
   if (raw.password !== undefined && raw.password !== null && typeof raw.password !== "string") {
     throw new DataCollError("invalid", "password must be text", "password");
   }
-  const useTls = flag(raw.tls, "tls", false);
+  const useTls = flagSetting(raw.tls, "tls", false);
   const tls: MysqlTls | undefined = useTls
     ? parseTls(raw, { ca: "ca", cert: "cert", key: "key", rejectUnauthorized: "rejectUnauthorized" })
     : undefined;
   return {
     host,
-    port: integer(raw.port, "port", MYSQL_DEFAULTS.port, 1, 65535),
+    port: wholeSetting(raw.port, "port", MYSQL_DEFAULTS.port, 1, 65535),
     database,
     user,
     // A password is kept exactly as typed: spaces may be part of it.
     password: typeof raw.password === "string" ? raw.password : "",
-    poolSize: integer(raw.poolSize, "poolSize", MYSQL_DEFAULTS.poolSize, 1, 64),
+    poolSize: wholeSetting(raw.poolSize, "poolSize", MYSQL_DEFAULTS.poolSize, 1, 64),
     tls,
-    connectTimeoutMs: integer(
+    connectTimeoutMs: wholeSetting(
       raw.connectTimeoutMs,
       "connectTimeoutMs",
       MYSQL_DEFAULTS.connectTimeoutMs,

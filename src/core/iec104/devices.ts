@@ -6,6 +6,7 @@
 import { checkMasterOptions, type MasterOptions } from "../../protocols/iec104/session";
 import type { ConnectionOptions } from "../../transport/connection";
 import { DataCollError } from "../errors";
+import { numberSetting, wholeSetting } from "../settings";
 import { Iec104Master, failoverSocketFactory } from "./master";
 import { SharedPool, type PoolLease } from "../runtime/shared-pool";
 
@@ -45,12 +46,8 @@ export interface RawIec104DeviceSettings {
 
 const HOST = /^[A-Za-z0-9.\-:[\]_]{1,253}$/;
 
-function num(raw: unknown, field: string, def: number): number {
-  if (raw === undefined || raw === null || raw === "") return def;
-  const n = typeof raw === "number" ? raw : Number(String(raw).trim());
-  if (!Number.isFinite(n)) throw new DataCollError("invalid", `${field} must be a number`, field);
-  return n;
-}
+// Numbers are read the one way settings are (core/settings.ts); the stack's own checks bound them.
+const num = numberSetting;
 
 function bool(raw: unknown, def: boolean): boolean {
   if (raw === undefined || raw === null || raw === "") return def;
@@ -87,10 +84,7 @@ const FIELD_OF: Readonly<Record<string, string>> = {
 /** Validate an IEC 104 device's settings; the error names the field at fault (the stack's own checks). */
 export function parseIec104DeviceSettings(raw: RawIec104DeviceSettings): Iec104DeviceSettings {
   const hosts = parseHosts(raw.host);
-  const port = num(raw.port, "port", 2404);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new DataCollError("invalid", "port must be a whole number from 1 to 65535", "port");
-  }
+  const port = wholeSetting(raw.port, "port", 2404, 1, 65535);
   const s = (field: keyof RawIec104DeviceSettings, def: number): number =>
     Math.round(num(raw[field], field, def) * 1000);
   const master: MasterOptions = {

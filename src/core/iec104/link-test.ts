@@ -11,7 +11,13 @@ import {
   type LinkParameters,
   type LinkState,
 } from "../../protocols/iec104/session";
-import { Connection, type DrivenSession, type TransportAction } from "../../transport/connection";
+import type { TimeSource } from "../../protocols/clock";
+import {
+  Connection,
+  systemClock,
+  type DrivenSession,
+  type TransportAction,
+} from "../../transport/connection";
 import { tcpSocketFactory } from "../../transport/socket";
 import { oneAttempt, probe, type LinkTestAnswer } from "../link-test";
 import { parseIec104DeviceSettings, type RawIec104DeviceSettings } from "./devices";
@@ -39,19 +45,18 @@ type ProbeAction = { readonly type: "link"; readonly state: LinkState };
 /** A controlling link that starts data transfer on connect and stops it again once started. */
 class StartStopProbe implements DrivenSession<ProbeAction> {
   private link: LinkSession | undefined;
-  private now = 0;
-  private readonly clock = { now: (): number => this.now };
 
-  constructor(private readonly params: Partial<LinkParameters>) {}
+  constructor(
+    private readonly params: Partial<LinkParameters>,
+    private readonly clock: TimeSource,
+  ) {}
 
-  onConnected(now: number): (ProbeAction | TransportAction)[] {
-    this.now = now;
+  onConnected(): (ProbeAction | TransportAction)[] {
     this.link = new LinkSession("controlling", this.clock, this.params);
     return this.map(this.link.start());
   }
 
-  onData(bytes: Uint8Array, now: number): (ProbeAction | TransportAction)[] {
-    this.now = now;
+  onData(bytes: Uint8Array): (ProbeAction | TransportAction)[] {
     return this.link === undefined ? [] : this.map(this.link.receive(bytes));
   }
 
@@ -60,8 +65,7 @@ class StartStopProbe implements DrivenSession<ProbeAction> {
     return [];
   }
 
-  tick(now: number): (ProbeAction | TransportAction)[] {
-    this.now = now;
+  tick(): (ProbeAction | TransportAction)[] {
     return this.link === undefined ? [] : this.map(this.link.tick());
   }
 
@@ -102,7 +106,8 @@ async function testOne(host: string, t: Iec104LinkTest): Promise<LinkTestAnswer>
   let stopped: () => void = () => undefined;
   const whenStopped = new Promise<void>((resolve) => (stopped = resolve));
   const connection = new Connection<ProbeAction>({
-    session: new StartStopProbe(t.link),
+    // The probe and the connection read one clock (the default, the system's).
+    session: new StartStopProbe(t.link, systemClock),
     socketFactory: tcpSocketFactory({ host, port: t.port }),
     options: oneAttempt(t.connectTimeoutMs),
     onAction: (a) => {

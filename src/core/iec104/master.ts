@@ -109,7 +109,7 @@ export class Iec104Master {
 
   constructor(deps: Iec104MasterDeps) {
     this.clock = deps.clock ?? systemClock;
-    this.driver = new MasterDriver(deps.master);
+    this.driver = new MasterDriver(deps.master, this.clock);
     this.connection = new Connection<MasterDriverAction>({
       session: this.driver,
       socketFactory: deps.socketFactory,
@@ -189,8 +189,8 @@ export class Iec104Master {
   request(req: MasterRequest): Promise<RequestDone> {
     return new Promise<RequestDone>((resolve, reject) => {
       this.counters.requests++;
-      this.connection.drive((now) => {
-        const { id, actions } = this.driver.request(req, now);
+      this.connection.drive(() => {
+        const { id, actions } = this.driver.request(req);
         this.pending.set(id, { steps: [], resolve, reject });
         return actions;
       });

@@ -20,6 +20,7 @@ import {
 import {
   Connection,
   DEFAULT_CONNECTION_OPTIONS,
+  systemClock,
   checkConnectionOptions,
   type Clock,
   type ConnectionOptions,
@@ -83,11 +84,13 @@ export class ModbusClient {
       checkSessionOptions({ ...DEFAULT_SESSION_OPTIONS, ...deps.session }) ??
       checkConnectionOptions({ ...DEFAULT_CONNECTION_OPTIONS, ...deps.connection });
     if (problem !== undefined) throw new DataCollError("modbus-config", problem.message, problem.field);
-    this.session = new ModbusClientSession(deps.session);
+    // One clock for the session and the connection whose timer drives it, so deadlines agree.
+    const clock = deps.clock ?? systemClock;
+    this.session = new ModbusClientSession(deps.session ?? {}, clock);
     this.connection = new Connection<ModbusSessionAction>({
       session: this.session,
       socketFactory: deps.socketFactory,
-      clock: deps.clock,
+      clock,
       random: deps.random,
       options: deps.connection,
       onAction: (a) => this.settle(a),
@@ -147,8 +150,8 @@ export class ModbusClient {
 
   request(unit: number, request: ModbusRequest, opts: RequestOptions = {}): Promise<ModbusReply> {
     return new Promise<ModbusReply>((resolve, reject) => {
-      this.connection.drive((now) => {
-        const { id, actions } = this.session.submit(unit, request, now, opts);
+      this.connection.drive(() => {
+        const { id, actions } = this.session.submit(unit, request, opts);
         this.waiters.set(id, { resolve, reject });
         return actions;
       });

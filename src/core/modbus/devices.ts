@@ -5,6 +5,7 @@
  */
 import { DataCollError } from "../errors";
 import { ModbusClient } from "./client";
+import { wholeSetting } from "../settings";
 import type { ModbusSessionOptions } from "../../protocols/modbus/session/client-session";
 import type { ConnectionOptions } from "../../transport/connection";
 import { SharedPool, type PoolLease } from "../runtime/shared-pool";
@@ -27,14 +28,8 @@ export interface RawModbusDeviceSettings {
   readonly acceptRewrittenUnit?: unknown;
 }
 
-function int(raw: unknown, field: string, def: number, min: number, max: number): number {
-  if (raw === undefined || raw === null || raw === "") return def;
-  const n = typeof raw === "number" ? raw : Number(String(raw).trim());
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new DataCollError("invalid", `${field} must be a whole number from ${min} to ${max}`, field);
-  }
-  return n;
-}
+// Numbers are read the one way settings are (core/settings.ts).
+const int = wholeSetting;
 
 /** Validate a Modbus device's settings as the editor (or the registry) gives them. */
 export function parseModbusDeviceSettings(raw: RawModbusDeviceSettings): ModbusDeviceSettings {

@@ -11,7 +11,7 @@ import {
   type MasterDriverAction,
   type OutstationEvent,
 } from "../../../src/protocols/iec104/session";
-import { Connection } from "../../../src/transport/connection";
+import { Connection, systemClock } from "../../../src/transport/connection";
 import { tcpSocketFactory } from "../../../src/transport/socket";
 import { listenTcp, type ServerPeer, type TcpServerHandle } from "../../../src/transport/tcp-server";
 import { expectNoLeaks, snapshotResources, type Snapshot } from "../../support/leaks";
@@ -68,7 +68,8 @@ describe("iec104 master and outstation over loopback TCP", function () {
     stations.length = 0;
     waiters = [];
     server = await listenTcp({ port: 0, onConnection: (peer) => serveStation(peer, stations) });
-    driver = new MasterDriver({ commonAddress: 1 });
+    // The connection's default clock, the system's, read by the driver too.
+    driver = new MasterDriver({ commonAddress: 1 }, systemClock);
     conn = new Connection<MasterDriverAction>({
       session: driver,
       socketFactory: tcpSocketFactory({ host: "127.0.0.1", port: server.port }),
@@ -101,9 +102,7 @@ describe("iec104 master and outstation over loopback TCP", function () {
 
     const on = { kind: "single-command", ioa: 5000, value: true, qualifier: 0, select: false } as const;
     const cmd = next((a) => a.type === "result" && a.request === "command" && a.outcome === "terminated");
-    conn.drive(
-      (now) => driver.request({ kind: "command", command: on, selectBeforeOperate: true }, now).actions,
-    );
+    conn.drive(() => driver.request({ kind: "command", command: on, selectBeforeOperate: true }).actions);
     await cmd;
 
     const change = next((a) => a.type === "data" && a.asdu.cot === 3);

@@ -33,7 +33,7 @@ function setup(): {
     };
     link.accept();
   };
-  const driver = new MasterDriver({ commonAddress: 1 });
+  const driver = new MasterDriver({ commonAddress: 1 }, clock);
   const actions: MasterDriverAction[] = [];
   const conn = new Connection<MasterDriverAction>({
     session: driver,
@@ -69,8 +69,8 @@ describe("iec104 master driver on the transport", function () {
   });
 
   it("rejects requests while disconnected and cancels them when the link drops", async function () {
-    const { conn, driver, actions, net, clock } = setup();
-    const early = driver.request({ kind: "read", ioa: 100 }, clock.now());
+    const { conn, driver, actions, net } = setup();
+    const early = driver.request({ kind: "read", ioa: 100 });
     assert.deepEqual(
       early.actions.map((a) => a.type === "result" && a.detail),
       ["not connected to the station"],
@@ -80,8 +80,8 @@ describe("iec104 master driver on the transport", function () {
     // A read the far end never answers: drop the link while it waits.
     net.last.onWrite = undefined;
     let readId = 0;
-    conn.drive((now) => {
-      const r = driver.request({ kind: "read", ioa: 100 }, now);
+    conn.drive(() => {
+      const r = driver.request({ kind: "read", ioa: 100 });
       readId = r.id;
       return r.actions;
     });
@@ -115,7 +115,7 @@ describe("iec104 master driver on the transport", function () {
     conn.start();
     await settle();
     net.last.onWrite = undefined;
-    conn.drive((now) => driver.request({ kind: "interrogation" }, now).actions);
+    conn.drive(() => driver.request({ kind: "interrogation" }).actions);
     clock.advance(15_000);
     assert.equal(conn.state, "backoff");
     conn.close();

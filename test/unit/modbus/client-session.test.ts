@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import {
-  ModbusClientSession,
   type ModbusSessionAction,
   type ModbusSessionOptions,
 } from "../../../src/protocols/modbus/session/client-session";
+import { TimedSession } from "./timed-session";
 import { decodeMbap, encodeMbap } from "../../../src/protocols/modbus/codec/mbap";
 import { decodeRequest, encodeReply, type ModbusRequest } from "../../../src/protocols/modbus/codec/pdu";
 
@@ -44,8 +44,8 @@ function settled(actions: readonly ModbusSessionAction[]): Map<number, string> {
   return m;
 }
 
-function session(opts: Partial<ModbusSessionOptions> = {}): ModbusClientSession {
-  return new ModbusClientSession({ unitBackoffMs: 0, queueTimeoutMs: 0, ...opts });
+function session(opts: Partial<ModbusSessionOptions> = {}): TimedSession {
+  return new TimedSession({ unitBackoffMs: 0, queueTimeoutMs: 0, ...opts });
 }
 
 describe("modbus client session", () => {

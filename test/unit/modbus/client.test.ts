@@ -43,7 +43,7 @@ describe("modbus client (in memory, manual clock)", () => {
     bad(
       { session: { maxInFlight: 0 } },
       "maxInFlight",
-      /requests in flight 0 must be a whole number 1\.\.65535/,
+      /requests in flight 0 must be a whole number from 1 to 65535/,
     );
     bad({ session: { maxQueue: -1 } }, "maxQueue", /queue size -1/);
     bad({ session: { timeoutMs: 0 } }, "timeoutMs", /reply timeout 0 ms/);

@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  ModbusClientSession,
-  type ModbusSessionAction,
-} from "../../../src/protocols/modbus/session/client-session";
+import type { ModbusSessionAction } from "../../../src/protocols/modbus/session/client-session";
+import { TimedSession } from "./timed-session";
 import { LIBMODBUS_TRACE } from "../../fixtures/modbus/libmodbus-trace";
 
 function outcome(actions: readonly ModbusSessionAction[], id: number): unknown {
@@ -16,7 +14,7 @@ function outcome(actions: readonly ModbusSessionAction[], id: number): unknown {
 
 /** Replay the trace through a fresh session: what we send must match, what libmodbus sent must decode. */
 function replay(split: (rx: Buffer) => Buffer[], corrupt?: (rx: Buffer, i: number) => Buffer): unknown[] {
-  const s = new ModbusClientSession({ unitBackoffMs: 0, queueTimeoutMs: 0 });
+  const s = new TimedSession({ unitBackoffMs: 0, queueTimeoutMs: 0 });
   s.onConnected(0);
   const got: unknown[] = [];
   LIBMODBUS_TRACE.forEach((x, i) => {
@@ -64,7 +62,7 @@ describe("modbus session replaying a libmodbus trace", () => {
   });
 
   it("asks to close when a reply's protocol id is corrupted, and fails nothing itself", () => {
-    const s = new ModbusClientSession({ unitBackoffMs: 0, queueTimeoutMs: 0 });
+    const s = new TimedSession({ unitBackoffMs: 0, queueTimeoutMs: 0 });
     s.onConnected(0);
     const first = LIBMODBUS_TRACE[0];
     s.submit(1, first.request, 0);

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import net from "node:net";
+import type { TimeSource } from "../../../src/protocols/clock";
 import {
   Connection,
+  systemClock,
   type DrivenSession,
   type StateChange,
   type TransportAction,
@@ -14,16 +16,17 @@ import { expectNoLeaks, snapshotResources } from "../../support/leaks";
 type Note = { readonly type: "note"; readonly text: string };
 type Out = readonly (Note | TransportAction)[];
 
-/** A session that echoes data back, notes every call, and has an optional deadline. */
+/** A session that echoes data back, notes every call (at its clock's time), and has an optional deadline. */
 class EchoSession implements DrivenSession<Note> {
   readonly calls: string[] = [];
   deadline: number | undefined;
-  onConnected(now: number): Out {
-    this.calls.push(`connected@${now}`);
+  constructor(private readonly clock: TimeSource = systemClock) {}
+  onConnected(): Out {
+    this.calls.push(`connected@${this.clock.now()}`);
     return [{ type: "write", bytes: Buffer.from("hello") }];
   }
-  onData(bytes: Uint8Array, now: number): Out {
-    this.calls.push(`data@${now}`);
+  onData(bytes: Uint8Array): Out {
+    this.calls.push(`data@${this.clock.now()}`);
     const text = Buffer.from(bytes).toString();
     if (text === "bye") return [{ type: "close", reason: "peer said bye" }];
     return [
@@ -31,11 +34,12 @@ class EchoSession implements DrivenSession<Note> {
       { type: "note", text },
     ];
   }
-  onDisconnected(now: number): Out {
-    this.calls.push(`disconnected@${now}`);
+  onDisconnected(): Out {
+    this.calls.push(`disconnected@${this.clock.now()}`);
     return [{ type: "note", text: "down" }];
   }
-  tick(now: number): Out {
+  tick(): Out {
+    const now = this.clock.now();
     this.calls.push(`tick@${now}`);
     if (this.deadline !== undefined && this.deadline <= now) {
       this.deadline = undefined;
@@ -51,7 +55,7 @@ class EchoSession implements DrivenSession<Note> {
 function setup(random = 0.5) {
   const clock = new ManualClock(1000);
   const net = new MemoryNetwork();
-  const session = new EchoSession();
+  const session = new EchoSession(clock);
   const notes: string[] = [];
   const states: StateChange[] = [];
   const conn = new Connection<Note>({
@@ -188,8 +192,8 @@ describe("transport connection", () => {
     conn.start();
     net.last.accept();
     assert.equal(clock.pending, 0);
-    conn.drive((now) => {
-      session.deadline = now + 300;
+    conn.drive(() => {
+      session.deadline = clock.now() + 300;
       return [];
     });
     assert.equal(clock.pending, 1);

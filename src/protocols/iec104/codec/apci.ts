@@ -8,6 +8,7 @@
  *     S-format  CF1 = 0x01, CF2 = 0: N(R) as above
  *     U-format  CF1 bits0-1 = 11, exactly one function bit set in bits2-7, CF2..CF4 = 0
  */
+import { FrameAssembler, measureFrame, type FrameSpec, type HeaderRead } from "../../framing/assembler";
 import { asBuffer } from "./bytes";
 
 export const START_BYTE = 0x68;
@@ -55,48 +56,65 @@ function hex(n: number): string {
   return "0x" + n.toString(16).padStart(2, "0");
 }
 
-/** Read the APDU that starts at `offset`. The ASDU of an I-frame is a view into `bytes`, not a copy. */
-export function decodeApdu(bytes: Uint8Array, offset = 0): ApduResult {
-  const buf = asBuffer(bytes);
+function readApciHeader(buf: Buffer, offset: number): HeaderRead {
   const avail = buf.length - offset;
   if (avail < 1) return { kind: "need-more", need: APCI_SIZE };
   if (buf[offset] !== START_BYTE) {
     return { kind: "malformed", reason: `start octet ${hex(buf[offset])} is not 0x68` };
   }
   if (avail < 2) return { kind: "need-more", need: APCI_SIZE - avail };
-  const length = buf[offset + 1];
-  if (length < 4 || length > MAX_APDU_LENGTH) {
-    return { kind: "malformed", reason: `APDU length ${length} is outside 4..${MAX_APDU_LENGTH}` };
-  }
-  const size = length + 2;
-  if (avail < size) return { kind: "need-more", need: size - avail };
+  // The length octet counts the octets after itself.
+  return buf[offset + 1] + 2;
+}
 
+/** The control field of a whole APDU of `size` octets at `offset`: which format, and its numbers. */
+function readControlField(buf: Buffer, offset: number, size: number): Apdu | string {
+  const length = size - 2;
   const cf1 = buf[offset + 2];
   const cf2 = buf[offset + 3];
   const cf3 = buf[offset + 4];
   const cf4 = buf[offset + 5];
   if ((cf1 & 0x01) === 0) {
-    if (length === 4) return { kind: "malformed", reason: "I-format frame without an ASDU" };
+    if (length === 4) return "I-format frame without an ASDU";
     const apdu: Apdu = {
       format: "I",
       sendSeq: (cf1 >> 1) | (cf2 << 7),
       recvSeq: (cf3 >> 1) | (cf4 << 7),
       asdu: buf.subarray(offset + APCI_SIZE, offset + size),
     };
-    return { kind: "apdu", apdu, size };
+    return apdu;
   }
-  if (length !== 4)
-    return { kind: "malformed", reason: `S/U-format frame with length ${length}, expected 4` };
+  if (length !== 4) return `S/U-format frame with length ${length}, expected 4`;
   if ((cf1 & 0x03) === 0x01) {
-    if (cf1 !== 0x01 || cf2 !== 0)
-      return { kind: "malformed", reason: "S-format frame with reserved bits set" };
-    return { kind: "apdu", apdu: { format: "S", recvSeq: (cf3 >> 1) | (cf4 << 7) }, size };
+    if (cf1 !== 0x01 || cf2 !== 0) return "S-format frame with reserved bits set";
+    return { format: "S", recvSeq: (cf3 >> 1) | (cf4 << 7) };
   }
   const fn = U_BY_CODE.get(cf1);
   if (fn === undefined || cf2 !== 0 || cf3 !== 0 || cf4 !== 0) {
-    return { kind: "malformed", reason: `unknown U-format control field ${hex(cf1)}` };
+    return `unknown U-format control field ${hex(cf1)}`;
   }
-  return { kind: "apdu", apdu: { format: "U", fn }, size };
+  return { format: "U", fn };
+}
+
+/** APCI framing for the shared assembler: the length octet bounds the frame, 4..253 (docs/protocols/iec104.md §1). */
+export const APCI_FRAMING: FrameSpec<Apdu> = {
+  readHeader: readApciHeader,
+  minSize: APCI_SIZE,
+  maxSize: MAX_APDU_LENGTH + 2,
+  lengthField: { name: "APDU length", excluded: 2 },
+  decode: readControlField,
+};
+
+/** Read the APDU that starts at `offset`. The ASDU of an I-frame is a view into `bytes`, not a copy. */
+export function decodeApdu(bytes: Uint8Array, offset = 0): ApduResult {
+  // measure + decode rather than readFrame, so the one result object made is this codec's own.
+  const buf = asBuffer(bytes);
+  const size = measureFrame(APCI_FRAMING, buf, offset);
+  if (typeof size !== "number") {
+    return size.kind === "need-more" ? size : { kind: "malformed", reason: size.error.reason };
+  }
+  const apdu = readControlField(buf, offset, size);
+  return typeof apdu === "string" ? { kind: "malformed", reason: apdu } : { kind: "apdu", apdu, size };
 }
 
 function checkSeq(name: string, n: number): void {
@@ -133,38 +151,31 @@ export function encodeUFrame(fn: UFunction): Buffer {
   return Buffer.from([START_BYTE, 4, U_CODES[fn], 0, 0, 0]);
 }
 
+/** Octets an APDU takes on the wire. */
+function apduSize(apdu: Apdu): number {
+  return apdu.format === "I" ? APCI_SIZE + apdu.asdu.length : APCI_SIZE;
+}
+
 /**
  * Cuts a TCP byte stream into APDUs by their length octet: chunks go in as they arrive (split anywhere),
- * whole frames come out. Pure: no I/O and no timers.
+ * whole frames come out. The shared `FrameAssembler` (framing/assembler.ts) with APCI's header reader,
+ * answering in this codec's result shape. Pure: no I/O and no timers.
  */
 export class ApduAssembler {
-  private pending: Buffer = Buffer.alloc(0);
-  private failed: string | undefined;
+  private readonly inner = new FrameAssembler(APCI_FRAMING);
 
   /** Add a chunk and return every frame it completes, ending with a malformed result if framing is lost. */
   push(chunk: Uint8Array): Exclude<ApduResult, { kind: "need-more" }>[] {
-    if (this.failed !== undefined) return [{ kind: "malformed", reason: this.failed }];
-    const data = this.pending.length === 0 ? asBuffer(chunk) : Buffer.concat([this.pending, chunk]);
+    const r = this.inner.push(chunk);
     const out: Exclude<ApduResult, { kind: "need-more" }>[] = [];
-    let offset = 0;
-    for (;;) {
-      const r = decodeApdu(data, offset);
-      if (r.kind === "need-more") break;
-      out.push(r);
-      if (r.kind === "malformed") {
-        this.failed = r.reason;
-        this.pending = Buffer.alloc(0);
-        return out;
-      }
-      offset += r.size;
-    }
-    // Keep the partial tail as a copy so the caller may reuse its chunk buffer.
-    this.pending = offset === data.length ? Buffer.alloc(0) : Buffer.from(data.subarray(offset));
+    // `size` is not kept by the assembler; the APDU's own length octet gives it back for the caller.
+    for (const apdu of r.frames) out.push({ kind: "apdu", apdu, size: apduSize(apdu) });
+    if (r.kind === "malformed") out.push({ kind: "malformed", reason: r.error.reason });
     return out;
   }
 
   /** Octets held while waiting for the rest of a frame. */
   get buffered(): number {
-    return this.pending.length;
+    return this.inner.buffered;
   }
 }

@@ -28,6 +28,7 @@ import {
 } from "../codec/apci";
 import { DEFAULT_LINK_PARAMETERS, linkProblems, refuseProblems, type LinkParameters } from "./params";
 import { seqDistance, seqNext } from "./seq";
+import type { TimeSource } from "../../clock";
 
 export type LinkRole = "controlling" | "controlled";
 export type LinkState = "stopped" | "starting" | "started" | "stopping" | "closed";
@@ -37,11 +38,6 @@ export type LinkEvent =
   | { readonly type: "asdu"; readonly asdu: Buffer }
   | { readonly type: "state"; readonly state: LinkState }
   | { readonly type: "close"; readonly reason: string };
-
-/** The injected time source: epoch milliseconds (or any monotonic millisecond count). */
-export interface Clock {
-  now(): number;
-}
 
 interface SentFrame {
   readonly seq: number;
@@ -71,7 +67,7 @@ export class LinkSession {
 
   constructor(
     readonly role: LinkRole,
-    private readonly clock: Clock,
+    private readonly clock: TimeSource,
     params: Partial<LinkParameters> = {},
   ) {
     refuseProblems(linkProblems(params));

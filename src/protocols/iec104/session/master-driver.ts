@@ -9,6 +9,7 @@
  * results, state, warnings) for the owner. t0 (connection establishment) is the transport's connect
  * timeout, so the node maps the device's t0 there.
  */
+import type { TimeSource } from "../../clock";
 import type { LinkState } from "./link";
 import {
   MasterSession,
@@ -25,31 +26,29 @@ export type MasterDriverAction =
 
 export class MasterDriver {
   private session: MasterSession | undefined;
-  private now = 0;
-  // The session reads the time the transport handed to the call in progress.
-  private readonly clock = { now: (): number => this.now };
   private readonly ids = requestIds();
 
-  constructor(readonly options: MasterOptions) {}
+  /** `clock` is the one the transport driving this driver uses, so deadlines agree with its timer. */
+  constructor(
+    readonly options: MasterOptions,
+    private readonly clock: TimeSource,
+  ) {}
 
   /** The link state, or "disconnected" between connections. */
   get state(): LinkState | "disconnected" {
     return this.session?.state ?? "disconnected";
   }
 
-  onConnected(now: number): MasterDriverAction[] {
-    this.now = now;
+  onConnected(): MasterDriverAction[] {
     this.session = new MasterSession(this.options, this.clock, this.ids);
     return this.map(this.session.start());
   }
 
-  onData(bytes: Uint8Array, now: number): MasterDriverAction[] {
-    this.now = now;
+  onData(bytes: Uint8Array): MasterDriverAction[] {
     return this.session === undefined ? [] : this.map(this.session.receive(bytes));
   }
 
-  onDisconnected(now: number): MasterDriverAction[] {
-    this.now = now;
+  onDisconnected(): MasterDriverAction[] {
     const session = this.session;
     this.session = undefined;
     if (session === undefined) return [];
@@ -57,8 +56,7 @@ export class MasterDriver {
     return this.map(session.close("the connection was lost")).filter((a) => a.type !== "close");
   }
 
-  tick(now: number): MasterDriverAction[] {
-    this.now = now;
+  tick(): MasterDriverAction[] {
     return this.session === undefined ? [] : this.map(this.session.tick());
   }
 
@@ -67,8 +65,7 @@ export class MasterDriver {
   }
 
   /** A request from the owner; rejected at once while no connection is up. */
-  request(req: MasterRequest, now: number): { readonly id: number; readonly actions: MasterDriverAction[] } {
-    this.now = now;
+  request(req: MasterRequest): { readonly id: number; readonly actions: MasterDriverAction[] } {
     if (this.session === undefined) {
       const id = this.ids.next();
       const detail = "not connected to the station";

@@ -21,15 +21,10 @@ import { Cot, isUnknownCause } from "../codec/cot";
 import { cp56 } from "../codec/cp56time";
 import { typeIdFor, type CommandObject, type InformationObject } from "../codec/information-objects";
 import { TypeId, typeIdName } from "../codec/type-ids";
-import { LinkSession, type Clock, type LinkEvent, type LinkState } from "./link";
-import {
-  commonAddressProblem,
-  durationProblem,
-  linkProblems,
-  refuseProblems,
-  type LinkParameters,
-  type OptionProblem,
-} from "./params";
+import type { TimeSource } from "../../clock";
+import { LinkSession, type LinkEvent, type LinkState } from "./link";
+import { duration, problems, refuseProblems, wholeNumber, type OptionProblem } from "../../options";
+import { commonAddressCheck, linkProblems, type LinkParameters } from "./params";
 
 export interface MasterOptions {
   /** The outstation's common address, used when a request names none. */
@@ -112,23 +107,25 @@ interface Pending {
 
 /** What is wrong with master options, each with its field; empty when they are usable. */
 export function checkMasterOptions(o: MasterOptions): OptionProblem[] {
-  const oa = o.originator ?? 0;
   return [
-    ...commonAddressProblem("commonAddress", o.commonAddress),
-    ...(Number.isInteger(oa) && oa >= 0 && oa <= 255
-      ? []
-      : [{ field: "originator", message: `originator address ${oa} must be a whole number from 0 to 255` }]),
-    ...linkProblems(o.link),
-    ...durationProblem("interrogationIntervalMs", o.interrogationIntervalMs, 0, "interrogation interval"),
-    ...durationProblem(
-      "counterInterrogationIntervalMs",
-      o.counterInterrogationIntervalMs,
-      0,
-      "counter interval",
+    ...problems(
+      commonAddressCheck("commonAddress", o.commonAddress),
+      wholeNumber("originator", "originator address", o.originator, 0, 255),
     ),
-    ...durationProblem("clockSyncIntervalMs", o.clockSyncIntervalMs, 0, "clock sync interval"),
-    ...durationProblem("actConTimeoutMs", o.actConTimeoutMs, 1, "confirmation timeout"),
-    ...durationProblem("actTermTimeoutMs", o.actTermTimeoutMs, 1, "termination timeout"),
+    ...linkProblems(o.link),
+    ...problems(
+      duration("interrogationIntervalMs", "interrogation interval", o.interrogationIntervalMs, 0, "never"),
+      duration(
+        "counterInterrogationIntervalMs",
+        "counter interval",
+        o.counterInterrogationIntervalMs,
+        0,
+        "never",
+      ),
+      duration("clockSyncIntervalMs", "clock sync interval", o.clockSyncIntervalMs, 0, "never"),
+      duration("actConTimeoutMs", "confirmation timeout", o.actConTimeoutMs, 1),
+      duration("actTermTimeoutMs", "termination timeout", o.actTermTimeoutMs, 1),
+    ),
   ];
 }
 
@@ -167,7 +164,7 @@ export class MasterSession {
    */
   constructor(
     private readonly options: MasterOptions,
-    private readonly clock: Clock,
+    private readonly clock: TimeSource,
     private readonly ids: RequestIds = requestIds(),
   ) {
     refuseProblems(checkMasterOptions(options));

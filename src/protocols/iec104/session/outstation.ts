@@ -26,15 +26,10 @@ import {
   type MonitorObject,
 } from "../codec/information-objects";
 import { TypeId, typeIdName } from "../codec/type-ids";
-import { LinkSession, type Clock, type LinkEvent, type LinkState } from "./link";
-import {
-  commonAddressProblem,
-  durationProblem,
-  linkProblems,
-  refuseProblems,
-  type LinkParameters,
-  type OptionProblem,
-} from "./params";
+import type { TimeSource } from "../../clock";
+import { LinkSession, type LinkEvent, type LinkState } from "./link";
+import { duration, problems, refuseProblems, wholeNumber, type OptionProblem } from "../../options";
+import { commonAddressCheck, linkProblems, type LinkParameters } from "./params";
 
 export interface OutstationOptions {
   readonly commonAddress: number;
@@ -113,15 +108,14 @@ function commandQualifier(c: CommandObject): number {
 
 /** What is wrong with outstation options, each with its field; empty when they are usable. */
 export function checkOutstationOptions(o: OutstationOptions): OptionProblem[] {
-  const max = o.maxBufferedChanges;
   return [
-    ...commonAddressProblem("commonAddress", o.commonAddress),
+    ...problems(commonAddressCheck("commonAddress", o.commonAddress)),
     ...linkProblems(o.link),
-    ...durationProblem("selectTimeoutMs", o.selectTimeoutMs, 1, "select timeout"),
-    ...durationProblem("maxCommandAgeMs", o.maxCommandAgeMs, 0, "command age limit"),
-    ...(max === undefined || (Number.isInteger(max) && max >= 0)
-      ? []
-      : [{ field: "maxBufferedChanges", message: `buffered changes ${max} must be a whole number >= 0` }]),
+    ...problems(
+      duration("selectTimeoutMs", "select timeout", o.selectTimeoutMs, 1),
+      duration("maxCommandAgeMs", "command age limit", o.maxCommandAgeMs, 0, "no limit"),
+      wholeNumber("maxBufferedChanges", "buffered changes", o.maxBufferedChanges, 0),
+    ),
   ];
 }
 
@@ -146,7 +140,7 @@ export class OutstationSession {
 
   constructor(
     private readonly options: OutstationOptions,
-    private readonly clock: Clock,
+    private readonly clock: TimeSource,
   ) {
     refuseProblems(checkOutstationOptions(options));
     this.link = new LinkSession("controlled", clock, options.link);

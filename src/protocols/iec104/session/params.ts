@@ -1,7 +1,18 @@
 /**
- * IEC 60870-5-104 link parameters (the standard's clause 9.6; docs/protocols/iec104.md §1): the k/w windows
- * and timers t0..t3, as one plain object with the standard defaults.
+ * The link parameters of IEC 60870-5-104 (clause 9.6 of the standard; docs/protocols/iec104.md §1): the k/w
+ * windows and timers t0..t3, as one plain object with the standard defaults, and the checks of the options
+ * every IEC 104 session shares (checked the one way options are, src/protocols/options.ts).
  */
+import {
+  problems,
+  rule,
+  wholeDuration,
+  wholeNumber,
+  type OptionCheck,
+  type OptionProblem,
+} from "../../options";
+
+export { refuseProblems, type OptionProblem } from "../../options";
 
 export interface LinkParameters {
   /** k: at most this many sent I-frames may wait for acknowledgement; then sending stops. */
@@ -28,47 +39,34 @@ export const DEFAULT_LINK_PARAMETERS: LinkParameters = Object.freeze({
   t3Ms: 20_000,
 });
 
-export interface ParameterProblem {
-  readonly field: keyof LinkParameters;
-  readonly message: string;
-}
+export type ParameterProblem = OptionProblem<keyof LinkParameters>;
 
 /** What is wrong with a parameter set, in words for the engineer who typed it; empty when it is usable. */
 export function checkLinkParameters(p: LinkParameters): ParameterProblem[] {
-  const problems: ParameterProblem[] = [];
-  const wholeIn = (field: keyof LinkParameters, min: number, max: number, unit: string): boolean => {
-    const v = p[field];
-    if (Number.isInteger(v) && v >= min && v <= max) return true;
-    problems.push({
-      field,
-      message: `${field} must be a whole number from ${min} to ${max}${unit}, not ${v}`,
-    });
-    return false;
-  };
   // The standard's own ranges: k and w up to 32767 (the sequence space), timers 1..255 s.
-  const kOk = wholeIn("k", 1, 32767, "");
-  const wOk = wholeIn("w", 1, 32767, "");
-  wholeIn("t0Ms", 1000, 255_000, " ms");
-  const t1Ok = wholeIn("t1Ms", 1000, 255_000, " ms");
-  const t2Ok = wholeIn("t2Ms", 1000, 255_000, " ms");
-  wholeIn("t3Ms", 1000, 172_800_000, " ms");
-  if (t1Ok && t2Ok && p.t2Ms >= p.t1Ms) {
-    problems.push({ field: "t2Ms", message: `t2 (${p.t2Ms} ms) must be shorter than t1 (${p.t1Ms} ms)` });
-  }
-  // Clause 5.5 recommends w at most two thirds of k, so the peer is acknowledged before its window closes.
-  if (kOk && wOk && p.w > p.k) {
-    problems.push({
-      field: "w",
-      message: `w (${p.w}) must not exceed k (${p.k}); two thirds of k is recommended`,
-    });
-  }
-  return problems;
-}
-
-/** A problem with one option of a master or outstation; `field` is a path such as `link.t2Ms`. */
-export interface OptionProblem {
-  readonly field: string;
-  readonly message: string;
+  const k = wholeNumber("k", "k", p.k, 1, 32767);
+  const w = wholeNumber("w", "w", p.w, 1, 32767);
+  const t1 = wholeDuration("t1Ms", "t1", p.t1Ms, 1000, 255_000);
+  const t2 = wholeDuration("t2Ms", "t2", p.t2Ms, 1000, 255_000);
+  return problems<keyof LinkParameters>(
+    k,
+    w,
+    wholeDuration("t0Ms", "t0", p.t0Ms, 1000, 255_000),
+    t1,
+    t2,
+    wholeDuration("t3Ms", "t3", p.t3Ms, 1000, 172_800_000),
+    rule(
+      "t2Ms",
+      t1 !== undefined || t2 !== undefined || p.t2Ms < p.t1Ms,
+      `t2 (${p.t2Ms} ms) must be shorter than t1 (${p.t1Ms} ms)`,
+    ),
+    // Clause 5.5 recommends w at most two thirds of k, so the peer is acknowledged before its window closes.
+    rule(
+      "w",
+      k !== undefined || w !== undefined || p.w <= p.k,
+      `w (${p.w}) must not exceed k (${p.k}); two thirds of k is recommended`,
+    ),
+  );
 }
 
 /** The problems of a partial link parameter set, merged over the defaults, with `link.` paths. */
@@ -80,23 +78,6 @@ export function linkProblems(link: Partial<LinkParameters> | undefined): OptionP
 }
 
 /** A common address a station can have: 1..65534 (0 is unused, 65535 addresses every station). */
-export function commonAddressProblem(field: string, ca: number): OptionProblem[] {
-  if (Number.isInteger(ca) && ca >= 1 && ca <= 65534) return [];
-  return [{ field, message: `common address ${ca} must be a whole number from 1 to 65534` }];
-}
-
-/** A duration in ms that must be at least `min` (0 meaning "off" where the caller allows it). */
-export function durationProblem(
-  field: string,
-  ms: number | undefined,
-  min: number,
-  what: string,
-): OptionProblem[] {
-  if (ms === undefined || (Number.isFinite(ms) && ms >= min)) return [];
-  return [{ field, message: `${what} ${ms} ms must be at least ${min} ms` }];
-}
-
-/** Throw the first problem as a RangeError: options are checked where the object is made. */
-export function refuseProblems(problems: readonly OptionProblem[]): void {
-  if (problems.length > 0) throw new RangeError(`${problems[0].field}: ${problems[0].message}`);
+export function commonAddressCheck(field: string, ca: number): OptionCheck {
+  return wholeNumber(field, "common address", ca, 1, 65534);
 }

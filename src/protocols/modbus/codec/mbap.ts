@@ -10,8 +10,10 @@
  *   octet 7..  PDU: function code + data
  *
  * TCP is a byte stream: one segment may hold half a frame or several frames. The decoder reads one frame
- * from the front of a buffer; the assembler keeps the tail between segments.
+ * from the front of a buffer; the shared assembler (framing/assembler.ts) keeps the tail between segments.
  */
+import { FrameAssembler, readFrame, type FrameSpec, type HeaderRead } from "../../framing/assembler";
+import { asBuffer } from "../../framing/bytes";
 
 export const MBAP_HEADER_SIZE = 7;
 /** Largest PDU: 256-octet serial ADU minus address and CRC (Application Protocol §4.1). */
@@ -38,13 +40,7 @@ export type MbapResult =
   | { readonly kind: "need-more"; readonly need: number }
   | { readonly kind: "malformed"; readonly reason: string };
 
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-/** Read the frame that starts at `offset`. */
-export function decodeMbap(bytes: Uint8Array, offset = 0): MbapResult {
-  const buf = asBuffer(bytes);
+function readMbapHeader(buf: Buffer, offset: number): HeaderRead {
   const avail = buf.length - offset;
   // The protocol id and length are checked as soon as they are in, so garbage is reported without
   // waiting for bytes that may never come.
@@ -54,24 +50,27 @@ export function decodeMbap(bytes: Uint8Array, offset = 0): MbapResult {
     return { kind: "malformed", reason: `protocol identifier ${protocolId} is not 0 (Modbus)` };
   }
   if (avail < 6) return { kind: "need-more", need: MBAP_HEADER_SIZE - avail };
-  const length = buf.readUInt16BE(offset + 4);
-  if (length < MIN_MBAP_LENGTH) {
-    return { kind: "malformed", reason: `MBAP length ${length} is too short (minimum ${MIN_MBAP_LENGTH})` };
-  }
-  if (length > MAX_MBAP_LENGTH) {
-    return { kind: "malformed", reason: `MBAP length ${length} is too long (maximum ${MAX_MBAP_LENGTH})` };
-  }
-  const size = 6 + length;
-  if (avail < size) return { kind: "need-more", need: size - avail };
-  return {
-    kind: "frame",
-    size,
-    frame: {
-      transactionId: buf.readUInt16BE(offset),
-      unitId: buf[offset + 6],
-      pdu: buf.subarray(offset + MBAP_HEADER_SIZE, offset + size),
-    },
-  };
+  // The length counts the octets after itself (octets 0-5 are not in it).
+  return 6 + buf.readUInt16BE(offset + 4);
+}
+
+/** MBAP framing for the shared assembler: the length field bounds the frame, the PDU is a view. */
+export const MBAP_FRAMING: FrameSpec<MbapFrame> = {
+  readHeader: readMbapHeader,
+  minSize: 6 + MIN_MBAP_LENGTH,
+  maxSize: 6 + MAX_MBAP_LENGTH,
+  lengthField: { name: "MBAP length", excluded: 6 },
+  decode: (buf, offset, size) => ({
+    transactionId: buf.readUInt16BE(offset),
+    unitId: buf[offset + 6],
+    pdu: buf.subarray(offset + MBAP_HEADER_SIZE, offset + size),
+  }),
+};
+
+/** Read the frame that starts at `offset`. */
+export function decodeMbap(bytes: Uint8Array, offset = 0): MbapResult {
+  const r = readFrame(MBAP_FRAMING, asBuffer(bytes), offset);
+  return r.kind === "malformed" ? { kind: "malformed", reason: r.error.reason } : r;
 }
 
 /** Frame a PDU. Throws RangeError on values the caller should never produce (a programming error). */
@@ -100,48 +99,25 @@ export type AssembleResult =
   | { readonly kind: "malformed"; readonly frames: readonly MbapFrame[]; readonly reason: string };
 
 /**
- * Reassembles frames from TCP segments. Frames handed out may be views into the pushed chunk (no copy
- * on the common path); Node's sockets never reuse a chunk, other callers must not either until the
- * frames are consumed. After a malformed header it discards everything it holds and
- * keeps answering `malformed` until `reset()`: the caller is expected to drop the connection, and bytes
- * after a bad header are not frames anyone can trust.
+ * Reassembles MBAP frames from TCP segments: the shared `FrameAssembler` (framing/assembler.ts) with
+ * MBAP's header reader, answering in this codec's result shape. Frames are views into the pushed
+ * chunk; after a malformed header it stays broken until `reset()` (see FrameAssembler).
  */
 export class MbapAssembler {
-  private pending: Buffer = Buffer.alloc(0);
-  private broken: string | undefined;
+  private readonly inner = new FrameAssembler(MBAP_FRAMING);
 
   push(chunk: Uint8Array): AssembleResult {
-    if (this.broken !== undefined) return { kind: "malformed", frames: [], reason: this.broken };
-    const buf = this.pending.length === 0 ? asBuffer(chunk) : Buffer.concat([this.pending, chunk]);
-    const frames: MbapFrame[] = [];
-    let offset = 0;
-    for (;;) {
-      const r = decodeMbap(buf, offset);
-      if (r.kind === "frame") {
-        frames.push(r.frame);
-        offset += r.size;
-        continue;
-      }
-      if (r.kind === "malformed") {
-        this.broken = r.reason;
-        this.pending = Buffer.alloc(0);
-        return { kind: "malformed", frames, reason: r.reason };
-      }
-      break;
-    }
-    // Copy the tail: the caller may reuse its chunk buffer, and frames handed out stay views of `buf`.
-    this.pending = offset === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(offset));
-    return { kind: "frames", frames };
+    const r = this.inner.push(chunk);
+    return r.kind === "frames" ? r : { kind: "malformed", frames: r.frames, reason: r.error.reason };
   }
 
   /** Octets held back waiting for the rest of a frame. */
   get buffered(): number {
-    return this.pending.length;
+    return this.inner.buffered;
   }
 
   /** Start over, e.g. on a new connection. */
   reset(): void {
-    this.pending = Buffer.alloc(0);
-    this.broken = undefined;
+    this.inner.reset();
   }
 }

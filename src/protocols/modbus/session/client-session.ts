@@ -10,7 +10,7 @@
  *   common complaint about the incumbent Node-RED package, docs/protocols/modbus.md §6).
  * - Up to `maxInFlight` requests are on the wire at once, told apart by transaction id (Messaging
  *   Implementation Guide §3.1.3). The default is 1 because many gateways serve one request at a time.
- * - Each request on the wire has a deadline (`timeoutMs`, or its own); `tick(now)` fails the ones past
+ * - Each request on the wire has a deadline (`timeoutMs`, or its own); `tick()` fails the ones past
  *   it. A request that waited in the queue longer than `queueTimeoutMs` without being sent fails too,
  *   so a long outage turns polls into prompt failures rather than a backlog.
  * - A reply whose transaction id is not on the wire is discarded and counted (late if that id timed out
@@ -41,6 +41,16 @@
  *   request ("malformed-reply"); the MBAP framing is intact so the connection stays. A bad MBAP header
  *   loses the framing, so the session asks the transport to close the connection.
  */
+import type { TimeSource } from "../../clock";
+import {
+  duration,
+  firstProblem,
+  flag,
+  positiveDuration,
+  rule,
+  wholeNumber,
+  type OptionCheck,
+} from "../../options";
 import { MbapAssembler, encodeMbap } from "../codec/mbap";
 import {
   decodeReply,
@@ -80,45 +90,29 @@ export const DEFAULT_SESSION_OPTIONS: ModbusSessionOptions = Object.freeze({
 });
 
 /** The first option out of range, with a sentence saying why, or undefined when all are fine. */
-export function checkSessionOptions(
-  o: ModbusSessionOptions,
-): { readonly field: keyof ModbusSessionOptions; readonly message: string } | undefined {
-  const whole = (v: number, min: number, max = Number.MAX_SAFE_INTEGER): boolean =>
-    Number.isInteger(v) && v >= min && v <= max;
-  if (!whole(o.maxQueue, 0))
-    return { field: "maxQueue", message: `queue size ${o.maxQueue} must be a whole number >= 0` };
-  // More than 65535 requests cannot be told apart by a 16-bit transaction id.
-  if (!whole(o.maxInFlight, 1, 0xffff)) {
-    return {
-      field: "maxInFlight",
-      message: `requests in flight ${o.maxInFlight} must be a whole number 1..65535`,
-    };
-  }
-  if (!(o.timeoutMs > 0 && Number.isFinite(o.timeoutMs))) {
-    return { field: "timeoutMs", message: `reply timeout ${o.timeoutMs} ms must be positive` };
-  }
-  if (!(o.queueTimeoutMs >= 0 && Number.isFinite(o.queueTimeoutMs))) {
-    return {
-      field: "queueTimeoutMs",
-      message: `queue wait limit ${o.queueTimeoutMs} ms must be >= 0 (0: no limit)`,
-    };
-  }
-  if (!(o.unitBackoffMs >= 0 && Number.isFinite(o.unitBackoffMs))) {
-    return { field: "unitBackoffMs", message: `unit backoff ${o.unitBackoffMs} ms must be >= 0 (0: off)` };
-  }
-  if (!(o.unitBackoffMaxMs >= o.unitBackoffMs && Number.isFinite(o.unitBackoffMaxMs))) {
-    return {
-      field: "unitBackoffMaxMs",
-      message: `maximum unit backoff ${o.unitBackoffMaxMs} ms must be at least the unit backoff (${o.unitBackoffMs} ms)`,
-    };
-  }
-  if (!whole(o.reconnectAfterTimeouts, 0)) {
-    return {
-      field: "reconnectAfterTimeouts",
-      message: `timeouts before reconnecting ${o.reconnectAfterTimeouts} must be a whole number >= 0 (0: never)`,
-    };
-  }
-  return undefined;
+export function checkSessionOptions(o: ModbusSessionOptions): OptionCheck<keyof ModbusSessionOptions> {
+  return firstProblem<keyof ModbusSessionOptions>(
+    wholeNumber("maxQueue", "queue size", o.maxQueue, 0),
+    // More than 65535 requests cannot be told apart by a 16-bit transaction id.
+    wholeNumber("maxInFlight", "requests in flight", o.maxInFlight, 1, 0xffff),
+    positiveDuration("timeoutMs", "reply timeout", o.timeoutMs),
+    duration("queueTimeoutMs", "queue wait limit", o.queueTimeoutMs, 0, "no limit"),
+    duration("unitBackoffMs", "unit backoff", o.unitBackoffMs, 0, "off"),
+    rule(
+      "unitBackoffMaxMs",
+      o.unitBackoffMaxMs >= o.unitBackoffMs && Number.isFinite(o.unitBackoffMaxMs),
+      `maximum unit backoff ${o.unitBackoffMaxMs} ms must be at least the unit backoff (${o.unitBackoffMs} ms)`,
+    ),
+    flag("acceptRewrittenUnitId", "accepting a rewritten unit id", o.acceptRewrittenUnitId),
+    wholeNumber(
+      "reconnectAfterTimeouts",
+      "timeouts before reconnecting",
+      o.reconnectAfterTimeouts,
+      0,
+      undefined,
+      "never",
+    ),
+  );
 }
 
 export type FailureKind =
@@ -216,7 +210,11 @@ export class ModbusClientSession {
     backoffRejects: 0,
   };
 
-  constructor(options: Partial<ModbusSessionOptions> = {}) {
+  /** `clock` is the one the transport driving this session uses, so deadlines agree with its timer. */
+  constructor(
+    options: Partial<ModbusSessionOptions>,
+    private readonly clock: TimeSource,
+  ) {
     const o = { ...DEFAULT_SESSION_OPTIONS, ...options };
     const problem = checkSessionOptions(o);
     if (problem !== undefined) throw new RangeError(problem.message);
@@ -239,8 +237,12 @@ export class ModbusClientSession {
     return this.connected;
   }
 
-  /** Until when `unit` is backed off, or undefined when it is not (as of `now`). */
-  unitBackedOffUntil(unit: number, now: number): number | undefined {
+  /** Until when `unit` is backed off, or undefined when it is not (as of now). */
+  unitBackedOffUntil(unit: number): number | undefined {
+    return this.backedOffUntil(unit, this.clock.now());
+  }
+
+  private backedOffUntil(unit: number, now: number): number | undefined {
     const b = this.backoff.get(unit);
     return b !== undefined && b.until > now ? b.until : undefined;
   }
@@ -252,9 +254,9 @@ export class ModbusClientSession {
   submit(
     unit: number,
     request: ModbusRequest,
-    now: number,
     opts: { readonly timeoutMs?: number } = {},
   ): { readonly id: number; readonly actions: readonly ModbusSessionAction[] } {
+    const now = this.clock.now();
     const id = this.nextId++;
     this.counters.requests++;
     if (this.closed) return { id, actions: [this.fail(id, "closed", "the Modbus connection was closed")] };
@@ -267,7 +269,7 @@ export class ModbusClientSession {
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
       return { id, actions: [this.fail(id, "invalid-request", `timeout ${timeoutMs} ms must be positive`)] };
     }
-    const until = this.unitBackedOffUntil(unit, now);
+    const until = this.backedOffUntil(unit, now);
     if (until !== undefined) return { id, actions: [this.failBackedOff(id, unit, until, now)] };
     if (this.queue.length >= this.options.maxQueue) {
       this.counters.queueOverflows++;
@@ -286,14 +288,16 @@ export class ModbusClientSession {
     return { id, actions: this.pump(now) };
   }
 
-  onConnected(now: number): readonly ModbusSessionAction[] {
+  onConnected(): readonly ModbusSessionAction[] {
+    const now = this.clock.now();
     this.connected = true;
     this.silentTimeouts = 0;
     this.assembler.reset();
     return this.pump(now);
   }
 
-  onDisconnected(now: number): readonly ModbusSessionAction[] {
+  onDisconnected(): readonly ModbusSessionAction[] {
+    const now = this.clock.now();
     this.connected = false;
     this.assembler.reset();
     const actions: ModbusSessionAction[] = [];
@@ -329,7 +333,8 @@ export class ModbusClientSession {
     return actions;
   }
 
-  onData(bytes: Uint8Array, now: number): readonly ModbusSessionAction[] {
+  onData(bytes: Uint8Array): readonly ModbusSessionAction[] {
+    const now = this.clock.now();
     const r = this.assembler.push(bytes);
     const actions: ModbusSessionAction[] = [];
     // Any frame, even a late or stray one, shows the peer is there.
@@ -373,7 +378,8 @@ export class ModbusClientSession {
     return actions;
   }
 
-  tick(now: number): readonly ModbusSessionAction[] {
+  tick(): readonly ModbusSessionAction[] {
+    const now = this.clock.now();
     const actions: ModbusSessionAction[] = [];
     let backedOff = false;
     for (const [tid, f] of this.inFlight) {
@@ -458,7 +464,7 @@ export class ModbusClientSession {
     const actions: ModbusSessionAction[] = [];
     const keep: Pending[] = [];
     for (const p of this.queue) {
-      const until = this.unitBackedOffUntil(p.unit, now);
+      const until = this.backedOffUntil(p.unit, now);
       if (until === undefined) keep.push(p);
       else actions.push(this.failBackedOff(p.id, p.unit, until, now));
     }
@@ -501,7 +507,7 @@ export class ModbusClientSession {
       const p = this.queue[0];
       this.queue.shift();
       // submit() and tick() already fail these; checked again so that no path sends to a backed-off unit.
-      const until = this.unitBackedOffUntil(p.unit, now);
+      const until = this.backedOffUntil(p.unit, now);
       if (until !== undefined) {
         actions.push(this.failBackedOff(p.id, p.unit, until, now));
         continue;
