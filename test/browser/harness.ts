@@ -46,7 +46,7 @@ export async function waitFor<T>(
       const detail = describe ? `\n${await describe()}` : "";
       throw new Error(`${what} did not happen within ${withinMs} ms${detail}`);
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 100)); // the poll interval of this condition wait
   }
 }
 
@@ -179,6 +179,7 @@ export class Product {
     if (child && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once("exit", r));
       child.kill("SIGINT");
+      // A watchdog on the wait for the exit, not a wait for time: the exit ends it.
       const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
       await exited;
       clearTimeout(timer);

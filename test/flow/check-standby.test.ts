@@ -93,9 +93,6 @@ describe("datacoll-check node: one active checker across instances", function ()
         ["raised"],
         "annotated from its own copy",
       );
-      await new Promise((r) => setTimeout(r, 300));
-      assert.equal(transitions.length, 0, "a standby checker reports no transition");
-      assert.deepEqual(await m.store.alarms(), [], "and writes no alarm state");
 
       // An operator acknowledging on this instance: handed to the active one; the answer comes from
       // what the active one wrote, which is nothing yet.
@@ -107,7 +104,10 @@ describe("datacoll-check node: one active checker across instances", function ()
         topic: "ack",
         payload: { key: "d:t:v", condition: "high", by: "op" },
       });
-      assert.equal(transitions.length, 0);
+      // The command went through the node after the point did, and a transition would have left in the
+      // same send as the point, a write in the same step: by now either would be seen.
+      assert.equal(transitions.length, 0, "a standby checker reports no transition");
+      assert.deepEqual(await m.store.alarms(), [], "and writes no alarm state");
 
       // The other instance goes away (its lease gone): this one takes over within a third of the lease.
       await redis.del(leaseKey);
@@ -133,7 +133,8 @@ describe("datacoll-check node: one active checker across instances", function ()
       await until(() => heard.length === 2, 5000, "the second command on the channel");
       await redis.del(leaseKey);
       await until(async () => (await redis.get(leaseKey)) === "me", 5000, "active again");
-      await new Promise((r) => setTimeout(r, 300));
+      // Red once the takeover has read the store and sent what it had to raise (before the status).
+      await until(() => shown()?.fill === "red", 5000, "the takeover done");
       assert.equal(transitions.length, 1, "taking over an alarm the store holds raises nothing");
 
       // Another instance's operator acknowledges: the command reaches this, now active, checker.
@@ -181,8 +182,15 @@ describe("datacoll-check node: one active checker across instances", function ()
       const { points, transitions } = await loadInstance(ns);
       const node = helper.getNode("c1");
       // Let the node see the other instance holding the lease, then that instance dies: its key stays
-      // until it expires, and meanwhile an alarm comes and goes that nobody reports.
-      await new Promise((r) => setTimeout(r, 800));
+      // until it expires, and meanwhile an alarm comes and goes that nobody reports. A standby lease
+      // round asks the store whether it has caught up before looking at the key, and rounds run one
+      // after another: the second ask after this point means a whole round has seen the key taken.
+      const store = (helper.getNode("m1") as unknown as ManagerConfigNode).manager?.store;
+      const caughtUp = store?.caughtUp?.bind(store);
+      assert.ok(store && caughtUp);
+      let asked = 0;
+      store.caughtUp = () => (asked++, caughtUp());
+      await until(() => asked >= 2, 5000, "a lease round that found the other instance holding it");
       const t0 = Date.now();
       node.receive({ point: { key: "d:t:v", value: 11, ts: t0 } });
       node.receive({ point: { key: "d:t:v", value: 5, ts: t0 + 100 } });

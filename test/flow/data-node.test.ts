@@ -94,10 +94,11 @@ describe("datacoll-data node", function () {
 
   it("limits batches per second: the excess waits and goes in one batch, newest sample per point", async function () {
     const r = await rig({ pattern: "#", maxRate: "2" });
-    const started = Date.now();
     for (let i = 1; i <= 5; i++) await r.manager.publish([dp("d:t:a", i), dp(`d:t:x${i}`, i)]);
     await until(() => r.msgs.length === 3, 3000, "the batch that waited");
-    assert.ok(Date.now() - started >= 400, "the waiting batch went after the limit allowed it");
+    // That it went when the limit allowed it, not before, is held on an injected clock in
+    // data-pace.test.ts ("lets a burst of perSecond batches through, then one merged batch per token");
+    // here, that the node merged the three that waited into one batch.
     assert.deepEqual(r.seen(), [
       ["d:t:a=1", "d:t:x1=1"],
       ["d:t:a=2", "d:t:x2=2"],
@@ -108,11 +109,10 @@ describe("datacoll-data node", function () {
   it("limits messages per second in point mode, oldest waiting point first", async function () {
     const r = await rig({ pattern: "#", output: "point", maxRate: "20" });
     const points = Array.from({ length: 25 }, (_, i) => dp(`d:t:p${i}`, i));
-    const started = Date.now();
     await r.manager.publish(points);
     await until(() => r.msgs.length === 25, 2000, "every point");
-    // 20 go at once (the burst), the other 5 one per 50 ms.
-    assert.ok(Date.now() - started >= 200, `paced: took ${Date.now() - started} ms`);
+    // 20 go at once (the burst), the other 5 one per 50 ms: the pacing is held on an injected clock in
+    // data-pace.test.ts ("in point mode sends one point per token, oldest waiting first"); here, the order.
     assert.deepEqual(
       r.seen().map((s) => s[0]),
       points.map((p) => `${p.key}=${String(p.value)}`),

@@ -23,16 +23,22 @@ interface Answer {
   field?: string;
 }
 
-/** A TCP server that accepts connections and never says a word; closing it drops them. */
-async function silentServer(): Promise<{ port: number; close(): Promise<void> }> {
+/**
+ * A TCP server that accepts connections and never says a word; closing it drops them. `heard` is what it
+ * was sent: the request that went unanswered, so a test knows the answer came from the timeout.
+ */
+async function silentServer(): Promise<{ port: number; heard(): Buffer; close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
+  const heard: Buffer[] = [];
   const server = net.createServer((s) => {
     sockets.add(s);
+    s.on("data", (b: Buffer) => heard.push(b));
     s.on("close", () => sockets.delete(s));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     port: (server.address() as AddressInfo).port,
+    heard: () => Buffer.concat(heard),
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -131,14 +137,15 @@ describe("device config dialogs", function () {
       it("says the unit did not answer within the dialog's timeout", async function () {
         const silent = await silentServer();
         cleanup.push(() => silent.close());
-        const started = Date.now();
         await fails(
           "modbus",
           form({ port: String(silent.port), timeout: "300" }),
           `Connected to 127.0.0.1:${silent.port}, but unit 1 did not answer within 300 ms. ` +
             "Check the unit id, and that the device speaks Modbus TCP on this port.",
         );
-        assert.ok(Date.now() - started >= 300, "the answer waited for the timeout");
+        // The answer waited for the timeout: the request was sent (MBAP unit 1, function 03) and the
+        // server never replied, so nothing but the timer can have ended the wait.
+        assert.deepEqual([...silent.heard().subarray(6, 8)], [1, 3], "the answer waited for the timeout");
       });
 
       it("says a host name cannot be found", async function () {
@@ -213,14 +220,19 @@ describe("device config dialogs", function () {
         this.timeout(10_000);
         const silent = await silentServer();
         cleanup.push(() => silent.close());
-        const started = Date.now();
         await fails(
           "iec104",
           form({ port: String(silent.port), t1: "2", t2: "1" }),
           `Connected to 127.0.0.1:${silent.port}, but the station did not confirm STARTDT within t1 (2000 ms). ` +
             "Is it an IEC 104 outstation, and does it accept this master?",
         );
-        assert.ok(Date.now() - started >= 2000, "the answer waited for t1");
+        // The answer waited for t1: STARTDT act (U-frame 68 04 07 00 00 00) was sent and never confirmed,
+        // so nothing but the timer can have ended the wait.
+        assert.equal(
+          silent.heard().subarray(0, 6).toString("hex"),
+          "680407000000",
+          "the answer waited for t1",
+        );
       });
 
       it("says a host name cannot be found", async function () {

@@ -21,6 +21,7 @@ function poke(port: number, bytes: Buffer, waitMs = 1500): Promise<{ closed: boo
     const chunks: Buffer[] = [];
     const s = net.connect(port, "127.0.0.1", () => s.write(bytes));
     let closed = false;
+    // A watchdog on the wait for the server to close, not a wait for time: the close ends it.
     const timer = setTimeout(() => s.destroy(), waitMs);
     s.on("data", (d: Buffer) => chunks.push(d));
     s.on("error", () => undefined);

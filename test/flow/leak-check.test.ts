@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { expectNoLeaks, LeakError, snapshotResources } from "../support/leaks";
+import { until } from "../support/net";
 import { helper } from "../support/node-red";
 
 const leaked: { timer?: NodeJS.Timeout; socket?: net.Socket; server?: net.Server } = {};
@@ -55,7 +56,7 @@ describe("leak check", function () {
   it("fails when a node leaves a socket open after unload", async function () {
     const baseline = snapshotResources();
     await helper.load(leakyNodes, [{ id: "n2", type: "leaky-socket" }]);
-    await new Promise<void>((resolve) => setTimeout(resolve, 100));
+    await until(() => leaked.socket?.readyState === "open", 5000, "the leaky socket connected");
     await helper.unload();
     await assert.rejects(expectNoLeaks(baseline, 300), (err: unknown) => {
       assert.ok(err instanceof LeakError);

@@ -26,6 +26,7 @@ async function readEvents(
   const reader = res.body.getReader();
   const got: unknown[] = [];
   let text = "";
+  // A watchdog on the wait for the events below, not a wait for time: they end it.
   const deadline = setTimeout(() => ctrl.abort(), 5000);
   let triggered = false;
   try {

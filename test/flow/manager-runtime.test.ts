@@ -26,7 +26,6 @@ describe("datacoll-manager running the registry", function () {
     const manager = managers.get("mgr");
     assert.ok(manager, "the config node made its manager");
     const r = manager.registry;
-    const t0 = Date.now();
     await r.putDevice({ id: "meter", protocol: "modbus-tcp", host: "127.0.0.1", port });
     await r.putTerm({ id: "m3", deviceId: "meter", address: 3, pollInterval: 200 });
     await r.putItem({ id: "energy" });
@@ -36,7 +35,6 @@ describe("datacoll-manager running the registry", function () {
       1000,
       "the value",
     );
-    assert.ok(Date.now() - t0 < 1000);
     assert.equal((await manager.store.deviceStatus("meter"))?.online, true);
     const call = await manager.restActions?.call("meter:m3:energy");
     assert.equal(call?.cause, "call");

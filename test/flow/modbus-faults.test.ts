@@ -59,7 +59,6 @@ describe("datacoll-poll through Modbus server faults", function () {
   useNodeRed();
 
   const BACKOFF_CAP_MS = 200;
-  const JITTER = 0.2; // the connection's default
   const INTERVAL_MS = 20;
 
   it("resumes within the backoff cap after each of 50 server kills and restarts", async function () {
@@ -81,7 +80,6 @@ describe("datacoll-poll through Modbus server faults", function () {
 
       core.unit(1).holdingRegisters[0] = 1000;
       await until(reading(1000), 3000, "the first good reading");
-      const recoveries: number[] = [];
       let timersAfterFirst: number | undefined;
       for (let i = 1; i <= 50; i++) {
         const seen = statuses.length;
@@ -95,7 +93,7 @@ describe("datacoll-poll through Modbus server faults", function () {
         assert.equal(statuses.at(-1)?.fill, "red", `outage ${i}: the status shows the outage`);
         core.unit(1).holdingRegisters[0] = i;
         sim = await startModbusSimulator(core, { port });
-        recoveries.push(await until(reading(i), 3000, `reading ${i} after restart ${i}`));
+        await until(reading(i), 3000, `reading ${i} after restart ${i}`);
         await until(() => statuses.at(-1)?.fill === "green", 2500, `restart ${i}: a green status`);
         // One socket per side: the old client socket is gone, not piling up behind the new one.
         await until(() => sim.connections === 1, 1000, `restart ${i}: one server connection`);
@@ -110,10 +108,9 @@ describe("datacoll-poll through Modbus server faults", function () {
           `restart ${i}: ${active("Timeout")} timers, ${timersAfterFirst} after the first`,
         );
       }
-      // After a failed attempt the next comes within the capped delay (plus jitter); then one poll tick.
-      const bound = BACKOFF_CAP_MS * (1 + JITTER) + INTERVAL_MS + 100;
-      const worst = Math.max(...recoveries);
-      assert.ok(worst <= bound, `slowest recovery ${worst} ms > ${bound} ms: ${recoveries.join(",")}`);
+      // That the next attempt after a failed one comes within the capped delay (plus jitter) is held on a
+      // manual clock in test/unit/transport/connection.test.ts ("backs off exponentially with jitter,
+      // capped, ..."); here, that every restart is found again and nothing piles up across 50 of them.
     } finally {
       await sim.close();
     }
@@ -137,47 +134,49 @@ describe("datacoll-poll through Modbus server faults", function () {
         poller("u9", 9, POLL_MS),
         { id: "out", type: "helper" },
       ]);
-      const seen = new Map<number, { at: number; good: boolean; error?: string }[]>([
-        [1, []],
-        [2, []],
-        [9, []],
-      ]);
+      // Every point in the order the poll nodes sent it: the test reads the ordering, not a stopwatch.
+      const seen: { unit: number; good: boolean; error?: string }[] = [];
       helper.getNode("out").on("input", (msg: PointMsg) => {
         const unit = Number(msg.point.termId.slice(1));
         const good = Object.keys(msg.point.quality).length === 0;
-        seen.get(unit)?.push({ at: Date.now(), good, error: msg.point.error });
+        seen.push({ unit, good, error: msg.point.error });
       });
+      const of = (from: number, unit: number) => seen.slice(from).filter((s) => s.unit === unit);
+      await until(() => of(0, 1).length > 0 && of(0, 2).length > 0, 3000, "first reads");
+      const from = seen.length;
+      // 60 polls of each live unit: three seconds at their period, the window the figures below are for.
+      const LIVE_POLLS = 60;
       await until(
-        () => (seen.get(1)?.length ?? 0) > 0 && (seen.get(2)?.length ?? 0) > 0,
-        3000,
-        "first reads",
+        () => of(from, 1).length >= LIVE_POLLS && of(from, 2).length >= LIVE_POLLS,
+        15_000,
+        `${LIVE_POLLS} polls of each live unit`,
       );
-      const from = Date.now();
-      const WINDOW_MS = 3000;
-      await until(() => Date.now() - from >= WINDOW_MS, WINDOW_MS + 1000, "the measuring window");
-      const dead = (seen.get(9) ?? []).filter((s) => s.at >= from);
+      const window = seen.slice(from);
+      const dead = window.filter((s) => s.unit === 9);
       assert.ok(dead.length > 0 && dead.every((s) => !s.good), "the dead unit reports bad quality");
       // Backed off after each timeout (1 s, then 2 s, ...), the dead unit holds the one slot at most
       // three times in the window; without the backoff it would hold it for 150 ms of every 200.
-      const timeouts = dead.filter((s) => /no reply within/.test(s.error ?? "")).length;
+      const isTimeout = (s: { error?: string }): boolean => /no reply within/.test(s.error ?? "");
+      const timeouts = dead.filter(isTimeout).length;
       assert.ok(timeouts >= 1 && timeouts <= 3, `the dead unit timed out ${timeouts} times in the window`);
       for (const unit of [1, 2]) {
-        const times = (seen.get(unit) ?? []).filter((s) => s.at >= from);
+        const times = window.filter((s) => s.unit === unit);
         assert.ok(
           times.every((s) => s.good),
           `unit ${unit} stayed good: ${times.find((s) => !s.good)?.error}`,
         );
-        const gaps = times.slice(1).map((s, k) => s.at - times[k].at);
-        // A live poll can wait behind the dead unit's one request: one timeout, no more.
-        const worst = Math.max(...gaps);
-        assert.ok(worst <= POLL_MS + TIMEOUT_MS + 60, `unit ${unit}: worst gap ${worst} ms`);
-        // Otherwise it keeps its period: each timeout costs it at most the polls that fall due within
-        // one timeout, and a little slack for a loaded machine.
-        const expected = WINDOW_MS / POLL_MS;
-        const atLeast = expected - timeouts * Math.ceil((TIMEOUT_MS + POLL_MS) / POLL_MS) - 0.1 * expected;
-        assert.ok(times.length >= atLeast, `unit ${unit}: ${times.length} polls, expected ${atLeast}+`);
-        const typical = [...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)];
-        assert.ok(typical <= POLL_MS * 1.3, `unit ${unit}: median period ${typical} ms`);
+        // A live poll can wait behind the dead unit's one request: one timeout, no more. So between two
+        // reads of a live unit the dead unit times out at most once. (Its period, and the bound of one
+        // timeout in ms, are held on a manual clock in test/unit/modbus/client-session.test.ts: "backs
+        // off a unit that timed out without stalling other units behind the gateway".)
+        let between = 0;
+        for (const s of window) {
+          if (s.unit === unit) between = 0;
+          else if (s.unit === 9 && isTimeout(s)) {
+            between++;
+            assert.ok(between <= 1, `unit ${unit} waited behind ${between} of the dead unit's timeouts`);
+          }
+        }
       }
     } finally {
       await peer.close();

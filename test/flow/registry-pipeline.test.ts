@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import type { RowDataPacket } from "mysql2/promise";
 import { managers } from "../../src/core/manager";
 import { HttpServer } from "../integration/rest/http-flow";
-import { createTestDatabase, type TestDatabase } from "../support-history/mysql";
+import { createTestDatabase, rowsOnceCreated, type TestDatabase } from "../support-history/mysql";
 import { loadExample, readExample, type ExampleNode } from "../support/example-flow";
 import { until } from "../support/net";
 import { useNodeRed } from "../support/node-red";
@@ -84,14 +84,8 @@ describe("registry points get the whole pipeline in the examples", function () {
         result: "calc:c1:kv",
       });
 
-      const rows = async (sql: string, params: unknown[]): Promise<RowDataPacket[]> => {
-        try {
-          const [r] = await database.admin.query<RowDataPacket[]>(sql, params);
-          return r;
-        } catch {
-          return []; // the tables are created when the save node first connects
-        }
-      };
+      const rows = (sql: string, params: unknown[]): Promise<RowDataPacket[]> =>
+        rowsOnceCreated(database.admin, sql, params);
       const alarmRows = (state: string): Promise<RowDataPacket[]> =>
         rows(
           "SELECT * FROM dc_alarms WHERE point_key = 'plc1:t1:volts' AND `condition` = 'high' AND state = ?",

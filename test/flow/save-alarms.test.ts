@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import type { RowDataPacket } from "mysql2/promise";
 import { helper, nodeModule, useNodeRed } from "../support/node-red";
 import { until } from "../support/net";
-import { createTestDatabase, type TestDatabase } from "../support-history/mysql";
+import { createTestDatabase, rowsOnceCreated, type TestDatabase } from "../support-history/mysql";
 import { errorsOf, modules, mysqlCredentials, mysqlNode, TAB } from "../integration/save-node/flow";
 
 describe("check node -> save node", function () {
@@ -45,16 +45,11 @@ describe("check node -> save node", function () {
       payload: 70,
       point: { key: "b1:boiler:temp", value: 70, ts: t + 2 },
     });
-    const alarms = async (): Promise<RowDataPacket[]> => {
-      try {
-        const [r] = await db.admin.query<RowDataPacket[]>(
-          "SELECT `condition`, state, previous, active, severity, value, ack_by FROM dc_alarms ORDER BY FIELD(state, 'raised', 'acked', 'normal')",
-        );
-        return r;
-      } catch {
-        return []; // created when the node starts
-      }
-    };
+    const alarms = (): Promise<RowDataPacket[]> =>
+      rowsOnceCreated(
+        db.admin,
+        "SELECT `condition`, state, previous, active, severity, value, ack_by FROM dc_alarms ORDER BY FIELD(state, 'raised', 'acked', 'normal')",
+      );
     await until(async () => (await alarms()).length === 3, 5000, "three alarm rows");
     assert.deepEqual(
       (await alarms()).map((r) => [r.condition, r.previous, r.state, r.active, r.ack_by]),

@@ -6,12 +6,11 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import type { RowDataPacket } from "mysql2/promise";
 import { helper, nodeModule, useNodeRed } from "../support/node-red";
 import { freePort, until } from "../support/net";
 import { MYSQL_URL } from "../support/services";
 import { commentNode } from "../integration/rest/http-flow";
-import { createTestDatabase, type TestDatabase } from "../support-history/mysql";
+import { createTestDatabase, rowsOnceCreated, type TestDatabase } from "../support-history/mysql";
 import { errorsOf, statusesOf, type FlowNode } from "../integration/save-node/flow";
 
 const modules = [
@@ -92,15 +91,12 @@ describe("example 05 (MySQL history)", function () {
     await run({ database: db.name });
     await until(
       async () => {
-        try {
-          const [r] = await db.admin.query<RowDataPacket[]>(
-            "SELECT COUNT(DISTINCT point_key) AS n FROM dc_history WHERE term_id = 'meter5' AND ts >= ?",
-            [since],
-          );
-          return Number(r[0].n) === 3;
-        } catch {
-          return false; // the table is created when the node starts
-        }
+        const r = await rowsOnceCreated(
+          db.admin,
+          "SELECT COUNT(DISTINCT point_key) AS n FROM dc_history WHERE term_id = 'meter5' AND ts >= ?",
+          [since],
+        );
+        return Number(r[0]?.n) === 3;
       },
       8000,
       "rows of all three items",

@@ -35,7 +35,7 @@ async function getWhenUp(
       if (Date.now() > deadline) throw new Error(`no answer from ${url}\n${log()}`, { cause: err });
     }
     if (Date.now() > deadline) throw new Error(`Node-RED did not serve ${url} in 30 s:\n${log()}`);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 200)); // the poll interval of this wait for an answer
   }
 }
 

@@ -60,3 +60,22 @@ export async function createTestDatabase(prefix = "dc_hist"): Promise<TestDataba
     },
   };
 }
+
+/**
+ * The rows `sql` selects, or none while a table it reads does not exist yet (the save node creates its
+ * tables when it first connects, so a test polling for rows starts before they are there). Any other
+ * error is the test's or the server's fault and is thrown.
+ */
+export async function rowsOnceCreated(
+  admin: mysql.Connection,
+  sql: string,
+  params: unknown[] = [],
+): Promise<mysql.RowDataPacket[]> {
+  try {
+    const [rows] = await admin.query<mysql.RowDataPacket[]>(sql, params);
+    return rows;
+  } catch (err) {
+    if ((err as { code?: unknown }).code === "ER_NO_SUCH_TABLE") return [];
+    throw err;
+  }
+}

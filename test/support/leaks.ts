@@ -77,6 +77,6 @@ export async function expectNoLeaks(baseline: Snapshot, withinMs = 3000): Promis
     const extra = extraResources(baseline);
     if (extra.length === 0) return;
     if (Date.now() >= deadline) throw new LeakError(extra);
-    await new Promise<void>((resolve) => setTimeout(resolve, 20));
+    await new Promise<void>((resolve) => setTimeout(resolve, 20)); // the poll interval of this wait
   }
 }

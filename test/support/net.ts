@@ -21,7 +21,7 @@ export async function until(
   for (;;) {
     if (await cond()) return Date.now() - start;
     if (Date.now() - start > withinMs) throw new Error(`${what} did not happen within ${withinMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 10)); // the poll interval of the condition wait
   }
 }
 

@@ -124,18 +124,24 @@ export class NodeRedProcess {
     await until(() => starts() > before, 30_000, `${this.name}: "${marker}" after the deploy`);
   }
 
-  /** Send `signal` and wait for the process to be gone; SIGKILL after `graceMs` if it lingers. */
-  async stop(signal: NodeJS.Signals, graceMs = 10_000): Promise<void> {
+  /**
+   * Send `signal` and wait for the process to be gone; SIGKILL after `graceMs` if it lingers. Says
+   * which: "exited" by itself (or was not running), or "killed" after the grace time.
+   */
+  async stop(signal: NodeJS.Signals, graceMs = 10_000): Promise<"exited" | "killed"> {
     const child = this.child;
-    if (!child || !this.running) return;
+    if (!child || !this.running) return "exited";
     child.kill(signal);
     let timer: NodeJS.Timeout | undefined;
+    // The grace time is a watchdog on the wait for the exit, not a wait for time: the exit ends it.
     const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), graceMs)));
-    if ((await Promise.race([this.exited, late])) === "late") {
+    const ended = (await Promise.race([this.exited, late])) === "late" ? "killed" : "exited";
+    if (ended === "killed") {
       child.kill("SIGKILL");
       await this.exited;
     }
     clearTimeout(timer);
+    return ended;
   }
 
   /** Last resort when the test process itself is going away: no waiting. */

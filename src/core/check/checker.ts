@@ -581,7 +581,7 @@ export class Checker {
     const rt = this.runtimes.get(key);
     const c = rt?.conds.find((x) => x.condition === condition);
     if (rt === undefined || c === undefined) {
-      throw new DataCollError("not_found", `no ${condition} alarm is watched on ${key}`, "condition");
+      throw new DataCollError("not-found", `no ${condition} alarm is watched on ${key}`, "condition");
     }
     return [rt, c];
   }
@@ -592,7 +592,7 @@ export class Checker {
   ): [PointRuntime, ConditionRuntime][] {
     if (condition !== undefined) return [this.condition(key, condition)];
     const rt = this.runtimes.get(key);
-    if (rt === undefined) throw new DataCollError("not_found", `no alarm is watched on ${key}`, "key");
+    if (rt === undefined) throw new DataCollError("not-found", `no alarm is watched on ${key}`, "key");
     return rt.conds.map((c) => [rt, c]);
   }
 

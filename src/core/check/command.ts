@@ -97,7 +97,7 @@ export function parseAlarmCommand(name: string, payload: unknown): AlarmCommand 
   }
 }
 
-/** Carry a command out; returns the transitions it made. Throws the checker's not_found for an unwatched alarm. */
+/** Carry a command out; returns the transitions it made. Throws the checker's not-found for an unwatched alarm. */
 export function runAlarmCommand(
   checker: Pick<Checker, "acknowledge" | "shelve" | "unshelve" | "activeAlarms">,
   c: AlarmCommand,

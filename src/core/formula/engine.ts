@@ -331,7 +331,7 @@ export class FormulaEngine {
   /** Evaluate one formula now, whatever its trigger (an on-demand call). */
   evaluateNow(id: string, now: number): DataPoint {
     const f = this.formulas.get(id);
-    if (f === undefined) throw new DataCollError("not_found", `no formula ${id}`, "id");
+    if (f === undefined) throw new DataCollError("not-found", `no formula ${id}`, "id");
     return this.evaluate(f, now, now);
   }
 

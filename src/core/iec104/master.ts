@@ -22,7 +22,7 @@ import {
   type TrafficListener,
 } from "../../transport/connection";
 import { tcpSocketFactory, type SocketFactory } from "../../transport/socket";
-import { DataCollError } from "../errors";
+import { DataCollError, type IecRequestFailure } from "../errors";
 
 /** One step of a request's progress, as the station answered it. */
 export interface RequestStep {
@@ -37,7 +37,14 @@ export interface RequestDone {
   readonly steps: readonly RequestStep[];
 }
 
-const FAILED: ReadonlySet<RequestOutcome> = new Set(["negative", "timeout", "cancelled", "rejected"]);
+const FAILED: ReadonlySet<RequestOutcome> = new Set<IecRequestFailure>([
+  "negative",
+  "timeout",
+  "cancelled",
+  "rejected",
+]);
+/** Narrows an outcome to a failure, so that it can be the code of the error the request is rejected with. */
+const failed = (o: RequestOutcome): o is IecRequestFailure => FAILED.has(o);
 
 export type DataListener = (asdu: Asdu, receivedAt: number) => void;
 export type FrameLogListener = (line: string) => void;
@@ -213,7 +220,7 @@ export class Iec104Master {
         p.steps.push({ outcome: a.outcome, detail: a.detail, ...(a.asdu ? { asdu: a.asdu } : {}) });
         if (!a.final) return;
         this.pending.delete(a.id);
-        if (FAILED.has(a.outcome)) {
+        if (failed(a.outcome)) {
           this.counters.failures++;
           this.lastProblem = a.detail;
           p.reject(new DataCollError(a.outcome, `${a.request} ${a.outcome}: ${a.detail}`));

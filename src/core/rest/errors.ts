@@ -2,7 +2,7 @@
  * Errors as the API answers them. The older system's paths answer in plain text with its exact
  * messages (`device_id not found!`); every other path answers `{error, field?, message}` as JSON.
  */
-import { DataCollError, errorMessage } from "../errors";
+import { DataCollError, errorMessage, type ErrorCode } from "../errors";
 
 export class RestError extends Error {
   constructor(
@@ -18,27 +18,55 @@ export class RestError extends Error {
   }
 }
 
+/**
+ * The HTTP status of each error code. A table over the whole ErrorCode union, so that a new code cannot
+ * reach the API without someone deciding its status.
+ */
+const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
+  invalid: 400,
+  "bad-message": 400,
+  "not-found": 404,
+  conflict: 409,
+  // Busy, or the embedded store's file is locked by another process, damaged or refused by the disk:
+  // the service is unavailable (until an operator acts, and the message says what to do).
+  busy: 503,
+  "store-locked": 503,
+  "store-corrupt": 503,
+  "store-io": 503,
+  "store-write": 503,
+  // The rest are faults of the server or of a device behind it; routes that reach a device say more
+  // (data-routes.ts answers 503/400/502 for them).
+  unsupported: 500,
+  "not-running": 500,
+  closed: 500,
+  "no-redis": 500,
+  aborted: 500,
+  corrupt: 500,
+  listener: 500,
+  "modbus-closed": 500,
+  "modbus-config": 500,
+  "modbus-internal": 500,
+  "modbus-plan": 500,
+  "modbus-point": 500,
+  "modbus-value": 500,
+  "modbus-read-only": 500,
+  "modbus-timeout": 500,
+  "modbus-exception": 500,
+  "modbus-invalid-request": 500,
+  "modbus-queue-full": 500,
+  "modbus-queue-timeout": 500,
+  "modbus-unit-backoff": 500,
+  "modbus-malformed-reply": 500,
+  "modbus-disconnected": 500,
+  negative: 500,
+  timeout: 500,
+  cancelled: 500,
+  rejected: 500,
+};
+
 /** The HTTP status of a model or store error, by its code. */
 export function statusOf(err: DataCollError): number {
-  switch (err.code) {
-    case "invalid":
-    case "bad-message":
-      return 400;
-    case "not-found":
-      return 404;
-    case "conflict":
-      return 409;
-    // Busy, or the embedded store's file is locked by another process, damaged or refused by the disk:
-    // the service is unavailable (until an operator acts, and the message says what to do).
-    case "busy":
-    case "store-locked":
-    case "store-corrupt":
-    case "store-io":
-    case "store-write":
-      return 503;
-    default:
-      return 500;
-  }
+  return STATUS_OF[err.code];
 }
 
 export function badRequest(message: string, field?: string): RestError {

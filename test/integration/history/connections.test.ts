@@ -44,7 +44,7 @@ describe("history MySQL connections", function () {
     for (;;) {
       const n = await count();
       if (n <= expected || Date.now() >= deadline) return n;
-      await new Promise<void>((resolve) => setTimeout(resolve, 20));
+      await new Promise<void>((resolve) => setTimeout(resolve, 20)); // the poll interval of this wait
     }
   }
 

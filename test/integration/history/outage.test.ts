@@ -12,6 +12,7 @@ import type { BatchWriterOptions } from "../../../src/core/history/batch-writer"
 import { RedisDeadLetters } from "../../../src/core/history/dead-letters";
 import type { DataPoint } from "../../../src/core/model/datapoint";
 import { ManualClock } from "../../../src/transport/manual-clock";
+import { until } from "../../support/net";
 import type { TestDatabase } from "../../support-history/mysql";
 import { createTestDatabase, serverPort, testSettings } from "../../support-history/mysql";
 import { expectNoLeaks, snapshotResources } from "../../support/leaks";
@@ -195,9 +196,10 @@ describe("history store-and-forward (MariaDB through a TCP proxy)", function () 
       await w.flush();
       // The pooled connection is open; its next statement goes into the stall and waits for an answer...
       proxy.stall();
+      const before = proxy.swallowed;
       await w.write(samples(T0 + 100, 30));
       const flushed = w.flush();
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await until(() => proxy.swallowed > before, 5000, "the statement sent into the stall");
       // ...when the link dies under it.
       proxy.cut();
       const stats = await flushed;

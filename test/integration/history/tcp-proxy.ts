@@ -16,6 +16,8 @@ export class TcpProxy {
   accepted = 0;
   /** Connections turned away while cut: each is one attempt by the client to reach the server. */
   refused = 0;
+  /** Bytes from clients dropped by a stall: a test waits on it to know a statement went into the stall. */
+  swallowed = 0;
 
   constructor(
     private readonly targetPort: number,
@@ -83,6 +85,7 @@ export class TcpProxy {
     // Bytes that arrive during a stall are dropped, not held: the link is gone while it lasts.
     client.on("data", (bytes: Buffer) => {
       if (!this.stalled) upstream.write(bytes);
+      else this.swallowed += bytes.length;
     });
     upstream.on("data", (bytes: Buffer) => {
       if (!this.stalled) client.write(bytes);

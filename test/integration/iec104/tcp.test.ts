@@ -29,6 +29,8 @@ function serveStation(
   station.definePoint({ kind: "single", ioa: 1, value: false, quality: GOOD });
   station.defineCommand({ ioa: 5000, kind: "single-command", selectRequired: true });
   stations.push(station);
+  // The outstation's own timer, armed for its next deadline (t1/t2/t3): the peer keeping its protocol
+  // timers on the real clock, as a station does; the test waits on frames, not on it.
   let timer: ReturnType<typeof setTimeout> | undefined;
   const carryOut = (events: OutstationEvent[]): void => {
     for (const e of events) {

@@ -56,6 +56,7 @@ function capture(port: number, file: string): Promise<Capture> {
           .slice(-n - 1)
           .join("\n"),
     };
+    // A watchdog on the wait for tshark's "Capturing on", not a wait for time: that line ends it.
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`tshark did not start capturing on lo within 10 s: ${err}`));

@@ -72,6 +72,7 @@ export class FaultyPeer {
           socket.write(reply);
           continue;
         }
+        // The peer answering late on purpose (the fault it plays), not the test waiting for time.
         const t = setTimeout(() => {
           this.held.delete(t);
           if (!socket.destroyed) socket.write(reply);

@@ -41,7 +41,6 @@ describe("modbus client while its server process is killed and restarted", () =>
     })();
     try {
       await until(() => lastGood > 0, 5000, "the first read");
-      const recoveries: number[] = [];
       for (let i = 1; i <= KILLS; i++) {
         process.kill(sim.pid, "SIGKILL");
         await sim.exited;
@@ -49,11 +48,10 @@ describe("modbus client while its server process is killed and restarted", () =>
         sim = await spawnModbusSimulators(1, [port]);
         const up = Date.now();
         await until(() => lastGood > up, 3000, `kill ${i}: a read after the restart`);
-        recoveries.push(lastGood - up);
       }
-      // The restart took long enough for the backoff to reach its cap; the next attempt comes within it.
-      const bound = CAP_MS * 1.2 + 150;
-      assert.ok(Math.max(...recoveries) <= bound, `recoveries ${recoveries.join(", ")} ms > ${bound} ms`);
+      // The restart takes long enough for the backoff to reach its cap. That the next attempt then comes
+      // within the cap is held on a manual clock in test/unit/transport/connection.test.ts ("backs off
+      // exponentially with jitter, capped, ..."); here, that a real crash is recovered from each time.
       assert.ok(client.stats.connects >= KILLS + 1);
     } finally {
       reading = false;

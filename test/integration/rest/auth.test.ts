@@ -11,6 +11,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { onDatabase, readExample } from "../../support/example-file";
+import { until } from "../../support/net";
 import { createTestDatabase, type TestDatabase } from "../../support-history/mysql";
 
 const root = path.resolve(__dirname, "../../..");
@@ -78,13 +79,13 @@ describe("REST API behind Node-RED's httpNodeAuth (real Node-RED, built package)
     child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
     // Up when the flows have started: the API then answers (401 without credentials).
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`Node-RED exited ${child.exitCode}:\n${output}`);
-      if (/Started flows/.test(output)) break;
-      if (Date.now() > deadline) throw new Error(`Node-RED did not start its flows in 30 s:\n${output}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const started = (): boolean => {
+      if (child?.exitCode !== null) throw new Error(`Node-RED exited ${child?.exitCode}:\n${output}`);
+      return /Started flows/.test(output);
+    };
+    await until(started, 30_000, "Node-RED starting its flows").catch((err: unknown) => {
+      throw new Error(`${String(err)}:\n${output}`);
+    });
   });
 
   after(async function () {

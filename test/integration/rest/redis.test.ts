@@ -1,6 +1,7 @@
 /** The REST handlers over the Redis store: the same answers as over the embedded store. */
 import assert from "node:assert/strict";
 import { api, seed, type Api } from "../../unit/rest/helpers";
+import { until } from "../../support/net";
 import { uniqueNamespace } from "../../support/services";
 import { deleteNamespace, openRedisStore } from "../store/redis-admin";
 import { sparePort, startRedis, stopRedis } from "../store/redis-server";
@@ -83,12 +84,11 @@ describe("REST handlers while Redis is down", function () {
         assert.equal((r.body as { error?: string }).error ?? "unavailable", "unavailable");
       }
       redis = await startRedis(port);
-      let status = 0;
-      for (let i = 0; i < 100 && status !== 200; i++) {
-        status = (await a.call("GET", "/v1/devices")).status;
-        if (status !== 200) await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.equal(status, 200);
+      await until(
+        async () => (await a.call("GET", "/v1/devices")).status === 200,
+        10_000,
+        "GET /v1/devices answering 200 once Redis is back",
+      );
     } finally {
       await a.close();
       await stopRedis(redis);

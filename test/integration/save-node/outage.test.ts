@@ -44,6 +44,7 @@ function row(i: number): DataPoint {
   };
 }
 
+/** The feeder's pacing (RATE rows a second, on the clock): a sending clock, not a wait for a result. */
 const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 10));
 
 describe("datacoll-save through a MySQL outage and a redeploy (node-level acceptance)", function () {

@@ -9,6 +9,7 @@ import { Redis } from "ioredis";
 import { RedisStore } from "../../../src/core/store/redis-store";
 import type { StoreState } from "../../../src/core/store/store";
 import type { PointsEnvelope } from "../../../src/core/bus/envelope";
+import { until } from "../../support/net";
 import { dp, envelope } from "./contract";
 import { sparePort, startRedis, stopRedis } from "./redis-server";
 
@@ -113,30 +114,30 @@ describe("RedisStore across a Redis restart", function () {
     await Promise.all([a.ready(), b.ready()]);
     const heard: unknown[] = [];
     b.onRemotePoints((env) => heard.push(...env.points.map((p) => p.value)));
-    const until = async (n: number): Promise<void> => {
-      for (let i = 0; i < 500 && heard.length < n; i++) await new Promise((r) => setTimeout(r, 10));
-    };
+    const heardAll = (n: number): Promise<number> =>
+      until(() => heard.length >= n, 5000, `${n} values heard`);
     await a.ingest(envelope([dp("d:t:a", 0)]));
-    await until(1);
+    await heardAll(1);
     const admin = new Redis(url);
     try {
-      // Drops every subscriber connection; ioredis reconnects them on their backoff.
+      // Drops every subscriber connection; ioredis reconnects them on their backoff (400 ms here).
       assert.equal(b.caughtUp(), true, "subscribed and nothing missed");
       await admin.call("CLIENT", "KILL", "TYPE", "pubsub");
+      await until(() => !b.caughtUp(), 5000, "the subscriber seen away");
       const caughtUp: boolean[] = [];
       for (let v = 1; v <= 20; v++) {
         await a.ingest(envelope([dp("d:t:a", v)]));
-        await new Promise((r) => setTimeout(r, 30));
         caughtUp.push(b.caughtUp());
       }
       assert.ok(caughtUp.includes(false), "not caught up while its subscriber is away");
-      await until(21);
-      for (let i = 0; i < 100 && !b.caughtUp(); i++) await new Promise((r) => setTimeout(r, 10));
-      assert.equal(b.caughtUp(), true, "caught up again once what it missed was read back");
-      await new Promise((r) => setTimeout(r, 300)); // anything delivered twice arrives by now
+      await heardAll(21);
+      await until(() => b.caughtUp(), 5000, "caught up again once what it missed was read back");
+      // A value published now comes on the subscription after anything delivered twice would have.
+      await a.ingest(envelope([dp("d:t:a", 21)]));
+      await until(() => heard.includes(21), 5000, "the value published after the catch-up");
       assert.deepEqual(
         heard,
-        Array.from({ length: 21 }, (_, i) => i),
+        Array.from({ length: 22 }, (_, i) => i),
       );
     } finally {
       await admin.quit();

@@ -41,7 +41,7 @@ const ATTEMPTS: readonly string[] = [
   "globalThis",
   "this",
   "module",
-  "setTimeout(sin, 1)",
+  "setTimeout(sin, 1)", // an expression the sandbox must refuse, not a timer of the test
   // Reaching a prototype through values.
   '"".constructor',
   "(1).constructor",

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { mock } from "node:test";
 import { withStatementTimeout } from "../../../src/core/history/statement-timeout";
 import { classifyMysqlError } from "../../../src/core/history/mysql-errors";
 import { expectNoLeaks, snapshotResources } from "../../support/leaks";
@@ -18,8 +19,14 @@ describe("statement timeout", function () {
   it("passes the answer on, leaves the connection alone and its timer cleared", async function () {
     const base = snapshotResources();
     const conn = connection();
-    const answer = new Promise<string>((resolve) => setTimeout(() => resolve("rows"), 10));
-    assert.equal(await withStatementTimeout(conn, 60_000, answer), "rows");
+    let answer: (rows: string) => void = () => undefined;
+    const statement = withStatementTimeout(
+      conn,
+      60_000,
+      new Promise<string>((resolve) => (answer = resolve)),
+    );
+    answer("rows"); // answered after the timer was armed, as a real statement is
+    assert.equal(await statement, "rows");
     assert.equal(conn.destroyed, 0);
     await expectNoLeaks(base, 200);
   });
@@ -37,17 +44,27 @@ describe("statement timeout", function () {
   });
 
   it("gives up on a statement that never answers: destroys the connection, a connection-kind error", async function () {
-    const conn = connection();
-    const started = Date.now();
-    const never = new Promise<never>(() => undefined);
-    const err = await withStatementTimeout(conn, 50, never).then(
-      () => assert.fail("resolved"),
-      (e: unknown) => e,
-    );
-    assert.ok(Date.now() - started >= 45, "not before the timeout");
-    assert.equal(conn.destroyed, 1);
-    assert.match(String(err), /did not answer within 50 ms/);
-    assert.equal(classifyMysqlError(err).kind, "connection");
+    // On node:test's fake timers, so "not before the timeout" is a fact of the clock, not of a stopwatch.
+    mock.timers.enable({ apis: ["setTimeout"] });
+    try {
+      const conn = connection();
+      let settled = false;
+      const never = new Promise<never>(() => undefined);
+      const failed = withStatementTimeout(conn, 50, never).then(
+        () => assert.fail("resolved"),
+        (e: unknown) => ((settled = true), e),
+      );
+      mock.timers.tick(49);
+      await Promise.resolve();
+      assert.deepEqual([conn.destroyed, settled], [0, false], "not before the timeout");
+      mock.timers.tick(1);
+      const err = await failed;
+      assert.equal(conn.destroyed, 1);
+      assert.match(String(err), /did not answer within 50 ms/);
+      assert.equal(classifyMysqlError(err).kind, "connection");
+    } finally {
+      mock.timers.reset();
+    }
   });
 
   it("a statement failing after the timeout is not an unhandled rejection", async function () {
@@ -59,7 +76,9 @@ describe("statement timeout", function () {
       const late = new Promise<never>((_, reject) => (fail = reject));
       await assert.rejects(withStatementTimeout(connection(), 20, late), /did not answer/);
       fail(new Error("connection destroyed"));
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      // Node reports unhandled rejections once the microtasks of the current turn have run: one turn of
+      // the event loop later, any would have been reported.
+      await new Promise((resolve) => setImmediate(resolve));
       assert.deepEqual(unhandled, []);
     } finally {
       process.off("unhandledRejection", onUnhandled);
