@@ -43,18 +43,21 @@ export class NodeRedProcess {
 
   /**
    * `settings`, when given, is written as the user directory's settings.js (a CommonJS module);
-   * `packageDir` is the package to link (default: this repository; the soak gives a snapshot of it).
+   * `packageDir` is the package to link (default: this repository; the soak gives a snapshot of it);
+   * null links nothing, for a user directory that has the package installed already (package-install).
    */
   constructor(
     readonly name: string,
     flows: readonly object[],
     settings?: string,
-    packageDir = root,
+    packageDir: string | null = root,
   ) {
     this.userDir = fs.mkdtempSync(path.join(os.tmpdir(), `datacoll-nr-${name}-`));
-    const link = path.join(this.userDir, "node_modules", ...pkgName.split("/"));
-    fs.mkdirSync(path.dirname(link), { recursive: true });
-    fs.symlinkSync(packageDir, link, "dir");
+    if (packageDir !== null) {
+      const link = path.join(this.userDir, "node_modules", ...pkgName.split("/"));
+      fs.mkdirSync(path.dirname(link), { recursive: true });
+      fs.symlinkSync(packageDir, link, "dir");
+    }
     fs.writeFileSync(path.join(this.userDir, "flows.json"), JSON.stringify(flows));
     if (settings !== undefined) fs.writeFileSync(path.join(this.userDir, "settings.js"), settings);
   }
