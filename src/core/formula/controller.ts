@@ -93,6 +93,7 @@ export class FormulaController {
       this.schedule();
     })();
     this.ready.catch((err: unknown) => {
+      // Closed meanwhile: the node is gone and nobody is left to tell.
       if (!this.closed) opts.onNotice({ code: "registry-unreadable", reason: errorMessage(err) });
     });
     if (useRegistry && manager !== undefined) {
