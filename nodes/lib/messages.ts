@@ -18,8 +18,9 @@ import {
   type DataPoint,
   type Quality,
 } from "../../src/core/model/datapoint";
+import type { OutputMode } from "../../src/core/bus/pace";
 
-export type OutputMode = "batch" | "point";
+export type { OutputMode };
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);

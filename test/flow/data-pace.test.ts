@@ -1,6 +1,6 @@
 /** The data node's pacing on an injected clock: only-on-change and the token-bucket rate limit. */
 import assert from "node:assert/strict";
-import { ChangeFilter, RateLimit } from "../../nodes/datacoll-data/pace";
+import { ChangeFilter, RateLimit } from "../../src/core/bus/pace";
 import type { DataPoint, Quality } from "../../src/core/model/datapoint";
 
 const T = 1_763_700_000_000;

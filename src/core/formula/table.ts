@@ -1,12 +1,13 @@
 /**
  * The formula node's table and the registry's formulas as engine definitions, each either usable or
  * with everything wrong with it in plain words (checkFormula's messages), so one bad row never stops
- * the others.
+ * the others. In core beside the engine, so the formula controller (and its tests) read rows without
+ * Node-RED.
  */
-import { errorMessage } from "../../src/core/errors";
-import { checkFormula } from "../../src/core/formula/check";
-import type { FormulaDefinition } from "../../src/core/formula/engine";
-import { parseFormula, type Formula } from "../../src/core/model/formula";
+import { errorMessage } from "../errors";
+import { parseFormula, type Formula } from "../model/formula";
+import { checkFormula } from "./check";
+import type { FormulaDefinition } from "./engine";
 
 /** A row as the editor saves it: params as text `p1=dev:term:item, p2=…` (or an object). */
 export interface FormulaRow {

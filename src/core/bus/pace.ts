@@ -1,10 +1,16 @@
 /**
  * What the data node lets through, and when: "only on change" and a rate limit in messages per second.
- * Pure logic on an injected time, so it is tested without timers; the node drives `drain` with one timer
- * on `nextDue`.
+ * Pure logic on an injected time, so it is tested without timers; the data controller
+ * (data-controller.ts) drives `drain` with one timer on `nextDue`.
  */
-import type { DataPoint, PointKey, Quality } from "../../src/core/model/datapoint";
-import type { OutputMode } from "../lib/messages";
+import type { DataPoint, PointKey, Quality } from "../model/datapoint";
+
+/**
+ * How a node hands samples on (docs/architecture.md §4): a batch in one message, or one message per
+ * point. It lives here, below the nodes' message mapping, because the rate limit counts messages and so
+ * must know which; nodes/lib/messages.ts re-exports it for the nodes.
+ */
+export type OutputMode = "batch" | "point";
 
 function sameQuality(a: Quality, b: Quality): boolean {
   return (
