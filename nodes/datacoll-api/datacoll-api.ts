@@ -1,4 +1,4 @@
-import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from "node-red";
 import { errorMessage } from "../../src/core/errors";
 import { failure, handle } from "../../src/core/rest/router";
 import { RestError } from "../../src/core/rest/errors";
@@ -9,6 +9,7 @@ import { installBodyCapture, type CapturedRequest } from "./body-capture";
 import { installHttpGuard } from "./http-guard";
 import { findManager, linkManager, type ManagerLink } from "./manager-link";
 import { registerNodeType } from "../lib/register";
+import { shorten } from "../lib/status";
 
 interface ApiDef extends NodeDef {
   manager: string;
@@ -67,15 +68,26 @@ export = function register(RED: NodeAPI): void {
     let link: ManagerLink | undefined;
     let latest: LatestView | undefined;
     let linkError: string | undefined;
+    let shown: NodeStatus;
     try {
       link = linkManager(findManager(RED, def.manager || def.managerName || ""));
       latest = new LatestView(link.store, link.feed);
-      this.status({ fill: "green", shape: "dot", text: base || "/" });
+      shown = { fill: "green", shape: "dot", text: base || "/" };
     } catch (err) {
       linkError = errorMessage(err);
-      this.status({ fill: "red", shape: "ring", text: RED._("datacoll-api.status.noManager") });
+      // The reason itself (e.g. two managers share the name), so the dot says what to fix.
+      shown = {
+        fill: "red",
+        shape: "ring",
+        text: shorten(`${RED._("datacoll-api.status.noManager")}: ${linkError}`, 64),
+      };
       this.error(RED._("datacoll-api.errors.manager", { reason: linkError }));
     }
+    this.status(shown);
+    // Inside the datacoll-rest subflow the status node that carries this status to the instance is
+    // created after this node, so it missed the first report: say it again once the flows run.
+    const showAgain = (): void => this.status(shown);
+    RED.events.on("flows:started", showAgain);
     const uninstall = installBodyCapture(RED, base, maxBodyBytes);
     const unguard = installHttpGuard(RED, base, maxBodyBytes, (message) => this.warn(message));
 
@@ -135,6 +147,7 @@ export = function register(RED: NodeAPI): void {
     });
 
     this.on("close", (_removed: boolean, done: () => void) => {
+      RED.events.removeListener("flows:started", showAgain);
       uninstall();
       unguard();
       latest?.close();

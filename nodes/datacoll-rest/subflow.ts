@@ -19,6 +19,12 @@ export interface SubflowDefinition {
   readonly icon: string;
   readonly in: readonly unknown[];
   readonly out: readonly unknown[];
+  /** The subflow's status port: what its instance shows under it in the editor. */
+  readonly status: {
+    readonly x: number;
+    readonly y: number;
+    readonly wires: readonly { id: string; port: number }[];
+  };
   readonly env: readonly Readonly<Record<string, unknown>>[];
   readonly meta: Readonly<Record<string, string>>;
   readonly flow: readonly Readonly<Record<string, unknown>>[];
@@ -42,6 +48,8 @@ export function subflowDefinition(info: string, version: string, labels: Labels)
     icon: "datacoll-api.svg",
     in: [],
     out: [],
+    // The API node's status (its base path, or why it has no manager) is the rest node's status.
+    status: { x: 520, y: 220, wires: [{ id: `${Z}-status`, port: 0 }] },
     env: [
       {
         name: "MANAGER",
@@ -101,6 +109,16 @@ export function subflowDefinition(info: string, version: string, labels: Labels)
         x: 330,
         y: 135,
         wires: [[`${Z}-out`]],
+      },
+      {
+        id: `${Z}-status`,
+        type: "status",
+        z: Z,
+        name: "",
+        scope: [`${Z}-api`],
+        x: 330,
+        y: 220,
+        wires: [[]],
       },
       {
         id: `${Z}-out`,

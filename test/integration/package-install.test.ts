@@ -35,6 +35,11 @@ describe("package install (npm pack, then npm install of the tarball in a fresh 
   let packDir = "";
   let tarball = "";
   let red: NodeRedProcess | undefined;
+  /** The Node-RED the `before` hook started; a test run without it fails here, not on undefined. */
+  const started = (): NodeRedProcess => {
+    if (!red) throw new Error("Node-RED was not started");
+    return red;
+  };
 
   before(async function () {
     packDir = fs.mkdtempSync(path.join(os.tmpdir(), "datacoll-pack-"));
@@ -58,7 +63,7 @@ describe("package install (npm pack, then npm install of the tarball in a fresh 
   });
 
   it("installs a real copy (not a link) holding the built nodes, the examples and no source maps", function () {
-    const installed = path.join(red!.userDir, "node_modules", ...pkg.name.split("/"));
+    const installed = path.join(started().userDir, "node_modules", ...pkg.name.split("/"));
     assert.equal(fs.lstatSync(installed).isSymbolicLink(), false);
     for (const file of Object.values(pkg["node-red"].nodes))
       assert.ok(fs.existsSync(path.join(installed, file)), `${file} is not in the tarball`);
@@ -73,11 +78,11 @@ describe("package install (npm pack, then npm install of the tarball in a fresh 
     walk(path.join(installed, "dist"));
     assert.deepEqual(maps, [], "source maps point at src/, which the package does not ship");
     for (const dep of ["ioredis", "mysql2", "mathjs", "jsmodbus"])
-      assert.ok(fs.existsSync(path.join(red!.userDir, "node_modules", dep)), `${dep} was not installed`);
+      assert.ok(fs.existsSync(path.join(started().userDir, "node_modules", dep)), `${dep} was not installed`);
   });
 
   it("loads every node of the package in Node-RED with no error", async function () {
-    const r = red!;
+    const r = started();
     let sets: { module: string; name: string; err?: string; enabled: boolean }[] = [];
     await until(
       async () => {
