@@ -112,4 +112,38 @@ describe("browser: the live view", function () {
     assert.deepEqual([alarm.active, alarm.acked], [true, true]);
     assert.deepEqual(watch.problems(), [], "the live view reported errors");
   });
+
+  it("fits a phone's width: one column, no sideways page scroll, every value column reachable", async function () {
+    const p = current();
+    await p.setViewportSize({ width: 420, height: 800 });
+    const row = p.locator(`#points tr[data-key="${RESULT}"]`);
+    await waitFor(`a value of ${RESULT}`, 10_000, async () => ((await row.count()) > 0 ? true : undefined));
+    assert.equal(await p.locator("#conn").textContent(), "live", "the header says live while values arrive");
+    // No named inner functions here: the test's compiler would wrap them in a helper the page lacks.
+    const layout = await p.evaluate(() => {
+      const page = document.documentElement;
+      const sections = Array.from(document.querySelectorAll("main > section"));
+      return {
+        pageScroll: page.scrollWidth - page.clientWidth,
+        // Every section as wide as the page's content and stacked: one column.
+        lefts: sections.map((s) => Math.round(s.getBoundingClientRect().left)),
+        rights: sections.map((s) => Math.round(s.getBoundingClientRect().right)),
+        width: page.clientWidth,
+      };
+    });
+    assert.equal(layout.pageScroll, 0, "the page scrolls sideways at 420 px");
+    assert.equal(new Set(layout.lefts).size, 1, `sections side by side: lefts ${layout.lefts.join(", ")}`);
+    for (const r of layout.rights)
+      assert.ok(r <= layout.width, `a section ends at ${r} px, past ${layout.width}`);
+    await writeScreenshot(p, "live-view-phone.png");
+    // The last column (time) of the latest values is reachable: shown, or scrolled to inside its own box.
+    const time = row.locator("td").last();
+    await time.scrollIntoViewIfNeeded();
+    const tb = await time.boundingBox();
+    assert.ok(tb, "the time cell has no box");
+    assert.ok(tb.x >= 0 && tb.x + tb.width <= layout.width + 1, `time cell at ${tb.x}+${tb.width}`);
+    assert.match((await time.textContent()) ?? "", /\d/, "the time cell shows a time");
+    await p.setViewportSize({ width: 1280, height: 400 });
+    assert.deepEqual(watch.problems(), [], "the live view reported errors");
+  });
 });

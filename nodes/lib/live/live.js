@@ -180,13 +180,16 @@
         encodeURIComponent(select.value) +
         (token ? "&access_token=" + encodeURIComponent(token) : ""),
     );
-    source.onopen = function () {
+    // Any event is proof the stream is up: the header follows the data, not only the open event.
+    function live() {
       conn.textContent = "live";
-    };
+    }
+    source.onopen = live;
     source.onerror = function () {
       conn.textContent = "reconnecting…";
     };
     source.addEventListener("snapshot", function (e) {
+      live();
       var snap = JSON.parse(e.data);
       snap.points.forEach(function (p) {
         points[p.key] = p;
@@ -198,12 +201,14 @@
       renderAlarms(snap.alarms);
     });
     source.addEventListener("points", function (e) {
+      live();
       JSON.parse(e.data).forEach(function (p) {
         points[p.key] = p;
         renderPoint(p, true);
       });
     });
     source.addEventListener("status", function (e) {
+      live();
       var s = JSON.parse(e.data);
       renderDevices(s.devices);
       renderAlarms(s.alarms);
