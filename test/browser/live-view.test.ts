@@ -84,7 +84,7 @@ describe("browser: the live view", function () {
       async () => ((await p.locator("#points tr[data-key]").count()) >= 3 ? true : undefined),
       async () => (await p.locator("#points").innerText()) + "\n" + product.output().slice(-2000),
     );
-    await p.setViewportSize({ width: 1280, height: 400 });
+    await p.setViewportSize({ width: 1400, height: 400 });
     await writeScreenshot(p, "live-view.png");
 
     const button = row.locator("button.ack");
@@ -143,7 +143,7 @@ describe("browser: the live view", function () {
     assert.ok(tb, "the time cell has no box");
     assert.ok(tb.x >= 0 && tb.x + tb.width <= layout.width + 1, `time cell at ${tb.x}+${tb.width}`);
     assert.match((await time.textContent()) ?? "", /\d/, "the time cell shows a time");
-    await p.setViewportSize({ width: 1280, height: 400 });
+    await p.setViewportSize({ width: 1400, height: 400 });
     assert.deepEqual(watch.problems(), [], "the live view reported errors");
   });
 });
