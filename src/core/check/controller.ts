@@ -20,7 +20,7 @@ import { leaseConnectionOptions, RedisLeaseBackend } from "../runtime/redis-leas
 import { SingleLease } from "../runtime/single-lease";
 import { AlarmCommands } from "./alarm-commands";
 import { MemoryAlarmStateStore, type AlarmStateStore } from "./alarm-state";
-import { Checker, type AlarmTransition, type PointAlarms } from "./checker";
+import { Checker, type AlarmTransition } from "./checker";
 import { parseAlarmCommand, runAlarmCommand } from "./command";
 import type { CheckScope } from "./form";
 import { checkSettingsOfPoint } from "./point-settings";
@@ -446,5 +446,3 @@ export class CheckController {
     this.opts.onChange();
   }
 }
-
-export type { AlarmTransition, PointAlarms };

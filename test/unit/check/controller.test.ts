@@ -141,13 +141,14 @@ describe("check controller", function () {
   });
 
   it("keeps alarm state in memory per node id across a redeploy, and drops it when the node is removed", async function () {
-    const first = rig({ high: "10" }, { nodeId: "kept" });
+    // An id no other test uses: the kept state is the process's, shared with the flow tests' nodes.
+    const first = rig({ high: "10" }, { nodeId: "controller-test-kept" });
     assert.deepEqual(await first.value("d:t:v", 11), ["high:raised"]);
     await first.controller.close(false);
-    const again = rig({ high: "10" }, { nodeId: "kept" });
+    const again = rig({ high: "10" }, { nodeId: "controller-test-kept" });
     assert.deepEqual(await again.value("d:t:v", 12), [], "not raised a second time");
     await again.controller.close(true);
-    const fresh = rig({ high: "10" }, { nodeId: "kept" });
+    const fresh = rig({ high: "10" }, { nodeId: "controller-test-kept" });
     assert.deepEqual(await fresh.value("d:t:v", 12), ["high:raised"], "removed: nothing kept");
     await fresh.controller.close(true);
   });
