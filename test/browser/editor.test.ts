@@ -79,11 +79,12 @@ const NO_STATUS: Readonly<Record<string, string>> = {
 
 /**
  * Statuses other than green that mean a node runs as it should, by type, with the reason. A check node's
- * dot is red while an alarm waits for acknowledgement and yellow while acknowledged alarms are active:
- * it reports the plant, not a fault of its own (its faults show other text).
+ * dot is red while a present alarm waits for acknowledgement and yellow while alarms are present but
+ * acknowledged or cleared but not acknowledged: it reports the plant, not a fault of its own (its faults
+ * show other text).
  */
 const RUNNING_NOT_GREEN: Readonly<Record<string, RegExp>> = {
-  "datacoll-check": /^\d+ alarms? · /,
+  "datacoll-check": /^\d+ active (· \d+ to acknowledge )?· /,
 };
 
 /** Whether a node of `type` showing `status` runs as it should. */
