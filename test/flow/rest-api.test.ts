@@ -777,4 +777,45 @@ describe("datacoll-api over real HTTP", function () {
     assert.equal(v2.status, 503);
     assert.match(String((v2.json() as { message: string }).message), /no deployed datacoll-manager .*nobody/);
   });
+
+  it("answers 503 saying what to change when two managers share the namespace or the name it names", async function () {
+    const second = (over: Record<string, unknown>): Record<string, unknown> => ({
+      id: "m2",
+      type: "datacoll-manager",
+      store: "embedded",
+      runDevices: false,
+      ...over,
+    });
+    // As when example 06 (its manager on namespace dc:) is imported into the demo (also on dc:).
+    await helper.load(
+      [manager, api, httpNodes],
+      [
+        ...apiFlow({ manager: { name: "demo", namespace: "dc:" }, api: { manager: "", managerName: "dc:" } }),
+        second({ name: "example 06", namespace: "dc:" }),
+      ],
+    );
+    const shared = await http.request("GET", "/api/v1/items");
+    assert.equal(shared.status, 503);
+    assert.equal(shared.text, '2 managers use the namespace "dc:": give one another namespace or delete one');
+    const v2 = await http.request("GET", "/api/v2/items");
+    assert.equal(
+      (v2.json() as { message: string }).message,
+      '2 managers use the namespace "dc:": give one another namespace or delete one',
+    );
+    await helper.unload();
+
+    await helper.load(
+      [manager, api, httpNodes],
+      [
+        ...apiFlow({
+          manager: { name: "plant", namespace: "a:" },
+          api: { manager: "", managerName: "plant" },
+        }),
+        second({ name: "plant", namespace: "b:" }),
+      ],
+    );
+    const named = await http.request("GET", "/api/v1/items");
+    assert.equal(named.status, 503);
+    assert.equal(named.text, '2 managers are named "plant": rename one or delete one');
+  });
 });
