@@ -255,6 +255,13 @@ const STEPS: readonly Step[] = [
   {
     method: "POST",
     path: "/api/v1/formula_check",
+    body: { formula: 'avg(p2,"5m")', p1: "plc1:t1:power" },
+    status: 200,
+    text: "p2 is used but not bound to a point; add it to the parameters",
+  },
+  {
+    method: "POST",
+    path: "/api/v1/formula_check",
     body: { name: "no expression" },
     status: 400,
     field: "expression",

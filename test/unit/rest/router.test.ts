@@ -203,6 +203,15 @@ describe("REST handlers", function () {
       assert.match(String(bound.body), /not a known point/);
       const older = await a.call("POST", "/v1/formula_check", { formula: "p1 + p2", p1: "plc1:t1:power" });
       assert.match(String(older.body), /p2/);
+      // A window over a parameter nobody bound names the parameter, not the function's first argument.
+      const window = await a.call("POST", "/v1/formula_check", {
+        formula: 'avg(p2,"5m")',
+        p1: "plc1:t1:power",
+      });
+      assert.deepEqual(
+        [window.status, window.body],
+        [200, "p2 is used but not bound to a point; add it to the parameters"],
+      );
       const bad = await a.call("POST", "/v1/formula_check", { expression: "p1 +* (" });
       assert.equal(bad.status, 200);
       assert.equal(typeof bad.body, "string");
