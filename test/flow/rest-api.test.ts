@@ -785,6 +785,22 @@ describe("datacoll-api over real HTTP", function () {
     assert.match(String((v2.json() as { message: string }).message), /no deployed datacoll-manager .*nobody/);
   });
 
+  it("sends the detail of an older fixed text in X-Datacoll-Detail, the text unchanged", async function () {
+    await helper.load([manager, api, httpNodes], apiFlow());
+    const formula = { id: "f1", formula: "p1 + 1", device_id: "calc", term_id: "c1", item_id: "out" };
+    const r = await http.request("POST", "/api/v1/formulas", { ...formula, p1: "1:10:1000" });
+    assert.deepEqual([r.status, r.text], [404, "term_item not found!"]);
+    assert.match(String(r.headers["content-type"]), /^text\/plain/);
+    assert.equal(r.headers["x-datacoll-detail"], "point 1:10:1000 does not exist");
+    // An id beyond ASCII travels percent-encoded: Node would refuse the raw text and fail the answer.
+    const chinese = await http.request("GET", `/api/v1/devices/${encodeURIComponent("电表")}`);
+    assert.deepEqual([chinese.status, chinese.text], [404, "device_id not found!"]);
+    assert.equal(
+      decodeURIComponent(String(chinese.headers["x-datacoll-detail"])),
+      "device 电表 does not exist",
+    );
+  });
+
   it("answers 503 saying what to change when two managers share the namespace or the name it names", async function () {
     const second = (over: Record<string, unknown>): Record<string, unknown> => ({
       id: "m2",

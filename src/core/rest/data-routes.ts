@@ -36,12 +36,14 @@ function countOf(c: Call, def: number): number {
 /** The point of a `/devices/{d}/terms/{t}/items/{i}` path, or the older 404. */
 async function pathPoint(c: Call): Promise<PointKey> {
   let key: PointKey;
+  const missing = (): RestError =>
+    legacyNotFound("term_item", `point ${c.params.d}:${c.params.t}:${c.params.i} does not exist`);
   try {
     key = pointKey(normalizeId(c.params.d, "d"), normalizeId(c.params.t, "t"), normalizeId(c.params.i, "i"));
   } catch {
-    throw legacyNotFound("term_item");
+    throw missing();
   }
-  if (!(await c.ctx.store.registry.getPoint(key))) throw legacyNotFound("term_item");
+  if (!(await c.ctx.store.registry.getPoint(key))) throw missing();
   return key;
 }
 
@@ -72,10 +74,11 @@ function timeValues(points: readonly DataPoint[]): Record<string, string> {
 async function checkPointInOrder(c: Call, key: PointKey): Promise<void> {
   const reg = c.ctx.store.registry;
   const ids = splitPointKey(key);
-  if (ids === undefined || !(await reg.getDevice(ids.deviceId))) throw legacyNotFound("device");
-  if (!(await reg.getTerm(ids.termId))) throw legacyNotFound("term");
-  if (!(await reg.getItem(ids.itemId))) throw legacyNotFound("item");
-  if (!(await reg.getPoint(key))) throw legacyNotFound("term_item");
+  if (ids === undefined || !(await reg.getDevice(ids.deviceId)))
+    throw legacyNotFound("device", `device ${ids?.deviceId ?? key} does not exist`);
+  if (!(await reg.getTerm(ids.termId))) throw legacyNotFound("term", `term ${ids.termId} does not exist`);
+  if (!(await reg.getItem(ids.itemId))) throw legacyNotFound("item", `item ${ids.itemId} does not exist`);
+  if (!(await reg.getPoint(key))) throw legacyNotFound("term_item", `point ${key} does not exist`);
 }
 
 /**
