@@ -320,6 +320,11 @@ const STEPS: readonly Step[] = [
   },
   { method: "GET", path: "/api/v1/latest?pattern=plc1", status: 200 },
   { method: "GET", path: "/api/v1/latest?pattern=a:b:c:d", status: 400, field: "pattern" },
+  // + and # must be escaped in a URL: unescaped, + is a space and # ends the URL.
+  { method: "GET", path: "/api/v1/latest?pattern=plc1:+:power", status: 400, field: "pattern" },
+  { method: "GET", path: "/api/v1/latest?pattern=plc1:%2B:power", status: 200 },
+  { method: "GET", path: "/api/v1/latest?pattern=plc1:#", status: 400, field: "pattern" },
+  { method: "GET", path: "/api/v1/latest?pattern=plc1:%23", status: 200 },
   { method: "GET", path: "/api/v1/alarms", status: 200, json: [] },
   { method: "GET", path: "/api/v1/alarms?key=nokey", status: 400, field: "key" },
   { method: "POST", path: "/api/v1/alarms/plc1:t1:power/high/ack", status: 404, field: "condition" },

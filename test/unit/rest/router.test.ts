@@ -593,6 +593,37 @@ describe("REST handlers", function () {
       assert.deepEqual(some.map((p) => p.key).sort(), ["calc:c1:power", "plc1:t1:power"]);
       const bad = await a.call("GET", "/v1/latest?pattern=a:b:c:d");
       assert.deepEqual([bad.status, (bad.body as { field: string }).field], [400, "pattern"]);
+      // Escaped, + and # are the wildcards they are.
+      const plus = (await a.call("GET", "/v1/latest?pattern=plc1:%2B:power")).body as { key: string }[];
+      assert.deepEqual(
+        plus.map((p) => p.key),
+        ["plc1:t1:power"],
+      );
+      const hash = (await a.call("GET", "/v1/latest?pattern=plc1:%23")).body as { key: string }[];
+      assert.deepEqual(hash.map((p) => p.key).sort(), ["plc1:t1:energy", "plc1:t1:power"]);
+    });
+
+    it("latest refuses a pattern that shows + or # sent unescaped, saying how to escape them", async function () {
+      // What arrives when a client writes ?pattern=plc1:+:power, ?pattern=+ or ?pattern=plc1:t1:#
+      // (the query parser turns + into a space; # ends the URL, the rest never sent).
+      const cases: [string, string, RegExp][] = [
+        ["plc1:+:power", '"plc1: :power"', /holds a space: a \+ sent unescaped in a URL arrives as a space/],
+        ["+", '" "', /holds a space/],
+        ["plc1:t1:", '"plc1:t1:"', /ends in ":": a # sent unescaped in a URL ends it there/],
+      ];
+      for (const [sent, shown, why] of cases) {
+        const r = await a.call("GET", "/v1/latest", undefined, {
+          query: { pattern: sent.replace(/\+/g, " ") },
+        });
+        const body = r.body as { error: string; field: string; message: string };
+        assert.deepEqual([r.status, body.error, body.field], [400, "invalid", "pattern"], sent);
+        assert.match(r.headers["content-type"], /^application\/json/);
+        assert.ok(body.message.startsWith(`pattern ${shown} `), body.message);
+        assert.match(body.message, why, sent);
+        assert.match(body.message, /escape # as %23 and \+ as %2B/, sent);
+      }
+      const viaUrl = await a.call("GET", "/v1/latest?pattern=plc1:+:power");
+      assert.equal((viaUrl.body as { field: string }).field, "pattern");
     });
 
     it("latest sees a point created after the last request at once", async function () {
