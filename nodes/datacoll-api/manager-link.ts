@@ -34,23 +34,36 @@ function isManager(n: unknown): n is ManagerConfigNode {
 
 /**
  * The manager node a reference names: a config-node id, or else the name or namespace of exactly one
- * deployed manager (`dc:` and `dc` both name namespace `dc:`).
+ * deployed manager (`dc:` and `dc` both name namespace `dc:`). When several match, the message says
+ * whether they share the namespace or the name, and what to change, since the one who reads it (on the
+ * node's dot and in every 503 answer) must fix the flow. The texts are the REST API's, in English like
+ * all its answers; the node's status and log put them behind its translated words.
  */
 export function findManager(RED: NodeAPI, ref: string): ManagerConfigNode {
   const byId: unknown = ref === "" ? undefined : RED.nodes.getNode(ref);
   if (isManager(byId)) return byId;
   const want = ref.trim();
   if (want === "") throw new DataCollError("invalid", "no manager is selected", "manager");
-  const ids: string[] = [];
+  const ns = want.endsWith(":") ? want : `${want}:`;
+  const byName: string[] = [];
+  const byNamespace: string[] = [];
   RED.nodes.eachNode((def: NodeDef & { namespace?: unknown }) => {
     if (def.type !== "datacoll-manager") return;
-    const ns = typeof def.namespace === "string" ? def.namespace : "";
-    if (def.name === want || ns === want || ns === `${want}:`) ids.push(def.id);
+    const defNs = typeof def.namespace === "string" ? def.namespace : "";
+    if (defNs === want || defNs === ns) byNamespace.push(def.id);
+    else if (def.name === want) byName.push(def.id);
   });
+  const ids = [...byNamespace, ...byName];
   if (ids.length > 1) {
+    const n = ids.length;
+    const name = JSON.stringify(want);
     throw new DataCollError(
       "invalid",
-      `${ids.length} managers are named ${JSON.stringify(want)}; name one uniquely`,
+      byName.length === 0
+        ? `${n} managers use the namespace ${JSON.stringify(ns)}: give one another namespace or delete one`
+        : byNamespace.length === 0
+          ? `${n} managers are named ${name}: rename one or delete one`
+          : `${n} managers have the name or namespace ${name}: rename one, give one another namespace, or delete one`,
       "manager",
     );
   }

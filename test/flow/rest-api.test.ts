@@ -255,6 +255,13 @@ const STEPS: readonly Step[] = [
   {
     method: "POST",
     path: "/api/v1/formula_check",
+    body: { formula: 'avg(p2,"5m")', p1: "plc1:t1:power" },
+    status: 200,
+    text: "p2 is used but not bound to a point; add it to the parameters",
+  },
+  {
+    method: "POST",
+    path: "/api/v1/formula_check",
     body: { name: "no expression" },
     status: 400,
     field: "expression",
@@ -313,6 +320,11 @@ const STEPS: readonly Step[] = [
   },
   { method: "GET", path: "/api/v1/latest?pattern=plc1", status: 200 },
   { method: "GET", path: "/api/v1/latest?pattern=a:b:c:d", status: 400, field: "pattern" },
+  // + and # must be escaped in a URL: unescaped, + is a space and # ends the URL.
+  { method: "GET", path: "/api/v1/latest?pattern=plc1:+:power", status: 400, field: "pattern" },
+  { method: "GET", path: "/api/v1/latest?pattern=plc1:%2B:power", status: 200 },
+  { method: "GET", path: "/api/v1/latest?pattern=plc1:#", status: 400, field: "pattern" },
+  { method: "GET", path: "/api/v1/latest?pattern=plc1:%23", status: 200 },
   { method: "GET", path: "/api/v1/alarms", status: 200, json: [] },
   { method: "GET", path: "/api/v1/alarms?key=nokey", status: 400, field: "key" },
   { method: "POST", path: "/api/v1/alarms/plc1:t1:power/high/ack", status: 404, field: "condition" },
@@ -776,5 +788,62 @@ describe("datacoll-api over real HTTP", function () {
     const v2 = await http.request("GET", "/api/v2/items");
     assert.equal(v2.status, 503);
     assert.match(String((v2.json() as { message: string }).message), /no deployed datacoll-manager .*nobody/);
+  });
+
+  it("sends the detail of an older fixed text in X-Datacoll-Detail, the text unchanged", async function () {
+    await helper.load([manager, api, httpNodes], apiFlow());
+    const formula = { id: "f1", formula: "p1 + 1", device_id: "calc", term_id: "c1", item_id: "out" };
+    const r = await http.request("POST", "/api/v1/formulas", { ...formula, p1: "1:10:1000" });
+    assert.deepEqual([r.status, r.text], [404, "term_item not found!"]);
+    assert.match(String(r.headers["content-type"]), /^text\/plain/);
+    assert.equal(r.headers["x-datacoll-detail"], "point 1:10:1000 does not exist");
+    // An id beyond ASCII travels percent-encoded: Node would refuse the raw text and fail the answer.
+    const chinese = await http.request("GET", `/api/v1/devices/${encodeURIComponent("电表")}`);
+    assert.deepEqual([chinese.status, chinese.text], [404, "device_id not found!"]);
+    assert.equal(
+      decodeURIComponent(String(chinese.headers["x-datacoll-detail"])),
+      "device 电表 does not exist",
+    );
+  });
+
+  it("answers 503 saying what to change when two managers share the namespace or the name it names", async function () {
+    const second = (over: Record<string, unknown>): Record<string, unknown> => ({
+      id: "m2",
+      type: "datacoll-manager",
+      store: "embedded",
+      runDevices: false,
+      ...over,
+    });
+    // As when example 06 (its manager on namespace dc:) is imported into the demo (also on dc:).
+    await helper.load(
+      [manager, api, httpNodes],
+      [
+        ...apiFlow({ manager: { name: "demo", namespace: "dc:" }, api: { manager: "", managerName: "dc:" } }),
+        second({ name: "example 06", namespace: "dc:" }),
+      ],
+    );
+    const shared = await http.request("GET", "/api/v1/items");
+    assert.equal(shared.status, 503);
+    assert.equal(shared.text, '2 managers use the namespace "dc:": give one another namespace or delete one');
+    const v2 = await http.request("GET", "/api/v2/items");
+    assert.equal(
+      (v2.json() as { message: string }).message,
+      '2 managers use the namespace "dc:": give one another namespace or delete one',
+    );
+    await helper.unload();
+
+    await helper.load(
+      [manager, api, httpNodes],
+      [
+        ...apiFlow({
+          manager: { name: "plant", namespace: "a:" },
+          api: { manager: "", managerName: "plant" },
+        }),
+        second({ name: "plant", namespace: "b:" }),
+      ],
+    );
+    const named = await http.request("GET", "/api/v1/items");
+    assert.equal(named.status, 503);
+    assert.equal(named.text, '2 managers are named "plant": rename one or delete one');
   });
 });

@@ -34,7 +34,7 @@ export function toStoreRecord(a: StoredAlarm): CheckerAlarmRecord {
     // Only raised and cleared-unacked wait for an operator; shelved ones were dealt with by shelving.
     acked: a.state !== "raised" && a.state !== "cleared-unacked",
     ts: a.since,
-    severity: String(a.severity),
+    severity: a.severity,
     message: a.text,
     ...(a.value === undefined ? {} : { value: a.value }),
     state: a.state,
@@ -47,7 +47,7 @@ export function fromStoreRecord(a: StoreAlarm): StoredAlarm | undefined {
   const condition: ConditionName | undefined = CONDITIONS.find((c) => c === a.condition);
   if (condition === undefined) return undefined;
   const until: unknown = (a as Partial<CheckerAlarmRecord>).shelvedUntil;
-  const severity = Number(a.severity);
+  const severity = a.severity ?? 0;
   return {
     key: a.key,
     condition,

@@ -6,6 +6,7 @@
 import { isConstantNode, isOperatorNode, isSymbolNode, type MathNode } from "mathjs";
 import type { WindowSpan } from "./history";
 import {
+  columnOf,
   compileSandboxed,
   FUNCTIONS,
   type CompiledExpression,
@@ -42,6 +43,7 @@ export type FormulaCompileResult =
   | { readonly ok: false; readonly problem: ExpressionProblem };
 
 interface Collect {
+  readonly source: string;
   readonly params: ReadonlySet<string>;
   readonly defaultSpan: WindowSpan;
   readonly windows: WindowUse[];
@@ -50,6 +52,25 @@ interface Collect {
 
 function problem(message: string): { readonly problem: ExpressionProblem } {
   return { problem: { code: "bad-argument", message } };
+}
+
+const PARAMETER = /^p[1-9][0-9]*$/;
+
+/**
+ * A parameter's name used without being bound (`avg(p2, "5m")` with only p1 bound) is the sandbox's
+ * unknown name, as `p2 + 1` would be: what is wrong is the missing binding, not the call around it, and
+ * checkFormula words both alike.
+ */
+function unbound(name: string, c: Collect): { readonly problem: ExpressionProblem } | undefined {
+  if (!PARAMETER.test(name) || c.params.has(name)) return undefined;
+  const column = columnOf(c.source, name);
+  const message = `unknown name "${name}"`;
+  return {
+    problem:
+      column === undefined
+        ? { code: "unknown-symbol", message }
+        : { code: "unknown-symbol", message, column },
+  };
 }
 
 function spanOf(
@@ -111,7 +132,7 @@ const OLDER_METHODS: Readonly<Record<string, WindowFunction>> = {
 
 /** `p1.max()`: the window function over the default window. */
 function olderMethod(param: string, name: string, args: readonly MathNode[], c: Collect) {
-  if (!c.params.has(param)) return undefined;
+  if (!c.params.has(param)) return unbound(param, c);
   const fn = Object.hasOwn(OLDER_METHODS, name) ? OLDER_METHODS[name] : undefined;
   if (fn === undefined || args.length > 0) {
     return problem(
@@ -133,6 +154,8 @@ function rewrite(site: RewriteSite, c: Collect) {
   if (param === undefined || !c.params.has(param)) {
     // min, max and sum over ordinary values (max([a, b]), max(p1 + 1, 3)) stay mathjs functions.
     if (FUNCTIONS.has(name)) return undefined;
+    const missing = param === undefined ? undefined : unbound(param, c);
+    if (missing !== undefined) return missing;
     return problem(
       `${name}() takes a parameter name first, e.g. ${isPrev ? "prev(p1, 1)" : `${name}(p1, "5m")`}`,
     );
@@ -191,7 +214,7 @@ export function compileFormula(
   defaultSpan: WindowSpan,
   limits?: SandboxLimits,
 ): FormulaCompileResult {
-  const c: Collect = { params, defaultSpan, windows: [], used: new Set() };
+  const c: Collect = { source: expression, params, defaultSpan, windows: [], used: new Set() };
   const r = compileSandboxed(expression, {
     symbols: params,
     rewrite: (site) => rewrite(site, c),

@@ -36,12 +36,14 @@ function countOf(c: Call, def: number): number {
 /** The point of a `/devices/{d}/terms/{t}/items/{i}` path, or the older 404. */
 async function pathPoint(c: Call): Promise<PointKey> {
   let key: PointKey;
+  const missing = (): RestError =>
+    legacyNotFound("term_item", `point ${c.params.d}:${c.params.t}:${c.params.i} does not exist`);
   try {
     key = pointKey(normalizeId(c.params.d, "d"), normalizeId(c.params.t, "t"), normalizeId(c.params.i, "i"));
   } catch {
-    throw legacyNotFound("term_item");
+    throw missing();
   }
-  if (!(await c.ctx.store.registry.getPoint(key))) throw legacyNotFound("term_item");
+  if (!(await c.ctx.store.registry.getPoint(key))) throw missing();
   return key;
 }
 
@@ -68,14 +70,37 @@ function timeValues(points: readonly DataPoint[]): Record<string, string> {
   return out;
 }
 
+/**
+ * A `?pattern=` that shows a wildcard sent unescaped: in a query `+` means a space, and `#` starts the
+ * URL's fragment, which the server never sees (`plc1:#` arrives as `plc1:`). Neither a space nor an
+ * empty last segment can be meant, so the answer says how to send the wildcards.
+ */
+function checkEscaped(pattern: string): void {
+  const shown = JSON.stringify(pattern.slice(0, 100));
+  const how = "escape # as %23 and + as %2B (e.g. ?pattern=plc1:%2B:power, ?pattern=plc1:%23)";
+  if (/\s/.test(pattern)) {
+    throw badRequest(
+      `pattern ${shown} holds a space: a + sent unescaped in a URL arrives as a space; ${how}`,
+      "pattern",
+    );
+  }
+  if (pattern.endsWith(":")) {
+    throw badRequest(
+      `pattern ${shown} ends in ":": a # sent unescaped in a URL ends it there; ${how}`,
+      "pattern",
+    );
+  }
+}
+
 /** The older 404s of device_call and device_ctrl, in its order: device, term, item, then term item. */
 async function checkPointInOrder(c: Call, key: PointKey): Promise<void> {
   const reg = c.ctx.store.registry;
   const ids = splitPointKey(key);
-  if (ids === undefined || !(await reg.getDevice(ids.deviceId))) throw legacyNotFound("device");
-  if (!(await reg.getTerm(ids.termId))) throw legacyNotFound("term");
-  if (!(await reg.getItem(ids.itemId))) throw legacyNotFound("item");
-  if (!(await reg.getPoint(key))) throw legacyNotFound("term_item");
+  if (ids === undefined || !(await reg.getDevice(ids.deviceId)))
+    throw legacyNotFound("device", `device ${ids?.deviceId ?? key} does not exist`);
+  if (!(await reg.getTerm(ids.termId))) throw legacyNotFound("term", `term ${ids.termId} does not exist`);
+  if (!(await reg.getItem(ids.itemId))) throw legacyNotFound("item", `item ${ids.itemId} does not exist`);
+  if (!(await reg.getPoint(key))) throw legacyNotFound("term_item", `point ${key} does not exist`);
 }
 
 /**
@@ -395,12 +420,20 @@ export function dataRoutes(): Route[] {
       tag: "data",
       summary: "The latest value of every point matching a pattern (device:term:item, * and # as wildcards)",
       query: [
-        { name: "pattern", description: "e.g. plc1, plc1:t1, *:*:power; empty: every point", schema: TEXT },
+        {
+          name: "pattern",
+          description:
+            "e.g. plc1, plc1:t1, *:*:power; empty: every point. In a URL escape # as %23 and + as %2B: " +
+            "an unescaped + arrives as a space and an unescaped # ends the URL, so a pattern holding a " +
+            'space or ending in ":" is refused (400)',
+          schema: TEXT,
+        },
       ],
       ok: { schema: listOf(ref("DataPoint")), description: "latest samples of points that have one" },
       errors: [],
       handler: async (c) => {
         const pattern = queryText(c.query, "pattern") ?? "";
+        checkEscaped(pattern);
         const matcher = compilePattern(pattern);
         const now = c.ctx.now();
         const registryKeys = async (): Promise<PointKey[]> =>

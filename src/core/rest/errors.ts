@@ -12,6 +12,11 @@ export class RestError extends Error {
     readonly field?: string,
     /** More to say in the JSON body, e.g. a batch's per-row report. */
     readonly details?: Readonly<Record<string, unknown>>,
+    /**
+     * What a fixed older text leaves out (which point was not found), said beside it in a header, since
+     * older clients compare the text itself.
+     */
+    readonly detail?: string,
   ) {
     super(message);
     this.name = "RestError";
@@ -67,6 +72,31 @@ const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
 /** The HTTP status of a model or store error, by its code. */
 export function statusOf(err: DataCollError): number {
   return STATUS_OF[err.code];
+}
+
+/**
+ * The header beside an older fixed text saying what it leaves out (e.g. `point 1:10:1000 does not
+ * exist`), in lower case like the API's other headers (docs/rest-api.md calls it X-Datacoll-Detail).
+ */
+export const DETAIL_HEADER = "x-datacoll-detail";
+/** A header carries a sentence, not a body: ids come from clients and may be long. */
+const DETAIL_MAX = 300;
+
+/**
+ * Text fit for a header value: visible ASCII is safe everywhere, while Node refuses control characters
+ * and anything beyond Latin-1 outright (the answer would fail). Other characters (ids in Chinese, say) and `%` itself are percent-encoded as UTF-8, so a client's
+ * decodeURIComponent gives the text back and plain ASCII stays readable as it is.
+ */
+export function headerText(text: string): string {
+  let out = "";
+  for (const ch of text.slice(0, DETAIL_MAX)) {
+    const code = ch.codePointAt(0) ?? 0;
+    if (code >= 0x20 && code <= 0x7e && ch !== "%") out += ch;
+    // A lone surrogate (half a character, or cut at the limit) has no UTF-8: the replacement character.
+    else if (code >= 0xd800 && code <= 0xdfff) out += "%EF%BF%BD";
+    else out += encodeURIComponent(ch);
+  }
+  return out;
 }
 
 export function badRequest(message: string, field?: string): RestError {

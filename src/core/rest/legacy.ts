@@ -13,17 +13,23 @@ import { RestError, statusOf } from "./errors";
 
 export type Kind = "device" | "term" | "item" | "formula" | "term_item";
 
-/** The older message for an unknown id of a kind. */
-export function legacyNotFound(kind: Kind): RestError {
+/**
+ * The older message for an unknown id of a kind. `detail` says which record, for the header beside the
+ * fixed text (docs/rest-api.md, "Conventions").
+ */
+export function legacyNotFound(kind: Kind, detail?: string): RestError {
   return new RestError(
     404,
     "not-found",
     kind === "term_item" ? "term_item not found!" : `${kind}_id not found!`,
+    undefined,
+    undefined,
+    detail,
   );
 }
 
-export function legacyExists(kind: Kind): RestError {
-  return new RestError(409, "conflict", `${kind} already exists!`);
+export function legacyExists(kind: Kind, detail?: string): RestError {
+  return new RestError(409, "conflict", `${kind} already exists!`, undefined, undefined, detail);
 }
 
 /**
@@ -64,9 +70,9 @@ export function legacyError(err: DataCollError, kind: Kind): RestError {
         : f === "result" || f.startsWith("params.")
           ? "term_item"
           : REFERENCE_FIELDS[f];
-    return legacyNotFound(ref ?? kind);
+    return legacyNotFound(ref ?? kind, err.message);
   }
-  if (status === 409 && err.field === "id") return legacyExists(kind);
+  if (status === 409 && err.field === "id") return legacyExists(kind, err.message);
   return new RestError(status, err.code, err.message, err.field);
 }
 

@@ -4,6 +4,7 @@
  */
 import type { Route, Schema } from "./route";
 import { SCHEMAS, ref } from "./schemas";
+import { DETAIL_HEADER } from "./errors";
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
   400: "the request is malformed or a field is invalid (the field is named)",
@@ -13,6 +14,14 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   413: "the body is too large",
   502: "the device answered with an error or not at all",
   503: "the device runtime is not available",
+};
+
+/** The header beside an older fixed error text (errors.ts), as documented to clients. */
+const DETAIL_HEADER_DOC = {
+  description:
+    "What the fixed older text leaves out, e.g. `point 1:10:1000 does not exist` beside " +
+    "`term_item not found!`; characters beyond visible ASCII, and %, percent-encoded as UTF-8",
+  schema: { type: "string" },
 };
 
 function errorContent(route: Route): Record<string, { schema: Schema }> {
@@ -44,7 +53,11 @@ function operation(route: Route): Record<string, unknown> {
     },
   };
   for (const status of [400, ...route.errors]) {
-    responses[String(status)] = { description: STATUS_TEXT[status] ?? "error", content: errorContent(route) };
+    responses[String(status)] = {
+      description: STATUS_TEXT[status] ?? "error",
+      content: errorContent(route),
+      ...(route.legacy ? { headers: { [DETAIL_HEADER]: DETAIL_HEADER_DOC } } : {}),
+    };
   }
   const op: Record<string, unknown> = {
     operationId: `${route.method.toLowerCase()}${route.path.replace(/[{}]/g, "").replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? "").toUpperCase())}`,

@@ -86,10 +86,11 @@ function pathId(raw: string): string | undefined {
 function entityRoutes(e: Entity): Route[] {
   const one = `/v1/${e.plural}/{id}`;
   const common = { legacy: true, kind: e.kind, tag: e.plural } as const;
+  const gone = (id: string): RestError => legacyNotFound(e.kind, `${e.kind} ${id} does not exist`);
   const found = async (c: Call): Promise<Record<string, unknown>> => {
     const id = pathId(c.params.id);
     const rec = id === undefined ? undefined : await e.get(c.ctx.store.registry, id);
-    if (!rec) throw legacyNotFound(e.kind);
+    if (!rec) throw gone(c.params.id);
     return rec;
   };
   return [
@@ -152,7 +153,7 @@ function entityRoutes(e: Entity): Route[] {
             (merged) => normalizeId(merged.id, "id"),
           ),
         );
-        if (!done) throw legacyNotFound(e.kind);
+        if (!done) throw gone(String(old.id));
         return emptyReply();
       },
     },
@@ -167,7 +168,7 @@ function entityRoutes(e: Entity): Route[] {
         const rec = await found(c);
         // Nothing deleted: another request deleted it since it was found.
         if ((await removeRecord(c.ctx.store.registry, e.kind, String(rec.id))).length === 0)
-          throw legacyNotFound(e.kind);
+          throw gone(String(rec.id));
         return emptyReply();
       },
     },
@@ -178,7 +179,7 @@ function entityRoutes(e: Entity): Route[] {
 async function termOf(c: Call): Promise<{ id: string; deviceId: string }> {
   const id = pathId(c.params.id);
   const t = id === undefined ? undefined : await c.ctx.store.registry.getTerm(id);
-  if (!t) throw legacyNotFound("term");
+  if (!t) throw legacyNotFound("term", `term ${c.params.id} does not exist`);
   return t;
 }
 
@@ -202,7 +203,14 @@ function checkBodyTerm(body: unknown, termId: string): void {
   if (!isPlainObject(body)) return;
   const given = body.term_id ?? body.termId;
   if (given !== undefined && given !== null && String(given) !== termId)
-    throw new RestError(400, "invalid", "term_id mismatch in url and body!", "term_id");
+    throw new RestError(
+      400,
+      "invalid",
+      "term_id mismatch in url and body!",
+      "term_id",
+      undefined,
+      `the body's term_id ${JSON.stringify(String(given))} is not the path's ${JSON.stringify(termId)}`,
+    );
 }
 
 /** A term item's address checked by its device's protocol, naming protocol_code or code_type. */
@@ -222,14 +230,22 @@ function termItemRoutes(): Route[] {
     const reg = c.ctx.store.registry;
     const termId = pathId(c.params.id);
     const term = termId === undefined ? undefined : await reg.getTerm(termId);
-    if (!term && read) throw legacyNotFound("term");
+    if (!term && read) throw legacyNotFound("term", `term ${c.params.id} does not exist`);
     const item = pathId(c.params.item);
-    if (read && (item === undefined || !(await reg.getItem(item)))) throw legacyNotFound("item");
+    if (read && (item === undefined || !(await reg.getItem(item))))
+      throw legacyNotFound("item", `item ${c.params.item} does not exist`);
     const p =
       term === undefined || item === undefined
         ? undefined
         : await reg.getPoint(pointKey(term.deviceId, term.id, item));
-    if (!p) throw legacyNotFound("term_item");
+    if (!p) {
+      throw legacyNotFound(
+        "term_item",
+        term === undefined
+          ? `term ${c.params.id} does not exist`
+          : `point ${term.deviceId}:${term.id}:${c.params.item} does not exist`,
+      );
+    }
     return pointRecord(p);
   };
   return [
@@ -244,9 +260,17 @@ function termItemRoutes(): Route[] {
       errors: [404],
       handler: async (c) => {
         const id = pathId(c.params.id);
-        const terms = id === undefined ? [] : await c.ctx.store.registry.listTerms(id);
+        const reg = c.ctx.store.registry;
+        const terms = id === undefined ? [] : await reg.listTerms(id);
         // The older system answered a parent without children as if it did not exist; clients rely on it.
-        if (terms.length === 0) throw legacyNotFound("device");
+        // The header tells which it is.
+        if (terms.length === 0) {
+          const exists = id !== undefined && (await reg.getDevice(id)) !== undefined;
+          throw legacyNotFound(
+            "device",
+            exists ? `device ${id} has no terms` : `device ${c.params.id} does not exist`,
+          );
+        }
         return { body: sorted(terms.map((t) => t.id)) };
       },
     },
@@ -260,7 +284,7 @@ function termItemRoutes(): Route[] {
       handler: async (c) => {
         const term = await termOf(c);
         const points = await c.ctx.store.registry.listPoints({ termId: term.id });
-        if (points.length === 0) throw legacyNotFound("term");
+        if (points.length === 0) throw legacyNotFound("term", `term ${term.id} has no items`);
         return { body: sorted(points.map((p) => p.itemId)) };
       },
     },
@@ -324,7 +348,7 @@ function termItemRoutes(): Route[] {
             (merged) => pointKey(term.deviceId, term.id, normalizeId(merged.itemId, "item_id")),
           );
         });
-        if (!done) throw legacyNotFound("term_item");
+        if (!done) throw legacyNotFound("term_item", `point ${String(old.key)} does not exist`);
         return emptyReply();
       },
     },
@@ -338,7 +362,7 @@ function termItemRoutes(): Route[] {
       handler: async (c) => {
         const p = await found(c);
         if ((await c.ctx.store.registry.deletePoint(String(p.key))).length === 0)
-          throw legacyNotFound("term_item");
+          throw legacyNotFound("term_item", `point ${String(p.key)} does not exist`);
         return emptyReply();
       },
     },
@@ -603,7 +627,9 @@ function olderV2Routes(): Route[] {
   ): Promise<Reply> => {
     const raw = list(c.body);
     if (raw.length > MAX_BATCH) throw badRequest(`at most ${MAX_BATCH} ids at once`, "ids");
-    await deleteAll(c.ctx.store.registry, kind, raw.map(idOf), () => legacyNotFound(LEGACY_KIND[kind]));
+    await deleteAll(c.ctx.store.registry, kind, raw.map(idOf), (missing) =>
+      legacyNotFound(LEGACY_KIND[kind], missing.map((m) => m.message).join("; ")),
+    );
     return emptyReply();
   };
   const routes: Route[] = ENTITIES.map((e) => ({

@@ -4,7 +4,7 @@
  */
 import { DataCollError } from "../errors";
 import { readBody } from "./body";
-import { RestError, badRequest, toRestError } from "./errors";
+import { DETAIL_HEADER, RestError, badRequest, headerText, toRestError } from "./errors";
 import { legacyError } from "./legacy";
 import type { Route } from "./route";
 import { ROUTES } from "./routes";
@@ -175,7 +175,10 @@ function errorResponse(err: unknown, route: Route | undefined, legacy: boolean):
   const headers: Record<string, string> = legacy ? { ...TEXT } : { ...JSON_TYPE };
   const allow = e.details?.allow;
   if (Array.isArray(allow)) headers.allow = allow.join(", ");
-  if (legacy) return { status: e.status, headers, body: e.message };
+  if (legacy) {
+    if (e.detail !== undefined) headers[DETAIL_HEADER] = headerText(e.detail);
+    return { status: e.status, headers, body: e.message };
+  }
   const body: Record<string, unknown> = { error: e.code };
   if (e.field !== undefined) body.field = e.field;
   body.message = e.message;

@@ -34,7 +34,8 @@ export interface AlarmState {
   readonly ts: number;
   readonly value?: number | boolean | string | null;
   readonly limit?: number;
-  readonly severity?: string;
+  /** 1 (least) to 1000 (most). Earlier versions stored it as text; the stores read that as a number. */
+  readonly severity?: number;
   readonly message?: string;
 }
 

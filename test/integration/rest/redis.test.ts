@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { api, seed, type Api } from "../../unit/rest/helpers";
 import { until } from "../../support/net";
-import { uniqueNamespace } from "../../support/services";
+import { REDIS_URL, uniqueNamespace } from "../../support/services";
+import { Redis } from "ioredis";
 import { deleteNamespace, openRedisStore } from "../store/redis-admin";
 import { sparePort, startRedis, stopRedis } from "../store/redis-server";
 
@@ -47,6 +48,38 @@ describe("REST handlers on the Redis store", function () {
       latest.map((p) => [p.key, p.value]),
       [["plc1:t1:power", 7]],
     );
+  });
+
+  it("answers alarms an earlier version stored with text severity in typed JSON, and acks them", async function () {
+    const admin = new Redis(REDIS_URL);
+    try {
+      // As earlier versions wrote it: the checker's record with its severity as text.
+      const earlier = {
+        key: "plc1:t1:power",
+        condition: "high",
+        active: true,
+        acked: false,
+        ts: 1_700_000_000_000,
+        severity: "500",
+        message: "power high",
+        value: 250,
+        state: "raised",
+        shelvedUntil: 0,
+      };
+      await admin.hset(`${namespace}alarm:plc1:t1:power`, "high", JSON.stringify(earlier));
+      await admin.sadd(`${namespace}alarms`, "plc1:t1:power");
+      const [listed] = (await a.call("GET", "/v1/alarms")).body as Record<string, unknown>[];
+      assert.deepEqual(listed, { ...earlier, severity: 500 });
+      const ack = (await a.call("POST", "/v1/alarms/plc1:t1:power/high/ack")).body as Record<string, unknown>;
+      assert.deepEqual([ack.acked, ack.severity], [true, 500]);
+      // Written back typed: the next reader needs no conversion.
+      const stored = JSON.parse(String(await admin.hget(`${namespace}alarm:plc1:t1:power`, "high"))) as {
+        severity: unknown;
+      };
+      assert.equal(stored.severity, 500);
+    } finally {
+      await admin.quit();
+    }
   });
 
   it("imports CSV all or nothing", async function () {

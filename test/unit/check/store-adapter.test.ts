@@ -53,7 +53,7 @@ describe("checker on the shared store", function () {
   });
 
   it("reads a record without the checker's fields by active/acked and skips unknown conditions", function () {
-    const base = { key: KEY, ts: 5, severity: "700", message: "m" };
+    const base = { key: KEY, ts: 5, severity: 700, message: "m" };
     assert.equal(
       fromStoreRecord({ ...base, condition: "high", active: true, acked: false })?.state,
       "raised",

@@ -58,6 +58,34 @@ describe("checkFormula", function () {
     ]);
   });
 
+  it("reports a parameter a window function or older spelling reads but nobody bound, naming it", function () {
+    const only = { p1: "d1:t1:a" };
+    const cases: ReadonlyArray<readonly [string, number]> = [
+      ['avg(p2, "5m")', 5],
+      ['p1 + max(p2, "1h")', 10],
+      ["prev(p2, 1)", 6],
+      ["delta(p2)", 7],
+      ["p2.mean()", 1],
+      ["p2[-2]", 1],
+    ];
+    for (const [expression, column] of cases) {
+      assert.deepEqual(
+        checkFormula(expression, only, KNOWN).problems,
+        [
+          {
+            code: "unknown-parameter",
+            message: "p2 is used but not bound to a point; add it to the parameters",
+            param: "p2",
+            column,
+          },
+        ],
+        expression,
+      );
+    }
+    // What is not a parameter's name keeps saying what the function takes.
+    assert.match(check('avg(x, "5m")').problems[0].message, /avg\(\) takes a parameter name first/);
+  });
+
   it("reports a parameter bound to an unknown point and a bad parameter name", function () {
     const r = check("p1", { p1: "d1:t1:a", p2: "d9:t9:zz", x1: "d1:t1:b" });
     assert.equal(r.ok, false);

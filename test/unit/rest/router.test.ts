@@ -71,6 +71,110 @@ describe("REST handlers", function () {
       }
     });
 
+    it("keeps the older fixed texts and says which record beside them, in X-Datacoll-Detail", async function () {
+      const formula = { id: "f9", formula: "p1+1", device_id: "calc", term_id: "c1", item_id: "power" };
+      const cases: [string, string, unknown, number, string, string][] = [
+        // The formula's point is missing: the text older clients compare, and which point.
+        [
+          "POST",
+          "/v1/formulas",
+          { ...formula, p1: "1:10:1000" },
+          404,
+          "term_item not found!",
+          "point 1:10:1000 does not exist",
+        ],
+        [
+          "POST",
+          "/v1/formulas",
+          { ...formula, item_id: "nope", p1: "plc1:t1:power" },
+          404,
+          "term_item not found!",
+          "point calc:c1:nope does not exist",
+        ],
+        ["GET", "/v1/devices/nope", undefined, 404, "device_id not found!", "device nope does not exist"],
+        [
+          "POST",
+          "/v1/terms",
+          { id: "t9", device_id: "ghost" },
+          404,
+          "device_id not found!",
+          "device ghost does not exist",
+        ],
+        [
+          "GET",
+          "/v1/terms/c1/items/energy",
+          undefined,
+          404,
+          "term_item not found!",
+          "point calc:c1:energy does not exist",
+        ],
+        [
+          "POST",
+          "/v1/terms/t1/items",
+          { item_id: "ghost" },
+          404,
+          "item_id not found!",
+          "item ghost does not exist",
+        ],
+        [
+          "POST",
+          "/v1/devices",
+          { id: "plc1", protocol: "virtual" },
+          409,
+          "device already exists!",
+          "device plc1 already exists",
+        ],
+        [
+          "POST",
+          "/v1/terms/t1/items",
+          { term_id: "t2", item_id: "power" },
+          400,
+          "term_id mismatch in url and body!",
+          'the body\'s term_id "t2" is not the path\'s "t1"',
+        ],
+        [
+          "POST",
+          "/v2/formulas/del",
+          ["nope", "nope2"],
+          404,
+          "formula_id not found!",
+          "formula nope does not exist; formula nope2 does not exist",
+        ],
+        [
+          "POST",
+          "/v1/device_call",
+          { device_id: "plc1", term_id: "t1", item_id: "zz" },
+          404,
+          "item_id not found!",
+          "item zz does not exist",
+        ],
+      ];
+      for (const [method, path, body, status, text, detail] of cases) {
+        const r = await a.call(method, path, body);
+        assert.deepEqual([r.status, r.body], [status, text], `${method} ${path}`);
+        assert.equal(r.headers["x-datacoll-detail"], detail, `${method} ${path}`);
+      }
+      // A parent without children answers as if it did not exist; the header tells which it is.
+      await a.call("POST", "/v1/devices", { id: "empty", protocol: "virtual" });
+      const none = await a.call("GET", "/v1/devices/empty/terms");
+      assert.deepEqual(
+        [none.body, none.headers["x-datacoll-detail"]],
+        ["device_id not found!", "device empty has no terms"],
+      );
+      const ghost = await a.call("GET", "/v1/devices/ghost/terms");
+      assert.equal(ghost.headers["x-datacoll-detail"], "device ghost does not exist");
+      // Header values are visible ASCII: other characters and % itself are percent-encoded (UTF-8).
+      const chinese = await a.call("GET", "/v1/devices/%E7%94%B5%E8%A1%A8%25");
+      assert.equal(chinese.headers["x-datacoll-detail"], "device %E7%94%B5%E8%A1%A8%25 does not exist");
+      assert.equal(
+        decodeURIComponent(String(chinese.headers["x-datacoll-detail"])),
+        "device 电表% does not exist",
+      );
+      // A JSON error says it all in its body and has no such header.
+      const json = await a.call("GET", "/v1/alarms?key=nokey");
+      assert.equal(json.headers["x-datacoll-detail"], undefined);
+    });
+
     it("answers invalid fields with 400 naming the field", async function () {
       const r = await a.call("POST", "/v1/devices", {
         id: "d2",
@@ -203,6 +307,15 @@ describe("REST handlers", function () {
       assert.match(String(bound.body), /not a known point/);
       const older = await a.call("POST", "/v1/formula_check", { formula: "p1 + p2", p1: "plc1:t1:power" });
       assert.match(String(older.body), /p2/);
+      // A window over a parameter nobody bound names the parameter, not the function's first argument.
+      const window = await a.call("POST", "/v1/formula_check", {
+        formula: 'avg(p2,"5m")',
+        p1: "plc1:t1:power",
+      });
+      assert.deepEqual(
+        [window.status, window.body],
+        [200, "p2 is used but not bound to a point; add it to the parameters"],
+      );
       const bad = await a.call("POST", "/v1/formula_check", { expression: "p1 +* (" });
       assert.equal(bad.status, 200);
       assert.equal(typeof bad.body, "string");
@@ -480,6 +593,37 @@ describe("REST handlers", function () {
       assert.deepEqual(some.map((p) => p.key).sort(), ["calc:c1:power", "plc1:t1:power"]);
       const bad = await a.call("GET", "/v1/latest?pattern=a:b:c:d");
       assert.deepEqual([bad.status, (bad.body as { field: string }).field], [400, "pattern"]);
+      // Escaped, + and # are the wildcards they are.
+      const plus = (await a.call("GET", "/v1/latest?pattern=plc1:%2B:power")).body as { key: string }[];
+      assert.deepEqual(
+        plus.map((p) => p.key),
+        ["plc1:t1:power"],
+      );
+      const hash = (await a.call("GET", "/v1/latest?pattern=plc1:%23")).body as { key: string }[];
+      assert.deepEqual(hash.map((p) => p.key).sort(), ["plc1:t1:energy", "plc1:t1:power"]);
+    });
+
+    it("latest refuses a pattern that shows + or # sent unescaped, saying how to escape them", async function () {
+      // What arrives when a client writes ?pattern=plc1:+:power, ?pattern=+ or ?pattern=plc1:t1:#
+      // (the query parser turns + into a space; # ends the URL, the rest never sent).
+      const cases: [string, string, RegExp][] = [
+        ["plc1:+:power", '"plc1: :power"', /holds a space: a \+ sent unescaped in a URL arrives as a space/],
+        ["+", '" "', /holds a space/],
+        ["plc1:t1:", '"plc1:t1:"', /ends in ":": a # sent unescaped in a URL ends it there/],
+      ];
+      for (const [sent, shown, why] of cases) {
+        const r = await a.call("GET", "/v1/latest", undefined, {
+          query: { pattern: sent.replace(/\+/g, " ") },
+        });
+        const body = r.body as { error: string; field: string; message: string };
+        assert.deepEqual([r.status, body.error, body.field], [400, "invalid", "pattern"], sent);
+        assert.match(r.headers["content-type"], /^application\/json/);
+        assert.ok(body.message.startsWith(`pattern ${shown} `), body.message);
+        assert.match(body.message, why, sent);
+        assert.match(body.message, /escape # as %23 and \+ as %2B/, sent);
+      }
+      const viaUrl = await a.call("GET", "/v1/latest?pattern=plc1:+:power");
+      assert.equal((viaUrl.body as { field: string }).field, "pattern");
     });
 
     it("latest sees a point created after the last request at once", async function () {

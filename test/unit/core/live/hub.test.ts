@@ -4,6 +4,8 @@ import { parseManagerSettings } from "../../../../src/core/manager-config";
 import type { DataPoint } from "../../../../src/core/model/datapoint";
 import { LiveHub, type LivePoint, type LiveSnapshot } from "../../../../src/core/live/hub";
 import { ManualClock } from "../../../../src/transport/manual-clock";
+import { Checker } from "../../../../src/core/check/checker";
+import { alarmStateStoreOn } from "../../../../src/core/check/store-adapter";
 
 function dp(key: string, value: number, ts: number): DataPoint {
   const [deviceId, termId, itemId] = key.split(":");
@@ -127,5 +129,34 @@ describe("live view hub", function () {
       ["a:a:a", "b:b:b"],
     );
     detach();
+  });
+});
+
+describe("live view hub alarms", function () {
+  it("sends the checker's alarms with severity and time as numbers and flags as booleans", async function () {
+    const manager = new Manager(parseManagerSettings({ namespace: "livealarm:" }));
+    try {
+      const checker = await Checker.open({
+        store: alarmStateStoreOn(manager.store),
+        points: new Map([["d:t:v", { high: 10 }]]),
+        defaults: { severity: { high: 650 } },
+        now: 0,
+      });
+      checker.checkBatch([dp("d:t:v", 50, 1)], 1);
+      await checker.flush();
+      const hub = new LiveHub(manager, { clock: new ManualClock(0), statusMs: 1000 });
+      const events: [string, unknown][] = [];
+      const detach = hub.attach((e, d) => events.push([e, d]));
+      await settle();
+      const [alarm] = (events[0][1] as LiveSnapshot).alarms as unknown as Record<string, unknown>[];
+      assert.deepEqual(
+        [alarm.condition, alarm.severity, alarm.ts, alarm.active, alarm.acked],
+        ["high", 650, 1, true, false],
+      );
+      detach();
+      hub.close();
+    } finally {
+      await manager.close();
+    }
   });
 });
