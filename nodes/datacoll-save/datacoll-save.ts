@@ -36,7 +36,8 @@ function statusOf(s: SaveStatus): NodeStatus {
   if (s.kind === "flowing") return { fill: "green", shape: "dot", text: counts(s.counts) };
   let why = s.cause === "unreachable" ? `MySQL away (${s.code ?? s.reason})` : `MySQL refused: ${s.reason}`;
   if (s.cause === "backlog") why = s.reason;
-  return { fill: "red", shape: "ring", text: shorten(`${why} · backlog ${s.backlog}`, 64) };
+  const backlog = ` · backlog ${s.backlog}`; // kept whole: a long reason is cut instead
+  return { fill: "red", shape: "ring", text: shorten(why, 64 - backlog.length) + backlog };
 }
 
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));

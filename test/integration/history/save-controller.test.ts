@@ -49,7 +49,10 @@ describe("save controller (MariaDB)", function () {
     for (const m of managers.splice(0)) await m.close();
   });
 
-  /** A controller on a pool of its own, as a save node on its config node; notices and letters kept. */
+  /**
+   * A controller on a pool of its own, as a save node on its config node; notices and letters kept. Its
+   * id is prefixed: parked backlogs are per process, and flow tests in the same run use plain node ids.
+   */
   function saver(
     database: string,
     fields: SaveFields,
@@ -61,7 +64,7 @@ describe("save controller (MariaDB)", function () {
     const letters: unknown[] = [];
     const controller = new SaveController({
       share,
-      saverId: opts.saverId ?? "s1",
+      saverId: `ctl-${opts.saverId ?? "s1"}`,
       fields: { maxDelay: "10", ...fields },
       manager: opts.manager,
       onNotice: (n) => notices.push(n),
