@@ -4,7 +4,7 @@
  */
 import type { Node } from "node-red";
 import type { MysqlSettings } from "../../src/core/history/mysql-settings";
-import type { PoolShare } from "../lib/mysql-pool";
+import type { PoolShare } from "../../src/core/history/pool-share";
 
 export interface MysqlCredentials {
   password?: string;

@@ -1,7 +1,7 @@
 import type { NodeAPI, NodeDef } from "node-red";
 import { errorMessage } from "../../src/core/errors";
 import { parseMysqlSettings } from "../../src/core/history/mysql-settings";
-import { SharedPool } from "../lib/mysql-pool";
+import { SharedMysqlPool } from "../../src/core/history/pool-share";
 import { registerMysqlTest } from "../lib/mysql-test-endpoint";
 import type { MysqlConfigNode, MysqlCredentials } from "./api";
 import { registerNodeType } from "../lib/register";
@@ -46,7 +46,7 @@ export = function register(RED: NodeAPI): void {
       this.error(RED._("datacoll-mysql.errors.settings", { reason: this.settingsError }));
       return;
     }
-    const shared = new SharedPool(this.settings);
+    const shared = new SharedMysqlPool(this.settings);
     // The config node's own share keeps the pool (and its idle connections) across redeploys of users.
     const own = shared.acquire();
     this.acquirePool = () => shared.acquire();

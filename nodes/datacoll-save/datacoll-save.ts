@@ -1,20 +1,43 @@
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
+/**
+ * The datacoll-save node: the Node-RED face of SaveController (src/core/history/save-controller.ts). It
+ * maps the editor's settings in, messages to points or alarm transitions, and the controller's notices
+ * and status to translated log lines and a status dot; where rows wait, and why, is the controller's.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
 import { errorMessage } from "../../src/core/errors";
 import type { WriteOutcome } from "../../src/core/history/batch-writer";
-import { PointSaveSettings } from "../../src/core/history/point-save";
+import { SaveController } from "../../src/core/history/save-controller";
+import type { SaveCounts, SaveNotice, SaveStatus } from "../../src/core/history/save-controller";
+import type { SaveFields } from "../../src/core/history/save-settings";
 import type { ManagerHandle } from "../../src/core/manager";
 import type { ManagerConfigNode } from "../datacoll-manager/api";
 import type { MysqlConfigNode } from "../datacoll-mysql/api";
 import { readSaveInput } from "../lib/mysql-messages";
-import type { PoolShare } from "../lib/mysql-pool";
-import { openSaver, type SaveDef, type Saver } from "../lib/mysql-saver";
-import { outageReason, saverStatus } from "../lib/mysql-status";
-import { errorStatus } from "../lib/status";
 import { registerNodeType } from "../lib/register";
+import { rateText, shorten, showConfigError } from "../lib/status";
 
-interface SaveNodeDef extends NodeDef, SaveDef {
+interface SaveNodeDef extends NodeDef, SaveFields {
   mysql: string;
   manager: string;
+}
+
+function counts(c: SaveCounts): string {
+  const parts = [rateText(c.rowsPerSecond, 0)];
+  if (c.backlog > 0) parts.push(`backlog ${c.backlog}`);
+  if (c.deadLetters > 0) parts.push(`${c.deadLetters} dead`);
+  if (c.dropped > 0) parts.push(`${c.dropped} dropped`);
+  return parts.join(" · ");
+}
+
+/** Red while rows wait: the code when no server answers (the log has the words), else the reason. */
+function statusOf(s: SaveStatus): NodeStatus {
+  if (s.kind === "closed") return { fill: "grey", shape: "ring", text: "closed" };
+  if (s.kind === "draining") return { fill: "yellow", shape: "dot", text: `draining · ${counts(s.counts)}` };
+  if (s.kind === "flowing") return { fill: "green", shape: "dot", text: counts(s.counts) };
+  let why = s.cause === "unreachable" ? `MySQL away (${s.code ?? s.reason})` : `MySQL refused: ${s.reason}`;
+  if (s.cause === "backlog") why = s.reason;
+  const backlog = ` · backlog ${s.backlog}`; // kept whole: a long reason is cut instead
+  return { fill: "red", shape: "ring", text: shorten(why, 64 - backlog.length) + backlog };
 }
 
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
@@ -22,93 +45,59 @@ const asError = (err: unknown): Error => (err instanceof Error ? err : new Error
 export = function register(RED: NodeAPI): void {
   function DataCollSave(this: Node, def: SaveNodeDef): void {
     RED.nodes.createNode(this, def);
-    let share: PoolShare | undefined;
-    let handle: ManagerHandle | undefined;
-    let saver: Saver | undefined;
-    let problem: string | undefined;
-    try {
-      const cfg = RED.nodes.getNode(def.mysql) as MysqlConfigNode | null;
-      share = cfg?.acquirePool();
-      if (share === undefined) throw new Error(cfg?.settingsError ?? RED._("datacoll-save.errors.noMysql"));
-      if (def.manager) {
-        const m = RED.nodes.getNode(def.manager) as ManagerConfigNode | null;
-        handle = m?.acquireManager();
-        if (handle === undefined)
-          throw new Error(m?.settingsError ?? RED._("datacoll-save.errors.noManager"));
-      }
-      saver = openSaver(share, this.id, def, handle?.manager, (reason) =>
-        this.warn(RED._("datacoll-save.errors.redis", { reason })),
-      );
-    } catch (err) {
-      problem = errorMessage(err);
-      this.error(RED._("datacoll-save.errors.config", { reason: problem }));
-      this.status(errorStatus(problem));
-    }
-    const writer = saver?.writer;
-    // With a manager, each registry point is saved as its own save settings say (the help, "Registry points").
-    const manager = handle?.manager;
-    const perPoint =
-      writer && manager
-        ? new PointSaveSettings(
-            {
-              listPoints: () => manager.ready().then(() => manager.registry.listPoints()),
-              getPoint: (key) => manager.registry.getPoint(key),
-              onChange: (listener) => manager.registry.onChange(listener),
-            },
-            (err) => this.warn(RED._("datacoll-save.errors.registry", { reason: errorMessage(err) })),
-          )
-        : undefined;
-
+    const t = (key: string, data?: Record<string, string | number>): string =>
+      RED._(`datacoll-save.${key}`, data);
+    const onNotice = (n: SaveNotice): void => {
+      if (n.code === "outage") this.warn(t(`outage.${n.cause}`, n));
+      else if (n.code === "back") this.log(t("log.back"));
+      else this.warn(t(n.code === "redis-failed" ? "errors.redis" : "errors.registry", n));
+    };
     let shown = "";
-    let outage: string | undefined;
     const showStatus = (): void => {
-      if (writer === undefined) return;
-      const stats = writer.stats();
-      const reason = outageReason(stats);
-      if (reason !== undefined && outage === undefined)
-        this.warn(RED._("datacoll-save.errors.outage", { reason, backlog: stats.backlog }));
-      else if (reason === undefined && outage !== undefined) this.log(RED._("datacoll-save.log.back"));
-      outage = reason;
-      const status = saverStatus(stats);
+      if (controller === undefined) return;
+      const status = statusOf(controller.status());
       const key = JSON.stringify(status);
       if (key !== shown) this.status(status);
       shown = key;
     };
-    const off = writer?.subscribe((e) => {
-      if (e.type === "deadLetters") this.send([null, { topic: "deadLetters", payload: e.letters }]);
-      else if (e.type === "failure") showStatus();
-    });
-    const statusTimer = writer ? setInterval(showStatus, 1000) : undefined;
+    let share: ReturnType<MysqlConfigNode["acquirePool"]>;
+    let handle: ManagerHandle | undefined;
+    let controller: SaveController | undefined;
+    let problem: string | undefined;
+    try {
+      const cfg = RED.nodes.getNode(def.mysql) as MysqlConfigNode | null;
+      share = cfg?.acquirePool();
+      if (share === undefined) throw new Error(cfg?.settingsError ?? t("errors.noMysql"));
+      const m = def.manager ? (RED.nodes.getNode(def.manager) as ManagerConfigNode | null) : undefined;
+      handle = m?.acquireManager();
+      if (m !== undefined && handle === undefined) throw new Error(m?.settingsError ?? t("errors.noManager"));
+      controller = new SaveController({
+        share,
+        saverId: this.id,
+        fields: def,
+        manager: handle?.manager,
+        onNotice,
+        onDeadLetters: (letters) => this.send([null, { topic: "deadLetters", payload: letters }]),
+        onStatus: showStatus,
+      });
+    } catch (err) {
+      problem = errorMessage(err);
+      showConfigError(RED, this, "datacoll-save.errors.config", problem);
+    }
     showStatus();
 
-    const refused = (o: WriteOutcome): string | undefined => {
-      if (o.dropped > 0)
-        return RED._("datacoll-save.errors.dropped", {
-          count: o.dropped,
-          policy: def.overflow || "drop-oldest",
-        });
-      if (o.invalid > 0) return RED._("datacoll-save.errors.invalid", { count: o.invalid });
-      return undefined;
-    };
-
     this.on("input", (msg: NodeMessageInFlow, send, done) => {
-      if (writer === undefined) return done(new Error(problem));
-      let accepted: Promise<WriteOutcome>;
-      try {
+      const c = controller;
+      if (c === undefined) return done(new Error(problem));
+      // The executor runs at once, so rows are taken in message order; a message of neither shape rejects.
+      new Promise<WriteOutcome>((accept) => {
         const input = readSaveInput(msg as Record<string, unknown>, Date.now());
-        // Not waiting for the registry's list: with Redis away at start that would hold every row back,
-        // where MySQL could take them. Until the list is read, every sample is saved.
-        accepted =
-          input.kind === "points"
-            ? writer.write(perPoint ? perPoint.filter(input.points) : input.points)
-            : writer.writeAlarms(input.alarms);
-      } catch (err) {
-        return done(asError(err));
-      }
-      accepted.then(
+        accept(input.kind === "points" ? c.writePoints(input.points) : c.writeAlarms(input.alarms));
+      }).then(
         (o) => {
-          const why = refused(o);
-          if (why !== undefined) return done(new Error(why));
+          const policy = c.settings.overflow;
+          if (o.dropped > 0) return done(new Error(t("errors.dropped", { count: o.dropped, policy })));
+          if (o.invalid > 0) return done(new Error(t("errors.invalid", { count: o.invalid })));
           send([msg as NodeMessage, null]);
           done();
         },
@@ -117,18 +106,16 @@ export = function register(RED: NodeAPI): void {
     });
 
     this.on("close", (removed: boolean, done: () => void) => {
-      if (statusTimer !== undefined) clearInterval(statusTimer);
-      off?.();
-      perPoint?.close();
-      Promise.resolve(saver?.close(removed))
-        .then((lost) => {
-          if (lost) this.warn(RED._("datacoll-save.errors.lostOnRemove", { count: lost }));
+      const warn = (err: unknown): void => this.warn(errorMessage(err));
+      Promise.resolve(controller?.close(removed))
+        .then((count) => {
+          if (count) this.warn(t("errors.lostOnRemove", { count }));
         })
-        .catch((err: unknown) => this.warn(errorMessage(err)))
+        .catch(warn)
         .then(() => share?.release())
-        .catch((err: unknown) => this.warn(errorMessage(err)))
+        .catch(warn)
         .then(() => handle?.release())
-        .catch((err: unknown) => this.warn(errorMessage(err)))
+        .catch(warn)
         .then(() => done());
     });
   }

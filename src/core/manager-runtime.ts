@@ -65,7 +65,9 @@ export function startManagerRuntime(manager: Manager, opts: ManagerRuntimeOption
         // only when the runner closes, so waiting for it first would hold the close until Node-RED gives up.
         // No device starts once the runner is closed, so none is left running by a start still under way.
         await runner.close();
+        // Whoever holds `started` says why it failed (the manager node logs it); here only its end counts.
         await started.catch(() => undefined);
+        // A QUIT that fails means the connection is going anyway; disconnect makes sure.
         if (leaseRedis) await leaseRedis.quit().catch(() => leaseRedis.disconnect());
       })()),
   };

@@ -44,6 +44,8 @@ export class Scheduler {
    * `phase(id, interval)` says how far into its first interval a task starts; spreading tasks over the
    * interval keeps 100 terms with the same period from hitting the network in the same millisecond.
    * The default spreads over at most the first second, so a slow poll still reads right after a deploy.
+   * Without `onError` a failure is only kept in its task's counters (`failures`, `lastError`), for a
+   * caller whose tasks report their own failures.
    */
   constructor(
     private readonly clock: Clock,

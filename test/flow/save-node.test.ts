@@ -350,6 +350,52 @@ describe("datacoll-save node", function () {
     );
   });
 
+  it("tells a server that refuses (no such database) from no server at all, on the dot and in the log", async function () {
+    const port = await freePort();
+    const missing = `${db.name}_missing`;
+    await helper.load(
+      modules,
+      [
+        TAB,
+        mysqlNode("nodb", missing, { connectTimeout: "500" }),
+        mysqlNode("closed", db.name, { port: String(port), connectTimeout: "500" }),
+        ...saveFlow("refused", "nodb"),
+        ...saveFlow("unreachable", "closed"),
+      ],
+      { ...mysqlCredentials("nodb"), ...mysqlCredentials("closed") },
+    );
+    const warned = (id: string): string[] => {
+      const got: string[] = [];
+      helper.getNode(id).on("call:warn", (call: { args: unknown[] }) => got.push(String(call.args[0])));
+      return got;
+    };
+    const seen = { refused: statusesOf("refused"), unreachable: statusesOf("unreachable") };
+    const logged = { refused: warned("refused"), unreachable: warned("unreachable") };
+    for (const id of ["refused", "unreachable"] as const)
+      helper.getNode(id).receive({ topic: "a:b:c", payload: 1 });
+    const red = (id: keyof typeof seen, text: RegExp) =>
+      until(
+        () => seen[id].some((st) => st.fill === "red" && text.test(st.text ?? "")),
+        5000,
+        `${id}: red dot`,
+      );
+    // A reason too long for the dot is cut, never the backlog.
+    await red("refused", /^MySQL refused: Unknown database 'dc_save_\w+… · backlog 1$/);
+    await red("unreachable", /MySQL away \(ECONNREFUSED\) · backlog 1/);
+    await until(
+      () => logged.refused.length > 0 && logged.unreachable.length > 0,
+      5000,
+      "both outages logged",
+    );
+    // The test runtime answers message keys as they are: the key names which outage was said.
+    assert.deepEqual(logged.refused, ["datacoll-save.outage.refused"]);
+    assert.deepEqual(logged.unreachable, ["datacoll-save.outage.unreachable"]);
+    assert.ok(
+      seen.refused.every((st) => !/away/.test(st.text ?? "")),
+      "never called away",
+    );
+  });
+
   it("follows the overflow policy when the backlog is full, failing the messages whose rows were lost", async function () {
     const port = await freePort();
     await helper.load(

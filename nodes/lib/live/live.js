@@ -11,6 +11,7 @@
       var saved = JSON.parse(localStorage.getItem("auth-tokens" + editor.replace(/\//g, "-")) || "null");
       return saved && saved.access_token ? String(saved.access_token) : "";
     } catch {
+      // Storage blocked or not the editor's JSON: go without a token; a 401 then says "log in" on the page.
       return "";
     }
   })();

@@ -93,3 +93,36 @@ export function classifyMysqlError(err: unknown): ClassifiedError {
   // lets bisection isolate the row instead of stalling every row behind it.
   return { kind: "content", code, message };
 }
+
+/**
+ * Why rows wait, in the words a person acts on: no server answered (`unreachable`: check the network or
+ * start MySQL), or a server answered and refused the connection (`refused`: unknown database, access
+ * denied, too many connections, shutting down), or it took the connection and refused the statement
+ * (`statement`: no such table, no privilege, bad custom SQL). Example 05 pointed at a database that did
+ * not exist was logged as "unreachable" while MySQL was answering every attempt.
+ */
+export type OutageCause = "unreachable" | "refused" | "statement";
+
+// Refusals at connect time that the server reports with a statement-class SQLSTATE (42000, 28000).
+const REFUSED_CODES: ReadonlySet<string> = new Set([
+  "ER_BAD_DB_ERROR",
+  "ER_ACCESS_DENIED_ERROR",
+  "ER_ACCESS_DENIED_NO_PASSWORD_ERROR",
+  "ER_DBACCESS_DENIED_ERROR",
+  "ER_HOST_NOT_PRIVILEGED",
+  "ER_NOT_SUPPORTED_AUTH_MODE",
+  "ER_ACCOUNT_HAS_BEEN_LOCKED",
+  "ER_MUST_CHANGE_PASSWORD_LOGIN",
+]);
+
+export function outageCause(e: {
+  readonly kind: MysqlErrorKind;
+  readonly code: string | null | undefined;
+}): OutageCause {
+  // mysql2 names every error the server sent ER_…; socket and driver errors (ECONNREFUSED, a statement
+  // timeout as PROTOCOL_SEQUENCE_TIMEOUT) carry other codes, or none: then no server answered.
+  const code = e.code ?? undefined;
+  if (code === undefined || !code.startsWith("ER_"))
+    return e.kind === "connection" ? "unreachable" : "statement";
+  return e.kind === "connection" || REFUSED_CODES.has(code) ? "refused" : "statement";
+}

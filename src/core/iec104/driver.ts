@@ -78,6 +78,7 @@ class Iec104DeviceRun implements DeviceRun {
     this.settingsJson = JSON.stringify(settings);
     this.lease = acquireIec104Master(settings);
     this.master = this.lease.value;
+    // Its one task (interrogate, below) catches and counts its own failures per term: none reach here.
     this.scheduler = new Scheduler(ctx.clock, () => undefined);
     this.unsubscribe.push(
       this.master.onData((asdu, at) => this.onData(asdu, at)),

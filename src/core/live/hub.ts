@@ -88,6 +88,7 @@ export class LiveHub {
     if (this.sinks.size === 1) this.start();
     void this.snapshot().then(
       (snap) => this.sinks.has(sink) && sink("snapshot", snap),
+      // The store is away, which the manager node reports; the viewer still gets the changes and statuses.
       () => undefined,
     );
     return () => {
@@ -133,6 +134,7 @@ export class LiveHub {
     const keys = (await this.manager.registry.listPoints()).map((p) => p.key);
     const latest = keys.length > 0 ? await this.manager.store.latestMany(keys) : [];
     const withTrend = keys.slice(0, 200);
+    // A history that cannot be read: that point starts with no trend, which grows from the bus.
     const histories = await Promise.all(
       withTrend.map((k) => this.manager.store.history(k, this.opts.trendLength ?? 30).catch(() => [])),
     );
@@ -197,6 +199,7 @@ export class LiveHub {
         ([devices, alarms]) => {
           for (const s of this.sinks) s("status", { devices, alarms });
         },
+        // The store is away, which the manager node reports; the next round tries again.
         () => undefined,
       );
       this.scheduleStatus();

@@ -79,6 +79,7 @@ function pathId(raw: string): string | undefined {
   try {
     return normalizeId(raw, "id");
   } catch {
+    // Not a valid id, so no record has it: the caller answers 404, as for any id not found.
     return undefined;
   }
 }
@@ -441,6 +442,7 @@ function rowId(kind: BatchKind, raw: unknown): string | undefined {
       normalizeId(raw.itemId, "itemId"),
     );
   } catch {
+    // Reading the whole row names the bad field; this only pairs rows by id: a row without one pairs none.
     return undefined;
   }
 }

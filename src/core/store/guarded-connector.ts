@@ -20,6 +20,7 @@ export class GuardedConnector extends StandaloneConnector {
 
   override async connect(onError: ErrorEmitter): Promise<NetStream> {
     const stream = await super.connect(onError);
+    // The first error reached ioredis (see above), which closes the connection; later ones have no reader.
     stream.on("error", () => undefined);
     return stream;
   }

@@ -133,6 +133,7 @@ function readLine(text: Buffer): unknown {
   try {
     return JSON.parse(json.toString("utf8")) as unknown;
   } catch {
+    // A checksum that matches text that is not JSON: a torn line all the same, which the caller drops.
     return undefined;
   }
 }

@@ -582,6 +582,7 @@ export class RedisStore implements Store {
       // Both expire anyway if this fails. UNLINK frees large values off Redis's main thread.
       const leftovers = staged.flatMap((k) => [this.key(stagePrefix + k), this.key(trashPrefix + k)]);
       for (let i = 0; i < leftovers.length; i += 1000)
+        // Redis away: the keys expire on their own (above); the write's own outcome is what the caller hears.
         await this.client.call("UNLINK", leftovers.slice(i, i + 1000)).catch(() => undefined);
     }
   }

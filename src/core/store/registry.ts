@@ -481,6 +481,7 @@ export class Registry extends RegistryView {
    */
   private write(build: (plan: Plan) => Promise<void>): Promise<RegistryChange[]> {
     const run = this.queue.then(() => this.attempt(build));
+    // The caller hears this write's failure through `run`; the queue only waits for its end.
     this.queue = run.then(
       () => undefined,
       () => undefined,

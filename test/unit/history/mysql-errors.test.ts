@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { classifyMysqlError } from "../../../src/core/history/mysql-errors";
+import { classifyMysqlError, outageCause } from "../../../src/core/history/mysql-errors";
 
 function err(props: Record<string, unknown>): Error {
   return Object.assign(new Error(String(props.code ?? "boom")), props);
@@ -51,5 +51,30 @@ describe("MySQL error classes", function () {
       message: "ER_DATA_TOO_LONG",
     });
     assert.deepEqual(classifyMysqlError("text"), { kind: "content", code: undefined, message: "text" });
+  });
+
+  describe("why rows wait", function () {
+    const cause = (props: Record<string, unknown>): string => outageCause(classifyMysqlError(err(props)));
+
+    it("says unreachable only when no server answered", function () {
+      assert.equal(cause({ code: "ECONNREFUSED", fatal: true }), "unreachable");
+      assert.equal(cause({ code: "ETIMEDOUT", fatal: true }), "unreachable");
+      assert.equal(cause({ code: "PROTOCOL_SEQUENCE_TIMEOUT" }), "unreachable");
+      assert.equal(cause({ code: "PROTOCOL_CONNECTION_LOST", fatal: true }), "unreachable");
+    });
+
+    it("says refused when a server answered and refused the connection", function () {
+      // As mysql2 reports them at connect time (example 05 on a database that did not exist).
+      assert.equal(cause({ code: "ER_BAD_DB_ERROR", errno: 1049, sqlState: "42000" }), "refused");
+      assert.equal(cause({ code: "ER_ACCESS_DENIED_ERROR", errno: 1045, sqlState: "28000" }), "refused");
+      assert.equal(cause({ code: "ER_DBACCESS_DENIED_ERROR", sqlState: "42000" }), "refused");
+      assert.equal(cause({ code: "ER_CON_COUNT_ERROR", sqlState: "08004" }), "refused");
+    });
+
+    it("says statement when the server took the connection and refused the statement", function () {
+      assert.equal(cause({ code: "ER_NO_SUCH_TABLE", sqlState: "42S02" }), "statement");
+      assert.equal(cause({ code: "ER_PARSE_ERROR", sqlState: "42000" }), "statement");
+      assert.equal(cause({ code: "ER_TABLEACCESS_DENIED_ERROR", sqlState: "42000" }), "statement");
+    });
   });
 });

@@ -1,12 +1,13 @@
 /**
- * One mysql2 pool per `datacoll-mysql` config node, shared by reference count: the config node holds a
- * share for its own life and every save node using it takes one more. A node releases only its own share,
- * and the pool ends when the last share is released — so a redeploy that restarts one save node keeps the
- * others' connections, and a redeploy of the config node closes its pool once its users have let go.
- * Nothing is attached to the shared pool per user, so closing one user cannot strip another's listeners.
+ * One mysql2 pool per MySQL connection setting (a `datacoll-mysql` config node), shared by reference
+ * count: the config node holds a share for its own life and every saver using it takes one more. A user
+ * releases only its own share, and the pool ends when the last share is released — so a redeploy that
+ * restarts one save node keeps the others' connections, and a redeploy of the config node closes its
+ * pool once its users have let go. Nothing is attached to the shared pool per user, so closing one user
+ * cannot strip another's listeners.
  */
 import type { Pool } from "mysql2/promise";
-import { createMysqlPool, type MysqlSettings } from "../../src/core/history/mysql-settings";
+import { createMysqlPool, type MysqlSettings } from "./mysql-settings";
 
 export interface PoolShare {
   readonly pool: Pool;
@@ -15,7 +16,7 @@ export interface PoolShare {
   release(): Promise<void>;
 }
 
-export class SharedPool {
+export class SharedMysqlPool {
   private pool: Pool | undefined;
   private refs = 0;
 
