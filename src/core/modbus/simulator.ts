@@ -22,7 +22,7 @@ export const MODBUS_IDLE_TIMEOUT_MS = 30_000;
  * A connection holding the start of a request this long is closed. Modbus TCP sets no such time (the
  * Messaging Implementation Guide leaves it to the server); a client writes a request of at most 260
  * octets in one go, so one that has not finished in 5 s has stopped, and its half request would be read
- * together with whatever it sends next (docs/protocols/modbus.md §1).
+ * together with whatever it sends next (docs/protocols/modbus.md §8).
  */
 export const MODBUS_PARTIAL_FRAME_TIMEOUT_MS = 5_000;
 

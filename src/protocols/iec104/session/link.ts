@@ -15,7 +15,8 @@
  *   started --STOPDT act received--> stopping --own I-frames acknowledged, con sent--> stopped (controlled)
  *   any --protocol error, t1 expiry, close()--> closed                          (final)
  *
- * t1 also bounds how long the start of an APDU may wait for its end (docs/protocols/iec104.md §1).
+ * t1 also bounds how long the start of an APDU may wait for its end (docs/protocols/iec104.md §1,
+ * "An incomplete APDU").
  *
  * I-frames are sent only in `started`; ASDUs handed over in another state wait in the queue and leave,
  * in order, once the link is started and the k window has room.
