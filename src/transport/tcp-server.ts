@@ -142,7 +142,7 @@ export class PeerPool {
       const quiet = Math.max(0, Math.round((this.clock.now() - oldest.lastReceived) / 1000));
       this.drop(
         oldest,
-        `closed after ${quiet} s without a request to admit ${raw.remote}: all ${this.max} connections were taken`,
+        `closed after ${quiet} s with nothing received, to admit ${raw.remote}: all ${this.max} connections were taken`,
       );
     }
     const entry: Entry = {

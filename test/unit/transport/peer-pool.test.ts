@@ -163,7 +163,7 @@ describe("tcp server peer pool", function () {
     assert.equal(pool.size, 3);
     assert.equal(b.socket.destroyed, true, "b has said nothing since it connected, the longest");
     assert.deepEqual(b.handler.closes, [
-      "closed after 3 s without a request to admit d: all 3 connections were taken",
+      "closed after 3 s with nothing received, to admit d: all 3 connections were taken",
     ]);
     for (const x of [a, c, d]) assert.equal(x.socket.destroyed, false);
     // The admitted client is served like any other.
