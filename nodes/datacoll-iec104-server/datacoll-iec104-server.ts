@@ -1,6 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
 import { DataCollError, errorMessage } from "../../src/core/errors";
 import {
+  IEC104_IDLE_TIMEOUT_MS,
   Iec104Simulator,
   parseSimCommands,
   parseSimPoints,
@@ -20,6 +21,8 @@ interface ServerDef extends NodeDef {
   updateMs: string;
   periodic: string;
   selectTimeout: string;
+  /** Seconds without a frame before a master is disconnected; 0 = never. Flows before it: migration 1. */
+  idleTimeout?: string | number;
 }
 
 interface SetRequest {
@@ -47,6 +50,10 @@ export = function register(RED: NodeAPI): void {
         updateMs,
         periodicMs,
         selectTimeoutMs: Number(def.selectTimeout || 10) * 1000,
+        idleTimeoutMs:
+          def.idleTimeout === undefined || def.idleTimeout === ""
+            ? IEC104_IDLE_TIMEOUT_MS
+            : Number(def.idleTimeout) * 1000,
         clock: systemClock,
       });
     } catch (err) {

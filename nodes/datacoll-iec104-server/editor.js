@@ -10,6 +10,19 @@ RED.nodes.registerType("datacoll-iec104-server", {
     updateMs: { value: 1000, required: true, validate: RED.validators.number() },
     periodic: { value: 0, validate: RED.validators.number() },
     selectTimeout: { value: 10, validate: RED.validators.number() },
+    // Seconds a master may send nothing before it is disconnected; 0 = never. Above t3 (20 s, the node's
+    // link default), since the TESTFR the outstation sends after t3 of silence is what a live master
+    // answers; a shorter time would close masters that are fine (issue #21).
+    idleTimeout: {
+      value: 30,
+      validate: function (v, opt) {
+        var n = Number(v);
+        if (String(v).trim() !== "" && isFinite(n) && (n === 0 || n > 20)) return true;
+        return opt && typeof this._ === "function"
+          ? this._("datacoll-iec104-server.errors.idleTimeout")
+          : false;
+      },
+    },
     points: {
       value: [],
       validate: function (rows) {

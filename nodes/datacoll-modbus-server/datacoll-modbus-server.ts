@@ -1,6 +1,11 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
 import { DataCollError, errorMessage } from "../../src/core/errors";
-import { ModbusSimulator, parseGenerators, type GeneratorRow } from "../../src/core/modbus/simulator";
+import {
+  MODBUS_IDLE_TIMEOUT_MS,
+  ModbusSimulator,
+  parseGenerators,
+  type GeneratorRow,
+} from "../../src/core/modbus/simulator";
 import { systemClock } from "../../src/transport/connection";
 import { errorStatus } from "../lib/status";
 import { registerNodeType } from "../lib/register";
@@ -11,6 +16,8 @@ interface ServerDef extends NodeDef {
   units: string;
   generators: GeneratorRow[];
   updateMs: string;
+  /** Seconds without a request before a client is disconnected; 0 = never. Flows before it: migration 1. */
+  idleTimeout?: string | number;
 }
 
 /** "1, 2,5" → [1, 2, 5]; names the field when a unit id is not 0..255. */
@@ -45,6 +52,10 @@ export = function register(RED: NodeAPI): void {
         units,
         generators: parseGenerators(def.generators ?? [], units),
         updateMs,
+        idleTimeoutMs:
+          def.idleTimeout === undefined || def.idleTimeout === ""
+            ? MODBUS_IDLE_TIMEOUT_MS
+            : Number(def.idleTimeout) * 1000,
         clock: systemClock,
       });
     } catch (err) {

@@ -12,6 +12,17 @@ RED.nodes.registerType("datacoll-modbus-server", {
       validate: RED.validators.regex(/^\s*\d{1,3}(\s*[,; ]\s*\d{1,3})*\s*$/),
     },
     updateMs: { value: 1000, required: true, validate: RED.validators.number() },
+    // Seconds a client may send nothing before it is disconnected; 0 = never (issue #21).
+    idleTimeout: {
+      value: 30,
+      validate: function (v, opt) {
+        var n = Number(v);
+        if (String(v).trim() !== "" && isFinite(n) && n >= 0) return true;
+        return opt && typeof this._ === "function"
+          ? this._("datacoll-modbus-server.errors.idleTimeout")
+          : false;
+      },
+    },
     generators: {
       value: [],
       validate: function (rows) {

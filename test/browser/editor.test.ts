@@ -51,6 +51,18 @@ const DIALOGS: Readonly<Record<string, { prop: string; bad: string; good: string
 };
 
 /**
+ * Further fields of a dialog checked the same way, where one rule deserves its own proof: the simulators'
+ * idle timeout (issue #21), which for IEC 104 must be 0 or above t3 (20 s).
+ */
+const MORE_FIELDS: Readonly<Record<string, readonly { prop: string; bad: string; good: string }[]>> = {
+  "datacoll-modbus-server": [{ prop: "idleTimeout", bad: "soon", good: "45" }],
+  "datacoll-iec104-server": [
+    { prop: "idleTimeout", bad: "20", good: "21" },
+    { prop: "idleTimeout", bad: "-1", good: "0" },
+  ],
+};
+
+/**
  * Examples that need a server say in their comment to point a config node at it; the test does that with
  * the servers `npm run services` provides: MySQL at MYSQL_URL (root with no password on 127.0.0.1:3306
  * by default) in a database of this run's own, dropped afterwards; Redis at 127.0.0.1:6379 is what the
@@ -167,12 +179,33 @@ describe("browser: the Node-RED editor with our nodes", function () {
         await waitFor(`${type}.${row.prop} = ${JSON.stringify(row.good)} accepted`, 5_000, async () =>
           (await markedInvalid(p, field)) ? undefined : true,
         );
+        const more = MORE_FIELDS[type] ?? [];
+        for (const extra of more) {
+          const other = await markField(p, extra.prop);
+          await typeInto(p, extra.bad);
+          await waitFor(
+            `${type}.${extra.prop} = ${JSON.stringify(extra.bad)} marked invalid`,
+            5_000,
+            async () => ((await markedInvalid(p, other)) ? true : undefined),
+          );
+          await typeInto(p, extra.good);
+          await waitFor(`${type}.${extra.prop} = ${JSON.stringify(extra.good)} accepted`, 5_000, async () =>
+            (await markedInvalid(p, other)) ? undefined : true,
+          );
+        }
         await pressDone(p, ok);
         assert.equal(
           String(await savedValue(p, id, row.prop)),
           row.good,
           `${type}.${row.prop} was not saved`,
         );
+        for (const extra of more.slice(-1)) {
+          assert.equal(
+            String(await savedValue(p, id, extra.prop)),
+            extra.good,
+            `${type}.${extra.prop} was not saved`,
+          );
+        }
         assert.deepEqual(watch.problems(mark), [], `${type}'s dialog reported errors`);
       });
     }

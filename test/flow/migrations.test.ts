@@ -3,7 +3,9 @@
  * test/fixtures/flows/0.1.0-modbus-poll.json is examples/01-modbus-poll.json as release 0.1.0 saved it,
  * without settings versions, kept byte for byte; examples may move on, the fixture may not. The second
  * suite proves the hook every node registers through (nodes/lib/register.ts) upgrades the settings a
- * constructor receives, with a made-up node type so it does not depend on today's migrations.
+ * constructor receives, with a made-up node type so it does not depend on today's migrations. Between them,
+ * test/fixtures/flows/0.1.0-iec104-poll.json (examples/02-iec104-poll.json as 0.1.0 saved it) proves the
+ * IEC 104 outstation saved before its idle timeout (issue #21) still deploys and serves.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -67,6 +69,39 @@ describe("a flow saved by release 0.1.0", function () {
     assert.ok(voltage >= 215 && voltage <= 245, `voltage ${voltage}`);
     assert.ok(current >= 0 && current <= 50, `current ${current}`);
     assert.doesNotMatch(logText(), /settings version/);
+  });
+});
+
+describe("an IEC 104 flow saved by release 0.1.0", function () {
+  useNodeRed();
+
+  it("is the flow as 0.1.0 saved it: the outstation has no settings version and no idle timeout", function () {
+    const server = savedFlow("0.1.0-iec104-poll.json").find((n) => n.type === "datacoll-iec104-server");
+    assert.ok(server);
+    assert.equal("version" in server, false);
+    assert.equal("idleTimeout" in server, false);
+  });
+
+  it("opens, and its outstation (given the idle timeout's default) answers the interrogation", async function () {
+    const port = String(await freePort());
+    const flow: ExampleNode[] = [
+      { id: "f2", type: "tab" },
+      ...savedFlow("0.1.0-iec104-poll.json")
+        .filter((n) => n.type !== "inject")
+        .map((n) =>
+          n.type === "datacoll-iec104-server" || n.type === "datacoll-iec104" ? { ...n, port } : n,
+        )
+        .map((n) => ("x" in n ? { ...n, z: "f2" } : n)),
+    ];
+    await loadExample(flow, "unused_no_mysql_node");
+    const debug = flow.find((n) => n.type === "debug" && n.name === "DataPoints")?.id;
+    assert.ok(debug);
+    const points: DataPoint[] = [];
+    helper.getNode(debug).on("input", (msg: { payload: DataPoint[] }) => void points.push(...msg.payload));
+    await until(() => new Set(points.map((p) => p.itemId)).size >= 4, 5000, "the interrogation answer");
+    for (const p of points) assert.ok(isGood(p.quality), `${p.itemId}: ${JSON.stringify(p)}`);
+    // A refused idle timeout would have failed the outstation's settings; the migration's 30 s is taken.
+    assert.doesNotMatch(logText(), /datacoll-iec104-server\.errors\.config|settings version/);
   });
 });
 

@@ -5,7 +5,9 @@
  * properties, and Node-RED builds its dialog.
  */
 import { iec104WindowNames } from "./iec104-1-window-names";
+import { iec104ServerIdleTimeout } from "./iec104-server-1-idle-timeout";
 import { modbusTransport } from "./modbus-1-transport";
+import { modbusServerIdleTimeout } from "./modbus-server-1-idle-timeout";
 import type { MigrationTable } from "./types";
 
 export const MIGRATIONS: MigrationTable = {
@@ -20,6 +22,6 @@ export const MIGRATIONS: MigrationTable = {
   "datacoll-formula": [],
   "datacoll-save": [],
   "datacoll-api": [],
-  "datacoll-modbus-server": [],
-  "datacoll-iec104-server": [],
+  "datacoll-modbus-server": [modbusServerIdleTimeout],
+  "datacoll-iec104-server": [iec104ServerIdleTimeout],
 };

@@ -16,13 +16,19 @@ import {
 } from "../../protocols/iec104/codec";
 import { Cot } from "../../protocols/iec104/codec/cot";
 import {
+  DEFAULT_LINK_PARAMETERS,
   OutstationSession,
   checkOutstationOptions,
   type LinkParameters,
   type OutstationEvent,
 } from "../../protocols/iec104/session";
 import type { Clock, TimerHandle } from "../../transport/connection";
-import { listenTcp, type ServerPeer, type TcpServerHandle } from "../../transport/tcp-server";
+import {
+  listenTcp,
+  type PeerHandler,
+  type ServerPeer,
+  type TcpServerHandle,
+} from "../../transport/tcp-server";
 import { parseMonitorType } from "./term";
 import { isCommandKind, type CommandKind } from "./command";
 
@@ -248,15 +254,27 @@ export interface Iec104SimulatorOptions {
   readonly periodicMs?: number;
   readonly link?: Partial<LinkParameters>;
   readonly selectTimeoutMs?: number;
+  /** Connections at once; a new master beyond it evicts the longest idle one. Default 16. */
   readonly maxConnections?: number;
+  /**
+   * Close a master that sent nothing this long, ms; 0 = never. Default IEC104_IDLE_TIMEOUT_MS. Must exceed
+   * t3: a master that answers the TESTFR sent after t3 of silence is alive and keeps its connection.
+   */
+  readonly idleTimeoutMs?: number;
+  /** Generators, periodic data, the link timers and the idle timeout all run on it. */
   readonly clock: Clock;
   readonly random?: () => number;
 }
 
+/** The default idle timeout; above the default t3 (20 s), as it must be. */
+export const IEC104_IDLE_TIMEOUT_MS = 30_000;
+
 export type SimulatorEvent =
   | { readonly type: "command"; readonly peer: string; readonly command: CommandObject }
   | { readonly type: "clock-sync"; readonly peer: string; readonly time: number }
-  | { readonly type: "connected" | "disconnected"; readonly peer: string }
+  | { readonly type: "connected"; readonly peer: string }
+  /** `reason` says why the server side ended it (idle, evicted, a link error), when it knows. */
+  | { readonly type: "disconnected"; readonly peer: string; readonly reason?: string }
   | { readonly type: "warning"; readonly peer: string; readonly message: string };
 
 interface Peer {
@@ -284,6 +302,16 @@ export class Iec104Simulator {
       selectTimeoutMs: opts.selectTimeoutMs,
     });
     if (problem !== undefined) throw new DataCollError("invalid", problem.message, problem.field);
+    const idle = opts.idleTimeoutMs ?? IEC104_IDLE_TIMEOUT_MS;
+    const t3 = opts.link?.t3Ms ?? DEFAULT_LINK_PARAMETERS.t3Ms;
+    if (!Number.isFinite(idle) || idle < 0 || (idle > 0 && idle <= t3)) {
+      throw new DataCollError(
+        "invalid",
+        `idle timeout ${idle / 1000} s must be 0 (never) or longer than t3 (${t3 / 1000} s): the test frames ` +
+          `sent after t3 are what keep a quiet master's connection alive`,
+        "idleTimeout",
+      );
+    }
     this.random = opts.random ?? Math.random;
     this.started = opts.clock.now();
     for (const p of opts.points) this.table.set(p.ioa, objectOf(p.kind, p.ioa, p.value, GOOD));
@@ -305,6 +333,8 @@ export class Iec104Simulator {
       host,
       port,
       maxConnections: this.opts.maxConnections ?? 16,
+      idleTimeoutMs: this.opts.idleTimeoutMs ?? IEC104_IDLE_TIMEOUT_MS,
+      clock: this.opts.clock,
       onConnection: (peer) => this.accept(peer),
     });
     if (this.opts.points.some((p) => p.generator !== "constant")) this.scheduleGenerators();
@@ -398,7 +428,7 @@ export class Iec104Simulator {
     for (const l of [...this.listeners]) l(e);
   }
 
-  private accept(peer: ServerPeer): { data(b: Buffer): void; closed(): void } {
+  private accept(peer: ServerPeer): PeerHandler {
     const clock = this.opts.clock;
     const station = new OutstationSession(
       {
@@ -437,7 +467,7 @@ export class Iec104Simulator {
             break;
           case "close":
             stop();
-            this.emit({ type: "disconnected", peer: peer.remote });
+            this.emit({ type: "disconnected", peer: peer.remote, reason: e.reason });
             return;
           case "command":
             executed.push(e.command);
@@ -476,10 +506,10 @@ export class Iec104Simulator {
       data: (bytes) => {
         if (!closed) carry(station.receive(bytes));
       },
-      closed: () => {
+      closed: (reason) => {
         if (closed) return;
         stop();
-        this.emit({ type: "disconnected", peer: peer.remote });
+        this.emit({ type: "disconnected", peer: peer.remote, reason });
       },
     };
   }

@@ -15,11 +15,29 @@ import { DEFAULT_TABLE_SIZES, ModbusServerCore, type TableSizes } from "../../pr
 import { listenTcp, type TcpServerHandle } from "../../transport/tcp-server";
 import type { Clock, TimerHandle } from "../../transport/connection";
 
+/** A client that sends nothing for this long is closed: the default of the node's idle timeout. */
+export const MODBUS_IDLE_TIMEOUT_MS = 30_000;
+
+/**
+ * A connection holding the start of a request this long is closed. Modbus TCP sets no such time (the
+ * Messaging Implementation Guide leaves it to the server); a client writes a request of at most 260
+ * octets in one go, so one that has not finished in 5 s has stopped, and its half request would be read
+ * together with whatever it sends next (docs/protocols/modbus.md §8).
+ */
+export const MODBUS_PARTIAL_FRAME_TIMEOUT_MS = 5_000;
+
 export interface ListenOptions {
   readonly host?: string;
   /** 0 picks a free port (see the handle's `port`). */
   readonly port: number;
+  /** Connections at once; a new client beyond it evicts the longest idle one. Default 64. */
   readonly maxConnections?: number;
+  /** Close a client silent this long, ms; 0 = never. Default MODBUS_IDLE_TIMEOUT_MS. */
+  readonly idleTimeoutMs?: number;
+  /** Default MODBUS_PARTIAL_FRAME_TIMEOUT_MS; 0 = never. */
+  readonly partialFrameTimeoutMs?: number;
+  /** The clock of those timeouts. Default the wall clock. */
+  readonly clock?: Clock;
 }
 
 export function startModbusSimulator(core: ModbusServerCore, opts: ListenOptions): Promise<TcpServerHandle> {
@@ -27,9 +45,13 @@ export function startModbusSimulator(core: ModbusServerCore, opts: ListenOptions
     host: opts.host,
     port: opts.port,
     maxConnections: opts.maxConnections,
+    idleTimeoutMs: opts.idleTimeoutMs ?? MODBUS_IDLE_TIMEOUT_MS,
+    partialFrameTimeoutMs: opts.partialFrameTimeoutMs ?? MODBUS_PARTIAL_FRAME_TIMEOUT_MS,
+    clock: opts.clock,
     onConnection: (peer) => {
       const conn = core.connection();
       return {
+        pendingFrame: () => conn.pendingFrame,
         data: (bytes) => {
           const out = conn.onData(bytes);
           // One write for all the replies to one segment: a pipelining client sends several per segment.
@@ -126,6 +148,11 @@ export interface SimulatorOptions {
   readonly generators?: readonly GeneratorSpec[];
   /** How often generators move, ms. */
   readonly updateMs?: number;
+  /** Close a client silent this long, ms; 0 = never. Default MODBUS_IDLE_TIMEOUT_MS. */
+  readonly idleTimeoutMs?: number;
+  /** Connections at once; a new client beyond it evicts the longest idle one. Default 64. */
+  readonly maxConnections?: number;
+  /** Generators and the connection timeouts both run on it. */
   readonly clock: Clock;
   readonly random?: () => number;
 }
@@ -142,6 +169,9 @@ export class ModbusSimulator {
 
   constructor(private readonly opts: SimulatorOptions) {
     this.core = new ModbusServerCore({ units: opts.units, sizes: opts.sizes ?? DEFAULT_TABLE_SIZES });
+    const idle = opts.idleTimeoutMs ?? MODBUS_IDLE_TIMEOUT_MS;
+    if (!Number.isFinite(idle) || idle < 0)
+      throw new DataCollError("invalid", "idle timeout must be 0 (never) or a positive time", "idleTimeout");
     this.random = opts.random ?? Math.random;
     this.started = opts.clock.now();
     for (const g of opts.generators ?? []) this.walk.set(g, g.value);
@@ -150,7 +180,13 @@ export class ModbusSimulator {
 
   /** Start serving; resolves with the port (0 picks a free one). */
   async listen(port: number, host = "127.0.0.1"): Promise<number> {
-    this.server = await startModbusSimulator(this.core, { host, port });
+    this.server = await startModbusSimulator(this.core, {
+      host,
+      port,
+      idleTimeoutMs: this.opts.idleTimeoutMs,
+      maxConnections: this.opts.maxConnections,
+      clock: this.opts.clock,
+    });
     if ((this.opts.generators ?? []).length > 0) this.schedule();
     return this.server.port;
   }

@@ -166,6 +166,8 @@ const EMPTY = Buffer.alloc(0);
 export class FrameAssembler<F extends object> {
   private pending: Buffer = EMPTY;
   private broken: FramingError | undefined;
+  /** Frames handed out since the last reset: the ordinal of the frame the held tail belongs to. */
+  private completed = 0;
 
   constructor(private readonly spec: FrameSpec<F>) {}
 
@@ -186,6 +188,7 @@ export class FrameAssembler<F extends object> {
       frames.push(frame);
       offset += size;
     }
+    this.completed += frames.length;
     this.pending = offset === buf.length ? EMPTY : Buffer.from(buf.subarray(offset));
     return { kind: "frames", frames };
   }
@@ -201,9 +204,20 @@ export class FrameAssembler<F extends object> {
     return this.pending.length;
   }
 
+  /**
+   * The frame whose first octets are held, as its ordinal on this stream, or undefined when no frame is
+   * incomplete. It changes exactly when a new frame starts, so a caller that times how long one frame
+   * stays incomplete (a peer that sent half a frame and stopped, issue #21) restarts its clock only then
+   * and not for a busy stream whose chunks always end mid-frame.
+   */
+  get pendingFrame(): number | undefined {
+    return this.pending.length > 0 ? this.completed : undefined;
+  }
+
   /** Start over, e.g. on a new connection. */
   reset(): void {
     this.pending = EMPTY;
     this.broken = undefined;
+    this.completed = 0;
   }
 }

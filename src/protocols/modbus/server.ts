@@ -216,6 +216,14 @@ export class ServerConnection {
 
   constructor(private readonly core: ModbusServerCore) {}
 
+  /**
+   * The request frame of which only the start has arrived, by ordinal, or undefined. The simulator closes
+   * a connection that holds one too long (MODBUS_PARTIAL_FRAME_TIMEOUT_MS in src/core/modbus/simulator.ts).
+   */
+  get pendingFrame(): number | undefined {
+    return this.assembler.pendingFrame;
+  }
+
   onData(bytes: Uint8Array): ServerOutput {
     const r = this.assembler.push(bytes);
     const replies: Buffer[] = [];

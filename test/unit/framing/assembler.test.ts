@@ -101,6 +101,26 @@ describe("frame assembler", () => {
     }
   });
 
+  it("names the incomplete frame it holds, changing only when a new frame starts", () => {
+    const a = new FrameAssembler(APCI_FRAMING);
+    assert.equal(a.pendingFrame, undefined);
+    // Octets 0..2 start frame 0 (the U-frame); more of it keeps the same name.
+    a.push(apciStream.subarray(0, 2));
+    assert.equal(a.pendingFrame, 0);
+    a.push(apciStream.subarray(2, 4));
+    assert.equal(a.pendingFrame, 0);
+    // The U-frame ends and the I-frame starts in one chunk: a new frame is pending.
+    a.push(apciStream.subarray(4, 10));
+    assert.equal(a.pendingFrame, 1);
+    // The I-frame and the S-frame end: nothing is pending.
+    a.push(apciStream.subarray(10));
+    assert.equal(a.pendingFrame, undefined);
+    a.push(apciStream.subarray(0, 1));
+    assert.equal(a.pendingFrame, 3);
+    a.reset();
+    assert.equal(a.pendingFrame, undefined);
+  });
+
   it("copies a held tail, so a reused chunk cannot corrupt it", () => {
     const a = new FrameAssembler(MBAP_FRAMING);
     const chunk = Buffer.from(READ_HR_REPLY.subarray(0, 9));

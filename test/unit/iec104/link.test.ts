@@ -232,6 +232,54 @@ describe("iec104 link: t3 test frames", function () {
   });
 });
 
+describe("iec104 link: an incomplete APDU is held at most t1", function () {
+  // Half a U-frame, then the rest: what a peer that stopped mid-frame leaves in the assembler.
+  const test = encodeUFrame("testfr-act");
+
+  for (const role of ["controlling", "controlled"] as const) {
+    it(`closes the ${role} side when the start of an APDU waits for its end longer than t1`, function () {
+      const clock = new FakeClock();
+      const link = role === "controlling" ? startedMaster(clock) : startedOutstation(clock);
+      assert.deepEqual(link.receive(test.subarray(0, 3)), []);
+      assert.equal(link.nextDeadline(), clock.t + 15_000);
+      clock.advance(10_000);
+      // More octets of the same frame do not restart the clock.
+      assert.deepEqual(link.receive(test.subarray(3, 4)), []);
+      clock.advance(4_999);
+      assert.deepEqual(link.tick(), []);
+      clock.advance(1);
+      assert.equal(
+        closeReason(link.tick()),
+        "an incomplete APDU (4 octets) was not completed within t1 (15000 ms)",
+      );
+      assert.equal(link.state, "closed");
+      assert.equal(link.nextDeadline(), undefined);
+    });
+  }
+
+  it("restarts the clock for each new APDU, however the stream is cut", function () {
+    const clock = new FakeClock();
+    const m = startedMaster(clock);
+    // Every chunk ends one frame and starts the next: a busy peer, never one frame held long.
+    const stream = Buffer.concat(Array.from({ length: 6 }, () => encodeSFrame(0)));
+    for (let i = 0; i < 5; i++) {
+      assert.equal(closeReason(m.receive(stream.subarray(i * 6 + (i === 0 ? 0 : 3), i * 6 + 9))), undefined);
+      clock.advance(10_000);
+      assert.equal(closeReason(m.tick()), undefined, `chunk ${i}`);
+    }
+    m.receive(stream.subarray(33));
+    assert.equal(m.nextDeadline(), clock.t + 20_000, "only t3 is left once the last frame is whole");
+  });
+
+  it("uses the configured t1", function () {
+    const clock = new FakeClock();
+    const o = startedOutstation(clock, { t1Ms: 2_000, t2Ms: 1_000 });
+    o.receive(test.subarray(0, 1));
+    clock.advance(2_000);
+    assert.equal(closeReason(o.tick()), "an incomplete APDU (1 octet) was not completed within t1 (2000 ms)");
+  });
+});
+
 describe("iec104 link: sequence numbers wrap at 32768", function () {
   it("counts sent and received I-frames through the wrap", function () {
     const clock = new FakeClock();

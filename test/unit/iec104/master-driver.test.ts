@@ -120,4 +120,24 @@ describe("iec104 master driver on the transport", function () {
     assert.equal(conn.state, "backoff");
     conn.close();
   });
+
+  it("drops the link when the station sends half an APDU and no more within t1", async function () {
+    const { conn, net, clock } = setup();
+    const reasons: string[] = [];
+    conn.onStateChange((c) => {
+      if (c.state === "backoff" && c.reason !== undefined) reasons.push(c.reason);
+    });
+    conn.start();
+    await settle();
+    const link = net.last;
+    link.onWrite = undefined;
+    // The start of an I-frame (start octet, length 14, two control octets) and nothing after it.
+    link.send(Buffer.from([0x68, 0x0e, 0x02, 0x00]));
+    clock.advance(14_999);
+    assert.equal(conn.state, "connected");
+    clock.advance(1);
+    assert.equal(conn.state, "backoff");
+    assert.deepEqual(reasons, ["an incomplete APDU (4 octets) was not completed within t1 (15000 ms)"]);
+    conn.close();
+  });
 });

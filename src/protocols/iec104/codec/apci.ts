@@ -178,4 +178,9 @@ export class ApduAssembler {
   get buffered(): number {
     return this.inner.buffered;
   }
+
+  /** The incomplete APDU held, by ordinal; undefined when none (FrameAssembler.pendingFrame). */
+  get pendingFrame(): number | undefined {
+    return this.inner.pendingFrame;
+  }
 }

@@ -15,6 +15,9 @@
  *   started --STOPDT act received--> stopping --own I-frames acknowledged, con sent--> stopped (controlled)
  *   any --protocol error, t1 expiry, close()--> closed                          (final)
  *
+ * t1 also bounds how long the start of an APDU may wait for its end (docs/protocols/iec104.md §1,
+ * "An incomplete APDU").
+ *
  * I-frames are sent only in `started`; ASDUs handed over in another state wait in the queue and leave,
  * in order, once the link is started and the k window has room.
  */
@@ -62,6 +65,12 @@ export class LinkSession {
   private lastReceivedAt: number;
   private pendingStartStop: PendingU | undefined;
   private pendingTest: PendingU | undefined;
+  /**
+   * The APDU whose first octets arrived but not its last, and since when. A peer that stops mid-frame
+   * has failed as surely as one that leaves an I-frame unconfirmed, and t3's test frame cannot help:
+   * its octets would be read as the rest of the broken frame. So it is held at most t1 (issue #21).
+   */
+  private partial: { readonly frame: number; readonly since: number } | undefined;
   private readonly queue: Buffer[] = [];
   private queueHead = 0;
 
@@ -152,6 +161,11 @@ export class LinkSession {
       this.handle(r.apdu, out);
       if (this.isClosed()) break;
     }
+    if (!this.isClosed()) {
+      const frame = this.assembler.pendingFrame;
+      if (frame === undefined) this.partial = undefined;
+      else if (this.partial?.frame !== frame) this.partial = { frame, since: this.clock.now() };
+    }
     return out;
   }
 
@@ -164,6 +178,7 @@ export class LinkSession {
     if (this.unacked.length > 0) next = Math.min(next, this.unacked[0].at + p.t1Ms);
     if (this.pendingStartStop !== undefined) next = Math.min(next, this.pendingStartStop.at + p.t1Ms);
     if (this.recvUnacked > 0) next = Math.min(next, this.recvUnackedSince + p.t2Ms);
+    if (this.partial !== undefined) next = Math.min(next, this.partial.since + p.t1Ms);
     return next;
   }
 
@@ -176,6 +191,12 @@ export class LinkSession {
     // t1 (clause 5.2): an unconfirmed I-frame or U-format act means the peer or the path is gone.
     if (this.unacked.length > 0 && now >= this.unacked[0].at + p.t1Ms) {
       this.fail(`no acknowledgement of I-frame N(S)=${this.unacked[0].seq} within t1 (${p.t1Ms} ms)`, out);
+      return out;
+    }
+    if (this.partial !== undefined && now >= this.partial.since + p.t1Ms) {
+      const held = this.assembler.buffered;
+      const octets = `${held} octet${held === 1 ? "" : "s"}`;
+      this.fail(`an incomplete APDU (${octets}) was not completed within t1 (${p.t1Ms} ms)`, out);
       return out;
     }
     for (const pending of [this.pendingStartStop, this.pendingTest]) {
@@ -333,6 +354,7 @@ export class LinkSession {
   private fail(reason: string, out: LinkEvent[]): void {
     this.pendingStartStop = undefined;
     this.pendingTest = undefined;
+    this.partial = undefined;
     this.unacked = [];
     this.recvUnacked = 0;
     this.queue.length = 0;

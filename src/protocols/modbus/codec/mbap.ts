@@ -116,6 +116,11 @@ export class MbapAssembler {
     return this.inner.buffered;
   }
 
+  /** The incomplete frame held, by ordinal; undefined when none (FrameAssembler.pendingFrame). */
+  get pendingFrame(): number | undefined {
+    return this.inner.pendingFrame;
+  }
+
   /** Start over, e.g. on a new connection. */
   reset(): void {
     this.inner.reset();

@@ -31,9 +31,11 @@ describe("flow migration table", function () {
     }
   });
 
-  it("puts the Modbus and IEC 104 devices at version 1 and the other nodes at 0", function () {
+  it("puts the Modbus and IEC 104 devices and simulators at version 1 and the other nodes at 0", function () {
     assert.equal(currentVersion(MIGRATIONS, "datacoll-modbus"), 1);
     assert.equal(currentVersion(MIGRATIONS, "datacoll-iec104"), 1);
+    assert.equal(currentVersion(MIGRATIONS, "datacoll-modbus-server"), 1);
+    assert.equal(currentVersion(MIGRATIONS, "datacoll-iec104-server"), 1);
     assert.equal(currentVersion(MIGRATIONS, "datacoll-poll"), 0);
   });
 });
