@@ -15,6 +15,7 @@ import type { Point } from "../../src/core/model/point";
 import type { ManagerConfigNode } from "../datacoll-manager/api";
 import { leaseConnectionOptions, RedisLeaseBackend } from "../../src/core/runtime/redis-leases";
 import { SingleLease } from "../../src/core/runtime/single-lease";
+import { closeRedis, closeRedisAfter } from "../../src/core/store/redis-close";
 import { systemClock } from "../../src/transport/connection";
 import { pointsFromMessage } from "../lib/messages";
 import { RateMeter } from "../lib/rate";
@@ -429,10 +430,14 @@ export = function register(RED: NodeAPI): void {
       if (removed) memoryStates.delete(this.id);
       if (retryTimer !== undefined) clearTimeout(retryTimer);
       // The last state is written before the lease is handed back, so whoever takes over reads it.
-      void Promise.resolve(runner?.close())
-        .then(() => lease?.close())
-        .then(() => leaseRedis?.quit().catch(() => leaseRedis.disconnect()))
-        .then(() => commandRedis?.quit().catch(() => commandRedis.disconnect()))
+      // With Redis away, the lease's last round would wait for ioredis to give its command up:
+      // closeRedisAfter drops a connection that is not ready first.
+      const closeLease = async (): Promise<void> => {
+        await runner?.close();
+        await lease?.close();
+      };
+      void (leaseRedis ? closeRedisAfter(leaseRedis, closeLease) : closeLease())
+        .then(() => commandRedis && closeRedis(commandRedis))
         .then(() => handle?.release())
         .catch((err: unknown) => this.warn(errorMessage(err)))
         .then(() => done());

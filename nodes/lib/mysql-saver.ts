@@ -5,7 +5,6 @@
  * An in-memory backlog still holding rows when its node closes for a redeploy is parked under the node id
  * and taken over by the node's next instance, so a redeploy during an outage loses nothing either.
  */
-import type { Redis } from "ioredis";
 import { DataCollError, errorMessage } from "../../src/core/errors";
 import { MemoryBacklog, RedisStreamBacklog, saverKeys } from "../../src/core/history/backlog";
 import {
@@ -15,6 +14,7 @@ import {
 } from "../../src/core/history/batch-writer";
 import { MemoryDeadLetters, RedisDeadLetters } from "../../src/core/history/dead-letters";
 import type { Manager } from "../../src/core/manager";
+import { closeRedisAfter } from "../../src/core/store/redis-close";
 import type { PoolShare } from "./mysql-pool";
 
 export interface SaveDef {
@@ -149,25 +149,11 @@ export function openSaver(
     writer,
     backlogKind: "redis",
     close: async () => {
-      try {
-        await writer.close();
-      } finally {
-        await closeRedis(client);
-      }
+      // The writer's last flush moves rows through the backlog: with Redis away that would wait for
+      // ioredis to give its commands up, so the connection is dropped first (closeRedisAfter).
+      await closeRedisAfter(client, () => writer.close());
       // Rows left in Redis wait for the node's next run, even after it was removed (see the help).
       return 0;
     },
   };
-}
-
-async function closeRedis(c: Redis): Promise<void> {
-  if (c.status === "ready") {
-    try {
-      await c.quit();
-      return;
-    } catch {
-      // QUIT failed: the connection is going anyway; disconnect below makes sure.
-    }
-  }
-  c.disconnect();
 }

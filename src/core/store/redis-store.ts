@@ -7,6 +7,7 @@
 import crypto from "node:crypto";
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from "ioredis";
 import { GuardedConnector } from "./guarded-connector";
+import { closeRedis, dropRedis } from "./redis-close";
 import { Slicer } from "../slicer";
 import { DataCollError, errorMessage } from "../errors";
 import type { DataPoint, PointKey } from "../model/datapoint";
@@ -840,6 +841,11 @@ export class RedisStore implements Store {
     return toInt(await this.client.call("XLEN", this.key(K.events)));
   }
 
+  /** Whether the command connection is up now (ioredis's own status), for a close deciding not to wait. */
+  get reachable(): boolean {
+    return !this.closing && this.client.status === "ready";
+  }
+
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
@@ -847,22 +853,9 @@ export class RedisStore implements Store {
     if (this.catchUpRetry !== undefined) clearTimeout(this.catchUpRetry);
     this.catchUpRetry = undefined;
     // A blocked XREADGROUP would hold a QUIT back until its timeout: that connection is just dropped.
-    this.blocking?.disconnect();
-    await Promise.all([closeClient(this.client), closeClient(this.sub)]);
+    if (this.blocking) dropRedis(this.blocking);
+    await Promise.all([closeRedis(this.client), closeRedis(this.sub)]);
     this.setState({ kind: "closed" });
     this.stateListeners.clear();
   }
-}
-
-/** QUIT lets queued replies arrive; a connection that is not up is simply dropped (no reconnect). */
-async function closeClient(c: Client): Promise<void> {
-  if (c.status === "ready") {
-    try {
-      await c.quit();
-      return;
-    } catch (err) {
-      process.emitWarning(`datacoll: Redis QUIT failed, disconnecting: ${errorMessage(err)}`);
-    }
-  }
-  c.disconnect();
 }
