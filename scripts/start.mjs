@@ -80,7 +80,37 @@ const child = spawn(
     stdio: "inherit",
   },
 );
-const stop = (signal) => child.kill(signal);
-process.on("SIGINT", () => stop("SIGINT"));
-process.on("SIGTERM", () => stop("SIGTERM"));
-child.on("exit", (code, signal) => process.exit(code ?? (signal ? 0 : 1)));
+
+// However `npm start` is stopped, Node-RED stops with it and frees its ports. A signal this launcher gets
+// is passed on to Node-RED, which closes its flows and exits; the launcher then exits with it. npm passes
+// SIGINT and SIGTERM only to its own child, the shell it runs a script in, so package.json `exec`s this
+// launcher in place of that shell. Ctrl+C reaches both (the terminal signals the whole process group);
+// Node-RED stops once however many it gets.
+let stopping = false;
+const stop = (signal, why) => {
+  if (!stopping) console.log(`start: ${why}, stopping Node-RED`);
+  stopping = true;
+  if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+};
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => stop(signal, signal));
+
+// Killed (SIGKILL), npm passes nothing on: the launcher would live on, reparented, holding Node-RED and
+// its ports. So it stops Node-RED once the process that started it (npm) is gone, which shows as the
+// launcher having another parent (the system's, which adopts orphans; process.ppid is read afresh each
+// time). There is no event for that, so it looks once a second.
+const parent = process.ppid;
+const watch = setInterval(() => {
+  if (process.ppid === parent) return;
+  clearInterval(watch);
+  stop("SIGTERM", `the process that started it (pid ${parent}) is gone`);
+}, 1000);
+
+child.on("error", (err) => {
+  console.error(`start: Node-RED could not be started: ${err.message}`);
+  process.exit(1);
+});
+child.on("exit", (code, signal) => {
+  clearInterval(watch);
+  // Stopped on request, Node-RED exits 0 (or by the signal itself): that is a clean stop.
+  process.exit(code ?? (signal && stopping ? 0 : 1));
+});

@@ -84,6 +84,22 @@ export = function register(RED: NodeAPI): void {
       this.error(RED._("datacoll-api.errors.manager", { reason: linkError }));
     }
     this.status(shown);
+    // The API answers a plain "Redis at … is unreachable"; the client library's reason is logged here,
+    // once per outage (again after the store has been connected since).
+    let unreachableLogged = false;
+    const offState = link?.store.onState((s) => {
+      if (s.kind === "connected") unreachableLogged = false;
+    });
+    const onStoreUnreachable = (reason: string): void => {
+      if (unreachableLogged) return;
+      unreachableLogged = true;
+      this.warn(
+        RED._("datacoll-api.errors.storeUnreachable", {
+          location: link?.store.location ?? "the store",
+          reason,
+        }),
+      );
+    };
     // Inside the datacoll-rest subflow the status node that carries this status to the instance is
     // created after this node, so it missed the first report: say it again once the flows run.
     const showAgain = (): void => this.status(shown);
@@ -142,11 +158,13 @@ export = function register(RED: NodeAPI): void {
         basePath: base,
         maxBodyBytes,
         now: Date.now,
+        onStoreUnreachable,
         ...(actions ? { actions } : {}),
       }).then(answer, (err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
     });
 
     this.on("close", (_removed: boolean, done: () => void) => {
+      offState?.();
       RED.events.removeListener("flows:started", showAgain);
       uninstall();
       unguard();

@@ -85,7 +85,9 @@ export = function register(RED: NodeAPI): void {
     this.on("close", (_removed: boolean, done: () => void) => {
       offState();
       unfollow();
-      Promise.resolve(runtime?.close())
+      // With Redis away, the nodes closing with this one would wait for it (see closeIfUnreachable).
+      const early = handle.manager.closeIfUnreachable();
+      Promise.all([early, runtime?.close()])
         .then(() => handle.release())
         .then(
           () => done(),

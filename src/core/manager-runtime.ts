@@ -12,6 +12,7 @@ import { DEFAULT_LEASE_MS } from "./runtime/leases";
 import { DRIVERS } from "./protocols";
 import { RedisLeaseBackend } from "./runtime/redis-leases";
 import { RegistryRunner } from "./runtime/registry-runner";
+import { closeRedisAfter } from "./store/redis-close";
 
 export interface ManagerRuntimeOptions {
   readonly clock?: Clock;
@@ -64,11 +65,14 @@ export function startManagerRuntime(manager: Manager, opts: ManagerRuntimeOption
         // Closed first: a start still retrying an unreachable registry (a wrong password, Redis away) ends
         // only when the runner closes, so waiting for it first would hold the close until Node-RED gives up.
         // No device starts once the runner is closed, so none is left running by a start still under way.
-        await runner.close();
-        // Whoever holds `started` says why it failed (the manager node logs it); here only its end counts.
-        await started.catch(() => undefined);
-        // A QUIT that fails means the connection is going anyway; disconnect makes sure.
-        if (leaseRedis) await leaseRedis.quit().catch(() => leaseRedis.disconnect());
+        const stop = async (): Promise<void> => {
+          await runner.close();
+          // Whoever holds `started` says why it failed (the manager node logs it); here only its end counts.
+          await started.catch(() => undefined);
+        };
+        // With Redis away, a lease round waiting on the lease connection would hold the runner's close
+        // until ioredis gives its command up: closeRedisAfter drops that connection first.
+        await (leaseRedis ? closeRedisAfter(leaseRedis, stop) : stop());
       })()),
   };
 }

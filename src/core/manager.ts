@@ -163,6 +163,24 @@ export class Manager {
     return results.some(Boolean);
   }
 
+  /**
+   * For the manager config node's close: when the store is Redis and its connection is down, close now
+   * instead of with the last node that shares the manager. The store's queued commands then fail at
+   * once, rather than waiting for a reconnect (or for ioredis to give them up, up to four reconnect
+   * delays of 10 s later), and so do the last writes of the nodes closing with it: Node-RED closes the
+   * users of a config node together with it, so none of them needs the manager any more. Connected, the
+   * manager closes with its last user as before. Returns the close when it started one.
+   */
+  closeIfUnreachable(): Promise<void> | undefined {
+    if (!(this.store instanceof RedisStore) || this.store.reachable) return undefined;
+    return this.close();
+  }
+
+  /** Whether close() has been called. */
+  get isClosed(): boolean {
+    return this.closed !== undefined;
+  }
+
   /** Close the store's connections and drop every subscription; safe to call more than once. */
   close(): Promise<void> {
     this.closed ??= (async () => {
@@ -217,7 +235,11 @@ export class ManagerPool {
   acquire(id: string, settings?: ManagerSettings, opts?: ManagerOptions): ManagerHandle {
     let entry = this.entries.get(id);
     const fingerprint = settings === undefined ? undefined : JSON.stringify(settings);
-    if (entry && fingerprint !== undefined && entry.fingerprint !== fingerprint) {
+    // A manager closed early (closeIfUnreachable) is left to its last handles, like a detached one.
+    if (
+      entry &&
+      ((fingerprint !== undefined && entry.fingerprint !== fingerprint) || entry.manager.isClosed)
+    ) {
       this.entries.delete(id);
       entry = undefined;
     }

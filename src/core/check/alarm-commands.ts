@@ -7,6 +7,7 @@
  * state is part of the check node's status.
  */
 import type { Redis } from "ioredis";
+import { closeRedis } from "../store/redis-close";
 import { systemClock } from "../../transport/connection";
 import type { Clock, TimerHandle } from "../../protocols/clock";
 import { errorMessage } from "../errors";
@@ -78,9 +79,8 @@ export class AlarmCommands {
     this.closed = true;
     if (this.retry !== undefined) this.clock.clearTimer(this.retry);
     this.retry = undefined;
-    const sub = this.opts.subscriber;
-    // A connection that is away cannot QUIT; it is dropped instead, which is all closing asks.
-    await sub.quit().catch(() => sub.disconnect());
+    // QUIT when up, dropped at once when away (see redis-close.ts).
+    await closeRedis(this.opts.subscriber);
   }
 
   private subscribe(): void {

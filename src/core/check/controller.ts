@@ -17,6 +17,7 @@ import { splitPointKey, type DataPoint, type PointKey } from "../model/datapoint
 import type { Point } from "../model/point";
 import { RateMeter } from "../rate-meter";
 import { leaseConnectionOptions, RedisLeaseBackend } from "../runtime/redis-leases";
+import { closeRedisAfter } from "../store/redis-close";
 import { SingleLease } from "../runtime/single-lease";
 import { AlarmCommands } from "./alarm-commands";
 import { MemoryAlarmStateStore, type AlarmStateStore } from "./alarm-state";
@@ -291,11 +292,14 @@ export class CheckController {
     if (removed) memoryStates.delete(this.opts.nodeId);
     if (this.retryTimer !== undefined) this.clock.clearTimer(this.retryTimer);
     this.retryTimer = undefined;
-    await this.runner?.close();
-    await this.lease?.close();
+    // With Redis away, the lease's last round would wait for ioredis to give its command up:
+    // closeRedisAfter drops a connection that is not ready first.
+    const closeLease = async (): Promise<void> => {
+      await this.runner?.close();
+      await this.lease?.close();
+    };
     const redis = this.leaseRedis;
-    // A connection that is away cannot QUIT; it is dropped instead, which is all closing asks.
-    await redis?.quit().catch(() => redis.disconnect());
+    await (redis ? closeRedisAfter(redis, closeLease) : closeLease());
     await this.commands?.close();
   }
 

@@ -18,6 +18,7 @@ import type { DataPoint } from "../model/datapoint";
 import { MemoryBacklog, RedisStreamBacklog, saverKeys } from "./backlog";
 import { BatchWriter, type WriteOutcome, type WriterError, type WriterStats } from "./batch-writer";
 import { MemoryDeadLetters, RedisDeadLetters, type DeadLetter } from "./dead-letters";
+import { closeRedisAfter } from "../store/redis-close";
 import { outageCause, type OutageCause } from "./mysql-errors";
 import { PointSaveSettings } from "./point-save";
 import type { PoolShare } from "./pool-share";
@@ -145,11 +146,9 @@ export class SaveController {
       this.writer = writer;
       this.backlogKind = "redis";
       this.closeStore = async () => {
-        try {
-          await writer.close();
-        } finally {
-          await closeRedis(client);
-        }
+        // The writer's last flush moves rows through the backlog: with Redis away that would wait for
+        // ioredis to give its commands up, so the connection is dropped first (closeRedisAfter).
+        await closeRedisAfter(client, () => writer.close());
         // Rows left in Redis wait for the saver's next run, even after its node was removed (see the help).
         return 0;
       };
@@ -249,16 +248,4 @@ export class SaveController {
     client.on("ready", () => (down = false));
     return client;
   }
-}
-
-async function closeRedis(c: Redis): Promise<void> {
-  if (c.status === "ready") {
-    try {
-      await c.quit();
-      return;
-    } catch {
-      // QUIT failed: the connection is going anyway; disconnect below makes sure.
-    }
-  }
-  c.disconnect();
 }

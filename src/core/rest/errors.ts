@@ -171,13 +171,15 @@ const FILE_PATH = /(?:[A-Za-z]:\\|\/)(?:[\w.@~+-]+[\\/])+[\w.@~+-]*/g;
 /**
  * Any thrown value as a RestError: the store out of reach is 503 (try again), a request the HTTP layer
  * could not read is its 4xx, other errors nobody expected are 500 with their message (file paths left
- * out). Never a stack trace.
+ * out). Never a stack trace. `storeLocation` names the store in the 503 (`Redis at 127.0.0.1:6379`):
+ * the client library's own text (ioredis's advice on its `maxRetriesPerRequest` option) means nothing
+ * to a client of the API, so it goes to the log instead (see RestContext.onStoreUnreachable).
  */
-export function toRestError(err: unknown): RestError {
+export function toRestError(err: unknown, storeLocation = "the store"): RestError {
   if (err instanceof RestError) return err;
   if (err instanceof DataCollError) return new RestError(statusOf(err), err.code, err.message, err.field);
   if (isStoreUnreachable(err)) {
-    return new RestError(503, "unavailable", `the store is unreachable, try again: ${errorMessage(err)}`);
+    return new RestError(503, "unavailable", `${storeLocation} is unreachable, try again later`);
   }
   const http = httpLayerError(err);
   if (http) return http;

@@ -2,9 +2,9 @@
  * `handle(request, ctx)`: match the route table, read the body, run the handler, and shape the answer —
  * plain text on the older system's paths, `{error, field?, message}` JSON everywhere else.
  */
-import { DataCollError } from "../errors";
+import { DataCollError, errorMessage } from "../errors";
 import { readBody } from "./body";
-import { DETAIL_HEADER, RestError, badRequest, headerText, toRestError } from "./errors";
+import { DETAIL_HEADER, RestError, badRequest, headerText, isStoreUnreachable, toRestError } from "./errors";
 import { legacyError } from "./legacy";
 import type { Route } from "./route";
 import { ROUTES } from "./routes";
@@ -159,7 +159,8 @@ export class Router {
         ? { status, headers, body: reply.body, encoded: true }
         : { status, headers, body: reply.body };
     } catch (err) {
-      return errorResponse(err, route, route?.legacy ?? this.isLegacyPath(request.path));
+      if (isStoreUnreachable(err)) ctx.onStoreUnreachable?.(errorMessage(err));
+      return errorResponse(err, route, route?.legacy ?? this.isLegacyPath(request.path), ctx.store.location);
     }
   }
 }
@@ -167,11 +168,16 @@ export class Router {
 const TEXT = { "content-type": "text/plain; charset=utf-8" } as const;
 const JSON_TYPE = { "content-type": "application/json; charset=utf-8" } as const;
 
-function errorResponse(err: unknown, route: Route | undefined, legacy: boolean): RestResponse {
+function errorResponse(
+  err: unknown,
+  route: Route | undefined,
+  legacy: boolean,
+  storeLocation?: string,
+): RestResponse {
   const e =
     route?.legacy && route.kind !== undefined && err instanceof DataCollError
       ? legacyError(err, route.kind)
-      : toRestError(err);
+      : toRestError(err, storeLocation);
   const headers: Record<string, string> = legacy ? { ...TEXT } : { ...JSON_TYPE };
   const allow = e.details?.allow;
   if (Array.isArray(allow)) headers.allow = allow.join(", ");

@@ -76,6 +76,11 @@ export interface RestContext {
   /** Largest accepted body in bytes (text bodies; a parsed body is measured as JSON). */
   readonly maxBodyBytes: number;
   readonly now: () => number;
+  /**
+   * A request was answered 503 because the store could not be reached; `reason` is the client
+   * library's own text, kept out of the answer, for the log.
+   */
+  readonly onStoreUnreachable?: (reason: string) => void;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 1_000_000;

@@ -308,6 +308,7 @@ function eventRecord(id: string, json: string): EventRecord {
 
 export class MemoryStore implements Store {
   readonly kind = "memory";
+  readonly location = "the embedded store";
   readonly namespace: string;
   readonly instanceId: string;
   readonly bounds: StoreBounds;

@@ -7,6 +7,7 @@
 import crypto from "node:crypto";
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from "ioredis";
 import { GuardedConnector } from "./guarded-connector";
+import { closeRedis, dropRedis } from "./redis-close";
 import { Slicer } from "../slicer";
 import { DataCollError, errorMessage } from "../errors";
 import type { DataPoint, PointKey } from "../model/datapoint";
@@ -73,6 +74,36 @@ export interface RedisStoreOptions {
    * of an outage in seconds instead of piling up commands in memory.
    */
   readonly maxRetriesPerRequest?: number;
+}
+
+/**
+ * Where the options point, as `Redis at host:port` (ioredis's defaults filled in): host and port only, so
+ * a password in the URL or the options never reaches a message.
+ */
+export function locationOf(opts: Pick<RedisStoreOptions, "url" | "redisOptions" | "cluster">): string {
+  const nodeText = (n: ClusterNode): string =>
+    typeof n === "number"
+      ? `127.0.0.1:${n}`
+      : typeof n === "string"
+        ? hostPort(n)
+        : `${n.host ?? "127.0.0.1"}:${n.port ?? 6379}`;
+  if (opts.cluster) return `Redis Cluster at ${opts.cluster.nodes.map(nodeText).join(", ")}`;
+  const o = opts.redisOptions ?? {};
+  if (o.sentinels) return `Redis (Sentinel master "${o.name ?? "mymaster"}")`;
+  if (o.path) return `Redis at ${o.path}`;
+  if (opts.url !== undefined && o.host === undefined && o.port === undefined)
+    return `Redis at ${hostPort(opts.url)}`;
+  return `Redis at ${o.host ?? "127.0.0.1"}:${o.port ?? 6379}`;
+}
+
+/** `host:port` of a `redis://` URL or a bare `host:port`, without what else it holds. */
+function hostPort(text: string): string {
+  try {
+    const u = new URL(/^\w+:\/\//.test(text) ? text : `redis://${text}`);
+    return `${u.hostname || "127.0.0.1"}:${u.port || "6379"}`;
+  } catch {
+    return "an address that is not a valid URL"; // the connection itself reports why
+  }
 }
 
 /** Delay before reconnect attempt `attempt` (1-based): doubling from `baseMs`, capped, with ±25% jitter. */
@@ -266,6 +297,7 @@ function execResults(results: [error: Error | null, result: unknown][] | null): 
 
 export class RedisStore implements Store {
   readonly kind = "redis";
+  readonly location: string;
   readonly namespace: string;
   readonly instanceId: string;
   readonly bounds: StoreBounds;
@@ -299,6 +331,7 @@ export class RedisStore implements Store {
   constructor(opts: RedisStoreOptions) {
     this.namespace = opts.namespace;
     this.instanceId = opts.instanceId;
+    this.location = locationOf(opts);
     this.bounds = { ...DEFAULT_BOUNDS, ...opts.bounds };
     this.trim = this.bounds.trim === "exact" ? "=" : "~";
     // A Cluster only runs a MULTI or a script over keys of one hash slot: the hash tag puts the whole
@@ -841,6 +874,11 @@ export class RedisStore implements Store {
     return toInt(await this.client.call("XLEN", this.key(K.events)));
   }
 
+  /** Whether the command connection is up now (ioredis's own status), for a close deciding not to wait. */
+  get reachable(): boolean {
+    return !this.closing && this.client.status === "ready";
+  }
+
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
@@ -848,22 +886,9 @@ export class RedisStore implements Store {
     if (this.catchUpRetry !== undefined) clearTimeout(this.catchUpRetry);
     this.catchUpRetry = undefined;
     // A blocked XREADGROUP would hold a QUIT back until its timeout: that connection is just dropped.
-    this.blocking?.disconnect();
-    await Promise.all([closeClient(this.client), closeClient(this.sub)]);
+    if (this.blocking) dropRedis(this.blocking);
+    await Promise.all([closeRedis(this.client), closeRedis(this.sub)]);
     this.setState({ kind: "closed" });
     this.stateListeners.clear();
   }
-}
-
-/** QUIT lets queued replies arrive; a connection that is not up is simply dropped (no reconnect). */
-async function closeClient(c: Client): Promise<void> {
-  if (c.status === "ready") {
-    try {
-      await c.quit();
-      return;
-    } catch (err) {
-      process.emitWarning(`datacoll: Redis QUIT failed, disconnecting: ${errorMessage(err)}`);
-    }
-  }
-  c.disconnect();
 }

@@ -79,6 +79,11 @@ export type Unsubscribe = () => void;
 
 export interface Store {
   readonly kind: "memory" | "redis";
+  /**
+   * Where the store lives, for messages that say it cannot be reached: `Redis at 127.0.0.1:6379`. Host
+   * and port only, never a password.
+   */
+  readonly location: string;
   /** The key prefix, e.g. `dc:`. */
   readonly namespace: string;
   readonly instanceId: string;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Manager } from "../../../src/core/manager";
+import { Manager, ManagerPool } from "../../../src/core/manager";
 import { parseManagerSettings } from "../../../src/core/manager-config";
 import type { DataPoint } from "../../../src/core/model/datapoint";
 import type { StoreState } from "../../../src/core/store/store";
@@ -7,6 +7,8 @@ import { RedisStore } from "../../../src/core/store/redis-store";
 import { REDIS_URL, uniqueNamespace } from "../../support/services";
 import { dp } from "./contract";
 import { deleteNamespace } from "./redis-admin";
+import { sparePort } from "./redis-server";
+import { until } from "../../support/net";
 
 describe("Managers sharing one Redis namespace", function () {
   let namespace: string;
@@ -64,5 +66,53 @@ describe("Managers sharing one Redis namespace", function () {
       [1, 2],
       "b hears a's batch through Redis and its own locally, in no fixed order",
     );
+  });
+});
+
+describe("A manager whose Redis cannot be reached, at its config node's close", function () {
+  it("closes at once (its users close with it), and the pool makes a new one for the next user", async function () {
+    const port = await sparePort(); // nobody listens there
+    const settings = parseManagerSettings({
+      store: "redis",
+      redisUrl: `redis://127.0.0.1:${port}`,
+      namespace: "unreached:",
+      instanceId: "a",
+    });
+    const pool = new ManagerPool();
+    const user = pool.acquire("mgr", settings);
+    const config = pool.acquire("mgr", settings);
+    const m = config.manager;
+    await until(() => m.state.kind === "reconnecting", 5000, "the manager waiting to reconnect");
+    const queued = m.store.latest("d:t:i").then(
+      () => "answered",
+      (err: Error) => err.message,
+    );
+    await m.closeIfUnreachable();
+    assert.equal(await queued, "Connection is closed.");
+    assert.equal(m.state.kind, "closed");
+    // A user still holding its share is not given the closed manager again, nor is anyone after it.
+    const next = pool.acquire("mgr", settings);
+    assert.notEqual(next.manager, m);
+    await Promise.all([user.release(), config.release()]);
+    assert.equal(pool.get("mgr"), next.manager, "the old shares' release leaves the new manager alone");
+    await next.release();
+  });
+
+  it("is left to its users while Redis answers", async function () {
+    const m = new Manager(
+      parseManagerSettings({
+        store: "redis",
+        redisUrl: REDIS_URL,
+        namespace: uniqueNamespace(),
+        instanceId: "b",
+      }),
+    );
+    try {
+      await m.ready();
+      assert.equal(m.closeIfUnreachable(), undefined);
+      assert.equal(m.isClosed, false);
+    } finally {
+      await m.close();
+    }
   });
 });

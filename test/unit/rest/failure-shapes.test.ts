@@ -77,6 +77,26 @@ describe("REST answers to requests refused before a route", function () {
     assert.equal(toRestError(new Error("C:\\Users\\op\\x.js failed")).message, "… failed");
   });
 
+  it("answers the store out of reach as 503 naming it, never with the client library's text", function () {
+    const ioredis = Object.assign(
+      new Error(
+        'Reached the max retries per request limit (which is 3). Refer to "maxRetriesPerRequest" option for details.',
+      ),
+      { name: "MaxRetriesPerRequestError" },
+    );
+    for (const err of [
+      ioredis,
+      new Error("Connection is closed."),
+      new Error("connect ECONNREFUSED 10.0.0.9:6390"),
+    ]) {
+      const e = toRestError(err, "Redis at 10.0.0.9:6390");
+      assert.equal(e.status, 503);
+      assert.equal(e.code, "unavailable");
+      assert.equal(e.message, "Redis at 10.0.0.9:6390 is unreachable, try again later");
+    }
+    assert.equal(toRestError(ioredis).message, "the store is unreachable, try again later");
+  });
+
   it("answers a request no http in node took by the route table: 404, 405 with Allow, or not routed", function () {
     const patch = router.unrouted("PATCH", "/v1/devices");
     assert.deepEqual(

@@ -20,6 +20,7 @@ export function api(
   actions?: RestActions,
   now = (): number => 1_700_000_000_000,
   store: Store = new MemoryStore({ namespace: "t:", instanceId: "test" }),
+  onStoreUnreachable?: (reason: string) => void,
 ): Api {
   const ctx: RestContext = {
     store,
@@ -27,6 +28,7 @@ export function api(
     maxBodyBytes: 100_000,
     now,
     ...(actions ? { actions } : {}),
+    ...(onStoreUnreachable ? { onStoreUnreachable } : {}),
   };
   return {
     store,
