@@ -42,7 +42,7 @@ describe("stopping flows with Redis unreachable", function () {
     // registry load has given up once and the saver could not read its backlog.
     // (The test runtime logs message keys, not their texts.)
     await until(() => logText().includes("datacoll-manager.errors.device"), 20_000, "the failed load");
-    await until(() => logText().includes("datacoll-save.errors.outage"), 20_000, "the failed read");
+    await until(() => logText().includes("datacoll-save.outage.backlog"), 20_000, "the failed read");
     await until(() => manager.state.kind === "reconnecting", 20_000, "the store waiting to reconnect");
     // And one command of the test's own, queued while Redis is away: it must settle when the flow stops.
     const queued = manager.store.latest("dev:term:item").then(
