@@ -43,7 +43,7 @@ import { classifyMysqlError } from "./mysql-errors";
 import { withStatementTimeout } from "./statement-timeout";
 import type { MysqlSettings } from "./mysql-settings";
 import { createMysqlPool } from "./mysql-settings";
-import type { WriterConnection, WriterPool } from "./pool";
+import { endPool, type WriterConnection, type WriterPool } from "./pool";
 import type { PumpEvent, PumpState } from "./pump";
 import { PUMP_IDLE, pumpClosing, pumpMove, pumpRunning, pumpTimer } from "./pump";
 import type { AlarmRow, HistoryRow, PointRow } from "./rows";
@@ -223,6 +223,10 @@ export class BatchWriter {
   private idleWaiters: (() => void)[] = [];
   private spaceWaiters: (() => void)[] = [];
   private closed: Promise<void> | undefined;
+  /** Connects under way: close gives up on them (see connection()). */
+  private readonly connecting = new Set<(err: Error) => void>();
+  /** A connect was given up at close: the server did not answer, so close tries no other. */
+  private connectAbandoned = false;
   private lastError: WriterError | null = null;
   private readonly rate: { t: number; n: number }[] = [];
   private counters = { written: 0, deadLetters: 0, dropped: 0, blocked: 0, skipped: 0 };
@@ -349,6 +353,9 @@ export class BatchWriter {
 
   private async shutdown(): Promise<void> {
     this.move("close");
+    // A server that accepts and never answers (hung, or a half-open route) holds a connect for the whole
+    // connect timeout — longer than Node-RED waits for a close; the rows stay in the backlog instead.
+    for (const abandon of [...this.connecting]) abandon(closedWhileConnecting());
     if (this.cancelTimer) this.cancelTimer();
     this.cancelTimer = undefined;
     this.wakeSpace();
@@ -357,7 +364,7 @@ export class BatchWriter {
     // From here nothing touches the pool, which may be ending; a pending retry is dropped with the state.
     this.move("stop");
     this.emit({ type: "stats", stats: this.stats() });
-    if (this.ownsPool) await this.pool.end();
+    if (this.ownsPool) await endPool(this.pool);
   }
 
   private assertOpen(): void {
@@ -612,7 +619,14 @@ export class BatchWriter {
   private async pumpOnce(): Promise<StepResult> {
     if (!this.schemaReady) {
       try {
-        await ensureTables(this.pool, this.tables, {
+        const ddl = {
+          query: (sql: string) =>
+            this.unlessClosed(
+              () => this.pool.query(sql),
+              () => undefined,
+            ),
+        };
+        await ensureTables(ddl, this.tables, {
           history: this.createTables && this.customSql === undefined,
           alarms: this.createTables,
         });
@@ -819,6 +833,45 @@ export class BatchWriter {
     }
   }
 
+  /**
+   * A pooled connection, given up when close is asked before it is made. While closing after a connect
+   * was given up, or during an outage, no new connect is tried: the rows wait in the backlog (parked or
+   * journaled as on any outage) rather than holding the close for a connect timeout.
+   */
+  private connection(): Promise<WriterConnection> {
+    return this.unlessClosed(
+      () => this.pool.getConnection(),
+      // A connect that completes after all is not wanted any more.
+      (conn) => conn.destroy(),
+    );
+  }
+
+  /** `ask` of the pool, given up when close is asked first; `late` disposes of an answer nobody waits for. */
+  private unlessClosed<T>(ask: () => Promise<T>, late: (value: T) => void): Promise<T> {
+    if (this.closing && (this.connectAbandoned || this.failures > 0)) {
+      return Promise.reject(closedWhileConnecting());
+    }
+    const pending = ask();
+    return new Promise<T>((resolve, reject) => {
+      const abandon = (err: Error): void => {
+        this.connecting.delete(abandon);
+        this.connectAbandoned = true;
+        reject(err);
+        pending.then(late, () => undefined); // the close reported the outage; this failure adds nothing
+      };
+      this.connecting.add(abandon);
+      pending.then(
+        (value) => {
+          if (this.connecting.delete(abandon)) resolve(value);
+          else late(value);
+        },
+        (err: unknown) => {
+          if (this.connecting.delete(abandon)) reject(err);
+        },
+      );
+    });
+  }
+
   /** One statement on `conn`, given up after queryTimeoutMs (see statement-timeout.ts). */
   private timed<T>(conn: WriterConnection, statement: Promise<T>): Promise<T> {
     return withStatementTimeout(conn, this.queryTimeoutMs, statement);
@@ -830,7 +883,7 @@ export class BatchWriter {
         ? (rows as readonly PointRow[]).map(historyValues)
         : (rows as readonly AlarmRow[]).map(alarmValues);
     const sql = rows[0].kind === "point" ? this.historySql : this.alarmsSql;
-    const conn = await this.pool.getConnection();
+    const conn = await this.connection();
     let reusable = true;
     try {
       await this.timed(conn, conn.query(sql, [values]));
@@ -853,7 +906,7 @@ export class BatchWriter {
   private async writeCustom(sql: string, rows: readonly PointRow[]): Promise<BatchResult> {
     let conn: WriterConnection | undefined;
     try {
-      conn = await this.pool.getConnection();
+      conn = await this.connection();
       await this.timed(conn, conn.beginTransaction());
       const letters: DeadLetter[] = [];
       for (const r of rows) {
@@ -874,4 +927,12 @@ export class BatchWriter {
       return { ok: false, error: classifyMysqlError(err) };
     }
   }
+}
+
+/** A connection-class error (fatal, so no row is blamed): the connect was given up because the writer closed. */
+function closedWhileConnecting(): Error {
+  return Object.assign(new Error("closed while connecting to MySQL; the rows stay in the backlog"), {
+    code: "DATACOLL_CLOSED_CONNECTING",
+    fatal: true,
+  });
 }

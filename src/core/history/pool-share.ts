@@ -8,6 +8,7 @@
  */
 import type { Pool } from "mysql2/promise";
 import { createMysqlPool, type MysqlSettings } from "./mysql-settings";
+import { endPool } from "./pool";
 
 export interface PoolShare {
   readonly pool: Pool;
@@ -43,7 +44,7 @@ export class SharedMysqlPool {
         released = true;
         if (--this.refs > 0) return;
         this.pool = undefined;
-        await pool.end();
+        await endPool(pool);
       },
     };
   }

@@ -26,3 +26,38 @@ export interface WriterPool {
   getConnection(): Promise<WriterConnection>;
   end(): Promise<void>;
 }
+
+/**
+ * mysql2's end() sends QUIT on every connection and waits for it, including one still waiting for the
+ * server's greeting: a MySQL that accepts and never answers (hung, or the far side of a half-open route)
+ * then holds the end — and the node's close — for the whole connect timeout, past the 2 s a stop may
+ * take. Such connections are cut here first. mysql2 has no public way to list them, so this reads its
+ * pool's connection list (seen in mysql2 3.24) and does nothing if that shape is not there. Answers how
+ * many were cut.
+ */
+function dropUnansweredConnects(pool: { end(): Promise<void> }): number {
+  interface CoreConnection {
+    authorized?: unknown;
+    stream?: { destroy?: () => void };
+  }
+  const core = (pool as unknown as { pool?: { _allConnections?: { toArray?: () => unknown[] } } }).pool;
+  const all = core?._allConnections?.toArray?.() ?? [];
+  let dropped = 0;
+  for (const c of all as CoreConnection[]) {
+    if (c.authorized !== false || typeof c.stream?.destroy !== "function") continue;
+    c.stream.destroy();
+    dropped++;
+  }
+  return dropped;
+}
+
+/** End a pool without waiting for a server that never greeted it (see dropUnansweredConnects). */
+export async function endPool(pool: { end(): Promise<void> }): Promise<void> {
+  const dropped = dropUnansweredConnects(pool);
+  try {
+    await pool.end();
+  } catch (err) {
+    // A connect cut above fails the end, as it should; any other failure is the caller's.
+    if (dropped === 0) throw err;
+  }
+}

@@ -6,6 +6,7 @@
  * once the cause is put right, or parked for the next saver of the same id across a redeploy.
  */
 import assert from "node:assert/strict";
+import net from "node:net";
 import mysql from "mysql2/promise";
 import type { AlarmTransition } from "../../../src/core/check/checker";
 import { SharedMysqlPool, type PoolShare } from "../../../src/core/history/pool-share";
@@ -56,9 +57,11 @@ describe("save controller (MariaDB)", function () {
   function saver(
     database: string,
     fields: SaveFields,
-    opts: { port?: number; saverId?: string; manager?: Manager } = {},
+    opts: { port?: number; saverId?: string; manager?: Manager; connectTimeoutMs?: number } = {},
   ) {
-    const pool = new SharedMysqlPool(testSettings(database, { port: opts.port, connectTimeoutMs: 500 }));
+    const pool = new SharedMysqlPool(
+      testSettings(database, { port: opts.port, connectTimeoutMs: opts.connectTimeoutMs ?? 500 }),
+    );
     const share = pool.acquire();
     const notices: SaveNotice[] = [];
     const letters: unknown[] = [];
@@ -161,6 +164,38 @@ describe("save controller (MariaDB)", function () {
     const second = saver(db.name, { historyTable: "h_parked" }, { saverId: "parked" });
     assert.equal(second.controller.backlogKind, "memory");
     await until(async () => (await count("h_parked")) === 2, 10_000, "the parked rows written");
+  });
+
+  it("closes at once on a MySQL that accepts and never answers, parks the rows and leaves no socket", async function () {
+    // A close that waited for the connect would outlast this test: the connect timeout is two minutes.
+    this.timeout(20_000);
+    const held = new Set<net.Socket>();
+    const silent = net.createServer((socket) => {
+      held.add(socket);
+      socket.on("close", () => held.delete(socket));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const port = (silent.address() as net.AddressInfo).port;
+    try {
+      const first = saver(
+        db.name,
+        { historyTable: "h_hung" },
+        { port, saverId: "hung", connectTimeoutMs: 120_000 },
+      );
+      const written = first.controller.writePoints([dp("d:t:a", 1, T0), dp("d:t:a", 2, T0 + 1)]);
+      await until(() => held.size > 0, 5000, "the saver connecting to a server that never greets it");
+      const o = open.splice(0)[0];
+      assert.equal(await o.controller.close(false), 0, "nothing lost on a redeploy");
+      await o.share.release();
+      assert.equal((await written).accepted, 2, "both rows were taken before the close");
+      await until(() => held.size === 0, 5000, "the saver's socket to the silent server closed");
+      const second = saver(db.name, { historyTable: "h_hung" }, { saverId: "hung" });
+      assert.equal(second.controller.backlogKind, "memory");
+      await until(async () => (await count("h_hung")) === 2, 10_000, "the parked rows written");
+    } finally {
+      for (const socket of held) socket.destroy();
+      silent.close();
+    }
   });
 
   it("reports a missing table, with table creation off, as a refused statement", async function () {
