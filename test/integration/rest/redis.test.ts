@@ -6,6 +6,7 @@ import { REDIS_URL, uniqueNamespace } from "../../support/services";
 import { Redis } from "ioredis";
 import { deleteNamespace, openRedisStore } from "../store/redis-admin";
 import { sparePort, startRedis, stopRedis } from "../store/redis-server";
+import { EARLIER_ALARM } from "../../support/earlier-alarm";
 
 describe("REST handlers on the Redis store", function () {
   let a: Api;
@@ -53,19 +54,7 @@ describe("REST handlers on the Redis store", function () {
   it("answers alarms an earlier version stored with text severity in typed JSON, and acks them", async function () {
     const admin = new Redis(REDIS_URL);
     try {
-      // As earlier versions wrote it: the checker's record with its severity as text.
-      const earlier = {
-        key: "plc1:t1:power",
-        condition: "high",
-        active: true,
-        acked: false,
-        ts: 1_700_000_000_000,
-        severity: "500",
-        message: "power high",
-        value: 250,
-        state: "raised",
-        shelvedUntil: 0,
-      };
+      const earlier = EARLIER_ALARM;
       await admin.hset(`${namespace}alarm:plc1:t1:power`, "high", JSON.stringify(earlier));
       await admin.sadd(`${namespace}alarms`, "plc1:t1:power");
       const [listed] = (await a.call("GET", "/v1/alarms")).body as Record<string, unknown>[];

@@ -6,38 +6,15 @@
 import assert from "node:assert/strict";
 import { DataCollError } from "../../../../src/core/errors";
 import { checkAlarm, readAlarm } from "../../../../src/core/store/records";
+import { EARLIER_ALARM } from "../../../support/earlier-alarm";
 
 const isCorrupt = (field: string) => (err: unknown) =>
   err instanceof DataCollError && err.code === "corrupt" && err.message.includes(field);
 
 describe("stored alarm records", function () {
   it("reads an earlier version's text severity as a number and keeps every other field", function () {
-    const a = readAlarm(
-      JSON.stringify({
-        key: "plc1:t1:power",
-        condition: "high",
-        active: true,
-        acked: false,
-        ts: 1_700_000_000_000,
-        severity: "500",
-        message: "power high",
-        value: 250,
-        state: "raised",
-        shelvedUntil: 0,
-      }),
-    );
-    assert.deepEqual(a, {
-      key: "plc1:t1:power",
-      condition: "high",
-      active: true,
-      acked: false,
-      ts: 1_700_000_000_000,
-      severity: 500,
-      message: "power high",
-      value: 250,
-      state: "raised",
-      shelvedUntil: 0,
-    });
+    const a = readAlarm(JSON.stringify(EARLIER_ALARM));
+    assert.deepEqual(a, { ...EARLIER_ALARM, severity: 500 });
   });
 
   it("reads numbers and booleans written as text, in JSON's or Python's spelling", function () {
