@@ -1,12 +1,13 @@
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from "node-red";
+import type { Node, NodeAPI, NodeDef, NodeStatus } from "node-red";
 import { errorMessage } from "../../src/core/errors";
 import { failure, handle } from "../../src/core/rest/router";
 import { RestError } from "../../src/core/rest/errors";
 import { tooLarge } from "../../src/core/rest/body";
-import { DEFAULT_MAX_BODY_BYTES, type RestRequest, type RestResponse } from "../../src/core/rest/types";
+import { DEFAULT_MAX_BODY_BYTES, type RestResponse } from "../../src/core/rest/types";
 import { LatestView } from "../../src/core/rest/latest-view";
-import { installBodyCapture, type CapturedRequest } from "./body-capture";
+import { installBodyCapture } from "./body-capture";
 import { installHttpGuard } from "./http-guard";
+import { bigintAsText, normalizeBase, restRequestOf, type ApiMessage } from "./http-message";
 import { findManager, linkManager, type ManagerLink } from "./manager-link";
 import { registerNodeType } from "../lib/register";
 import { shorten } from "../lib/status";
@@ -17,47 +18,6 @@ interface ApiDef extends NodeDef {
   managerName: string;
   basePath: string;
   maxBody: string | number;
-}
-
-interface HttpRequest extends CapturedRequest {
-  path?: string;
-  query?: Record<string, unknown>;
-}
-
-interface ApiMessage extends NodeMessage {
-  req?: HttpRequest;
-  statusCode?: number;
-  headers?: Record<string, string>;
-}
-
-/** `/api/`, `api` and `/api/*` (an `http in` URL) all mean `/api`; `/` means the root. */
-function normalizeBase(raw: string): string {
-  const t = (raw ?? "")
-    .trim()
-    .replace(/\/?\*$/, "")
-    .replace(/\/+$/, "");
-  return t === "" ? "" : t.startsWith("/") ? t : `/${t}`;
-}
-
-/** A 64-bit register's raw value is a bigint, which JSON.stringify refuses: it travels as decimal text. */
-function bigintAsText(_key: string, value: unknown): unknown {
-  return typeof value === "bigint" ? value.toString() : value;
-}
-
-/** Express's parsed query, keeping only what a query string can say: text and lists of text. */
-function queryOf(q: Record<string, unknown> | undefined): RestRequest["query"] {
-  const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(q ?? {})) {
-    if (typeof v === "string") out[k] = v;
-    else if (Array.isArray(v) && v.every((x) => typeof x === "string")) out[k] = v;
-  }
-  return out;
-}
-
-function headersOf(req: HttpRequest): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(req.headers)) out[k] = Array.isArray(v) ? v.join(", ") : v;
-  return out;
 }
 
 export = function register(RED: NodeAPI): void {
@@ -132,23 +92,15 @@ export = function register(RED: NodeAPI): void {
         send(msg);
         done();
       };
-      const path = req.path ?? "/";
-      const below = base !== "" && path.startsWith(base) ? path.slice(base.length) || "/" : path;
+      const request = restRequestOf(req, req.method, base);
       if (!link) {
-        answer(failure(new RestError(503, "unavailable", linkError ?? "no manager"), below));
+        answer(failure(new RestError(503, "unavailable", linkError ?? "no manager"), request.path));
         return;
       }
       if (req.datacollBodyTooLarge) {
-        answer(failure(tooLarge(maxBodyBytes), below));
+        answer(failure(tooLarge(maxBodyBytes), request.path));
         return;
       }
-      const request: RestRequest = {
-        method: req.method,
-        path: below,
-        query: queryOf(req.query),
-        headers: headersOf(req),
-        body: req.body,
-      };
       const l = link;
       const actions = l.actions();
       handle(request, {
