@@ -220,6 +220,24 @@ export class ModbusClient {
     await this.request(unit, { fn: "writeMultipleRegisters", address, values }, opts);
   }
 
+  /** FC 23: write `values` at `writeAddress`, then read `count` registers at `address`, in one exchange. */
+  async readWriteMultipleRegisters(
+    unit: number,
+    address: number,
+    count: number,
+    writeAddress: number,
+    values: readonly number[],
+    opts?: RequestOptions,
+  ): Promise<number[]> {
+    return registers(
+      await this.request(
+        unit,
+        { fn: "readWriteMultipleRegisters", address, count, writeAddress, values },
+        opts,
+      ),
+    );
+  }
+
   private settle(a: ModbusSessionAction): void {
     if (a.type !== "resolve" && a.type !== "reject") return;
     const w = this.waiters.get(a.id);

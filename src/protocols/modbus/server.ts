@@ -85,6 +85,7 @@ function tableOf(req: ModbusRequest): ServerTable {
     case "readHoldingRegisters":
     case "writeSingleRegister":
     case "writeMultipleRegisters":
+    case "readWriteMultipleRegisters":
       return "holdingRegisters";
     case "readInputRegisters":
       return "inputRegisters";
@@ -152,7 +153,9 @@ export class ModbusServerCore {
     const req = decoded.request;
     const table = tables[tableOf(req)];
     const count = requestCount(req);
-    if (req.address + count > table.length) {
+    const writePastEnd =
+      req.fn === "readWriteMultipleRegisters" && req.writeAddress + req.values.length > table.length;
+    if (req.address + count > table.length || writePastEnd) {
       this.counters.exceptions++;
       return reply(encodeException(fc, ExceptionCode.ILLEGAL_DATA_ADDRESS));
     }
@@ -192,6 +195,11 @@ export class ModbusServerCore {
         t.holdingRegisters.set(req.values, req.address);
         this.notify(unit, "holdingRegisters", req.address, req.values.length);
         return encodeReply(req);
+      case "readWriteMultipleRegisters":
+        // The write is performed before the read (Application Protocol §6.17), so an overlap reads it back.
+        t.holdingRegisters.set(req.values, req.writeAddress);
+        this.notify(unit, "holdingRegisters", req.writeAddress, req.values.length);
+        return encodeReply(req, regs(t.holdingRegisters, req.address, req.count));
     }
   }
 

@@ -1,11 +1,13 @@
 /**
- * Modbus PDUs for the eight public function codes we speak (Modbus Application Protocol V1.1b3 §6):
- * the typed request, its limits, and both directions of each exchange — a client encoding requests and
+ * Modbus PDUs for the public function codes we speak (Modbus Application Protocol V1.1b3 §6): the
+ * typed request, its limits, and both directions of each exchange — a client encoding requests and
  * decoding replies, a server decoding requests and encoding replies.
  *
- * jsmodbus's body classes do the byte layout (`createPayload`, `fromBuffer`). They are lax about limits
- * and lengths (they accept 2000-register reads, take values from short buffers and return `null` for both
- * "short" and "garbage"), so every length, count and echo is checked here before a body class sees it.
+ * jsmodbus's body classes do the byte layout (`createPayload`, `fromBuffer`) of the eight codes it has.
+ * They are lax about limits and lengths (they accept 2000-register reads, take values from short buffers
+ * and return `null` for both "short" and "garbage"), so every length, count and echo is checked here
+ * before a body class sees it. jsmodbus has no class for 23 (read/write multiple registers), so its bytes
+ * are laid out here, offsets commented.
  */
 import { requests, responses } from "jsmodbus";
 import { ExceptionCode, EXCEPTION_BIT, describeException, exceptionName } from "./exceptions";
@@ -19,6 +21,7 @@ export const FunctionCode = {
   WRITE_SINGLE_REGISTER: 0x06,
   WRITE_MULTIPLE_COILS: 0x0f,
   WRITE_MULTIPLE_REGISTERS: 0x10,
+  READ_WRITE_MULTIPLE_REGISTERS: 0x17,
 } as const;
 
 /** Quantity limits per request (Application Protocol §6.1–§6.4, §6.11, §6.12). */
@@ -26,6 +29,8 @@ export const MAX_READ_BITS = 2000;
 export const MAX_READ_REGISTERS = 125;
 export const MAX_WRITE_COILS = 1968;
 export const MAX_WRITE_REGISTERS = 123;
+/** FC 23 reads up to 125 registers but writes only up to 121: the request also carries the read (§6.17). */
+export const MAX_READ_WRITE_WRITE_REGISTERS = 121;
 
 export type ModbusRequest =
   | { readonly fn: "readCoils"; readonly address: number; readonly count: number }
@@ -35,7 +40,15 @@ export type ModbusRequest =
   | { readonly fn: "writeSingleCoil"; readonly address: number; readonly value: boolean }
   | { readonly fn: "writeSingleRegister"; readonly address: number; readonly value: number }
   | { readonly fn: "writeMultipleCoils"; readonly address: number; readonly values: readonly boolean[] }
-  | { readonly fn: "writeMultipleRegisters"; readonly address: number; readonly values: readonly number[] };
+  | { readonly fn: "writeMultipleRegisters"; readonly address: number; readonly values: readonly number[] }
+  /** FC 23: `values` are written at `writeAddress` first, then `count` registers read at `address` (§6.17). */
+  | {
+      readonly fn: "readWriteMultipleRegisters";
+      readonly address: number;
+      readonly count: number;
+      readonly writeAddress: number;
+      readonly values: readonly number[];
+    };
 
 export type ModbusFunction = ModbusRequest["fn"];
 
@@ -48,7 +61,24 @@ export const FUNCTION_CODES: Readonly<Record<ModbusFunction, number>> = {
   writeSingleRegister: FunctionCode.WRITE_SINGLE_REGISTER,
   writeMultipleCoils: FunctionCode.WRITE_MULTIPLE_COILS,
   writeMultipleRegisters: FunctionCode.WRITE_MULTIPLE_REGISTERS,
+  readWriteMultipleRegisters: FunctionCode.READ_WRITE_MULTIPLE_REGISTERS,
 };
+
+/**
+ * True for a request with no side effect on the device, which is therefore safe to send again. FC 23's
+ * name starts with "read" but it writes first.
+ */
+export function isReadOnly(req: ModbusRequest): boolean {
+  switch (req.fn) {
+    case "readCoils":
+    case "readDiscreteInputs":
+    case "readHoldingRegisters":
+    case "readInputRegisters":
+      return true;
+    default:
+      return false;
+  }
+}
 
 /** What a successful reply carries. Writes carry nothing: the echo was checked against the request. */
 export type ModbusReply =
@@ -56,13 +86,14 @@ export type ModbusReply =
   | { readonly kind: "registers"; readonly values: readonly number[] }
   | { readonly kind: "written" };
 
-/** How many coils/registers a request touches. */
+/** How many coils/registers a request touches from `address` (for FC 23: how many it reads). */
 export function requestCount(req: ModbusRequest): number {
   switch (req.fn) {
     case "readCoils":
     case "readDiscreteInputs":
     case "readHoldingRegisters":
     case "readInputRegisters":
+    case "readWriteMultipleRegisters":
       return req.count;
     case "writeSingleCoil":
     case "writeSingleRegister":
@@ -80,6 +111,7 @@ function maxCount(fn: ModbusFunction): number {
       return MAX_READ_BITS;
     case "readHoldingRegisters":
     case "readInputRegisters":
+    case "readWriteMultipleRegisters":
       return MAX_READ_REGISTERS;
     case "writeMultipleCoils":
       return MAX_WRITE_COILS;
@@ -107,9 +139,19 @@ export function validateRequest(req: ModbusRequest): string | undefined {
   if (req.fn === "writeSingleRegister" && !isU16(req.value)) {
     return `writeSingleRegister: value ${req.value} is not an unsigned 16-bit integer`;
   }
-  if (req.fn === "writeMultipleRegisters") {
+  if (req.fn === "readWriteMultipleRegisters") {
+    const n = req.values.length;
+    if (!isU16(req.writeAddress)) return `${req.fn}: write address ${req.writeAddress} is outside 0..65535`;
+    if (n < 1 || n > MAX_READ_WRITE_WRITE_REGISTERS) {
+      return `${req.fn}: write count ${n} is outside 1..${MAX_READ_WRITE_WRITE_REGISTERS}`;
+    }
+    if (req.writeAddress + n > 0x10000) {
+      return `${req.fn}: write address ${req.writeAddress} + count ${n} runs past register 65535`;
+    }
+  }
+  if (req.fn === "writeMultipleRegisters" || req.fn === "readWriteMultipleRegisters") {
     const bad = req.values.findIndex((v) => !isU16(v));
-    if (bad >= 0) return `writeMultipleRegisters: value ${req.values[bad]} at index ${bad} is not 0..65535`;
+    if (bad >= 0) return `${req.fn}: value ${req.values[bad]} at index ${bad} is not 0..65535`;
   }
   return undefined;
 }
@@ -135,7 +177,29 @@ export function encodeRequest(req: ModbusRequest): Buffer {
       return new requests.WriteMultipleCoilsRequestBody(req.address, [...req.values]).createPayload();
     case "writeMultipleRegisters":
       return new requests.WriteMultipleRegistersRequestBody(req.address, [...req.values]).createPayload();
+    case "readWriteMultipleRegisters":
+      return encodeReadWriteRequest(req);
   }
+}
+
+type ReadWriteRequest = Extract<ModbusRequest, { fn: "readWriteMultipleRegisters" }>;
+
+function encodeReadWriteRequest(req: ReadWriteRequest): Buffer {
+  const pdu = Buffer.alloc(10 + req.values.length * 2);
+  pdu[0] = FunctionCode.READ_WRITE_MULTIPLE_REGISTERS;
+  pdu.writeUInt16BE(req.address, 1); // read starting address
+  pdu.writeUInt16BE(req.count, 3); // quantity to read
+  pdu.writeUInt16BE(req.writeAddress, 5); // write starting address
+  pdu.writeUInt16BE(req.values.length, 7); // quantity to write
+  pdu[9] = req.values.length * 2; // write byte count
+  req.values.forEach((v, i) => pdu.writeUInt16BE(v, 10 + i * 2));
+  return pdu;
+}
+
+function readRegisterValues(pdu: Buffer, from: number, count: number): number[] {
+  const values = new Array<number>(count);
+  for (let i = 0; i < count; i++) values[i] = pdu.readUInt16BE(from + i * 2);
+  return values;
 }
 
 /** A reply as the client sees it. `malformed` means the PDU does not answer this request. */
@@ -213,6 +277,16 @@ export function decodeReply(req: ModbusRequest, pdu: Buffer): ReplyResult {
         return malformed(`${req.fn}: echo ${address}=${value} does not match ${req.address}=${expected}`);
       }
       return { kind: "ok", reply: { kind: "written" } };
+    }
+    case "readWriteMultipleRegisters": {
+      // Reply: byte count, then the registers read (§6.17); nothing echoes the write.
+      const bytes = req.count * 2;
+      if (pdu.length < 2 || pdu[1] !== bytes || pdu.length !== 2 + bytes) {
+        return malformed(
+          `${req.fn} of ${req.count}: expected ${bytes} data octets, got reply of ${pdu.length}`,
+        );
+      }
+      return { kind: "ok", reply: { kind: "registers", values: readRegisterValues(pdu, 2, req.count) } };
     }
     case "writeMultipleCoils":
     case "writeMultipleRegisters": {
@@ -339,9 +413,44 @@ export function decodeRequest(pdu: Buffer): RequestResult {
         request: { fn: "writeMultipleRegisters", address, values: [...body.valuesAsArray] },
       };
     }
+    case FunctionCode.READ_WRITE_MULTIPLE_REGISTERS:
+      return decodeReadWriteRequest(pdu);
     default:
       return refuse(fc & 0x7f, ExceptionCode.ILLEGAL_FUNCTION, `function ${hex(fc)} is not served`);
   }
+}
+
+function decodeReadWriteRequest(pdu: Buffer): RequestResult {
+  const fc = FunctionCode.READ_WRITE_MULTIPLE_REGISTERS;
+  // Fixed part: function, read address, read quantity, write address, write quantity, byte count.
+  if (pdu.length < 10) return refuse(fc, ExceptionCode.ILLEGAL_DATA_VALUE, `request of ${pdu.length} octets`);
+  const address = pdu.readUInt16BE(1);
+  const count = pdu.readUInt16BE(3);
+  const writeAddress = pdu.readUInt16BE(5);
+  const writeCount = pdu.readUInt16BE(7);
+  const byteCount = pdu[9];
+  if (
+    count < 1 ||
+    count > MAX_READ_REGISTERS ||
+    writeCount < 1 ||
+    writeCount > MAX_READ_WRITE_WRITE_REGISTERS ||
+    byteCount !== writeCount * 2 ||
+    pdu.length !== 10 + byteCount
+  ) {
+    return refuse(
+      fc,
+      ExceptionCode.ILLEGAL_DATA_VALUE,
+      `read ${count} / write ${writeCount} / byte count ${byteCount} / length ${pdu.length} inconsistent`,
+    );
+  }
+  if (address + count > 0x10000 || writeAddress + writeCount > 0x10000) {
+    return refuse(fc, ExceptionCode.ILLEGAL_DATA_ADDRESS, "range past 65535");
+  }
+  const values = readRegisterValues(pdu, 10, writeCount);
+  return {
+    kind: "request",
+    request: { fn: "readWriteMultipleRegisters", address, count, writeAddress, values },
+  };
 }
 
 /**
@@ -361,13 +470,18 @@ export function encodeReply(req: ModbusRequest, data?: readonly boolean[] | read
     }
     case "readHoldingRegisters":
     case "readInputRegisters": {
-      const regs = (data ?? []).map((v) => Number(v));
-      if (regs.length !== req.count || regs.some((v) => !isU16(v))) {
-        throw new RangeError(`${req.fn}: need ${req.count} values 0..65535`);
-      }
+      const regs = registersRead(req, data);
       return req.fn === "readHoldingRegisters"
         ? new responses.ReadHoldingRegistersResponseBody(regs.length * 2, regs).createPayload()
         : new responses.ReadInputRegistersResponseBody(regs.length * 2, regs).createPayload();
+    }
+    case "readWriteMultipleRegisters": {
+      const regs = registersRead(req, data);
+      const pdu = Buffer.alloc(2 + regs.length * 2);
+      pdu[0] = FunctionCode.READ_WRITE_MULTIPLE_REGISTERS;
+      pdu[1] = regs.length * 2; // byte count
+      regs.forEach((v, i) => pdu.writeUInt16BE(v, 2 + i * 2));
+      return pdu;
     }
     case "writeSingleCoil":
       return new responses.WriteSingleCoilResponseBody(req.address, req.value).createPayload();
@@ -378,4 +492,15 @@ export function encodeReply(req: ModbusRequest, data?: readonly boolean[] | read
     case "writeMultipleRegisters":
       return new responses.WriteMultipleRegistersResponseBody(req.address, req.values.length).createPayload();
   }
+}
+
+function registersRead(
+  req: ModbusRequest & { readonly count: number },
+  data: readonly boolean[] | readonly number[] | undefined,
+): number[] {
+  const regs = (data ?? []).map((v) => Number(v));
+  if (regs.length !== req.count || regs.some((v) => !isU16(v))) {
+    throw new RangeError(`${req.fn}: need ${req.count} values 0..65535`);
+  }
+  return regs;
 }

@@ -55,6 +55,7 @@ import { MbapAssembler, encodeMbap } from "../codec/mbap";
 import {
   decodeReply,
   encodeRequest,
+  isReadOnly,
   validateRequest,
   type ModbusReply,
   type ModbusRequest,
@@ -303,7 +304,7 @@ export class ModbusClientSession {
     const actions: ModbusSessionAction[] = [];
     const requeue: Pending[] = [];
     for (const f of this.inFlight.values()) {
-      if (f.pending.request.fn.startsWith("read")) {
+      if (isReadOnly(f.pending.request)) {
         if (f.pending.sends < MAX_SENDS) {
           requeue.push(f.pending);
         } else {
