@@ -220,6 +220,20 @@ export class ModbusClient {
     await this.request(unit, { fn: "writeMultipleRegisters", address, values }, opts);
   }
 
+  /**
+   * FC 22: set the register to (current AND andMask) OR (orMask AND NOT andMask) in one request, so a
+   * bit is changed without the read-modify-write race of two requests.
+   */
+  async maskWriteRegister(
+    unit: number,
+    address: number,
+    andMask: number,
+    orMask: number,
+    opts?: RequestOptions,
+  ): Promise<void> {
+    await this.request(unit, { fn: "maskWriteRegister", address, andMask, orMask }, opts);
+  }
+
   /** FC 23: write `values` at `writeAddress`, then read `count` registers at `address`, in one exchange. */
   async readWriteMultipleRegisters(
     unit: number,

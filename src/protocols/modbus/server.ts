@@ -15,7 +15,7 @@
  */
 import { MbapAssembler, encodeMbap, type MbapFrame } from "./codec/mbap";
 import { ExceptionCode, encodeException } from "./codec/exceptions";
-import { decodeRequest, encodeReply, requestCount, type ModbusRequest } from "./codec/pdu";
+import { applyMask, decodeRequest, encodeReply, requestCount, type ModbusRequest } from "./codec/pdu";
 
 export type ServerTable = "coils" | "discreteInputs" | "holdingRegisters" | "inputRegisters";
 
@@ -85,6 +85,7 @@ function tableOf(req: ModbusRequest): ServerTable {
     case "readHoldingRegisters":
     case "writeSingleRegister":
     case "writeMultipleRegisters":
+    case "maskWriteRegister":
     case "readWriteMultipleRegisters":
       return "holdingRegisters";
     case "readInputRegisters":
@@ -194,6 +195,10 @@ export class ModbusServerCore {
       case "writeMultipleRegisters":
         t.holdingRegisters.set(req.values, req.address);
         this.notify(unit, "holdingRegisters", req.address, req.values.length);
+        return encodeReply(req);
+      case "maskWriteRegister":
+        t.holdingRegisters[req.address] = applyMask(t.holdingRegisters[req.address], req.andMask, req.orMask);
+        this.notify(unit, "holdingRegisters", req.address, 1);
         return encodeReply(req);
       case "readWriteMultipleRegisters":
         // The write is performed before the read (Application Protocol §6.17), so an overlap reads it back.

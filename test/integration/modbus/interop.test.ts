@@ -2,7 +2,7 @@
  * Interop with independent Modbus peers (docs/protocols/modbus.md §7), provisioned by `npm run services`:
  * mbpoll as a master against our simulator (its 32-bit word orders cross-check ours), our client
  * against a server on libmodbus, built from test/fixtures/modbus/libmodbus-server.c, and a libmodbus
- * client (test/fixtures/modbus/libmodbus-client.c) for the function codes mbpoll does not send.
+ * client (test/fixtures/modbus/libmodbus-client.c) for the function codes mbpoll does not send (22, 23).
  */
 import assert from "node:assert/strict";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
@@ -183,6 +183,17 @@ describe("modbus interop: our client against a libmodbus server", () => {
     });
   });
 
+  it("masks one register with FC 22 as libmodbus computes it", async () => {
+    await client.writeSingleRegister(1, 80, 0x12);
+    await client.maskWriteRegister(1, 80, 0x00f2, 0x0025);
+    assert.deepEqual(await client.readHoldingRegisters(1, 80, 1), [0x17]);
+    await assert.rejects(client.maskWriteRegister(1, 100, 0xffff, 0), (e: unknown) => {
+      assert.ok(e instanceof ModbusRequestError);
+      assert.equal(e.failure.exceptionCode, 2);
+      return true;
+    });
+  });
+
   it("decodes libmodbus's exception 02 for a read past its table", async () => {
     await assert.rejects(client.readHoldingRegisters(1, 99, 2), (e: unknown) => {
       assert.ok(e instanceof ModbusRequestError);
@@ -241,6 +252,16 @@ describe("modbus interop: a libmodbus client against our simulator", () => {
     assert.equal(r.code, 0, r.out);
     assert.equal(r.out.trim(), "500 501 7 8");
     assert.deepEqual(Array.from(core.unit(1).holdingRegisters.subarray(10, 14)), [500, 501, 7, 8]);
+  });
+
+  it("is served FC 22: our server applies the masks as the specification computes them", async () => {
+    core.unit(1).holdingRegisters[20] = 0x12;
+    const r = await libmodbus(["mask", "20", "0x00F2", "0x0025"]);
+    assert.equal(r.code, 0, r.out);
+    assert.equal(core.unit(1).holdingRegisters[20], 0x17);
+    const past = await libmodbus(["mask", "100", "0xFFFF", "0"]);
+    assert.equal(past.code, 1, past.out);
+    assert.match(past.out, /Illegal data address/);
   });
 
   it("gets exception 02 for an FC 23 write past our table", async () => {

@@ -74,7 +74,7 @@ describe("modbus simulator server core", () => {
       seed ^= seed << 5;
       return (seed >>> 0) % n;
     };
-    const fcs = [1, 2, 3, 4, 5, 6, 15, 16, 0x17, 0, 7, 8, 0x2b, 0x83, 0xff];
+    const fcs = [1, 2, 3, 4, 5, 6, 15, 16, 0x16, 0x17, 0, 7, 8, 0x2b, 0x83, 0xff];
     const core = new ModbusServerCore({ units: [1, 2], sizes: SIZES, unknownUnit: "gateway" });
     const conn = core.connection();
     let replies = 0;
@@ -108,6 +108,8 @@ describe("modbus simulator server core", () => {
           const bytes = fc <= 2 ? Math.ceil(count / 8) : count * 2;
           assert.equal(reply[1], bytes, "byte count answers the requested count");
           assert.equal(reply.length, 2 + bytes, "no truncated data");
+        } else if (fc === 0x16) {
+          assert.deepEqual(reply, pdu, "FC 22 echoes its request");
         } else {
           assert.equal(reply.length, 5);
         }

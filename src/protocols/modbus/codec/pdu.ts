@@ -6,8 +6,8 @@
  * jsmodbus's body classes do the byte layout (`createPayload`, `fromBuffer`) of the eight codes it has.
  * They are lax about limits and lengths (they accept 2000-register reads, take values from short buffers
  * and return `null` for both "short" and "garbage"), so every length, count and echo is checked here
- * before a body class sees it. jsmodbus has no class for 23 (read/write multiple registers), so its bytes
- * are laid out here, offsets commented.
+ * before a body class sees it. jsmodbus has no class for 22 (mask write register) or 23 (read/write
+ * multiple registers), so their bytes are laid out here, offsets commented.
  */
 import { requests, responses } from "jsmodbus";
 import { ExceptionCode, EXCEPTION_BIT, describeException, exceptionName } from "./exceptions";
@@ -21,6 +21,7 @@ export const FunctionCode = {
   WRITE_SINGLE_REGISTER: 0x06,
   WRITE_MULTIPLE_COILS: 0x0f,
   WRITE_MULTIPLE_REGISTERS: 0x10,
+  MASK_WRITE_REGISTER: 0x16,
   READ_WRITE_MULTIPLE_REGISTERS: 0x17,
 } as const;
 
@@ -41,6 +42,13 @@ export type ModbusRequest =
   | { readonly fn: "writeSingleRegister"; readonly address: number; readonly value: number }
   | { readonly fn: "writeMultipleCoils"; readonly address: number; readonly values: readonly boolean[] }
   | { readonly fn: "writeMultipleRegisters"; readonly address: number; readonly values: readonly number[] }
+  /** FC 22: the register becomes (current AND andMask) OR (orMask AND NOT andMask) (§6.16). */
+  | {
+      readonly fn: "maskWriteRegister";
+      readonly address: number;
+      readonly andMask: number;
+      readonly orMask: number;
+    }
   /** FC 23: `values` are written at `writeAddress` first, then `count` registers read at `address` (§6.17). */
   | {
       readonly fn: "readWriteMultipleRegisters";
@@ -61,6 +69,7 @@ export const FUNCTION_CODES: Readonly<Record<ModbusFunction, number>> = {
   writeSingleRegister: FunctionCode.WRITE_SINGLE_REGISTER,
   writeMultipleCoils: FunctionCode.WRITE_MULTIPLE_COILS,
   writeMultipleRegisters: FunctionCode.WRITE_MULTIPLE_REGISTERS,
+  maskWriteRegister: FunctionCode.MASK_WRITE_REGISTER,
   readWriteMultipleRegisters: FunctionCode.READ_WRITE_MULTIPLE_REGISTERS,
 };
 
@@ -97,6 +106,7 @@ export function requestCount(req: ModbusRequest): number {
       return req.count;
     case "writeSingleCoil":
     case "writeSingleRegister":
+    case "maskWriteRegister":
       return 1;
     case "writeMultipleCoils":
     case "writeMultipleRegisters":
@@ -119,6 +129,7 @@ function maxCount(fn: ModbusFunction): number {
       return MAX_WRITE_REGISTERS;
     case "writeSingleCoil":
     case "writeSingleRegister":
+    case "maskWriteRegister":
       return 1;
   }
 }
@@ -138,6 +149,9 @@ export function validateRequest(req: ModbusRequest): string | undefined {
   }
   if (req.fn === "writeSingleRegister" && !isU16(req.value)) {
     return `writeSingleRegister: value ${req.value} is not an unsigned 16-bit integer`;
+  }
+  if (req.fn === "maskWriteRegister" && (!isU16(req.andMask) || !isU16(req.orMask))) {
+    return `maskWriteRegister: masks ${req.andMask} and ${req.orMask} must be 0..65535`;
   }
   if (req.fn === "readWriteMultipleRegisters") {
     const n = req.values.length;
@@ -177,9 +191,28 @@ export function encodeRequest(req: ModbusRequest): Buffer {
       return new requests.WriteMultipleCoilsRequestBody(req.address, [...req.values]).createPayload();
     case "writeMultipleRegisters":
       return new requests.WriteMultipleRegistersRequestBody(req.address, [...req.values]).createPayload();
+    case "maskWriteRegister":
+      return encodeMaskWrite(req);
     case "readWriteMultipleRegisters":
       return encodeReadWriteRequest(req);
   }
+}
+
+type MaskWriteRequest = Extract<ModbusRequest, { fn: "maskWriteRegister" }>;
+
+/** Request and reply alike: the reply to FC 22 is an echo of the request (§6.16). */
+function encodeMaskWrite(req: MaskWriteRequest): Buffer {
+  const pdu = Buffer.alloc(7);
+  pdu[0] = FunctionCode.MASK_WRITE_REGISTER;
+  pdu.writeUInt16BE(req.address, 1); // reference address
+  pdu.writeUInt16BE(req.andMask, 3);
+  pdu.writeUInt16BE(req.orMask, 5);
+  return pdu;
+}
+
+/** The value FC 22 leaves in a register that held `current` (§6.16). */
+export function applyMask(current: number, andMask: number, orMask: number): number {
+  return ((current & andMask) | (orMask & ~andMask)) & 0xffff;
 }
 
 type ReadWriteRequest = Extract<ModbusRequest, { fn: "readWriteMultipleRegisters" }>;
@@ -275,6 +308,13 @@ export function decodeReply(req: ModbusRequest, pdu: Buffer): ReplyResult {
       const expected = req.fn === "writeSingleCoil" ? (req.value ? 0xff00 : 0x0000) : req.value;
       if (address !== req.address || value !== expected) {
         return malformed(`${req.fn}: echo ${address}=${value} does not match ${req.address}=${expected}`);
+      }
+      return { kind: "ok", reply: { kind: "written" } };
+    }
+    case "maskWriteRegister": {
+      if (pdu.length !== 7) return malformed(`${req.fn}: reply of ${pdu.length} octets (expected 7)`);
+      if (!pdu.equals(encodeMaskWrite(req))) {
+        return malformed(`${req.fn}: echo ${pdu.toString("hex")} does not match the request`);
       }
       return { kind: "ok", reply: { kind: "written" } };
     }
@@ -413,6 +453,17 @@ export function decodeRequest(pdu: Buffer): RequestResult {
         request: { fn: "writeMultipleRegisters", address, values: [...body.valuesAsArray] },
       };
     }
+    case FunctionCode.MASK_WRITE_REGISTER: {
+      if (pdu.length !== 7)
+        return refuse(fc, ExceptionCode.ILLEGAL_DATA_VALUE, `request of ${pdu.length} octets`);
+      const request: MaskWriteRequest = {
+        fn: "maskWriteRegister",
+        address: pdu.readUInt16BE(1),
+        andMask: pdu.readUInt16BE(3),
+        orMask: pdu.readUInt16BE(5),
+      };
+      return { kind: "request", request };
+    }
     case FunctionCode.READ_WRITE_MULTIPLE_REGISTERS:
       return decodeReadWriteRequest(pdu);
     default:
@@ -491,6 +542,8 @@ export function encodeReply(req: ModbusRequest, data?: readonly boolean[] | read
       return new responses.WriteMultipleCoilsResponseBody(req.address, req.values.length).createPayload();
     case "writeMultipleRegisters":
       return new responses.WriteMultipleRegistersResponseBody(req.address, req.values.length).createPayload();
+    case "maskWriteRegister":
+      return encodeMaskWrite(req);
   }
 }
 
