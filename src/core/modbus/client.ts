@@ -221,6 +221,18 @@ export class ModbusClient {
   }
 
   /**
+   * FC 8 sub-function 00 (return query data): the unit echoes `data` unchanged, touching none of its
+   * tables — a commissioning check that the path to the unit and back works. Resolves with the words
+   * echoed, which the session has checked equal to those sent.
+   */
+  async diagnosticsEcho(unit: number, data: readonly number[], opts?: RequestOptions): Promise<number[]> {
+    const reply = await this.request(unit, { fn: "diagnosticsEcho", data }, opts);
+    if (reply.kind !== "echo")
+      throw new DataCollError("modbus-internal", `expected an echo, got ${reply.kind}`);
+    return [...reply.data];
+  }
+
+  /**
    * FC 22: set the register to (current AND andMask) OR (orMask AND NOT andMask) in one request, so a
    * bit is changed without the read-modify-write race of two requests.
    */

@@ -9,7 +9,7 @@
  * written back (06). That is not atomic: another master writing the same register in between loses its
  * change. Devices that need it safe offer a coil or a dedicated command register instead.
  */
-import type { ModbusRequest } from "../../protocols/modbus/codec/pdu";
+import type { AddressedRequest } from "../../protocols/modbus/codec/pdu";
 import type { ModbusRequester } from "./read-plan";
 import type { ModbusPointAddress } from "./point-address";
 import { encodeWrite } from "./values";
@@ -36,9 +36,9 @@ export async function writePoint(
   p: ModbusPointAddress,
   value: unknown,
   opts: WritePointOptions = {},
-): Promise<ModbusRequest> {
+): Promise<AddressedRequest> {
   const w = encodeWrite(p, value, opts.scaling ?? IDENTITY_SCALING);
-  let req: ModbusRequest;
+  let req: AddressedRequest;
   switch (w.kind) {
     case "coil":
       req = { fn: "writeSingleCoil", address: w.address, value: w.value };
@@ -76,13 +76,13 @@ export async function writePoints(
   p: ModbusPointAddress,
   values: readonly unknown[],
   opts: WritePointOptions = {},
-): Promise<ModbusRequest> {
+): Promise<AddressedRequest> {
   if (values.length === 0) throw new DataCollError("invalid", "the array to write is empty", "payload");
   const width = pointWidth(p);
   const writes = values.map((v, i) =>
     encodeWrite({ ...p, address: p.address + i * width }, v, opts.scaling ?? IDENTITY_SCALING),
   );
-  let req: ModbusRequest;
+  let req: AddressedRequest;
   if (writes.every((w) => w.kind === "coil")) {
     req = { fn: "writeMultipleCoils", address: p.address, values: writes.map((w) => w.value) };
   } else if (writes.every((w) => w.kind === "registers")) {

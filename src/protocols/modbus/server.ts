@@ -15,7 +15,7 @@
  */
 import { MbapAssembler, encodeMbap, type MbapFrame } from "./codec/mbap";
 import { ExceptionCode, encodeException } from "./codec/exceptions";
-import { applyMask, decodeRequest, encodeReply, requestCount, type ModbusRequest } from "./codec/pdu";
+import { applyMask, decodeRequest, encodeReply, requestCount, type AddressedRequest } from "./codec/pdu";
 
 export type ServerTable = "coils" | "discreteInputs" | "holdingRegisters" | "inputRegisters";
 
@@ -74,7 +74,7 @@ export type WriteListener = (
   count: number,
 ) => void;
 
-function tableOf(req: ModbusRequest): ServerTable {
+function tableOf(req: AddressedRequest): ServerTable {
   switch (req.fn) {
     case "readCoils":
     case "writeSingleCoil":
@@ -152,6 +152,8 @@ export class ModbusServerCore {
       return reply(encodeException(decoded.functionCode, decoded.code));
     }
     const req = decoded.request;
+    // Return query data touches no table: the echo proves the path to the unit and back.
+    if (req.fn === "diagnosticsEcho") return reply(encodeReply(req));
     const table = tables[tableOf(req)];
     const count = requestCount(req);
     const writePastEnd =
@@ -163,7 +165,7 @@ export class ModbusServerCore {
     return reply(this.execute(frame.unitId, tables, req));
   }
 
-  private execute(unit: number, t: UnitTables, req: ModbusRequest): Buffer {
+  private execute(unit: number, t: UnitTables, req: AddressedRequest): Buffer {
     const bits = (a: Uint8Array, from: number, n: number): boolean[] =>
       Array.from(a.subarray(from, from + n), (b) => b !== 0);
     const regs = (a: Uint16Array, from: number, n: number): number[] =>

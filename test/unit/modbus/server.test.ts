@@ -108,8 +108,8 @@ describe("modbus simulator server core", () => {
           const bytes = fc <= 2 ? Math.ceil(count / 8) : count * 2;
           assert.equal(reply[1], bytes, "byte count answers the requested count");
           assert.equal(reply.length, 2 + bytes, "no truncated data");
-        } else if (fc === 0x16) {
-          assert.deepEqual(reply, pdu, "FC 22 echoes its request");
+        } else if (fc === 0x16 || fc === 0x08) {
+          assert.deepEqual(reply, pdu, "FC 22 and FC 8/00 echo their request");
         } else {
           assert.equal(reply.length, 5);
         }

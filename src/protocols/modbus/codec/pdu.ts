@@ -6,8 +6,8 @@
  * jsmodbus's body classes do the byte layout (`createPayload`, `fromBuffer`) of the eight codes it has.
  * They are lax about limits and lengths (they accept 2000-register reads, take values from short buffers
  * and return `null` for both "short" and "garbage"), so every length, count and echo is checked here
- * before a body class sees it. jsmodbus has no class for 22 (mask write register) or 23 (read/write
- * multiple registers), so their bytes are laid out here, offsets commented.
+ * before a body class sees it. jsmodbus has no class for 8 (diagnostics), 22 (mask write register) or 23
+ * (read/write multiple registers), so their bytes are laid out here, offsets commented.
  */
 import { requests, responses } from "jsmodbus";
 import { ExceptionCode, EXCEPTION_BIT, describeException, exceptionName } from "./exceptions";
@@ -19,6 +19,7 @@ export const FunctionCode = {
   READ_INPUT_REGISTERS: 0x04,
   WRITE_SINGLE_COIL: 0x05,
   WRITE_SINGLE_REGISTER: 0x06,
+  DIAGNOSTICS: 0x08,
   WRITE_MULTIPLE_COILS: 0x0f,
   WRITE_MULTIPLE_REGISTERS: 0x10,
   MASK_WRITE_REGISTER: 0x16,
@@ -32,6 +33,10 @@ export const MAX_WRITE_COILS = 1968;
 export const MAX_WRITE_REGISTERS = 123;
 /** FC 23 reads up to 125 registers but writes only up to 121: the request also carries the read (§6.17). */
 export const MAX_READ_WRITE_WRITE_REGISTERS = 121;
+/** FC 8 sub-function 00 echoes up to 125 words: a PDU is at most 253 octets, 3 of them before the data. */
+export const MAX_ECHO_WORDS = 125;
+/** The one diagnostics sub-function we speak: return query data (§6.8.1, sub-function 00). */
+export const DIAGNOSTICS_RETURN_QUERY_DATA = 0x0000;
 
 export type ModbusRequest =
   | { readonly fn: "readCoils"; readonly address: number; readonly count: number }
@@ -42,6 +47,11 @@ export type ModbusRequest =
   | { readonly fn: "writeSingleRegister"; readonly address: number; readonly value: number }
   | { readonly fn: "writeMultipleCoils"; readonly address: number; readonly values: readonly boolean[] }
   | { readonly fn: "writeMultipleRegisters"; readonly address: number; readonly values: readonly number[] }
+  /**
+   * FC 8 sub-function 00, return query data: the device echoes `data` (16-bit words) unchanged, which
+   * proves the path to it and back without touching its tables (§6.8.1). It has no address.
+   */
+  | { readonly fn: "diagnosticsEcho"; readonly data: readonly number[] }
   /** FC 22: the register becomes (current AND andMask) OR (orMask AND NOT andMask) (§6.16). */
   | {
       readonly fn: "maskWriteRegister";
@@ -67,6 +77,7 @@ export const FUNCTION_CODES: Readonly<Record<ModbusFunction, number>> = {
   readInputRegisters: FunctionCode.READ_INPUT_REGISTERS,
   writeSingleCoil: FunctionCode.WRITE_SINGLE_COIL,
   writeSingleRegister: FunctionCode.WRITE_SINGLE_REGISTER,
+  diagnosticsEcho: FunctionCode.DIAGNOSTICS,
   writeMultipleCoils: FunctionCode.WRITE_MULTIPLE_COILS,
   writeMultipleRegisters: FunctionCode.WRITE_MULTIPLE_REGISTERS,
   maskWriteRegister: FunctionCode.MASK_WRITE_REGISTER,
@@ -83,20 +94,29 @@ export function isReadOnly(req: ModbusRequest): boolean {
     case "readDiscreteInputs":
     case "readHoldingRegisters":
     case "readInputRegisters":
+    case "diagnosticsEcho":
+      // Return query data changes nothing in the device either (§6.8.1).
       return true;
     default:
       return false;
   }
 }
 
-/** What a successful reply carries. Writes carry nothing: the echo was checked against the request. */
+/**
+ * What a successful reply carries. Writes carry nothing: the echo was checked against the request. A
+ * diagnostics echo carries the words echoed (checked equal to those sent).
+ */
 export type ModbusReply =
   | { readonly kind: "bits"; readonly values: readonly boolean[] }
   | { readonly kind: "registers"; readonly values: readonly number[] }
-  | { readonly kind: "written" };
+  | { readonly kind: "written" }
+  | { readonly kind: "echo"; readonly data: readonly number[] };
+
+/** A request that names a place in a table: every one but the diagnostics echo. */
+export type AddressedRequest = Exclude<ModbusRequest, { fn: "diagnosticsEcho" }>;
 
 /** How many coils/registers a request touches from `address` (for FC 23: how many it reads). */
-export function requestCount(req: ModbusRequest): number {
+export function requestCount(req: AddressedRequest): number {
   switch (req.fn) {
     case "readCoils":
     case "readDiscreteInputs":
@@ -114,7 +134,7 @@ export function requestCount(req: ModbusRequest): number {
   }
 }
 
-function maxCount(fn: ModbusFunction): number {
+function maxCount(fn: AddressedRequest["fn"]): number {
   switch (fn) {
     case "readCoils":
     case "readDiscreteInputs":
@@ -138,6 +158,13 @@ const isU16 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xff
 
 /** Why a request cannot be sent, or undefined when it is within the protocol's limits. */
 export function validateRequest(req: ModbusRequest): string | undefined {
+  if (req.fn === "diagnosticsEcho") {
+    if (req.data.length > MAX_ECHO_WORDS) {
+      return `diagnosticsEcho: ${req.data.length} words is more than ${MAX_ECHO_WORDS}`;
+    }
+    const bad = req.data.findIndex((v) => !isU16(v));
+    return bad >= 0 ? `diagnosticsEcho: word ${req.data[bad]} at index ${bad} is not 0..65535` : undefined;
+  }
   if (!isU16(req.address)) return `address ${req.address} is outside 0..65535`;
   const count = requestCount(req);
   const max = maxCount(req.fn);
@@ -191,11 +218,22 @@ export function encodeRequest(req: ModbusRequest): Buffer {
       return new requests.WriteMultipleCoilsRequestBody(req.address, [...req.values]).createPayload();
     case "writeMultipleRegisters":
       return new requests.WriteMultipleRegistersRequestBody(req.address, [...req.values]).createPayload();
+    case "diagnosticsEcho":
+      return encodeEcho(req.data);
     case "maskWriteRegister":
       return encodeMaskWrite(req);
     case "readWriteMultipleRegisters":
       return encodeReadWriteRequest(req);
   }
+}
+
+/** Request and reply alike: the reply to return query data is an echo of the request (§6.8.1). */
+function encodeEcho(data: readonly number[]): Buffer {
+  const pdu = Buffer.alloc(3 + data.length * 2);
+  pdu[0] = FunctionCode.DIAGNOSTICS;
+  pdu.writeUInt16BE(DIAGNOSTICS_RETURN_QUERY_DATA, 1); // sub-function
+  data.forEach((v, i) => pdu.writeUInt16BE(v, 3 + i * 2));
+  return pdu;
 }
 
 type MaskWriteRequest = Extract<ModbusRequest, { fn: "maskWriteRegister" }>;
@@ -310,6 +348,12 @@ export function decodeReply(req: ModbusRequest, pdu: Buffer): ReplyResult {
         return malformed(`${req.fn}: echo ${address}=${value} does not match ${req.address}=${expected}`);
       }
       return { kind: "ok", reply: { kind: "written" } };
+    }
+    case "diagnosticsEcho": {
+      if (!pdu.equals(encodeEcho(req.data))) {
+        return malformed(`${req.fn}: echo ${pdu.toString("hex")} does not match the request`);
+      }
+      return { kind: "ok", reply: { kind: "echo", data: [...req.data] } };
     }
     case "maskWriteRegister": {
       if (pdu.length !== 7) return malformed(`${req.fn}: reply of ${pdu.length} octets (expected 7)`);
@@ -453,6 +497,19 @@ export function decodeRequest(pdu: Buffer): RequestResult {
         request: { fn: "writeMultipleRegisters", address, values: [...body.valuesAsArray] },
       };
     }
+    case FunctionCode.DIAGNOSTICS: {
+      // Sub-function, then data of N words (§6.8); odd lengths cannot be words.
+      if (pdu.length < 3 || (pdu.length - 3) % 2 !== 0) {
+        return refuse(fc, ExceptionCode.ILLEGAL_DATA_VALUE, `diagnostics request of ${pdu.length} octets`);
+      }
+      const sub = pdu.readUInt16BE(1);
+      // An unsupported sub-function is answered 01, as for an unsupported function (§6.8, its diagram).
+      if (sub !== DIAGNOSTICS_RETURN_QUERY_DATA) {
+        return refuse(fc, ExceptionCode.ILLEGAL_FUNCTION, `diagnostics sub-function ${sub} is not served`);
+      }
+      const data = readRegisterValues(pdu, 3, (pdu.length - 3) / 2);
+      return { kind: "request", request: { fn: "diagnosticsEcho", data } };
+    }
     case FunctionCode.MASK_WRITE_REGISTER: {
       if (pdu.length !== 7)
         return refuse(fc, ExceptionCode.ILLEGAL_DATA_VALUE, `request of ${pdu.length} octets`);
@@ -544,6 +601,8 @@ export function encodeReply(req: ModbusRequest, data?: readonly boolean[] | read
       return new responses.WriteMultipleRegistersResponseBody(req.address, req.values.length).createPayload();
     case "maskWriteRegister":
       return encodeMaskWrite(req);
+    case "diagnosticsEcho":
+      return encodeEcho(req.data);
   }
 }
 
