@@ -3,6 +3,7 @@ import { DataCollError, errorMessage } from "../../src/core/errors";
 import {
   MODBUS_IDLE_TIMEOUT_MS,
   ModbusSimulator,
+  identificationObjects,
   parseGenerators,
   type GeneratorRow,
 } from "../../src/core/modbus/simulator";
@@ -18,6 +19,12 @@ interface ServerDef extends NodeDef {
   updateMs: string;
   /** Seconds without a request before a client is disconnected; 0 = never. Flows before it: migration 1. */
   idleTimeout?: string | number;
+  /** Read device identification objects (FC 43/14); absent in flows saved before, which keep the defaults. */
+  vendorName?: string;
+  productCode?: string;
+  revision?: string;
+  productName?: string;
+  modelName?: string;
 }
 
 /** "1, 2,5" → [1, 2, 5]; names the field when a unit id is not 0..255. */
@@ -51,6 +58,7 @@ export = function register(RED: NodeAPI): void {
       sim = new ModbusSimulator({
         units,
         generators: parseGenerators(def.generators ?? [], units),
+        identification: identificationObjects(def),
         updateMs,
         idleTimeoutMs:
           def.idleTimeout === undefined || def.idleTimeout === ""

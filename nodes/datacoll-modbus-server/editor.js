@@ -23,6 +23,12 @@ RED.nodes.registerType("datacoll-modbus-server", {
           : false;
       },
     },
+    // Read device identification objects (FC 43/14); blank basic ones answer the simulator's defaults.
+    vendorName: { value: "" },
+    productCode: { value: "" },
+    revision: { value: "" },
+    productName: { value: "" },
+    modelName: { value: "" },
     generators: {
       value: [],
       validate: function (rows) {

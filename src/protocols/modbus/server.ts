@@ -4,6 +4,7 @@
  * ids, returns truncated data past its buffer and crashes on reads of 128+ registers).
  *
  * Rules:
+ * - Read device identification (FC 43/14) answers with the configured objects, the same for every unit.
  * - Only configured unit ids are answered. A request for another unit gets no reply (as a device
  *   would: it is not addressed), or exception 0B when `unknownUnit` is "gateway" (Application Protocol
  *   §7: the gateway's target did not respond).
@@ -16,6 +17,7 @@
 import { MbapAssembler, encodeMbap, type MbapFrame } from "./codec/mbap";
 import { ExceptionCode, encodeException } from "./codec/exceptions";
 import { applyMask, decodeRequest, encodeReply, requestCount, type AddressedRequest } from "./codec/pdu";
+import { answerDeviceId, checkDeviceIdObjects, type DeviceIdObject } from "./codec/device-id";
 
 export type ServerTable = "coils" | "discreteInputs" | "holdingRegisters" | "inputRegisters";
 
@@ -51,7 +53,16 @@ export interface ServerOptions {
   readonly sizes: TableSizes;
   /** What to do with requests for other unit ids. */
   readonly unknownUnit: "silent" | "gateway";
+  /** The objects read device identification (FC 43/14) answers with; basic objects 0–2 are mandatory. */
+  readonly identification: readonly DeviceIdObject[];
 }
+
+/** What the simulator names itself when nobody configured otherwise. */
+export const DEFAULT_IDENTIFICATION: readonly DeviceIdObject[] = Object.freeze([
+  { id: 0x00, value: "datacoll" },
+  { id: 0x01, value: "datacoll-modbus-server" },
+  { id: 0x02, value: "1.0" },
+]);
 
 export const DEFAULT_TABLE_SIZES: TableSizes = Object.freeze({
   coils: 10000,
@@ -96,6 +107,7 @@ function tableOf(req: AddressedRequest): ServerTable {
 export class ModbusServerCore {
   private readonly unitTables = new Map<number, UnitTables>();
   private readonly unknownUnit: "silent" | "gateway";
+  private readonly identification: readonly DeviceIdObject[];
   private readonly writeListeners = new Set<WriteListener>();
   private readonly counters: ServerStats = { requests: 0, exceptions: 0, ignored: 0, malformedStreams: 0 };
 
@@ -107,6 +119,10 @@ export class ModbusServerCore {
       this.unitTables.set(u, new UnitTables(sizes));
     }
     this.unknownUnit = options.unknownUnit ?? "silent";
+    const identification = options.identification ?? DEFAULT_IDENTIFICATION;
+    const problem = checkDeviceIdObjects(identification);
+    if (problem !== undefined) throw new RangeError(`device identification: ${problem}`);
+    this.identification = identification.map((o) => ({ ...o }));
   }
 
   get stats(): Readonly<ServerStats> {
@@ -154,6 +170,12 @@ export class ModbusServerCore {
     const req = decoded.request;
     // Return query data touches no table: the echo proves the path to the unit and back.
     if (req.fn === "diagnosticsEcho") return reply(encodeReply(req));
+    if (req.fn === "readDeviceIdentification") {
+      const answer = answerDeviceId(this.identification, req.access, req.objectId);
+      if (answer.kind === "reply") return reply(answer.pdu);
+      this.counters.exceptions++;
+      return reply(encodeException(fc, answer.code));
+    }
     const table = tables[tableOf(req)];
     const count = requestCount(req);
     const writePastEnd =

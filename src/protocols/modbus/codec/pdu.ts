@@ -7,10 +7,18 @@
  * They are lax about limits and lengths (they accept 2000-register reads, take values from short buffers
  * and return `null` for both "short" and "garbage"), so every length, count and echo is checked here
  * before a body class sees it. jsmodbus has no class for 8 (diagnostics), 22 (mask write register) or 23
- * (read/write multiple registers), so their bytes are laid out here, offsets commented.
+ * (read/write multiple registers), so their bytes are laid out here, offsets commented; 43/14 (read
+ * device identification) has a file of its own, device-id.ts.
  */
 import { requests, responses } from "jsmodbus";
 import { ExceptionCode, EXCEPTION_BIT, describeException, exceptionName } from "./exceptions";
+import {
+  MEI_READ_DEVICE_ID,
+  decodeDeviceIdReply,
+  encodeDeviceIdRequest,
+  type DeviceIdAccess,
+  type DeviceIdReply,
+} from "./device-id";
 
 export const FunctionCode = {
   READ_COILS: 0x01,
@@ -24,6 +32,7 @@ export const FunctionCode = {
   WRITE_MULTIPLE_REGISTERS: 0x10,
   MASK_WRITE_REGISTER: 0x16,
   READ_WRITE_MULTIPLE_REGISTERS: 0x17,
+  ENCAPSULATED_INTERFACE: 0x2b,
 } as const;
 
 /** Quantity limits per request (Application Protocol §6.1–§6.4, §6.11, §6.12). */
@@ -52,6 +61,8 @@ export type ModbusRequest =
    * proves the path to it and back without touching its tables (§6.8.1). It has no address.
    */
   | { readonly fn: "diagnosticsEcho"; readonly data: readonly number[] }
+  /** FC 43 / MEI 14: identification objects from `objectId` on, by access code (device-id.ts). */
+  | { readonly fn: "readDeviceIdentification"; readonly access: DeviceIdAccess; readonly objectId: number }
   /** FC 22: the register becomes (current AND andMask) OR (orMask AND NOT andMask) (§6.16). */
   | {
       readonly fn: "maskWriteRegister";
@@ -82,6 +93,7 @@ export const FUNCTION_CODES: Readonly<Record<ModbusFunction, number>> = {
   writeMultipleRegisters: FunctionCode.WRITE_MULTIPLE_REGISTERS,
   maskWriteRegister: FunctionCode.MASK_WRITE_REGISTER,
   readWriteMultipleRegisters: FunctionCode.READ_WRITE_MULTIPLE_REGISTERS,
+  readDeviceIdentification: FunctionCode.ENCAPSULATED_INTERFACE,
 };
 
 /**
@@ -95,7 +107,8 @@ export function isReadOnly(req: ModbusRequest): boolean {
     case "readHoldingRegisters":
     case "readInputRegisters":
     case "diagnosticsEcho":
-      // Return query data changes nothing in the device either (§6.8.1).
+    case "readDeviceIdentification":
+      // Return query data and identification change nothing in the device either (§6.8.1, §6.21).
       return true;
     default:
       return false;
@@ -110,10 +123,11 @@ export type ModbusReply =
   | { readonly kind: "bits"; readonly values: readonly boolean[] }
   | { readonly kind: "registers"; readonly values: readonly number[] }
   | { readonly kind: "written" }
-  | { readonly kind: "echo"; readonly data: readonly number[] };
+  | { readonly kind: "echo"; readonly data: readonly number[] }
+  | ({ readonly kind: "identification" } & DeviceIdReply);
 
-/** A request that names a place in a table: every one but the diagnostics echo. */
-export type AddressedRequest = Exclude<ModbusRequest, { fn: "diagnosticsEcho" }>;
+/** A request that names a place in a table: every one but the diagnostics echo and identification. */
+export type AddressedRequest = Exclude<ModbusRequest, { fn: "diagnosticsEcho" | "readDeviceIdentification" }>;
 
 /** How many coils/registers a request touches from `address` (for FC 23: how many it reads). */
 export function requestCount(req: AddressedRequest): number {
@@ -158,6 +172,14 @@ const isU16 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xff
 
 /** Why a request cannot be sent, or undefined when it is within the protocol's limits. */
 export function validateRequest(req: ModbusRequest): string | undefined {
+  if (req.fn === "readDeviceIdentification") {
+    if (![1, 2, 3, 4].includes(req.access))
+      return `readDeviceIdentification: access code ${req.access} is not 1..4`;
+    if (!Number.isInteger(req.objectId) || req.objectId < 0 || req.objectId > 0xff) {
+      return `readDeviceIdentification: object id ${req.objectId} is outside 0..255`;
+    }
+    return undefined;
+  }
   if (req.fn === "diagnosticsEcho") {
     if (req.data.length > MAX_ECHO_WORDS) {
       return `diagnosticsEcho: ${req.data.length} words is more than ${MAX_ECHO_WORDS}`;
@@ -220,6 +242,8 @@ export function encodeRequest(req: ModbusRequest): Buffer {
       return new requests.WriteMultipleRegistersRequestBody(req.address, [...req.values]).createPayload();
     case "diagnosticsEcho":
       return encodeEcho(req.data);
+    case "readDeviceIdentification":
+      return encodeDeviceIdRequest(req.access, req.objectId);
     case "maskWriteRegister":
       return encodeMaskWrite(req);
     case "readWriteMultipleRegisters":
@@ -348,6 +372,11 @@ export function decodeReply(req: ModbusRequest, pdu: Buffer): ReplyResult {
         return malformed(`${req.fn}: echo ${address}=${value} does not match ${req.address}=${expected}`);
       }
       return { kind: "ok", reply: { kind: "written" } };
+    }
+    case "readDeviceIdentification": {
+      const r = decodeDeviceIdReply(req.access, pdu);
+      if (typeof r === "string") return malformed(`${req.fn}: ${r}`);
+      return { kind: "ok", reply: { kind: "identification", ...r } };
     }
     case "diagnosticsEcho": {
       if (!pdu.equals(encodeEcho(req.data))) {
@@ -510,6 +539,21 @@ export function decodeRequest(pdu: Buffer): RequestResult {
       const data = readRegisterValues(pdu, 3, (pdu.length - 3) / 2);
       return { kind: "request", request: { fn: "diagnosticsEcho", data } };
     }
+    case FunctionCode.ENCAPSULATED_INTERFACE: {
+      // MEI type, read device id code, object id (§6.21). We serve no other MEI type.
+      if (pdu.length >= 2 && pdu[1] !== MEI_READ_DEVICE_ID) {
+        return refuse(fc, ExceptionCode.ILLEGAL_FUNCTION, `MEI type ${hex(pdu[1])} is not served`);
+      }
+      const access = pdu[2];
+      if (pdu.length !== 4 || (access !== 1 && access !== 2 && access !== 3 && access !== 4)) {
+        return refuse(
+          fc,
+          ExceptionCode.ILLEGAL_DATA_VALUE,
+          `device identification request ${pdu.toString("hex")}`,
+        );
+      }
+      return { kind: "request", request: { fn: "readDeviceIdentification", access, objectId: pdu[3] } };
+    }
     case FunctionCode.MASK_WRITE_REGISTER: {
       if (pdu.length !== 7)
         return refuse(fc, ExceptionCode.ILLEGAL_DATA_VALUE, `request of ${pdu.length} octets`);
@@ -603,6 +647,9 @@ export function encodeReply(req: ModbusRequest, data?: readonly boolean[] | read
       return encodeMaskWrite(req);
     case "diagnosticsEcho":
       return encodeEcho(req.data);
+    case "readDeviceIdentification":
+      // Its reply is built from the server's objects, not from table data: answerDeviceId (device-id.ts).
+      throw new RangeError(`${req.fn}: answered by answerDeviceId from the server's objects`);
   }
 }
 
