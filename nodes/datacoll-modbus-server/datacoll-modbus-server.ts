@@ -20,6 +20,8 @@ interface ServerDef extends NodeDef {
   /** Seconds without a request before a client is disconnected; 0 = never. Flows before it: migration 1. */
   idleTimeout?: string | number;
   /** Read device identification objects (FC 43/14); absent in flows saved before, which keep the defaults. */
+  /** "gateway" answers unknown unit ids with exception 0B; absent in older flows, which stay silent. */
+  unknownUnit?: string;
   vendorName?: string;
   productCode?: string;
   revision?: string;
@@ -59,6 +61,7 @@ export = function register(RED: NodeAPI): void {
         units,
         generators: parseGenerators(def.generators ?? [], units),
         identification: identificationObjects(def),
+        unknownUnit: def.unknownUnit === "gateway" ? "gateway" : "silent",
         updateMs,
         idleTimeoutMs:
           def.idleTimeout === undefined || def.idleTimeout === ""

@@ -199,6 +199,11 @@ export interface SimulatorOptions {
   readonly units: readonly number[];
   readonly sizes?: TableSizes;
   readonly generators?: readonly GeneratorSpec[];
+  /**
+   * Requests for a unit not served: "silent" (default) as a device on a network, or exception 0B as a
+   * gateway whose target did not respond, which a client handles at once instead of waiting its timeout.
+   */
+  readonly unknownUnit?: "silent" | "gateway";
   /** What read device identification (FC 43/14) answers; default DEFAULT_IDENTIFICATION. */
   readonly identification?: readonly DeviceIdObject[];
   /** How often generators move, ms. */
@@ -227,6 +232,7 @@ export class ModbusSimulator {
       units: opts.units,
       sizes: opts.sizes ?? DEFAULT_TABLE_SIZES,
       identification: opts.identification,
+      unknownUnit: opts.unknownUnit,
     });
     const idle = opts.idleTimeoutMs ?? MODBUS_IDLE_TIMEOUT_MS;
     if (!Number.isFinite(idle) || idle < 0)

@@ -117,6 +117,33 @@ describe("modbus interop: mbpoll against our simulator", () => {
     assert.notEqual(r.code, 0);
     assert.match(r.out, /Illegal data address/);
   });
+
+  it("gets exception 0B for a unit our simulator does not serve in gateway mode", async () => {
+    const gateway = await startModbusSimulator(new ModbusServerCore({ units: [1], unknownUnit: "gateway" }), {
+      port: 0,
+    });
+    try {
+      const r = await run("mbpoll", [
+        "-m",
+        "tcp",
+        "-p",
+        String(gateway.port),
+        "-a",
+        "9",
+        "-0",
+        "-1",
+        "-r",
+        "0",
+        "-t",
+        "4",
+        "127.0.0.1",
+      ]);
+      assert.notEqual(r.code, 0);
+      assert.match(r.out, /Target device failed to respond/i);
+    } finally {
+      await gateway.close();
+    }
+  });
 });
 
 describe("modbus interop: our client against a libmodbus server", () => {
