@@ -220,6 +220,29 @@ describe("modbus FC 43/14 read device identification", () => {
     });
   });
 
+  it("refuses a device whose 'more follows' does not move forward, instead of asking for ever", async () => {
+    const net = new MemoryNetwork();
+    const client = new ModbusClient({ socketFactory: net.factory, clock: new ManualClock() });
+    client.start();
+    const link = net.last;
+    let asked = 0;
+    link.onWrite = (bytes) => {
+      const f = decodeMbap(Buffer.from(bytes));
+      assert.ok(f.kind === "frame");
+      asked++;
+      // Always "more follows from object 0": a faulty device that would loop a naive client.
+      const pdu = hex("2B 0E 01 81 FF 00 01 00 01" + text("A"));
+      link.send(encodeMbap(f.frame.transactionId, f.frame.unitId, pdu));
+    };
+    link.accept();
+    try {
+      await assert.rejects(client.readDeviceIdentification(1), /more follows from object 0, not after 0/);
+      assert.equal(asked, 1);
+    } finally {
+      client.close();
+    }
+  });
+
   it("answers identification through the MBAP frame of any served unit", () => {
     const core = new ModbusServerCore({ units: [1] });
     const out = core.connection().onData(encodeMbap(1, 1, hex("2B 0E 01 00")));
