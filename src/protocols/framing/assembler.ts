@@ -80,6 +80,14 @@ export interface FrameSpec<F extends object> {
    * here.
    */
   readonly decode: (bytes: Buffer, offset: number, size: number) => F | string;
+  /**
+   * What a malformed frame does to the stream. Unset (or false): the stream has lost its framing and
+   * stays broken until `reset()` — right for a length field (MBAP, APCI), where nothing after a bad
+   * header can be trusted. True: the assembler drops one octet and reads again from the next, so
+   * garbage is dropped and the stream resynchronises on the next good frame — right for RTU and ASCII,
+   * whose frames carry their own check (CRC, LRC) and no length an error could have corrupted for good.
+   */
+  readonly resync?: boolean;
 }
 
 /** One frame read from the front of a buffer and the octets it used, a request for more, or an error. */
@@ -161,13 +169,15 @@ const EMPTY = Buffer.alloc(0);
  *
  * After a framing error it discards everything it holds and keeps answering with that error until
  * `reset()`: the caller is expected to drop the connection, since octets after a bad header are not
- * frames anyone can trust.
+ * frames anyone can trust. A framing with `resync` instead drops the offending octet and goes on.
  */
 export class FrameAssembler<F extends object> {
   private pending: Buffer = EMPTY;
   private broken: FramingError | undefined;
   /** Frames handed out since the last reset: the ordinal of the frame the held tail belongs to. */
   private completed = 0;
+  private droppedCount = 0;
+  private lastDrop: FramingError | undefined;
 
   constructor(private readonly spec: FrameSpec<F>) {}
 
@@ -181,16 +191,41 @@ export class FrameAssembler<F extends object> {
       const size = measureFrame(this.spec, buf, offset);
       if (typeof size !== "number") {
         if (size.kind === "need-more") break;
+        if (this.spec.resync === true) {
+          offset = this.skip(offset, size.error);
+          continue;
+        }
         return this.fail(frames, size.error);
       }
       const frame = this.spec.decode(buf, offset, size);
-      if (typeof frame === "string") return this.fail(frames, badFrame(frame).error);
+      if (typeof frame === "string") {
+        if (this.spec.resync === true) {
+          offset = this.skip(offset, badFrame(frame).error);
+          continue;
+        }
+        return this.fail(frames, badFrame(frame).error);
+      }
       frames.push(frame);
       offset += size;
     }
     this.completed += frames.length;
     this.pending = offset === buf.length ? EMPTY : Buffer.from(buf.subarray(offset));
     return { kind: "frames", frames };
+  }
+
+  // Resynchronising: the octet at `offset` cannot start a frame, so it is garbage; the next may.
+  private skip(offset: number, error: FramingError): number {
+    this.droppedCount++;
+    this.lastDrop = error;
+    return offset + 1;
+  }
+
+  /**
+   * Octets dropped as garbage since the assembler was made (resynchronising framings only), and why
+   * the last one was: for a counter and a log line, since the stream itself goes on.
+   */
+  get dropped(): { readonly octets: number; readonly last: FramingError | undefined } {
+    return { octets: this.droppedCount, last: this.lastDrop };
   }
 
   private fail(frames: readonly F[], error: FramingError): AssembleResult<F> {
