@@ -177,6 +177,8 @@ export class FrameAssembler<F extends object> {
   /** Frames handed out since the last reset: the ordinal of the frame the held tail belongs to. */
   private completed = 0;
   private droppedCount = 0;
+  /** Garbage was dropped and no good frame has come since (resynchronising framings). */
+  private resyncing = false;
   private lastDrop: FramingError | undefined;
 
   constructor(private readonly spec: FrameSpec<F>) {}
@@ -190,7 +192,13 @@ export class FrameAssembler<F extends object> {
       // measure + decode rather than readFrame: no result object per frame, only the frame itself.
       const size = measureFrame(this.spec, buf, offset);
       if (typeof size !== "number") {
-        if (size.kind === "need-more") break;
+        if (size.kind === "need-more") {
+          const next = this.resyncing ? this.findFrame(buf, offset + 1) : undefined;
+          if (next === undefined) break;
+          this.droppedCount += next - offset;
+          offset = next;
+          continue;
+        }
         if (this.spec.resync === true) {
           offset = this.skip(offset, size.error);
           continue;
@@ -206,6 +214,7 @@ export class FrameAssembler<F extends object> {
         return this.fail(frames, badFrame(frame).error);
       }
       frames.push(frame);
+      this.resyncing = false;
       offset += size;
     }
     this.completed += frames.length;
@@ -217,7 +226,23 @@ export class FrameAssembler<F extends object> {
   private skip(offset: number, error: FramingError): number {
     this.droppedCount++;
     this.lastDrop = error;
+    this.resyncing = true;
     return offset + 1;
+  }
+
+  /**
+   * While resynchronising, octets after garbage may read as the start of a frame longer than what
+   * follows (a byte count in noise), which would hold the good frames behind it until enough octets
+   * came. So, only then, look further on for a whole frame that checks out (its CRC); the offset of the
+   * first one, or undefined. Not done on a healthy stream, where a frame split across chunks is normal
+   * and its data could, rarely, look like a frame of its own.
+   */
+  private findFrame(buf: Buffer, from: number): number | undefined {
+    for (let at = from; at < buf.length; at++) {
+      const size = measureFrame(this.spec, buf, at);
+      if (typeof size === "number" && typeof this.spec.decode(buf, at, size) !== "string") return at;
+    }
+    return undefined;
   }
 
   /**
@@ -254,5 +279,6 @@ export class FrameAssembler<F extends object> {
     this.pending = EMPTY;
     this.broken = undefined;
     this.completed = 0;
+    this.resyncing = false;
   }
 }

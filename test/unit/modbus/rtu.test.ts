@@ -148,6 +148,18 @@ describe("Modbus RTU framer", () => {
     assert.equal(b.buffered, 0);
   });
 
+  it("after a bad CRC, finds the good frame behind octets that claim a longer frame", () => {
+    // Noise inside a corrupted reply reads, one octet on, as a byte count of 0xFF+: while resynchronising
+    // the assembler looks past it for a whole frame whose CRC holds.
+    const bad = encodeRtu(1, hex("03 04 FF01 0001"));
+    bad[5] ^= 0x10;
+    const good = encodeRtu(1, hex("03 04 0004 0005"));
+    const a = rtuAssembler("response");
+    assert.deepEqual(drain(a, [Buffer.concat([bad, good])]), [name(1, "03 04 0004 0005")]);
+    assert.equal(a.dropped.octets, bad.length);
+    assert.equal(a.buffered, 0);
+  });
+
   it("fuzz: random garbage before good frames never throws, never yields a bad frame, and resyncs", () => {
     const rnd = prng(20);
     for (const direction of ["request", "response"] as RtuDirection[]) {
