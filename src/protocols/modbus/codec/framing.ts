@@ -115,6 +115,16 @@ class RtuCodec implements AduCodec {
   }
 }
 
+/** Frame a PDU in `framing` (the transaction id is ignored by framings without one). */
+export function encodeAdu(
+  framing: ModbusFraming,
+  transactionId: number,
+  unitId: number,
+  pdu: Uint8Array,
+): Buffer {
+  return framing === "tcp" ? encodeMbap(transactionId, unitId, pdu) : encodeRtu(unitId, pdu);
+}
+
 /** A codec for one end of a connection: a client reads responses, a server reads requests. */
 export function aduCodec(framing: ModbusFraming, reads: RtuDirection): AduCodec {
   return framing === "tcp" ? new MbapCodec() : new RtuCodec(reads);
