@@ -45,7 +45,7 @@ export function parseModbusDeviceSettings(raw: RawModbusDeviceSettings): ModbusD
   if (backoffMax < backoff) {
     throw new DataCollError("invalid", "backoffMax must not be less than backoff", "backoffMax");
   }
-  const framing = parseTransport(raw.transport);
+  const framing = parseModbusTransport(raw.transport);
   const inFlight = int(raw.inFlight, "inFlight", 1, 1, 64);
   return {
     host,
@@ -63,7 +63,8 @@ export function parseModbusDeviceSettings(raw: RawModbusDeviceSettings): ModbusD
   };
 }
 
-function parseTransport(raw: unknown): ModbusFraming {
+/** A device's or simulator's transport setting; absent (a flow saved before it) means "tcp". */
+export function parseModbusTransport(raw: unknown): ModbusFraming {
   if (raw === undefined || raw === "") return "tcp";
   if (isModbusFraming(raw)) return raw;
   throw new DataCollError("invalid", 'transport must be "tcp" or "rtu-over-tcp"', "transport");

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { parseModbusDeviceSettings } from "../../../src/core/modbus/devices";
 import { DataCollError } from "../../../src/core/errors";
+import { parseModbusLinkTest } from "../../../src/core/modbus/link-test";
 
 describe("Modbus device settings: transport", () => {
   it("reads a device saved without a transport as Modbus TCP, keeping its requests in flight", () => {
@@ -25,5 +26,10 @@ describe("Modbus device settings: transport", () => {
       () => parseModbusDeviceSettings({ host: "gw.local", transport: "serial" }),
       (e: unknown) => e instanceof DataCollError && e.field === "transport",
     );
+  });
+
+  it("has the dialog's test connection speak the transport the dialog shows", () => {
+    assert.equal(parseModbusLinkTest({ host: "gw", transport: "rtu-over-tcp" }).framing, "rtu-over-tcp");
+    assert.equal(parseModbusLinkTest({ host: "gw" }).framing, "tcp");
   });
 });
