@@ -7,6 +7,7 @@ import {
   type GeneratorRow,
 } from "../../src/core/modbus/simulator";
 import { systemClock } from "../../src/transport/connection";
+import { parseModbusTransport } from "../../src/core/modbus/devices";
 import { errorStatus } from "../lib/status";
 import { registerNodeType } from "../lib/register";
 
@@ -18,6 +19,8 @@ interface ServerDef extends NodeDef {
   updateMs: string;
   /** Seconds without a request before a client is disconnected; 0 = never. Flows before it: migration 1. */
   idleTimeout?: string | number;
+  /** "tcp" (MBAP) or "rtu-over-tcp". Flows before it: migration 2. */
+  transport?: string;
 }
 
 /** "1, 2,5" → [1, 2, 5]; names the field when a unit id is not 0..255. */
@@ -50,6 +53,7 @@ export = function register(RED: NodeAPI): void {
         throw new Error("update interval must be at least 10 ms");
       sim = new ModbusSimulator({
         units,
+        framing: parseModbusTransport(def.transport),
         generators: parseGenerators(def.generators ?? [], units),
         updateMs,
         idleTimeoutMs:
