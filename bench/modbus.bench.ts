@@ -16,6 +16,10 @@
  *   the wire and the server process allow.
  * poll_1dev_libmodbus_vs_jsmodbus — one device again, against the libmodbus interop server when gcc and
  *   libmodbus-dev are installed (the figure is left out otherwise).
+ * poll_rtu_over_tcp_vs_tcp — one device served as RTU over TCP (a serial gateway's framing, issue #20),
+ *   polled by ours with that framing. Baseline: ours polling the same registers over Modbus TCP in the
+ *   same run with one request in flight too, since RTU has no transaction id to pipeline with; so the
+ *   ratio is the cost of the framing (CRC both ways, sizing by function code, matching by order).
  * cpu_per_10k_points_* — CPU of this process while ours runs, as % of one core per 10,000 points/s.
  * rss_mb — resident memory after our runs.
  *
@@ -29,6 +33,7 @@ import { ModbusTerm, parseModbusItems } from "../src/core/modbus/term";
 import type { PoolLease } from "../src/core/runtime/shared-pool";
 import { median } from "./lib/measure";
 import { spawnLibmodbusServer, spawnModbusSimulators } from "./lib/modbus-sim-process";
+import type { ModbusFraming } from "../src/protocols/modbus/codec/framing";
 import type { Benchmark, Figures } from "./lib/types";
 
 const REGISTERS = 100;
@@ -74,13 +79,17 @@ async function timed(ms: number, loops: readonly ((end: bigint) => Promise<numbe
 
 // ---- ours: ModbusTerm.poll on the shared client -------------------------------------------------
 
-async function ours(ports: readonly number[]): Promise<Measured> {
+async function ours(
+  ports: readonly number[],
+  transport: ModbusFraming = "tcp",
+  inFlight = IN_FLIGHT,
+): Promise<Measured> {
   const items = parseModbusItems(
     Array.from({ length: REGISTERS }, (_, i) => ({ item: `r${i}`, address: `HR${i}` })),
   );
   const leases: PoolLease<ModbusClient>[] = ports.map((port) =>
     acquireModbusClient(
-      parseModbusDeviceSettings({ host: "127.0.0.1", port, inFlight: IN_FLIGHT, timeout: 5000 }),
+      parseModbusDeviceSettings({ host: "127.0.0.1", port, inFlight, timeout: 5000, transport }),
     ),
   );
   try {
@@ -255,6 +264,21 @@ const benchmark: Benchmark = {
       figures.rss_mb = { value: process.memoryUsage().rss / 2 ** 20, unit: "MB" };
     } finally {
       await sims.stop();
+    }
+    const rtu = await spawnModbusSimulators(1, [], "rtu-over-tcp");
+    const tcp = await spawnModbusSimulators(1);
+    try {
+      const overRtu = await ours(rtu.ports, "rtu-over-tcp", 1);
+      const overTcp = await ours(tcp.ports, "tcp", 1);
+      figures.poll_rtu_over_tcp_vs_tcp = {
+        value: overRtu.rate,
+        unit: "points/s",
+        baseline: `ours over Modbus TCP, 1 in flight ${fmt(overTcp.rate)} points/s`,
+        ratio: overRtu.rate / overTcp.rate,
+        goal: ">= 0.9x",
+      };
+    } finally {
+      await Promise.all([rtu.stop(), tcp.stop()]);
     }
     const lib = await spawnLibmodbusServer();
     if (lib !== undefined) {

@@ -1,9 +1,9 @@
 /**
  * The server side of the Modbus benchmark, run as its own process so that client and server do not
  * share one event loop (on loopback the server's work would otherwise be billed to the client under
- * test). `node --import tsx bench/lib/modbus-sim-process.ts N [PORT,...]` starts N simulators (our
- * strict server core on its TCP helper, unit 1, holding register i = i) on the given loopback ports or
- * free ones, prints the ports as a JSON array on one line, and exits when its stdin closes (the parent
+ * test). `node --import tsx bench/lib/modbus-sim-process.ts N [PORT,...] [FRAMING]` starts N simulators
+ * (our strict server core on its TCP helper, unit 1, holding register i = i; MBAP, or RTU over TCP when
+ * FRAMING is "rtu-over-tcp") on the given loopback ports or free ones, prints the ports as a JSON array on one line, and exits when its stdin closes (the parent
  * went away) or on SIGTERM. The fault tests also use it, to kill a server process outright.
  *
  * `spawnModbusSimulators` is the parent's side; `spawnLibmodbusServer` starts the libmodbus interop
@@ -15,6 +15,7 @@ import os from "node:os";
 import path from "node:path";
 import { startModbusSimulator } from "../../src/core/modbus/simulator";
 import { ModbusServerCore } from "../../src/protocols/modbus/server";
+import type { ModbusFraming } from "../../src/protocols/modbus/codec/framing";
 
 export interface ServerProcess {
   readonly ports: readonly number[];
@@ -62,10 +63,10 @@ export interface SimulatorProcess extends ServerProcess {
 export async function spawnModbusSimulators(
   count: number,
   ports: readonly number[] = [],
+  framing: ModbusFraming = "tcp",
 ): Promise<SimulatorProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", __filename, String(count), ports.join(",")], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
+  const args = ["--import", "tsx", __filename, String(count), ports.join(","), framing];
+  const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "inherit"] });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const listening = JSON.parse(await firstLine(child)) as number[];
   const pid = child.pid;
@@ -95,7 +96,7 @@ export async function spawnLibmodbusServer(): Promise<ServerProcess | undefined>
   return { ports: [port], stop: stopper(child, cleanup) };
 }
 
-async function serve(count: number, wanted: readonly number[]): Promise<void> {
+async function serve(count: number, wanted: readonly number[], framing: ModbusFraming): Promise<void> {
   const ports: number[] = [];
   const closers: (() => Promise<void>)[] = [];
   for (let i = 0; i < count; i++) {
@@ -104,7 +105,7 @@ async function serve(count: number, wanted: readonly number[]): Promise<void> {
       sizes: { coils: 0, discreteInputs: 0, holdingRegisters: 1000, inputRegisters: 0 },
     });
     core.unit(1).holdingRegisters.set(Array.from({ length: 1000 }, (_, k) => k));
-    const handle = await startModbusSimulator(core, { port: wanted[i] ?? 0, maxConnections: 256 });
+    const handle = await startModbusSimulator(core, { port: wanted[i] ?? 0, maxConnections: 256, framing });
     ports.push(handle.port);
     closers.push(() => handle.close());
   }
@@ -122,5 +123,9 @@ if (require.main === module) {
     .split(",")
     .filter((p) => p !== "")
     .map(Number);
-  void serve(Number(process.argv[2] ?? 1), wanted);
+  void serve(
+    Number(process.argv[2] ?? 1),
+    wanted,
+    process.argv[4] === "rtu-over-tcp" ? "rtu-over-tcp" : "tcp",
+  );
 }

@@ -8,6 +8,7 @@ import {
   type GeneratorRow,
 } from "../../src/core/modbus/simulator";
 import { systemClock } from "../../src/transport/connection";
+import { parseModbusTransport } from "../../src/core/modbus/devices";
 import { errorStatus } from "../lib/status";
 import { registerNodeType } from "../lib/register";
 
@@ -19,9 +20,11 @@ interface ServerDef extends NodeDef {
   updateMs: string;
   /** Seconds without a request before a client is disconnected; 0 = never. Flows before it: migration 1. */
   idleTimeout?: string | number;
-  /** Read device identification objects (FC 43/14); absent in flows saved before, which keep the defaults. */
+  /** "tcp" (MBAP) or "rtu-over-tcp". Flows before it: migration 2. */
+  transport?: string;
   /** "gateway" answers unknown unit ids with exception 0B; absent in older flows, which stay silent. */
   unknownUnit?: string;
+  /** Read device identification objects (FC 43/14); absent in flows saved before, which keep the defaults. */
   vendorName?: string;
   productCode?: string;
   revision?: string;
@@ -59,6 +62,7 @@ export = function register(RED: NodeAPI): void {
         throw new Error("update interval must be at least 10 ms");
       sim = new ModbusSimulator({
         units,
+        framing: parseModbusTransport(def.transport),
         generators: parseGenerators(def.generators ?? [], units),
         identification: identificationObjects(def),
         unknownUnit: def.unknownUnit === "gateway" ? "gateway" : "silent",

@@ -12,6 +12,8 @@ RED.nodes.registerType("datacoll-modbus-server", {
       validate: RED.validators.regex(/^\s*\d{1,3}(\s*[,; ]\s*\d{1,3})*\s*$/),
     },
     updateMs: { value: 1000, required: true, validate: RED.validators.number() },
+    // How frames are carried (issue #20); a simulator saved before the setting is "tcp" (migration 2).
+    transport: { value: "tcp" },
     // Seconds a client may send nothing before it is disconnected; 0 = never (issue #21).
     idleTimeout: {
       value: 30,

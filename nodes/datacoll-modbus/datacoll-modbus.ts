@@ -16,6 +16,8 @@ interface ModbusDef extends NodeDef {
   backoff: string;
   backoffMax: string;
   acceptRewrittenUnit: boolean;
+  /** "tcp" or "rtu-over-tcp"; flows saved before the setting get "tcp" (migration 1). */
+  transport?: string;
 }
 
 export = function register(RED: NodeAPI): void {

@@ -15,7 +15,7 @@ RED.nodes.registerType("datacoll-modbus", {
     backoff: { value: 1000, required: true, validate: RED.validators.number() },
     backoffMax: { value: 30000, required: true, validate: RED.validators.number() },
     acceptRewrittenUnit: { value: false },
-    // No field yet: the only transport is TCP. Kept so a device saves it (migration 1, issue #20).
+    // How frames are carried (issue #20); a device saved before the setting is "tcp" (migration 1).
     transport: { value: "tcp" },
   },
   label: function () {
@@ -25,6 +25,12 @@ RED.nodes.registerType("datacoll-modbus", {
     var node = this;
     $("#node-config-input-port").spinner({ min: 1, max: 65535 });
     $("#node-config-input-inFlight").spinner({ min: 1, max: 64 });
+    // RTU has no transaction id, so only one request is on the wire whatever this says (help).
+    $("#node-config-input-transport")
+      .on("change", function () {
+        $("#node-config-input-inFlight").spinner($(this).val() === "rtu-over-tcp" ? "disable" : "enable");
+      })
+      .trigger("change");
     // The unit id is only for the test (a device serves many units); it is not saved with the node.
     $("#datacoll-modbus-test").on("click", function () {
       var out = $("#datacoll-modbus-test-result");
@@ -40,6 +46,7 @@ RED.nodes.registerType("datacoll-modbus", {
           host: field("host"),
           port: field("port"),
           timeout: field("timeout"),
+          transport: field("transport"),
           unit: $("#datacoll-modbus-test-unit").val(),
         }),
       })

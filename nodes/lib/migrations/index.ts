@@ -8,6 +8,7 @@ import { iec104WindowNames } from "./iec104-1-window-names";
 import { iec104ServerIdleTimeout } from "./iec104-server-1-idle-timeout";
 import { modbusTransport } from "./modbus-1-transport";
 import { modbusServerIdleTimeout } from "./modbus-server-1-idle-timeout";
+import { modbusServerTransport } from "./modbus-server-2-transport";
 import type { MigrationTable } from "./types";
 
 export const MIGRATIONS: MigrationTable = {
@@ -22,6 +23,6 @@ export const MIGRATIONS: MigrationTable = {
   "datacoll-formula": [],
   "datacoll-save": [],
   "datacoll-api": [],
-  "datacoll-modbus-server": [modbusServerIdleTimeout],
+  "datacoll-modbus-server": [modbusServerIdleTimeout, modbusServerTransport],
   "datacoll-iec104-server": [iec104ServerIdleTimeout],
 };

@@ -1,12 +1,13 @@
 /**
- * The process-wide set of Modbus TCP connections, one per host:port, shared by every node and by the
- * manager. The first user's options make the connection; later users of the same host:port share it
- * as it is (a device answers on one socket whatever the node that asked).
+ * The process-wide set of Modbus connections over TCP (MBAP or RTU framed), one per host:port, shared
+ * by every node and by the manager. The first user's options make the connection; later users of the
+ * same host:port share it as it is (a device answers on one socket whatever the node that asked).
  */
 import { DataCollError } from "../errors";
 import { ModbusClient } from "./client";
 import { wholeSetting } from "../settings";
 import type { ModbusSessionOptions } from "../../protocols/modbus/session/client-session";
+import { isModbusFraming, type ModbusFraming } from "../../protocols/modbus/codec/framing";
 import type { ConnectionOptions } from "../../transport/connection";
 import { SharedPool, type PoolLease } from "../runtime/shared-pool";
 
@@ -26,6 +27,8 @@ export interface RawModbusDeviceSettings {
   readonly backoff?: unknown;
   readonly backoffMax?: unknown;
   readonly acceptRewrittenUnit?: unknown;
+  /** "tcp" (MBAP, the default and the meaning of a device saved without it) or "rtu-over-tcp". */
+  readonly transport?: unknown;
 }
 
 // Numbers are read the one way settings are (core/settings.ts).
@@ -42,17 +45,29 @@ export function parseModbusDeviceSettings(raw: RawModbusDeviceSettings): ModbusD
   if (backoffMax < backoff) {
     throw new DataCollError("invalid", "backoffMax must not be less than backoff", "backoffMax");
   }
+  const framing = parseModbusTransport(raw.transport);
+  const inFlight = int(raw.inFlight, "inFlight", 1, 1, 64);
   return {
     host,
     port: int(raw.port, "port", 502, 1, 65535),
     session: {
+      framing,
       timeoutMs: int(raw.timeout, "timeout", 1000, 10, 600_000),
-      maxInFlight: int(raw.inFlight, "inFlight", 1, 1, 64),
+      // RTU has no transaction id to match more than one reply; the in-flight setting is for MBAP
+      // only (help says so), so a device switched to RTU keeps working with the number it had.
+      maxInFlight: framing === "rtu-over-tcp" ? 1 : inFlight,
       maxQueue: int(raw.queueSize, "queueSize", 1000, 1, 1_000_000),
       acceptRewrittenUnitId: raw.acceptRewrittenUnit === true || raw.acceptRewrittenUnit === "true",
     },
     connection: { reconnectInitialMs: backoff, reconnectMaxMs: backoffMax },
   };
+}
+
+/** A device's or simulator's transport setting; absent (a flow saved before it) means "tcp". */
+export function parseModbusTransport(raw: unknown): ModbusFraming {
+  if (raw === undefined || raw === "") return "tcp";
+  if (isModbusFraming(raw)) return raw;
+  throw new DataCollError("invalid", 'transport must be "tcp" or "rtu-over-tcp"', "transport");
 }
 
 const pool = new SharedPool<ModbusClient>((client) => client.close());

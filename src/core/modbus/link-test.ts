@@ -10,23 +10,32 @@ import { oneAttempt, probe, type LinkTestAnswer } from "../link-test";
 import { ModbusClient, ModbusRequestError } from "./client";
 import { describeException } from "../../protocols/modbus/codec/exceptions";
 import { parseModbusDeviceSettings } from "./devices";
+import type { ModbusFraming } from "../../protocols/modbus/codec/framing";
 
 export interface ModbusLinkTest {
   readonly host: string;
   readonly port: number;
   readonly timeoutMs: number;
   readonly unit: number;
+  /** The dialog's transport: the test speaks the framing the device will. */
+  readonly framing: ModbusFraming;
 }
 
 /** The dialog's fields, validated as the device node validates them; the error names the field. */
 export function parseModbusLinkTest(raw: Readonly<Record<string, unknown>>): ModbusLinkTest {
-  const s = parseModbusDeviceSettings({ host: raw.host, port: raw.port, timeout: raw.timeout });
+  const s = parseModbusDeviceSettings({
+    host: raw.host,
+    port: raw.port,
+    timeout: raw.timeout,
+    transport: raw.transport,
+  });
   const u = raw.unit;
   const unit = u === undefined || u === null || u === "" ? 1 : Number(String(u).trim());
   if (!Number.isInteger(unit) || unit < 0 || unit > 255) {
     throw new DataCollError("invalid", "unit must be a whole number from 0 to 255", "unit");
   }
-  return { host: s.host, port: s.port, timeoutMs: s.session.timeoutMs ?? 1000, unit };
+  const framing = s.session.framing ?? "tcp";
+  return { host: s.host, port: s.port, timeoutMs: s.session.timeoutMs ?? 1000, unit, framing };
 }
 
 type ReadOutcome =
@@ -35,7 +44,7 @@ type ReadOutcome =
 /** Connect, read one register, close. Never throws: the answer is for a person. */
 export async function testModbusLink(t: ModbusLinkTest): Promise<LinkTestAnswer> {
   const client = ModbusClient.tcp(t.host, t.port, {
-    session: { timeoutMs: t.timeoutMs },
+    session: { timeoutMs: t.timeoutMs, framing: t.framing },
     connection: oneAttempt(t.timeoutMs),
   });
   return probe(client, { ...t, service: "a Modbus TCP device" }, async (ended) => {

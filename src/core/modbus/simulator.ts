@@ -1,11 +1,11 @@
 /**
- * The one Modbus TCP simulator: the strict server core (src/protocols/modbus/server.ts) on a real port,
- * naming itself by the identification objects a user gives it (FC 43/14).
- * `startModbusSimulator` serves any core a caller fills itself (loopback and fault tests, the benchmark's
- * simulator process); `ModbusSimulator` is the `datacoll-modbus-server` node's simulator on top of it: typed
- * values written into its tables by address text (`HR0:float32`, `C5`, ...), and generators that move values
- * over time (constant, ramp, sine, random walk) on one timer. Time and randomness are injected so tests
- * drive them.
+ * The one Modbus simulator: the strict server core (src/protocols/modbus/server.ts) on a real port, MBAP
+ * framed or RTU over TCP (`framing`, issue #20). `startModbusSimulator` serves any core a caller fills
+ * itself (loopback and fault tests, the benchmark's simulator process); `ModbusSimulator` is the
+ * `datacoll-modbus-server` node's simulator on top of it: typed values written into its tables by address
+ * text (`HR0:float32`, `C5`, ...), and generators that move values over time (constant, ramp, sine,
+ * random walk) on one timer. It names itself by the identification objects a user gives it
+ * (FC 43/14). Time and randomness are injected so tests drive them.
  */
 import { rowNumber } from "../runtime/table-cells";
 import { DataCollError, errorMessage } from "../errors";
@@ -23,6 +23,7 @@ import {
   checkDeviceIdObjects,
   type DeviceIdObject,
 } from "../../protocols/modbus/codec/device-id";
+import type { ModbusFraming } from "../../protocols/modbus/codec/framing";
 import { listenTcp, type TcpServerHandle } from "../../transport/tcp-server";
 import type { Clock, TimerHandle } from "../../transport/connection";
 
@@ -49,6 +50,8 @@ export interface ListenOptions {
   readonly partialFrameTimeoutMs?: number;
   /** The clock of those timeouts. Default the wall clock. */
   readonly clock?: Clock;
+  /** How requests and replies are framed: Modbus TCP (default) or RTU over TCP, as a serial gateway. */
+  readonly framing?: ModbusFraming;
 }
 
 export function startModbusSimulator(core: ModbusServerCore, opts: ListenOptions): Promise<TcpServerHandle> {
@@ -60,7 +63,7 @@ export function startModbusSimulator(core: ModbusServerCore, opts: ListenOptions
     partialFrameTimeoutMs: opts.partialFrameTimeoutMs ?? MODBUS_PARTIAL_FRAME_TIMEOUT_MS,
     clock: opts.clock,
     onConnection: (peer) => {
-      const conn = core.connection();
+      const conn = core.connection(opts.framing);
       return {
         pendingFrame: () => conn.pendingFrame,
         data: (bytes) => {
@@ -215,6 +218,8 @@ export interface SimulatorOptions {
   /** Generators and the connection timeouts both run on it. */
   readonly clock: Clock;
   readonly random?: () => number;
+  /** Default "tcp" (MBAP). */
+  readonly framing?: ModbusFraming;
 }
 
 export class ModbusSimulator {
@@ -251,6 +256,7 @@ export class ModbusSimulator {
       idleTimeoutMs: this.opts.idleTimeoutMs,
       maxConnections: this.opts.maxConnections,
       clock: this.opts.clock,
+      framing: this.opts.framing,
     });
     if ((this.opts.generators ?? []).length > 0) this.schedule();
     return this.server.port;

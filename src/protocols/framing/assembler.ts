@@ -80,6 +80,14 @@ export interface FrameSpec<F extends object> {
    * here.
    */
   readonly decode: (bytes: Buffer, offset: number, size: number) => F | string;
+  /**
+   * What a malformed frame does to the stream. Unset (or false): the stream has lost its framing and
+   * stays broken until `reset()` — right for a length field (MBAP, APCI), where nothing after a bad
+   * header can be trusted. True: the assembler drops one octet and reads again from the next, so
+   * garbage is dropped and the stream resynchronises on the next good frame — right for RTU and ASCII,
+   * whose frames carry their own check (CRC, LRC) and no length an error could have corrupted for good.
+   */
+  readonly resync?: boolean;
 }
 
 /** One frame read from the front of a buffer and the octets it used, a request for more, or an error. */
@@ -161,13 +169,17 @@ const EMPTY = Buffer.alloc(0);
  *
  * After a framing error it discards everything it holds and keeps answering with that error until
  * `reset()`: the caller is expected to drop the connection, since octets after a bad header are not
- * frames anyone can trust.
+ * frames anyone can trust. A framing with `resync` instead drops the offending octet and goes on.
  */
 export class FrameAssembler<F extends object> {
   private pending: Buffer = EMPTY;
   private broken: FramingError | undefined;
   /** Frames handed out since the last reset: the ordinal of the frame the held tail belongs to. */
   private completed = 0;
+  private droppedCount = 0;
+  /** Garbage was dropped and no good frame has come since (resynchronising framings). */
+  private resyncing = false;
+  private lastDrop: FramingError | undefined;
 
   constructor(private readonly spec: FrameSpec<F>) {}
 
@@ -180,17 +192,65 @@ export class FrameAssembler<F extends object> {
       // measure + decode rather than readFrame: no result object per frame, only the frame itself.
       const size = measureFrame(this.spec, buf, offset);
       if (typeof size !== "number") {
-        if (size.kind === "need-more") break;
+        if (size.kind === "need-more") {
+          const next = this.resyncing ? this.findFrame(buf, offset + 1) : undefined;
+          if (next === undefined) break;
+          this.droppedCount += next - offset;
+          offset = next;
+          continue;
+        }
+        if (this.spec.resync === true) {
+          offset = this.skip(offset, size.error);
+          continue;
+        }
         return this.fail(frames, size.error);
       }
       const frame = this.spec.decode(buf, offset, size);
-      if (typeof frame === "string") return this.fail(frames, badFrame(frame).error);
+      if (typeof frame === "string") {
+        if (this.spec.resync === true) {
+          offset = this.skip(offset, badFrame(frame).error);
+          continue;
+        }
+        return this.fail(frames, badFrame(frame).error);
+      }
       frames.push(frame);
+      this.resyncing = false;
       offset += size;
     }
     this.completed += frames.length;
     this.pending = offset === buf.length ? EMPTY : Buffer.from(buf.subarray(offset));
     return { kind: "frames", frames };
+  }
+
+  // Resynchronising: the octet at `offset` cannot start a frame, so it is garbage; the next may.
+  private skip(offset: number, error: FramingError): number {
+    this.droppedCount++;
+    this.lastDrop = error;
+    this.resyncing = true;
+    return offset + 1;
+  }
+
+  /**
+   * While resynchronising, octets after garbage may read as the start of a frame longer than what
+   * follows (a byte count in noise), which would hold the good frames behind it until enough octets
+   * came. So, only then, look further on for a whole frame that checks out (its CRC); the offset of the
+   * first one, or undefined. Not done on a healthy stream, where a frame split across chunks is normal
+   * and its data could, rarely, look like a frame of its own.
+   */
+  private findFrame(buf: Buffer, from: number): number | undefined {
+    for (let at = from; at < buf.length; at++) {
+      const size = measureFrame(this.spec, buf, at);
+      if (typeof size === "number" && typeof this.spec.decode(buf, at, size) !== "string") return at;
+    }
+    return undefined;
+  }
+
+  /**
+   * Octets dropped as garbage since the assembler was made (resynchronising framings only), and why
+   * the last one was: for a counter and a log line, since the stream itself goes on.
+   */
+  get dropped(): { readonly octets: number; readonly last: FramingError | undefined } {
+    return { octets: this.droppedCount, last: this.lastDrop };
   }
 
   private fail(frames: readonly F[], error: FramingError): AssembleResult<F> {
@@ -219,5 +279,6 @@ export class FrameAssembler<F extends object> {
     this.pending = EMPTY;
     this.broken = undefined;
     this.completed = 0;
+    this.resyncing = false;
   }
 }

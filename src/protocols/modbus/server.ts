@@ -13,8 +13,11 @@
  *   exactly the data asked for — never truncated.
  * - Nothing a client sends can make it throw. A bad MBAP header loses the framing: the connection is
  *   closed rather than guessed at, since the octets after it cannot be trusted to be frames.
+ * - The tables do not depend on the framing; each connection has its own (`connection(framing)`, issue
+ *   #20): MBAP, or RTU over TCP as a serial gateway speaks it, where garbage and bad CRCs are dropped
+ *   (a serial device ignores a frame that fails its CRC, Serial Line §2.4.1) and the stream goes on.
  */
-import { MbapAssembler, encodeMbap, type MbapFrame } from "./codec/mbap";
+import { aduCodec, encodeAdu, type Adu, type AduCodec, type ModbusFraming } from "./codec/framing";
 import { ExceptionCode, encodeException } from "./codec/exceptions";
 import { applyMask, decodeRequest, encodeReply, requestCount, type AddressedRequest } from "./codec/pdu";
 import { answerDeviceId, checkDeviceIdObjects, type DeviceIdObject } from "./codec/device-id";
@@ -144,14 +147,14 @@ export class ModbusServerCore {
   }
 
   /** A new connection's framing state; feed it the connection's bytes. */
-  connection(): ServerConnection {
-    return new ServerConnection(this);
+  connection(framing: ModbusFraming = "tcp"): ServerConnection {
+    return new ServerConnection(this, framing);
   }
 
-  /** The reply frame to one request frame, or undefined when it is not for us. */
-  handleFrame(frame: MbapFrame): Buffer | undefined {
+  /** The reply frame, in `framing`, to one request frame, or undefined when it is not for us. */
+  handleFrame(frame: Adu, framing: ModbusFraming = "tcp"): Buffer | undefined {
     this.counters.requests++;
-    const reply = (pdu: Buffer): Buffer => encodeMbap(frame.transactionId, frame.unitId, pdu);
+    const reply = (pdu: Buffer): Buffer => encodeAdu(framing, frame.transactionId ?? 0, frame.unitId, pdu);
     const fc = frame.pdu.length > 0 ? frame.pdu[0] : 0;
     const tables = this.unitTables.get(frame.unitId);
     if (tables === undefined) {
@@ -249,9 +252,14 @@ export interface ServerOutput {
 }
 
 export class ServerConnection {
-  private readonly assembler = new MbapAssembler();
+  private readonly assembler: AduCodec;
 
-  constructor(private readonly core: ModbusServerCore) {}
+  constructor(
+    private readonly core: ModbusServerCore,
+    private readonly framing: ModbusFraming = "tcp",
+  ) {
+    this.assembler = aduCodec(framing, "request");
+  }
 
   /**
    * The request frame of which only the start has arrived, by ordinal, or undefined. The simulator closes
@@ -265,12 +273,12 @@ export class ServerConnection {
     const r = this.assembler.push(bytes);
     const replies: Buffer[] = [];
     for (const frame of r.frames) {
-      const reply = this.core.handleFrame(frame);
+      const reply = this.core.handleFrame(frame, this.framing);
       if (reply !== undefined) replies.push(reply);
     }
-    if (r.kind === "malformed") {
+    if (r.lost !== undefined) {
       this.core.countMalformed();
-      return { replies, close: r.reason };
+      return { replies, close: r.lost };
     }
     return { replies };
   }

@@ -223,4 +223,28 @@ describe("frame assembler", () => {
     if (r.kind === "frame") assert.deepEqual([r.size, r.frame.unitId, r.frame.transactionId], [15, 0x11, 1]);
     assert.deepEqual(readFrame(MBAP_FRAMING, stream.subarray(0, 3), 0), { kind: "need-more", need: 4 });
   });
+
+  it("with resync, drops what cannot start a frame octet by octet, counts it, and never breaks", () => {
+    const a = new FrameAssembler({ ...FN_FRAMING, resync: true });
+    // 07: unknown function; 01 aa ff: a whole frame its decoder refuses; then two good frames.
+    const r = a.push(Buffer.from([0x07, 0x01, 0xaa, 0xff, 0x01, 0xaa, 0xbb, 0x02, 0x01, 0x0c]));
+    assert.equal(r.kind, "frames");
+    assert.deepEqual(
+      r.frames.map((f) => [f.fn, f.data.toString("hex")]),
+      [
+        [1, "aabb"],
+        [2, "010c"],
+      ],
+    );
+    assert.equal(a.dropped.octets, 4);
+    assert.equal(a.dropped.last?.code, "bad-header");
+    // A size out of bounds is garbage too: 02 09 claims 11 octets (maximum 8).
+    const again = a.push(Buffer.from([0x02, 0x09, 0x01, 0x0d, 0x0e]));
+    assert.deepEqual(
+      again.frames.map((f) => f.fn),
+      [1],
+    );
+    assert.equal(a.dropped.last?.code, "bad-header");
+    assert.equal(a.buffered, 0);
+  });
 });

@@ -40,6 +40,13 @@
  * - A reply that does not answer its request (wrong function, wrong length, wrong echo) rejects that
  *   request ("malformed-reply"); the MBAP framing is intact so the connection stays. A bad MBAP header
  *   loses the framing, so the session asks the transport to close the connection.
+ * - The framing is an option (`framing`, issue #20) and the session sees it only through the codec
+ *   (codec/framing.ts). With "rtu-over-tcp" there is no transaction id: one request is on the wire at a
+ *   time (`maxInFlight` must be 1) and a frame answers the request on the wire. A frame from another
+ *   unit or for another function — a late reply to a request that timed out — is discarded and counted,
+ *   not taken as the answer. After a timeout the octets held are dropped, since over TCP the reply
+ *   timeout is the only silence that can end a frame garbage made look long. Garbage is dropped by the
+ *   framer and counted (`droppedOctets`); it never closes the connection.
  */
 import type { TimeSource } from "../../clock";
 import {
@@ -51,7 +58,7 @@ import {
   wholeNumber,
   type OptionCheck,
 } from "../../options";
-import { MbapAssembler, encodeMbap } from "../codec/mbap";
+import { aduCodec, isModbusFraming, type AduCodec, type ModbusFraming } from "../codec/framing";
 import {
   decodeReply,
   encodeRequest,
@@ -77,6 +84,8 @@ export interface ModbusSessionOptions {
   readonly acceptRewrittenUnitId: boolean;
   /** Reconnect after this many timeouts in a row with nothing received; 0 never does. */
   readonly reconnectAfterTimeouts: number;
+  /** How PDUs are framed on the stream: Modbus TCP (MBAP) or RTU over TCP. */
+  readonly framing: ModbusFraming;
 }
 
 export const DEFAULT_SESSION_OPTIONS: ModbusSessionOptions = Object.freeze({
@@ -88,6 +97,7 @@ export const DEFAULT_SESSION_OPTIONS: ModbusSessionOptions = Object.freeze({
   unitBackoffMaxMs: 30000,
   acceptRewrittenUnitId: false,
   reconnectAfterTimeouts: 3,
+  framing: "tcp",
 });
 
 /** The first option out of range, with a sentence saying why, or undefined when all are fine. */
@@ -112,6 +122,17 @@ export function checkSessionOptions(o: ModbusSessionOptions): OptionCheck<keyof 
       0,
       undefined,
       "never",
+    ),
+    rule(
+      "framing",
+      isModbusFraming(o.framing),
+      `framing ${String(o.framing)} is not "tcp" or "rtu-over-tcp"`,
+    ),
+    // RTU has no transaction id to tell two replies apart (Serial Line §2.1: one request at a time).
+    rule(
+      "maxInFlight",
+      o.framing !== "rtu-over-tcp" || o.maxInFlight === 1,
+      `RTU over TCP has no transaction id, so only 1 request can be on the wire (not ${o.maxInFlight})`,
     ),
   );
 }
@@ -155,6 +176,8 @@ export interface ModbusSessionStats {
   queueOverflows: number;
   /** Requests failed fast because their unit was backed off. */
   backoffRejects: number;
+  /** Octets the framer dropped as garbage (RTU resynchronising on its CRC). */
+  droppedOctets: number;
 }
 
 interface Pending {
@@ -190,7 +213,7 @@ export class ModbusClientSession {
   private readonly inFlight = new Map<number, InFlight>();
   private readonly backoff = new Map<number, UnitBackoff>();
   private readonly timedOut: number[] = [];
-  private readonly assembler = new MbapAssembler();
+  private readonly codec: AduCodec;
   private connected = false;
   /** Timeouts since a frame was last received on this connection. */
   private silentTimeouts = 0;
@@ -209,6 +232,7 @@ export class ModbusClientSession {
     malformedReplies: 0,
     queueOverflows: 0,
     backoffRejects: 0,
+    droppedOctets: 0,
   };
 
   /** `clock` is the one the transport driving this session uses, so deadlines agree with its timer. */
@@ -220,10 +244,11 @@ export class ModbusClientSession {
     const problem = checkSessionOptions(o);
     if (problem !== undefined) throw new RangeError(problem.message);
     this.options = Object.freeze(o);
+    this.codec = aduCodec(o.framing, "response");
   }
 
   get stats(): Readonly<ModbusSessionStats> {
-    return { ...this.counters };
+    return { ...this.counters, droppedOctets: this.codec.droppedOctets };
   }
 
   get queued(): number {
@@ -293,14 +318,14 @@ export class ModbusClientSession {
     const now = this.clock.now();
     this.connected = true;
     this.silentTimeouts = 0;
-    this.assembler.reset();
+    this.codec.reset();
     return this.pump(now);
   }
 
   onDisconnected(): readonly ModbusSessionAction[] {
     const now = this.clock.now();
     this.connected = false;
-    this.assembler.reset();
+    this.codec.reset();
     const actions: ModbusSessionAction[] = [];
     const requeue: Pending[] = [];
     for (const f of this.inFlight.values()) {
@@ -336,14 +361,15 @@ export class ModbusClientSession {
 
   onData(bytes: Uint8Array): readonly ModbusSessionAction[] {
     const now = this.clock.now();
-    const r = this.assembler.push(bytes);
+    const r = this.codec.push(bytes);
     const actions: ModbusSessionAction[] = [];
     // Any frame, even a late or stray one, shows the peer is there.
     if (r.frames.length > 0) this.silentTimeouts = 0;
     for (const frame of r.frames) {
-      const f = this.inFlight.get(frame.transactionId);
-      if (f === undefined) {
-        if (this.timedOut.includes(frame.transactionId)) this.counters.lateReplies++;
+      const tid = frame.transactionId ?? this.onlyOnWire();
+      const f = tid === undefined ? undefined : this.inFlight.get(tid);
+      if (tid === undefined || f === undefined) {
+        if (tid !== undefined && this.timedOut.includes(tid)) this.counters.lateReplies++;
         else this.counters.unknownReplies++;
         continue;
       }
@@ -351,7 +377,12 @@ export class ModbusClientSession {
         this.counters.unitMismatches++;
         continue;
       }
-      this.inFlight.delete(frame.transactionId);
+      if (frame.transactionId === undefined && !answersFunction(f.pending.pdu, frame.pdu)) {
+        // Matched by order only: another function's reply is a late one, not this request's answer.
+        this.counters.lateReplies++;
+        continue;
+      }
+      this.inFlight.delete(tid);
       // Any answer, even an exception or a malformed one, proves the unit is alive.
       this.backoff.delete(f.pending.unit);
       const reply = decodeReply(f.pending.request, frame.pdu);
@@ -371,8 +402,8 @@ export class ModbusClientSession {
         );
       }
     }
-    if (r.kind === "malformed") {
-      actions.push({ type: "close", reason: `lost Modbus framing: ${r.reason}` });
+    if (r.lost !== undefined) {
+      actions.push({ type: "close", reason: `lost Modbus framing: ${r.lost}` });
       return actions;
     }
     actions.push(...this.pump(now));
@@ -394,6 +425,9 @@ export class ModbusClientSession {
         this.fail(f.pending.id, "timeout", `unit ${unit}: no reply within ${f.pending.timeoutMs} ms`),
       );
       backedOff = this.backOff(unit, now) || backedOff;
+      // Without a transaction id, octets held for the request that timed out would be read as the
+      // start of the next reply; its deadline is the silence that ends them.
+      if (!this.codec.hasTransactionId) this.codec.reset();
     }
     if (backedOff) actions.push(...this.rejectBackedOff(now));
     const limit = this.options.reconnectAfterTimeouts;
@@ -492,6 +526,12 @@ export class ModbusClientSession {
     return actions;
   }
 
+  /** The transaction id of the one request on the wire, for framings that match replies by order. */
+  private onlyOnWire(): number | undefined {
+    for (const tid of this.inFlight.keys()) return tid;
+    return undefined;
+  }
+
   private allocateTid(): number {
     // Skip ids still on the wire; with at most 65535 in flight a free one always exists.
     for (;;) {
@@ -516,8 +556,13 @@ export class ModbusClientSession {
       const tid = this.allocateTid();
       p.sends++;
       this.inFlight.set(tid, { pending: p, deadline: now + p.timeoutMs });
-      actions.push({ type: "write", bytes: encodeMbap(tid, p.unit, p.pdu) });
+      actions.push({ type: "write", bytes: this.codec.encode(tid, p.unit, p.pdu) });
     }
     return actions;
   }
+}
+
+/** Whether a reply PDU is for the request's function: the same code, or it with the exception bit. */
+function answersFunction(requestPdu: Buffer, replyPdu: Buffer): boolean {
+  return replyPdu.length > 0 && (replyPdu[0] & 0x7f) === requestPdu[0];
 }

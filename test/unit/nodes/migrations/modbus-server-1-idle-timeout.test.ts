@@ -45,12 +45,13 @@ describe("datacoll-modbus-server migration 1 (idle timeout)", function () {
     });
   });
 
-  it("brings a 0.1.0 simulator to version 1 through the table, without changing the saved copy", function () {
+  it("brings a 0.1.0 simulator through the table (1, then 2), without changing the saved copy", function () {
     const copy = structuredClone(saved);
     assert.deepEqual(migrateConfig(MIGRATIONS, "datacoll-modbus-server", saved).config, {
       ...saved,
       idleTimeout: 30,
-      version: 1,
+      transport: "tcp",
+      version: 2,
     });
     assert.deepEqual(saved, copy);
   });

@@ -31,10 +31,10 @@ describe("flow migration table", function () {
     }
   });
 
-  it("puts the Modbus and IEC 104 devices and simulators at version 1 and the other nodes at 0", function () {
+  it("puts the devices and the IEC 104 simulator at version 1, the Modbus simulator at 2, the others at 0", function () {
     assert.equal(currentVersion(MIGRATIONS, "datacoll-modbus"), 1);
     assert.equal(currentVersion(MIGRATIONS, "datacoll-iec104"), 1);
-    assert.equal(currentVersion(MIGRATIONS, "datacoll-modbus-server"), 1);
+    assert.equal(currentVersion(MIGRATIONS, "datacoll-modbus-server"), 2);
     assert.equal(currentVersion(MIGRATIONS, "datacoll-iec104-server"), 1);
     assert.equal(currentVersion(MIGRATIONS, "datacoll-poll"), 0);
   });

@@ -1,0 +1,131 @@
+/**
+ * The Modbus framings as one choice (issue #20): the client session and the server core take a
+ * `ModbusFraming` and get an `AduCodec` for it, so neither knows which framing runs. Each framing is its
+ * own codec on the shared assembler (mbap.ts, rtu.ts); this file only puts them behind one shape.
+ *
+ * What differs and cannot be hidden is said by the codec: MBAP carries a transaction id, so replies are
+ * matched by it and several requests may be on the wire; RTU has none, so replies are matched by order
+ * and one request at a time (`hasTransactionId`). A broken MBAP header loses the stream; RTU drops
+ * garbage and resynchronises on its CRC.
+ */
+import type { FrameAssembler } from "../../framing/assembler";
+import { MbapAssembler, encodeMbap } from "./mbap";
+import { encodeRtu, rtuAssembler, type RtuDirection, type RtuFrame } from "./rtu";
+
+/** "tcp": Modbus TCP, MBAP-framed; "rtu-over-tcp": RTU frames, CRC and all, carried by a TCP stream. */
+export type ModbusFraming = "tcp" | "rtu-over-tcp";
+
+export const MODBUS_FRAMINGS: readonly ModbusFraming[] = ["tcp", "rtu-over-tcp"];
+
+export function isModbusFraming(v: unknown): v is ModbusFraming {
+  return v === "tcp" || v === "rtu-over-tcp";
+}
+
+/** One application data unit read from the stream: the PDU and whom it is for or from. */
+export interface Adu {
+  /** MBAP's transaction id; absent in framings that have none. */
+  readonly transactionId?: number;
+  readonly unitId: number;
+  /** Function code and data; a view into the received bytes. */
+  readonly pdu: Buffer;
+}
+
+/** What one chunk yielded; `lost` says why the stream lost its framing (the connection should close). */
+export interface AduRead {
+  readonly frames: readonly Adu[];
+  readonly lost?: string;
+}
+
+export interface AduCodec {
+  readonly framing: ModbusFraming;
+  /** Whether replies can be matched by transaction id (otherwise by order, one at a time). */
+  readonly hasTransactionId: boolean;
+  /** Frame a PDU; `transactionId` is ignored by framings without one. */
+  encode(transactionId: number, unitId: number, pdu: Uint8Array): Buffer;
+  push(chunk: Uint8Array): AduRead;
+  /** Octets held back waiting for the rest of a frame. */
+  readonly buffered: number;
+  /** The incomplete frame held, by ordinal (FrameAssembler.pendingFrame). */
+  readonly pendingFrame: number | undefined;
+  /** Octets dropped as garbage so far (resynchronising framings; always 0 for MBAP). */
+  readonly droppedOctets: number;
+  reset(): void;
+}
+
+class MbapCodec implements AduCodec {
+  readonly framing = "tcp";
+  readonly hasTransactionId = true;
+  readonly droppedOctets = 0;
+  private readonly assembler = new MbapAssembler();
+
+  encode(transactionId: number, unitId: number, pdu: Uint8Array): Buffer {
+    return encodeMbap(transactionId, unitId, pdu);
+  }
+
+  push(chunk: Uint8Array): AduRead {
+    const r = this.assembler.push(chunk);
+    return r.kind === "frames" ? r : { frames: r.frames, lost: r.reason };
+  }
+
+  get buffered(): number {
+    return this.assembler.buffered;
+  }
+
+  get pendingFrame(): number | undefined {
+    return this.assembler.pendingFrame;
+  }
+
+  reset(): void {
+    this.assembler.reset();
+  }
+}
+
+class RtuCodec implements AduCodec {
+  readonly framing = "rtu-over-tcp";
+  readonly hasTransactionId = false;
+  private readonly assembler: FrameAssembler<RtuFrame>;
+
+  constructor(direction: RtuDirection) {
+    this.assembler = rtuAssembler(direction);
+  }
+
+  encode(_transactionId: number, unitId: number, pdu: Uint8Array): Buffer {
+    return encodeRtu(unitId, pdu);
+  }
+
+  push(chunk: Uint8Array): AduRead {
+    // RTU resynchronises, so the assembler never reports a lost stream.
+    return { frames: this.assembler.push(chunk).frames };
+  }
+
+  get buffered(): number {
+    return this.assembler.buffered;
+  }
+
+  get pendingFrame(): number | undefined {
+    return this.assembler.pendingFrame;
+  }
+
+  get droppedOctets(): number {
+    return this.assembler.dropped.octets;
+  }
+
+  reset(): void {
+    this.assembler.reset();
+  }
+}
+
+/** Frame a PDU in `framing` (the transaction id is ignored by framings without one). */
+export function encodeAdu(
+  framing: ModbusFraming,
+  transactionId: number,
+  unitId: number,
+  pdu: Uint8Array,
+): Buffer {
+  return framing === "tcp" ? encodeMbap(transactionId, unitId, pdu) : encodeRtu(unitId, pdu);
+}
+
+/** A codec for one end of a connection: a client reads responses, a server reads requests. */
+export function aduCodec(framing: ModbusFraming, reads: RtuDirection): AduCodec {
+  return framing === "tcp" ? new MbapCodec() : new RtuCodec(reads);
+}

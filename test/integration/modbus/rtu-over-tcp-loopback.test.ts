@@ -1,0 +1,104 @@
+/**
+ * RTU over TCP end to end (issue #20): our client with the RTU framing against our simulator serving
+ * RTU over TCP on loopback — reads and writes (the newer function codes too), an exception, a unit that is not there timing out alone,
+ * and a raw peer's garbage dropped without losing the connection.
+ */
+import assert from "node:assert/strict";
+import net from "node:net";
+import { ModbusClient, ModbusRequestError } from "../../../src/core/modbus/client";
+import { startModbusSimulator } from "../../../src/core/modbus/simulator";
+import { ModbusServerCore } from "../../../src/protocols/modbus/server";
+import { encodeRtu } from "../../../src/protocols/modbus/codec/rtu";
+import type { TcpServerHandle } from "../../../src/transport/tcp-server";
+import { expectNoLeaks, snapshotResources, type Snapshot } from "../../support/leaks";
+import { hex } from "../../fixtures/modbus/frames";
+
+describe("modbus RTU over TCP: our client against our simulator", () => {
+  let before: Snapshot;
+  let core: ModbusServerCore;
+  let sim: TcpServerHandle;
+  let client: ModbusClient;
+
+  beforeEach(async () => {
+    before = snapshotResources();
+    core = new ModbusServerCore({ units: [1, 2] });
+    sim = await startModbusSimulator(core, { port: 0, framing: "rtu-over-tcp" });
+    client = ModbusClient.tcp("127.0.0.1", sim.port, { session: { framing: "rtu-over-tcp" } });
+    client.start();
+    await client.whenConnected();
+  });
+
+  afterEach(async () => {
+    client.close();
+    await sim.close();
+    await expectNoLeaks(before);
+  });
+
+  it("reads and writes every table, many requests queued at once", async () => {
+    core.unit(1).inputRegisters.set([7, 8, 9], 100);
+    core.unit(2).discreteInputs[3] = 1;
+    await client.writeMultipleRegisters(1, 10, [1, 2, 3]);
+    await client.writeSingleCoil(2, 5, true);
+    const reads = await Promise.all([
+      client.readHoldingRegisters(1, 10, 3),
+      client.readInputRegisters(1, 100, 3),
+      client.readDiscreteInputs(2, 0, 4),
+      client.readCoils(2, 4, 2),
+      ...Array.from({ length: 20 }, () => client.readHoldingRegisters(1, 11, 1)),
+    ]);
+    assert.deepEqual(reads.slice(0, 4), [
+      [1, 2, 3],
+      [7, 8, 9],
+      [false, false, false, true],
+      [false, true],
+    ]);
+    assert.ok(reads.slice(4).every((r) => (r as number[])[0] === 2));
+  });
+
+  it("frames the function codes beyond the eight: 22, 23, 43/14 and 8/00 with one word", async () => {
+    core.unit(1).holdingRegisters.set([0x12, 5, 6], 30);
+    await client.maskWriteRegister(1, 30, 0x00f2, 0x0025);
+    assert.deepEqual(await client.readWriteMultipleRegisters(1, 30, 3, 31, [7, 8]), [0x17, 7, 8]);
+    const id = await client.readDeviceIdentification(2, 1);
+    assert.deepEqual(
+      id.objects.map((o) => o.id),
+      [0, 1, 2],
+    );
+    // The RTU framer sizes an FC 8 request as one data word, as every serial-line sub-function has.
+    assert.deepEqual(await client.diagnosticsEcho(1, [0xa537]), [0xa537]);
+  });
+
+  it("passes an exception and times out a unit that is not there without disturbing the others", async () => {
+    await assert.rejects(
+      client.readHoldingRegisters(1, 65000, 10),
+      (e: unknown) => e instanceof ModbusRequestError && e.failure.exceptionCode === 2,
+    );
+    const lost = client.readHoldingRegisters(7, 0, 1, { timeoutMs: 50 });
+    const fine = client.readHoldingRegisters(2, 0, 1);
+    await assert.rejects(
+      lost,
+      (e: unknown) => e instanceof ModbusRequestError && e.failure.kind === "timeout",
+    );
+    assert.deepEqual(await fine, [0]);
+  });
+
+  it("keeps a raw peer's connection through garbage and answers its next good frame", async () => {
+    core.unit(1).holdingRegisters[0] = 0x4242;
+    const raw = net.connect(sim.port, "127.0.0.1");
+    const got: Buffer[] = [];
+    const want = encodeRtu(1, hex("03 02 4242"));
+    const answered = new Promise<void>((resolve) =>
+      raw.on("data", (d: Buffer) => {
+        got.push(d);
+        if (Buffer.concat(got).length >= want.length) resolve();
+      }),
+    );
+    raw.write(Buffer.concat([Buffer.from("GET / HTTP/1.1\r\n\r\n"), encodeRtu(1, hex("03 0000 0001"))]));
+    await answered;
+    assert.deepEqual(Buffer.concat(got), want);
+    assert.equal(core.stats.malformedStreams, 0);
+    const closed = new Promise<void>((resolve) => raw.on("close", () => resolve()));
+    raw.end();
+    await closed;
+  });
+});
