@@ -3,6 +3,7 @@ import { DataCollError, errorMessage } from "../../src/core/errors";
 import {
   MODBUS_IDLE_TIMEOUT_MS,
   ModbusSimulator,
+  identificationObjects,
   parseGenerators,
   type GeneratorRow,
 } from "../../src/core/modbus/simulator";
@@ -21,6 +22,14 @@ interface ServerDef extends NodeDef {
   idleTimeout?: string | number;
   /** "tcp" (MBAP) or "rtu-over-tcp". Flows before it: migration 2. */
   transport?: string;
+  /** "gateway" answers unknown unit ids with exception 0B; absent in older flows, which stay silent. */
+  unknownUnit?: string;
+  /** Read device identification objects (FC 43/14); absent in flows saved before, which keep the defaults. */
+  vendorName?: string;
+  productCode?: string;
+  revision?: string;
+  productName?: string;
+  modelName?: string;
 }
 
 /** "1, 2,5" → [1, 2, 5]; names the field when a unit id is not 0..255. */
@@ -55,6 +64,8 @@ export = function register(RED: NodeAPI): void {
         units,
         framing: parseModbusTransport(def.transport),
         generators: parseGenerators(def.generators ?? [], units),
+        identification: identificationObjects(def),
+        unknownUnit: def.unknownUnit === "gateway" ? "gateway" : "silent",
         updateMs,
         idleTimeoutMs:
           def.idleTimeout === undefined || def.idleTimeout === ""

@@ -25,6 +25,14 @@ RED.nodes.registerType("datacoll-modbus-server", {
           : false;
       },
     },
+    // Unknown unit ids: "silent" as a device on a network, or exception 0B as a gateway (issue #20).
+    unknownUnit: { value: "silent" },
+    // Read device identification objects (FC 43/14); blank basic ones answer the simulator's defaults.
+    vendorName: { value: "" },
+    productCode: { value: "" },
+    revision: { value: "" },
+    productName: { value: "" },
+    modelName: { value: "" },
     generators: {
       value: [],
       validate: function (rows) {

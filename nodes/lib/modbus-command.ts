@@ -1,6 +1,7 @@
 /**
  * The Modbus side of the command node: a typed, scaled write of one point (the node's address, else
- * msg.address or msg.topic) to the device's shared client; the result leaves as the message. The IEC 104
+ * msg.address or msg.topic) to the device's shared client, or of consecutive points from an array
+ * payload in one multiple write; the result leaves as the message. The IEC 104
  * side is iec104-command.ts; the node file only picks one.
  */
 import type { Node, NodeAPI, NodeMessageInFlow } from "node-red";
@@ -10,7 +11,7 @@ import {
   parsePointAddress,
   type ModbusPointAddress,
 } from "../../src/core/modbus/point-address";
-import { writePoint } from "../../src/core/modbus/write-point";
+import { writePoint, writePoints } from "../../src/core/modbus/write-point";
 import { numberOr, scalingOf } from "./command-scaling";
 import { isModbusDeviceNode } from "./modbus-device";
 import { connectionStatus, errorStatus, shorten, showConfigError } from "./status";
@@ -60,7 +61,10 @@ export function runModbusCommand(RED: NodeAPI, node: Node, def: ModbusCommandDef
       done(err instanceof Error ? err : new Error(String(err)));
       return;
     }
-    writePoint(client, target, point, msg.payload, { scaling })
+    const write = Array.isArray(msg.payload)
+      ? writePoints(client, target, point, msg.payload, { scaling })
+      : writePoint(client, target, point, msg.payload, { scaling });
+    write
       .then((req) => {
         writes++;
         node.status(connectionStatus("connected", `${writes} written`));

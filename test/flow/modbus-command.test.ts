@@ -62,6 +62,29 @@ describe("datacoll-command writing to datacoll-modbus-server", function () {
     assert.deepEqual(outs[0].payload.written, [0x0000, 0x4248]);
   });
 
+  it("writes a msg.payload array with one multiple write: 15 for coils, 16 for typed registers", async function () {
+    await load({});
+    const cmd = helper.getNode("cmd");
+    cmd.receive({ address: "C20", payload: [true, false, true] });
+    await until(() => outs.length === 1, 3000, "the coils write");
+    cmd.receive({ address: "HR30:int32", payload: [-1, 65536] });
+    await until(() => outs.length === 2, 3000, "the registers write");
+    assert.deepEqual(
+      outs.map((o) => [o.payload.fn, o.payload.written]),
+      [
+        ["writeMultipleCoils", [true, false, true]],
+        ["writeMultipleRegisters", [0xffff, 0xffff, 0x0001, 0x0000]],
+      ],
+    );
+    assert.deepEqual(writes, [
+      { unit: 1, table: "coils", address: 20, count: 3, values: [true, false, true] },
+      { unit: 1, table: "holdingRegisters", address: 30, count: 4, values: [0xffff, 0xffff, 1, 0] },
+    ]);
+    cmd.receive({ address: "HR3.1", payload: [true] });
+    await until(() => errors.length === 1, 3000, "the refused bit array");
+    assert.match(errors[0], /bits of a register/);
+  });
+
   it("writes a coil, a single register and a bit of a register from msg.address", async function () {
     await load({});
     const cmd = helper.getNode("cmd");

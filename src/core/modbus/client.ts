@@ -8,6 +8,7 @@
  */
 import { DataCollError } from "../errors";
 import type { ModbusReply, ModbusRequest } from "../../protocols/modbus/codec/pdu";
+import type { DeviceIdObject } from "../../protocols/modbus/codec/device-id";
 import {
   DEFAULT_SESSION_OPTIONS,
   ModbusClientSession,
@@ -220,6 +221,97 @@ export class ModbusClient {
     await this.request(unit, { fn: "writeMultipleRegisters", address, values }, opts);
   }
 
+  /**
+   * FC 8 sub-function 00 (return query data): the unit echoes `data` unchanged, touching none of its
+   * tables — a commissioning check that the path to the unit and back works. Resolves with the words
+   * echoed, which the session has checked equal to those sent.
+   */
+  async diagnosticsEcho(unit: number, data: readonly number[], opts?: RequestOptions): Promise<number[]> {
+    const reply = await this.request(unit, { fn: "diagnosticsEcho", data }, opts);
+    if (reply.kind !== "echo")
+      throw new DataCollError("modbus-internal", `expected an echo, got ${reply.kind}`);
+    return [...reply.data];
+  }
+
+  /**
+   * FC 43/14, read device identification: every object of the category asked for (1 basic, 2 regular,
+   * 3 extended), following "more follows" over as many exchanges as the device splits them into.
+   */
+  async readDeviceIdentification(
+    unit: number,
+    access: 1 | 2 | 3 = 1,
+    opts?: RequestOptions,
+  ): Promise<{ conformity: number; objects: DeviceIdObject[] }> {
+    const objects: DeviceIdObject[] = [];
+    let objectId = 0;
+    for (;;) {
+      const reply = identification(
+        await this.request(unit, { fn: "readDeviceIdentification", access, objectId }, opts),
+      );
+      objects.push(...reply.objects);
+      if (!reply.moreFollows) return { conformity: reply.conformity, objects };
+      // Each continuation must move forward, or a faulty device would keep us asking for ever.
+      if (reply.nextObjectId <= objectId) {
+        throw new DataCollError(
+          "modbus-malformed-reply",
+          `unit ${unit}: device identification says more follows from object ${reply.nextObjectId}, not after ${objectId}`,
+        );
+      }
+      objectId = reply.nextObjectId;
+    }
+  }
+
+  /** FC 43/14 with access code 04: one identification object's value (exception 02 if it has none). */
+  async readDeviceIdentificationObject(
+    unit: number,
+    objectId: number,
+    opts?: RequestOptions,
+  ): Promise<string> {
+    const reply = identification(
+      await this.request(unit, { fn: "readDeviceIdentification", access: 4, objectId }, opts),
+    );
+    const found = reply.objects.find((o) => o.id === objectId);
+    if (found === undefined) {
+      throw new DataCollError(
+        "modbus-malformed-reply",
+        `unit ${unit}: reply does not carry object ${objectId}`,
+      );
+    }
+    return found.value;
+  }
+
+  /**
+   * FC 22: set the register to (current AND andMask) OR (orMask AND NOT andMask) in one request, so a
+   * bit is changed without the read-modify-write race of two requests.
+   */
+  async maskWriteRegister(
+    unit: number,
+    address: number,
+    andMask: number,
+    orMask: number,
+    opts?: RequestOptions,
+  ): Promise<void> {
+    await this.request(unit, { fn: "maskWriteRegister", address, andMask, orMask }, opts);
+  }
+
+  /** FC 23: write `values` at `writeAddress`, then read `count` registers at `address`, in one exchange. */
+  async readWriteMultipleRegisters(
+    unit: number,
+    address: number,
+    count: number,
+    writeAddress: number,
+    values: readonly number[],
+    opts?: RequestOptions,
+  ): Promise<number[]> {
+    return registers(
+      await this.request(
+        unit,
+        { fn: "readWriteMultipleRegisters", address, count, writeAddress, values },
+        opts,
+      ),
+    );
+  }
+
   private settle(a: ModbusSessionAction): void {
     if (a.type !== "resolve" && a.type !== "reject") return;
     const w = this.waiters.get(a.id);
@@ -240,4 +332,10 @@ function registers(reply: ModbusReply): number[] {
   if (reply.kind !== "registers")
     throw new DataCollError("modbus-internal", `expected registers, got ${reply.kind}`);
   return [...reply.values];
+}
+
+function identification(reply: ModbusReply): Extract<ModbusReply, { kind: "identification" }> {
+  if (reply.kind !== "identification")
+    throw new DataCollError("modbus-internal", `expected identification, got ${reply.kind}`);
+  return reply;
 }

@@ -4,14 +4,25 @@
  * itself (loopback and fault tests, the benchmark's simulator process); `ModbusSimulator` is the
  * `datacoll-modbus-server` node's simulator on top of it: typed values written into its tables by address
  * text (`HR0:float32`, `C5`, ...), and generators that move values over time (constant, ramp, sine,
- * random walk) on one timer. Time and randomness are injected so tests drive them.
+ * random walk) on one timer. It names itself by the identification objects a user gives it
+ * (FC 43/14). Time and randomness are injected so tests drive them.
  */
 import { rowNumber } from "../runtime/table-cells";
 import { DataCollError, errorMessage } from "../errors";
 import { waveValue } from "../generators";
 import { parsePointAddress, pointWidth, type ModbusPointAddress } from "./point-address";
 import { decodeBits, decodeRegisters, encodeRegisters, type RawValue } from "./values";
-import { DEFAULT_TABLE_SIZES, ModbusServerCore, type TableSizes } from "../../protocols/modbus/server";
+import {
+  DEFAULT_IDENTIFICATION,
+  DEFAULT_TABLE_SIZES,
+  ModbusServerCore,
+  type TableSizes,
+} from "../../protocols/modbus/server";
+import {
+  DEVICE_ID_OBJECTS,
+  checkDeviceIdObjects,
+  type DeviceIdObject,
+} from "../../protocols/modbus/codec/device-id";
 import type { ModbusFraming } from "../../protocols/modbus/codec/framing";
 import { listenTcp, type TcpServerHandle } from "../../transport/tcp-server";
 import type { Clock, TimerHandle } from "../../transport/connection";
@@ -145,10 +156,59 @@ export function parseGenerators(rows: readonly GeneratorRow[], units: readonly n
   });
 }
 
+/** The identification a user gives the simulator by name; blank basic objects keep their defaults. */
+export interface IdentificationFields {
+  readonly vendorName?: string;
+  readonly productCode?: string;
+  readonly revision?: string;
+  readonly vendorUrl?: string;
+  readonly productName?: string;
+  readonly modelName?: string;
+}
+
+/**
+ * The objects read device identification (FC 43/14) answers with: the three basic ones (their defaults
+ * when left blank, since a device must have them) and each regular one that was filled in.
+ */
+export function identificationObjects(fields: IdentificationFields): DeviceIdObject[] {
+  const given = (v: string | undefined): string | undefined => (v?.trim() ? v.trim() : undefined);
+  const basic = (id: number): string =>
+    given(
+      id === DEVICE_ID_OBJECTS.vendorName
+        ? fields.vendorName
+        : id === DEVICE_ID_OBJECTS.productCode
+          ? fields.productCode
+          : fields.revision,
+    ) ??
+    DEFAULT_IDENTIFICATION.find((o) => o.id === id)?.value ??
+    "";
+  const objects: DeviceIdObject[] = [0, 1, 2].map((id) => ({ id, value: basic(id) }));
+  const regular: [number, string | undefined][] = [
+    [DEVICE_ID_OBJECTS.vendorUrl, fields.vendorUrl],
+    [DEVICE_ID_OBJECTS.productName, fields.productName],
+    [DEVICE_ID_OBJECTS.modelName, fields.modelName],
+  ];
+  for (const [id, v] of regular) {
+    const value = given(v);
+    if (value !== undefined) objects.push({ id, value });
+  }
+  const problem = checkDeviceIdObjects(objects);
+  if (problem !== undefined)
+    throw new DataCollError("invalid", `device identification: ${problem}`, "identification");
+  return objects;
+}
+
 export interface SimulatorOptions {
   readonly units: readonly number[];
   readonly sizes?: TableSizes;
   readonly generators?: readonly GeneratorSpec[];
+  /**
+   * Requests for a unit not served: "silent" (default) as a device on a network, or exception 0B as a
+   * gateway whose target did not respond, which a client handles at once instead of waiting its timeout.
+   */
+  readonly unknownUnit?: "silent" | "gateway";
+  /** What read device identification (FC 43/14) answers; default DEFAULT_IDENTIFICATION. */
+  readonly identification?: readonly DeviceIdObject[];
   /** How often generators move, ms. */
   readonly updateMs?: number;
   /** Close a client silent this long, ms; 0 = never. Default MODBUS_IDLE_TIMEOUT_MS. */
@@ -173,7 +233,12 @@ export class ModbusSimulator {
   private lastGeneratorError: string | undefined;
 
   constructor(private readonly opts: SimulatorOptions) {
-    this.core = new ModbusServerCore({ units: opts.units, sizes: opts.sizes ?? DEFAULT_TABLE_SIZES });
+    this.core = new ModbusServerCore({
+      units: opts.units,
+      sizes: opts.sizes ?? DEFAULT_TABLE_SIZES,
+      identification: opts.identification,
+      unknownUnit: opts.unknownUnit,
+    });
     const idle = opts.idleTimeoutMs ?? MODBUS_IDLE_TIMEOUT_MS;
     if (!Number.isFinite(idle) || idle < 0)
       throw new DataCollError("invalid", "idle timeout must be 0 (never) or a positive time", "idleTimeout");

@@ -4,6 +4,7 @@
  * ids, returns truncated data past its buffer and crashes on reads of 128+ registers).
  *
  * Rules:
+ * - Read device identification (FC 43/14) answers with the configured objects, the same for every unit.
  * - Only configured unit ids are answered. A request for another unit gets no reply (as a device
  *   would: it is not addressed), or exception 0B when `unknownUnit` is "gateway" (Application Protocol
  *   §7: the gateway's target did not respond).
@@ -18,7 +19,8 @@
  */
 import { aduCodec, encodeAdu, type Adu, type AduCodec, type ModbusFraming } from "./codec/framing";
 import { ExceptionCode, encodeException } from "./codec/exceptions";
-import { decodeRequest, encodeReply, requestCount, type ModbusRequest } from "./codec/pdu";
+import { applyMask, decodeRequest, encodeReply, requestCount, type AddressedRequest } from "./codec/pdu";
+import { answerDeviceId, checkDeviceIdObjects, type DeviceIdObject } from "./codec/device-id";
 
 export type ServerTable = "coils" | "discreteInputs" | "holdingRegisters" | "inputRegisters";
 
@@ -54,7 +56,16 @@ export interface ServerOptions {
   readonly sizes: TableSizes;
   /** What to do with requests for other unit ids. */
   readonly unknownUnit: "silent" | "gateway";
+  /** The objects read device identification (FC 43/14) answers with; basic objects 0–2 are mandatory. */
+  readonly identification: readonly DeviceIdObject[];
 }
+
+/** What the simulator names itself when nobody configured otherwise. */
+export const DEFAULT_IDENTIFICATION: readonly DeviceIdObject[] = Object.freeze([
+  { id: 0x00, value: "datacoll" },
+  { id: 0x01, value: "datacoll-modbus-server" },
+  { id: 0x02, value: "1.0" },
+]);
 
 export const DEFAULT_TABLE_SIZES: TableSizes = Object.freeze({
   coils: 10000,
@@ -77,7 +88,7 @@ export type WriteListener = (
   count: number,
 ) => void;
 
-function tableOf(req: ModbusRequest): ServerTable {
+function tableOf(req: AddressedRequest): ServerTable {
   switch (req.fn) {
     case "readCoils":
     case "writeSingleCoil":
@@ -88,6 +99,8 @@ function tableOf(req: ModbusRequest): ServerTable {
     case "readHoldingRegisters":
     case "writeSingleRegister":
     case "writeMultipleRegisters":
+    case "maskWriteRegister":
+    case "readWriteMultipleRegisters":
       return "holdingRegisters";
     case "readInputRegisters":
       return "inputRegisters";
@@ -97,6 +110,7 @@ function tableOf(req: ModbusRequest): ServerTable {
 export class ModbusServerCore {
   private readonly unitTables = new Map<number, UnitTables>();
   private readonly unknownUnit: "silent" | "gateway";
+  private readonly identification: readonly DeviceIdObject[];
   private readonly writeListeners = new Set<WriteListener>();
   private readonly counters: ServerStats = { requests: 0, exceptions: 0, ignored: 0, malformedStreams: 0 };
 
@@ -108,6 +122,10 @@ export class ModbusServerCore {
       this.unitTables.set(u, new UnitTables(sizes));
     }
     this.unknownUnit = options.unknownUnit ?? "silent";
+    const identification = options.identification ?? DEFAULT_IDENTIFICATION;
+    const problem = checkDeviceIdObjects(identification);
+    if (problem !== undefined) throw new RangeError(`device identification: ${problem}`);
+    this.identification = identification.map((o) => ({ ...o }));
   }
 
   get stats(): Readonly<ServerStats> {
@@ -153,16 +171,26 @@ export class ModbusServerCore {
       return reply(encodeException(decoded.functionCode, decoded.code));
     }
     const req = decoded.request;
+    // Return query data touches no table: the echo proves the path to the unit and back.
+    if (req.fn === "diagnosticsEcho") return reply(encodeReply(req));
+    if (req.fn === "readDeviceIdentification") {
+      const answer = answerDeviceId(this.identification, req.access, req.objectId);
+      if (answer.kind === "reply") return reply(answer.pdu);
+      this.counters.exceptions++;
+      return reply(encodeException(fc, answer.code));
+    }
     const table = tables[tableOf(req)];
     const count = requestCount(req);
-    if (req.address + count > table.length) {
+    const writePastEnd =
+      req.fn === "readWriteMultipleRegisters" && req.writeAddress + req.values.length > table.length;
+    if (req.address + count > table.length || writePastEnd) {
       this.counters.exceptions++;
       return reply(encodeException(fc, ExceptionCode.ILLEGAL_DATA_ADDRESS));
     }
     return reply(this.execute(frame.unitId, tables, req));
   }
 
-  private execute(unit: number, t: UnitTables, req: ModbusRequest): Buffer {
+  private execute(unit: number, t: UnitTables, req: AddressedRequest): Buffer {
     const bits = (a: Uint8Array, from: number, n: number): boolean[] =>
       Array.from(a.subarray(from, from + n), (b) => b !== 0);
     const regs = (a: Uint16Array, from: number, n: number): number[] =>
@@ -195,6 +223,15 @@ export class ModbusServerCore {
         t.holdingRegisters.set(req.values, req.address);
         this.notify(unit, "holdingRegisters", req.address, req.values.length);
         return encodeReply(req);
+      case "maskWriteRegister":
+        t.holdingRegisters[req.address] = applyMask(t.holdingRegisters[req.address], req.andMask, req.orMask);
+        this.notify(unit, "holdingRegisters", req.address, 1);
+        return encodeReply(req);
+      case "readWriteMultipleRegisters":
+        // The write is performed before the read (Application Protocol §6.17), so an overlap reads it back.
+        t.holdingRegisters.set(req.values, req.writeAddress);
+        this.notify(unit, "holdingRegisters", req.writeAddress, req.values.length);
+        return encodeReply(req, regs(t.holdingRegisters, req.address, req.count));
     }
   }
 

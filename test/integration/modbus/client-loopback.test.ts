@@ -65,6 +65,10 @@ class TestServer {
     let pdu: Buffer;
     if (r.kind === "exception") {
       pdu = encodeException(r.functionCode, r.code);
+    } else if (r.request.fn === "diagnosticsEcho") {
+      pdu = encodeReply(r.request);
+    } else if (r.request.fn === "readDeviceIdentification") {
+      pdu = encodeException(frame.pdu[0], 1);
     } else {
       const q = r.request;
       const end = q.address + ("count" in q ? q.count : "values" in q ? q.values.length : 1);

@@ -1,7 +1,8 @@
 /**
  * Interop with independent Modbus peers (docs/protocols/modbus.md §7), provisioned by `npm run services`:
- * mbpoll as a master against our simulator (its 32-bit word orders cross-check ours), and our client
- * against a server on libmodbus, built from test/fixtures/modbus/libmodbus-server.c.
+ * mbpoll as a master against our simulator (its 32-bit word orders cross-check ours), our client
+ * against a server on libmodbus, built from test/fixtures/modbus/libmodbus-server.c, and a libmodbus
+ * client (test/fixtures/modbus/libmodbus-client.c) for the function codes mbpoll does not send (22, 23).
  */
 import assert from "node:assert/strict";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
@@ -15,7 +16,7 @@ import { parsePointAddress } from "../../../src/core/modbus/point-address";
 import { encodeRegisters } from "../../../src/core/modbus/values";
 import { MbapAssembler, encodeMbap } from "../../../src/protocols/modbus/codec/mbap";
 import { decodeReply } from "../../../src/protocols/modbus/codec/pdu";
-import { ModbusServerCore } from "../../../src/protocols/modbus/server";
+import { DEFAULT_TABLE_SIZES, ModbusServerCore } from "../../../src/protocols/modbus/server";
 import type { TcpServerHandle } from "../../../src/transport/tcp-server";
 
 function run(cmd: string, args: readonly string[]): Promise<{ code: number; out: string }> {
@@ -25,6 +26,17 @@ function run(cmd: string, args: readonly string[]): Promise<{ code: number; out:
       resolve({ code, out: `${stdout}${stderr}` });
     });
   });
+}
+
+/** Build a fixture C program against Debian's libmodbus into `dir`; the path of the binary. */
+async function buildLibmodbusFixture(name: string, dir: string): Promise<string> {
+  const bin = path.join(dir, name);
+  const flags = await run("pkg-config", ["--cflags", "--libs", "libmodbus"]);
+  assert.equal(flags.code, 0, `libmodbus-dev is missing (npm run services installs it): ${flags.out}`);
+  const src = path.join(__dirname, `../../fixtures/modbus/${name}.c`);
+  const cc = await run("gcc", ["-O1", "-o", bin, src, ...flags.out.trim().split(/\s+/)]);
+  assert.equal(cc.code, 0, cc.out);
+  return bin;
 }
 
 /** mbpoll's "[ref]: value" lines. */
@@ -105,6 +117,33 @@ describe("modbus interop: mbpoll against our simulator", () => {
     assert.notEqual(r.code, 0);
     assert.match(r.out, /Illegal data address/);
   });
+
+  it("gets exception 0B for a unit our simulator does not serve in gateway mode", async () => {
+    const gateway = await startModbusSimulator(new ModbusServerCore({ units: [1], unknownUnit: "gateway" }), {
+      port: 0,
+    });
+    try {
+      const r = await run("mbpoll", [
+        "-m",
+        "tcp",
+        "-p",
+        String(gateway.port),
+        "-a",
+        "9",
+        "-0",
+        "-1",
+        "-r",
+        "0",
+        "-t",
+        "4",
+        "127.0.0.1",
+      ]);
+      assert.notEqual(r.code, 0);
+      assert.match(r.out, /Target device failed to respond/i);
+    } finally {
+      await gateway.close();
+    }
+  });
 });
 
 describe("modbus interop: our client against a libmodbus server", () => {
@@ -116,12 +155,7 @@ describe("modbus interop: our client against a libmodbus server", () => {
   before(async function () {
     this.timeout(60000);
     dir = await fs.mkdtemp(path.join(os.tmpdir(), "datacoll-libmodbus-"));
-    const bin = path.join(dir, "server");
-    const flags = await run("pkg-config", ["--cflags", "--libs", "libmodbus"]);
-    assert.equal(flags.code, 0, `libmodbus-dev is missing (npm run services installs it): ${flags.out}`);
-    const src = path.join(__dirname, "../../fixtures/modbus/libmodbus-server.c");
-    const cc = await run("gcc", ["-O1", "-o", bin, src, ...flags.out.trim().split(/\s+/)]);
-    assert.equal(cc.code, 0, cc.out);
+    const bin = await buildLibmodbusFixture("libmodbus-server", dir);
     server = spawn(bin, [], { stdio: ["ignore", "pipe", "inherit"] });
     port = await new Promise<number>((resolve, reject) => {
       server.once("error", reject);
@@ -162,6 +196,31 @@ describe("modbus interop: our client against a libmodbus server", () => {
     assert.deepEqual(await client.readCoils(1, 60, 4), [true, true, false, true]);
   });
 
+  it("reads and writes in one FC 23 exchange, the write applied before the read", async () => {
+    await client.writeMultipleRegisters(1, 70, [70, 71, 72]);
+    assert.deepEqual(
+      await client.readWriteMultipleRegisters(1, 70, 3, 71, [0x1111, 0x2222]),
+      [70, 0x1111, 0x2222],
+    );
+    assert.deepEqual(await client.readHoldingRegisters(1, 70, 3), [70, 0x1111, 0x2222]);
+    await assert.rejects(client.readWriteMultipleRegisters(1, 0, 1, 99, [1, 2]), (e: unknown) => {
+      assert.ok(e instanceof ModbusRequestError);
+      assert.equal(e.failure.exceptionCode, 2);
+      return true;
+    });
+  });
+
+  it("masks one register with FC 22 as libmodbus computes it", async () => {
+    await client.writeSingleRegister(1, 80, 0x12);
+    await client.maskWriteRegister(1, 80, 0x00f2, 0x0025);
+    assert.deepEqual(await client.readHoldingRegisters(1, 80, 1), [0x17]);
+    await assert.rejects(client.maskWriteRegister(1, 100, 0xffff, 0), (e: unknown) => {
+      assert.ok(e instanceof ModbusRequestError);
+      assert.equal(e.failure.exceptionCode, 2);
+      return true;
+    });
+  });
+
   it("decodes libmodbus's exception 02 for a read past its table", async () => {
     await assert.rejects(client.readHoldingRegisters(1, 99, 2), (e: unknown) => {
       assert.ok(e instanceof ModbusRequestError);
@@ -191,5 +250,50 @@ describe("modbus interop: our client against a libmodbus server", () => {
       name: "illegal data value",
       message: "Modbus exception 03 (illegal data value)",
     });
+  });
+});
+
+describe("modbus interop: a libmodbus client against our simulator", () => {
+  let dir: string;
+  let bin: string;
+  let core: ModbusServerCore;
+  let sim: TcpServerHandle;
+  const libmodbus = (args: string[]) => run(bin, [String(sim.port), ...args]);
+
+  before(async function () {
+    this.timeout(60000);
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), "datacoll-libmodbus-client-"));
+    bin = await buildLibmodbusFixture("libmodbus-client", dir);
+    core = new ModbusServerCore({ units: [1], sizes: { ...DEFAULT_TABLE_SIZES, holdingRegisters: 100 } });
+    sim = await startModbusSimulator(core, { port: 0 });
+  });
+
+  after(async () => {
+    await sim.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it("is served FC 23: our server writes first, then reads", async () => {
+    core.unit(1).holdingRegisters.set([500, 501, 502, 503], 10);
+    const r = await libmodbus(["rw", "10", "4", "12", "7", "8"]);
+    assert.equal(r.code, 0, r.out);
+    assert.equal(r.out.trim(), "500 501 7 8");
+    assert.deepEqual(Array.from(core.unit(1).holdingRegisters.subarray(10, 14)), [500, 501, 7, 8]);
+  });
+
+  it("is served FC 22: our server applies the masks as the specification computes them", async () => {
+    core.unit(1).holdingRegisters[20] = 0x12;
+    const r = await libmodbus(["mask", "20", "0x00F2", "0x0025"]);
+    assert.equal(r.code, 0, r.out);
+    assert.equal(core.unit(1).holdingRegisters[20], 0x17);
+    const past = await libmodbus(["mask", "100", "0xFFFF", "0"]);
+    assert.equal(past.code, 1, past.out);
+    assert.match(past.out, /Illegal data address/);
+  });
+
+  it("gets exception 02 for an FC 23 write past our table", async () => {
+    const r = await libmodbus(["rw", "0", "1", "99", "1", "2"]);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /Illegal data address/);
   });
 });

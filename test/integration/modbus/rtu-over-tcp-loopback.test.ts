@@ -1,6 +1,6 @@
 /**
  * RTU over TCP end to end (issue #20): our client with the RTU framing against our simulator serving
- * RTU over TCP on loopback — reads and writes, an exception, a unit that is not there timing out alone,
+ * RTU over TCP on loopback — reads and writes (the newer function codes too), an exception, a unit that is not there timing out alone,
  * and a raw peer's garbage dropped without losing the connection.
  */
 import assert from "node:assert/strict";
@@ -53,6 +53,19 @@ describe("modbus RTU over TCP: our client against our simulator", () => {
       [false, true],
     ]);
     assert.ok(reads.slice(4).every((r) => (r as number[])[0] === 2));
+  });
+
+  it("frames the function codes beyond the eight: 22, 23, 43/14 and 8/00 with one word", async () => {
+    core.unit(1).holdingRegisters.set([0x12, 5, 6], 30);
+    await client.maskWriteRegister(1, 30, 0x00f2, 0x0025);
+    assert.deepEqual(await client.readWriteMultipleRegisters(1, 30, 3, 31, [7, 8]), [0x17, 7, 8]);
+    const id = await client.readDeviceIdentification(2, 1);
+    assert.deepEqual(
+      id.objects.map((o) => o.id),
+      [0, 1, 2],
+    );
+    // The RTU framer sizes an FC 8 request as one data word, as every serial-line sub-function has.
+    assert.deepEqual(await client.diagnosticsEcho(1, [0xa537]), [0xa537]);
   });
 
   it("passes an exception and times out a unit that is not there without disturbing the others", async () => {

@@ -222,6 +222,25 @@ describe("modbus client session", () => {
     assert.equal(done.get(queued.id), "ok");
   });
 
+  it("fails an in-flight FC 23 on disconnect like a write: it writes before it reads", () => {
+    const s = session({ maxInFlight: 2 });
+    s.onConnected(0);
+    const rw = s.submit(
+      1,
+      { fn: "readWriteMultipleRegisters", address: 0, count: 1, writeAddress: 4, values: [7] },
+      0,
+    );
+    const read = s.submit(1, READ, 0);
+    const d = s.onDisconnected(5);
+    assert.deepEqual([...settled(d)], [[rw.id, "disconnected"]]);
+    assert.equal(s.queued, 1);
+    assert.deepEqual(
+      sent(s.onConnected(50)).map((x) => x.request.fn),
+      ["readHoldingRegisters"],
+    );
+    assert.notEqual(read.id, rw.id);
+  });
+
   it("fails requests that wait in the queue longer than queueTimeoutMs", () => {
     const s = session({ queueTimeoutMs: 500 });
     const a = s.submit(1, READ, 0);

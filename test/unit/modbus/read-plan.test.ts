@@ -139,7 +139,7 @@ describe("modbus read planner", () => {
       request(_unit: number, req: ModbusRequest): Promise<ModbusReply> {
         seen.push(req);
         if (req.fn === "readCoils") return Promise.resolve({ kind: "bits", values: [true] });
-        if (req.address === 500) {
+        if ("address" in req && req.address === 500) {
           return Promise.reject(
             new ModbusRequestError({
               kind: "exception",

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ModbusServerCore } from "../../../src/protocols/modbus/server";
 import { decodeMbap, encodeMbap } from "../../../src/protocols/modbus/codec/mbap";
 import { hex } from "../../fixtures/modbus/frames";
+import { decodeDeviceIdReply, type DeviceIdAccess } from "../../../src/protocols/modbus/codec/device-id";
 
 const SIZES = { coils: 100, discreteInputs: 50, holdingRegisters: 200, inputRegisters: 20 };
 
@@ -45,7 +46,7 @@ describe("modbus simulator server core", () => {
     assert.equal(ask(core, 1, "06 00C8 0001"), "8602");
     assert.equal(ask(core, 1, "03 0000 007E"), "8303");
     assert.equal(ask(core, 1, "03 0000 0000"), "8303");
-    assert.equal(ask(core, 1, "2B 0E 01 00"), "AB01");
+    assert.equal(ask(core, 1, "07"), "8701");
     assert.equal(ask(core, 1, "83 02"), "8301");
     assert.equal(core.stats.exceptions, 7);
   });
@@ -74,7 +75,7 @@ describe("modbus simulator server core", () => {
       seed ^= seed << 5;
       return (seed >>> 0) % n;
     };
-    const fcs = [1, 2, 3, 4, 5, 6, 15, 16, 0, 7, 8, 0x2b, 0x83, 0xff];
+    const fcs = [1, 2, 3, 4, 5, 6, 15, 16, 0x16, 0x17, 0, 7, 8, 0x2b, 0x83, 0xff];
     const core = new ModbusServerCore({ units: [1, 2], sizes: SIZES, unknownUnit: "gateway" });
     const conn = core.connection();
     let replies = 0;
@@ -103,11 +104,15 @@ describe("modbus simulator server core", () => {
         }
         const fc = reply[0];
         assert.equal(fc, pdu[0]);
-        if (fc >= 1 && fc <= 4) {
+        if ((fc >= 1 && fc <= 4) || fc === 0x17) {
           const count = pdu.readUInt16BE(3);
           const bytes = fc <= 2 ? Math.ceil(count / 8) : count * 2;
           assert.equal(reply[1], bytes, "byte count answers the requested count");
           assert.equal(reply.length, 2 + bytes, "no truncated data");
+        } else if (fc === 0x2b) {
+          assert.notEqual(typeof decodeDeviceIdReply(pdu[2] as DeviceIdAccess, reply), "string");
+        } else if (fc === 0x16 || fc === 0x08) {
+          assert.deepEqual(reply, pdu, "FC 22 and FC 8/00 echo their request");
         } else {
           assert.equal(reply.length, 5);
         }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ModbusClient } from "../../../src/core/modbus/client";
 import { parsePointAddress } from "../../../src/core/modbus/point-address";
-import { writePoint } from "../../../src/core/modbus/write-point";
+import { writePoint, writePoints } from "../../../src/core/modbus/write-point";
 import { ModbusServerCore } from "../../../src/protocols/modbus/server";
 import { MemoryNetwork } from "../../../src/transport/memory-socket";
 import { ManualClock } from "../../../src/transport/manual-clock";
@@ -61,6 +61,44 @@ describe("modbus point writes", () => {
   it("refuses read-only tables and bad values before sending anything", async () => {
     await assert.rejects(writePoint(client, 3, parsePointAddress("IR1"), 1), /read-only/);
     await assert.rejects(writePoint(client, 3, parsePointAddress("HR1:uint16"), 70000), /uint16 range/);
+    assert.deepEqual(functions, []);
+  });
+
+  it("writes an array of coils with one write multiple coils (15)", async () => {
+    const req = await writePoints(client, 3, parsePointAddress("C10"), [true, false, 1, 0]);
+    assert.deepEqual(Array.from(core.unit(3).coils.subarray(10, 14)), [1, 0, 1, 0]);
+    assert.deepEqual(req, { fn: "writeMultipleCoils", address: 10, values: [true, false, true, false] });
+    assert.deepEqual(functions, [15]);
+  });
+
+  it("writes an array of typed values back to back with one write multiple registers (16)", async () => {
+    const req = await writePoints(client, 3, parsePointAddress("HR40:float32:CDAB"), [-1.5, 2], {
+      scaling: { coefficient: 0.5, base: 0 },
+    });
+    // raw -3 is 0xC040_0000 and raw 4 is 0x4080_0000, each low word first.
+    assert.deepEqual(Array.from(core.unit(3).holdingRegisters.subarray(40, 44)), [0, 0xc040, 0, 0x4080]);
+    assert.equal(req.fn, "writeMultipleRegisters");
+    await writePoints(client, 3, parsePointAddress("HR50:int16"), [7]);
+    assert.equal(core.unit(3).holdingRegisters[50], 7);
+    assert.deepEqual(functions, [16, 16]);
+  });
+
+  it("refuses an empty array, register bits, a bad element and too many values before sending", async () => {
+    await assert.rejects(writePoints(client, 3, parsePointAddress("HR1"), []), /empty/);
+    await assert.rejects(
+      writePoints(client, 3, parsePointAddress("HR1.3"), [true, false]),
+      /bits of a register/,
+    );
+    await assert.rejects(writePoints(client, 3, parsePointAddress("HR1:uint16"), [1, 70000]), /uint16 range/);
+    await assert.rejects(writePoints(client, 3, parsePointAddress("DI1"), [true]), /read-only/);
+    await assert.rejects(
+      writePoints(client, 3, parsePointAddress("HR0:uint16"), Array<number>(124).fill(1)),
+      /count 124 is outside 1\.\.123/,
+    );
+    await assert.rejects(
+      writePoints(client, 3, parsePointAddress("C0"), Array<boolean>(1969).fill(true)),
+      /count 1969 is outside 1\.\.1968/,
+    );
     assert.deepEqual(functions, []);
   });
 });

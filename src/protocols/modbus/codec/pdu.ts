@@ -1,14 +1,24 @@
 /**
- * Modbus PDUs for the eight public function codes we speak (Modbus Application Protocol V1.1b3 §6):
- * the typed request, its limits, and both directions of each exchange — a client encoding requests and
+ * Modbus PDUs for the public function codes we speak (Modbus Application Protocol V1.1b3 §6): the
+ * typed request, its limits, and both directions of each exchange — a client encoding requests and
  * decoding replies, a server decoding requests and encoding replies.
  *
- * jsmodbus's body classes do the byte layout (`createPayload`, `fromBuffer`). They are lax about limits
- * and lengths (they accept 2000-register reads, take values from short buffers and return `null` for both
- * "short" and "garbage"), so every length, count and echo is checked here before a body class sees it.
+ * jsmodbus's body classes do the byte layout (`createPayload`, `fromBuffer`) of the eight codes it has.
+ * They are lax about limits and lengths (they accept 2000-register reads, take values from short buffers
+ * and return `null` for both "short" and "garbage"), so every length, count and echo is checked here
+ * before a body class sees it. jsmodbus has no class for 8 (diagnostics), 22 (mask write register) or 23
+ * (read/write multiple registers), so their bytes are laid out here, offsets commented; 43/14 (read
+ * device identification) has a file of its own, device-id.ts.
  */
 import { requests, responses } from "jsmodbus";
 import { ExceptionCode, EXCEPTION_BIT, describeException, exceptionName } from "./exceptions";
+import {
+  MEI_READ_DEVICE_ID,
+  decodeDeviceIdReply,
+  encodeDeviceIdRequest,
+  type DeviceIdAccess,
+  type DeviceIdReply,
+} from "./device-id";
 
 export const FunctionCode = {
   READ_COILS: 0x01,
@@ -17,8 +27,12 @@ export const FunctionCode = {
   READ_INPUT_REGISTERS: 0x04,
   WRITE_SINGLE_COIL: 0x05,
   WRITE_SINGLE_REGISTER: 0x06,
+  DIAGNOSTICS: 0x08,
   WRITE_MULTIPLE_COILS: 0x0f,
   WRITE_MULTIPLE_REGISTERS: 0x10,
+  MASK_WRITE_REGISTER: 0x16,
+  READ_WRITE_MULTIPLE_REGISTERS: 0x17,
+  ENCAPSULATED_INTERFACE: 0x2b,
 } as const;
 
 /** Quantity limits per request (Application Protocol §6.1–§6.4, §6.11, §6.12). */
@@ -26,6 +40,12 @@ export const MAX_READ_BITS = 2000;
 export const MAX_READ_REGISTERS = 125;
 export const MAX_WRITE_COILS = 1968;
 export const MAX_WRITE_REGISTERS = 123;
+/** FC 23 reads up to 125 registers but writes only up to 121: the request also carries the read (§6.17). */
+export const MAX_READ_WRITE_WRITE_REGISTERS = 121;
+/** FC 8 sub-function 00 echoes up to 125 words: a PDU is at most 253 octets, 3 of them before the data. */
+export const MAX_ECHO_WORDS = 125;
+/** The one diagnostics sub-function we speak: return query data (§6.8.1, sub-function 00). */
+export const DIAGNOSTICS_RETURN_QUERY_DATA = 0x0000;
 
 export type ModbusRequest =
   | { readonly fn: "readCoils"; readonly address: number; readonly count: number }
@@ -35,7 +55,29 @@ export type ModbusRequest =
   | { readonly fn: "writeSingleCoil"; readonly address: number; readonly value: boolean }
   | { readonly fn: "writeSingleRegister"; readonly address: number; readonly value: number }
   | { readonly fn: "writeMultipleCoils"; readonly address: number; readonly values: readonly boolean[] }
-  | { readonly fn: "writeMultipleRegisters"; readonly address: number; readonly values: readonly number[] };
+  | { readonly fn: "writeMultipleRegisters"; readonly address: number; readonly values: readonly number[] }
+  /**
+   * FC 8 sub-function 00, return query data: the device echoes `data` (16-bit words) unchanged, which
+   * proves the path to it and back without touching its tables (§6.8.1). It has no address.
+   */
+  | { readonly fn: "diagnosticsEcho"; readonly data: readonly number[] }
+  /** FC 43 / MEI 14: identification objects from `objectId` on, by access code (device-id.ts). */
+  | { readonly fn: "readDeviceIdentification"; readonly access: DeviceIdAccess; readonly objectId: number }
+  /** FC 22: the register becomes (current AND andMask) OR (orMask AND NOT andMask) (§6.16). */
+  | {
+      readonly fn: "maskWriteRegister";
+      readonly address: number;
+      readonly andMask: number;
+      readonly orMask: number;
+    }
+  /** FC 23: `values` are written at `writeAddress` first, then `count` registers read at `address` (§6.17). */
+  | {
+      readonly fn: "readWriteMultipleRegisters";
+      readonly address: number;
+      readonly count: number;
+      readonly writeAddress: number;
+      readonly values: readonly number[];
+    };
 
 export type ModbusFunction = ModbusRequest["fn"];
 
@@ -46,26 +88,59 @@ export const FUNCTION_CODES: Readonly<Record<ModbusFunction, number>> = {
   readInputRegisters: FunctionCode.READ_INPUT_REGISTERS,
   writeSingleCoil: FunctionCode.WRITE_SINGLE_COIL,
   writeSingleRegister: FunctionCode.WRITE_SINGLE_REGISTER,
+  diagnosticsEcho: FunctionCode.DIAGNOSTICS,
   writeMultipleCoils: FunctionCode.WRITE_MULTIPLE_COILS,
   writeMultipleRegisters: FunctionCode.WRITE_MULTIPLE_REGISTERS,
+  maskWriteRegister: FunctionCode.MASK_WRITE_REGISTER,
+  readWriteMultipleRegisters: FunctionCode.READ_WRITE_MULTIPLE_REGISTERS,
+  readDeviceIdentification: FunctionCode.ENCAPSULATED_INTERFACE,
 };
 
-/** What a successful reply carries. Writes carry nothing: the echo was checked against the request. */
-export type ModbusReply =
-  | { readonly kind: "bits"; readonly values: readonly boolean[] }
-  | { readonly kind: "registers"; readonly values: readonly number[] }
-  | { readonly kind: "written" };
-
-/** How many coils/registers a request touches. */
-export function requestCount(req: ModbusRequest): number {
+/**
+ * True for a request with no side effect on the device, which is therefore safe to send again. FC 23's
+ * name starts with "read" but it writes first.
+ */
+export function isReadOnly(req: ModbusRequest): boolean {
   switch (req.fn) {
     case "readCoils":
     case "readDiscreteInputs":
     case "readHoldingRegisters":
     case "readInputRegisters":
+    case "diagnosticsEcho":
+    case "readDeviceIdentification":
+      // Return query data and identification change nothing in the device either (§6.8.1, §6.21).
+      return true;
+    default:
+      return false;
+  }
+}
+
+/**
+ * What a successful reply carries. Writes carry nothing: the echo was checked against the request. A
+ * diagnostics echo carries the words echoed (checked equal to those sent).
+ */
+export type ModbusReply =
+  | { readonly kind: "bits"; readonly values: readonly boolean[] }
+  | { readonly kind: "registers"; readonly values: readonly number[] }
+  | { readonly kind: "written" }
+  | { readonly kind: "echo"; readonly data: readonly number[] }
+  | ({ readonly kind: "identification" } & DeviceIdReply);
+
+/** A request that names a place in a table: every one but the diagnostics echo and identification. */
+export type AddressedRequest = Exclude<ModbusRequest, { fn: "diagnosticsEcho" | "readDeviceIdentification" }>;
+
+/** How many coils/registers a request touches from `address` (for FC 23: how many it reads). */
+export function requestCount(req: AddressedRequest): number {
+  switch (req.fn) {
+    case "readCoils":
+    case "readDiscreteInputs":
+    case "readHoldingRegisters":
+    case "readInputRegisters":
+    case "readWriteMultipleRegisters":
       return req.count;
     case "writeSingleCoil":
     case "writeSingleRegister":
+    case "maskWriteRegister":
       return 1;
     case "writeMultipleCoils":
     case "writeMultipleRegisters":
@@ -73,13 +148,14 @@ export function requestCount(req: ModbusRequest): number {
   }
 }
 
-function maxCount(fn: ModbusFunction): number {
+function maxCount(fn: AddressedRequest["fn"]): number {
   switch (fn) {
     case "readCoils":
     case "readDiscreteInputs":
       return MAX_READ_BITS;
     case "readHoldingRegisters":
     case "readInputRegisters":
+    case "readWriteMultipleRegisters":
       return MAX_READ_REGISTERS;
     case "writeMultipleCoils":
       return MAX_WRITE_COILS;
@@ -87,6 +163,7 @@ function maxCount(fn: ModbusFunction): number {
       return MAX_WRITE_REGISTERS;
     case "writeSingleCoil":
     case "writeSingleRegister":
+    case "maskWriteRegister":
       return 1;
   }
 }
@@ -95,6 +172,21 @@ const isU16 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xff
 
 /** Why a request cannot be sent, or undefined when it is within the protocol's limits. */
 export function validateRequest(req: ModbusRequest): string | undefined {
+  if (req.fn === "readDeviceIdentification") {
+    if (![1, 2, 3, 4].includes(req.access))
+      return `readDeviceIdentification: access code ${req.access} is not 1..4`;
+    if (!Number.isInteger(req.objectId) || req.objectId < 0 || req.objectId > 0xff) {
+      return `readDeviceIdentification: object id ${req.objectId} is outside 0..255`;
+    }
+    return undefined;
+  }
+  if (req.fn === "diagnosticsEcho") {
+    if (req.data.length > MAX_ECHO_WORDS) {
+      return `diagnosticsEcho: ${req.data.length} words is more than ${MAX_ECHO_WORDS}`;
+    }
+    const bad = req.data.findIndex((v) => !isU16(v));
+    return bad >= 0 ? `diagnosticsEcho: word ${req.data[bad]} at index ${bad} is not 0..65535` : undefined;
+  }
   if (!isU16(req.address)) return `address ${req.address} is outside 0..65535`;
   const count = requestCount(req);
   const max = maxCount(req.fn);
@@ -107,9 +199,22 @@ export function validateRequest(req: ModbusRequest): string | undefined {
   if (req.fn === "writeSingleRegister" && !isU16(req.value)) {
     return `writeSingleRegister: value ${req.value} is not an unsigned 16-bit integer`;
   }
-  if (req.fn === "writeMultipleRegisters") {
+  if (req.fn === "maskWriteRegister" && (!isU16(req.andMask) || !isU16(req.orMask))) {
+    return `maskWriteRegister: masks ${req.andMask} and ${req.orMask} must be 0..65535`;
+  }
+  if (req.fn === "readWriteMultipleRegisters") {
+    const n = req.values.length;
+    if (!isU16(req.writeAddress)) return `${req.fn}: write address ${req.writeAddress} is outside 0..65535`;
+    if (n < 1 || n > MAX_READ_WRITE_WRITE_REGISTERS) {
+      return `${req.fn}: write count ${n} is outside 1..${MAX_READ_WRITE_WRITE_REGISTERS}`;
+    }
+    if (req.writeAddress + n > 0x10000) {
+      return `${req.fn}: write address ${req.writeAddress} + count ${n} runs past register 65535`;
+    }
+  }
+  if (req.fn === "writeMultipleRegisters" || req.fn === "readWriteMultipleRegisters") {
     const bad = req.values.findIndex((v) => !isU16(v));
-    if (bad >= 0) return `writeMultipleRegisters: value ${req.values[bad]} at index ${bad} is not 0..65535`;
+    if (bad >= 0) return `${req.fn}: value ${req.values[bad]} at index ${bad} is not 0..65535`;
   }
   return undefined;
 }
@@ -135,7 +240,61 @@ export function encodeRequest(req: ModbusRequest): Buffer {
       return new requests.WriteMultipleCoilsRequestBody(req.address, [...req.values]).createPayload();
     case "writeMultipleRegisters":
       return new requests.WriteMultipleRegistersRequestBody(req.address, [...req.values]).createPayload();
+    case "diagnosticsEcho":
+      return encodeEcho(req.data);
+    case "readDeviceIdentification":
+      return encodeDeviceIdRequest(req.access, req.objectId);
+    case "maskWriteRegister":
+      return encodeMaskWrite(req);
+    case "readWriteMultipleRegisters":
+      return encodeReadWriteRequest(req);
   }
+}
+
+/** Request and reply alike: the reply to return query data is an echo of the request (§6.8.1). */
+function encodeEcho(data: readonly number[]): Buffer {
+  const pdu = Buffer.alloc(3 + data.length * 2);
+  pdu[0] = FunctionCode.DIAGNOSTICS;
+  pdu.writeUInt16BE(DIAGNOSTICS_RETURN_QUERY_DATA, 1); // sub-function
+  data.forEach((v, i) => pdu.writeUInt16BE(v, 3 + i * 2));
+  return pdu;
+}
+
+type MaskWriteRequest = Extract<ModbusRequest, { fn: "maskWriteRegister" }>;
+
+/** Request and reply alike: the reply to FC 22 is an echo of the request (§6.16). */
+function encodeMaskWrite(req: MaskWriteRequest): Buffer {
+  const pdu = Buffer.alloc(7);
+  pdu[0] = FunctionCode.MASK_WRITE_REGISTER;
+  pdu.writeUInt16BE(req.address, 1); // reference address
+  pdu.writeUInt16BE(req.andMask, 3);
+  pdu.writeUInt16BE(req.orMask, 5);
+  return pdu;
+}
+
+/** The value FC 22 leaves in a register that held `current` (§6.16). */
+export function applyMask(current: number, andMask: number, orMask: number): number {
+  return ((current & andMask) | (orMask & ~andMask)) & 0xffff;
+}
+
+type ReadWriteRequest = Extract<ModbusRequest, { fn: "readWriteMultipleRegisters" }>;
+
+function encodeReadWriteRequest(req: ReadWriteRequest): Buffer {
+  const pdu = Buffer.alloc(10 + req.values.length * 2);
+  pdu[0] = FunctionCode.READ_WRITE_MULTIPLE_REGISTERS;
+  pdu.writeUInt16BE(req.address, 1); // read starting address
+  pdu.writeUInt16BE(req.count, 3); // quantity to read
+  pdu.writeUInt16BE(req.writeAddress, 5); // write starting address
+  pdu.writeUInt16BE(req.values.length, 7); // quantity to write
+  pdu[9] = req.values.length * 2; // write byte count
+  req.values.forEach((v, i) => pdu.writeUInt16BE(v, 10 + i * 2));
+  return pdu;
+}
+
+function readRegisterValues(pdu: Buffer, from: number, count: number): number[] {
+  const values = new Array<number>(count);
+  for (let i = 0; i < count; i++) values[i] = pdu.readUInt16BE(from + i * 2);
+  return values;
 }
 
 /** A reply as the client sees it. `malformed` means the PDU does not answer this request. */
@@ -213,6 +372,34 @@ export function decodeReply(req: ModbusRequest, pdu: Buffer): ReplyResult {
         return malformed(`${req.fn}: echo ${address}=${value} does not match ${req.address}=${expected}`);
       }
       return { kind: "ok", reply: { kind: "written" } };
+    }
+    case "readDeviceIdentification": {
+      const r = decodeDeviceIdReply(req.access, pdu);
+      if (typeof r === "string") return malformed(`${req.fn}: ${r}`);
+      return { kind: "ok", reply: { kind: "identification", ...r } };
+    }
+    case "diagnosticsEcho": {
+      if (!pdu.equals(encodeEcho(req.data))) {
+        return malformed(`${req.fn}: echo ${pdu.toString("hex")} does not match the request`);
+      }
+      return { kind: "ok", reply: { kind: "echo", data: [...req.data] } };
+    }
+    case "maskWriteRegister": {
+      if (pdu.length !== 7) return malformed(`${req.fn}: reply of ${pdu.length} octets (expected 7)`);
+      if (!pdu.equals(encodeMaskWrite(req))) {
+        return malformed(`${req.fn}: echo ${pdu.toString("hex")} does not match the request`);
+      }
+      return { kind: "ok", reply: { kind: "written" } };
+    }
+    case "readWriteMultipleRegisters": {
+      // Reply: byte count, then the registers read (§6.17); nothing echoes the write.
+      const bytes = req.count * 2;
+      if (pdu.length < 2 || pdu[1] !== bytes || pdu.length !== 2 + bytes) {
+        return malformed(
+          `${req.fn} of ${req.count}: expected ${bytes} data octets, got reply of ${pdu.length}`,
+        );
+      }
+      return { kind: "ok", reply: { kind: "registers", values: readRegisterValues(pdu, 2, req.count) } };
     }
     case "writeMultipleCoils":
     case "writeMultipleRegisters": {
@@ -339,9 +526,83 @@ export function decodeRequest(pdu: Buffer): RequestResult {
         request: { fn: "writeMultipleRegisters", address, values: [...body.valuesAsArray] },
       };
     }
+    case FunctionCode.DIAGNOSTICS: {
+      // Sub-function, then data of N words (§6.8); odd lengths cannot be words.
+      if (pdu.length < 3 || (pdu.length - 3) % 2 !== 0) {
+        return refuse(fc, ExceptionCode.ILLEGAL_DATA_VALUE, `diagnostics request of ${pdu.length} octets`);
+      }
+      const sub = pdu.readUInt16BE(1);
+      // An unsupported sub-function is answered 01, as for an unsupported function (§6.8, its diagram).
+      if (sub !== DIAGNOSTICS_RETURN_QUERY_DATA) {
+        return refuse(fc, ExceptionCode.ILLEGAL_FUNCTION, `diagnostics sub-function ${sub} is not served`);
+      }
+      const data = readRegisterValues(pdu, 3, (pdu.length - 3) / 2);
+      return { kind: "request", request: { fn: "diagnosticsEcho", data } };
+    }
+    case FunctionCode.ENCAPSULATED_INTERFACE: {
+      // MEI type, read device id code, object id (§6.21). We serve no other MEI type.
+      if (pdu.length >= 2 && pdu[1] !== MEI_READ_DEVICE_ID) {
+        return refuse(fc, ExceptionCode.ILLEGAL_FUNCTION, `MEI type ${hex(pdu[1])} is not served`);
+      }
+      const access = pdu[2];
+      if (pdu.length !== 4 || (access !== 1 && access !== 2 && access !== 3 && access !== 4)) {
+        return refuse(
+          fc,
+          ExceptionCode.ILLEGAL_DATA_VALUE,
+          `device identification request ${pdu.toString("hex")}`,
+        );
+      }
+      return { kind: "request", request: { fn: "readDeviceIdentification", access, objectId: pdu[3] } };
+    }
+    case FunctionCode.MASK_WRITE_REGISTER: {
+      if (pdu.length !== 7)
+        return refuse(fc, ExceptionCode.ILLEGAL_DATA_VALUE, `request of ${pdu.length} octets`);
+      const request: MaskWriteRequest = {
+        fn: "maskWriteRegister",
+        address: pdu.readUInt16BE(1),
+        andMask: pdu.readUInt16BE(3),
+        orMask: pdu.readUInt16BE(5),
+      };
+      return { kind: "request", request };
+    }
+    case FunctionCode.READ_WRITE_MULTIPLE_REGISTERS:
+      return decodeReadWriteRequest(pdu);
     default:
       return refuse(fc & 0x7f, ExceptionCode.ILLEGAL_FUNCTION, `function ${hex(fc)} is not served`);
   }
+}
+
+function decodeReadWriteRequest(pdu: Buffer): RequestResult {
+  const fc = FunctionCode.READ_WRITE_MULTIPLE_REGISTERS;
+  // Fixed part: function, read address, read quantity, write address, write quantity, byte count.
+  if (pdu.length < 10) return refuse(fc, ExceptionCode.ILLEGAL_DATA_VALUE, `request of ${pdu.length} octets`);
+  const address = pdu.readUInt16BE(1);
+  const count = pdu.readUInt16BE(3);
+  const writeAddress = pdu.readUInt16BE(5);
+  const writeCount = pdu.readUInt16BE(7);
+  const byteCount = pdu[9];
+  if (
+    count < 1 ||
+    count > MAX_READ_REGISTERS ||
+    writeCount < 1 ||
+    writeCount > MAX_READ_WRITE_WRITE_REGISTERS ||
+    byteCount !== writeCount * 2 ||
+    pdu.length !== 10 + byteCount
+  ) {
+    return refuse(
+      fc,
+      ExceptionCode.ILLEGAL_DATA_VALUE,
+      `read ${count} / write ${writeCount} / byte count ${byteCount} / length ${pdu.length} inconsistent`,
+    );
+  }
+  if (address + count > 0x10000 || writeAddress + writeCount > 0x10000) {
+    return refuse(fc, ExceptionCode.ILLEGAL_DATA_ADDRESS, "range past 65535");
+  }
+  const values = readRegisterValues(pdu, 10, writeCount);
+  return {
+    kind: "request",
+    request: { fn: "readWriteMultipleRegisters", address, count, writeAddress, values },
+  };
 }
 
 /**
@@ -361,13 +622,18 @@ export function encodeReply(req: ModbusRequest, data?: readonly boolean[] | read
     }
     case "readHoldingRegisters":
     case "readInputRegisters": {
-      const regs = (data ?? []).map((v) => Number(v));
-      if (regs.length !== req.count || regs.some((v) => !isU16(v))) {
-        throw new RangeError(`${req.fn}: need ${req.count} values 0..65535`);
-      }
+      const regs = registersRead(req, data);
       return req.fn === "readHoldingRegisters"
         ? new responses.ReadHoldingRegistersResponseBody(regs.length * 2, regs).createPayload()
         : new responses.ReadInputRegistersResponseBody(regs.length * 2, regs).createPayload();
+    }
+    case "readWriteMultipleRegisters": {
+      const regs = registersRead(req, data);
+      const pdu = Buffer.alloc(2 + regs.length * 2);
+      pdu[0] = FunctionCode.READ_WRITE_MULTIPLE_REGISTERS;
+      pdu[1] = regs.length * 2; // byte count
+      regs.forEach((v, i) => pdu.writeUInt16BE(v, 2 + i * 2));
+      return pdu;
     }
     case "writeSingleCoil":
       return new responses.WriteSingleCoilResponseBody(req.address, req.value).createPayload();
@@ -377,5 +643,23 @@ export function encodeReply(req: ModbusRequest, data?: readonly boolean[] | read
       return new responses.WriteMultipleCoilsResponseBody(req.address, req.values.length).createPayload();
     case "writeMultipleRegisters":
       return new responses.WriteMultipleRegistersResponseBody(req.address, req.values.length).createPayload();
+    case "maskWriteRegister":
+      return encodeMaskWrite(req);
+    case "diagnosticsEcho":
+      return encodeEcho(req.data);
+    case "readDeviceIdentification":
+      // Its reply is built from the server's objects, not from table data: answerDeviceId (device-id.ts).
+      throw new RangeError(`${req.fn}: answered by answerDeviceId from the server's objects`);
   }
+}
+
+function registersRead(
+  req: ModbusRequest & { readonly count: number },
+  data: readonly boolean[] | readonly number[] | undefined,
+): number[] {
+  const regs = (data ?? []).map((v) => Number(v));
+  if (regs.length !== req.count || regs.some((v) => !isU16(v))) {
+    throw new RangeError(`${req.fn}: need ${req.count} values 0..65535`);
+  }
+  return regs;
 }

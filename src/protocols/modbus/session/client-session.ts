@@ -62,6 +62,7 @@ import { aduCodec, isModbusFraming, type AduCodec, type ModbusFraming } from "..
 import {
   decodeReply,
   encodeRequest,
+  isReadOnly,
   validateRequest,
   type ModbusReply,
   type ModbusRequest,
@@ -328,7 +329,7 @@ export class ModbusClientSession {
     const actions: ModbusSessionAction[] = [];
     const requeue: Pending[] = [];
     for (const f of this.inFlight.values()) {
-      if (f.pending.request.fn.startsWith("read")) {
+      if (isReadOnly(f.pending.request)) {
         if (f.pending.sends < MAX_SENDS) {
           requeue.push(f.pending);
         } else {
