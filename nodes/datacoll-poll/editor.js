@@ -61,7 +61,9 @@ RED.nodes.registerType("datacoll-poll", {
   inputs: 1,
   outputs: 1,
   inputLabels: "read now",
-  outputLabels: "DataPoints",
+  outputLabels: function () {
+    return this.protocol !== "iec104" && this.read === "message" ? "raw values" : "DataPoints";
+  },
   label: function () {
     if (this.protocol !== "iec104" && this.read === "message") return this.name || "flex read";
     return this.name || "poll " + (this.termId || "");
