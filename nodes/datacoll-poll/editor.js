@@ -25,14 +25,21 @@ RED.nodes.registerType("datacoll-poll", {
         return true;
       },
     },
-    termId: { value: "", required: true, validate: RED.validators.regex(/^[^\s:]{1,64}$/) },
+    // Modbus "read from message" mode has no term; flows saved before the mode existed lack `read`.
+    read: { value: "term" },
+    termId: {
+      value: "",
+      validate: function (v) {
+        return (this.protocol !== "iec104" && this.read === "message") || /^[^\s:]{1,64}$/.test(v || "");
+      },
+    },
     unit: { value: 1, required: true, validate: RED.validators.number() },
     interval: { value: 1000, required: true, validate: RED.validators.number() },
     items: {
       value: [],
       validate: function (rows) {
         if (!Array.isArray(rows)) return false;
-        if (this.protocol === "iec104") return true;
+        if (this.protocol === "iec104" || this.read === "message") return true;
         var seen = {};
         for (var i = 0; i < rows.length; i++) {
           var r = rows[i];
@@ -54,8 +61,11 @@ RED.nodes.registerType("datacoll-poll", {
   inputs: 1,
   outputs: 1,
   inputLabels: "read now",
-  outputLabels: "DataPoints",
+  outputLabels: function () {
+    return this.protocol !== "iec104" && this.read === "message" ? "raw values" : "DataPoints";
+  },
   label: function () {
+    if (this.protocol !== "iec104" && this.read === "message") return this.name || "flex read";
     return this.name || "poll " + (this.termId || "");
   },
   paletteLabel: "poll",
@@ -104,10 +114,17 @@ RED.nodes.registerType("datacoll-poll", {
     var iec = function () {
       return $("#node-input-protocol").val() === "iec104";
     };
-    $("#node-input-protocol")
+    var flex = function () {
+      return !iec() && $("#node-input-read").val() === "message";
+    };
+    $("#node-input-protocol, #node-input-read")
       .on("change", function () {
         $(".datacoll-poll-modbus").toggle(!iec());
         $(".datacoll-poll-iec104").toggle(iec());
+        // A flex read answers each message with raw values: no term, schedule, items or publishing.
+        // Rows of one protocol were set just above; only the rows common to both are shown here again.
+        if (flex()) $(".datacoll-poll-term").hide();
+        else $(".datacoll-poll-term").not(".datacoll-poll-modbus, .datacoll-poll-iec104").show();
         $("#node-input-items-csv").attr(
           "placeholder",
           iec() ? "ioa,item,type,coefficient,base,deadband" : "item,address,coefficient,base,deadband",
