@@ -1,6 +1,6 @@
 /**
- * The one frame assembler: cuts a byte stream into frames for every framing we speak (MBAP and APCI
- * today, Modbus RTU and ASCII next). A stream transport (TCP, a serial line) delivers octets in chunks
+ * The one frame assembler: cuts a byte stream into frames for every framing we speak (MBAP, APCI,
+ * Modbus RTU and Modbus ASCII). A stream transport (TCP, a serial line) delivers octets in chunks
  * that split frames anywhere or hold several, so each protocol needs the same three things — find where
  * a frame ends, refuse sizes it can never have, keep the partial tail for the next chunk — and only the
  * first differs between framings. That part is a `FrameSpec`; the rest lives here once.
