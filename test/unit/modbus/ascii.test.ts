@@ -5,6 +5,7 @@
  * it never throws, never hands out a frame whose LRC fails, and resynchronises on the next ':'.
  */
 import assert from "node:assert/strict";
+import { prng, splitAt } from "./helpers";
 import { readFrame, type FrameAssembler } from "../../../src/protocols/framing/assembler";
 import {
   ASCII_FRAMING,
@@ -29,26 +30,6 @@ function drain(a: FrameAssembler<AsciiFrame>, chunks: readonly Buffer[]): string
 
 const name = (unit: number, pdu: string): string => `${unit}:${pdu.replace(/\s+/g, "").toLowerCase()}`;
 const text = (s: string): Buffer => Buffer.from(s, "latin1");
-
-/** Split `bytes` into chunks at every cut in `cuts`. */
-function splitAt(bytes: Buffer, cuts: readonly number[]): Buffer[] {
-  const out: Buffer[] = [];
-  let from = 0;
-  for (const c of [...cuts, bytes.length]) {
-    out.push(bytes.subarray(from, c));
-    from = c;
-  }
-  return out;
-}
-
-/** A small deterministic generator, so a failing fuzz case can be replayed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 0x100000000;
-  };
-}
 
 // Requests and replies from the spec's examples (Application Protocol V1.1b3 §6): ASCII reads both alike.
 const FRAMES: readonly [number, string][] = [

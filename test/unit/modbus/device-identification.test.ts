@@ -5,6 +5,7 @@
  * core following a reply split over several exchanges.
  */
 import assert from "node:assert/strict";
+import { requestExceptionCode } from "./helpers";
 import { ModbusClient, ModbusRequestError } from "../../../src/core/modbus/client";
 import {
   answerDeviceId,
@@ -81,10 +82,7 @@ describe("modbus FC 43/14 read device identification", () => {
     });
 
     it("answers 03 for a bad access code or length and 01 for another MEI type", () => {
-      const code = (pdu: string): number | undefined => {
-        const r = decodeRequest(hex(pdu));
-        return r.kind === "exception" ? r.code : undefined;
-      };
+      const code = requestExceptionCode;
       assert.equal(code("2B"), 3);
       assert.equal(code("2B 0E 01"), 3);
       assert.equal(code("2B 0E 01 00 00"), 3);

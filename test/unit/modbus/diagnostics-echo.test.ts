@@ -4,6 +4,7 @@
  * against our server core over an in-memory socket.
  */
 import assert from "node:assert/strict";
+import { requestExceptionCode } from "./helpers";
 import { ModbusClient, ModbusRequestError } from "../../../src/core/modbus/client";
 import {
   decodeReply,
@@ -63,10 +64,7 @@ describe("modbus FC 8/00 diagnostics echo", () => {
     });
 
     it("answers 03 for an odd or short request and 01 for other sub-functions", () => {
-      const code = (pdu: string): number | undefined => {
-        const r = decodeRequest(hex(pdu));
-        return r.kind === "exception" ? r.code : undefined;
-      };
+      const code = requestExceptionCode;
       assert.equal(code("08"), 3);
       assert.equal(code("08 00"), 3);
       assert.equal(code("08 0000 A5"), 3);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { requestExceptionCode } from "./helpers";
 import {
   decodeReply,
   decodeRequest,
@@ -159,10 +160,7 @@ describe("modbus PDU codec", () => {
     });
 
     it("answers 03 for bad counts and inconsistent byte counts, 02 past the address space", () => {
-      const code = (pdu: string): number | undefined => {
-        const r = decodeRequest(hex(pdu));
-        return r.kind === "exception" ? r.code : undefined;
-      };
+      const code = requestExceptionCode;
       assert.equal(code("03 0000 007E"), 3);
       assert.equal(code("03 0000 0000"), 3);
       assert.equal(code("01 0000 07D1"), 3);

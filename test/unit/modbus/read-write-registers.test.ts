@@ -4,6 +4,7 @@
  * operations (write first, then read).
  */
 import assert from "node:assert/strict";
+import { requestExceptionCode } from "./helpers";
 import {
   decodeReply,
   decodeRequest,
@@ -84,10 +85,7 @@ describe("modbus FC 23 read/write multiple registers", () => {
     });
 
     it("answers 03 for short, padded or inconsistent requests and 02 past the address space", () => {
-      const code = (pdu: string): number | undefined => {
-        const r = decodeRequest(hex(pdu));
-        return r.kind === "exception" ? r.code : undefined;
-      };
+      const code = requestExceptionCode;
       assert.equal(code("17"), 3);
       assert.equal(code("17 0003 0006 000E 0003"), 3);
       assert.equal(code("17 0003 0006 000E 0003 06 00FF 00FF"), 3);

@@ -5,6 +5,7 @@
  * fails, and resynchronises on the next good frame.
  */
 import assert from "node:assert/strict";
+import { prng, splitAt } from "./helpers";
 import type { FrameAssembler } from "../../../src/protocols/framing/assembler";
 import {
   crc16,
@@ -27,26 +28,6 @@ function drain(a: FrameAssembler<RtuFrame>, chunks: readonly Buffer[]): string[]
 }
 
 const name = (unit: number, pdu: string): string => `${unit}:${pdu.replace(/\s+/g, "").toLowerCase()}`;
-
-/** Split `bytes` into chunks at every cut in `cuts`. */
-function splitAt(bytes: Buffer, cuts: readonly number[]): Buffer[] {
-  const out: Buffer[] = [];
-  let from = 0;
-  for (const c of [...cuts, bytes.length]) {
-    out.push(bytes.subarray(from, c));
-    from = c;
-  }
-  return out;
-}
-
-/** A small deterministic generator, so a failing fuzz case can be replayed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 0x100000000;
-  };
-}
 
 // Frames of both directions, from the spec's examples (Application Protocol V1.1b3 §6).
 const REQUESTS: readonly [number, string][] = [
