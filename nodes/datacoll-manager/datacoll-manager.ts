@@ -12,6 +12,10 @@ interface ManagerDef extends NodeDef {
   leaseMs?: string | number;
   store: string;
   redisUrl: string;
+  redisMode?: string;
+  sentinels?: string;
+  sentinelName?: string;
+  sentinelTls?: boolean;
   redisCa?: string;
   redisCert?: string;
   redisRejectUnauthorized?: boolean;
@@ -30,6 +34,11 @@ export = function register(RED: NodeAPI): void {
       this.settings = parseManagerSettings({
         store: def.store,
         redisUrl: def.redisUrl,
+        redisMode: def.redisMode,
+        sentinels: def.sentinels,
+        sentinelName: def.sentinelName,
+        sentinelPassword: this.credentials?.sentinelPassword,
+        sentinelTls: def.sentinelTls,
         redisPassword: this.credentials?.password,
         redisCa: def.redisCa,
         redisCert: def.redisCert,
@@ -102,6 +111,12 @@ export = function register(RED: NodeAPI): void {
     RED,
     "datacoll-manager",
     DataCollManager,
-    { credentials: { password: { type: "password" }, redisKey: { type: "password" } } },
+    {
+      credentials: {
+        password: { type: "password" },
+        redisKey: { type: "password" },
+        sentinelPassword: { type: "password" },
+      },
+    },
   );
 };
