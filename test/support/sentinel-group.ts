@@ -10,6 +10,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
+import type { PointsEnvelope } from "../../src/core/bus/envelope";
+import type { RecordingSimulator } from "./recording-simulator";
 import { until } from "./net";
 import { sparePort, startRedis, stopRedis } from "../integration/store/redis-server";
 
@@ -22,6 +24,8 @@ export interface SentinelGroupOptions {
 
 export interface SentinelGroup {
   readonly sentinelPorts: readonly number[];
+  /** The two servers' ports: the first master, then its replica (roles change at a failover). */
+  readonly serverPorts: readonly number[];
   /** The port of whichever server the sentinels name master right now (as last seen). */
   masterPort(): Promise<number>;
   /** SIGKILL the current master; resolves to the kill's time (epoch ms) and the port killed. */
@@ -139,6 +143,7 @@ export async function startSentinelGroup(opts: SentinelGroupOptions = {}): Promi
     };
     return {
       sentinelPorts,
+      serverPorts: [masterPort, replicaPort],
       masterPort: masterPortNow,
       killMaster: async () => {
         const port = await masterPortNow();
@@ -156,4 +161,34 @@ export async function startSentinelGroup(opts: SentinelGroupOptions = {}): Promi
     await stop();
     throw err;
   }
+}
+
+/**
+ * The readings the devices answered that are not in `envelopes` (the events stream), as
+ * `device#reading@ms` (time of the answer, epoch ms). The request a connection had in flight when its
+ * poller stopped is answered into a closed socket and makes no sample: it is not counted.
+ */
+export function unstoredReadings(
+  deviceIds: readonly string[],
+  sims: readonly RecordingSimulator[],
+  envelopes: readonly PointsEnvelope[],
+  itemId: string,
+): string[] {
+  const stored = deviceIds.map(() => new Set<number>());
+  for (const env of envelopes) {
+    for (const p of env.points) {
+      if (p.itemId !== itemId || typeof p.value !== "number" || p.error !== undefined) continue;
+      stored[deviceIds.indexOf(p.deviceId)]?.add(p.value);
+    }
+  }
+  const missing: string[] = [];
+  for (const [i, sim] of sims.entries()) {
+    for (const c of sim.connections) {
+      c.requests.forEach((q, k) => {
+        if (k === c.requests.length - 1 && c.closed !== undefined) return;
+        if (!stored[i].has(q.seq)) missing.push(`${deviceIds[i]}#${q.seq}@${Math.round(q.at)}`);
+      });
+    }
+  }
+  return missing;
 }
