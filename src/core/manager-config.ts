@@ -2,7 +2,8 @@ import os from "node:os";
 import type { RedisOptions } from "ioredis";
 import { DataCollError } from "./errors";
 import { parseTls, tlsConnectOptions, type TlsSettings } from "./tls-options";
-import { choiceSetting, optionalTextSetting } from "./settings";
+import { choiceSetting, optionalTextSetting, wholeSetting } from "./settings";
+import type { OutageCapacity } from "./store/outage-buffer";
 
 /** Where the shared state lives: Redis (several instances) or the embedded in-memory store (one). */
 export type StoreKind = "embedded" | "redis";
@@ -15,7 +16,15 @@ export interface ManagerSettings {
   readonly redisTls?: TlsSettings;
   readonly namespace: string;
   readonly instanceId: string;
+  /**
+   * Samples kept while Redis is unreachable, in points (store/outage-buffer.ts): `auto` (a minute at the
+   * instance's rate) unless the dialog gives a number; 0 keeps none.
+   */
+  readonly outageBuffer?: OutageCapacity;
 }
+
+/** The most points an outage buffer may be given (about 3 GB of samples at ~300 bytes each). */
+export const MAX_OUTAGE_BUFFER = 10_000_000;
 
 export interface RawManagerSettings {
   readonly store?: unknown;
@@ -28,6 +37,8 @@ export interface RawManagerSettings {
   readonly redisRejectUnauthorized?: unknown;
   readonly namespace?: unknown;
   readonly instanceId?: unknown;
+  /** Empty or "auto": sized for a minute at the instance's rate. */
+  readonly outageBuffer?: unknown;
 }
 
 export const DEFAULT_NAMESPACE = "dc:";
@@ -80,7 +91,14 @@ export function parseManagerSettings(raw: RawManagerSettings): ManagerSettings {
     ...(redisTls === undefined ? {} : { redisTls }),
     namespace,
     instanceId: optionalTextSetting(raw.instanceId, "instanceId") ?? defaultInstanceId(),
+    ...(store === "redis" ? { outageBuffer: outageBufferSetting(raw.outageBuffer) } : {}),
   };
+}
+
+function outageBufferSetting(raw: unknown): OutageCapacity {
+  if (typeof raw === "string" && raw.trim().toLowerCase() === "auto") return "auto";
+  const n = wholeSetting(raw, "outageBuffer", -1, 0, MAX_OUTAGE_BUFFER);
+  return n < 0 ? "auto" : n;
 }
 
 /**

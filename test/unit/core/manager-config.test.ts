@@ -39,7 +39,21 @@ describe("manager settings", function () {
       redisTls: { ca: undefined, cert: undefined, key: undefined, rejectUnauthorized: true },
       namespace: "plant-a:",
       instanceId: "node-red-1",
+      outageBuffer: "auto",
     });
+  });
+
+  it("sizes the outage buffer by a minute of the rate unless given in points; 0 keeps none", function () {
+    const redis = { store: "redis", instanceId: "i" };
+    assert.equal(parseManagerSettings({ ...redis }).outageBuffer, "auto");
+    assert.equal(parseManagerSettings({ ...redis, outageBuffer: "" }).outageBuffer, "auto");
+    assert.equal(parseManagerSettings({ ...redis, outageBuffer: "auto" }).outageBuffer, "auto");
+    assert.equal(parseManagerSettings({ ...redis, outageBuffer: "25000" }).outageBuffer, 25_000);
+    assert.equal(parseManagerSettings({ ...redis, outageBuffer: 0 }).outageBuffer, 0);
+    assert.throws(() => parseManagerSettings({ ...redis, outageBuffer: "-1" }), /outageBuffer/);
+    assert.throws(() => parseManagerSettings({ ...redis, outageBuffer: "lots" }), /outageBuffer/);
+    assert.throws(() => parseManagerSettings({ ...redis, outageBuffer: 2.5 }), /outageBuffer/);
+    assert.equal(parseManagerSettings({ outageBuffer: "9" }).outageBuffer, undefined, "embedded: no outage");
   });
 
   it("gives every connection the password and, for rediss://, the TLS options", function () {
