@@ -18,6 +18,9 @@ interface ManagerDef extends NodeDef {
   namespace: string;
   instanceId: string;
   outageBuffer?: string | number;
+  redisMode?: string;
+  sentinels?: string;
+  sentinelName?: string;
 }
 
 export = function register(RED: NodeAPI): void {
@@ -31,6 +34,9 @@ export = function register(RED: NodeAPI): void {
       this.settings = parseManagerSettings({
         store: def.store,
         redisUrl: def.redisUrl,
+        redisMode: def.redisMode,
+        sentinels: def.sentinels,
+        sentinelName: def.sentinelName,
         redisPassword: this.credentials?.password,
         redisCa: def.redisCa,
         redisCert: def.redisCert,

@@ -43,6 +43,31 @@ describe("manager settings", function () {
     });
   });
 
+  it("takes Sentinel by its sentinels and master name, and gives every connection those options", function () {
+    const s = parseManagerSettings({
+      store: "redis",
+      redisMode: "sentinel",
+      sentinels: "127.0.0.1:26379, sentinel-2:26380\nsentinel-3:26381",
+      sentinelName: "plant",
+      instanceId: "i",
+    });
+    assert.deepEqual(s.redisSentinel, {
+      sentinels: [
+        { host: "127.0.0.1", port: 26379 },
+        { host: "sentinel-2", port: 26380 },
+        { host: "sentinel-3", port: 26381 },
+      ],
+      name: "plant",
+      password: undefined,
+    });
+    assert.deepEqual(redisConnectOptions(s), { sentinels: s.redisSentinel?.sentinels, name: "plant" });
+    assert.throws(() => parseManagerSettings({ store: "redis", redisMode: "sentinel" }), /sentinels/);
+    assert.throws(
+      () => parseManagerSettings({ store: "redis", redisMode: "sentinel", sentinels: "host-without-port" }),
+      /host:port/,
+    );
+  });
+
   it("sizes the outage buffer by a minute of the rate unless given in points; 0 keeps none", function () {
     const redis = { store: "redis", instanceId: "i" };
     assert.equal(parseManagerSettings({ ...redis }).outageBuffer, "auto");
