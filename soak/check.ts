@@ -94,3 +94,24 @@ export function expectedRaises(
   }
   return raises;
 }
+
+/** The windows of a Redis fault: with the outage buffer no sample may be lost inside them. */
+export const REDIS_WINDOWS: readonly string[] = ["Redis restart", "failover"];
+
+/**
+ * Requests a Modbus device answered on a connection it had already seen replaced by another: two pollers
+ * at once (two instances each holding the device, or one polling past its lease). A hand-over shows as
+ * one switch from the old connection to the new; a return to an earlier one means both were polling.
+ */
+export function twoPollers(produced: readonly Produced[]): Produced[] {
+  const replaced = new Set<number>();
+  let current: number | undefined;
+  const out: Produced[] = [];
+  for (const p of [...produced].sort((a, b) => a.at - b.at)) {
+    if (p.connection === undefined || p.connection === current) continue;
+    if (replaced.has(p.connection)) out.push(p);
+    if (current !== undefined) replaced.add(current);
+    current = p.connection;
+  }
+  return out;
+}

@@ -2,7 +2,8 @@ import os from "node:os";
 import type { RedisOptions } from "ioredis";
 import { DataCollError } from "./errors";
 import { parseTls, tlsConnectOptions, type TlsSettings } from "./tls-options";
-import { choiceSetting, flagSetting, optionalTextSetting, textSetting } from "./settings";
+import { choiceSetting, flagSetting, optionalTextSetting, textSetting, wholeSetting } from "./settings";
+import type { OutageCapacity } from "./store/outage-buffer";
 
 /** Where the shared state lives: Redis (several instances) or the embedded in-memory store (one). */
 export type StoreKind = "embedded" | "redis";
@@ -29,7 +30,15 @@ export interface ManagerSettings {
   readonly redisTls?: TlsSettings;
   readonly namespace: string;
   readonly instanceId: string;
+  /**
+   * Samples kept while Redis is unreachable, in points (store/outage-buffer.ts): `auto` (a minute at the
+   * instance's rate) unless the dialog gives a number; 0 keeps none.
+   */
+  readonly outageBuffer?: OutageCapacity;
 }
+
+/** The most points an outage buffer may be given (about 3 GB of samples at ~300 bytes each). */
+export const MAX_OUTAGE_BUFFER = 10_000_000;
 
 export interface RawManagerSettings {
   readonly store?: unknown;
@@ -49,6 +58,8 @@ export interface RawManagerSettings {
   readonly redisRejectUnauthorized?: unknown;
   readonly namespace?: unknown;
   readonly instanceId?: unknown;
+  /** Empty or "auto": sized for a minute at the instance's rate. */
+  readonly outageBuffer?: unknown;
 }
 
 export const DEFAULT_NAMESPACE = "dc:";
@@ -112,6 +123,7 @@ export function parseManagerSettings(raw: RawManagerSettings): ManagerSettings {
     ...(redisTls === undefined ? {} : { redisTls }),
     namespace,
     instanceId: optionalTextSetting(raw.instanceId, "instanceId") ?? defaultInstanceId(),
+    ...(store === "redis" ? { outageBuffer: outageBufferSetting(raw.outageBuffer) } : {}),
   };
 }
 
@@ -160,6 +172,12 @@ function refuseCluster(redisUrl: string): void {
       "redisUrl",
     );
   }
+}
+
+function outageBufferSetting(raw: unknown): OutageCapacity {
+  if (typeof raw === "string" && raw.trim().toLowerCase() === "auto") return "auto";
+  const n = wholeSetting(raw, "outageBuffer", -1, 0, MAX_OUTAGE_BUFFER);
+  return n < 0 ? "auto" : n;
 }
 
 /**
