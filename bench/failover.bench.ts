@@ -48,8 +48,8 @@ async function once(): Promise<{ recovery: number; sentinels: number; lost: numb
       sims.push(sim);
       const port = await sim.listen();
       await m.registry.putDevice({ id: d, protocol: "modbus-tcp", host: "127.0.0.1", port });
-      await m.registry.putTerm({ id: "t", deviceId: d, address: 1, pollInterval: 100 });
-      await m.registry.putPoint({ deviceId: d, termId: "t", itemId: "seq", address: "HR0:uint32" });
+      await m.registry.putTerm({ id: `${d}t`, deviceId: d, address: 1, pollInterval: 100 });
+      await m.registry.putPoint({ deviceId: d, termId: `${d}t`, itemId: "seq", address: "HR0:uint32" });
     }
     await m.store.ensureEventGroup("fob", "start");
     const runtime = startManagerRuntime(m, { leaseMs: 2000 });

@@ -353,11 +353,12 @@ export class RedisStore implements Store {
       },
       ...(opts.password !== undefined ? { password: opts.password } : {}),
       // Sentinel: ask the sentinels again soon when none answers (ioredis gives up after the first round
-      // by default), and hear their `+switch-master` to move to a new master at once.
+      // by default). Not ioredis's failoverDetector: its connections to the sentinels outlive a QUIT and
+      // keep the process alive; a killed master drops the connections anyway, and they then ask the
+      // sentinels every SENTINEL_MAX_DELAY_MS at most.
       ...(sentinel
         ? {
             sentinelRetryStrategy: () => SENTINEL_MAX_DELAY_MS,
-            failoverDetector: true,
             // A master the sentinels demoted while it lived answers writes READONLY: find the new one.
             reconnectOnError: (err: Error) => (err.message.startsWith("READONLY") ? 2 : false),
           }
