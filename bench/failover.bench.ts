@@ -15,8 +15,14 @@ import { decodePoints } from "../src/core/bus/envelope";
 import { CHANNEL } from "../src/core/store/keys";
 import { median } from "./lib/measure";
 import type { Benchmark } from "./lib/types";
-import { RecordingSimulator, preciseNow } from "../test/support/recording-simulator";
-import { MASTER_NAME, startSentinelGroup, unstoredReadings } from "../test/support/sentinel-group";
+import { preciseNow, type RecordingSimulator } from "../test/support/recording-simulator";
+import {
+  MASTER_NAME,
+  addCountingDevices,
+  drainEvents,
+  startSentinelGroup,
+  unstoredReadings,
+} from "../test/support/sentinel-group";
 import { until } from "../test/support/net";
 
 const NS = "fob:";
@@ -42,15 +48,7 @@ async function once(): Promise<{ recovery: number; sentinels: number; lost: numb
     );
     const m = manager;
     await m.ready();
-    await m.registry.putItem({ id: "seq" });
-    for (const d of DEVICES) {
-      const sim = new RecordingSimulator();
-      sims.push(sim);
-      const port = await sim.listen();
-      await m.registry.putDevice({ id: d, protocol: "modbus-tcp", host: "127.0.0.1", port });
-      await m.registry.putTerm({ id: `${d}t`, deviceId: d, address: 1, pollInterval: 100 });
-      await m.registry.putPoint({ deviceId: d, termId: `${d}t`, itemId: "seq", address: "HR0:uint32" });
-    }
+    sims.push(...(await addCountingDevices(m.registry, DEVICES, 100)));
     await m.store.ensureEventGroup("fob", "start");
     const runtime = startManagerRuntime(m, { leaseMs: 2000 });
     await runtime.started;
@@ -84,16 +82,7 @@ async function once(): Promise<{ recovery: number; sentinels: number; lost: numb
       "polling on the new master",
     );
     await runtime.close();
-    const envelopes = [];
-    for (;;) {
-      const batch = await m.store.readEvents("fob", "c", 2000, 0);
-      if (batch.length === 0) break;
-      for (const rec of batch) if (rec.ok) envelopes.push(rec.envelope);
-      await m.store.ackEvents(
-        "fob",
-        batch.map((b) => b.id),
-      );
-    }
+    const envelopes = await drainEvents(m.store, "fob");
     const lost = unstoredReadings(DEVICES, sims, envelopes, "seq").length;
     return { recovery: (firstStored ?? NaN) - killAt, sentinels: switchAt - killAt, lost };
   } finally {

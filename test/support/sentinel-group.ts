@@ -11,7 +11,9 @@ import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
 import type { PointsEnvelope } from "../../src/core/bus/envelope";
-import type { RecordingSimulator } from "./recording-simulator";
+import type { Registry } from "../../src/core/store/registry";
+import type { Store } from "../../src/core/store/store";
+import { RecordingSimulator } from "./recording-simulator";
 import { until } from "./net";
 import { sparePort, startRedis, stopRedis } from "../integration/store/redis-server";
 
@@ -191,4 +193,46 @@ export function unstoredReadings(
     }
   }
   return missing;
+}
+
+/**
+ * One counting device (a RecordingSimulator) per id in `registry`: a term `<id>t` polled every `pollMs`,
+ * item `seq` = HR0:uint32, so each stored sample names the request that made it.
+ */
+export async function addCountingDevices(
+  registry: Registry,
+  deviceIds: readonly string[],
+  pollMs: number,
+): Promise<RecordingSimulator[]> {
+  await registry.putItem({ id: "seq" });
+  const sims: RecordingSimulator[] = [];
+  for (const d of deviceIds) {
+    const sim = new RecordingSimulator();
+    sims.push(sim);
+    const port = await sim.listen();
+    await registry.putDevice({
+      id: d,
+      protocol: "modbus-tcp",
+      host: "127.0.0.1",
+      port,
+      options: { timeout: 1000 },
+    });
+    await registry.putTerm({ id: `${d}t`, deviceId: d, address: 1, pollInterval: pollMs });
+    await registry.putPoint({ deviceId: d, termId: `${d}t`, itemId: "seq", address: "HR0:uint32" });
+  }
+  return sims;
+}
+
+/** Every envelope left for consumer group `group` in the events stream, read and acknowledged. */
+export async function drainEvents(store: Store, group: string): Promise<PointsEnvelope[]> {
+  const envelopes: PointsEnvelope[] = [];
+  for (;;) {
+    const batch = await store.readEvents(group, "drain", 2000, 0);
+    if (batch.length === 0) return envelopes;
+    for (const rec of batch) if (rec.ok) envelopes.push(rec.envelope);
+    await store.ackEvents(
+      group,
+      batch.map((b) => b.id),
+    );
+  }
 }

@@ -14,9 +14,11 @@ import { startManagerRuntime, type ManagerRuntime } from "../../../src/core/mana
 import { handle } from "../../../src/core/rest/router";
 import type { PointsEnvelope } from "../../../src/core/bus/envelope";
 import { until } from "../../support/net";
-import { RecordingSimulator, preciseNow } from "../../support/recording-simulator";
+import { preciseNow, type RecordingSimulator } from "../../support/recording-simulator";
 import {
   MASTER_NAME,
+  addCountingDevices,
+  drainEvents,
   startSentinelGroup,
   unstoredReadings,
   type SentinelGroup,
@@ -61,22 +63,7 @@ describe("Sentinel failover under a poll load (kill -9 of the master)", function
     group = await startSentinelGroup({ downAfterMs: 1000 });
     const [a, b] = [manager("fo-a"), manager("fo-b")];
     await Promise.all([a.ready(), b.ready()]);
-    const r = a.registry;
-    await r.putItem({ id: "seq" });
-    for (const d of DEVICES) {
-      const sim = new RecordingSimulator();
-      sims.push(sim);
-      const port = await sim.listen();
-      await r.putDevice({
-        id: d,
-        protocol: "modbus-tcp",
-        host: "127.0.0.1",
-        port,
-        options: { timeout: 1000 },
-      });
-      await r.putTerm({ id: `${d}t`, deviceId: d, address: 1, pollInterval: POLL_MS });
-      await r.putPoint({ deviceId: d, termId: `${d}t`, itemId: "seq", address: "HR0:uint32" });
-    }
+    sims.push(...(await addCountingDevices(a.registry, DEVICES, POLL_MS)));
     await a.store.ensureEventGroup("fo-check", "start");
     for (const m of [a, b]) runtimes.push(startManagerRuntime(m, { leaseMs: LEASE_MS }));
     await Promise.all(runtimes.map((rt) => rt.started));
@@ -130,16 +117,7 @@ describe("Sentinel failover under a poll load (kill -9 of the master)", function
     await restLoop;
     for (const rt of runtimes) await rt.close();
     // Everything ingested is in the events stream on the new master, read once through a consumer group.
-    envelopes = [];
-    for (;;) {
-      const batch = await a.store.readEvents("fo-check", "c1", 2000, 0);
-      if (batch.length === 0) break;
-      for (const rec of batch) if (rec.ok) envelopes.push(rec.envelope);
-      await a.store.ackEvents(
-        "fo-check",
-        batch.map((x) => x.id),
-      );
-    }
+    envelopes = await drainEvents(a.store, "fo-check");
   });
 
   after(async function () {

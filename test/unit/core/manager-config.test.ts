@@ -16,6 +16,18 @@ function fieldOf(fn: () => unknown): string | undefined {
   assert.fail("expected the settings to be rejected");
 }
 
+/** The message of a Redis URL's refusal, checked to name the redisUrl field. */
+function urlRefusal(redisUrl: string): string {
+  try {
+    parseManagerSettings({ store: "redis", redisUrl });
+  } catch (err) {
+    assert.ok(err instanceof DataCollError);
+    assert.equal(err.field, "redisUrl");
+    return err.message;
+  }
+  return assert.fail(`${redisUrl} was accepted`);
+}
+
 describe("manager settings", function () {
   it("defaults to the embedded store, namespace dc: and host+pid as instance id", function () {
     const s = parseManagerSettings({});
@@ -112,14 +124,7 @@ describe("manager settings", function () {
 
   it("refuses a password in the URL (it would be saved in the flow file), and bad TLS text", function () {
     for (const redisUrl of ["redis://:s3cret@h:6379", "rediss://user:s3cret@h:6379/1"]) {
-      let message = "";
-      try {
-        parseManagerSettings({ store: "redis", redisUrl });
-      } catch (err) {
-        assert.ok(err instanceof DataCollError);
-        assert.equal(err.field, "redisUrl");
-        message = err.message;
-      }
+      const message = urlRefusal(redisUrl);
       assert.match(message, /must not contain a password/);
       assert.doesNotMatch(message, /s3cret/, "the error must not repeat the password");
     }
@@ -200,15 +205,7 @@ describe("manager settings", function () {
 
   it("refuses a URL that names a Redis Cluster, saying why", function () {
     for (const redisUrl of ["redis://n1:7000,n2:7001", "redis://n1:7000/?cluster=true"]) {
-      let message = "";
-      try {
-        parseManagerSettings({ store: "redis", redisUrl });
-      } catch (err) {
-        assert.ok(err instanceof DataCollError);
-        assert.equal(err.field, "redisUrl");
-        message = err.message;
-      }
-      assert.match(message, /Redis Cluster, which DataColl does not run on/);
+      assert.match(urlRefusal(redisUrl), /Redis Cluster, which DataColl does not run on/);
     }
   });
 
