@@ -22,6 +22,8 @@ export const MASTER_NAME = "dcmaster";
 export interface SentinelGroupOptions {
   /** The sentinels' `down-after-milliseconds`: how long the master must be silent to count as down. */
   readonly downAfterMs?: number;
+  /** The sentinels' own password (`requirepass` in sentinel.conf); the servers have none. */
+  readonly sentinelPassword?: string;
 }
 
 export interface SentinelGroup {
@@ -58,8 +60,14 @@ export async function startSentinelGroup(opts: SentinelGroupOptions = {}): Promi
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dc-sentinel-"));
   const procs = new Map<number, ChildProcess>();
   const clients: Redis[] = [];
-  const client = (port: number): Redis => {
-    const c = new Redis({ port, host: "127.0.0.1", retryStrategy: () => null, maxRetriesPerRequest: 0 });
+  const client = (port: number, password?: string): Redis => {
+    const c = new Redis({
+      port,
+      host: "127.0.0.1",
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0,
+      ...(password === undefined ? {} : { password }),
+    });
     c.on("error", () => undefined);
     clients.push(c);
     return c;
@@ -105,6 +113,9 @@ export async function startSentinelGroup(opts: SentinelGroupOptions = {}): Promi
           `sentinel down-after-milliseconds ${MASTER_NAME} ${opts.downAfterMs ?? 1000}`,
           `sentinel failover-timeout ${MASTER_NAME} 10000`,
           `sentinel parallel-syncs ${MASTER_NAME} 1`,
+          ...(opts.sentinelPassword === undefined
+            ? []
+            : [`requirepass ${opts.sentinelPassword}`, `sentinel sentinel-pass ${opts.sentinelPassword}`]),
           "",
         ].join("\n"),
       );
@@ -113,7 +124,8 @@ export async function startSentinelGroup(opts: SentinelGroupOptions = {}): Promi
     }
     // Ready once every sentinel knows the replica and the two other sentinels (they find each other
     // through the master's hello channel): only then can they agree on a failover.
-    const sentinels = sentinelPorts.map(client);
+    const sentinel = (port: number): Redis => client(port, opts.sentinelPassword);
+    const sentinels = sentinelPorts.map((p) => sentinel(p));
     await until(
       async () => {
         for (const s of sentinels) {
@@ -131,7 +143,7 @@ export async function startSentinelGroup(opts: SentinelGroupOptions = {}): Promi
       return Number(addr[1]);
     };
     const watchSwitch = async (): Promise<{ readonly switched: Promise<number> }> => {
-      const sub = client(sentinelPorts[0]);
+      const sub = sentinel(sentinelPorts[0]);
       const switched = new Promise<number>((resolve) => {
         sub.on("message", (channel: string) => {
           if (channel !== "+switch-master") return;
