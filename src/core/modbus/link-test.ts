@@ -43,7 +43,7 @@ type ReadOutcome =
 
 /** Connect, read one register, close. Never throws: the answer is for a person. */
 export async function testModbusLink(t: ModbusLinkTest): Promise<LinkTestAnswer> {
-  const client = ModbusClient.tcp(t.host, t.port, {
+  const client = ModbusClient.network(t.host, t.port, {
     session: { timeoutMs: t.timeoutMs, framing: t.framing },
     connection: oneAttempt(t.timeoutMs),
   });

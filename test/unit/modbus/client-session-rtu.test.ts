@@ -60,7 +60,7 @@ describe("modbus client session, RTU over TCP", () => {
     const base = { ...DEFAULT_SESSION_OPTIONS, framing: "rtu-over-tcp" as const };
     assert.equal(checkSessionOptions({ ...base, maxInFlight: 2 })?.field, "maxInFlight");
     assert.equal(checkSessionOptions(base), undefined);
-    const odd = { ...DEFAULT_SESSION_OPTIONS, framing: "udp" } as unknown as typeof base;
+    const odd = { ...DEFAULT_SESSION_OPTIONS, framing: "modbus-plus" } as unknown as typeof base;
     assert.equal(checkSessionOptions(odd)?.field, "framing");
     assert.throws(() => new TimedSession({ framing: "rtu-over-tcp", maxInFlight: 4 }), RangeError);
   });
