@@ -64,8 +64,10 @@ describe("modbus RTU over TCP: our client against our simulator", () => {
       id.objects.map((o) => o.id),
       [0, 1, 2],
     );
-    // The RTU framer sizes an FC 8 request as one data word, as every serial-line sub-function has.
+    // An echo has no byte count: the RTU framer finds its end by the CRC, whatever its length.
     assert.deepEqual(await client.diagnosticsEcho(1, [0xa537]), [0xa537]);
+    assert.deepEqual(await client.diagnosticsEcho(2, [1, 2, 3, 4, 5]), [1, 2, 3, 4, 5]);
+    assert.deepEqual(await client.diagnosticsEcho(1, []), []);
   });
 
   it("passes an exception and times out a unit that is not there without disturbing the others", async () => {
@@ -100,5 +102,35 @@ describe("modbus RTU over TCP: our client against our simulator", () => {
     const closed = new Promise<void>((resolve) => raw.on("close", () => resolve()));
     raw.end();
     await closed;
+  });
+
+  it("refuses an echo that does not return what was sent, in length or in data", async () => {
+    // A peer whose echo is well framed (good CRC) but not the request's data: one word short, then altered.
+    const wrong = [
+      (req: Buffer): Buffer => encodeRtu(req[0], req.subarray(1, req.length - 4)),
+      (req: Buffer): Buffer => encodeRtu(req[0], Buffer.concat([req.subarray(1, req.length - 3), hex("00")])),
+    ];
+    let answer = 0;
+    const peer = net.createServer((s) =>
+      s.on("data", (req: Buffer) => s.write(wrong[answer++ % wrong.length](req))),
+    );
+    await new Promise<void>((resolve) => peer.listen(0, "127.0.0.1", resolve));
+    const port = (peer.address() as net.AddressInfo).port;
+    const bad = ModbusClient.tcp("127.0.0.1", port, {
+      session: { framing: "rtu-over-tcp", timeoutMs: 60000 },
+    });
+    bad.start();
+    try {
+      for (let i = 0; i < wrong.length; i++) {
+        // A 60 s timeout: only a refusal of the reply can end this request within the test's time.
+        await assert.rejects(
+          bad.diagnosticsEcho(1, [0x1111, 0x2222, 0x3333]),
+          (e: unknown) => e instanceof ModbusRequestError && e.failure.kind === "malformed-reply",
+        );
+      }
+    } finally {
+      bad.close();
+      await new Promise<void>((resolve) => peer.close(() => resolve()));
+    }
   });
 });
