@@ -13,6 +13,7 @@ import { encodeAdu, type ModbusFraming } from "../../../src/protocols/modbus/cod
 import type { TcpServerHandle } from "../../../src/transport/tcp-server";
 import { expectNoLeaks, snapshotResources, type Snapshot } from "../../support/leaks";
 import { hex } from "../../fixtures/modbus/frames";
+import { newerFunctionCodes, readsAndWritesEveryTable } from "./exercise";
 
 /** A UDP relay between a client and the server that drops the client's datagrams whose ordinal is odd. */
 async function lossyRelay(serverPort: number): Promise<{ port: number; close(): Promise<void> }> {
@@ -71,33 +72,8 @@ for (const framing of ["udp", "rtu-over-udp"] as const satisfies readonly Modbus
     it("reads and writes every table and the newer function codes, many requests at once", async () => {
       const client = connect(sim.port);
       await client.whenConnected();
-      core.unit(1).inputRegisters.set([7, 8, 9], 100);
-      core.unit(2).discreteInputs[3] = 1;
-      await client.writeMultipleRegisters(1, 10, [1, 2, 3]);
-      await client.writeSingleCoil(2, 5, true);
-      const reads = await Promise.all([
-        client.readHoldingRegisters(1, 10, 3),
-        client.readInputRegisters(1, 100, 3),
-        client.readDiscreteInputs(2, 0, 4),
-        client.readCoils(2, 4, 2),
-        ...Array.from({ length: 30 }, () => client.readHoldingRegisters(1, 11, 1)),
-      ]);
-      assert.deepEqual(reads.slice(0, 4), [
-        [1, 2, 3],
-        [7, 8, 9],
-        [false, false, false, true],
-        [false, true],
-      ]);
-      assert.ok(reads.slice(4).every((r) => (r as number[])[0] === 2));
-      core.unit(1).holdingRegisters.set([0x12, 5, 6], 30);
-      await client.maskWriteRegister(1, 30, 0x00f2, 0x0025);
-      assert.deepEqual(await client.readWriteMultipleRegisters(1, 30, 3, 31, [7, 8]), [0x17, 7, 8]);
-      const id = await client.readDeviceIdentification(2, 1);
-      assert.deepEqual(
-        id.objects.map((o) => o.id),
-        [0, 1, 2],
-      );
-      assert.deepEqual(await client.diagnosticsEcho(1, [0xa537, 1, 2]), [0xa537, 1, 2]);
+      await readsAndWritesEveryTable(client, core);
+      await newerFunctionCodes(client, core);
       await assert.rejects(
         client.readHoldingRegisters(1, 65000, 10),
         (e: unknown) => e instanceof ModbusRequestError && e.failure.exceptionCode === 2,

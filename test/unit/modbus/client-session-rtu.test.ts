@@ -10,7 +10,7 @@ import {
   DEFAULT_SESSION_OPTIONS,
   type ModbusSessionAction,
 } from "../../../src/protocols/modbus/session/client-session";
-import { TimedSession } from "./timed-session";
+import { TimedSession, settled } from "./timed-session";
 import { crc16, encodeRtu, rtuAssembler } from "../../../src/protocols/modbus/codec/rtu";
 import { decodeRequest, encodeReply, type ModbusRequest } from "../../../src/protocols/modbus/codec/pdu";
 import { encodeException, ExceptionCode } from "../../../src/protocols/modbus/codec/exceptions";
@@ -40,15 +40,6 @@ function sent(actions: readonly ModbusSessionAction[]): Sent[] {
 
 function reply(s: Sent, values: number[] = [1, 2], unit = s.unit): Buffer {
   return encodeRtu(unit, encodeReply(s.request, values));
-}
-
-function settled(actions: readonly ModbusSessionAction[]): Map<number, string> {
-  const m = new Map<number, string>();
-  for (const a of actions) {
-    if (a.type === "resolve") m.set(a.id, "ok");
-    if (a.type === "reject") m.set(a.id, a.failure.kind);
-  }
-  return m;
 }
 
 function session(): TimedSession {

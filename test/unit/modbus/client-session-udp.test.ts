@@ -14,7 +14,7 @@ import {
   DEFAULT_SESSION_OPTIONS,
 } from "../../../src/protocols/modbus/session/client-session";
 import type { ModbusSessionAction } from "../../../src/protocols/modbus/session/client-session";
-import { TimedSession } from "./timed-session";
+import { TimedSession, settled } from "./timed-session";
 import { hex } from "../../fixtures/modbus/frames";
 
 const READ: ModbusRequest = { fn: "readHoldingRegisters", address: 0, count: 2 };
@@ -30,15 +30,6 @@ function written(actions: readonly ModbusSessionAction[]): { tid: number; unit: 
     out.push({ tid: r.frames[0].transactionId ?? -1, unit: r.frames[0].unitId });
   }
   return out;
-}
-
-function settled(actions: readonly ModbusSessionAction[]): Map<number, string> {
-  const m = new Map<number, string>();
-  for (const a of actions) {
-    if (a.type === "resolve") m.set(a.id, "ok");
-    if (a.type === "reject") m.set(a.id, a.failure.kind);
-  }
-  return m;
 }
 
 const regs = (values: number[]): Buffer => encodeReply(READ, values);
