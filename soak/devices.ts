@@ -11,7 +11,7 @@
  *
  * A port of 0 picks a free one; a restarted process is given the ports of the first. Counters start
  * after `firstSeq`, so a restarted device never reuses a value. Once every device listens, stdout gets
- * `ready <ports as JSON>`; then one line `<deviceId> <value> <epoch ms>` per value produced (a Modbus request answered, an
+ * `ready <ports as JSON>`; then one line `<deviceId> <value> <epoch ms> [<connection>]` per value produced (a Modbus request answered, an
  * IEC 104 change sent to a started master), which is what the soak counts as produced. An outstation's
  * value before its first change (`firstSeq`, which an interrogation reports) comes first as
  * `<deviceId> <value> initial`: a value the device holds, not a sample it produced.
@@ -41,6 +41,8 @@ export interface Produced {
   readonly at: number;
   /** An outstation's value before its first change: it may be stored (an interrogation reads it). */
   readonly initial?: boolean;
+  /** A Modbus request's TCP connection, numbered per device process: two pollers at once show as two. */
+  readonly connection?: number;
 }
 
 export interface DeviceProcess {
@@ -65,9 +67,15 @@ export async function spawnDevices(
     child.once("exit", (code) => reject(new Error(`the device process exited (${code}) before it listened`)));
     lines.on("line", (line) => {
       if (line.startsWith("ready ")) return resolve(JSON.parse(line.slice(6)) as number[]);
-      const [deviceId, value, at] = line.split(" ");
+      const [deviceId, value, at, connection] = line.split(" ");
       if (at === "initial") onProduced({ deviceId, value: Number(value), at: Date.now(), initial: true });
-      else onProduced({ deviceId, value: Number(value), at: Number(at) });
+      else
+        onProduced({
+          deviceId,
+          value: Number(value),
+          at: Number(at),
+          ...(connection === undefined ? {} : { connection: Number(connection) }),
+        });
     });
   });
   const pid = child.pid;
@@ -84,8 +92,9 @@ export async function spawnDevices(
 }
 
 async function serve(spec: DevicesSpec): Promise<void> {
-  const out = (id: string, value: number, at: number | "initial"): void => {
-    process.stdout.write(`${id} ${value} ${at === "initial" ? at : Math.round(at)}\n`);
+  const out = (id: string, value: number, at: number | "initial", connection?: number): void => {
+    const conn = connection === undefined ? "" : ` ${connection}`;
+    process.stdout.write(`${id} ${value} ${at === "initial" ? at : Math.round(at)}${conn}\n`);
   };
   const closers: (() => Promise<void>)[] = [];
   const ports: number[] = [];
@@ -94,7 +103,7 @@ async function serve(spec: DevicesSpec): Promise<void> {
       const sim = new RecordingSimulator({
         firstSeq: d.firstSeq,
         keepRecords: false,
-        onRequest: (seq, at) => out(d.id, seq, at),
+        onRequest: (seq, at, connection) => out(d.id, seq, at, connection),
       });
       ports.push(await sim.listen(d.port));
       closers.push(() => sim.close());

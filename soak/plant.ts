@@ -71,6 +71,8 @@ export async function registerPlant(r: Registry, devices: readonly PlantDevice[]
 export interface FlowSettings {
   readonly instanceId: string;
   readonly redisUrl: string;
+  /** Sentinel mode: the sentinels (`host:port,…`) and the master's name; the URL is then not used. */
+  readonly sentinel?: { readonly sentinels: string; readonly name: string };
   readonly namespace: string;
   readonly mysqlPort: number;
   readonly database: string;
@@ -98,6 +100,9 @@ export function instanceFlow(s: FlowSettings): object[] {
       name: "soak",
       store: "redis",
       redisUrl: s.redisUrl,
+      ...(s.sentinel
+        ? { redisMode: "sentinel", sentinels: s.sentinel.sentinels, sentinelName: s.sentinel.name }
+        : {}),
       namespace: s.namespace,
       instanceId: s.instanceId,
       runDevices: true,

@@ -20,21 +20,28 @@ interface DataDef extends NodeDef {
   maxRate: string;
 }
 
-/** The manager's connection first (data from other instances stops with it), then the rate. */
-function statusOf({ state, waiting }: DataStatus, perSecond: number): NodeStatus {
+/**
+ * The manager's connection first (data from other instances stops with it), then the rate; while Redis is
+ * away or being caught up, the outage buffer's fill (samples kept of the bound) and what it dropped.
+ */
+function statusOf({ state, waiting, outage }: DataStatus, perSecond: number): NodeStatus {
+  const kept =
+    outage && (outage.held > 0 || outage.outage)
+      ? ` · ${outage.held}/${outage.capacity} kept${outage.dropped > 0 ? `, ${outage.dropped} lost` : ""}`
+      : "";
   switch (state.kind) {
     case "connected":
       return {
-        fill: "green",
+        fill: kept === "" ? "green" : "yellow",
         shape: "dot",
-        text: `${rateText(perSecond, 0)}${waiting > 0 ? ` · ${waiting} waiting` : ""}`,
+        text: `${rateText(perSecond, 0)}${waiting > 0 ? ` · ${waiting} waiting` : ""}${kept}`,
       };
     case "connecting":
       return { fill: "yellow", shape: "ring", text: "connecting" };
     case "reconnecting":
-      return { fill: "red", shape: "ring", text: `reconnecting (attempt ${state.attempt})` };
+      return { fill: "red", shape: "ring", text: `reconnecting (attempt ${state.attempt})${kept}` };
     case "error":
-      return { fill: "red", shape: "ring", text: shorten(state.message) };
+      return { fill: "red", shape: "ring", text: shorten(state.message) + kept };
     case "closed":
       return { fill: "grey", shape: "ring", text: "closed" };
   }

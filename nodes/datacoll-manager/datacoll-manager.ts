@@ -1,7 +1,7 @@
 import type { NodeAPI, NodeDef } from "node-red";
 import { errorMessage } from "../../src/core/errors";
 import { parseManagerSettings } from "../../src/core/manager-config";
-import { managers } from "../../src/core/manager";
+import { managers, type ManagerOptions } from "../../src/core/manager";
 import { startManagerRuntime } from "../../src/core/manager-runtime";
 import { followManager, registerLiveView } from "../lib/live-view";
 import type { ManagerConfigNode, ManagerCredentials } from "./api";
@@ -17,6 +17,10 @@ interface ManagerDef extends NodeDef {
   redisRejectUnauthorized?: boolean;
   namespace: string;
   instanceId: string;
+  outageBuffer?: string | number;
+  redisMode?: string;
+  sentinels?: string;
+  sentinelName?: string;
 }
 
 export = function register(RED: NodeAPI): void {
@@ -30,6 +34,9 @@ export = function register(RED: NodeAPI): void {
       this.settings = parseManagerSettings({
         store: def.store,
         redisUrl: def.redisUrl,
+        redisMode: def.redisMode,
+        sentinels: def.sentinels,
+        sentinelName: def.sentinelName,
         redisPassword: this.credentials?.password,
         redisCa: def.redisCa,
         redisCert: def.redisCert,
@@ -37,6 +44,7 @@ export = function register(RED: NodeAPI): void {
         redisRejectUnauthorized: def.redisRejectUnauthorized,
         namespace: def.namespace,
         instanceId: def.instanceId,
+        outageBuffer: def.outageBuffer,
       });
       this.settingsError = undefined;
     } catch (err) {
@@ -48,7 +56,18 @@ export = function register(RED: NodeAPI): void {
     const settings = this.settings;
     // The embedded store keeps its registry in the user directory, beside flows.json.
     const userDir: unknown = (RED.settings as unknown as { userDir?: unknown }).userDir;
-    const opts = typeof userDir === "string" && userDir !== "" ? { storeDir: userDir } : {};
+    const opts: ManagerOptions = {
+      ...(typeof userDir === "string" && userDir !== "" ? { storeDir: userDir } : {}),
+      // A loss from the outage buffer is always in the log; a drained buffer only when it held samples.
+      onOutage: (e) => {
+        if (e.kind === "dropped") this.warn(RED._("datacoll-manager.log.outageDropped", { ...e }));
+        else if (e.written > 0 || e.dropped > 0)
+          (e.dropped > 0 ? this.warn : this.log).call(
+            this,
+            RED._("datacoll-manager.log.outageRecovered", { ...e }),
+          );
+      },
+    };
     // The config node holds a share itself, so the connections live as long as it does, used or not.
     const handle = managers.acquire(this.id, settings, opts);
     this.manager = handle.manager;

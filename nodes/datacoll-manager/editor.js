@@ -19,6 +19,8 @@ RED.nodes.registerType("datacoll-manager", {
     runDevices: { value: true },
     // Flows saved before the lease setting existed (examples 03, 04, 06, 07) lack it: absent is valid.
     leaseMs: { value: 10000, validate: (v) => v === undefined || RED.validators.number()(v) },
+    // Empty: a minute of samples at the instance's rate (src/core/store/outage-buffer.ts).
+    outageBuffer: { value: "", validate: (v) => v === undefined || /^\s*(|auto|\d+)\s*$/.test(String(v)) },
   },
   credentials: {
     password: { type: "password" },

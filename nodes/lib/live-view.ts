@@ -96,6 +96,8 @@ export function registerLiveView(RED: NodeAPI): void {
         name: name(id, m),
         namespace: m.settings.namespace,
         store: m.settings.store,
+        // Samples waiting for Redis, the bound and what was dropped (absent for the embedded store).
+        outage: m.outage(),
       })),
     );
   });

@@ -2,24 +2,50 @@ import os from "node:os";
 import type { RedisOptions } from "ioredis";
 import { DataCollError } from "./errors";
 import { parseTls, tlsConnectOptions, type TlsSettings } from "./tls-options";
-import { choiceSetting, optionalTextSetting } from "./settings";
+import { choiceSetting, optionalTextSetting, textSetting, wholeSetting } from "./settings";
+import type { OutageCapacity } from "./store/outage-buffer";
 
 /** Where the shared state lives: Redis (several instances) or the embedded in-memory store (one). */
 export type StoreKind = "embedded" | "redis";
 
+/** Redis Sentinel: where the sentinels listen and which master of theirs holds the plant. */
+export interface SentinelSettings {
+  readonly sentinels: readonly { readonly host: string; readonly port: number }[];
+  /** The master's name in the sentinels' configuration (`sentinel monitor <name> …`). */
+  readonly name: string;
+  /** The sentinels' own password, if they ask for one: a credential. */
+  readonly password: string | undefined;
+}
+
 export interface ManagerSettings {
   readonly store: StoreKind;
   readonly redisUrl: string;
+  /** Set in Sentinel mode: the URL is then not used. */
+  readonly redisSentinel?: SentinelSettings;
   readonly redisPassword: string | undefined;
   /** Set for a `rediss://` URL: the CA to verify the server with, a client certificate, verify on/off. */
   readonly redisTls?: TlsSettings;
   readonly namespace: string;
   readonly instanceId: string;
+  /**
+   * Samples kept while Redis is unreachable, in points (store/outage-buffer.ts): `auto` (a minute at the
+   * instance's rate) unless the dialog gives a number; 0 keeps none.
+   */
+  readonly outageBuffer?: OutageCapacity;
 }
+
+/** The most points an outage buffer may be given (about 3 GB of samples at ~300 bytes each). */
+export const MAX_OUTAGE_BUFFER = 10_000_000;
 
 export interface RawManagerSettings {
   readonly store?: unknown;
   readonly redisUrl?: unknown;
+  /** "standalone" (by URL, the default) or "sentinel". */
+  readonly redisMode?: unknown;
+  /** `host:port` of each sentinel, separated by commas, spaces or lines. */
+  readonly sentinels?: unknown;
+  readonly sentinelName?: unknown;
+  readonly sentinelPassword?: unknown;
   readonly redisPassword?: unknown;
   readonly redisCa?: unknown;
   readonly redisCert?: unknown;
@@ -28,6 +54,8 @@ export interface RawManagerSettings {
   readonly redisRejectUnauthorized?: unknown;
   readonly namespace?: unknown;
   readonly instanceId?: unknown;
+  /** Empty or "auto": sized for a minute at the instance's rate. */
+  readonly outageBuffer?: unknown;
 }
 
 export const DEFAULT_NAMESPACE = "dc:";
@@ -43,10 +71,12 @@ const NAMESPACE_RULE = /^[A-Za-z0-9_.-]{1,64}:$/;
 export function parseManagerSettings(raw: RawManagerSettings): ManagerSettings {
   const store = choiceSetting(raw.store, "store", "embedded", ["embedded", "redis"] as const);
   const redisUrl = optionalTextSetting(raw.redisUrl, "redisUrl") ?? "redis://127.0.0.1:6379";
-  if (store === "redis" && !/^rediss?:\/\//.test(redisUrl)) {
+  const mode = choiceSetting(raw.redisMode, "redisMode", "standalone", ["standalone", "sentinel"] as const);
+  const redisSentinel = store === "redis" && mode === "sentinel" ? parseSentinel(raw) : undefined;
+  if (store === "redis" && redisSentinel === undefined && !/^rediss?:\/\//.test(redisUrl)) {
     throw new DataCollError("invalid", "redisUrl must start with redis:// or rediss://", "redisUrl");
   }
-  if (store === "redis") refuseUrlPassword(redisUrl);
+  if (store === "redis" && redisSentinel === undefined) refuseUrlPassword(redisUrl);
   const tlsFields = {
     ca: "redisCa",
     cert: "redisCert",
@@ -76,11 +106,43 @@ export function parseManagerSettings(raw: RawManagerSettings): ManagerSettings {
   return {
     store,
     redisUrl,
+    ...(redisSentinel === undefined ? {} : { redisSentinel }),
     redisPassword: optionalTextSetting(raw.redisPassword, "redisPassword"),
     ...(redisTls === undefined ? {} : { redisTls }),
     namespace,
     instanceId: optionalTextSetting(raw.instanceId, "instanceId") ?? defaultInstanceId(),
+    ...(store === "redis" ? { outageBuffer: outageBufferSetting(raw.outageBuffer) } : {}),
   };
+}
+
+/** The sentinels' addresses, the master's name and the sentinels' password, each checked. */
+function parseSentinel(raw: RawManagerSettings): SentinelSettings {
+  const list = textSetting(raw.sentinels, "sentinels", "")
+    .split(/[\s,]+/)
+    .filter((t) => t !== "");
+  if (list.length === 0)
+    throw new DataCollError("invalid", "sentinels must list at least one host:port", "sentinels");
+  const sentinels = list.map((text) => {
+    const m = /^([A-Za-z0-9_.-]+):(\d{1,5})$/.exec(text);
+    const port = m ? Number(m[2]) : 0;
+    if (!m || port < 1 || port > 65535)
+      throw new DataCollError("invalid", `sentinels: ${JSON.stringify(text)} is not host:port`, "sentinels");
+    return { host: m[1], port };
+  });
+  const name = textSetting(raw.sentinelName, "sentinelName", "mymaster");
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name))
+    throw new DataCollError(
+      "invalid",
+      "sentinelName must be 1-64 letters, digits, '_', '.' or '-'",
+      "sentinelName",
+    );
+  return { sentinels, name, password: optionalTextSetting(raw.sentinelPassword, "sentinelPassword") };
+}
+
+function outageBufferSetting(raw: unknown): OutageCapacity {
+  if (typeof raw === "string" && raw.trim().toLowerCase() === "auto") return "auto";
+  const n = wholeSetting(raw, "outageBuffer", -1, 0, MAX_OUTAGE_BUFFER);
+  return n < 0 ? "auto" : n;
 }
 
 /**
@@ -104,10 +166,21 @@ function refuseUrlPassword(redisUrl: string): void {
   }
 }
 
-/** The ioredis options a manager's settings give every connection it opens: AUTH and TLS. */
+/**
+ * The ioredis options a manager's settings give every connection it opens: AUTH, TLS and, in Sentinel
+ * mode, the sentinels to ask for the master, so each connection follows a failover.
+ */
 export function redisConnectOptions(s: ManagerSettings): RedisOptions {
+  const sentinel = s.redisSentinel;
   return {
     ...(s.redisPassword === undefined ? {} : { password: s.redisPassword }),
     ...(s.redisTls === undefined ? {} : { tls: tlsConnectOptions(s.redisTls) }),
+    ...(sentinel === undefined
+      ? {}
+      : {
+          sentinels: sentinel.sentinels.map((n) => ({ host: n.host, port: n.port })),
+          name: sentinel.name,
+          ...(sentinel.password === undefined ? {} : { sentinelPassword: sentinel.password }),
+        }),
   };
 }

@@ -12,6 +12,10 @@ import { EventBus, type PointsListener, type Subscription } from "./bus/event-bu
 import { EventIds } from "./bus/envelope";
 import { MemoryDatabase, MemoryStore } from "./store/memory-store";
 import { RedisStore, type ReconnectPolicy } from "./store/redis-store";
+import { OutageBuffer, type OutageStats } from "./store/outage-buffer";
+import type { PointsEnvelope } from "./bus/envelope";
+import { systemClock } from "../transport/connection";
+import type { Clock } from "../protocols/clock";
 import type { Registry } from "./store/registry";
 import type { RestActions } from "./rest/types";
 import type { Store, StoreBounds, StoreState, Unsubscribe } from "./store/store";
@@ -32,9 +36,21 @@ export interface ManagerOptions {
    */
   readonly storeDir?: string;
   readonly now?: () => number;
+  /** The outage buffer's timers (tests drive them); the system clock otherwise. */
+  readonly clock?: Clock;
   /** A bus listener threw, or another instance sent something malformed. */
   readonly onError?: (err: Error) => void;
+  /**
+   * The outage buffer dropped its oldest samples for room (`points` now, `total` since the start), or
+   * the store took writes again after an outage (`written` late, `dropped` in it). The manager node logs
+   * both; without a listener they go to process warnings, so a loss is never silent.
+   */
+  readonly onOutage?: (event: OutageEvent) => void;
 }
+
+export type OutageEvent =
+  | { readonly kind: "dropped"; readonly points: number; readonly total: number }
+  | { readonly kind: "recovered"; readonly written: number; readonly dropped: number };
 
 export type ManagerState = StoreState;
 
@@ -60,6 +76,11 @@ export class Manager {
   private readonly alarmHandlers = new Set<AlarmHandler>();
   private readonly offRemote: Unsubscribe;
   private closed: Promise<void> | undefined;
+  /** Samples made while Redis is away wait here (undefined: the embedded store, or a size of 0). */
+  private readonly buffer: OutageBuffer | undefined;
+  private readonly offWake: Unsubscribe | undefined;
+  /** What the buffer could not write before close, for a manager made in this one's place. */
+  private leftovers: PointsEnvelope[] = [];
 
   constructor(settings: ManagerSettings, opts: ManagerOptions = {}) {
     this.settings = settings;
@@ -92,6 +113,51 @@ export class Manager {
           })
         : new MemoryStore({ ...common, database: opts.memoryDatabase, dir: opts.storeDir });
     this.offRemote = this.store.onRemotePoints((env) => this.bus.receive(env));
+    const capacity = settings.outageBuffer ?? "auto";
+    const store = this.store;
+    if (store instanceof RedisStore && capacity !== 0) {
+      const onOutage =
+        opts.onOutage ??
+        ((e: OutageEvent) => {
+          if (e.kind !== "recovered" || e.dropped > 0) process.emitWarning(outageText(e));
+        });
+      this.buffer = new OutageBuffer({
+        write: (env) => store.ingest(env),
+        capacity,
+        clock: opts.clock ?? systemClock,
+        onDrop: (points, total) => onOutage({ kind: "dropped", points, total }),
+        onRecovered: (written, dropped) => onOutage({ kind: "recovered", written, dropped }),
+      });
+      const buffer = this.buffer;
+      this.offWake = store.onState((s) => {
+        if (s.kind === "connected") buffer.wake();
+      });
+    }
+  }
+
+  /** The outage buffer's fill and losses; undefined when there is none (embedded store, size 0). */
+  outage(): OutageStats | undefined {
+    return this.buffer?.stats();
+  }
+
+  /**
+   * Samples a closed manager could not write (see ManagerPool): written by this one ahead of its own,
+   * since they are older.
+   */
+  adopt(envs: readonly PointsEnvelope[]): void {
+    if (this.buffer) this.buffer.adopt(envs);
+    else if (this.store instanceof RedisStore) {
+      const store = this.store;
+      // No buffer here (size 0): written once, as this manager's own samples would be.
+      for (const env of envs) void store.ingest(env).catch(() => undefined);
+    }
+  }
+
+  /** What the outage buffer still held when this manager closed. */
+  takeLeftovers(): PointsEnvelope[] {
+    const left = this.leftovers;
+    this.leftovers = [];
+    return left;
   }
 
   /**
@@ -131,14 +197,17 @@ export class Manager {
 
   /**
    * A batch of samples made here: delivered to local subscribers at once, then stored (latest, history,
-   * events stream) and sent to the other instances. Rejects when the store cannot take it (Redis away);
-   * local subscribers have it already.
+   * events stream) and sent to the other instances. With Redis, batches reach the store in the order
+   * they were published, and while it is unreachable they wait in the outage buffer: the promise then
+   * resolves once the batch is queued, and the batch is written when Redis is back. Without a buffer it
+   * rejects when the store cannot take it; local subscribers have it already.
    */
   async publish(points: readonly DataPoint[]): Promise<void> {
     if (this.closed) throw new DataCollError("closed", "the manager is closed");
     if (points.length === 0) return;
     const env = this.bus.publish(points);
-    await this.store.ingest(env);
+    if (this.buffer) await this.buffer.submit(env);
+    else await this.store.ingest(env);
   }
 
   /** Register an alarm owner; call the returned function when it closes. */
@@ -185,8 +254,12 @@ export class Manager {
   close(): Promise<void> {
     this.closed ??= (async () => {
       this.offRemote();
+      this.offWake?.();
       this.bus.clear();
+      // The buffer stops first; closing the store settles the write it may be waiting on.
+      const left = this.buffer?.close();
       await this.store.close();
+      this.leftovers = (await left) ?? [];
     })();
     return this.closed;
   }
@@ -222,6 +295,21 @@ export class ManagerPool {
     return this.entries.size;
   }
 
+  /**
+   * Samples a manager closed during a Redis outage could not write (a redeploy while Redis restarts): the
+   * manager that takes its place under the same config node writes them. Kept until one comes, replaced
+   * by a later close's; gone with the process.
+   */
+  private readonly orphans = new Map<string, PointsEnvelope[]>();
+
+  private handOver(id: string, closed: Manager): void {
+    const left = closed.takeLeftovers();
+    if (left.length === 0) return;
+    const successor = this.entries.get(id)?.manager;
+    if (successor && successor !== closed && !successor.isClosed) successor.adopt(left);
+    else this.orphans.set(id, [...(this.orphans.get(id) ?? []), ...left]);
+  }
+
   get(id: string): Manager | undefined {
     return this.entries.get(id)?.manager;
   }
@@ -249,6 +337,9 @@ export class ManagerPool {
       }
       entry = { manager: this.make(settings, opts), fingerprint, refs: 0 };
       this.entries.set(id, entry);
+      const orphans = this.orphans.get(id);
+      this.orphans.delete(id);
+      if (orphans) entry.manager.adopt(orphans);
     }
     const e = entry;
     e.refs++;
@@ -261,6 +352,7 @@ export class ManagerPool {
         if (--e.refs > 0) return;
         if (this.entries.get(id) === e) this.entries.delete(id);
         await e.manager.close();
+        this.handOver(id, e.manager);
       },
     };
   }
@@ -268,3 +360,13 @@ export class ManagerPool {
 
 /** The process-wide pool the manager config node uses. */
 export const managers = new ManagerPool();
+
+/** One line for the log about the outage buffer. */
+export function outageText(e: OutageEvent): string {
+  switch (e.kind) {
+    case "dropped":
+      return `datacoll: the outage buffer is full: dropped the ${e.points} oldest samples waiting for Redis (${e.total} since start)`;
+    case "recovered":
+      return `datacoll: Redis is back: wrote ${e.written} samples kept during the outage in order, ${e.dropped} dropped for room`;
+  }
+}

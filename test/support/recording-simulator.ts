@@ -29,7 +29,8 @@ export interface ConnectionRecord {
 export interface RecordingOptions {
   /** The counter's value before the first request (the first answer is `firstSeq + 1`). */
   readonly firstSeq?: number;
-  readonly onRequest?: (seq: number, at: number) => void;
+  /** `connection` numbers the TCP connections in the order they opened (two pollers show as two). */
+  readonly onRequest?: (seq: number, at: number, connection: number) => void;
   /** Keep per-connection request records (the default); off for long runs that only stream them. */
   readonly keepRecords?: boolean;
 }
@@ -75,7 +76,7 @@ export class RecordingSimulator {
             // were there two, both would carry this seq and the loss check would flag the second.
             for (let i = 0; i < out.replies.length; i++) {
               if (this.opts.keepRecords !== false) conn.requests.push({ at, seq });
-              this.opts.onRequest?.(seq, at);
+              this.opts.onRequest?.(seq, at, conn.id);
             }
             if (out.replies.length > 0) peer.write(Buffer.concat(out.replies));
             if (out.close !== undefined) peer.close();

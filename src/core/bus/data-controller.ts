@@ -7,6 +7,7 @@
 import { systemClock } from "../../transport/connection";
 import type { Clock, TimerHandle } from "../../protocols/clock";
 import type { Manager, ManagerState } from "../manager";
+import type { OutageStats } from "../store/outage-buffer";
 import type { DataPoint } from "../model/datapoint";
 import type { Subscription } from "./event-bus";
 import { ChangeFilter, RateLimit, type OutputMode } from "./pace";
@@ -32,6 +33,8 @@ export interface DataStatus {
   readonly state: ManagerState;
   /** Points held back by the rate limit. */
   readonly waiting: number;
+  /** The manager's outage buffer (Redis only): what waits for Redis and what was dropped for room. */
+  readonly outage?: OutageStats;
 }
 
 export class DataController {
@@ -51,7 +54,8 @@ export class DataController {
   }
 
   status(): DataStatus {
-    return { state: this.opts.manager.state, waiting: this.limit.pending };
+    const outage = this.opts.manager.outage();
+    return { state: this.opts.manager.state, waiting: this.limit.pending, ...(outage ? { outage } : {}) };
   }
 
   /** Leaves the bus and stops the timer; what still waits is dropped. The manager is the caller's. */

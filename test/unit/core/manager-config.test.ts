@@ -39,7 +39,46 @@ describe("manager settings", function () {
       redisTls: { ca: undefined, cert: undefined, key: undefined, rejectUnauthorized: true },
       namespace: "plant-a:",
       instanceId: "node-red-1",
+      outageBuffer: "auto",
     });
+  });
+
+  it("takes Sentinel by its sentinels and master name, and gives every connection those options", function () {
+    const s = parseManagerSettings({
+      store: "redis",
+      redisMode: "sentinel",
+      sentinels: "127.0.0.1:26379, sentinel-2:26380\nsentinel-3:26381",
+      sentinelName: "plant",
+      instanceId: "i",
+    });
+    assert.deepEqual(s.redisSentinel, {
+      sentinels: [
+        { host: "127.0.0.1", port: 26379 },
+        { host: "sentinel-2", port: 26380 },
+        { host: "sentinel-3", port: 26381 },
+      ],
+      name: "plant",
+      password: undefined,
+    });
+    assert.deepEqual(redisConnectOptions(s), { sentinels: s.redisSentinel?.sentinels, name: "plant" });
+    assert.throws(() => parseManagerSettings({ store: "redis", redisMode: "sentinel" }), /sentinels/);
+    assert.throws(
+      () => parseManagerSettings({ store: "redis", redisMode: "sentinel", sentinels: "host-without-port" }),
+      /host:port/,
+    );
+  });
+
+  it("sizes the outage buffer by a minute of the rate unless given in points; 0 keeps none", function () {
+    const redis = { store: "redis", instanceId: "i" };
+    assert.equal(parseManagerSettings({ ...redis }).outageBuffer, "auto");
+    assert.equal(parseManagerSettings({ ...redis, outageBuffer: "" }).outageBuffer, "auto");
+    assert.equal(parseManagerSettings({ ...redis, outageBuffer: "auto" }).outageBuffer, "auto");
+    assert.equal(parseManagerSettings({ ...redis, outageBuffer: "25000" }).outageBuffer, 25_000);
+    assert.equal(parseManagerSettings({ ...redis, outageBuffer: 0 }).outageBuffer, 0);
+    assert.throws(() => parseManagerSettings({ ...redis, outageBuffer: "-1" }), /outageBuffer/);
+    assert.throws(() => parseManagerSettings({ ...redis, outageBuffer: "lots" }), /outageBuffer/);
+    assert.throws(() => parseManagerSettings({ ...redis, outageBuffer: 2.5 }), /outageBuffer/);
+    assert.equal(parseManagerSettings({ outageBuffer: "9" }).outageBuffer, undefined, "embedded: no outage");
   });
 
   it("gives every connection the password and, for rediss://, the TLS options", function () {
