@@ -9,6 +9,8 @@ import type { WriteOutcome } from "../../src/core/history/batch-writer";
 import { SaveController } from "../../src/core/history/save-controller";
 import type { SaveCounts, SaveNotice, SaveStatus } from "../../src/core/history/save-controller";
 import type { SaveFields } from "../../src/core/history/save-settings";
+import { validateTableNames } from "../../src/core/history/schema";
+import { poolHistorySource, registerHistorySource } from "../../src/core/history/sources";
 import type { ManagerHandle } from "../../src/core/manager";
 import type { ManagerConfigNode } from "../datacoll-manager/api";
 import type { MysqlConfigNode } from "../datacoll-mysql/api";
@@ -64,6 +66,7 @@ export = function register(RED: NodeAPI): void {
     let handle: ManagerHandle | undefined;
     let controller: SaveController | undefined;
     let problem: string | undefined;
+    let unregister: (() => void) | undefined;
     try {
       const cfg = RED.nodes.getNode(def.mysql) as MysqlConfigNode | null;
       share = cfg?.acquirePool();
@@ -80,6 +83,16 @@ export = function register(RED: NodeAPI): void {
         onDeadLetters: (letters) => this.send([null, { topic: "deadLetters", payload: letters }]),
         onStatus: showStatus,
       });
+      // Readers (the REST API's history route, datacoll-history) find the tables and pool by this node.
+      const tables = validateTableNames(controller.settings.tables ?? {});
+      unregister = registerHistorySource(
+        poolHistorySource(share.pool, {
+          id: this.id,
+          name: def.name || this.id,
+          historyTable: tables.history,
+          alarmsTable: tables.alarms,
+        }),
+      );
     } catch (err) {
       problem = errorMessage(err);
       showConfigError(RED, this, "datacoll-save.errors.config", problem);
@@ -107,6 +120,8 @@ export = function register(RED: NodeAPI): void {
 
     this.on("close", (removed: boolean, done: () => void) => {
       const warn = (err: unknown): void => this.warn(errorMessage(err));
+      // No reader reaches the pool once its share may be released.
+      unregister?.();
       Promise.resolve(controller?.close(removed))
         .then((count) => {
           if (count) this.warn(t("errors.lostOnRemove", { count }));
