@@ -8,7 +8,6 @@
  *   identical table. Goal >= 100x.
  * Rows are made inside the server (INSERT … SELECT over a digits cross join), not sent over the wire.
  */
-import crypto from "node:crypto";
 import mysql from "mysql2/promise";
 import { createMysqlPool, parseMysqlSettings } from "../src/core/history/mysql-settings";
 import { maintainTable, partitionClause, type PartitionPolicy } from "../src/core/history/partitions";
@@ -16,9 +15,9 @@ import { queryHistory, type HistoryBucket } from "../src/core/history/query";
 import { sqlTime } from "../src/core/history/rows";
 import { historyTableDdl } from "../src/core/history/schema";
 import { poolHistorySource } from "../src/core/history/sources";
+import { createBenchDatabase } from "./lib/mysql-database";
 import type { Benchmark, Figures } from "./lib/types";
 
-const MYSQL_URL = process.env.MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
 const DAY = 86_400_000;
 const DAYS = 7;
 const POINTS = 10;
@@ -78,16 +77,8 @@ async function rawBuckets(conn: mysql.Connection, table: string, from: number, t
 const bench: Benchmark = {
   name: "history",
   async run(): Promise<Figures> {
-    const url = new URL(MYSQL_URL);
-    const database = `dc_bench_${crypto.randomBytes(4).toString("hex")}`;
-    const access = {
-      host: url.hostname,
-      port: Number(url.port || 3306),
-      user: decodeURIComponent(url.username || "root"),
-      password: decodeURIComponent(url.password),
-    };
-    const admin = await mysql.createConnection(access);
-    await admin.query(`CREATE DATABASE ${mysql.escapeId(database)}`);
+    const db = await createBenchDatabase();
+    const { access, database } = db;
     const conn = await mysql.createConnection({ ...access, database, timezone: "Z" });
     const pool = createMysqlPool(parseMysqlSettings({ ...access, database }));
     try {
@@ -164,8 +155,7 @@ const bench: Benchmark = {
     } finally {
       await pool.end();
       await conn.end();
-      await admin.query(`DROP DATABASE IF EXISTS ${mysql.escapeId(database)}`);
-      await admin.end();
+      await db.drop();
     }
   },
 };
