@@ -7,7 +7,6 @@
  * The writer is timed from the first write to the flush that has every row in MySQL, DataPoint to row
  * conversion included. A fresh database is created for the run and dropped after.
  */
-import crypto from "node:crypto";
 import mysql from "mysql2/promise";
 import { BatchWriter } from "../src/core/history/batch-writer";
 import { parseMysqlSettings } from "../src/core/history/mysql-settings";
@@ -15,9 +14,9 @@ import { historyInsertSql, historyTableDdl, historyValues } from "../src/core/hi
 import { pointRow } from "../src/core/history/rows";
 import { pointKey, type DataPoint } from "../src/core/model/datapoint";
 import { median } from "./lib/measure";
+import { createBenchDatabase } from "./lib/mysql-database";
 import type { Benchmark, Figures } from "./lib/types";
 
-const MYSQL_URL = process.env.MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
 const ROWS = 200_000;
 const PER_ROW_ROWS = 2_000;
 const REPEATS = 5;
@@ -51,16 +50,8 @@ async function seconds(fn: () => Promise<void>): Promise<number> {
 const bench: Benchmark = {
   name: "mysql",
   async run(): Promise<Figures> {
-    const url = new URL(MYSQL_URL);
-    const database = `dc_bench_${crypto.randomBytes(4).toString("hex")}`;
-    const access = {
-      host: url.hostname,
-      port: Number(url.port || 3306),
-      user: decodeURIComponent(url.username || "root"),
-      password: decodeURIComponent(url.password),
-    };
-    const admin = await mysql.createConnection(access);
-    await admin.query(`CREATE DATABASE ${mysql.escapeId(database)}`);
+    const db = await createBenchDatabase();
+    const { access, database } = db;
     const conn = await mysql.createConnection({ ...access, database });
     const settings = parseMysqlSettings({ ...access, database });
     const ours: number[] = [];
@@ -101,8 +92,7 @@ const bench: Benchmark = {
       }
     } finally {
       await conn.end();
-      await admin.query(`DROP DATABASE IF EXISTS ${mysql.escapeId(database)}`);
-      await admin.end();
+      await db.drop();
     }
     const o = median(ours);
     const b = median(bulk);

@@ -44,6 +44,7 @@ import {
   checkSequence,
   expectedRaises,
   twoPollers,
+  lastBeforeHandOver,
   REDIS_WINDOWS,
   type LossWindow,
   type SequenceVerdict,
@@ -608,6 +609,7 @@ async function main(): Promise<number> {
           fromAt,
           cutoff,
           v,
+          lastBeforeHandOver(produced.get(d.id) ?? []),
         );
       }
       return v;
@@ -698,6 +700,32 @@ async function main(): Promise<number> {
       (r) =>
         !inputLostInWindow(r) && (r.input === null || Number(r.result) !== FORMULA.factor * Number(r.input)),
     );
+    // For each mismatch, everything needed to place it (a CI run once failed here, unexplained): when the
+    // device produced the value the result stands for and which windows hold that moment, where that value
+    // is stored, and the input's rows around the result's time stamp.
+    const formulaDetail: string[] = [];
+    for (const r of formulaBad.slice(0, 5)) {
+      const ts = Number(r.ts);
+      const value = Number(r.result) / FORMULA.factor;
+      const at = m01Produced.get(value);
+      const inWindows = at === undefined ? [] : windows.filter((w) => at >= w.from && at <= w.to);
+      const [rowsOfValue] = await db.admin.query<RowDataPacket[]>(
+        `SELECT UNIX_TIMESTAMP(ts) * 1000 AS ts, quality, cause FROM ${HISTORY_TABLE} WHERE point_key = ? AND value = ?`,
+        [FORMULA.input, value],
+      );
+      const [around] = await db.admin.query<RowDataPacket[]>(
+        `SELECT value, quality, cause, UNIX_TIMESTAMP(ts) * 1000 AS ts FROM ${HISTORY_TABLE}
+         WHERE point_key = ? AND ts BETWEEN FROM_UNIXTIME(?) AND FROM_UNIXTIME(?) ORDER BY ts`,
+        [FORMULA.input, (ts - 2000) / 1000, (ts + 2000) / 1000],
+      );
+      const place = (t: number): string => `${((t - ts) / 1000).toFixed(3)} s`;
+      formulaDetail.push(
+        `      value ${value} produced ${at === undefined ? "never" : `at ${place(at)}`}` +
+          ` (windows: ${inWindows.map((w) => w.what).join(", ") || "none"}); stored at ` +
+          `${rowsOfValue.map((x) => `${place(Number(x.ts))} q${String(x.quality)} ${String(x.cause)}`).join(", ") || "no row"}; ` +
+          `input rows ${around.map((x) => `${String(x.value)}q${String(x.quality)}@${place(Number(x.ts))}`).join(" ")}`,
+      );
+    }
 
     // --- latency device -> MySQL: first-hand samples of the counters in the steady phase ---
     const [lat] = await db.admin.query<RowDataPacket[]>(
@@ -806,8 +834,10 @@ async function main(): Promise<number> {
       line(
         `  results whose input row was lost inside a window (result = ${FORMULA.factor} x the produced value): ${formulaLost.length}`,
       );
-    for (const r of formulaBad.slice(0, 5))
+    formulaBad.slice(0, 5).forEach((r, i) => {
       line(`    +${secs(Number(r.ts) - steadyAt)}: result ${String(r.result)}, input ${String(r.input)}`);
+      line(formulaDetail[i]);
+    });
     if (formulaBad.length > 0)
       broken.push(`formula: ${formulaBad.length} result rows do not match their input`);
     if (formulaRows.length === 0) broken.push("formula: no result rows");

@@ -5,10 +5,12 @@ import {
   ModbusSimulator,
   identificationObjects,
   parseGenerators,
+  parseUnknownUnit,
   type GeneratorRow,
 } from "../../src/core/modbus/simulator";
 import { systemClock } from "../../src/transport/connection";
 import { parseModbusTransport } from "../../src/core/modbus/devices";
+import { isDatagramFraming } from "../../src/protocols/modbus/codec/framing";
 import { errorStatus } from "../lib/status";
 import { registerNodeType } from "../lib/register";
 
@@ -20,9 +22,12 @@ interface ServerDef extends NodeDef {
   updateMs: string;
   /** Seconds without a request before a client is disconnected; 0 = never. Flows before it: migration 1. */
   idleTimeout?: string | number;
-  /** "tcp" (MBAP) or "rtu-over-tcp". Flows before it: migration 2. */
+  /** "tcp" (MBAP), "rtu-over-tcp", "udp" or "rtu-over-udp". Flows before it: migration 2. */
   transport?: string;
-  /** "gateway" answers unknown unit ids with exception 0B; absent in older flows, which stay silent. */
+  /**
+   * "gateway" answers unknown unit ids with exception 0B, "silent" does not answer, "auto" is 0B for RTU
+   * over TCP/UDP and silence otherwise. Flows saved without it were silent: migration 3 says so.
+   */
   unknownUnit?: string;
   /** Read device identification objects (FC 43/14); absent in flows saved before, which keep the defaults. */
   vendorName?: string;
@@ -55,17 +60,20 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     let sim: ModbusSimulator;
     let units: number[];
+    let udp = false;
     try {
       units = parseUnits(def.units);
       const updateMs = Number(def.updateMs ?? 1000);
       if (!Number.isFinite(updateMs) || updateMs < 10)
         throw new Error("update interval must be at least 10 ms");
+      const framing = parseModbusTransport(def.transport);
+      udp = isDatagramFraming(framing);
       sim = new ModbusSimulator({
         units,
-        framing: parseModbusTransport(def.transport),
+        framing,
         generators: parseGenerators(def.generators ?? [], units),
         identification: identificationObjects(def),
-        unknownUnit: def.unknownUnit === "gateway" ? "gateway" : "silent",
+        unknownUnit: parseUnknownUnit(def.unknownUnit, framing),
         updateMs,
         idleTimeoutMs:
           def.idleTimeout === undefined || def.idleTimeout === ""
@@ -90,7 +98,12 @@ export = function register(RED: NodeAPI): void {
           this.status(
             gen.last
               ? errorStatus(gen.last)
-              : { fill: "green", shape: "dot", text: `:${actual} · ${sim.connections} client(s)` },
+              : {
+                  fill: "green",
+                  shape: "dot",
+                  // UDP has no connections to count.
+                  text: udp ? `:${actual} · UDP` : `:${actual} · ${sim.connections} client(s)`,
+                },
           );
         };
         show();

@@ -25,8 +25,9 @@ RED.nodes.registerType("datacoll-modbus-server", {
           : false;
       },
     },
-    // Unknown unit ids: "silent" as a device on a network, or exception 0B as a gateway (issue #20).
-    unknownUnit: { value: "silent" },
+    // Unknown unit ids: "silent" as a device on a network, exception 0B as a gateway, or "auto": 0B for
+    // RTU over TCP/UDP (a gateway), silent otherwise (issue #20). Older flows get "silent" (migration 3).
+    unknownUnit: { value: "auto" },
     // Read device identification objects (FC 43/14); blank basic ones answer the simulator's defaults.
     vendorName: { value: "" },
     productCode: { value: "" },

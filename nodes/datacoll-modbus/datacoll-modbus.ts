@@ -16,8 +16,10 @@ interface ModbusDef extends NodeDef {
   backoff: string;
   backoffMax: string;
   acceptRewrittenUnit: boolean;
-  /** "tcp" or "rtu-over-tcp"; flows saved before the setting get "tcp" (migration 1). */
+  /** "tcp", "rtu-over-tcp", "udp" or "rtu-over-udp"; flows saved before the setting get "tcp" (migration 1). */
   transport?: string;
+  /** Resends after a timeout; absent or blank = the transport's default (2 over UDP, 0 over TCP). */
+  retries?: string;
 }
 
 export = function register(RED: NodeAPI): void {

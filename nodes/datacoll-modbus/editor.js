@@ -17,6 +17,8 @@ RED.nodes.registerType("datacoll-modbus", {
     acceptRewrittenUnit: { value: false },
     // How frames are carried (issue #20); a device saved before the setting is "tcp" (migration 1).
     transport: { value: "tcp" },
+    // Resends after a timeout; blank = 2 over UDP (datagrams get lost), 0 over TCP (issue #20).
+    retries: { value: "", validate: RED.validators.regex(/^\s*(\d|10)?\s*$/) },
   },
   label: function () {
     return this.name || this.host + ":" + this.port;
@@ -28,7 +30,7 @@ RED.nodes.registerType("datacoll-modbus", {
     // RTU has no transaction id, so only one request is on the wire whatever this says (help).
     $("#node-config-input-transport")
       .on("change", function () {
-        $("#node-config-input-inFlight").spinner($(this).val() === "rtu-over-tcp" ? "disable" : "enable");
+        $("#node-config-input-inFlight").spinner(/^rtu-/.test($(this).val()) ? "disable" : "enable");
       })
       .trigger("change");
     // The unit id is only for the test (a device serves many units); it is not saved with the node.

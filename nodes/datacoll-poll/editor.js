@@ -62,7 +62,9 @@ RED.nodes.registerType("datacoll-poll", {
   outputs: 1,
   inputLabels: "read now",
   outputLabels: function () {
-    return this.protocol !== "iec104" && this.read === "message" ? "raw values" : "DataPoints";
+    return this.protocol !== "iec104" && this.read === "message"
+      ? "raw values or typed DataPoints"
+      : "DataPoints";
   },
   label: function () {
     if (this.protocol !== "iec104" && this.read === "message") return this.name || "flex read";
@@ -121,7 +123,8 @@ RED.nodes.registerType("datacoll-poll", {
       .on("change", function () {
         $(".datacoll-poll-modbus").toggle(!iec());
         $(".datacoll-poll-iec104").toggle(iec());
-        // A flex read answers each message with raw values: no term, schedule, items or publishing.
+        // A flex read answers each message with raw values (or DataPoints of the type it names): no
+        // term, schedule, items or publishing.
         // Rows of one protocol were set just above; only the rows common to both are shown here again.
         if (flex()) $(".datacoll-poll-term").hide();
         else $(".datacoll-poll-term").not(".datacoll-poll-modbus, .datacoll-poll-iec104").show();

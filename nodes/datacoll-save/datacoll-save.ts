@@ -9,6 +9,9 @@ import type { WriteOutcome } from "../../src/core/history/batch-writer";
 import { SaveController } from "../../src/core/history/save-controller";
 import type { SaveCounts, SaveNotice, SaveStatus } from "../../src/core/history/save-controller";
 import type { SaveFields } from "../../src/core/history/save-settings";
+import type { MaintenanceReport } from "../../src/core/history/partitions";
+import { validateTableNames } from "../../src/core/history/schema";
+import { poolHistorySource, registerHistorySource } from "../../src/core/history/sources";
 import type { ManagerHandle } from "../../src/core/manager";
 import type { ManagerConfigNode } from "../datacoll-manager/api";
 import type { MysqlConfigNode } from "../datacoll-mysql/api";
@@ -47,9 +50,24 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const t = (key: string, data?: Record<string, string | number>): string =>
       RED._(`datacoll-save.${key}`, data);
+    const partitionNotice = (r: MaintenanceReport): void => {
+      if (r.kind === "done")
+        this.log(
+          t("log.partitions", {
+            table: r.table,
+            added: r.added.join(", ") || "-",
+            dropped: r.dropped.join(", ") || "-",
+          }),
+        );
+      else if (r.kind === "migrated") this.log(t("log.migrated", { table: r.table, count: r.partitions }));
+      else if (r.kind === "skipped")
+        this.warn(t(`partitions.${r.why}`, { table: r.table, method: r.method ?? "" }));
+    };
     const onNotice = (n: SaveNotice): void => {
       if (n.code === "outage") this.warn(t(`outage.${n.cause}`, n));
       else if (n.code === "back") this.log(t("log.back"));
+      else if (n.code === "partitions") partitionNotice(n.report);
+      else if (n.code === "partitions-failed") this.warn(t("errors.partitions", n));
       else this.warn(t(n.code === "redis-failed" ? "errors.redis" : "errors.registry", n));
     };
     let shown = "";
@@ -64,6 +82,7 @@ export = function register(RED: NodeAPI): void {
     let handle: ManagerHandle | undefined;
     let controller: SaveController | undefined;
     let problem: string | undefined;
+    let unregister: (() => void) | undefined;
     try {
       const cfg = RED.nodes.getNode(def.mysql) as MysqlConfigNode | null;
       share = cfg?.acquirePool();
@@ -80,6 +99,16 @@ export = function register(RED: NodeAPI): void {
         onDeadLetters: (letters) => this.send([null, { topic: "deadLetters", payload: letters }]),
         onStatus: showStatus,
       });
+      // Readers (the REST API's history route, datacoll-history) find the tables and pool by this node.
+      const tables = validateTableNames(controller.settings.tables ?? {});
+      unregister = registerHistorySource(
+        poolHistorySource(share.pool, {
+          id: this.id,
+          name: def.name || this.id,
+          historyTable: tables.history,
+          alarmsTable: tables.alarms,
+        }),
+      );
     } catch (err) {
       problem = errorMessage(err);
       showConfigError(RED, this, "datacoll-save.errors.config", problem);
@@ -107,6 +136,8 @@ export = function register(RED: NodeAPI): void {
 
     this.on("close", (removed: boolean, done: () => void) => {
       const warn = (err: unknown): void => this.warn(errorMessage(err));
+      // No reader reaches the pool once its share may be released.
+      unregister?.();
       Promise.resolve(controller?.close(removed))
         .then((count) => {
           if (count) this.warn(t("errors.lostOnRemove", { count }));

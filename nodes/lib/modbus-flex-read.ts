@@ -1,11 +1,13 @@
 /**
  * The poll node's "read from message" mode: no configured term and no schedule; each input message names
  * a function code, unit, address and quantity, and the answer is the raw values read over the device's
- * shared client. Checking and reading live in src/core/modbus/flex-read.ts; this file translates.
+ * shared client — or, when the message names a data type, DataPoints decoded as the poll mode decodes.
+ * Checking, reading and decoding live in src/core/modbus/flex-read.ts; this file translates.
  */
 import type { Node, NodeAPI, NodeMessageInFlow } from "node-red";
 import { errorMessage } from "../../src/core/errors";
-import { parseFlexRead, readFlex, type FlexProblem } from "../../src/core/modbus/flex-read";
+import { flexDataPoints, parseFlexRead, readFlex, type FlexProblem } from "../../src/core/modbus/flex-read";
+import { batchTopic } from "./messages";
 import { isModbusDeviceNode } from "./modbus-device";
 import { connectionStatus, errorStatus, showConfigError } from "./status";
 
@@ -30,7 +32,10 @@ export function runModbusFlexRead(RED: NodeAPI, node: Node, def: ModbusFlexReadD
 
   // One message key per field, so the field is named in any language (and in the key itself).
   const refusal = (p: FlexProblem): string =>
-    RED._(`datacoll-poll.errors.flex.${p.field}`, { min: p.min ?? "", max: p.max ?? "" });
+    RED._(`datacoll-poll.errors.flex.${p.reason === "width" ? "width" : p.field}`, {
+      min: p.min ?? "",
+      max: p.max ?? "",
+    });
 
   node.on("input", (msg: NodeMessageInFlow, send, done) => {
     const parsed = parseFlexRead(msg.payload);
@@ -38,11 +43,17 @@ export function runModbusFlexRead(RED: NodeAPI, node: Node, def: ModbusFlexReadD
       done(new Error(refusal(parsed)));
       return;
     }
-    const { read } = parsed;
+    const { read, typing } = parsed;
     readFlex(client, read)
       .then((values) => {
         if (client.state === "connected") node.status(connectionStatus("connected"));
-        send({ ...msg, payload: values, modbus: { ...read } });
+        if (typing === undefined) {
+          send({ ...msg, payload: values, modbus: { ...read } });
+        } else {
+          // As a poll batch: DataPoints in payload, `deviceId:termId` in topic; the words read beside them.
+          const points = flexDataPoints(typing, values, device.deviceId, Date.now());
+          send({ ...msg, topic: batchTopic(points), payload: points, values, modbus: { ...read } });
+        }
         done();
       })
       .catch((err: unknown) => {

@@ -120,6 +120,25 @@ describe("device config dialogs", function () {
         });
       });
 
+      it("speaks the dialog's transport: Modbus UDP to a UDP simulator, and names it when unanswered", async function () {
+        const core = new ModbusServerCore({ units: [1] });
+        core.unit(1).holdingRegisters[0] = 815;
+        const udp = await startModbusSimulator(core, { host: "127.0.0.1", port: 0, framing: "udp" });
+        cleanup.push(() => udp.close());
+        const { answer } = await ask("modbus", form({ port: String(udp.port), transport: "udp" }));
+        assert.deepEqual(answer, {
+          ok: true,
+          message: `Connected to 127.0.0.1:${udp.port}; unit 1 answered (holding register 0 = 815).`,
+        });
+        // RTU over UDP against the MBAP one: every datagram is dropped there, so nothing answers.
+        await fails(
+          "modbus",
+          form({ port: String(udp.port), transport: "rtu-over-udp", timeout: "300" }),
+          `Connected to 127.0.0.1:${udp.port}, but unit 1 did not answer within 300 ms. ` +
+            "Check the unit id, and that the device speaks RTU over UDP on this port.",
+        );
+      });
+
       it("names the exception a unit answers, as a working link", async function () {
         const { answer } = await ask("modbus", form({ unit: "7" }));
         assert.equal(answer.ok, true, answer.message);

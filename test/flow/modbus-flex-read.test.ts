@@ -34,7 +34,14 @@ describe("datacoll-poll reading what the message asks (flex read)", function () 
           generators: [],
           wires: [[]],
         },
-        { id: "dev", type: "datacoll-modbus", host: "127.0.0.1", port: String(port), timeout: "500" },
+        {
+          id: "dev",
+          type: "datacoll-modbus",
+          deviceId: "gw",
+          host: "127.0.0.1",
+          port: String(port),
+          timeout: "500",
+        },
         // A flow drawn in the editor has no term or items in this mode.
         {
           id: "flex",
@@ -61,6 +68,8 @@ describe("datacoll-poll reading what the message asks (flex read)", function () 
         { unit: 1, address: "HR10:uint16", value: 0xbeef },
         { unit: 1, address: "HR11:uint16", value: 42 },
         { unit: 1, address: "IR20:int16", value: -2 },
+        { unit: 1, address: "HR30:float32:CDAB", value: 1234.5 },
+        { unit: 1, address: "HR32:float32:CDAB", value: -8 },
       ],
     });
   });
@@ -119,5 +128,44 @@ describe("datacoll-poll reading what the message asks (flex read)", function () 
     await until(() => errors.length === 1, 3000, "the failure");
     assert.match(errors[0], /exception 02 \(illegal data address\)/i);
     assert.equal(outs.length, 0);
+  });
+
+  it("answers DataPoints when the message names a type, decoded and scaled as poll items are", async function () {
+    const flex = helper.getNode("flex");
+    const ask = {
+      fc: 3,
+      unit: 1,
+      address: 30,
+      quantity: 4,
+      type: "float32",
+      order: "CDAB",
+      coefficient: 2,
+      termId: "m1",
+    };
+    flex.receive({ payload: ask });
+    await until(() => outs.length === 1 || errors.length > 0, 3000, "the typed answer");
+    assert.deepEqual(errors, []);
+    const [m] = outs as (Answer & { topic: string; values: number[] })[];
+    const points = m.payload as {
+      key: string;
+      value: unknown;
+      raw?: unknown;
+      cause: string;
+      quality: object;
+    }[];
+    assert.deepEqual(
+      points.map((p) => [p.key, p.value, p.raw, p.cause, p.quality]),
+      [
+        ["gw:m1:HR30", 2469, 1234.5, "call", {}],
+        ["gw:m1:HR32", -16, -8, "call", {}],
+      ],
+    );
+    assert.equal(m.topic, "gw:m1");
+    assert.equal(m.values.length, 4);
+    // A bad typing field is refused with its name, and nothing is sent.
+    flex.receive({ payload: { ...ask, type: "float" } });
+    await until(() => errors.length === 1, 3000, "the refusal of type");
+    assert.match(errors[0], /\btype\b/);
+    assert.equal(outs.length, 1);
   });
 });

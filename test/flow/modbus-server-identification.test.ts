@@ -111,4 +111,65 @@ describe("datacoll-modbus-server identification and other units", function () {
       device.close();
     }
   });
+
+  it("answers 0B by default in RTU-over-TCP gateway mode, while a flow saved before the setting stays silent", async function () {
+    const [newPort, oldPort, tcpPort] = [await freePort(), await freePort(), await freePort()];
+    await helper.load(modbusServer, [
+      // As the dialog saves a new simulator: "other units" left at its default, auto.
+      {
+        id: "srvNew",
+        type: "datacoll-modbus-server",
+        port: String(newPort),
+        units: "1",
+        transport: "rtu-over-tcp",
+        unknownUnit: "auto",
+        version: 3,
+      },
+      // As saved before the setting existed (migration 3 makes it "silent").
+      {
+        id: "srvOld",
+        type: "datacoll-modbus-server",
+        port: String(oldPort),
+        units: "1",
+        transport: "rtu-over-tcp",
+        version: 2,
+      },
+      {
+        id: "srvTcp",
+        type: "datacoll-modbus-server",
+        port: String(tcpPort),
+        units: "1",
+        transport: "tcp",
+        unknownUnit: "auto",
+        version: 3,
+      },
+    ]);
+    const rtu = { framing: "rtu-over-tcp" as const };
+    const fresh = ModbusClient.tcp("127.0.0.1", newPort, { session: { ...rtu, timeoutMs: 60000 } });
+    const old = ModbusClient.tcp("127.0.0.1", oldPort, {
+      session: { ...rtu, timeoutMs: 200, unitBackoffMs: 0 },
+    });
+    const tcp = ModbusClient.tcp("127.0.0.1", tcpPort, { session: { timeoutMs: 200, unitBackoffMs: 0 } });
+    const clients = [fresh, old, tcp];
+    for (const c of clients) c.start();
+    try {
+      await Promise.all(clients.map((c) => c.whenConnected()));
+      // A 60 s timeout: only the 0B reply can end this request within the test's time.
+      await assert.rejects(fresh.readHoldingRegisters(9, 0, 1), (e: unknown) => {
+        assert.ok(e instanceof ModbusRequestError);
+        assert.equal(e.failure.exceptionCode, 0x0b);
+        return true;
+      });
+      assert.deepEqual(await fresh.readHoldingRegisters(1, 0, 1), [0]);
+      for (const silent of [old, tcp]) {
+        await assert.rejects(silent.readHoldingRegisters(9, 0, 1), (e: unknown) => {
+          assert.ok(e instanceof ModbusRequestError);
+          assert.equal(e.failure.kind, "timeout");
+          return true;
+        });
+      }
+    } finally {
+      for (const c of clients) c.close();
+    }
+  });
 });

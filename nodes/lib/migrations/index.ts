@@ -9,6 +9,7 @@ import { iec104ServerIdleTimeout } from "./iec104-server-1-idle-timeout";
 import { modbusTransport } from "./modbus-1-transport";
 import { modbusServerIdleTimeout } from "./modbus-server-1-idle-timeout";
 import { modbusServerTransport } from "./modbus-server-2-transport";
+import { modbusServerUnknownUnit } from "./modbus-server-3-unknown-unit";
 import type { MigrationTable } from "./types";
 
 export const MIGRATIONS: MigrationTable = {
@@ -23,6 +24,6 @@ export const MIGRATIONS: MigrationTable = {
   "datacoll-formula": [],
   "datacoll-save": [],
   "datacoll-api": [],
-  "datacoll-modbus-server": [modbusServerIdleTimeout, modbusServerTransport],
+  "datacoll-modbus-server": [modbusServerIdleTimeout, modbusServerTransport, modbusServerUnknownUnit],
   "datacoll-iec104-server": [iec104ServerIdleTimeout],
 };

@@ -30,6 +30,8 @@ import {
   type TrafficListener,
 } from "../../transport/connection";
 import { tcpSocketFactory, type SocketFactory } from "../../transport/socket";
+import { udpSocketFactory } from "../../transport/udp-socket";
+import { isDatagramFraming } from "../../protocols/modbus/codec/framing";
 
 /** A failed request. `failure.kind` says why (timeout, exception, queue-full, ...). */
 export class ModbusRequestError extends DataCollError {
@@ -77,6 +79,17 @@ export class ModbusClient {
   /** A client of one TCP endpoint. */
   static tcp(host: string, port: number, deps: Omit<ModbusClientDeps, "socketFactory"> = {}): ModbusClient {
     return new ModbusClient({ ...deps, socketFactory: tcpSocketFactory({ host, port }) });
+  }
+
+  /** A client of one network endpoint, over UDP when the session's framing rides on datagrams, else TCP. */
+  static network(
+    host: string,
+    port: number,
+    deps: Omit<ModbusClientDeps, "socketFactory"> = {},
+  ): ModbusClient {
+    const framing = deps.session?.framing ?? DEFAULT_SESSION_OPTIONS.framing;
+    if (!isDatagramFraming(framing)) return ModbusClient.tcp(host, port, deps);
+    return new ModbusClient({ ...deps, socketFactory: udpSocketFactory({ host, port }) });
   }
 
   /** Throws DataCollError("modbus-config", why, field) for an option out of range. */

@@ -38,16 +38,30 @@ export function parseModbusLinkTest(raw: Readonly<Record<string, unknown>>): Mod
   return { host: s.host, port: s.port, timeoutMs: s.session.timeoutMs ?? 1000, unit, framing };
 }
 
+/** The transport as the dialog names it, for the answer's sentences. */
+function framingName(f: ModbusFraming): string {
+  switch (f) {
+    case "tcp":
+      return "Modbus TCP";
+    case "rtu-over-tcp":
+      return "RTU over TCP";
+    case "udp":
+      return "Modbus UDP";
+    case "rtu-over-udp":
+      return "RTU over UDP";
+  }
+}
+
 type ReadOutcome =
   { readonly value: number } | { readonly failure: ModbusRequestError } | { readonly lost: string };
 
 /** Connect, read one register, close. Never throws: the answer is for a person. */
 export async function testModbusLink(t: ModbusLinkTest): Promise<LinkTestAnswer> {
-  const client = ModbusClient.tcp(t.host, t.port, {
+  const client = ModbusClient.network(t.host, t.port, {
     session: { timeoutMs: t.timeoutMs, framing: t.framing },
     connection: oneAttempt(t.timeoutMs),
   });
-  return probe(client, { ...t, service: "a Modbus TCP device" }, async (ended) => {
+  return probe(client, { ...t, service: `a ${framingName(t.framing)} device` }, async (ended) => {
     const outcome = await Promise.race<ReadOutcome>([
       client.readHoldingRegisters(t.unit, 0, 1).then(
         ([value]) => ({ value }),
@@ -84,7 +98,7 @@ function explain(where: string, t: ModbusLinkTest, outcome: ReadOutcome): LinkTe
       ok: false,
       message:
         `Connected to ${where}, but ${unit} did not answer within ${t.timeoutMs} ms. ` +
-        "Check the unit id, and that the device speaks Modbus TCP on this port.",
+        `Check the unit id, and that the device speaks ${framingName(t.framing)} on this port.`,
     };
   }
   const lost = "lost" in outcome ? outcome.lost : undefined;
@@ -93,7 +107,7 @@ function explain(where: string, t: ModbusLinkTest, outcome: ReadOutcome): LinkTe
       ok: false,
       message:
         `Connected to ${where}, but it closed the connection (${lost ?? failure?.message}). ` +
-        "Is it a Modbus TCP device, and does it accept another client?",
+        `Is it a ${framingName(t.framing)} device, and does it accept another client?`,
     };
   }
   return { ok: false, message: `Connected to ${where}, but the read failed: ${failure?.message}` };

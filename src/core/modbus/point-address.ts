@@ -230,9 +230,14 @@ export function parsePointAddress(text: string): ModbusPointAddress {
   );
 }
 
+/** A table and address in the text form's short shape, `HR100`: no type, so fit for a key part. */
+export function tableAddressText(table: ModbusTable, address: number): string {
+  return `${PREFIX_OF[table]}${address}`;
+}
+
 /** The canonical text form (prefix and 0-based address; defaults left out). Parses back to `p`. */
 export function formatPointAddress(p: ModbusPointAddress): string {
-  let s = `${PREFIX_OF[p.table]}${p.address}`;
+  let s = tableAddressText(p.table, p.address);
   if (p.bit !== undefined) s += `.${p.bit}`;
   const defaultType = isBitTable(p.table) || p.bit !== undefined ? "bool" : "uint16";
   const typeText = p.type === "string" ? `string(${p.length ?? 0})` : p.type;

@@ -1,6 +1,6 @@
 /**
  * The one Modbus simulator: the strict server core (src/protocols/modbus/server.ts) on a real port, MBAP
- * framed or RTU over TCP (`framing`, issue #20). `startModbusSimulator` serves any core a caller fills
+ * framed or RTU, over TCP or UDP (`framing`, issue #20). `startModbusSimulator` serves any core a caller fills
  * itself (loopback and fault tests, the benchmark's simulator process); `ModbusSimulator` is the
  * `datacoll-modbus-server` node's simulator on top of it: typed values written into its tables by address
  * text (`HR0:float32`, `C5`, ...), and generators that move values over time (constant, ramp, sine,
@@ -23,8 +23,13 @@ import {
   checkDeviceIdObjects,
   type DeviceIdObject,
 } from "../../protocols/modbus/codec/device-id";
-import type { ModbusFraming } from "../../protocols/modbus/codec/framing";
+import {
+  framingHasTransactionId,
+  isDatagramFraming,
+  type ModbusFraming,
+} from "../../protocols/modbus/codec/framing";
 import { listenTcp, type TcpServerHandle } from "../../transport/tcp-server";
+import { listenUdp } from "../../transport/udp-server";
 import type { Clock, TimerHandle } from "../../transport/connection";
 
 /** A client that sends nothing for this long is closed: the default of the node's idle timeout. */
@@ -50,11 +55,24 @@ export interface ListenOptions {
   readonly partialFrameTimeoutMs?: number;
   /** The clock of those timeouts. Default the wall clock. */
   readonly clock?: Clock;
-  /** How requests and replies are framed: Modbus TCP (default) or RTU over TCP, as a serial gateway. */
+  /**
+   * How requests and replies are framed: Modbus TCP (default), RTU over TCP as a serial gateway, or either
+   * over UDP, one frame per datagram (the connection limits and timeouts do not apply: UDP has none).
+   */
   readonly framing?: ModbusFraming;
 }
 
 export function startModbusSimulator(core: ModbusServerCore, opts: ListenOptions): Promise<TcpServerHandle> {
+  const framing = opts.framing ?? "tcp";
+  if (isDatagramFraming(framing)) {
+    // Every datagram is framed on its own, so one server-side codec serves every sender.
+    const conn = core.connection(framing);
+    return listenUdp({
+      host: opts.host,
+      port: opts.port,
+      onDatagram: (datagram) => conn.onData(datagram).replies,
+    }).then((udp) => ({ port: udp.port, connections: 0, close: () => udp.close() }));
+  }
   return listenTcp({
     host: opts.host,
     port: opts.port,
@@ -76,6 +94,20 @@ export function startModbusSimulator(core: ModbusServerCore, opts: ListenOptions
       };
     },
   });
+}
+
+/**
+ * The simulator's "other units" setting: "silent", "gateway" (exception 0B), or "auto" (and blank, from a
+ * caller that gives none), which answers as what the transport stands for — a gateway when frames are RTU
+ * on a network port, since that is what an RTU-over-TCP/UDP server is (a serial gateway, whose clients
+ * are helped by a prompt 0B), and a device that is simply not addressed on Modbus TCP or UDP.
+ */
+export function parseUnknownUnit(raw: unknown, framing: ModbusFraming): "silent" | "gateway" {
+  if (raw === "silent" || raw === "gateway") return raw;
+  if (raw === undefined || raw === null || raw === "" || raw === "auto") {
+    return framingHasTransactionId(framing) ? "silent" : "gateway";
+  }
+  throw new DataCollError("invalid", 'other units must be "auto", "silent" or "gateway"', "unknownUnit");
 }
 
 export type GeneratorKind = "constant" | "ramp" | "sine" | "random-walk";

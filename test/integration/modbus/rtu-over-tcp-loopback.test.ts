@@ -12,6 +12,7 @@ import { encodeRtu } from "../../../src/protocols/modbus/codec/rtu";
 import type { TcpServerHandle } from "../../../src/transport/tcp-server";
 import { expectNoLeaks, snapshotResources, type Snapshot } from "../../support/leaks";
 import { hex } from "../../fixtures/modbus/frames";
+import { newerFunctionCodes, readsAndWritesEveryTable } from "./exercise";
 
 describe("modbus RTU over TCP: our client against our simulator", () => {
   let before: Snapshot;
@@ -35,37 +36,11 @@ describe("modbus RTU over TCP: our client against our simulator", () => {
   });
 
   it("reads and writes every table, many requests queued at once", async () => {
-    core.unit(1).inputRegisters.set([7, 8, 9], 100);
-    core.unit(2).discreteInputs[3] = 1;
-    await client.writeMultipleRegisters(1, 10, [1, 2, 3]);
-    await client.writeSingleCoil(2, 5, true);
-    const reads = await Promise.all([
-      client.readHoldingRegisters(1, 10, 3),
-      client.readInputRegisters(1, 100, 3),
-      client.readDiscreteInputs(2, 0, 4),
-      client.readCoils(2, 4, 2),
-      ...Array.from({ length: 20 }, () => client.readHoldingRegisters(1, 11, 1)),
-    ]);
-    assert.deepEqual(reads.slice(0, 4), [
-      [1, 2, 3],
-      [7, 8, 9],
-      [false, false, false, true],
-      [false, true],
-    ]);
-    assert.ok(reads.slice(4).every((r) => (r as number[])[0] === 2));
+    await readsAndWritesEveryTable(client, core);
   });
 
-  it("frames the function codes beyond the eight: 22, 23, 43/14 and 8/00 with one word", async () => {
-    core.unit(1).holdingRegisters.set([0x12, 5, 6], 30);
-    await client.maskWriteRegister(1, 30, 0x00f2, 0x0025);
-    assert.deepEqual(await client.readWriteMultipleRegisters(1, 30, 3, 31, [7, 8]), [0x17, 7, 8]);
-    const id = await client.readDeviceIdentification(2, 1);
-    assert.deepEqual(
-      id.objects.map((o) => o.id),
-      [0, 1, 2],
-    );
-    // The RTU framer sizes an FC 8 request as one data word, as every serial-line sub-function has.
-    assert.deepEqual(await client.diagnosticsEcho(1, [0xa537]), [0xa537]);
+  it("frames the function codes beyond the eight: 22, 23, 43/14 and 8/00 echoes of any length", async () => {
+    await newerFunctionCodes(client, core);
   });
 
   it("passes an exception and times out a unit that is not there without disturbing the others", async () => {
@@ -100,5 +75,35 @@ describe("modbus RTU over TCP: our client against our simulator", () => {
     const closed = new Promise<void>((resolve) => raw.on("close", () => resolve()));
     raw.end();
     await closed;
+  });
+
+  it("refuses an echo that does not return what was sent, in length or in data", async () => {
+    // A peer whose echo is well framed (good CRC) but not the request's data: one word short, then altered.
+    const wrong = [
+      (req: Buffer): Buffer => encodeRtu(req[0], req.subarray(1, req.length - 4)),
+      (req: Buffer): Buffer => encodeRtu(req[0], Buffer.concat([req.subarray(1, req.length - 3), hex("00")])),
+    ];
+    let answer = 0;
+    const peer = net.createServer((s) =>
+      s.on("data", (req: Buffer) => s.write(wrong[answer++ % wrong.length](req))),
+    );
+    await new Promise<void>((resolve) => peer.listen(0, "127.0.0.1", resolve));
+    const port = (peer.address() as net.AddressInfo).port;
+    const bad = ModbusClient.tcp("127.0.0.1", port, {
+      session: { framing: "rtu-over-tcp", timeoutMs: 60000 },
+    });
+    bad.start();
+    try {
+      for (let i = 0; i < wrong.length; i++) {
+        // A 60 s timeout: only a refusal of the reply can end this request within the test's time.
+        await assert.rejects(
+          bad.diagnosticsEcho(1, [0x1111, 0x2222, 0x3333]),
+          (e: unknown) => e instanceof ModbusRequestError && e.failure.kind === "malformed-reply",
+        );
+      }
+    } finally {
+      bad.close();
+      await new Promise<void>((resolve) => peer.close(() => resolve()));
+    }
   });
 });

@@ -1,7 +1,9 @@
 /**
  * No leaks across redeploys: 100 full redeploys of a flow with a save node (its manager on Redis, so the
- * backlog connection is exercised too), each saving a point, leave MySQL's Threads_connected where it
- * started and no saver connection in Redis; at no time does a deploy hold more than its pool.
+ * backlog connection is exercised too), each saving a point, leave no MySQL connection on the test's
+ * database and no saver connection in Redis; at no time does a deploy hold more than its pool. Counted
+ * per database and per client name, not by the server-wide Threads_connected, which every other client
+ * of the shared servers moves.
  */
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
@@ -38,10 +40,6 @@ describe("datacoll-save over 100 redeploys", function () {
     await deleteNamespace(namespace);
   });
 
-  async function threadsConnected(): Promise<number> {
-    const [r] = await watcher.query<RowDataPacket[]>("SHOW STATUS LIKE 'Threads_connected'");
-    return Number(r[0].Value);
-  }
   /** Server connections on this test's database, its own admin connection included. */
   async function ours(): Promise<number> {
     const [r] = await watcher.query<RowDataPacket[]>(
@@ -55,8 +53,7 @@ describe("datacoll-save over 100 redeploys", function () {
     return list.split("\n").filter((l) => / name=datacoll-save:s /.test(l)).length;
   }
 
-  it("returns Threads_connected to its starting value and leaves no Redis connection", async function () {
-    const startThreads = await threadsConnected();
+  it("leaves no MySQL connection on its database and no Redis connection", async function () {
     const startOurs = await ours();
     const flow = [
       TAB,
@@ -93,14 +90,7 @@ describe("datacoll-save over 100 redeploys", function () {
     assert.ok(most <= POOL, `a deploy held ${most} connections; its pool has ${POOL}`);
     await helper.unload();
     await until(async () => (await ours()) === startOurs, 10_000, "our MySQL connections closed");
-    await until(
-      async () => (await threadsConnected()) === startThreads,
-      10_000,
-      "Threads_connected back to its start",
-    );
     await until(async () => (await saverClients()) === 0, 5000, "the saver's Redis connection closed");
-    console.log(
-      `      Threads_connected ${startThreads} before, ${await threadsConnected()} after ${REDEPLOYS} redeploys`,
-    );
+    console.log(`      at most ${most} MySQL connections held by a deploy over ${REDEPLOYS} redeploys`);
   });
 });

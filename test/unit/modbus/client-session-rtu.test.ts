@@ -10,7 +10,7 @@ import {
   DEFAULT_SESSION_OPTIONS,
   type ModbusSessionAction,
 } from "../../../src/protocols/modbus/session/client-session";
-import { TimedSession } from "./timed-session";
+import { TimedSession, settled } from "./timed-session";
 import { crc16, encodeRtu, rtuAssembler } from "../../../src/protocols/modbus/codec/rtu";
 import { decodeRequest, encodeReply, type ModbusRequest } from "../../../src/protocols/modbus/codec/pdu";
 import { encodeException, ExceptionCode } from "../../../src/protocols/modbus/codec/exceptions";
@@ -42,15 +42,6 @@ function reply(s: Sent, values: number[] = [1, 2], unit = s.unit): Buffer {
   return encodeRtu(unit, encodeReply(s.request, values));
 }
 
-function settled(actions: readonly ModbusSessionAction[]): Map<number, string> {
-  const m = new Map<number, string>();
-  for (const a of actions) {
-    if (a.type === "resolve") m.set(a.id, "ok");
-    if (a.type === "reject") m.set(a.id, a.failure.kind);
-  }
-  return m;
-}
-
 function session(): TimedSession {
   return new TimedSession({ framing: "rtu-over-tcp", unitBackoffMs: 0, queueTimeoutMs: 0, timeoutMs: 100 });
 }
@@ -60,7 +51,7 @@ describe("modbus client session, RTU over TCP", () => {
     const base = { ...DEFAULT_SESSION_OPTIONS, framing: "rtu-over-tcp" as const };
     assert.equal(checkSessionOptions({ ...base, maxInFlight: 2 })?.field, "maxInFlight");
     assert.equal(checkSessionOptions(base), undefined);
-    const odd = { ...DEFAULT_SESSION_OPTIONS, framing: "udp" } as unknown as typeof base;
+    const odd = { ...DEFAULT_SESSION_OPTIONS, framing: "modbus-plus" } as unknown as typeof base;
     assert.equal(checkSessionOptions(odd)?.field, "framing");
     assert.throws(() => new TimedSession({ framing: "rtu-over-tcp", maxInFlight: 4 }), RangeError);
   });

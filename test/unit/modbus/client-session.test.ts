@@ -3,7 +3,7 @@ import {
   type ModbusSessionAction,
   type ModbusSessionOptions,
 } from "../../../src/protocols/modbus/session/client-session";
-import { TimedSession } from "./timed-session";
+import { TimedSession, settled } from "./timed-session";
 import { decodeMbap, encodeMbap } from "../../../src/protocols/modbus/codec/mbap";
 import { decodeRequest, encodeReply, type ModbusRequest } from "../../../src/protocols/modbus/codec/pdu";
 
@@ -33,15 +33,6 @@ function sent(actions: readonly ModbusSessionAction[]): Sent[] {
 
 function reply(s: Sent, values: number[] = [1, 2], unit = s.unit): Buffer {
   return encodeMbap(s.tid, unit, encodeReply(s.request, values));
-}
-
-function settled(actions: readonly ModbusSessionAction[]): Map<number, string> {
-  const m = new Map<number, string>();
-  for (const a of actions) {
-    if (a.type === "resolve") m.set(a.id, "ok");
-    if (a.type === "reject") m.set(a.id, a.failure.kind);
-  }
-  return m;
 }
 
 function session(opts: Partial<ModbusSessionOptions> = {}): TimedSession {

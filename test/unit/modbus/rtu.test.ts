@@ -40,6 +40,9 @@ const REQUESTS: readonly [number, string][] = [
   [0x06, "2B 0E 01 00"],
   [0x07, "08 0000 A537"],
   [0x08, "07"],
+  // Return query data echoes any number of words; nothing in the header says how many (§6.8.1).
+  [0x09, "08 0000 0102 0304 0506"],
+  [0x0a, "08 0000"],
 ];
 const RESPONSES: readonly [number, string][] = [
   [0x11, "03 06 022B 0000 0064"],
@@ -50,6 +53,8 @@ const RESPONSES: readonly [number, string][] = [
   [0x05, "2B 0E 01 01 00 00 02 00 03 41 42 43 01 02 76 31"],
   [0x06, "05 00AC FF00"],
   [0x07, "18 0006 0002 01B8 1284"],
+  [0x08, "08 0000 A537"],
+  [0x09, "08 0000 0102 0304 0506 0708 090A"],
 ];
 
 function stream(frames: readonly [number, string][]): Buffer {
@@ -92,6 +97,40 @@ describe("Modbus RTU framer", () => {
     assert.deepEqual(drain(a, [req]), []);
     assert.ok(a.dropped.octets > 0);
     assert.deepEqual(drain(rtuAssembler("request"), [req]), [name(1, "03 0000 0002")]);
+  });
+
+  it("ends a diagnostics frame where its CRC holds: echoes of 0 to 125 words, both directions", () => {
+    for (const direction of ["request", "response"] as RtuDirection[]) {
+      for (const words of [0, 1, 2, 3, 17, 125]) {
+        const data = Array.from({ length: words }, (_, i) => ((i * 0x0101 + 0x1234) & 0xffff).toString(16));
+        const pdu = `08 0000 ${data.map((w) => w.padStart(4, "0")).join(" ")}`;
+        const next = encodeRtu(2, hex(direction === "request" ? "03 0000 0001" : "83 02"));
+        const bytes = Buffer.concat([encodeRtu(1, hex(pdu)), next, encodeRtu(1, hex(pdu))]);
+        const want = [name(1, pdu), `2:${next.subarray(1, -2).toString("hex")}`, name(1, pdu)];
+        assert.deepEqual(drain(rtuAssembler(direction), [bytes]), want, `${direction}, ${words} words`);
+        const octets = [...bytes].map((b) => Buffer.from([b]));
+        assert.deepEqual(
+          drain(rtuAssembler(direction), octets),
+          want,
+          `${direction}, ${words} words, octets`,
+        );
+      }
+    }
+  });
+
+  it("drops a diagnostics frame whose CRC never holds, at the largest frame, and resynchronises", () => {
+    const bad = encodeRtu(1, hex("08 0000 0102 0304"));
+    bad[bad.length - 1] ^= 0x5a;
+    const a = rtuAssembler("response");
+    // Alone it waits for more octets: a longer echo could still end further on.
+    assert.deepEqual(drain(a, [bad]), []);
+    assert.equal(a.buffered, bad.length);
+    const good = encodeRtu(1, hex("03 02 0007"));
+    // Enough good frames to reach the largest RTU frame (256 octets), where the search gives up.
+    const many = Buffer.concat(Array.from({ length: 60 }, () => good));
+    const got = drain(a, [many]);
+    assert.ok(got.length > 0 && got.every((g) => g === name(1, "03 02 0007")));
+    assert.ok(a.dropped.octets >= bad.length);
   });
 
   it("drops a frame with a bad CRC and delivers the good frame after it", () => {

@@ -74,3 +74,13 @@ export class TimedSession {
     return this.session.pendingOnWire;
   }
 }
+
+/** How each request an action list settles ended: "ok", or the failure's kind, by request id. */
+export function settled(actions: readonly ModbusSessionAction[]): Map<number, string> {
+  const m = new Map<number, string>();
+  for (const a of actions) {
+    if (a.type === "resolve") m.set(a.id, "ok");
+    if (a.type === "reject") m.set(a.id, a.failure.kind);
+  }
+  return m;
+}

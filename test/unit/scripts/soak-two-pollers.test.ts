@@ -3,7 +3,7 @@
  * another once is a hand-over; a request on a connection already replaced means two pollers at once.
  */
 import assert from "node:assert/strict";
-import { twoPollers } from "../../../soak/check";
+import { lastBeforeHandOver, twoPollers } from "../../../soak/check";
 import type { Produced } from "../../../soak/devices";
 
 const req = (value: number, connection: number): Produced => ({
@@ -32,5 +32,10 @@ describe("soak: two pollers of one device", function () {
       twoPollers(seen).map((p) => p.value),
       [3, 4],
     );
+  });
+
+  it("names the last request on each connection before another took over: the one a hand-over abandons", function () {
+    const seen = [req(1, 1), req(2, 1), req(3, 2), req(4, 2), req(5, 3)];
+    assert.deepEqual([...lastBeforeHandOver(seen)], [2, 4]);
   });
 });

@@ -7,18 +7,42 @@
  * matched by it and several requests may be on the wire; RTU has none, so replies are matched by order
  * and one request at a time (`hasTransactionId`). A broken MBAP header loses the stream; RTU drops
  * garbage and resynchronises on its CRC.
+ *
+ * Over UDP ("udp", MBAP as Modbus UDP devices speak it, and "rtu-over-udp") one datagram is one ADU:
+ * the Modbus UDP devices and RTU-over-UDP gateways in the field send one frame per datagram, and a
+ * datagram arrives whole or not at all. So the datagram codec frames each datagram on its own:
+ * a datagram that is not exactly one good frame is dropped whole and counted, nothing is carried over
+ * to the next one, and a bad MBAP header never "loses the stream" — the next datagram starts clean.
  */
 import type { FrameAssembler } from "../../framing/assembler";
 import { MbapAssembler, encodeMbap } from "./mbap";
 import { encodeRtu, rtuAssembler, type RtuDirection, type RtuFrame } from "./rtu";
 
-/** "tcp": Modbus TCP, MBAP-framed; "rtu-over-tcp": RTU frames, CRC and all, carried by a TCP stream. */
-export type ModbusFraming = "tcp" | "rtu-over-tcp";
+/**
+ * "tcp": Modbus TCP, MBAP-framed; "rtu-over-tcp": RTU frames, CRC and all, carried by a TCP stream;
+ * "udp": MBAP frames, one per UDP datagram (Modbus UDP); "rtu-over-udp": RTU frames, one per datagram.
+ */
+export type ModbusFraming = "tcp" | "rtu-over-tcp" | "udp" | "rtu-over-udp";
 
-export const MODBUS_FRAMINGS: readonly ModbusFraming[] = ["tcp", "rtu-over-tcp"];
+export const MODBUS_FRAMINGS: readonly ModbusFraming[] = ["tcp", "rtu-over-tcp", "udp", "rtu-over-udp"];
 
 export function isModbusFraming(v: unknown): v is ModbusFraming {
-  return v === "tcp" || v === "rtu-over-tcp";
+  return MODBUS_FRAMINGS.includes(v as ModbusFraming);
+}
+
+/** Whether the framing rides on datagrams (UDP) rather than a stream (TCP). */
+export function isDatagramFraming(f: ModbusFraming): boolean {
+  return f === "udp" || f === "rtu-over-udp";
+}
+
+/** Whether frames are RTU (unit, PDU, CRC), over whatever carries them. */
+function isRtuFraming(f: ModbusFraming): boolean {
+  return f === "rtu-over-tcp" || f === "rtu-over-udp";
+}
+
+/** Whether replies carry a transaction id (MBAP) or are matched by order, one at a time (RTU). */
+export function framingHasTransactionId(f: ModbusFraming): boolean {
+  return !isRtuFraming(f);
 }
 
 /** One application data unit read from the stream: the PDU and whom it is for or from. */
@@ -53,7 +77,7 @@ export interface AduCodec {
 }
 
 class MbapCodec implements AduCodec {
-  readonly framing = "tcp";
+  readonly framing: ModbusFraming = "tcp";
   readonly hasTransactionId = true;
   readonly droppedOctets = 0;
   private readonly assembler = new MbapAssembler();
@@ -81,7 +105,7 @@ class MbapCodec implements AduCodec {
 }
 
 class RtuCodec implements AduCodec {
-  readonly framing = "rtu-over-tcp";
+  readonly framing: ModbusFraming = "rtu-over-tcp";
   readonly hasTransactionId = false;
   private readonly assembler: FrameAssembler<RtuFrame>;
 
@@ -115,6 +139,55 @@ class RtuCodec implements AduCodec {
   }
 }
 
+/**
+ * One datagram, one ADU: the stream codec underneath frames each datagram from a clean start. A
+ * datagram holding anything but exactly one whole good frame (truncated, two frames, trailing octets,
+ * bad CRC, bad MBAP header) is dropped whole: a datagram is the unit the network loses or corrupts, and
+ * its octets cannot be the start of the next one.
+ */
+class DatagramCodec implements AduCodec {
+  readonly hasTransactionId: boolean;
+  private dropped = 0;
+
+  constructor(
+    readonly framing: ModbusFraming,
+    private readonly inner: AduCodec,
+  ) {
+    this.hasTransactionId = inner.hasTransactionId;
+  }
+
+  encode(transactionId: number, unitId: number, pdu: Uint8Array): Buffer {
+    return this.inner.encode(transactionId, unitId, pdu);
+  }
+
+  push(datagram: Uint8Array): AduRead {
+    this.inner.reset();
+    const droppedBefore = this.inner.droppedOctets;
+    const r = this.inner.push(datagram);
+    const whole =
+      r.frames.length === 1 &&
+      r.lost === undefined &&
+      this.inner.buffered === 0 &&
+      this.inner.droppedOctets === droppedBefore;
+    this.inner.reset();
+    if (whole) return { frames: r.frames };
+    this.dropped += datagram.length;
+    return { frames: [] };
+  }
+
+  /** Nothing is held between datagrams. */
+  readonly buffered = 0;
+  readonly pendingFrame = undefined;
+
+  get droppedOctets(): number {
+    return this.dropped;
+  }
+
+  reset(): void {
+    this.inner.reset();
+  }
+}
+
 /** Frame a PDU in `framing` (the transaction id is ignored by framings without one). */
 export function encodeAdu(
   framing: ModbusFraming,
@@ -122,10 +195,11 @@ export function encodeAdu(
   unitId: number,
   pdu: Uint8Array,
 ): Buffer {
-  return framing === "tcp" ? encodeMbap(transactionId, unitId, pdu) : encodeRtu(unitId, pdu);
+  return isRtuFraming(framing) ? encodeRtu(unitId, pdu) : encodeMbap(transactionId, unitId, pdu);
 }
 
 /** A codec for one end of a connection: a client reads responses, a server reads requests. */
 export function aduCodec(framing: ModbusFraming, reads: RtuDirection): AduCodec {
-  return framing === "tcp" ? new MbapCodec() : new RtuCodec(reads);
+  const stream = isRtuFraming(framing) ? new RtuCodec(reads) : new MbapCodec();
+  return isDatagramFraming(framing) ? new DatagramCodec(framing, stream) : stream;
 }

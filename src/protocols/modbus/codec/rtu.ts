@@ -65,8 +65,9 @@ function requestSize(buf: Buffer, offset: number, avail: number, fc: number): He
     case 0x04:
     case 0x05: // write single coil / register: address, value
     case 0x06:
-    case 0x08: // diagnostics: sub-function + one data word, as every serial-line one has (§6.8.1)
       return 8;
+    case 0x08:
+      return diagnosticsSize(buf, offset, avail);
     case 0x07: // read exception status, get comm event counter/log, report server id: no data
     case 0x0b:
     case 0x0c:
@@ -106,9 +107,10 @@ function responseSize(buf: Buffer, offset: number, avail: number, fc: number): H
     case 0x15:
     case 0x17:
       return counted(buf, offset, avail, 2, 5);
-    case 0x05: // writes echo address and value / quantity; diagnostics echo the request
+    case 0x08: // diagnostics echo the request, whatever its length
+      return diagnosticsSize(buf, offset, avail);
+    case 0x05: // writes echo address and value / quantity
     case 0x06:
-    case 0x08:
     case 0x0b:
     case 0x0f:
     case 0x10:
@@ -124,6 +126,38 @@ function responseSize(buf: Buffer, offset: number, avail: number, fc: number): H
     default:
       return { kind: "malformed", reason: `function code ${fc} is unknown` };
   }
+}
+
+/** Unit, function code, sub-function and CRC: a diagnostics frame with no data. */
+const DIAGNOSTICS_MIN_SIZE = 6;
+
+/**
+ * Diagnostics (FC 8) carry no byte count: return query data (sub-function 00) echoes whatever data the
+ * request held, N words (Application Protocol §6.8.1), in the request and in the reply alike. Most other
+ * sub-functions have one data word, but the header cannot say which length this one has, so the CRC
+ * does: the frame ends at the first length, from the shortest up, whose last two octets are the CRC of
+ * the octets before them.
+ *
+ * Why the CRC and not the request the client has pending: the framer serves both directions, and a
+ * server reading requests has no pending request to ask; it also keeps the framer free of session state,
+ * so a reply is framed the same whether or not it is the one awaited (the session then refuses an echo
+ * that differs from what it sent, codec/pdu.ts). A false CRC match at a shorter length is a 1-in-65536
+ * chance per candidate, the same odds by which any RTU garbage passes; the longer frame's own CRC then
+ * fails and the stream resynchronises as after any garbage.
+ *
+ * While no candidate matches yet, more octets are asked for; a frame that never checks out is dropped
+ * by the assembler at the largest RTU frame (or, over UDP, with its datagram).
+ */
+function diagnosticsSize(buf: Buffer, offset: number, avail: number): HeaderRead {
+  if (avail < DIAGNOSTICS_MIN_SIZE) return need(avail, DIAGNOSTICS_MIN_SIZE);
+  // One running CRC, extended by one octet per candidate length: linear in the frame, not quadratic.
+  let crc = crc16(buf, offset, offset + DIAGNOSTICS_MIN_SIZE - 3);
+  for (let size = DIAGNOSTICS_MIN_SIZE; size <= avail && size <= RTU_MAX_SIZE; size++) {
+    const end = offset + size - 2;
+    crc = (crc >>> 8) ^ CRC_TABLE[(crc ^ buf[end - 1]) & 0xff];
+    if (crc === buf.readUInt16LE(end)) return size;
+  }
+  return need(avail, avail + 1);
 }
 
 /**

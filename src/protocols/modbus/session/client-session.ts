@@ -47,6 +47,10 @@
  *   not taken as the answer. After a timeout the octets held are dropped, since over TCP the reply
  *   timeout is the only silence that can end a frame garbage made look long. Garbage is dropped by the
  *   framer and counted (`droppedOctets`); it never closes the connection.
+ * - Over UDP ("udp", "rtu-over-udp") a datagram is one frame and one that is not a good frame is
+ *   dropped (counted in `droppedOctets`). UDP loses datagrams without a word, so a request that got no
+ *   reply in time can be sent again at once, `retries` times, before it fails as a timeout; the unit's
+ *   backoff and the reconnect count see only that final timeout.
  */
 import type { TimeSource } from "../../clock";
 import {
@@ -58,7 +62,14 @@ import {
   wholeNumber,
   type OptionCheck,
 } from "../../options";
-import { aduCodec, isModbusFraming, type AduCodec, type ModbusFraming } from "../codec/framing";
+import {
+  MODBUS_FRAMINGS,
+  aduCodec,
+  framingHasTransactionId,
+  isModbusFraming,
+  type AduCodec,
+  type ModbusFraming,
+} from "../codec/framing";
 import {
   decodeReply,
   encodeRequest,
@@ -84,8 +95,13 @@ export interface ModbusSessionOptions {
   readonly acceptRewrittenUnitId: boolean;
   /** Reconnect after this many timeouts in a row with nothing received; 0 never does. */
   readonly reconnectAfterTimeouts: number;
-  /** How PDUs are framed on the stream: Modbus TCP (MBAP) or RTU over TCP. */
+  /** How PDUs are framed: MBAP or RTU, over a TCP stream or UDP datagrams. */
   readonly framing: ModbusFraming;
+  /**
+   * Times a request that got no reply in time is sent again before it fails as a timeout. Meant for UDP,
+   * which loses datagrams without telling anyone; over TCP a lost reply is rare and 0 is right.
+   */
+  readonly retries: number;
 }
 
 export const DEFAULT_SESSION_OPTIONS: ModbusSessionOptions = Object.freeze({
@@ -98,6 +114,7 @@ export const DEFAULT_SESSION_OPTIONS: ModbusSessionOptions = Object.freeze({
   acceptRewrittenUnitId: false,
   reconnectAfterTimeouts: 3,
   framing: "tcp",
+  retries: 0,
 });
 
 /** The first option out of range, with a sentence saying why, or undefined when all are fine. */
@@ -126,14 +143,15 @@ export function checkSessionOptions(o: ModbusSessionOptions): OptionCheck<keyof 
     rule(
       "framing",
       isModbusFraming(o.framing),
-      `framing ${String(o.framing)} is not "tcp" or "rtu-over-tcp"`,
+      `framing ${String(o.framing)} is not one of ${MODBUS_FRAMINGS.join(", ")}`,
     ),
     // RTU has no transaction id to tell two replies apart (Serial Line §2.1: one request at a time).
     rule(
       "maxInFlight",
-      o.framing !== "rtu-over-tcp" || o.maxInFlight === 1,
-      `RTU over TCP has no transaction id, so only 1 request can be on the wire (not ${o.maxInFlight})`,
+      !isModbusFraming(o.framing) || framingHasTransactionId(o.framing) || o.maxInFlight === 1,
+      `${o.framing} has no transaction id, so only 1 request can be on the wire (not ${o.maxInFlight})`,
     ),
+    wholeNumber("retries", "retries", o.retries, 0, 10),
   );
 }
 
@@ -176,8 +194,10 @@ export interface ModbusSessionStats {
   queueOverflows: number;
   /** Requests failed fast because their unit was backed off. */
   backoffRejects: number;
-  /** Octets the framer dropped as garbage (RTU resynchronising on its CRC). */
+  /** Octets the framer dropped as garbage (RTU resynchronising on its CRC, UDP datagrams not one frame). */
   droppedOctets: number;
+  /** Requests sent again after a timeout (`retries`). */
+  retries: number;
 }
 
 interface Pending {
@@ -187,8 +207,10 @@ interface Pending {
   readonly pdu: Buffer;
   readonly timeoutMs: number;
   readonly queuedAt: number;
-  /** Times this request went on the wire. */
+  /** Times this request went on the wire from the queue (resends after a timeout are `retriesLeft`'s). */
   sends: number;
+  /** Sends after a timeout still allowed (`retries`). */
+  retriesLeft: number;
 }
 
 interface InFlight {
@@ -233,6 +255,7 @@ export class ModbusClientSession {
     queueOverflows: 0,
     backoffRejects: 0,
     droppedOctets: 0,
+    retries: 0,
   };
 
   /** `clock` is the one the transport driving this session uses, so deadlines agree with its timer. */
@@ -310,7 +333,16 @@ export class ModbusClientSession {
         ],
       };
     }
-    this.queue.push({ id, unit, request, pdu: encodeRequest(request), timeoutMs, queuedAt: now, sends: 0 });
+    this.queue.push({
+      id,
+      unit,
+      request,
+      pdu: encodeRequest(request),
+      timeoutMs,
+      queuedAt: now,
+      sends: 0,
+      retriesLeft: this.options.retries,
+    });
     return { id, actions: this.pump(now) };
   }
 
@@ -418,6 +450,11 @@ export class ModbusClientSession {
       if (f.deadline > now) continue;
       this.inFlight.delete(tid);
       this.rememberTimedOut(tid);
+      if (!this.codec.hasTransactionId) this.codec.reset();
+      if (f.pending.retriesLeft > 0 && this.connected) {
+        actions.push(this.resend(f.pending, now));
+        continue;
+      }
       this.counters.timeouts++;
       this.silentTimeouts++;
       const unit = f.pending.unit;
@@ -425,9 +462,6 @@ export class ModbusClientSession {
         this.fail(f.pending.id, "timeout", `unit ${unit}: no reply within ${f.pending.timeoutMs} ms`),
       );
       backedOff = this.backOff(unit, now) || backedOff;
-      // Without a transaction id, octets held for the request that timed out would be read as the
-      // start of the next reply; its deadline is the silence that ends them.
-      if (!this.codec.hasTransactionId) this.codec.reset();
     }
     if (backedOff) actions.push(...this.rejectBackedOff(now));
     const limit = this.options.reconnectAfterTimeouts;
@@ -539,6 +573,20 @@ export class ModbusClientSession {
       this.nextTid = (this.nextTid + 1) & 0xffff;
       if (!this.inFlight.has(tid)) return tid;
     }
+  }
+
+  /**
+   * Send a timed-out request again at once, under a new transaction id, so a late reply to the first
+   * send is told apart (counted late) where the framing has ids. Every function we send may be repeated
+   * without harm: reads read, writes set the same values again, a mask write applied twice gives what
+   * applying it once gave, and an echo echoes. Its slot on the wire is the one it just left.
+   */
+  private resend(p: Pending, now: number): ModbusSessionAction {
+    p.retriesLeft--;
+    this.counters.retries++;
+    const tid = this.allocateTid();
+    this.inFlight.set(tid, { pending: p, deadline: now + p.timeoutMs });
+    return { type: "write", bytes: this.codec.encode(tid, p.unit, p.pdu) };
   }
 
   /** Expire stale queue entries, then send from the head what the window allows. */

@@ -45,13 +45,14 @@ describe("datacoll-modbus-server migration 1 (idle timeout)", function () {
     });
   });
 
-  it("brings a 0.1.0 simulator through the table (1, then 2), without changing the saved copy", function () {
+  it("brings a 0.1.0 simulator through the table (1, 2, then 3), without changing the saved copy", function () {
     const copy = structuredClone(saved);
     assert.deepEqual(migrateConfig(MIGRATIONS, "datacoll-modbus-server", saved).config, {
       ...saved,
       idleTimeout: 30,
       transport: "tcp",
-      version: 2,
+      unknownUnit: "silent",
+      version: 3,
     });
     assert.deepEqual(saved, copy);
   });

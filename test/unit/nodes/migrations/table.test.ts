@@ -34,7 +34,7 @@ describe("flow migration table", function () {
   it("puts the devices and the IEC 104 simulator at version 1, the Modbus simulator at 2, the others at 0", function () {
     assert.equal(currentVersion(MIGRATIONS, "datacoll-modbus"), 1);
     assert.equal(currentVersion(MIGRATIONS, "datacoll-iec104"), 1);
-    assert.equal(currentVersion(MIGRATIONS, "datacoll-modbus-server"), 2);
+    assert.equal(currentVersion(MIGRATIONS, "datacoll-modbus-server"), 3);
     assert.equal(currentVersion(MIGRATIONS, "datacoll-iec104-server"), 1);
     assert.equal(currentVersion(MIGRATIONS, "datacoll-poll"), 0);
   });

@@ -1,7 +1,9 @@
 /**
- * RTU over TCP through a real flow (issue #20): the poll node reads through a `datacoll-modbus` device
- * set to RTU over TCP from a `datacoll-modbus-server` serving RTU over TCP on a real port. A device left
- * on Modbus TCP against the same simulator gets no good value, so the setting is what makes it work.
+ * The network transports through a real flow (issue #20): the poll node reads through a `datacoll-modbus`
+ * device set to RTU over TCP, Modbus UDP or RTU over UDP from a `datacoll-modbus-server` serving the same
+ * on a real port, and the leak check after each test proves the device's socket (a UDP one too) is
+ * closed when the flow stops. A device left on Modbus TCP against the RTU simulator gets no good value,
+ * so the setting is what makes it work.
  */
 import assert from "node:assert/strict";
 import type { DataPoint } from "../../src/core/model/datapoint";
@@ -19,10 +21,14 @@ const values = [
   { address: "HR30:string(7)", value: "DataCol" },
 ];
 
-describe("datacoll-poll over RTU over TCP (device and simulator nodes)", function () {
+describe("datacoll-poll over RTU over TCP, Modbus UDP and RTU over UDP (device and simulator nodes)", function () {
   useNodeRed();
 
-  async function load(port: number, deviceTransport: string | undefined): Promise<DataPoint[][]> {
+  async function load(
+    port: number,
+    deviceTransport: string | undefined,
+    serverTransport = "rtu-over-tcp",
+  ): Promise<DataPoint[][]> {
     const items = [
       ...values.map((c, i) => ({ item: `p${i}`, address: c.address })),
       { item: "missing", address: "HR20000" },
@@ -35,7 +41,7 @@ describe("datacoll-poll over RTU over TCP (device and simulator nodes)", functio
           type: "datacoll-modbus-server",
           port: String(port),
           units: "1",
-          transport: "rtu-over-tcp",
+          transport: serverTransport,
           generators: [],
           wires: [[]],
         },
@@ -72,9 +78,15 @@ describe("datacoll-poll over RTU over TCP (device and simulator nodes)", functio
     return batches;
   }
 
-  it("polls every point through the RTU framing, an out-of-range register as an exception", async function () {
+  for (const transport of ["rtu-over-tcp", "udp", "rtu-over-udp"]) {
+    it(`polls every point over ${transport}, an out-of-range register as an exception`, async function () {
+      await pollsEveryPoint(transport);
+    });
+  }
+
+  async function pollsEveryPoint(transport: string): Promise<void> {
     const port = await freePort();
-    const batches = await load(port, "rtu-over-tcp");
+    const batches = await load(port, transport, transport);
     const byItem = (b: DataPoint[], id: string): DataPoint | undefined => b.find((p) => p.itemId === id);
     // The first cycle may run before the values are set: wait for one that holds them all.
     const complete = (b: DataPoint[]): boolean =>
@@ -92,7 +104,7 @@ describe("datacoll-poll over RTU over TCP (device and simulator nodes)", functio
     const missing = byItem(batch, "missing");
     assert.deepEqual(missing?.quality, { invalid: true });
     assert.match(missing?.error ?? "", /exception 02/);
-  });
+  }
 
   it("gets no good value when the device is left on Modbus TCP against the RTU simulator", async function () {
     const port = await freePort();
