@@ -10,6 +10,8 @@ export interface ManagerCredentials {
   password?: string;
   /** The private key of the Redis TLS client certificate. */
   redisKey?: string;
+  /** The Redis Sentinels' own password (Sentinel mode). */
+  sentinelPassword?: string;
 }
 
 export interface ManagerConfigNode extends Node<ManagerCredentials> {

@@ -12,15 +12,16 @@ interface ManagerDef extends NodeDef {
   leaseMs?: string | number;
   store: string;
   redisUrl: string;
+  redisMode?: string;
+  sentinels?: string;
+  sentinelName?: string;
+  sentinelTls?: boolean;
   redisCa?: string;
   redisCert?: string;
   redisRejectUnauthorized?: boolean;
   namespace: string;
   instanceId: string;
   outageBuffer?: string | number;
-  redisMode?: string;
-  sentinels?: string;
-  sentinelName?: string;
 }
 
 export = function register(RED: NodeAPI): void {
@@ -37,6 +38,8 @@ export = function register(RED: NodeAPI): void {
         redisMode: def.redisMode,
         sentinels: def.sentinels,
         sentinelName: def.sentinelName,
+        sentinelPassword: this.credentials?.sentinelPassword,
+        sentinelTls: def.sentinelTls,
         redisPassword: this.credentials?.password,
         redisCa: def.redisCa,
         redisCert: def.redisCert,
@@ -121,6 +124,12 @@ export = function register(RED: NodeAPI): void {
     RED,
     "datacoll-manager",
     DataCollManager,
-    { credentials: { password: { type: "password" }, redisKey: { type: "password" } } },
+    {
+      credentials: {
+        password: { type: "password" },
+        redisKey: { type: "password" },
+        sentinelPassword: { type: "password" },
+      },
+    },
   );
 };

@@ -3,14 +3,26 @@ RED.nodes.registerType("datacoll-manager", {
   defaults: {
     name: { value: "" },
     store: { value: "embedded", required: true },
+    // Flows saved before Sentinel was offered lack the mode: absent is standalone (the runtime agrees).
+    redisMode: { value: "standalone" },
     redisUrl: {
       value: "redis://127.0.0.1:6379",
       validate: function (v) {
-        return $("#node-config-input-store").val() !== "redis" && this.store !== "redis"
-          ? true
-          : /^rediss?:\/\/\S+$/.test(v);
+        var redis = ($("#node-config-input-store").val() || this.store) === "redis";
+        var sentinel = ($("#node-config-input-redisMode").val() || this.redisMode) === "sentinel";
+        return !redis || sentinel ? true : /^rediss?:\/\/\S+$/.test(v);
       },
     },
+    sentinels: {
+      value: "",
+      validate: function (v) {
+        var redis = ($("#node-config-input-store").val() || this.store) === "redis";
+        var sentinel = ($("#node-config-input-redisMode").val() || this.redisMode) === "sentinel";
+        return !redis || !sentinel ? true : /^\s*[^\s,:]+:\d+(\s*[\s,]\s*[^\s,:]+:\d+)*\s*$/.test(v || "");
+      },
+    },
+    sentinelName: { value: "mymaster" },
+    sentinelTls: { value: false },
     redisCa: { value: "" },
     redisCert: { value: "" },
     redisRejectUnauthorized: { value: true },
@@ -25,18 +37,31 @@ RED.nodes.registerType("datacoll-manager", {
   credentials: {
     password: { type: "password" },
     redisKey: { type: "password" },
+    sentinelPassword: { type: "password" },
   },
   label: function () {
     if (this.name) return this.name;
-    return this.store === "redis" ? this.namespace + " @ " + this.redisUrl : this.namespace + " (embedded)";
+    if (this.store !== "redis") return this.namespace + " (embedded)";
+    if (this.redisMode === "sentinel")
+      return this.namespace + " @ sentinel " + (this.sentinelName || "mymaster");
+    return this.namespace + " @ " + this.redisUrl;
   },
   oneditprepare: function () {
     var toggle = function () {
       var redis = $("#node-config-input-store").val() === "redis";
+      var sentinel = $("#node-config-input-redisMode").val() === "sentinel";
       $(".datacoll-manager-redis").toggle(redis);
-      $(".datacoll-manager-tls").toggle(redis && /^rediss:/.test($("#node-config-input-redisUrl").val()));
+      $(".datacoll-manager-standalone").toggle(redis && !sentinel);
+      $(".datacoll-manager-sentinel").toggle(redis && sentinel);
+      var tls = sentinel
+        ? $("#node-config-input-sentinelTls").prop("checked")
+        : /^rediss:/.test($("#node-config-input-redisUrl").val());
+      $(".datacoll-manager-tls").toggle(redis && tls);
     };
-    $("#node-config-input-store").on("change", toggle);
+    $("#node-config-input-store, #node-config-input-redisMode, #node-config-input-sentinelTls").on(
+      "change",
+      toggle,
+    );
     $("#node-config-input-redisUrl").on("change keyup", toggle);
     toggle();
   },

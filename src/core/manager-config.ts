@@ -2,18 +2,21 @@ import os from "node:os";
 import type { RedisOptions } from "ioredis";
 import { DataCollError } from "./errors";
 import { parseTls, tlsConnectOptions, type TlsSettings } from "./tls-options";
-import { choiceSetting, optionalTextSetting, textSetting, wholeSetting } from "./settings";
+import { choiceSetting, flagSetting, optionalTextSetting, textSetting, wholeSetting } from "./settings";
 import type { OutageCapacity } from "./store/outage-buffer";
 
 /** Where the shared state lives: Redis (several instances) or the embedded in-memory store (one). */
 export type StoreKind = "embedded" | "redis";
+
+/** How the manager finds Redis: one server by URL, or the master a group of Sentinels names. */
+export type RedisMode = "standalone" | "sentinel";
 
 /** Redis Sentinel: where the sentinels listen and which master of theirs holds the plant. */
 export interface SentinelSettings {
   readonly sentinels: readonly { readonly host: string; readonly port: number }[];
   /** The master's name in the sentinels' configuration (`sentinel monitor <name> …`). */
   readonly name: string;
-  /** The sentinels' own password, if they ask for one: a credential. */
+  /** The sentinels' own password (`requirepass` in sentinel.conf), if they ask for one: a credential. */
   readonly password: string | undefined;
 }
 
@@ -23,7 +26,7 @@ export interface ManagerSettings {
   /** Set in Sentinel mode: the URL is then not used. */
   readonly redisSentinel?: SentinelSettings;
   readonly redisPassword: string | undefined;
-  /** Set for a `rediss://` URL: the CA to verify the server with, a client certificate, verify on/off. */
+  /** Set for a `rediss://` URL or Sentinel with TLS: the CA to verify the server with, a client certificate, verify on/off. */
   readonly redisTls?: TlsSettings;
   readonly namespace: string;
   readonly instanceId: string;
@@ -40,12 +43,13 @@ export const MAX_OUTAGE_BUFFER = 10_000_000;
 export interface RawManagerSettings {
   readonly store?: unknown;
   readonly redisUrl?: unknown;
-  /** "standalone" (by URL, the default) or "sentinel". */
   readonly redisMode?: unknown;
   /** `host:port` of each sentinel, separated by commas, spaces or lines. */
   readonly sentinels?: unknown;
   readonly sentinelName?: unknown;
   readonly sentinelPassword?: unknown;
+  /** Sentinel mode: whether the sentinels and the servers speak TLS (standalone says so by `rediss://`). */
+  readonly sentinelTls?: unknown;
   readonly redisPassword?: unknown;
   readonly redisCa?: unknown;
   readonly redisCert?: unknown;
@@ -71,12 +75,20 @@ const NAMESPACE_RULE = /^[A-Za-z0-9_.-]{1,64}:$/;
 export function parseManagerSettings(raw: RawManagerSettings): ManagerSettings {
   const store = choiceSetting(raw.store, "store", "embedded", ["embedded", "redis"] as const);
   const redisUrl = optionalTextSetting(raw.redisUrl, "redisUrl") ?? "redis://127.0.0.1:6379";
-  const mode = choiceSetting(raw.redisMode, "redisMode", "standalone", ["standalone", "sentinel"] as const);
-  const redisSentinel = store === "redis" && mode === "sentinel" ? parseSentinel(raw) : undefined;
-  if (store === "redis" && redisSentinel === undefined && !/^rediss?:\/\//.test(redisUrl)) {
-    throw new DataCollError("invalid", "redisUrl must start with redis:// or rediss://", "redisUrl");
+  // Flows saved before Sentinel was offered have no mode: they are standalone, as they always were.
+  const mode = choiceSetting<RedisMode>(raw.redisMode, "redisMode", "standalone", ["standalone", "sentinel"]);
+  const sentinel = store === "redis" && mode === "sentinel";
+  if (store === "redis" && !sentinel) {
+    if (!/^rediss?:\/\//.test(redisUrl)) {
+      throw new DataCollError("invalid", "redisUrl must start with redis:// or rediss://", "redisUrl");
+    }
+    refuseCluster(redisUrl);
+    refuseUrlPassword(redisUrl);
   }
-  if (store === "redis" && redisSentinel === undefined) refuseUrlPassword(redisUrl);
+  const redisSentinel = sentinel ? parseSentinel(raw) : undefined;
+  const tlsOn = sentinel
+    ? flagSetting(raw.sentinelTls, "sentinelTls", false)
+    : redisUrl.startsWith("rediss://");
   const tlsFields = {
     ca: "redisCa",
     cert: "redisCert",
@@ -84,7 +96,7 @@ export function parseManagerSettings(raw: RawManagerSettings): ManagerSettings {
     rejectUnauthorized: "redisRejectUnauthorized",
   };
   const redisTls =
-    store === "redis" && redisUrl.startsWith("rediss://")
+    store === "redis" && tlsOn
       ? parseTls(
           {
             ca: raw.redisCa,
@@ -120,23 +132,46 @@ function parseSentinel(raw: RawManagerSettings): SentinelSettings {
   const list = textSetting(raw.sentinels, "sentinels", "")
     .split(/[\s,]+/)
     .filter((t) => t !== "");
-  if (list.length === 0)
+  if (list.length === 0) {
     throw new DataCollError("invalid", "sentinels must list at least one host:port", "sentinels");
+  }
   const sentinels = list.map((text) => {
-    const m = /^([A-Za-z0-9_.-]+):(\d{1,5})$/.exec(text);
+    const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(text);
     const port = m ? Number(m[2]) : 0;
-    if (!m || port < 1 || port > 65535)
-      throw new DataCollError("invalid", `sentinels: ${JSON.stringify(text)} is not host:port`, "sentinels");
-    return { host: m[1], port };
+    if (!m || port < 1 || port > 65535) {
+      throw new DataCollError(
+        "invalid",
+        `sentinels: ${JSON.stringify(text)} is not host:port (e.g. 10.0.0.5:26379)`,
+        "sentinels",
+      );
+    }
+    return { host: m[1].replace(/^\[|\]$/g, ""), port };
   });
   const name = textSetting(raw.sentinelName, "sentinelName", "mymaster");
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name))
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
     throw new DataCollError(
       "invalid",
-      "sentinelName must be 1-64 letters, digits, '_', '.' or '-'",
+      "sentinelName must be 1-64 letters, digits, '_', '.' or '-' (the name in `sentinel monitor`)",
       "sentinelName",
     );
+  }
   return { sentinels, name, password: optionalTextSetting(raw.sentinelPassword, "sentinelPassword") };
+}
+
+/**
+ * The runtime does not run on Redis Cluster (docs/scale-out.md, "Outgrowing one Redis"): its registry
+ * writes, leases and events stream need one server's atomic multi-key steps. A URL that names a Cluster
+ * the way other clients do is refused here, with the reason, rather than half working.
+ */
+function refuseCluster(redisUrl: string): void {
+  if (/^rediss?:\/\/[^/]*,/.test(redisUrl) || /[?&]cluster=(true|1|yes)\b/i.test(redisUrl)) {
+    throw new DataCollError(
+      "invalid",
+      "redisUrl names a Redis Cluster, which DataColl does not run on: use one Redis server or Sentinel " +
+        "(see docs/scale-out.md)",
+      "redisUrl",
+    );
+  }
 }
 
 function outageBufferSetting(raw: unknown): OutageCapacity {
@@ -167,20 +202,28 @@ function refuseUrlPassword(redisUrl: string): void {
 }
 
 /**
- * The ioredis options a manager's settings give every connection it opens: AUTH, TLS and, in Sentinel
- * mode, the sentinels to ask for the master, so each connection follows a failover.
+ * The ioredis options a manager's settings give every connection it opens (store, subscriber, leases,
+ * blocking reader, the saver's backlog): AUTH, TLS and, in Sentinel mode, the sentinels to ask for the
+ * master, so each of them follows a failover.
  */
 export function redisConnectOptions(s: ManagerSettings): RedisOptions {
-  const sentinel = s.redisSentinel;
+  const tls = s.redisTls === undefined ? undefined : tlsConnectOptions(s.redisTls);
   return {
     ...(s.redisPassword === undefined ? {} : { password: s.redisPassword }),
-    ...(s.redisTls === undefined ? {} : { tls: tlsConnectOptions(s.redisTls) }),
-    ...(sentinel === undefined
-      ? {}
-      : {
-          sentinels: sentinel.sentinels.map((n) => ({ host: n.host, port: n.port })),
-          name: sentinel.name,
-          ...(sentinel.password === undefined ? {} : { sentinelPassword: sentinel.password }),
-        }),
+    ...(tls === undefined ? {} : { tls }),
+    ...(s.redisSentinel === undefined ? {} : sentinelOptions(s.redisSentinel, tls)),
+  };
+}
+
+/** ioredis's Sentinel options; the store adds its retry timing (redis-store.ts, SENTINEL_MAX_DELAY_MS). */
+function sentinelOptions(
+  s: SentinelSettings,
+  tls: ReturnType<typeof tlsConnectOptions> | undefined,
+): RedisOptions {
+  return {
+    sentinels: s.sentinels.map((n) => ({ host: n.host, port: n.port })),
+    name: s.name,
+    ...(s.password === undefined ? {} : { sentinelPassword: s.password }),
+    ...(tls === undefined ? {} : { sentinelTLS: tls, enableTLSForSentinelMode: true }),
   };
 }

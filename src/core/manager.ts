@@ -3,7 +3,7 @@
  * event bus and the registry. Every node that references the config node shares it through the pool
  * below, so one config node means exactly one set of Redis connections however many nodes use it.
  */
-import type { ClusterNode, ClusterOptions, Redis, RedisOptions } from "ioredis";
+import type { Redis, RedisOptions } from "ioredis";
 import { DataCollError } from "./errors";
 import { redisConnectOptions, type ManagerSettings } from "./manager-config";
 import type { DataPoint, PointKey } from "./model/datapoint";
@@ -26,7 +26,6 @@ export interface ManagerOptions {
   readonly bounds?: Partial<StoreBounds>;
   /** ioredis options as they are: TLS, db, Sentinel (`sentinels` + `name`), timeouts. */
   readonly redisOptions?: RedisOptions;
-  readonly cluster?: { readonly nodes: readonly ClusterNode[]; readonly options?: ClusterOptions };
   readonly reconnect?: Partial<ReconnectPolicy>;
   /** For the embedded store: share a database between managers (tests, several managers in one process). */
   readonly memoryDatabase?: MemoryDatabase;
@@ -108,7 +107,6 @@ export class Manager {
             url: settings.redisUrl,
             // AUTH and TLS from the settings; what code passes (Sentinel, timeouts, its own TLS) on top.
             redisOptions: { ...redisConnectOptions(settings), ...opts.redisOptions },
-            cluster: opts.cluster,
             reconnect: opts.reconnect,
           })
         : new MemoryStore({ ...common, database: opts.memoryDatabase, dir: opts.storeDir });

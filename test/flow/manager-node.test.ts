@@ -5,6 +5,7 @@ import { REDIS_URL, uniqueNamespace } from "../support/services";
 import type { ManagerConfigNode } from "../../nodes/datacoll-manager/api";
 import { deleteNamespace } from "../integration/store/redis-admin";
 import { sparePort, startRedis, stopRedis } from "../integration/store/redis-server";
+import { MASTER_NAME, startSentinelGroup, type SentinelGroup } from "../support/sentinel-group";
 
 const manager = nodeModule("datacoll-manager");
 
@@ -96,6 +97,44 @@ describe("datacoll-manager node", function () {
               });
             });
       assert.match(JSON.stringify(state), /WRONGPASS|invalid username-password/i);
+    });
+  });
+
+  describe("in Sentinel mode, with a password on the sentinels", function () {
+    let group: SentinelGroup | undefined;
+
+    before(async function () {
+      this.timeout(60_000);
+      group = await startSentinelGroup({ sentinelPassword: "sentinel-s3cret" });
+    });
+
+    after(async function () {
+      await group?.stop();
+    });
+
+    it("finds the master through the sentinels with the password kept as a credential", async function () {
+      const flow = [
+        {
+          id: "m5",
+          type: "datacoll-manager",
+          store: "redis",
+          redisMode: "sentinel",
+          sentinels: (group?.sentinelPorts ?? []).map((p) => `127.0.0.1:${p}`).join(", "),
+          sentinelName: MASTER_NAME,
+          namespace: "s1:",
+        },
+      ];
+      await helper.load(manager, flow, { m5: { sentinelPassword: "sentinel-s3cret" } });
+      const n = node("m5");
+      assert.equal(n.settings?.redisSentinel?.password, "sentinel-s3cret");
+      assert.ok(n.manager);
+      assert.match(n.manager.store.location, new RegExp(`Sentinel master "${MASTER_NAME}"`));
+      await n.manager.ready();
+      await n.manager.registry.putItem({ id: "ua" });
+      assert.ok(await n.manager.registry.getItem("ua"));
+      const m = n.manager;
+      await helper.unload();
+      assert.equal(m.state.kind, "closed");
     });
   });
 });

@@ -8,12 +8,20 @@
  * - The owner stops polling a device at the local deadline `time the renewal was sent + TTL - margin`.
  *   Redis starts the TTL when it processes the command, which is after the send, so the owner always
  *   stops before the key can expire and another instance can take it: never two pollers at once, even
- *   when the owner loses Redis (it simply cannot renew, and stops at its deadline).
+ *   when the owner loses Redis (it simply cannot renew, and stops at its deadline). A timer of its own
+ *   fires at the deadline, apart from the lease rounds: a round stuck on a command Redis does not answer
+ *   (a stalled or paused server, a failover) must not hold the stop back (docs/scale-out.md, "Lease
+ *   deadlines"). An answer that arrives after the deadline it would extend counts for nothing.
  * - Live instances announce themselves in a sorted set scored by their heartbeat expiry. Each instance
  *   holds at most its fair share, ceil(devices / live instances): a newcomer takes free devices, and
  *   instances above their share hand extras back (stop first, then release), so balance returns after
  *   a restart. A dead instance's leases expire and the others take its devices within one TTL plus one
  *   renewal period.
+ * - Replication is asynchronous, so a Redis that comes back (a restart, a Sentinel failover) can lack a
+ *   lease written just before. The holder, whose local deadline has not passed, takes its own lease
+ *   back when the renewal finds the key gone; the others take no lease they did not hold for one TTL
+ *   after their connection came back, by which time every holder of a lost key has either stopped at its
+ *   deadline or taken it back (docs/scale-out.md, "Failover").
  */
 import type { Clock, TimerHandle } from "../../transport/connection";
 
@@ -31,6 +39,14 @@ export interface LeaseBackend {
    * still decides). Without it every lease this instance lacks is tried.
    */
   free?(deviceIds: readonly string[]): Promise<boolean[]>;
+  /**
+   * When the backend's connection last came back after it was lost (undefined: never lost). Redis may
+   * have come back without the leases written just before (a restart without persistence, a failover to
+   * a replica that had not received them), so for one TTL after that this instance takes no lease it did
+   * not hold: every holder of a lost key stops at its local deadline before then, or takes its own lease
+   * back first.
+   */
+  reconnectedAt?(): number | undefined;
 }
 
 export interface LeaseEvents {
@@ -55,6 +71,8 @@ export class LeaseKeeper {
   /** Held device → local deadline after which it must not be polled. */
   private readonly held = new Map<string, number>();
   private timer: TimerHandle | undefined;
+  /** Fires at the earliest local deadline, whatever the lease round is waiting for. */
+  private deadlineTimer: TimerHandle | undefined;
   private running: Promise<void> | undefined;
   private closed = false;
   private lastError: string | undefined;
@@ -82,6 +100,7 @@ export class LeaseKeeper {
       this.events.lost(id, "removed");
     }
     if (gone.length > 0) void this.backend.release(gone, false).catch((err: unknown) => this.noteError(err));
+    this.armDeadline();
     this.schedule(0);
   }
 
@@ -111,6 +130,8 @@ export class LeaseKeeper {
     this.closed = true;
     if (this.timer !== undefined) this.clock.clearTimer(this.timer);
     this.timer = undefined;
+    if (this.deadlineTimer !== undefined) this.clock.clearTimer(this.deadlineTimer);
+    this.deadlineTimer = undefined;
     await this.running;
     const ids = [...this.held.keys()];
     this.held.clear();
@@ -149,23 +170,51 @@ export class LeaseKeeper {
     }
   }
 
+  /** (Re)arm the deadline timer for the earliest held deadline; none while nothing is held. */
+  private armDeadline(): void {
+    if (this.deadlineTimer !== undefined) this.clock.clearTimer(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+    if (this.closed || this.held.size === 0) return;
+    const first = Math.min(...this.held.values());
+    this.deadlineTimer = this.clock.setTimer(
+      () => {
+        this.deadlineTimer = undefined;
+        this.expireLocally(this.clock.now());
+        this.armDeadline();
+      },
+      Math.max(0, first - this.clock.now()),
+    );
+  }
+
   private async doRound(): Promise<void> {
     if (this.closed) return;
     const sent = this.clock.now();
+    const deadline = sent + this.ttl - this.margin;
     this.expireLocally(sent);
     try {
-      const live = Math.max(1, await this.backend.heartbeat(this.ttl));
+      // While it may take no lease, this instance does not announce itself either: counted live, it
+      // would make the others hand back devices it cannot take yet.
+      const quiet = this.quiet(sent);
+      const live = quiet ? 1 : Math.max(1, await this.backend.heartbeat(this.ttl));
       const heldIds = [...this.held.keys()];
       if (heldIds.length > 0) {
         const renewed = await this.backend.renew(heldIds, this.ttl);
+        // A key gone while its holder's deadline has not passed was lost by Redis, not expired: take it back.
+        const gone = heldIds.filter((id, i) => !renewed[i] && this.held.has(id));
+        if (gone.length > 0) {
+          const back = await this.backend.acquire(gone, this.ttl);
+          gone.forEach((id, i) => (renewed[heldIds.indexOf(id)] = back[i] === true));
+        }
+        const late = this.clock.now() >= deadline;
         heldIds.forEach((id, i) => {
-          if (!this.held.has(id)) return;
-          if (renewed[i]) this.held.set(id, sent + this.ttl - this.margin);
+          if (!this.held.has(id)) return; // stopped at its deadline while the answer was on its way
+          if (renewed[i] && !late) this.held.set(id, deadline);
           else {
             this.held.delete(id);
-            this.events.lost(id, "taken");
+            this.events.lost(id, renewed[i] ? "expired" : "taken");
           }
         });
+        this.armDeadline();
       }
       if (this.closed) return;
       const share = Math.ceil(this.wanted.size / live);
@@ -176,7 +225,7 @@ export class LeaseKeeper {
           this.events.lost(id, "rebalance");
         }
         await this.backend.release(extra, false);
-      } else if (this.held.size < share) {
+      } else if (this.held.size < share && !quiet) {
         const want = share - this.held.size;
         let tryIds = [...this.wanted].filter((id) => !this.held.has(id));
         if (this.backend.free && tryIds.length > want) {
@@ -192,22 +241,31 @@ export class LeaseKeeper {
         }
         const taken = tryIds.length > 0 ? await this.backend.acquire(tryIds, this.ttl) : [];
         let gained = 0;
+        // A lease whose answer came after its deadline would be polled past it: handed back at once.
+        const late = this.clock.now() >= deadline;
         tryIds.forEach((id, i) => {
           if (!taken[i]) return;
-          if (gained >= want || this.closed || !this.wanted.has(id)) {
+          if (late || gained >= want || this.closed || !this.wanted.has(id)) {
             void this.backend.release([id], false).catch((err: unknown) => this.noteError(err));
             return;
           }
           gained++;
-          this.held.set(id, sent + this.ttl - this.margin);
+          this.held.set(id, deadline);
           this.events.gained(id);
         });
+        this.armDeadline();
       }
       this.lastError = undefined;
     } catch (err) {
-      // Without Redis nothing is renewed; held devices stop at their local deadlines (expireLocally).
+      // Without Redis nothing is renewed; held devices stop at their local deadlines (armDeadline).
       this.noteError(err);
     }
+  }
+
+  /** Within one TTL of the backend's connection coming back (see LeaseBackend.reconnectedAt). */
+  private quiet(now: number): boolean {
+    const back = this.backend.reconnectedAt?.();
+    return back !== undefined && now < back + this.ttl;
   }
 
   private noteError(err: unknown): void {

@@ -50,13 +50,31 @@ const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 
 export class RedisLeaseBackend implements LeaseBackend {
+  private wasReady = false;
+  private lost = false;
+  private backAt: number | undefined;
+
   constructor(
     private readonly redis: Redis,
     private readonly namespace: string,
     private readonly instanceId: string,
     private readonly now: () => number = Date.now,
     private readonly kind: "device" | "check" = "device",
-  ) {}
+  ) {
+    // A connection that was ready and closed, then ready again: Redis may have lost recent writes.
+    redis.on("close", () => {
+      if (this.wasReady) this.lost = true;
+    });
+    redis.on("ready", () => {
+      if (this.lost) this.backAt = this.now();
+      this.lost = false;
+      this.wasReady = true;
+    });
+  }
+
+  reconnectedAt(): number | undefined {
+    return this.backAt;
+  }
 
   leaseKey(id: string): string {
     return `${this.namespace}lease:${this.kind}:${id}`;

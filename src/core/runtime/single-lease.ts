@@ -4,7 +4,9 @@
  * keys and scripts (`<ns>lease:<kind>:<id>`, taken `SET NX PX`, renewed and released only by the holder)
  * and their rule for when to stop: the holder gives up at its local deadline, the time it sent the last
  * successful renewal + TTL − TTL/10, which comes before Redis can expire the key, so two instances never
- * both believe they hold it. A holder that dies is replaced within TTL + TTL/3.
+ * both believe they hold it. A holder that dies is replaced within TTL + TTL/3. The deadline has a timer
+ * of its own, so a round stuck on a command Redis does not answer (a stalled server, a failover) does not
+ * hold the stop back; a renewal answered after the deadline it would extend counts for nothing.
  *
  * With `holdThroughOutage` the holder keeps the role while it cannot reach Redis at all (nobody who can
  * reach it has a reason to think otherwise before the key expires, and a lone instance with Redis down
@@ -37,6 +39,7 @@ export class SingleLease {
   /** Local deadline while held; undefined while not held. */
   private deadline: number | undefined;
   private timer: TimerHandle | undefined;
+  private deadlineTimer: TimerHandle | undefined;
   private running: Promise<void> | undefined;
   private closed = false;
   private lastError: string | undefined;
@@ -91,6 +94,8 @@ export class SingleLease {
     this.closed = true;
     if (this.timer !== undefined) this.clock.clearTimer(this.timer);
     this.timer = undefined;
+    if (this.deadlineTimer !== undefined) this.clock.clearTimer(this.deadlineTimer);
+    this.deadlineTimer = undefined;
     await this.running;
     if (!this.held) return;
     this.lose();
@@ -116,8 +121,23 @@ export class SingleLease {
   }
 
   private lose(): void {
-    this.deadline = undefined;
+    this.setDeadline(undefined);
     this.onChange(false);
+  }
+
+  /** Hold until `deadline` (undefined: not held); without holdThroughOutage a timer stops the hold there. */
+  private setDeadline(deadline: number | undefined): void {
+    this.deadline = deadline;
+    if (this.deadlineTimer !== undefined) this.clock.clearTimer(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+    if (deadline === undefined || this.opts.holdThroughOutage === true || this.closed) return;
+    this.deadlineTimer = this.clock.setTimer(
+      () => {
+        this.deadlineTimer = undefined;
+        if (this.deadline !== undefined) this.lose();
+      },
+      Math.max(0, deadline - this.clock.now()),
+    );
   }
 
   private async round(): Promise<void> {
@@ -129,7 +149,9 @@ export class SingleLease {
         let [renewed] = await this.backend.renew([this.id], this.ttl);
         if (this.deadline === undefined) return; // expired locally while the answer was on its way
         if (!renewed && hold) [renewed] = await this.backend.acquire([this.id], this.ttl);
-        if (renewed) this.deadline = sent + this.ttl - this.margin;
+        if (this.deadline === undefined) return;
+        const late = !hold && this.clock.now() >= sent + this.ttl - this.margin;
+        if (renewed && !late) this.setDeadline(sent + this.ttl - this.margin);
         else this.lose();
       } else {
         if (this.opts.mayTake && !this.opts.mayTake()) {
@@ -158,7 +180,7 @@ export class SingleLease {
         if (!taken) this.seenTakenAt = sent;
         if (taken && this.closed) await this.backend.release([this.id], false);
         else if (taken && this.clock.now() < sent + this.ttl - this.margin) {
-          this.deadline = sent + this.ttl - this.margin;
+          this.setDeadline(sent + this.ttl - this.margin);
           this.onChange(true);
         }
       }

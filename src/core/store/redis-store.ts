@@ -5,7 +5,7 @@
  * never holds up ingest. Writes touching several keys go in one MULTI/EXEC or one Lua script.
  */
 import crypto from "node:crypto";
-import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from "ioredis";
+import { Redis, type RedisOptions } from "ioredis";
 import { GuardedConnector } from "./guarded-connector";
 import { closeRedis, dropRedis } from "./redis-close";
 import { Slicer } from "../slicer";
@@ -46,8 +46,6 @@ import {
   type Unsubscribe,
 } from "./store";
 
-type Client = Redis | Cluster;
-
 export interface ReconnectPolicy {
   /** First delay; each further attempt doubles it, with jitter. Default 100 ms. */
   readonly baseMs: number;
@@ -58,13 +56,14 @@ export interface ReconnectPolicy {
 export interface RedisStoreOptions {
   readonly namespace: string;
   readonly instanceId: string;
-  /** `redis://[user:pass@]host:port/db` or `rediss://` for TLS. Ignored with Sentinel or Cluster. */
+  /** `redis://[user:pass@]host:port/db` or `rediss://` for TLS. Ignored with Sentinel. */
   readonly url?: string;
   readonly password?: string;
-  /** Passed to ioredis as they are: `tls`, `db`, `sentinels` + `name`, timeouts, … */
+  /**
+   * Passed to ioredis as they are: `tls`, `db`, `sentinels` + `name`, timeouts, … Not Redis Cluster: the
+   * store refuses a Cluster node (docs/scale-out.md, "Outgrowing one Redis").
+   */
   readonly redisOptions?: RedisOptions;
-  /** Redis Cluster: the start-up nodes and ioredis cluster options. */
-  readonly cluster?: { readonly nodes: readonly ClusterNode[]; readonly options?: ClusterOptions };
   readonly bounds?: Partial<StoreBounds>;
   readonly rules?: ProtocolRules;
   readonly ids?: EventIds;
@@ -80,14 +79,7 @@ export interface RedisStoreOptions {
  * Where the options point, as `Redis at host:port` (ioredis's defaults filled in): host and port only, so
  * a password in the URL or the options never reaches a message.
  */
-export function locationOf(opts: Pick<RedisStoreOptions, "url" | "redisOptions" | "cluster">): string {
-  const nodeText = (n: ClusterNode): string =>
-    typeof n === "number"
-      ? `127.0.0.1:${n}`
-      : typeof n === "string"
-        ? hostPort(n)
-        : `${n.host ?? "127.0.0.1"}:${n.port ?? 6379}`;
-  if (opts.cluster) return `Redis Cluster at ${opts.cluster.nodes.map(nodeText).join(", ")}`;
+export function locationOf(opts: Pick<RedisStoreOptions, "url" | "redisOptions">): string {
   const o = opts.redisOptions ?? {};
   if (o.sentinels) return `Redis (Sentinel master "${o.name ?? "mymaster"}")`;
   if (o.path) return `Redis at ${o.path}`;
@@ -207,6 +199,13 @@ const STAGE_CHUNK = 4000;
 const CATCH_UP_MARGIN_MS = 5000;
 /** The subscriber's reconnect backoff is capped lower than the store's. */
 const SUBSCRIBER_MAX_DELAY_MS = 1000;
+/**
+ * With Sentinel every reconnect attempt first asks the sentinels where the master is, and while a failover
+ * is under way they still name the dead one for a few seconds. A doubling backoff then reaches seconds
+ * between attempts and finds the new master seconds after they name it (measured: store back about 6 s
+ * after the kill, sentinels done at 3.3 s). Attempts at most this far apart find it within this much.
+ */
+export const SENTINEL_MAX_DELAY_MS = 250;
 const CATCH_UP_PAGE = 1000;
 const CATCH_UP_PAGES = 100;
 
@@ -302,11 +301,11 @@ export class RedisStore implements Store {
   readonly instanceId: string;
   readonly bounds: StoreBounds;
   readonly registry: Registry;
-  /** Every key and channel name starts with this: the namespace, or `{namespace}` on a Cluster. */
+  /** Every key and channel name starts with this: the namespace. */
   readonly prefix: string;
-  private readonly client: Client;
-  private readonly sub: Client;
-  private blocking: Client | undefined;
+  private readonly client: Redis;
+  private readonly sub: Redis;
+  private blocking: Redis | undefined;
   private readonly ids: EventIds;
   private readonly recent = new RecentIds();
   private remoteListeners: readonly ((env: PointsEnvelope) => void)[] = [];
@@ -324,9 +323,8 @@ export class RedisStore implements Store {
   private readonly subscribed: Promise<void>;
   private readonly trim: string;
   private readonly shas = new Map<string, string>();
-  private readonly makeClient: (override?: RedisOptions) => Client;
+  private readonly makeClient: (override?: RedisOptions) => Redis;
   private readonly policy: ReconnectPolicy;
-  private readonly clustered: boolean;
 
   constructor(opts: RedisStoreOptions) {
     this.namespace = opts.namespace;
@@ -334,13 +332,15 @@ export class RedisStore implements Store {
     this.location = locationOf(opts);
     this.bounds = { ...DEFAULT_BOUNDS, ...opts.bounds };
     this.trim = this.bounds.trim === "exact" ? "=" : "~";
-    // A Cluster only runs a MULTI or a script over keys of one hash slot: the hash tag puts the whole
-    // namespace in one slot, which the registry's atomic writes need.
-    this.prefix = opts.cluster ? `{${opts.namespace}}` : opts.namespace;
+    this.prefix = opts.namespace;
     this.ids = opts.ids ?? new EventIds();
-    const policy: ReconnectPolicy = { baseMs: 100, maxMs: 10_000, ...opts.reconnect };
+    const sentinel = opts.redisOptions?.sentinels !== undefined;
+    const policy: ReconnectPolicy = {
+      baseMs: 100,
+      maxMs: sentinel ? SENTINEL_MAX_DELAY_MS : 10_000,
+      ...opts.reconnect,
+    };
     this.policy = policy;
-    this.clustered = opts.cluster !== undefined;
     const common: RedisOptions = {
       maxRetriesPerRequest: opts.maxRetriesPerRequest ?? 3,
       // A server loading its data after a restart answers LOADING; ioredis then waits for the server's
@@ -352,18 +352,21 @@ export class RedisStore implements Store {
         return delayMs;
       },
       ...(opts.password !== undefined ? { password: opts.password } : {}),
+      // Sentinel: ask the sentinels again soon when none answers (ioredis gives up after the first round
+      // by default). Not ioredis's failoverDetector: its connections to the sentinels outlive a QUIT and
+      // keep the process alive; a killed master drops the connections anyway, and they then ask the
+      // sentinels every SENTINEL_MAX_DELAY_MS at most.
+      ...(sentinel
+        ? {
+            sentinelRetryStrategy: () => SENTINEL_MAX_DELAY_MS,
+            // A master the sentinels demoted while it lived answers writes READONLY: find the new one.
+            reconnectOnError: (err: Error) => (err.message.startsWith("READONLY") ? 2 : false),
+          }
+        : {}),
       ...opts.redisOptions,
     };
-    const cluster = opts.cluster;
     this.makeClient = (override: RedisOptions = {}) => {
       const options = { ...common, ...override };
-      if (cluster) {
-        return new Cluster([...cluster.nodes], {
-          clusterRetryStrategy: common.retryStrategy,
-          ...cluster.options,
-          redisOptions: { ...options, ...cluster.options?.redisOptions },
-        });
-      }
       // Sentinel has its own connector; one given in the options is left alone.
       const guarded: RedisOptions =
         options.sentinels || options.Connector ? options : { ...options, Connector: GuardedConnector };
@@ -381,7 +384,7 @@ export class RedisStore implements Store {
       retryStrategy: (attempt: number) =>
         reconnectDelay(attempt, { ...policy, maxMs: Math.min(policy.maxMs, SUBSCRIBER_MAX_DELAY_MS) }),
     });
-    this.client.on("ready", () => this.setState({ kind: "connected" }));
+    this.client.on("ready", () => void this.checkServer());
     this.client.on("error", (err: unknown) => {
       if (!this.closing) this.setState({ kind: "error", message: errorMessage(err) });
     });
@@ -416,14 +419,32 @@ export class RedisStore implements Store {
    * own: it reconnects on the same backoff but does not speak for the store's state. The caller closes it.
    */
   connect(connectionName: string, override: RedisOptions = {}): Redis {
-    if (this.clustered) {
-      throw new DataCollError("unsupported", "a separate connection to a Redis Cluster is not supported");
-    }
     return this.makeClient({
       connectionName,
       retryStrategy: (attempt: number) => reconnectDelay(attempt, this.policy),
       ...override,
-    }) as Redis;
+    });
+  }
+
+  /**
+   * Connected, unless the server is a Redis Cluster node (a URL naming one of a Cluster's nodes): the
+   * registry's atomic steps, the leases and the events stream need one server, and on a Cluster they would
+   * fail key by key with MOVED and CROSSSLOT. Said once, plainly, as the store's state instead.
+   */
+  private async checkServer(): Promise<void> {
+    let info: string;
+    try {
+      info = await this.client.info("cluster");
+    } catch {
+      return; // the connection's own error and close events say what happened
+    }
+    if (this.closing) return;
+    if (/^cluster_enabled:1\b/m.test(info)) {
+      this.setState({
+        kind: "error",
+        message: `${this.location} is a Redis Cluster node; DataColl needs one Redis server or Sentinel (docs/scale-out.md)`,
+      });
+    } else this.setState({ kind: "connected" });
   }
 
   get state(): StoreState {
@@ -837,7 +858,7 @@ export class RedisStore implements Store {
     }
   }
 
-  private makeBlocking(): Client {
+  private makeBlocking(): Redis {
     const c = this.makeClient();
     // Its outages are the command connection's outages, reported there.
     c.on("error", () => undefined);

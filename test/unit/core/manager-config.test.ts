@@ -16,6 +16,18 @@ function fieldOf(fn: () => unknown): string | undefined {
   assert.fail("expected the settings to be rejected");
 }
 
+/** The message of a Redis URL's refusal, checked to name the redisUrl field. */
+function urlRefusal(redisUrl: string): string {
+  try {
+    parseManagerSettings({ store: "redis", redisUrl });
+  } catch (err) {
+    assert.ok(err instanceof DataCollError);
+    assert.equal(err.field, "redisUrl");
+    return err.message;
+  }
+  return assert.fail(`${redisUrl} was accepted`);
+}
+
 describe("manager settings", function () {
   it("defaults to the embedded store, namespace dc: and host+pid as instance id", function () {
     const s = parseManagerSettings({});
@@ -112,14 +124,7 @@ describe("manager settings", function () {
 
   it("refuses a password in the URL (it would be saved in the flow file), and bad TLS text", function () {
     for (const redisUrl of ["redis://:s3cret@h:6379", "rediss://user:s3cret@h:6379/1"]) {
-      let message = "";
-      try {
-        parseManagerSettings({ store: "redis", redisUrl });
-      } catch (err) {
-        assert.ok(err instanceof DataCollError);
-        assert.equal(err.field, "redisUrl");
-        message = err.message;
-      }
+      const message = urlRefusal(redisUrl);
       assert.match(message, /must not contain a password/);
       assert.doesNotMatch(message, /s3cret/, "the error must not repeat the password");
     }
@@ -132,6 +137,76 @@ describe("manager settings", function () {
       fieldOf(() => parseManagerSettings({ ...tls, redisKey: "-----BEGIN PRIVATE KEY-----" })),
       "redisCert",
     );
+  });
+
+  it("gives every connection the sentinels, the master's name and both passwords in Sentinel mode", function () {
+    const pem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----";
+    const s = parseManagerSettings({
+      store: "redis",
+      redisMode: "sentinel",
+      redisUrl: "redis://ignored:6379",
+      sentinels: " 10.0.0.5:26379, 10.0.0.6:26380\n[::1]:26381 ",
+      sentinelName: "plant-a",
+      sentinelPassword: "sentinel-secret",
+      redisPassword: "redis-secret",
+    });
+    assert.deepEqual(redisConnectOptions(s), {
+      password: "redis-secret",
+      sentinels: [
+        { host: "10.0.0.5", port: 26379 },
+        { host: "10.0.0.6", port: 26380 },
+        { host: "::1", port: 26381 },
+      ],
+      name: "plant-a",
+      sentinelPassword: "sentinel-secret",
+    });
+    // TLS is a switch of its own in Sentinel mode (there is no rediss:// URL): servers and sentinels.
+    const tls = parseManagerSettings({
+      store: "redis",
+      redisMode: "sentinel",
+      sentinels: "s1:26379",
+      sentinelTls: true,
+      redisCa: pem,
+    });
+    const tlsOptions = { ca: pem, rejectUnauthorized: true };
+    assert.deepEqual(redisConnectOptions(tls), {
+      tls: tlsOptions,
+      sentinels: [{ host: "s1", port: 26379 }],
+      name: "mymaster",
+      sentinelTLS: tlsOptions,
+      enableTLSForSentinelMode: true,
+    });
+    // A flow saved before the mode existed is standalone, as it always was.
+    assert.equal(parseManagerSettings({ store: "redis", redisUrl: "redis://h:1" }).redisSentinel, undefined);
+  });
+
+  it("refuses a Sentinel setting it cannot use, naming the field", function () {
+    const base = { store: "redis", redisMode: "sentinel" } as const;
+    assert.equal(
+      fieldOf(() => parseManagerSettings(base)),
+      "sentinels",
+    );
+    for (const sentinels of ["s1", "s1:0", "s1:70000", "s1:26379, :1", "s 1:2:3"]) {
+      assert.equal(
+        fieldOf(() => parseManagerSettings({ ...base, sentinels })),
+        "sentinels",
+        sentinels,
+      );
+    }
+    assert.equal(
+      fieldOf(() => parseManagerSettings({ ...base, sentinels: "s1:26379", sentinelName: "a b" })),
+      "sentinelName",
+    );
+    assert.equal(
+      fieldOf(() => parseManagerSettings({ ...base, redisMode: "cluster", sentinels: "s1:26379" })),
+      "redisMode",
+    );
+  });
+
+  it("refuses a URL that names a Redis Cluster, saying why", function () {
+    for (const redisUrl of ["redis://n1:7000,n2:7001", "redis://n1:7000/?cluster=true"]) {
+      assert.match(urlRefusal(redisUrl), /Redis Cluster, which DataColl does not run on/);
+    }
   });
 
   it("names the field at fault", function () {

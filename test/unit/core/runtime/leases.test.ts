@@ -200,4 +200,89 @@ describe("lease keeper", function () {
     assert.equal(leases.owner.has("d0"), false);
     await k.close();
   });
+  it("stops at its deadline while a round waits on a backend that does not answer, and a late answer counts for nothing", async function () {
+    const clock = new ManualClock(0);
+    const leases = new FakeLeases(clock);
+    const base = leases.backend("a");
+    // A stalled Redis (CLIENT PAUSE, a failover, a held TCP connection): commands are sent, not answered.
+    let stalled = false;
+    const held: (() => void)[] = [];
+    const stall = <T>(run: () => Promise<T>): Promise<T> =>
+      stalled ? new Promise<T>((resolve) => held.push(() => void run().then(resolve))) : run();
+    const backend: LeaseBackend = {
+      heartbeat: (ttl) => stall(() => base.heartbeat(ttl)),
+      acquire: (ids, ttl) => stall(() => base.acquire(ids, ttl)),
+      renew: (ids, ttl) => stall(() => base.renew(ids, ttl)),
+      release: (ids, leaving) => stall(() => base.release(ids, leaving)),
+    };
+    const r = recorder();
+    const k = new LeaseKeeper(clock, backend, r.events, { ttlMs: 900, marginMs: 90 });
+    k.setDevices(["d0"]);
+    clock.advance(0);
+    await settle();
+    assert.ok(r.polling.has("d0"));
+    const expiresAt = leases.owner.get("d0")?.until ?? 0;
+    stalled = true;
+    while (r.polling.has("d0")) {
+      assert.ok(clock.now() < expiresAt, `still polling at ${clock.now()}, lease ran to ${expiresAt}`);
+      clock.advance(10);
+      await settle();
+    }
+    assert.ok(held.length > 0, "a round was waiting on the backend when polling stopped");
+    assert.deepEqual(r.log, ["+d0", "-d0:expired"]);
+    // The stall ends: the renewal sent before the deadline is answered "renewed", too late to count.
+    stalled = false;
+    for (const answer of held.splice(0)) answer();
+    await settle();
+    assert.equal(r.polling.has("d0"), false, "a late renewal does not restart polling");
+    await k.close();
+  });
+
+  it("after Redis lost its leases, the holder takes its own back and the others take none for a TTL", async function () {
+    const clock = new ManualClock(0);
+    const leases = new FakeLeases(clock);
+    const ra = recorder();
+    const rb = recorder();
+    let aUp = true;
+    const a = new LeaseKeeper(
+      clock,
+      leases.backend("a", () => aUp),
+      ra.events,
+      { ttlMs: 900 },
+    );
+    a.setDevices(["d0", "d1"]);
+    clock.advance(0);
+    await settle();
+    assert.equal(ra.polling.size, 2);
+    // A failover to a replica that had not received the leases: the keys are gone; b's connection came
+    // back just now. a renews d0 and d1 at its next round and finds them gone.
+    leases.owner.clear();
+    let backAt = clock.now();
+    const b = new LeaseKeeper(clock, { ...leases.backend("b"), reconnectedAt: () => backAt }, rb.events, {
+      ttlMs: 900,
+    });
+    b.setDevices(["d0", "d1"]);
+    const polledBoth: string[] = [];
+    const step = async (): Promise<void> => {
+      clock.advance(10);
+      await settle();
+      for (const d of ["d0", "d1"]) if (ra.polling.has(d) && rb.polling.has(d)) polledBoth.push(d);
+    };
+    while (clock.now() < backAt + 900 - 10) {
+      await step();
+      assert.equal(rb.polling.size, 0, `b took a lease at ${clock.now()}, within a TTL of its reconnect`);
+    }
+    assert.deepEqual(ra.log, ["+d0", "+d1"], `a kept both devices without a gap: ${ra.log.join()}`);
+    // Afterwards the fair share returns (a hands one to b).
+    for (let t = 0; t < 2000; t += 10) await step();
+    assert.deepEqual([ra.polling.size, rb.polling.size], [1, 1]);
+    // Again, but a dies with the loss: b takes a's device only after a's deadline has passed.
+    aUp = false;
+    leases.owner.clear();
+    backAt = clock.now();
+    for (let t = 0; t < 3000; t += 10) await step();
+    assert.equal(rb.polling.size, 2, "b took them over");
+    await a.close();
+    await b.close();
+  });
 });
