@@ -3,6 +3,7 @@
  * test's own database, and a check node fed by inject nodes the test presses through the admin API (a
  * tank level that goes high and back, a pump temperature that goes high and stays), whose alarm
  * transitions the save node writes to the alarms table — the journal's rows come from the real pipeline.
+ * A second save node, fed nothing, makes two history sources to choose from.
  */
 import { mysqlConfigNode } from "../support-history/mysql";
 import { highLimitCheck } from "./live-flow";
@@ -10,6 +11,7 @@ import { highLimitCheck } from "./live-flow";
 const TAB = "e2e-hist-tab";
 export const MANAGER = "e2e-hist-manager";
 export const SAVE = "e2e-hist-save";
+export const OTHER_SAVE = "e2e-hist-save-2";
 export const HISTORY_TABLE = "e2e_trend_history";
 export const ALARMS_TABLE = "e2e_trend_alarms";
 export const TANK = "hv:tank:level";
@@ -20,6 +22,27 @@ export const INJECT = {
   tankLow: "e2e-hist-tank-low",
   pumpHigh: "e2e-hist-pump-high",
 } as const;
+
+function saveNode(props: Record<string, unknown>, historyTable: string, alarmsTable: string): unknown {
+  return {
+    type: "datacoll-save",
+    mysql: "e2e-hist-mysql",
+    manager: MANAGER,
+    historyTable,
+    alarmsTable,
+    createTables: true,
+    batchSize: "100",
+    maxDelay: "20",
+    saveUnchanged: true,
+    deadband: "0",
+    customSql: "",
+    overflow: "drop-oldest",
+    backlogSize: "10000",
+    durable: false,
+    wires: [[], []],
+    ...props,
+  };
+}
 
 export function historyFlow(database: string): unknown[] {
   const common = { z: TAB, x: 200, y: 100 };
@@ -67,26 +90,12 @@ export function historyFlow(database: string): unknown[] {
       message: "too high",
       wires: [[], [SAVE]],
     }),
-    {
-      ...common,
-      x: 640,
-      id: SAVE,
-      type: "datacoll-save",
-      name: "plant history",
-      mysql: "e2e-hist-mysql",
-      manager: MANAGER,
-      historyTable: HISTORY_TABLE,
-      alarmsTable: ALARMS_TABLE,
-      createTables: true,
-      batchSize: "100",
-      maxDelay: "20",
-      saveUnchanged: true,
-      deadband: "0",
-      customSql: "",
-      overflow: "drop-oldest",
-      backlogSize: "10000",
-      durable: false,
-      wires: [[], []],
-    },
+    saveNode({ ...common, x: 640, id: SAVE, name: "plant history" }, HISTORY_TABLE, ALARMS_TABLE),
+    // A second history source, fed nothing: the pages must let the user pick, and the routes ask which.
+    saveNode(
+      { ...common, x: 640, y: 200, id: OTHER_SAVE, name: "spare" },
+      "e2e_trend_history2",
+      "e2e_trend_alarms2",
+    ),
   ];
 }

@@ -12,7 +12,17 @@ import { historyInsertSql } from "../../src/core/history/schema";
 import { createTestDatabase, rowsOnceCreated, type TestDatabase } from "../support-history/mysql";
 import { ConsoleWatch } from "./console-watch";
 import { Product, waitFor } from "./harness";
-import { ALARMS_TABLE, HISTORY_TABLE, INJECT, MANAGER, PUMP, SAVE, TANK, historyFlow } from "./history-flow";
+import {
+  ALARMS_TABLE,
+  HISTORY_TABLE,
+  INJECT,
+  MANAGER,
+  OTHER_SAVE,
+  PUMP,
+  SAVE,
+  TANK,
+  historyFlow,
+} from "./history-flow";
 import { writeScreenshot } from "./screenshot";
 
 const BOILER = "hv:boiler:temp";
@@ -193,6 +203,13 @@ describe("browser: trends and the alarm journal", function () {
     const p = current();
     await p.setViewportSize({ width: 1400, height: 760 });
     await p.locator('nav a[data-view="trends"]').click();
+    // Two save nodes run: the header offers both, and this one is chosen.
+    await waitFor("the history source list", 10_000, async () =>
+      (await p.locator("#source option").count()) === 2 && (await p.locator("#source-label").isVisible())
+        ? true
+        : undefined,
+    );
+    await p.locator("#source").selectOption(SAVE);
     for (const key of [BOILER, VALVE]) {
       await p.locator("#trend-point").fill(key);
       await p.locator("#trend-add").click();
@@ -310,6 +327,22 @@ describe("browser: trends and the alarm journal", function () {
     await p.setViewportSize({ width: 1400, height: 760 });
   });
 
+  it("reads the history source picked in the header", async function () {
+    const p = current();
+    let seen = await answers();
+    await p.locator("#source").selectOption(OTHER_SAVE);
+    await waitAnswer(seen, "the answer from the other source");
+    assert.equal(await p.locator("#charts rect.band").count(), 0, "the spare source has no rows");
+    assert.equal(
+      await p.locator(`#charts .chart[data-key="${BOILER}"] text`).last().textContent(),
+      "no history of this point in this range",
+    );
+    seen = await answers();
+    await p.locator("#source").selectOption(SAVE);
+    await waitAnswer(seen, "the answer from the plant's source");
+    await checkBuckets(BOILER);
+  });
+
   it("lists raises, clears and acknowledgements in the journal, filtered by point, state and time", async function () {
     const p = current();
     await p.locator('nav a[data-view="journal"]').click();
@@ -409,18 +442,17 @@ describe("browser: trends and the alarm journal", function () {
       assert.equal(res.status, 400, query);
       assert.equal(((await res.json()) as { field?: string }).field, field, query);
     }
+    const unnamed = await fetch(`${product.url}/datacoll/api/history/alarms?from=1&to=2`);
+    assert.equal(unnamed.status, 400, "two sources run: the route must ask which");
+    assert.equal(((await unnamed.json()) as { field?: string }).field, "source");
     const unknown = await fetch(`${product.url}/datacoll/api/history/alarms?source=nope&from=1&to=2`);
     assert.equal(unknown.status, 404);
-    // The only running source is taken when none is named.
     const sources = (await (await fetch(`${product.url}/datacoll/api/history/sources`)).json()) as {
       id: string;
     }[];
-    assert.deepEqual(
-      sources.map((s) => s.id),
-      [SAVE],
-    );
+    assert.deepEqual(sources.map((s) => s.id).sort(), [SAVE, OTHER_SAVE].sort());
     const only = await fetch(
-      `${product.url}/datacoll/api/history/alarms?from=${firstPress - 1000}&to=${Date.now()}&point=${PUMP}`,
+      `${product.url}/datacoll/api/history/alarms?source=${SAVE}&from=${firstPress - 1000}&to=${Date.now()}&point=${PUMP}`,
     );
     assert.equal(only.status, 200);
     assert.deepEqual(
