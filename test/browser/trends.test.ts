@@ -406,6 +406,13 @@ describe("browser: trends and the alarm journal", function () {
     assert.equal(await p.locator("#journal-empty").textContent(), "No alarm events in this range.");
     await p.locator("#journal-to").fill(await local(Date.now() + 60_000));
     assert.equal((await search()).length, 4);
+    // At a phone's width the journal's table scrolls inside its own box, not the page.
+    await p.setViewportSize({ width: 420, height: 800 });
+    const scroll = await p.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
+    assert.equal(scroll, 0, "the journal page scrolls sideways at 420 px");
+    await p.setViewportSize({ width: 1400, height: 760 });
     assert.deepEqual(watch.problems(), [], "the journal page reported errors");
   });
 
