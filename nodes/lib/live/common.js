@@ -108,6 +108,13 @@
     return v === "trends" || v === "journal" ? v : "live";
   }
   function showView() {
+    var v = applyView();
+    viewListeners.forEach(function (f) {
+      f(v);
+    });
+  }
+  /** Show the page the address names (no data asked for: the pages' scripts do that when told). */
+  function applyView() {
     var v = currentView();
     ["live", "trends", "journal"].forEach(function (name) {
       document.getElementById("view-" + name).hidden = name !== v;
@@ -116,11 +123,11 @@
       a.classList.toggle("current", a.getAttribute("data-view") === v);
     });
     document.getElementById("source-label").hidden = v === "live" || sourceSelect.options.length < 2;
-    viewListeners.forEach(function (f) {
-      f(v);
-    });
+    return v;
   }
   window.addEventListener("hashchange", showView);
+  // Opened at #trends or #journal, that page shows at once, even before (or without) the manager list.
+  applyView();
 
   var sourcesLoaded = null;
   /** The running history sources; loaded once, then again when asked (a source may start later). */
