@@ -5,6 +5,7 @@ import { RestError } from "../../src/core/rest/errors";
 import { tooLarge } from "../../src/core/rest/body";
 import { DEFAULT_MAX_BODY_BYTES, type RestResponse } from "../../src/core/rest/types";
 import { LatestView } from "../../src/core/rest/latest-view";
+import { findHistorySource } from "../../src/core/history/sources";
 import { installBodyCapture } from "./body-capture";
 import { installHttpGuard } from "./http-guard";
 import { bigintAsText, normalizeBase, restRequestOf, type ApiMessage } from "./http-message";
@@ -18,6 +19,8 @@ interface ApiDef extends NodeDef {
   managerName: string;
   basePath: string;
   maxBody: string | number;
+  /** The datacoll-save node (name or id) whose tables `/v2/history` reads; blank: the only one running. */
+  history?: string;
 }
 
 export = function register(RED: NodeAPI): void {
@@ -111,6 +114,7 @@ export = function register(RED: NodeAPI): void {
         maxBodyBytes,
         now: Date.now,
         onStoreUnreachable,
+        history: () => findHistorySource(def.history ?? ""),
         ...(actions ? { actions } : {}),
       }).then(answer, (err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
     });

@@ -8,6 +8,8 @@ RED.nodes.registerType("datacoll-api", {
     managerName: { value: "" },
     basePath: { value: "/api", required: true, validate: RED.validators.regex(/^(\/[A-Za-z0-9_.~-]+)*\/?$/) },
     maxBody: { value: 1000000, required: true, validate: RED.validators.number() },
+    // Absent in flows saved before: blank, the only save node running.
+    history: { value: "" },
   },
   inputs: 1,
   outputs: 1,

@@ -9,6 +9,7 @@ import type { WriteOutcome } from "../../src/core/history/batch-writer";
 import { SaveController } from "../../src/core/history/save-controller";
 import type { SaveCounts, SaveNotice, SaveStatus } from "../../src/core/history/save-controller";
 import type { SaveFields } from "../../src/core/history/save-settings";
+import type { MaintenanceReport } from "../../src/core/history/partitions";
 import { validateTableNames } from "../../src/core/history/schema";
 import { poolHistorySource, registerHistorySource } from "../../src/core/history/sources";
 import type { ManagerHandle } from "../../src/core/manager";
@@ -49,9 +50,24 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const t = (key: string, data?: Record<string, string | number>): string =>
       RED._(`datacoll-save.${key}`, data);
+    const partitionNotice = (r: MaintenanceReport): void => {
+      if (r.kind === "done")
+        this.log(
+          t("log.partitions", {
+            table: r.table,
+            added: r.added.join(", ") || "-",
+            dropped: r.dropped.join(", ") || "-",
+          }),
+        );
+      else if (r.kind === "migrated") this.log(t("log.migrated", { table: r.table, count: r.partitions }));
+      else if (r.kind === "skipped")
+        this.warn(t(`partitions.${r.why}`, { table: r.table, method: r.method ?? "" }));
+    };
     const onNotice = (n: SaveNotice): void => {
       if (n.code === "outage") this.warn(t(`outage.${n.cause}`, n));
       else if (n.code === "back") this.log(t("log.back"));
+      else if (n.code === "partitions") partitionNotice(n.report);
+      else if (n.code === "partitions-failed") this.warn(t("errors.partitions", n));
       else this.warn(t(n.code === "redis-failed" ? "errors.redis" : "errors.registry", n));
     };
     let shown = "";

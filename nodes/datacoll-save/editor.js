@@ -25,6 +25,11 @@ RED.nodes.registerType("datacoll-save", {
     overflow: { value: "drop-oldest" },
     backlogSize: { value: 100000, required: true, validate: RED.validators.number() },
     durable: { value: false },
+    // Blank in flows saved before partitions existed: month, the default (save-settings.ts).
+    partition: { value: "month" },
+    partitionsAhead: { value: 3, validate: RED.validators.number(true) },
+    retentionDays: { value: 0, validate: RED.validators.number(true) },
+    migrateTables: { value: false },
   },
   inputs: 1,
   outputs: 2,

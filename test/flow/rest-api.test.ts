@@ -5,6 +5,10 @@ import { ROUTES } from "../../src/core/rest/routes";
 import { Router } from "../../src/core/rest/router";
 import type { RestActions } from "../../src/core/rest/types";
 import { GOOD } from "../../src/core/model/datapoint";
+import { createMysqlPool } from "../../src/core/history/mysql-settings";
+import { alarmsTableDdl, historyTableDdl } from "../../src/core/history/schema";
+import { poolHistorySource, registerHistorySource } from "../../src/core/history/sources";
+import { createTestDatabase, testSettings } from "../support-history/mysql";
 import {
   linkManager,
   type ManagerNodeLike,
@@ -36,6 +40,20 @@ const T1_TEXT = "2023-11-14T22:13:20.001000";
 // In order: each step sees what the previous ones did. Every route has at least one 200 here (checked).
 const STEPS: readonly Step[] = [
   { method: "GET", path: "/api/", status: 200 },
+  // Read from the MySQL tables of the history source the test registers (the only one: picked by blank).
+  {
+    method: "GET",
+    path: "/api/v2/history?points=ra:t:v&from=0&to=1000&step=100",
+    status: 200,
+    json: { from: 0, to: 1000, step: 100, series: [{ key: "ra:t:v", buckets: [] }] },
+  },
+  {
+    method: "GET",
+    path: "/api/v2/history?points=ra:t:v&from=yesterday&to=1000",
+    status: 400,
+    field: "from",
+  },
+  { method: "GET", path: "/api/v2/alarm-journal?from=0&to=1000", status: 200, json: { rows: [] } },
   { method: "GET", path: "/api/openapi.json", status: 200 },
   {
     method: "GET",
@@ -587,15 +605,28 @@ describe("datacoll-api over real HTTP", function () {
   after(() => http.stop());
 
   it("answers every endpoint: success, 404, 409 and 400 naming the field", async function () {
-    await helper.load([manager, api, httpNodes], apiFlow());
-    for (const step of STEPS) {
-      const r = await http.request(
-        step.method,
-        step.path,
-        step.body,
-        step.type ? { "content-type": step.type } : {},
-      );
-      check(step, r);
+    const db = await createTestDatabase("dc_rest_hist");
+    await db.admin.query(historyTableDdl("ra_history"));
+    await db.admin.query(alarmsTableDdl("ra_alarms"));
+    const pool = createMysqlPool(testSettings(db.name));
+    const unregister = registerHistorySource(
+      poolHistorySource(pool, { id: "ra", name: "ra", historyTable: "ra_history", alarmsTable: "ra_alarms" }),
+    );
+    try {
+      await helper.load([manager, api, httpNodes], apiFlow());
+      for (const step of STEPS) {
+        const r = await http.request(
+          step.method,
+          step.path,
+          step.body,
+          step.type ? { "content-type": step.type } : {},
+        );
+        check(step, r);
+      }
+    } finally {
+      unregister();
+      await pool.end();
+      await db.drop();
     }
   });
 

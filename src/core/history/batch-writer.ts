@@ -49,6 +49,7 @@ import { PUMP_IDLE, pumpClosing, pumpMove, pumpRunning, pumpTimer } from "./pump
 import type { AlarmRow, HistoryRow, PointRow } from "./rows";
 import { alarmRow, pointRow, rowProblem } from "./rows";
 import type { TableNames } from "./schema";
+import { partitionClause, type PartitionPolicy } from "./partitions";
 import {
   alarmValues,
   alarmsInsertSql,
@@ -67,6 +68,8 @@ export interface BatchWriterOptions {
   readonly tables?: { readonly history?: string; readonly alarms?: string };
   /** Create the tables when missing (default true; the history table only without custom SQL). */
   readonly createTables?: boolean;
+  /** How tables it creates are partitioned (partitions.ts); default none, as before partitions existed. */
+  readonly partitions?: PartitionPolicy;
   /** One statement per point row with named placeholders (see custom-sql.ts), instead of the history table. */
   readonly customSql?: string;
   /** Rows per INSERT (default 1000). */
@@ -225,6 +228,7 @@ export class BatchWriter {
   private closed: Promise<void> | undefined;
   /** Connects under way: close gives up on them (see connection()). */
   private readonly connecting = new Set<(err: Error) => void>();
+  private readonly partitions: PartitionPolicy | undefined;
   /** A connect was given up at close: the server did not answer, so close tries no other. */
   private connectAbandoned = false;
   private lastError: WriterError | null = null;
@@ -232,6 +236,7 @@ export class BatchWriter {
   private counters = { written: 0, deadLetters: 0, dropped: 0, blocked: 0, skipped: 0 };
 
   constructor(options: BatchWriterOptions) {
+    this.partitions = options.partitions;
     this.tables = validateTableNames(options.tables ?? {});
     this.createTables = options.createTables ?? true;
     this.customSql = options.customSql === undefined ? undefined : validateCustomSql(options.customSql);
@@ -626,10 +631,13 @@ export class BatchWriter {
               () => undefined,
             ),
         };
-        await ensureTables(ddl, this.tables, {
-          history: this.createTables && this.customSql === undefined,
-          alarms: this.createTables,
-        });
+        const policy = this.partitions;
+        await ensureTables(
+          ddl,
+          this.tables,
+          { history: this.createTables && this.customSql === undefined, alarms: this.createTables },
+          policy === undefined ? "" : partitionClause(policy, this.clock.now()),
+        );
         this.schemaReady = true;
       } catch (err) {
         this.outage(classifyMysqlError(err), 0);

@@ -251,8 +251,6 @@ function historyRow(r: SqlRow): HistoryRow {
   };
 }
 
-const placeholders = (n: number): string => Array.from({ length: n }, () => "?").join(", ");
-
 /** The last row of each point before `from`: one PK lookup per point. */
 async function initialRows(
   source: HistorySource,
@@ -287,7 +285,7 @@ async function bucketed(
   const inner =
     `SELECT point_key, TIMESTAMPDIFF(MICROSECOND, ?, ts) DIV ? AS bucket, COUNT(*) AS n, ` +
     `MIN(value) AS mn, MAX(value) AS mx, AVG(value) AS av, BIT_OR(quality) AS q, MIN(ts) AS t0, MAX(ts) AS t1 ` +
-    `FROM ${table} WHERE point_key IN (${placeholders(q.points.length)}) AND ts >= ? AND ts < ? ` +
+    `FROM ${table} WHERE point_key = ? AND ts >= ? AND ts < ? ` +
     "GROUP BY point_key, bucket";
   const sql = edges
     ? `SELECT b.*, f.value AS fv, l.value AS lv FROM (${inner}) b ` +
@@ -295,7 +293,13 @@ async function bucketed(
       `JOIN ${table} l ON l.point_key = b.point_key AND l.ts = b.t1`
     : inner;
   const fromText = sqlTime(q.from);
-  const rows = await source.select(sql, [fromText, step * 1000, ...q.points, fromText, sqlTime(q.to)]);
+  // One statement per point, side by side on the pool: each a range of the primary key, which the
+  // optimizer keeps to, where one statement over a list of points was seen to take twice as long.
+  const rows = (
+    await Promise.all(
+      q.points.map((p) => source.select(sql, [fromText, step * 1000, p, fromText, sqlTime(q.to)])),
+    )
+  ).flat();
   const out = new Map<string, HistoryBucket[]>();
   for (const r of rows) {
     const key = String(r.point_key);

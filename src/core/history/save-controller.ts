@@ -19,8 +19,10 @@ import { MemoryBacklog, RedisStreamBacklog, saverKeys } from "./backlog";
 import { BatchWriter, type WriteOutcome, type WriterError, type WriterStats } from "./batch-writer";
 import { MemoryDeadLetters, RedisDeadLetters, type DeadLetter } from "./dead-letters";
 import { closeRedisAfter } from "../store/redis-close";
-import { outageCause, type OutageCause } from "./mysql-errors";
+import { classifyMysqlError, outageCause, type OutageCause } from "./mysql-errors";
+import { maintainTable, type MaintenanceReport } from "./partitions";
 import { PointSaveSettings } from "./point-save";
+import { validateTableNames } from "./schema";
 import type { PoolShare } from "./pool-share";
 import { parseSaveSettings, type SaveFields, type SaveSettings } from "./save-settings";
 
@@ -36,7 +38,11 @@ export type SaveNotice =
   /** The backlog's Redis connection failed; said once until it is ready again. */
   | { readonly code: "redis-failed"; readonly reason: string }
   /** The registry's save settings could not be read: those points are saved in full meanwhile. */
-  | { readonly code: "registry-unreadable"; readonly reason: string };
+  | { readonly code: "registry-unreadable"; readonly reason: string }
+  /** Partition maintenance changed a table, or found one it leaves alone (said once per table). */
+  | { readonly code: "partitions"; readonly report: MaintenanceReport }
+  /** Partition maintenance failed; it is tried again at its next run. */
+  | { readonly code: "partitions-failed"; readonly table: string; readonly reason: string };
 
 export interface SaveCounts {
   readonly rowsPerSecond: number;
@@ -78,6 +84,9 @@ export interface SaveControllerOptions {
 
 const DEAD_LETTERS_KEPT = 1000;
 const LOOK_EVERY_MS = 1000;
+/** Partitions are prepared periods ahead, so an hourly look is plenty; sooner while a table is missing. */
+const MAINTAIN_EVERY_MS = 3_600_000;
+const MAINTAIN_SOON_MS = 30_000;
 const parked = new Map<string, MemoryBacklog>();
 
 /** Why rows wait; the writer records a failure before it retries, so one is there while it retries. */
@@ -97,6 +106,10 @@ export class SaveController {
   private readonly closeStore: (removed: boolean) => Promise<number>;
   private timer: TimerHandle | undefined;
   private waiting: WaitCause | undefined;
+  private maintenanceTimer: TimerHandle | undefined;
+  private maintaining: Promise<void> = Promise.resolve();
+  private readonly told = new Set<string>();
+  private closing = false;
 
   constructor(private readonly opts: SaveControllerOptions) {
     this.settings = parseSaveSettings(opts.fields);
@@ -170,6 +183,54 @@ export class SaveController {
       else if (e.type === "failure") this.look();
     });
     this.timer = this.clock.setTimer(() => this.tick(), LOOK_EVERY_MS);
+    if (this.settings.partitions.unit !== "none") this.maintain();
+  }
+
+  /**
+   * One partition maintenance run over the node's tables (partitions.ts), then the next one scheduled.
+   * Runs beside the writer on a connection of the shared pool; a failure is told and tried next time.
+   */
+  maintain(): Promise<void> {
+    if (this.closing) return this.maintaining;
+    const tables = validateTableNames(this.settings.tables ?? {});
+    const names = this.settings.customSql === undefined ? [tables.history, tables.alarms] : [tables.alarms];
+    this.maintaining = this.maintaining.then(async () => {
+      let soon = false;
+      for (const table of names) {
+        if (this.closing) return;
+        try {
+          const report = await maintainTable(
+            this.opts.share.pool,
+            table,
+            this.settings.partitions,
+            this.clock.now(),
+          );
+          if (report.kind === "skipped" && report.why === "missing") soon = true;
+          else if (report.kind === "skipped" && !this.told.has(table)) {
+            this.told.add(table);
+            this.opts.onNotice({ code: "partitions", report });
+          } else if (
+            report.kind === "migrated" ||
+            (report.kind === "done" && report.added.length + report.dropped.length > 0)
+          )
+            this.opts.onNotice({ code: "partitions", report });
+        } catch (err) {
+          soon = true;
+          // MySQL away or refusing us is the writer's outage to tell (once, with its cause), not ours.
+          const e = classifyMysqlError(err);
+          const cause = outageCause({ kind: e.kind, code: e.code ?? null });
+          if (!this.closing && cause === "statement" && this.status().kind !== "waiting")
+            this.opts.onNotice({ code: "partitions-failed", table, reason: errorMessage(err) });
+        }
+      }
+      if (this.closing) return;
+      if (this.maintenanceTimer !== undefined) this.clock.clearTimer(this.maintenanceTimer);
+      this.maintenanceTimer = this.clock.setTimer(
+        () => void this.maintain(),
+        soon ? MAINTAIN_SOON_MS : MAINTAIN_EVERY_MS,
+      );
+    });
+    return this.maintaining;
   }
 
   /**
@@ -209,10 +270,15 @@ export class SaveController {
    * node was removed.
    */
   close(removed: boolean): Promise<number> {
+    this.closing = true;
     if (this.timer !== undefined) this.clock.clearTimer(this.timer);
     this.timer = undefined;
+    if (this.maintenanceTimer !== undefined) this.clock.clearTimer(this.maintenanceTimer);
+    this.maintenanceTimer = undefined;
     this.off();
     this.perPoint?.close();
+    // A run under way is not waited for: on a server that never answers it would hold the close; it
+    // fails once the caller releases the pool share, and says nothing once closing.
     return this.closeStore(removed);
   }
 

@@ -6,6 +6,7 @@
  */
 import { DataCollError } from "../errors";
 import type { BatchWriterOptions, OverflowPolicy } from "./batch-writer";
+import { parsePartitionPolicy, type PartitionPolicy } from "./partitions";
 
 /** The fields as the editor sends them. */
 export interface SaveFields {
@@ -20,11 +21,17 @@ export interface SaveFields {
   overflow?: string;
   backlogSize?: string | number;
   durable?: boolean;
+  /** day, month (blank) or none. */
+  partition?: string;
+  retentionDays?: string | number;
+  partitionsAhead?: string | number;
+  migrateTables?: boolean;
 }
 
 export type SaveSettings = Omit<BatchWriterOptions, "mysql" | "backlog" | "deadLetters" | "concurrency"> & {
   readonly overflow: OverflowPolicy;
   readonly backlogCapacity: number;
+  readonly partitions: PartitionPolicy;
 };
 
 const POLICIES: readonly OverflowPolicy[] = ["drop-oldest", "drop-newest", "block"];
@@ -60,6 +67,7 @@ export function parseSaveSettings(def: SaveFields): SaveSettings {
     overflow: overflow as OverflowPolicy,
     backlogCapacity,
     durable: def.durable === true,
+    partitions: parsePartitionPolicy(def),
     // Inside Node-RED's 15 s close limit, so a black-holed server cannot hold a redeploy past it.
     queryTimeoutMs: 10_000,
     // A plant wants history back within seconds of MySQL returning, not after a 30 s backoff step.

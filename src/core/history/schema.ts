@@ -62,7 +62,8 @@ const POINT_COLUMNS = `  point_key VARCHAR(400) NOT NULL,
   item_id VARCHAR(128) NOT NULL,`;
 const TABLE_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
 
-export function historyTableDdl(table: string): string {
+/** `partitions` is a PARTITION BY clause (partitions.ts partitionClause), or empty for none. */
+export function historyTableDdl(table: string, partitions = ""): string {
   return `CREATE TABLE IF NOT EXISTS ${escapeId(table)} (
 ${POINT_COLUMNS}
   ts DATETIME(3) NOT NULL COMMENT 'UTC',
@@ -72,10 +73,10 @@ ${POINT_COLUMNS}
   cause VARCHAR(16) NOT NULL,
   PRIMARY KEY (point_key, ts),
   KEY ts (ts)
-) ${TABLE_OPTIONS}`;
+) ${TABLE_OPTIONS}${partitions === "" ? "" : `\n${partitions}`}`;
 }
 
-export function alarmsTableDdl(table: string): string {
+export function alarmsTableDdl(table: string, partitions = ""): string {
   return `CREATE TABLE IF NOT EXISTS ${escapeId(table)} (
 ${POINT_COLUMNS}
   \`condition\` VARCHAR(32) NOT NULL,
@@ -90,7 +91,7 @@ ${POINT_COLUMNS}
   ack_by VARCHAR(128) NULL COMMENT 'who acknowledged or shelved',
   PRIMARY KEY (point_key, \`condition\`, ts, state),
   KEY ts (ts)
-) ${TABLE_OPTIONS}`;
+) ${TABLE_OPTIONS}${partitions === "" ? "" : `\n${partitions}`}`;
 }
 
 /** Create the tables when missing; leaves existing ones as they are. */
@@ -99,9 +100,10 @@ export async function ensureTables(
   pool: { query(sql: string): Promise<unknown> },
   tables: TableNames,
   which: { readonly history: boolean; readonly alarms: boolean },
+  partitions = "",
 ): Promise<void> {
-  if (which.history) await pool.query(historyTableDdl(tables.history));
-  if (which.alarms) await pool.query(alarmsTableDdl(tables.alarms));
+  if (which.history) await pool.query(historyTableDdl(tables.history, partitions));
+  if (which.alarms) await pool.query(alarmsTableDdl(tables.alarms, partitions));
 }
 
 const HISTORY_COLUMNS = [

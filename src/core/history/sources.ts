@@ -64,3 +64,33 @@ export function getHistorySource(id: string): HistorySource | undefined {
 export function listHistorySources(): HistorySource[] {
   return [...running.values()];
 }
+
+/**
+ * The source a reader names by save-node id or name; a blank name picks the only source running. The
+ * answer says why there is none in words a user can act on.
+ */
+export function findHistorySource(
+  nameOrId: string,
+): { readonly source: HistorySource } | { readonly problem: string } {
+  const wanted = nameOrId.trim();
+  const all = listHistorySources();
+  if (wanted === "") {
+    if (all.length === 1) return { source: all[0] };
+    return {
+      problem:
+        all.length === 0
+          ? "no datacoll-save node is running to read history from"
+          : `${all.length} datacoll-save nodes are running: name the one to read history from`,
+    };
+  }
+  const byId = running.get(wanted);
+  if (byId !== undefined) return { source: byId };
+  const named = all.filter((s) => s.name === wanted);
+  if (named.length === 1) return { source: named[0] };
+  return {
+    problem:
+      named.length === 0
+        ? `no running datacoll-save node is named ${JSON.stringify(wanted)}`
+        : `${named.length} datacoll-save nodes are named ${JSON.stringify(wanted)}: name one by its id`,
+  };
+}

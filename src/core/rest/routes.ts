@@ -1,5 +1,6 @@
 /** The route table: every path of the API, in the order the OpenAPI document lists them. */
 import { dataRoutes } from "./data-routes";
+import { historyRoutes } from "./history-routes";
 import { importRoutes } from "./import";
 import { openApiDocument } from "./openapi";
 import { registryRoutes } from "./registry-routes";
@@ -8,7 +9,7 @@ import { TEXT } from "./schemas";
 
 export const API_VERSION = "1.0.0";
 
-const API: readonly Route[] = [...dataRoutes(), ...registryRoutes(), ...importRoutes()];
+const API: readonly Route[] = [...dataRoutes(), ...historyRoutes(), ...registryRoutes(), ...importRoutes()];
 
 const OPENAPI: Route = {
   method: "GET",

@@ -5,6 +5,7 @@
  */
 import type { DataPoint, PointKey } from "../model/datapoint";
 import type { Store } from "../store/store";
+import type { HistorySource } from "../history/sources";
 import type { LatestView } from "./latest-view";
 
 export type Method = "GET" | "POST" | "PUT" | "DELETE";
@@ -71,6 +72,11 @@ export interface RestContext {
   readonly latest?: LatestView;
   /** Undefined until a manager runtime provides it: `device_call`/`device_ctrl` answer 503. */
   readonly actions?: RestActions;
+  /**
+   * The MySQL history `/v2/history` and `/v2/alarm-journal` read: a running datacoll-save node's tables,
+   * looked up at each request (the save node may start after the API). Without it they answer 503.
+   */
+  readonly history?: () => { readonly source: HistorySource } | { readonly problem: string };
   /** The base path the API is mounted under, for the OpenAPI document's server URL. */
   readonly basePath: string;
   /** Largest accepted body in bytes (text bodies; a parsed body is measured as JSON). */

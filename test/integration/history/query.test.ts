@@ -19,6 +19,9 @@ import { sqlTime } from "../../../src/core/history/rows";
 import { alarmsTableDdl, historyTableDdl } from "../../../src/core/history/schema";
 import { poolHistorySource, type HistorySource } from "../../../src/core/history/sources";
 import { DataCollError } from "../../../src/core/errors";
+import { handle } from "../../../src/core/rest/router";
+import type { RestContext } from "../../../src/core/rest/types";
+import { MemoryStore } from "../../../src/core/store/memory-store";
 import { createTestDatabase, testSettings, type TestDatabase } from "../../support-history/mysql";
 
 const T0 = Date.UTC(2026, 11, 1, 0, 0, 0, 0);
@@ -344,5 +347,57 @@ describe("history queries (MariaDB)", function () {
       raised.rows,
       journal.filter((j) => j.key === SPARSE && j.state === "raised" && j.ts < T0 + 100_000).sort(order),
     );
+  });
+
+  it("answers GET /v2/history and /v2/alarm-journal over the API, errors in its JSON shape", async function () {
+    const store = new MemoryStore({ namespace: "hq:", instanceId: "hq" });
+    let found: ReturnType<NonNullable<RestContext["history"]>> = { source };
+    const ctx: RestContext = {
+      store,
+      basePath: "/api",
+      maxBodyBytes: 10_000,
+      now: Date.now,
+      history: () => found,
+    };
+    const get = (path: string, query: Record<string, string>) =>
+      handle({ method: "GET", path, query, headers: {}, body: undefined }, ctx);
+    try {
+      const query = {
+        points: `${DENSE},${SPARSE}`,
+        from: new Date(T0).toISOString(),
+        to: String(T0 + 3_600_000),
+        step: "60000",
+        agg: "min,max,avg",
+      };
+      const ok = await get("/v2/history", query);
+      assert.equal(ok.status, 200);
+      assert.deepEqual(
+        ok.body,
+        await queryHistory(source, {
+          points: [DENSE, SPARSE],
+          from: T0,
+          to: T0 + 3_600_000,
+          step: 60_000,
+          agg: ["min", "max", "avg"],
+        }),
+      );
+      const bad = await get("/v2/history", { ...query, from: "yesterday" });
+      assert.equal(bad.status, 400);
+      assert.deepEqual(
+        { ...(bad.body as Record<string, unknown>), message: undefined },
+        { error: "invalid", field: "from", message: undefined },
+      );
+      const journal = await get("/v2/alarm-journal", { from: String(T0), to: String(T0 + 1) });
+      assert.equal(journal.status, 200);
+      found = { problem: "no datacoll-save node is running to read history from" };
+      const none = await get("/v2/history", query);
+      assert.equal(none.status, 503);
+      assert.deepEqual(none.body, {
+        error: "unavailable",
+        message: "no datacoll-save node is running to read history from",
+      });
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -1,0 +1,173 @@
+/**
+ * The historian: both figures against their baseline in the same run, on tables of the bench's own in a
+ * fresh database dropped after.
+ * - `query_buckets_vs_raw`: 7 days of 1 s history of 10 points (6,048,000 rows) asked as 1,000 buckets
+ *   per point with every aggregate, by queryHistory (MySQL aggregates) against a SELECT of the raw rows
+ *   aggregated in JS. Goal >= 20x.
+ * - `retention_vs_delete`: one day's partition dropped against a DELETE of the same day's rows from an
+ *   identical table. Goal >= 100x.
+ * Rows are made inside the server (INSERT … SELECT over a digits cross join), not sent over the wire.
+ */
+import crypto from "node:crypto";
+import mysql from "mysql2/promise";
+import { createMysqlPool, parseMysqlSettings } from "../src/core/history/mysql-settings";
+import { maintainTable, partitionClause, type PartitionPolicy } from "../src/core/history/partitions";
+import { queryHistory, type HistoryBucket } from "../src/core/history/query";
+import { sqlTime } from "../src/core/history/rows";
+import { historyTableDdl } from "../src/core/history/schema";
+import { poolHistorySource } from "../src/core/history/sources";
+import type { Benchmark, Figures } from "./lib/types";
+
+const MYSQL_URL = process.env.MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
+const DAY = 86_400_000;
+const DAYS = 7;
+const POINTS = 10;
+const START = Date.UTC(2026, 10, 1);
+const BUCKETS = 1000;
+
+async function seconds(fn: () => Promise<void>): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+/** One row a second for `days` days from `start` for each point, made by the server. */
+async function fill(conn: mysql.Connection, table: string, start: number, days: number): Promise<void> {
+  for (let p = 0; p < POINTS; p++)
+    for (let d = 0; d < days; d++)
+      await conn.query(
+        `INSERT INTO ${mysql.escapeId(table)} (point_key, device_id, term_id, item_id, ts, value, value_text, quality, cause) ` +
+          "SELECT ?, 'b', 't', ?, TIMESTAMPADD(SECOND, n, ?), SIN(n / 600) * 100 + ?, NULL, 0, 'poll' FROM " +
+          "(SELECT a.i + 10 * b.i + 100 * c.i + 1000 * e.i + 10000 * f.i AS n FROM digits a, digits b, digits c, digits e, digits f) s " +
+          "WHERE n < 86400",
+        [`b:t:p${p}`, `p${p}`, sqlTime(start + d * DAY), p],
+      );
+}
+
+/** What a client does without us: every row over the wire, buckets made in JS. */
+async function rawBuckets(conn: mysql.Connection, table: string, from: number, to: number): Promise<number> {
+  const step = (to - from) / BUCKETS;
+  let buckets = 0;
+  for (let p = 0; p < POINTS; p++) {
+    const [rows] = await conn.query<mysql.RowDataPacket[]>(
+      `SELECT ts, value, quality FROM ${mysql.escapeId(table)} WHERE point_key = ? AND ts >= ? AND ts < ? ORDER BY ts`,
+      [`b:t:p${p}`, sqlTime(from), sqlTime(to)],
+    );
+    const out = new Map<number, HistoryBucket>();
+    for (const r of rows) {
+      const ts = (r.ts as Date).getTime();
+      const v = r.value as number;
+      const t = from + Math.floor((ts - from) / step) * step;
+      const b = out.get(t);
+      if (b === undefined)
+        out.set(t, { t, count: 1, min: v, max: v, avg: v, first: v, last: v, quality: r.quality as number });
+      else {
+        b.avg = ((b.avg ?? 0) * b.count + v) / (b.count + 1);
+        b.count++;
+        b.min = Math.min(b.min ?? v, v);
+        b.max = Math.max(b.max ?? v, v);
+        b.last = v;
+        b.quality |= r.quality as number;
+      }
+    }
+    buckets += out.size;
+  }
+  return buckets;
+}
+
+const bench: Benchmark = {
+  name: "history",
+  async run(): Promise<Figures> {
+    const url = new URL(MYSQL_URL);
+    const database = `dc_bench_${crypto.randomBytes(4).toString("hex")}`;
+    const access = {
+      host: url.hostname,
+      port: Number(url.port || 3306),
+      user: decodeURIComponent(url.username || "root"),
+      password: decodeURIComponent(url.password),
+    };
+    const admin = await mysql.createConnection(access);
+    await admin.query(`CREATE DATABASE ${mysql.escapeId(database)}`);
+    const conn = await mysql.createConnection({ ...access, database, timezone: "Z" });
+    const pool = createMysqlPool(parseMysqlSettings({ ...access, database }));
+    try {
+      await conn.query("CREATE TABLE digits (i TINYINT PRIMARY KEY)");
+      await conn.query("INSERT INTO digits VALUES (0),(1),(2),(3),(4),(5),(6),(7),(8),(9)");
+      const policy: PartitionPolicy = { unit: "day", ahead: 1, retentionDays: DAYS, migrate: false };
+
+      // query_buckets_vs_raw
+      await conn.query(historyTableDdl("bench_h", partitionClause(policy, START)));
+      await maintainTable(pool, "bench_h", policy, START + (DAYS - 1) * DAY);
+      const loadS = await seconds(() => fill(conn, "bench_h", START, DAYS));
+      const [[count]] = await conn.query<mysql.RowDataPacket[]>("SELECT COUNT(*) AS n FROM bench_h");
+      const rows = Number(count.n);
+      const from = START;
+      const to = START + DAYS * DAY;
+      const source = poolHistorySource(pool, {
+        id: "bench",
+        name: "bench",
+        historyTable: "bench_h",
+        alarmsTable: "bench_a",
+      });
+      const points = Array.from({ length: POINTS }, (_, p) => `b:t:p${p}`);
+      let ourBuckets = 0;
+      const oursS = await seconds(async () => {
+        const r = await queryHistory(source, { points, from, to, step: (to - from) / BUCKETS });
+        ourBuckets = r.series.reduce((n, s) => n + (s.buckets?.length ?? 0), 0);
+      });
+      let theirBuckets = 0;
+      const rawS = await seconds(async () => {
+        theirBuckets = await rawBuckets(conn, "bench_h", from, to);
+      });
+      if (ourBuckets !== POINTS * BUCKETS || theirBuckets !== ourBuckets)
+        throw new Error(`buckets: ours ${ourBuckets}, raw ${theirBuckets}, wanted ${POINTS * BUCKETS}`);
+
+      // retention_vs_delete: the same day's rows, by partition and by DELETE, from two equal tables.
+      await conn.query(historyTableDdl("bench_del", partitionClause(policy, START)));
+      await conn.query("INSERT INTO bench_del SELECT * FROM bench_h WHERE ts < ?", [sqlTime(START + DAY)]);
+      const [[dayCount]] = await conn.query<mysql.RowDataPacket[]>("SELECT COUNT(*) AS n FROM bench_del");
+      // Periods ahead prepared first, so the timed run only drops.
+      await maintainTable(pool, "bench_h", policy, START + DAYS * DAY + 1);
+      const dropS = await seconds(async () => {
+        const r = await maintainTable(
+          pool,
+          "bench_h",
+          { ...policy, retentionDays: DAYS - 1 },
+          START + DAYS * DAY + 1,
+        );
+        if (r.kind !== "done" || r.dropped.length !== 1) throw new Error(`dropped: ${JSON.stringify(r)}`);
+      });
+      const deleteS = await seconds(async () => {
+        await conn.query("DELETE FROM bench_del WHERE ts < ?", [sqlTime(START + DAY)]);
+      });
+      console.log(
+        `history: ${rows.toLocaleString("en-US")} rows made in ${loadS.toFixed(1)} s; ` +
+          `buckets ${oursS.toFixed(3)} s vs raw ${rawS.toFixed(3)} s; ` +
+          `drop of ${Number(dayCount.n).toLocaleString("en-US")} rows ${dropS.toFixed(4)} s vs DELETE ${deleteS.toFixed(3)} s`,
+      );
+      return {
+        query_buckets_vs_raw: {
+          value: rows / oursS,
+          unit: "rows summarised/s",
+          baseline: `raw SELECT + JS aggregation: ${Math.round(rows / rawS).toLocaleString("en-US")} rows/s (${rawS.toFixed(1)} s)`,
+          ratio: rawS / oursS,
+          goal: ">= 20x",
+        },
+        retention_vs_delete: {
+          value: Number(dayCount.n) / dropS,
+          unit: "rows removed/s",
+          baseline: `DELETE of the same day: ${Math.round(Number(dayCount.n) / deleteS).toLocaleString("en-US")} rows/s (${deleteS.toFixed(2)} s)`,
+          ratio: deleteS / dropS,
+          goal: ">= 100x",
+        },
+      };
+    } finally {
+      await pool.end();
+      await conn.end();
+      await admin.query(`DROP DATABASE IF EXISTS ${mysql.escapeId(database)}`);
+      await admin.end();
+    }
+  },
+};
+
+export default bench;
