@@ -2,7 +2,8 @@
  * The live view: a page under Node-RED's admin root (`/datacoll/`, behind the editor's own login when
  * adminAuth is set — the page itself is static and holds no data; every data route needs the login, which
  * the page sends with the editor's token from the browser's local storage) showing every running manager's devices, latest values with sparklines and active
- * alarms with an acknowledge button, updated over Server-Sent Events. Registered once per admin app;
+ * alarms with an acknowledge button, updated over Server-Sent Events; and beside it the Trends and Alarm
+ * journal pages over a datacoll-save node's MySQL tables (routes in live-history.ts). Registered once per admin app;
  * each request looks up the manager that runs now, so a redeploy needs no re-registration.
  */
 import fs from "node:fs";
@@ -13,6 +14,7 @@ import { managers, type Manager } from "../../src/core/manager";
 import { LiveHub } from "../../src/core/live/hub";
 import { systemClock } from "../../src/transport/connection";
 import { errorMessage } from "../../src/core/errors";
+import { registerHistoryRoutes } from "./live-history";
 
 const hubs = new Map<string, LiveHub>();
 // Node-RED calls a module's register function once per process with one admin app; a test runtime calls
@@ -74,7 +76,10 @@ export function registerLiveView(RED: NodeAPI): void {
   // the page reads the editor's token and sends it with every request below, each behind the login.
   for (const [route, file, type] of [
     ["/datacoll", "index.html", "text/html"],
+    ["/datacoll/common.js", "common.js", "application/javascript"],
     ["/datacoll/live.js", "live.js", "application/javascript"],
+    ["/datacoll/trends.js", "trends.js", "application/javascript"],
+    ["/datacoll/journal.js", "journal.js", "application/javascript"],
   ] as const) {
     RED.httpAdmin.get(route, (req: Request, res: Response) => {
       // The page loads "live.js" relative to itself: at /datacoll (no slash, the address the README
@@ -130,6 +135,8 @@ export function registerLiveView(RED: NodeAPI): void {
     });
     req.on("close", detach);
   });
+
+  registerHistoryRoutes(RED.httpAdmin, read);
 
   RED.httpAdmin.post("/datacoll/api/alarms/ack", write, (req: Request, res: Response) => {
     const body = (req.body ?? {}) as { manager?: unknown; key?: unknown; condition?: unknown };

@@ -8,6 +8,25 @@ export const MANAGER = "e2e-live-manager";
 export const POINT = "lv:boiler:temp";
 export const RESULT = "calc:boiler:temp_f";
 
+/** A check node with only a high limit (and 2 of hysteresis); `props` names it and sets the rest. */
+export function highLimitCheck(props: { id: string; high: string } & Record<string, unknown>): unknown {
+  return {
+    type: "datacoll-check",
+    scope: "",
+    lowLow: "",
+    low: "",
+    highHigh: "",
+    hysteresis: "2",
+    ratePerSecond: "",
+    staleSeconds: "",
+    quality: false,
+    verify: "",
+    onDelay: "",
+    offDelay: "",
+    ...props,
+  };
+}
+
 export function liveFlow(port: number): unknown[] {
   const common = { z: TAB, x: 200, y: 100 };
   return [
@@ -81,30 +100,18 @@ export function liveFlow(port: number): unknown[] {
       runDevices: false,
       leaseMs: 10000,
     },
-    {
+    highLimitCheck({
       ...common,
       x: 420,
       y: 160,
       id: "e2e-live-check",
-      type: "datacoll-check",
       name: "boiler limits",
       manager: MANAGER,
-      scope: "",
-      lowLow: "",
-      low: "",
       high: "50",
-      highHigh: "",
-      hysteresis: "2",
-      ratePerSecond: "",
-      staleSeconds: "",
-      quality: false,
-      verify: "",
-      onDelay: "",
-      offDelay: "",
       severity: "2",
       message: "boiler too hot",
       wires: [[], []],
-    },
+    }),
     {
       ...common,
       x: 420,

@@ -122,7 +122,7 @@ describe("browser: the live view", function () {
     // No named inner functions here: the test's compiler would wrap them in a helper the page lacks.
     const layout = await p.evaluate(() => {
       const page = document.documentElement;
-      const sections = Array.from(document.querySelectorAll("main > section"));
+      const sections = Array.from(document.querySelectorAll("#view-live > section"));
       return {
         pageScroll: page.scrollWidth - page.clientWidth,
         // Every section as wide as the page's content and stacked: one column.

@@ -24,6 +24,25 @@ export function testSettings(
   });
 }
 
+/** A `datacoll-mysql` config node for `database` on the test server, as a flow file holds it. */
+export function mysqlConfigNode(
+  id: string,
+  database: string,
+  extra: Record<string, unknown> = {},
+): { id: string; type: string; [k: string]: unknown } {
+  return {
+    id,
+    type: "datacoll-mysql",
+    host: url.hostname,
+    port: url.port || "3306",
+    database,
+    user: decodeURIComponent(url.username || "root"),
+    poolSize: "2",
+    connectTimeout: "2000",
+    ...extra,
+  };
+}
+
 export function serverPort(): number {
   return Number(url.port || 3306);
 }

@@ -1,47 +1,20 @@
 // The live view's client: picks a manager, takes its snapshot and then the changes over Server-Sent
-// Events, and renders devices, latest values with sparklines, and alarms with an acknowledge button.
+// Events, and renders devices, latest values with sparklines, and alarms with an acknowledge button —
+// those whose condition is present apart from those that cleared and still wait for an acknowledgement.
 (function () {
   "use strict";
-  var base = location.pathname.replace(/\/?$/, "/");
-  // With adminAuth the data routes need the editor's login. The editor keeps its token in local storage
-  // under "auth-tokens" plus its own path (slashes as dashes); this page is at <editor>/datacoll/.
-  var token = (function () {
-    try {
-      var editor = base.replace(/datacoll\/$/, "").slice(0, -1);
-      var saved = JSON.parse(localStorage.getItem("auth-tokens" + editor.replace(/\//g, "-")) || "null");
-      return saved && saved.access_token ? String(saved.access_token) : "";
-    } catch {
-      // Storage blocked or not the editor's JSON: go without a token; a 401 then says "log in" on the page.
-      return "";
-    }
-  })();
-  function withAuth(headers) {
-    if (token) headers.Authorization = "Bearer " + token;
-    return headers;
-  }
+  var D = window.DataColl;
+  var base = D.base;
+  var token = D.token;
+  var withAuth = D.withAuth;
+  var el = D.el;
+  var time = D.time;
+  var fmt = D.fmt;
   var select = document.getElementById("manager");
   var conn = document.getElementById("conn");
   var source = null;
   var points = {};
 
-  function el(tag, attrs, text) {
-    var e = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) {
-      e.setAttribute(k, attrs[k]);
-    });
-    if (text !== undefined) e.textContent = text;
-    return e;
-  }
-  function time(ts) {
-    return ts ? new Date(ts).toLocaleTimeString() : "";
-  }
-  function fmt(v) {
-    if (typeof v === "number") {
-      if (Number.isInteger(v)) return String(v);
-      return Math.abs(v) >= 1000 ? v.toFixed(1) : v.toFixed(3);
-    }
-    return v === null || v === undefined ? "—" : String(v);
-  }
   function quality(q) {
     var flags = Object.keys(q || {}).filter(function (k) {
       return q[k];
@@ -131,48 +104,61 @@
     document.getElementById("points-empty").style.display = "none";
   }
 
-  function renderAlarms(alarms) {
-    var body = document.getElementById("alarms");
-    body.textContent = "";
-    document.getElementById("alarms-empty").style.display = alarms.length ? "none" : "";
-    alarms.forEach(function (a) {
-      var tr = el("tr", { "data-alarm": a.key + "/" + a.condition });
-      tr.appendChild(el("td", {}, a.key));
-      tr.appendChild(el("td", {}, a.condition));
-      tr.appendChild(
-        el(
-          "td",
-          { class: a.active ? "bad" : "muted" },
-          (a.active ? "active" : "cleared") + (a.acked ? ", acknowledged" : ""),
-        ),
-      );
-      tr.appendChild(el("td", {}, a.severity || ""));
-      tr.appendChild(el("td", {}, a.message || ""));
-      tr.appendChild(el("td", {}, time(a.ts)));
-      var cell = el("td");
-      if (!a.acked) {
-        var b = el("button", { class: "ack", type: "button" }, "Acknowledge");
-        b.addEventListener("click", function () {
-          b.disabled = true;
-          fetch(base + "api/alarms/ack", {
-            method: "POST",
-            headers: withAuth({ "Content-Type": "application/json" }),
-            body: JSON.stringify({ manager: select.value, key: a.key, condition: a.condition }),
-          }).then(function (res) {
-            if (res.ok) b.textContent = "Acknowledged";
-            else b.disabled = false;
-          });
+  function alarmRow(a) {
+    var tr = el("tr", { "data-alarm": a.key + "/" + a.condition });
+    tr.appendChild(el("td", {}, a.key));
+    tr.appendChild(el("td", {}, a.condition));
+    tr.appendChild(
+      el(
+        "td",
+        { class: a.active ? "bad" : "muted" },
+        (a.active ? "active" : "cleared") + (a.acked ? ", acknowledged" : ""),
+      ),
+    );
+    tr.appendChild(el("td", {}, a.severity || ""));
+    tr.appendChild(el("td", {}, a.message || ""));
+    tr.appendChild(el("td", {}, time(a.ts)));
+    var cell = el("td");
+    if (!a.acked) {
+      var b = el("button", { class: "ack", type: "button" }, "Acknowledge");
+      b.addEventListener("click", function () {
+        b.disabled = true;
+        fetch(base + "api/alarms/ack", {
+          method: "POST",
+          headers: withAuth({ "Content-Type": "application/json" }),
+          body: JSON.stringify({ manager: select.value, key: a.key, condition: a.condition }),
+        }).then(function (res) {
+          if (res.ok) b.textContent = "Acknowledged";
+          else b.disabled = false;
         });
-        cell.appendChild(b);
-      }
-      tr.appendChild(cell);
-      body.appendChild(tr);
+      });
+      cell.appendChild(b);
+    }
+    tr.appendChild(cell);
+    return tr;
+  }
+
+  // The hub sends alarms whose condition is present, and cleared ones not yet acknowledged: the operator
+  // must see at a glance which still need action on the plant and which only need a click.
+  function renderAlarms(alarms) {
+    var groups = { alarms: [], cleared: [] };
+    alarms.forEach(function (a) {
+      groups[a.active ? "alarms" : "cleared"].push(a);
+    });
+    Object.keys(groups).forEach(function (id) {
+      var body = document.getElementById(id);
+      body.textContent = "";
+      document.getElementById(id + "-empty").style.display = groups[id].length ? "none" : "";
+      groups[id].forEach(function (a) {
+        body.appendChild(alarmRow(a));
+      });
     });
   }
 
   function connect() {
     if (source) source.close();
     points = {};
+    D.resetPointKeys();
     document.getElementById("points").textContent = "";
     if (!select.value) return;
     source = new EventSource(
@@ -198,15 +184,19 @@
       snap.points.forEach(function (p) {
         renderPoint(p, false);
       });
+      D.addPointKeys(Object.keys(points).sort());
       renderDevices(snap.devices);
       renderAlarms(snap.alarms);
     });
     source.addEventListener("points", function (e) {
       live();
+      var fresh = [];
       JSON.parse(e.data).forEach(function (p) {
+        if (!points[p.key]) fresh.push(p.key);
         points[p.key] = p;
         renderPoint(p, true);
       });
+      D.addPointKeys(fresh);
     });
     source.addEventListener("status", function (e) {
       live();
@@ -227,6 +217,7 @@
       });
       if (!list.length) conn.textContent = "no manager running: deploy a flow with a datacoll-manager";
       connect();
+      D.showView();
     })
     .catch(function (err) {
       conn.textContent =

@@ -6,6 +6,7 @@
 import type { NodeMessageInFlow } from "node-red";
 import { helper, nodeModule } from "../../support/node-red";
 import { MYSQL_URL } from "../../support/services";
+import { mysqlConfigNode } from "../../support-history/mysql";
 
 export const modules = ["datacoll-mysql", "datacoll-save", "datacoll-manager"].map(nodeModule);
 
@@ -18,17 +19,7 @@ export interface FlowNode {
 }
 
 export function mysqlNode(id: string, database: string, extra: Record<string, unknown> = {}): FlowNode {
-  return {
-    id,
-    type: "datacoll-mysql",
-    host: url.hostname,
-    port: url.port || "3306",
-    database,
-    user: decodeURIComponent(url.username || "root"),
-    poolSize: "2",
-    connectTimeout: "2000",
-    ...extra,
-  };
+  return mysqlConfigNode(id, database, extra);
 }
 
 export function mysqlCredentials(id: string, password = decodeURIComponent(url.password)): object {
