@@ -30,6 +30,7 @@ import {
   type TrafficListener,
 } from "../../transport/connection";
 import { tcpSocketFactory, type SocketFactory } from "../../transport/socket";
+import { serialSocketFactory, type SerialLineOptions } from "../../transport/serial-port";
 
 /** A failed request. `failure.kind` says why (timeout, exception, queue-full, ...). */
 export class ModbusRequestError extends DataCollError {
@@ -77,6 +78,11 @@ export class ModbusClient {
   /** A client of one TCP endpoint. */
   static tcp(host: string, port: number, deps: Omit<ModbusClientDeps, "socketFactory"> = {}): ModbusClient {
     return new ModbusClient({ ...deps, socketFactory: tcpSocketFactory({ host, port }) });
+  }
+
+  /** A client of the units on one serial line (framing "serial-rtu" or "serial-ascii" in `deps.session`). */
+  static serial(line: SerialLineOptions, deps: Omit<ModbusClientDeps, "socketFactory"> = {}): ModbusClient {
+    return new ModbusClient({ ...deps, socketFactory: serialSocketFactory(line) });
   }
 
   /** Throws DataCollError("modbus-config", why, field) for an option out of range. */

@@ -1,13 +1,27 @@
 /**
- * The process-wide set of Modbus connections over TCP (MBAP or RTU framed), one per host:port, shared
- * by every node and by the manager. The first user's options make the connection; later users of the
- * same host:port share it as it is (a device answers on one socket whatever the node that asked).
+ * The process-wide set of Modbus links, one per host:port over TCP (MBAP or RTU framed) and one per
+ * serial port (RTU or ASCII), shared by every node and by the manager. The first user's options make the
+ * link; later users of the same host:port or port share it as it is (a device answers on one socket
+ * whatever the node that asked). One serial port is one link, as one TCP gateway is: the units and terms
+ * behind it share its one session, which sends one request at a time and serves them in the order they
+ * asked, so none waits behind another's whole poll.
  */
 import { DataCollError } from "../errors";
 import { ModbusClient } from "./client";
 import { wholeSetting } from "../settings";
 import type { ModbusSessionOptions } from "../../protocols/modbus/session/client-session";
-import { isModbusFraming, type ModbusFraming } from "../../protocols/modbus/codec/framing";
+import {
+  MODBUS_FRAMINGS,
+  isModbusFraming,
+  isSerialFraming,
+  type ModbusFraming,
+} from "../../protocols/modbus/codec/framing";
+import {
+  parseSerialLine,
+  serialLineOptions,
+  type RawSerialLineSettings,
+  type SerialLineSettings,
+} from "./serial-line";
 import type { ConnectionOptions } from "../../transport/connection";
 import { SharedPool, type PoolLease } from "../runtime/shared-pool";
 
@@ -16,9 +30,11 @@ export interface ModbusDeviceSettings {
   readonly port: number;
   readonly session: Partial<ModbusSessionOptions>;
   readonly connection: Partial<ConnectionOptions>;
+  /** The serial line, for the serial transports; host and port are then unused ("" and 0). */
+  readonly serial?: SerialLineSettings;
 }
 
-export interface RawModbusDeviceSettings {
+export interface RawModbusDeviceSettings extends RawSerialLineSettings {
   readonly host?: unknown;
   readonly port?: unknown;
   readonly timeout?: unknown;
@@ -27,7 +43,7 @@ export interface RawModbusDeviceSettings {
   readonly backoff?: unknown;
   readonly backoffMax?: unknown;
   readonly acceptRewrittenUnit?: unknown;
-  /** "tcp" (MBAP, the default and the meaning of a device saved without it) or "rtu-over-tcp". */
+  /** "tcp" (MBAP, the default and the meaning of a device saved without it), "rtu-over-tcp", "serial-rtu", "serial-ascii". */
   readonly transport?: unknown;
 }
 
@@ -36,8 +52,10 @@ const int = wholeSetting;
 
 /** Validate a Modbus device's settings as the editor (or the registry) gives them. */
 export function parseModbusDeviceSettings(raw: RawModbusDeviceSettings): ModbusDeviceSettings {
-  const host = typeof raw.host === "string" ? raw.host.trim() : "";
-  if (!/^[A-Za-z0-9.\-:[\]]{1,253}$/.test(host)) {
+  const framing = parseModbusTransport(raw.transport);
+  const serial = isSerialFraming(framing) ? parseSerialLine(raw) : undefined;
+  const host = serial !== undefined ? "" : typeof raw.host === "string" ? raw.host.trim() : "";
+  if (serial === undefined && !/^[A-Za-z0-9.\-:[\]]{1,253}$/.test(host)) {
     throw new DataCollError("invalid", "host must be a host name or IP address", "host");
   }
   const backoff = int(raw.backoff, "backoff", 1000, 10, 600_000);
@@ -45,17 +63,17 @@ export function parseModbusDeviceSettings(raw: RawModbusDeviceSettings): ModbusD
   if (backoffMax < backoff) {
     throw new DataCollError("invalid", "backoffMax must not be less than backoff", "backoffMax");
   }
-  const framing = parseModbusTransport(raw.transport);
   const inFlight = int(raw.inFlight, "inFlight", 1, 1, 64);
   return {
     host,
-    port: int(raw.port, "port", 502, 1, 65535),
+    port: serial !== undefined ? 0 : int(raw.port, "port", 502, 1, 65535),
+    serial,
     session: {
       framing,
       timeoutMs: int(raw.timeout, "timeout", 1000, 10, 600_000),
-      // RTU has no transaction id to match more than one reply; the in-flight setting is for MBAP
-      // only (help says so), so a device switched to RTU keeps working with the number it had.
-      maxInFlight: framing === "rtu-over-tcp" ? 1 : inFlight,
+      // RTU and ASCII have no transaction id to match more than one reply; the in-flight setting is for
+      // MBAP only (help says so), so a device switched to RTU keeps working with the number it had.
+      maxInFlight: framing === "tcp" ? inFlight : 1,
       maxQueue: int(raw.queueSize, "queueSize", 1000, 1, 1_000_000),
       acceptRewrittenUnitId: raw.acceptRewrittenUnit === true || raw.acceptRewrittenUnit === "true",
     },
@@ -67,18 +85,37 @@ export function parseModbusDeviceSettings(raw: RawModbusDeviceSettings): ModbusD
 export function parseModbusTransport(raw: unknown): ModbusFraming {
   if (raw === undefined || raw === "") return "tcp";
   if (isModbusFraming(raw)) return raw;
-  throw new DataCollError("invalid", 'transport must be "tcp" or "rtu-over-tcp"', "transport");
+  throw new DataCollError("invalid", `transport must be one of ${MODBUS_FRAMINGS.join(", ")}`, "transport");
+}
+
+/** The pool's key: one link per TCP endpoint or per serial port. */
+export function modbusLinkKey(settings: ModbusDeviceSettings): string {
+  return settings.serial !== undefined
+    ? `serial:${settings.serial.path}`
+    : `${settings.host}:${settings.port}`;
+}
+
+/** A client for the device's link, not started. */
+export function modbusClientFor(
+  settings: ModbusDeviceSettings,
+  connection: Partial<ConnectionOptions> = settings.connection,
+): ModbusClient {
+  const framing = settings.session.framing ?? "tcp";
+  if (settings.serial !== undefined && isSerialFraming(framing)) {
+    return ModbusClient.serial(serialLineOptions(settings.serial, framing), {
+      session: settings.session,
+      connection,
+    });
+  }
+  return ModbusClient.tcp(settings.host, settings.port, { session: settings.session, connection });
 }
 
 const pool = new SharedPool<ModbusClient>((client) => client.close());
 
-/** The shared client for a device's host:port, started on first use. */
+/** The shared client for a device's host:port or serial port, started on first use. */
 export function acquireModbusClient(settings: ModbusDeviceSettings): PoolLease<ModbusClient> {
-  return pool.acquire(`${settings.host}:${settings.port}`, () => {
-    const client = ModbusClient.tcp(settings.host, settings.port, {
-      session: settings.session,
-      connection: settings.connection,
-    });
+  return pool.acquire(modbusLinkKey(settings), () => {
+    const client = modbusClientFor(settings);
     client.start();
     return client;
   });

@@ -1,6 +1,6 @@
 /**
  * The one Modbus simulator: the strict server core (src/protocols/modbus/server.ts) on a real port, MBAP
- * framed or RTU over TCP (`framing`, issue #20). `startModbusSimulator` serves any core a caller fills
+ * framed or RTU over TCP (`framing`, issue #20), or on a serial port, RTU or ASCII (serial-server.ts). `startModbusSimulator` serves any core a caller fills
  * itself (loopback and fault tests, the benchmark's simulator process); `ModbusSimulator` is the
  * `datacoll-modbus-server` node's simulator on top of it: typed values written into its tables by address
  * text (`HR0:float32`, `C5`, ...), and generators that move values over time (constant, ramp, sine,
@@ -25,6 +25,8 @@ import {
 } from "../../protocols/modbus/codec/device-id";
 import type { ModbusFraming } from "../../protocols/modbus/codec/framing";
 import { listenTcp, type TcpServerHandle } from "../../transport/tcp-server";
+import type { SerialLineOptions } from "../../transport/serial-port";
+import { serveModbusSerial, type SerialServerHandle } from "./serial-server";
 import type { Clock, TimerHandle } from "../../transport/connection";
 
 /** A client that sends nothing for this long is closed: the default of the node's idle timeout. */
@@ -220,11 +222,14 @@ export interface SimulatorOptions {
   readonly random?: () => number;
   /** Default "tcp" (MBAP). */
   readonly framing?: ModbusFraming;
+  /** Backoff for reopening a serial port that disappeared; default a client link's. */
+  readonly serialReopen?: { readonly reconnectInitialMs?: number; readonly reconnectMaxMs?: number };
 }
 
 export class ModbusSimulator {
   readonly core: ModbusServerCore;
   private server: TcpServerHandle | undefined;
+  private line: SerialServerHandle | undefined;
   private timer: TimerHandle | undefined;
   private readonly started: number;
   private readonly walk = new Map<GeneratorSpec, number>();
@@ -262,7 +267,24 @@ export class ModbusSimulator {
     return this.server.port;
   }
 
+  /** Serve on a serial port instead of TCP (framing "serial-rtu" or "serial-ascii"); reopens a lost port. */
+  openSerial(line: SerialLineOptions): SerialServerHandle {
+    const framing = this.opts.framing;
+    if (framing !== "serial-rtu" && framing !== "serial-ascii") {
+      throw new DataCollError(
+        "invalid",
+        `a serial port needs a serial transport, not ${framing ?? "tcp"}`,
+        "transport",
+      );
+    }
+    this.line = serveModbusSerial(this.core, { framing, line, connection: this.opts.serialReopen });
+    if ((this.opts.generators ?? []).length > 0) this.schedule();
+    return this.line;
+  }
+
+  /** TCP clients connected, or 1 while the serial port is open. */
   get connections(): number {
+    if (this.line !== undefined) return this.line.state === "connected" ? 1 : 0;
     return this.server?.connections ?? 0;
   }
 
@@ -297,7 +319,9 @@ export class ModbusSimulator {
     this.timer = undefined;
     const server = this.server;
     this.server = undefined;
-    await server?.close();
+    const line = this.line;
+    this.line = undefined;
+    await Promise.all([server?.close(), line?.close()]);
   }
 
   private schedule(): void {

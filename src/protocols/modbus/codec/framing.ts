@@ -1,7 +1,7 @@
 /**
  * The Modbus framings as one choice (issue #20): the client session and the server core take a
  * `ModbusFraming` and get an `AduCodec` for it, so neither knows which framing runs. Each framing is its
- * own codec on the shared assembler (mbap.ts, rtu.ts); this file only puts them behind one shape.
+ * own codec on the shared assembler (mbap.ts, rtu.ts, ascii.ts); this file only puts them behind one shape.
  *
  * What differs and cannot be hidden is said by the codec: MBAP carries a transaction id, so replies are
  * matched by it and several requests may be on the wire; RTU has none, so replies are matched by order
@@ -11,14 +11,29 @@
 import type { FrameAssembler } from "../../framing/assembler";
 import { MbapAssembler, encodeMbap } from "./mbap";
 import { encodeRtu, rtuAssembler, type RtuDirection, type RtuFrame } from "./rtu";
+import { asciiAssembler, encodeAscii } from "./ascii";
 
-/** "tcp": Modbus TCP, MBAP-framed; "rtu-over-tcp": RTU frames, CRC and all, carried by a TCP stream. */
-export type ModbusFraming = "tcp" | "rtu-over-tcp";
+/**
+ * "tcp": Modbus TCP, MBAP-framed; "rtu-over-tcp": RTU frames, CRC and all, carried by a TCP stream;
+ * "serial-rtu" and "serial-ascii": RTU or ASCII frames on a serial line (the octets are those of RTU
+ * over TCP, or of ASCII; the line's timing is the transport's business, see src/transport/serial-port.ts).
+ */
+export type ModbusFraming = "tcp" | "rtu-over-tcp" | "serial-rtu" | "serial-ascii";
 
-export const MODBUS_FRAMINGS: readonly ModbusFraming[] = ["tcp", "rtu-over-tcp"];
+export const MODBUS_FRAMINGS: readonly ModbusFraming[] = [
+  "tcp",
+  "rtu-over-tcp",
+  "serial-rtu",
+  "serial-ascii",
+];
 
 export function isModbusFraming(v: unknown): v is ModbusFraming {
-  return v === "tcp" || v === "rtu-over-tcp";
+  return (MODBUS_FRAMINGS as readonly unknown[]).includes(v);
+}
+
+/** Framings carried by a serial port rather than a TCP connection. */
+export function isSerialFraming(f: ModbusFraming): f is "serial-rtu" | "serial-ascii" {
+  return f === "serial-rtu" || f === "serial-ascii";
 }
 
 /** One application data unit read from the stream: the PDU and whom it is for or from. */
@@ -80,21 +95,22 @@ class MbapCodec implements AduCodec {
   }
 }
 
-class RtuCodec implements AduCodec {
-  readonly framing = "rtu-over-tcp";
+/** RTU and ASCII alike: no transaction id, garbage dropped; they differ only in the assembler and encoder. */
+class UnitCodec implements AduCodec {
   readonly hasTransactionId = false;
-  private readonly assembler: FrameAssembler<RtuFrame>;
 
-  constructor(direction: RtuDirection) {
-    this.assembler = rtuAssembler(direction);
-  }
+  constructor(
+    readonly framing: ModbusFraming,
+    private readonly assembler: FrameAssembler<RtuFrame>,
+    private readonly encodeFrame: (unitId: number, pdu: Uint8Array) => Buffer,
+  ) {}
 
   encode(_transactionId: number, unitId: number, pdu: Uint8Array): Buffer {
-    return encodeRtu(unitId, pdu);
+    return this.encodeFrame(unitId, pdu);
   }
 
   push(chunk: Uint8Array): AduRead {
-    // RTU resynchronises, so the assembler never reports a lost stream.
+    // RTU and ASCII resynchronise, so the assembler never reports a lost stream.
     return { frames: this.assembler.push(chunk).frames };
   }
 
@@ -122,10 +138,14 @@ export function encodeAdu(
   unitId: number,
   pdu: Uint8Array,
 ): Buffer {
-  return framing === "tcp" ? encodeMbap(transactionId, unitId, pdu) : encodeRtu(unitId, pdu);
+  if (framing === "tcp") return encodeMbap(transactionId, unitId, pdu);
+  return framing === "serial-ascii" ? encodeAscii(unitId, pdu) : encodeRtu(unitId, pdu);
 }
 
 /** A codec for one end of a connection: a client reads responses, a server reads requests. */
 export function aduCodec(framing: ModbusFraming, reads: RtuDirection): AduCodec {
-  return framing === "tcp" ? new MbapCodec() : new RtuCodec(reads);
+  if (framing === "tcp") return new MbapCodec();
+  // ASCII is delimited, so the same assembler reads either direction.
+  if (framing === "serial-ascii") return new UnitCodec(framing, asciiAssembler(), encodeAscii);
+  return new UnitCodec(framing, rtuAssembler(reads), encodeRtu);
 }

@@ -41,7 +41,7 @@
  *   request ("malformed-reply"); the MBAP framing is intact so the connection stays. A bad MBAP header
  *   loses the framing, so the session asks the transport to close the connection.
  * - The framing is an option (`framing`, issue #20) and the session sees it only through the codec
- *   (codec/framing.ts). With "rtu-over-tcp" there is no transaction id: one request is on the wire at a
+ *   (codec/framing.ts). With RTU or ASCII (over TCP or a serial line) there is no transaction id: one request is on the wire at a
  *   time (`maxInFlight` must be 1) and a frame answers the request on the wire. A frame from another
  *   unit or for another function — a late reply to a request that timed out — is discarded and counted,
  *   not taken as the answer. After a timeout the octets held are dropped, since over TCP the reply
@@ -58,7 +58,13 @@ import {
   wholeNumber,
   type OptionCheck,
 } from "../../options";
-import { aduCodec, isModbusFraming, type AduCodec, type ModbusFraming } from "../codec/framing";
+import {
+  MODBUS_FRAMINGS,
+  aduCodec,
+  isModbusFraming,
+  type AduCodec,
+  type ModbusFraming,
+} from "../codec/framing";
 import {
   decodeReply,
   encodeRequest,
@@ -126,13 +132,13 @@ export function checkSessionOptions(o: ModbusSessionOptions): OptionCheck<keyof 
     rule(
       "framing",
       isModbusFraming(o.framing),
-      `framing ${String(o.framing)} is not "tcp" or "rtu-over-tcp"`,
+      `framing ${String(o.framing)} is not one of ${MODBUS_FRAMINGS.join(", ")}`,
     ),
     // RTU has no transaction id to tell two replies apart (Serial Line §2.1: one request at a time).
     rule(
       "maxInFlight",
-      o.framing !== "rtu-over-tcp" || o.maxInFlight === 1,
-      `RTU over TCP has no transaction id, so only 1 request can be on the wire (not ${o.maxInFlight})`,
+      o.framing === "tcp" || o.maxInFlight === 1,
+      `${o.framing} has no transaction id, so only 1 request can be on the wire (not ${o.maxInFlight})`,
     ),
   );
 }
