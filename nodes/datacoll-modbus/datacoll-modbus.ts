@@ -5,6 +5,7 @@ import { deviceIdFor } from "../../src/core/model/device";
 import type { ModbusDeviceNode } from "../lib/modbus-device";
 import { registerModbusTest } from "../lib/device-test-endpoints";
 import { registerNodeType } from "../lib/register";
+import { registerSerialPortsRoute } from "../lib/serial-ports-route";
 
 interface ModbusDef extends NodeDef {
   deviceId: string;
@@ -16,12 +17,20 @@ interface ModbusDef extends NodeDef {
   backoff: string;
   backoffMax: string;
   acceptRewrittenUnit: boolean;
-  /** "tcp" or "rtu-over-tcp"; flows saved before the setting get "tcp" (migration 1). */
+  /** "tcp", "rtu-over-tcp", "serial-rtu" or "serial-ascii"; flows saved before the setting get "tcp" (migration 1). */
   transport?: string;
+  /** The serial line (serial transports only); absent in older flows, which are TCP and never read them. */
+  serialPort?: string;
+  baudRate?: string;
+  dataBits?: string;
+  parity?: string;
+  stopBits?: string;
+  turnaround?: string;
 }
 
 export = function register(RED: NodeAPI): void {
   registerModbusTest(RED);
+  registerSerialPortsRoute(RED);
   function DataCollModbus(this: ModbusDeviceNode, def: ModbusDef): void {
     RED.nodes.createNode(this, def);
     this.deviceId = deviceIdFor(def);

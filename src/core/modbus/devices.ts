@@ -53,7 +53,7 @@ const int = wholeSetting;
 /** Validate a Modbus device's settings as the editor (or the registry) gives them. */
 export function parseModbusDeviceSettings(raw: RawModbusDeviceSettings): ModbusDeviceSettings {
   const framing = parseModbusTransport(raw.transport);
-  const serial = isSerialFraming(framing) ? parseSerialLine(raw) : undefined;
+  const serial = isSerialFraming(framing) ? parseSerialLine(raw, framing) : undefined;
   const host = serial !== undefined ? "" : typeof raw.host === "string" ? raw.host.trim() : "";
   if (serial === undefined && !/^[A-Za-z0-9.\-:[\]]{1,253}$/.test(host)) {
     throw new DataCollError("invalid", "host must be a host name or IP address", "host");

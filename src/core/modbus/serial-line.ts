@@ -1,8 +1,8 @@
 /**
  * A Modbus serial line's settings (issue #20), read once for the device node, the simulator node and the
  * registry alike: port path, baud, data bits, parity, stop bits and the RS-485 turnaround delay. Empty
- * cells mean the defaults of Modbus over Serial Line §2.5.1: 19200 baud, 8 data bits, even parity, one
- * stop bit. Here the framing's timing is joined to the line: RTU keeps its 3.5-character silence
+ * cells mean the defaults of Modbus over Serial Line §2.5: 19200 baud, even parity, one stop bit, and 8
+ * data bits for RTU or 7 for ASCII. Here the framing's timing is joined to the line: RTU keeps its 3.5-character silence
  * (codec/rtu.ts) before every frame it sends; ASCII is delimited and needs none.
  */
 import { DataCollError } from "../errors";
@@ -34,7 +34,10 @@ export const BAUD_RATES: readonly number[] = [
   1200, 2400, 4800, 9600, 14400, 19200, 38400, 57600, 115200, 230400,
 ];
 
-export function parseSerialLine(raw: RawSerialLineSettings): SerialLineSettings {
+export function parseSerialLine(
+  raw: RawSerialLineSettings,
+  framing: "serial-rtu" | "serial-ascii" = "serial-rtu",
+): SerialLineSettings {
   const path = typeof raw.serialPort === "string" ? raw.serialPort.trim() : "";
   // A device path or a Windows COM name; nothing that a shell or URL would read another way matters
   // here (the path goes to open(2) only), but an empty or absurd one is a typing mistake to name.
@@ -46,7 +49,7 @@ export function parseSerialLine(raw: RawSerialLineSettings): SerialLineSettings 
     );
   }
   const baudRate = wholeSetting(raw.baudRate, "baudRate", 19200, 50, 4_000_000);
-  const dataBits = wholeSetting(raw.dataBits, "dataBits", 8, 7, 8) as 7 | 8;
+  const dataBits = wholeSetting(raw.dataBits, "dataBits", framing === "serial-ascii" ? 7 : 8, 7, 8) as 7 | 8;
   const parity = raw.parity === undefined || raw.parity === "" ? "even" : raw.parity;
   if (parity !== "none" && parity !== "even" && parity !== "odd") {
     throw new DataCollError("invalid", 'parity must be "none", "even" or "odd"', "parity");
