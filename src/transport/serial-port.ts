@@ -39,7 +39,7 @@ export const SERIAL_NOT_INSTALLED =
   'serial support not installed: install the optional "serialport" package (npm install serialport in your Node-RED user directory)';
 
 /** The few calls of serialport's SerialPort class we use; typed here so the package stays optional. */
-interface PortLike {
+export interface PortLike {
   open(cb: (err: Error | null) => void): void;
   write(bytes: Buffer, cb?: (err: Error | null | undefined) => void): boolean;
   close(cb?: (err: Error | null) => void): void;
@@ -49,7 +49,7 @@ interface PortLike {
   on(event: "error", fn: (err: Error) => void): void;
 }
 
-interface PortConstructor {
+export interface PortConstructor {
   new (opts: {
     path: string;
     baudRate: number;
@@ -109,8 +109,11 @@ export interface SerialSocketDeps {
    * leaves pending (seen with ptys), would otherwise look open for ever. Default 1000.
    */
   readonly presenceCheckMs?: number;
-  /** The port class; default the installed serialport package's. Tests of the timing pass a fake. */
-  readonly port?: PortConstructor;
+  /**
+   * The port class; default the installed serialport package's. Tests of the timing pass a fake, and
+   * `null` stands for the package not being installed.
+   */
+  readonly port?: PortConstructor | null;
 }
 
 /** Sockets that are one serial port each; one open at a time is the caller's business (one link). */
@@ -152,8 +155,8 @@ export function serialSocketFactory(opts: SerialLineOptions, deps: SerialSocketD
     };
     // The port, once made; `finish` may run before (package missing).
     const held: { port?: PortLike } = {};
-    const Port = deps.port ?? loadSerialPort()?.SerialPort;
-    if (Port === undefined) {
+    const Port = deps.port === undefined ? loadSerialPort()?.SerialPort : deps.port;
+    if (Port === undefined || Port === null) {
       // Reported after the factory returns, as a refused TCP connect is.
       queueMicrotask(() => finish(SERIAL_NOT_INSTALLED));
       return { write: () => undefined, destroy: () => void (done = true) };
