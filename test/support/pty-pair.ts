@@ -50,3 +50,13 @@ export async function openPtyPair(links?: { a: string; b: string }): Promise<Pty
     },
   };
 }
+
+/**
+ * The pty pair an example's first comment tells a user to make with socat (`link=/tmp/...` twice), made
+ * at the paths it names; undefined for an example that needs none.
+ */
+export async function ptyPairForExample(flow: readonly { info?: unknown }[]): Promise<PtyPair | undefined> {
+  const info = flow.map((n) => (typeof n.info === "string" ? n.info : "")).join("\n");
+  const links = /link=(\/tmp\/\S+) .*link=(\/tmp\/\S+)/.exec(info);
+  return links === null ? undefined : openPtyPair({ a: links[1], b: links[2] });
+}
