@@ -9,14 +9,20 @@ import {
 } from "../../src/core/modbus/simulator";
 import { systemClock } from "../../src/transport/connection";
 import { parseModbusTransport } from "../../src/core/modbus/devices";
-import { parseSerialLine, serialLineOptions } from "../../src/core/modbus/serial-line";
+import {
+  parseSerialLine,
+  serialLineOptions,
+  type RawSerialLineSettings,
+} from "../../src/core/modbus/serial-line";
 import { isSerialFraming } from "../../src/protocols/modbus/codec/framing";
 import type { SerialLineOptions } from "../../src/transport/serial-port";
 import { registerSerialPortsRoute } from "../lib/serial-ports-route";
 import { errorStatus } from "../lib/status";
 import { registerNodeType } from "../lib/register";
 
-interface ServerDef extends NodeDef {
+// The serial line's fields (serialPort, baudRate, ...) are read only by the serial transports; flows saved
+// before them are TCP and never read them.
+interface ServerDef extends NodeDef, RawSerialLineSettings {
   host: string;
   port: string;
   units: string;
@@ -26,13 +32,6 @@ interface ServerDef extends NodeDef {
   idleTimeout?: string | number;
   /** "tcp" (MBAP), "rtu-over-tcp", "serial-rtu" or "serial-ascii". Flows before it: migration 2. */
   transport?: string;
-  /** The serial line (serial transports only); absent in older flows, which are TCP and never read them. */
-  serialPort?: string;
-  baudRate?: string;
-  dataBits?: string;
-  parity?: string;
-  stopBits?: string;
-  turnaround?: string;
   /** "gateway" answers unknown unit ids with exception 0B; absent in older flows, which stay silent. */
   unknownUnit?: string;
   /** Read device identification objects (FC 43/14); absent in flows saved before, which keep the defaults. */

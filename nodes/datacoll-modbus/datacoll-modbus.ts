@@ -1,13 +1,16 @@
 import type { NodeAPI, NodeDef } from "node-red";
 import { errorMessage } from "../../src/core/errors";
 import { acquireModbusClient, parseModbusDeviceSettings } from "../../src/core/modbus/devices";
+import type { RawSerialLineSettings } from "../../src/core/modbus/serial-line";
 import { deviceIdFor } from "../../src/core/model/device";
 import type { ModbusDeviceNode } from "../lib/modbus-device";
 import { registerModbusTest } from "../lib/device-test-endpoints";
 import { registerNodeType } from "../lib/register";
 import { registerSerialPortsRoute } from "../lib/serial-ports-route";
 
-interface ModbusDef extends NodeDef {
+// The serial line's fields (serialPort, baudRate, ...) are read only by the serial transports; flows saved
+// before them are TCP and never read them.
+interface ModbusDef extends NodeDef, RawSerialLineSettings {
   deviceId: string;
   host: string;
   port: string;
@@ -19,13 +22,6 @@ interface ModbusDef extends NodeDef {
   acceptRewrittenUnit: boolean;
   /** "tcp", "rtu-over-tcp", "serial-rtu" or "serial-ascii"; flows saved before the setting get "tcp" (migration 1). */
   transport?: string;
-  /** The serial line (serial transports only); absent in older flows, which are TCP and never read them. */
-  serialPort?: string;
-  baudRate?: string;
-  dataBits?: string;
-  parity?: string;
-  stopBits?: string;
-  turnaround?: string;
 }
 
 export = function register(RED: NodeAPI): void {
