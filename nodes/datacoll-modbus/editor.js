@@ -18,7 +18,13 @@ RED.nodes.registerType("datacoll-modbus", {
     // How frames are carried (issue #20); a device saved before the setting is "tcp" (migration 1).
     transport: { value: "tcp" },
     // Resends after a timeout; blank = 2 over UDP (datagrams get lost), 0 over TCP or serial (issue #20).
-    retries: { value: "", validate: RED.validators.regex(/^\s*(\d|10)?\s*$/) },
+    // A device saved before the setting has none, which means blank (the runtime reads it so).
+    retries: {
+      value: "",
+      validate: function (v) {
+        return v === undefined || /^\s*(\d|10)?\s*$/.test(v);
+      },
+    },
     // The serial line (issue #20), read only by the serial transports; empty data bits = 8 RTU, 7 ASCII.
     serialPort: { value: "" },
     baudRate: { value: 19200, validate: RED.validators.number(true) },
