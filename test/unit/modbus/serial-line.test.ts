@@ -16,6 +16,11 @@ import {
   type PortLike,
 } from "../../../src/transport/serial-port";
 import { DataCollError } from "../../../src/core/errors";
+import {
+  checkSessionOptions,
+  DEFAULT_SESSION_OPTIONS,
+} from "../../../src/protocols/modbus/session/client-session";
+import { parseUnknownUnit } from "../../../src/core/modbus/simulator";
 
 describe("serial line: RTU inter-frame silence", () => {
   it("is 3.5 characters of 11 bits up to 19200 baud", () => {
@@ -85,6 +90,28 @@ describe("serial line: settings", () => {
     const tcp = parseModbusDeviceSettings({ host: "10.0.0.5", port: "502" });
     assert.equal(tcp.serial, undefined);
     assert.equal(modbusLinkKey(tcp), "10.0.0.5:502");
+  });
+
+  it("keeps one request in flight on RTU and ASCII lines next to UDP's several, and resends nothing by default", () => {
+    // Serial and UDP arrived as two features of #20: the in-flight rule is "MBAP pipelines" for both.
+    for (const framing of ["serial-rtu", "serial-ascii"] as const) {
+      const base = { ...DEFAULT_SESSION_OPTIONS, framing };
+      assert.equal(checkSessionOptions({ ...base, maxInFlight: 2 })?.field, "maxInFlight");
+      assert.equal(checkSessionOptions({ ...base, maxInFlight: 1 }), undefined);
+      const s = parseModbusDeviceSettings({ transport: framing, serialPort: "/dev/ttyUSB1" });
+      assert.equal(s.session.retries, 0);
+    }
+    const udp = parseModbusDeviceSettings({ transport: "udp", host: "10.0.0.5", port: "502", inFlight: "8" });
+    assert.equal(udp.session.maxInFlight, 8);
+    assert.equal(udp.session.retries, 2);
+    assert.equal(modbusLinkKey(udp), "udp:10.0.0.5:502");
+  });
+
+  it("makes a simulator on a serial line leave other units unanswered by default, as the bus needs", () => {
+    assert.equal(parseUnknownUnit("auto", "serial-rtu"), "silent");
+    assert.equal(parseUnknownUnit(undefined, "serial-ascii"), "silent");
+    assert.equal(parseUnknownUnit("auto", "rtu-over-udp"), "gateway");
+    assert.equal(parseUnknownUnit("gateway", "serial-rtu"), "gateway");
   });
 });
 
