@@ -7,10 +7,12 @@ set -euo pipefail
 REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 MYSQL_URL="${MYSQL_URL:-mysql://root@127.0.0.1:3306/test}"
 # Debian packages the test set-up uses besides the two servers: independent Modbus peers (mbpoll, a
-# libmodbus server built from test/), Wireshark's dissector (tshark) for the IEC 104 wire check, a C
-# compiler, redis-server for tests that restart a Redis of their own, redis-sentinel for the failover tests
-# (a master, a replica and three sentinels started by the test), and chromium for the browser tests.
-TOOL_PACKAGES="${DATACOLL_TEST_PACKAGES:-mbpoll tshark libmodbus-dev gcc libc6-dev pkg-config redis-server redis-sentinel chromium}"
+# libmodbus server and client built from test/, pymodbus for Modbus ASCII, which mbpoll and libmodbus do
+# not speak), socat for the serial tests' pty pairs, Wireshark's dissector (tshark) for the IEC 104 wire
+# check, a C compiler, redis-server for tests that restart a Redis of their own, redis-sentinel for the
+# failover tests (a master, a replica and three sentinels started by the test), and chromium for the
+# browser tests.
+TOOL_PACKAGES="${DATACOLL_TEST_PACKAGES:-mbpoll tshark libmodbus-dev gcc libc6-dev pkg-config socat python3 python3-pymodbus python3-serial python3-serial-asyncio redis-server redis-sentinel chromium}"
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 probe() { node "$here/probe-services.mjs" "$@"; }

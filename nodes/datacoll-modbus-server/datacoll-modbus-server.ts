@@ -10,11 +10,20 @@ import {
 } from "../../src/core/modbus/simulator";
 import { systemClock } from "../../src/transport/connection";
 import { parseModbusTransport } from "../../src/core/modbus/devices";
-import { isDatagramFraming } from "../../src/protocols/modbus/codec/framing";
+import {
+  parseSerialLine,
+  serialLineOptions,
+  type RawSerialLineSettings,
+} from "../../src/core/modbus/serial-line";
+import { isDatagramFraming, isSerialFraming } from "../../src/protocols/modbus/codec/framing";
+import type { SerialLineOptions } from "../../src/transport/serial-port";
+import { registerSerialPortsRoute } from "../lib/serial-ports-route";
 import { errorStatus } from "../lib/status";
 import { registerNodeType } from "../lib/register";
 
-interface ServerDef extends NodeDef {
+// The serial line's fields (serialPort, baudRate, ...) are read only by the serial transports; flows saved
+// before them are TCP and never read them.
+interface ServerDef extends NodeDef, RawSerialLineSettings {
   host: string;
   port: string;
   units: string;
@@ -22,7 +31,10 @@ interface ServerDef extends NodeDef {
   updateMs: string;
   /** Seconds without a request before a client is disconnected; 0 = never. Flows before it: migration 1. */
   idleTimeout?: string | number;
-  /** "tcp" (MBAP), "rtu-over-tcp", "udp" or "rtu-over-udp". Flows before it: migration 2. */
+  /**
+   * "tcp" (MBAP), "rtu-over-tcp", "udp", "rtu-over-udp", "serial-rtu" or "serial-ascii". Flows before it:
+   * migration 2.
+   */
   transport?: string;
   /**
    * "gateway" answers unknown unit ids with exception 0B, "silent" does not answer, "auto" is 0B for RTU
@@ -56,18 +68,21 @@ interface SetRequest {
 }
 
 export = function register(RED: NodeAPI): void {
+  registerSerialPortsRoute(RED);
   function DataCollModbusServer(this: Node, def: ServerDef): void {
     RED.nodes.createNode(this, def);
     let sim: ModbusSimulator;
     let units: number[];
     let udp = false;
+    let line: SerialLineOptions | undefined;
     try {
       units = parseUnits(def.units);
+      const framing = parseModbusTransport(def.transport);
+      line = isSerialFraming(framing) ? serialLineOptions(parseSerialLine(def, framing), framing) : undefined;
+      udp = isDatagramFraming(framing);
       const updateMs = Number(def.updateMs ?? 1000);
       if (!Number.isFinite(updateMs) || updateMs < 10)
         throw new Error("update interval must be at least 10 ms");
-      const framing = parseModbusTransport(def.transport);
-      udp = isDatagramFraming(framing);
       sim = new ModbusSimulator({
         units,
         framing,
@@ -87,33 +102,51 @@ export = function register(RED: NodeAPI): void {
       this.status(errorStatus(reason));
       return;
     }
-    const port = Number(def.port ?? 5020);
-    const host = def.host?.trim() || "127.0.0.1";
     let statusTimer: NodeJS.Timeout | undefined;
-    const listening = sim
-      .listen(port, host)
-      .then((actual) => {
-        const show = (): void => {
-          const gen = sim.generatorError;
-          this.status(
-            gen.last
-              ? errorStatus(gen.last)
-              : {
-                  fill: "green",
-                  shape: "dot",
-                  // UDP has no connections to count.
-                  text: udp ? `:${actual} · UDP` : `:${actual} · ${sim.connections} client(s)`,
-                },
-          );
-        };
-        show();
-        statusTimer = setInterval(show, 2000);
-      })
-      .catch((err: unknown) => {
-        const reason = RED._("datacoll-modbus-server.errors.listen", { port, reason: errorMessage(err) });
-        this.error(reason);
-        this.status(errorStatus(reason));
+    const show = (where: string, state: () => string | undefined): void => {
+      const gen = sim.generatorError;
+      const trouble = gen.last ?? state();
+      this.status(
+        trouble !== undefined
+          ? errorStatus(trouble)
+          : {
+              fill: "green",
+              shape: "dot",
+              // UDP has no connections to count.
+              text: udp ? `${where} · UDP` : `${where} · ${sim.connections} client(s)`,
+            },
+      );
+    };
+    let listening: Promise<void>;
+    if (line !== undefined) {
+      // A serial port is opened at once and reopened after backoff if it goes away; the status says
+      // which (the reason the port is not open, e.g. gone or serial support not installed).
+      const serial = sim.openSerial(line);
+      let reason: string | undefined;
+      serial.onStateChange((c) => {
+        reason = c.state === "connected" ? undefined : (c.reason ?? reason);
+        show(line.path, () => reason);
       });
+      const stateOf = (): string | undefined =>
+        serial.state === "connected" ? undefined : (reason ?? serial.state);
+      show(line.path, stateOf);
+      statusTimer = setInterval(() => show(line.path, stateOf), 2000);
+      listening = Promise.resolve();
+    } else {
+      const port = Number(def.port ?? 5020);
+      const host = def.host?.trim() || "127.0.0.1";
+      listening = sim
+        .listen(port, host)
+        .then((actual) => {
+          show(`:${actual}`, () => undefined);
+          statusTimer = setInterval(() => show(`:${actual}`, () => undefined), 2000);
+        })
+        .catch((err: unknown) => {
+          const reason = RED._("datacoll-modbus-server.errors.listen", { port, reason: errorMessage(err) });
+          this.error(reason);
+          this.status(errorStatus(reason));
+        });
+    }
 
     const stopWrites = sim.core.onWrite((unit, table, address, count) => {
       const values =

@@ -14,6 +14,13 @@ RED.nodes.registerType("datacoll-modbus-server", {
     updateMs: { value: 1000, required: true, validate: RED.validators.number() },
     // How frames are carried (issue #20); a simulator saved before the setting is "tcp" (migration 2).
     transport: { value: "tcp" },
+    // The serial line (issue #20), read only by the serial transports; empty data bits = 8 RTU, 7 ASCII.
+    serialPort: { value: "" },
+    baudRate: { value: 19200, validate: RED.validators.number(true) },
+    dataBits: { value: "" },
+    parity: { value: "even" },
+    stopBits: { value: 1 },
+    turnaround: { value: 0, validate: RED.validators.number(true) },
     // Seconds a client may send nothing before it is disconnected; 0 = never (issue #21).
     idleTimeout: {
       value: 30,
@@ -56,10 +63,36 @@ RED.nodes.registerType("datacoll-modbus-server", {
   inputLabels: "set values",
   outputLabels: "client writes",
   label: function () {
-    return this.name || "Modbus simulator :" + this.port;
+    if (this.name) return this.name;
+    return "Modbus simulator " + (/^serial-/.test(this.transport) ? this.serialPort : ":" + this.port);
   },
   paletteLabel: "modbus server",
   oneditprepare: function () {
+    // Serial transports show the line's settings instead of host and port; the port list is the
+    // runtime's (GET datacoll/serial-ports), since the browser cannot see the machine's ports.
+    var serialNote = $("#node-input-serialPort-note");
+    var loadPorts = function () {
+      $.getJSON("datacoll/serial-ports")
+        .done(function (r) {
+          var ports = $("#node-input-serialPort-list").empty();
+          (r.ports || []).forEach(function (p) {
+            $("<option>").attr("value", p).appendTo(ports);
+          });
+          serialNote.text(r.installed ? "" : r.message || "").css("color", "#c00");
+        })
+        .fail(function (xhr) {
+          serialNote.text((xhr.responseJSON || {}).message || xhr.statusText).css("color", "#c00");
+        });
+    };
+    $("#node-input-serialPort-refresh").on("click", loadPorts);
+    $("#node-input-transport")
+      .on("change", function () {
+        var serial = /^serial-/.test($(this).val());
+        $(".datacoll-serial-rows").toggle(serial);
+        $(".datacoll-tcp-row").toggle(!serial);
+        if (serial) loadPorts();
+      })
+      .trigger("change");
     var list = $("#node-input-generators-container");
     var cell = function (row, field, width, placeholder, value) {
       return $('<input type="text" class="node-input-gen-' + field + '">')

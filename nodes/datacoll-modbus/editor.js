@@ -17,22 +17,63 @@ RED.nodes.registerType("datacoll-modbus", {
     acceptRewrittenUnit: { value: false },
     // How frames are carried (issue #20); a device saved before the setting is "tcp" (migration 1).
     transport: { value: "tcp" },
-    // Resends after a timeout; blank = 2 over UDP (datagrams get lost), 0 over TCP (issue #20).
-    retries: { value: "", validate: RED.validators.regex(/^\s*(\d|10)?\s*$/) },
+    // Resends after a timeout; blank = 2 over UDP (datagrams get lost), 0 over TCP or serial (issue #20).
+    // A device saved before the setting has none, which means blank (the runtime reads it so).
+    retries: {
+      value: "",
+      validate: function (v) {
+        return v === undefined || /^\s*(\d|10)?\s*$/.test(v);
+      },
+    },
+    // The serial line (issue #20), read only by the serial transports; empty data bits = 8 RTU, 7 ASCII.
+    serialPort: { value: "" },
+    baudRate: { value: 19200, validate: RED.validators.number(true) },
+    dataBits: { value: "" },
+    parity: { value: "even" },
+    stopBits: { value: 1 },
+    turnaround: { value: 0, validate: RED.validators.number(true) },
   },
   label: function () {
-    return this.name || this.host + ":" + this.port;
+    if (this.name) return this.name;
+    return /^serial-/.test(this.transport) ? this.serialPort : this.host + ":" + this.port;
   },
   oneditprepare: function () {
     var node = this;
     $("#node-config-input-port").spinner({ min: 1, max: 65535 });
     $("#node-config-input-inFlight").spinner({ min: 1, max: 64 });
-    // RTU has no transaction id, so only one request is on the wire whatever this says (help).
+    // Only MBAP (TCP or UDP) has a transaction id; RTU and ASCII have none, so only one request is on
+    // the wire whatever this says (help).
     $("#node-config-input-transport")
       .on("change", function () {
-        $("#node-config-input-inFlight").spinner(/^rtu-/.test($(this).val()) ? "disable" : "enable");
+        $("#node-config-input-inFlight").spinner(/^(tcp|udp)$/.test($(this).val()) ? "enable" : "disable");
       })
       .trigger("change");
+    // Serial transports show the line's settings instead of host and port; the port list is the
+    // runtime's (GET datacoll/serial-ports), since the browser cannot see the machine's ports.
+    var serialNote = $("#node-config-input-serialPort-note");
+    var loadPorts = function () {
+      $.getJSON("datacoll/serial-ports")
+        .done(function (r) {
+          var list = $("#node-config-input-serialPort-list").empty();
+          (r.ports || []).forEach(function (p) {
+            $("<option>").attr("value", p).appendTo(list);
+          });
+          serialNote.text(r.installed ? "" : r.message || "").css("color", "#c00");
+        })
+        .fail(function (xhr) {
+          serialNote.text((xhr.responseJSON || {}).message || xhr.statusText).css("color", "#c00");
+        });
+    };
+    $("#node-config-input-serialPort-refresh").on("click", loadPorts);
+    $("#node-config-input-transport")
+      .on("change", function () {
+        var serial = /^serial-/.test($(this).val());
+        $(".datacoll-serial-rows").toggle(serial);
+        $(".datacoll-tcp-row").toggle(!serial);
+        if (serial) loadPorts();
+      })
+      .trigger("change");
+
     // The unit id is only for the test (a device serves many units); it is not saved with the node.
     $("#datacoll-modbus-test").on("click", function () {
       var out = $("#datacoll-modbus-test-result");
@@ -49,6 +90,12 @@ RED.nodes.registerType("datacoll-modbus", {
           port: field("port"),
           timeout: field("timeout"),
           transport: field("transport"),
+          serialPort: field("serialPort"),
+          baudRate: field("baudRate"),
+          dataBits: field("dataBits"),
+          parity: field("parity"),
+          stopBits: field("stopBits"),
+          turnaround: field("turnaround"),
           unit: $("#datacoll-modbus-test-unit").val(),
         }),
       })

@@ -26,6 +26,7 @@ import {
   closeTrays,
 } from "./editor-page";
 import { ConsoleWatch } from "./console-watch";
+import { ptyPairForExample, type PtyPair } from "../support/pty-pair";
 import { writeScreenshot } from "./screenshot";
 import { createTestDatabase, type TestDatabase } from "../support-history/mysql";
 
@@ -212,6 +213,12 @@ describe("browser: the Node-RED editor with our nodes", function () {
   });
 
   describe("every example", function () {
+    let pty: PtyPair | undefined;
+    afterEach(async function () {
+      await pty?.close();
+      pty = undefined;
+    });
+
     it(`includes ${SCREENSHOT_EXAMPLE}, the editor screenshot's flow`, function () {
       assert.ok(examples.includes(SCREENSHOT_EXAMPLE), `examples/${SCREENSHOT_EXAMPLE} is missing`);
     });
@@ -224,6 +231,8 @@ describe("browser: the Node-RED editor with our nodes", function () {
           (n) => ({ ...n, ...localServices(database().name)[n.type] }),
         );
         const ids = flow.map((n) => n.id);
+        // The serial example's pty pair, as its first comment tells a user to make it.
+        pty = await ptyPairForExample(flow as { info?: unknown }[]);
         await product.deploy([]);
         await openEditor(p, product.url);
         const mark = watch.mark();

@@ -3,13 +3,15 @@
  * as its flow file, unchanged, with this package installed. Each of the package's nodes in it must come
  * up with a green status dot (the check node: a status that counts its alarms, since the examples raise
  * alarms on purpose), and Node-RED must log no error. The examples' needs (MySQL for 05 and 07, Redis for
- * 08) are what `npm run services` brings up, as their first comments say.
+ * 08) are what `npm run services` brings up, as their first comments say; the serial example (11) gets the
+ * socat pty pair its first comment tells a user to make, at the paths it names.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import WebSocket from "ws";
 import { until } from "../support/net";
+import { ptyPairForExample, type PtyPair } from "../support/pty-pair";
 import { NodeRedProcess } from "../support/node-red-process";
 
 const examples = path.resolve(__dirname, "../../examples");
@@ -71,7 +73,9 @@ describe("examples as flow files (node-red <example>.json)", function () {
       assert.ok(ours.length > 0, "the example has no node of this package");
       const red = new NodeRedProcess(path.basename(file, ".json"), flows);
       let watch: ReturnType<typeof watchStatuses> | undefined;
+      let pty: PtyPair | undefined;
       try {
+        pty = await ptyPairForExample(flows as { info?: unknown }[]);
         await red.start();
         await until(() => red.output.includes("Started flows"), 60_000, `${file}: "Started flows"`);
         watch = watchStatuses(red.port);
@@ -92,6 +96,7 @@ describe("examples as flow files (node-red <example>.json)", function () {
         watch?.close();
         await red.stop("SIGINT");
         red.dispose();
+        await pty?.close();
       }
     });
   }

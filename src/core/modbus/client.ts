@@ -32,6 +32,7 @@ import {
 import { tcpSocketFactory, type SocketFactory } from "../../transport/socket";
 import { udpSocketFactory } from "../../transport/udp-socket";
 import { isDatagramFraming } from "../../protocols/modbus/codec/framing";
+import { serialSocketFactory, type SerialLineOptions } from "../../transport/serial-port";
 
 /** A failed request. `failure.kind` says why (timeout, exception, queue-full, ...). */
 export class ModbusRequestError extends DataCollError {
@@ -90,6 +91,11 @@ export class ModbusClient {
     const framing = deps.session?.framing ?? DEFAULT_SESSION_OPTIONS.framing;
     if (!isDatagramFraming(framing)) return ModbusClient.tcp(host, port, deps);
     return new ModbusClient({ ...deps, socketFactory: udpSocketFactory({ host, port }) });
+  }
+
+  /** A client of the units on one serial line (framing "serial-rtu" or "serial-ascii" in `deps.session`). */
+  static serial(line: SerialLineOptions, deps: Omit<ModbusClientDeps, "socketFactory"> = {}): ModbusClient {
+    return new ModbusClient({ ...deps, socketFactory: serialSocketFactory(line) });
   }
 
   /** Throws DataCollError("modbus-config", why, field) for an option out of range. */

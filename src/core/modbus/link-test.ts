@@ -7,10 +7,11 @@
  */
 import { DataCollError } from "../errors";
 import { oneAttempt, probe, type LinkTestAnswer } from "../link-test";
-import { ModbusClient, ModbusRequestError } from "./client";
+import { ModbusRequestError } from "./client";
 import { describeException } from "../../protocols/modbus/codec/exceptions";
-import { parseModbusDeviceSettings } from "./devices";
+import { modbusClientFor, parseModbusDeviceSettings } from "./devices";
 import type { ModbusFraming } from "../../protocols/modbus/codec/framing";
+import type { SerialLineSettings } from "./serial-line";
 
 export interface ModbusLinkTest {
   readonly host: string;
@@ -19,6 +20,8 @@ export interface ModbusLinkTest {
   readonly unit: number;
   /** The dialog's transport: the test speaks the framing the device will. */
   readonly framing: ModbusFraming;
+  /** The serial line, for the serial transports (then host and port are unused). */
+  readonly serial?: SerialLineSettings;
 }
 
 /** The dialog's fields, validated as the device node validates them; the error names the field. */
@@ -28,6 +31,12 @@ export function parseModbusLinkTest(raw: Readonly<Record<string, unknown>>): Mod
     port: raw.port,
     timeout: raw.timeout,
     transport: raw.transport,
+    serialPort: raw.serialPort,
+    baudRate: raw.baudRate,
+    dataBits: raw.dataBits,
+    parity: raw.parity,
+    stopBits: raw.stopBits,
+    turnaround: raw.turnaround,
   });
   const u = raw.unit;
   const unit = u === undefined || u === null || u === "" ? 1 : Number(String(u).trim());
@@ -35,7 +44,14 @@ export function parseModbusLinkTest(raw: Readonly<Record<string, unknown>>): Mod
     throw new DataCollError("invalid", "unit must be a whole number from 0 to 255", "unit");
   }
   const framing = s.session.framing ?? "tcp";
-  return { host: s.host, port: s.port, timeoutMs: s.session.timeoutMs ?? 1000, unit, framing };
+  return {
+    host: s.host,
+    port: s.port,
+    timeoutMs: s.session.timeoutMs ?? 1000,
+    unit,
+    framing,
+    serial: s.serial,
+  };
 }
 
 /** The transport as the dialog names it, for the answer's sentences. */
@@ -49,6 +65,10 @@ function framingName(f: ModbusFraming): string {
       return "Modbus UDP";
     case "rtu-over-udp":
       return "RTU over UDP";
+    case "serial-rtu":
+      return "Modbus RTU";
+    case "serial-ascii":
+      return "Modbus ASCII";
   }
 }
 
@@ -57,10 +77,16 @@ type ReadOutcome =
 
 /** Connect, read one register, close. Never throws: the answer is for a person. */
 export async function testModbusLink(t: ModbusLinkTest): Promise<LinkTestAnswer> {
-  const client = ModbusClient.network(t.host, t.port, {
-    session: { timeoutMs: t.timeoutMs, framing: t.framing },
-    connection: oneAttempt(t.timeoutMs),
-  });
+  const client = modbusClientFor(
+    {
+      host: t.host,
+      port: t.port,
+      serial: t.serial,
+      session: { timeoutMs: t.timeoutMs, framing: t.framing },
+      connection: {},
+    },
+    oneAttempt(t.timeoutMs),
+  );
   return probe(client, { ...t, service: `a ${framingName(t.framing)} device` }, async (ended) => {
     const outcome = await Promise.race<ReadOutcome>([
       client.readHoldingRegisters(t.unit, 0, 1).then(
@@ -72,7 +98,7 @@ export async function testModbusLink(t: ModbusLinkTest): Promise<LinkTestAnswer>
       ),
       ended.then((lost) => ({ lost })),
     ]);
-    return explain(`${t.host}:${t.port}`, t, outcome);
+    return explain(t.serial !== undefined ? t.serial.path : `${t.host}:${t.port}`, t, outcome);
   });
 }
 

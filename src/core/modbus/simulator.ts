@@ -1,6 +1,7 @@
 /**
  * The one Modbus simulator: the strict server core (src/protocols/modbus/server.ts) on a real port, MBAP
- * framed or RTU, over TCP or UDP (`framing`, issue #20). `startModbusSimulator` serves any core a caller fills
+ * framed or RTU, over TCP or UDP (`framing`, issue #20), or on a serial port, RTU or ASCII
+ * (serial-server.ts). `startModbusSimulator` serves any core a caller fills
  * itself (loopback and fault tests, the benchmark's simulator process); `ModbusSimulator` is the
  * `datacoll-modbus-server` node's simulator on top of it: typed values written into its tables by address
  * text (`HR0:float32`, `C5`, ...), and generators that move values over time (constant, ramp, sine,
@@ -26,10 +27,13 @@ import {
 import {
   framingHasTransactionId,
   isDatagramFraming,
+  isSerialFraming,
   type ModbusFraming,
 } from "../../protocols/modbus/codec/framing";
 import { listenTcp, type TcpServerHandle } from "../../transport/tcp-server";
 import { listenUdp } from "../../transport/udp-server";
+import type { SerialLineOptions } from "../../transport/serial-port";
+import { serveModbusSerial, type SerialServerHandle } from "./serial-server";
 import type { Clock, TimerHandle } from "../../transport/connection";
 
 /** A client that sends nothing for this long is closed: the default of the node's idle timeout. */
@@ -100,12 +104,13 @@ export function startModbusSimulator(core: ModbusServerCore, opts: ListenOptions
  * The simulator's "other units" setting: "silent", "gateway" (exception 0B), or "auto" (and blank, from a
  * caller that gives none), which answers as what the transport stands for — a gateway when frames are RTU
  * on a network port, since that is what an RTU-over-TCP/UDP server is (a serial gateway, whose clients
- * are helped by a prompt 0B), and a device that is simply not addressed on Modbus TCP or UDP.
+ * are helped by a prompt 0B), and a device that is simply not addressed on Modbus TCP or UDP and on a
+ * serial line (where the other units share the wire and a reply for them would collide with theirs).
  */
 export function parseUnknownUnit(raw: unknown, framing: ModbusFraming): "silent" | "gateway" {
   if (raw === "silent" || raw === "gateway") return raw;
   if (raw === undefined || raw === null || raw === "" || raw === "auto") {
-    return framingHasTransactionId(framing) ? "silent" : "gateway";
+    return framingHasTransactionId(framing) || isSerialFraming(framing) ? "silent" : "gateway";
   }
   throw new DataCollError("invalid", 'other units must be "auto", "silent" or "gateway"', "unknownUnit");
 }
@@ -252,11 +257,14 @@ export interface SimulatorOptions {
   readonly random?: () => number;
   /** Default "tcp" (MBAP). */
   readonly framing?: ModbusFraming;
+  /** Backoff for reopening a serial port that disappeared; default a client link's. */
+  readonly serialReopen?: { readonly reconnectInitialMs?: number; readonly reconnectMaxMs?: number };
 }
 
 export class ModbusSimulator {
   readonly core: ModbusServerCore;
   private server: TcpServerHandle | undefined;
+  private line: SerialServerHandle | undefined;
   private timer: TimerHandle | undefined;
   private readonly started: number;
   private readonly walk = new Map<GeneratorSpec, number>();
@@ -294,7 +302,24 @@ export class ModbusSimulator {
     return this.server.port;
   }
 
+  /** Serve on a serial port instead of TCP (framing "serial-rtu" or "serial-ascii"); reopens a lost port. */
+  openSerial(line: SerialLineOptions): SerialServerHandle {
+    const framing = this.opts.framing;
+    if (framing !== "serial-rtu" && framing !== "serial-ascii") {
+      throw new DataCollError(
+        "invalid",
+        `a serial port needs a serial transport, not ${framing ?? "tcp"}`,
+        "transport",
+      );
+    }
+    this.line = serveModbusSerial(this.core, { framing, line, connection: this.opts.serialReopen });
+    if ((this.opts.generators ?? []).length > 0) this.schedule();
+    return this.line;
+  }
+
+  /** TCP clients connected, or 1 while the serial port is open. */
   get connections(): number {
+    if (this.line !== undefined) return this.line.state === "connected" ? 1 : 0;
     return this.server?.connections ?? 0;
   }
 
@@ -329,7 +354,9 @@ export class ModbusSimulator {
     this.timer = undefined;
     const server = this.server;
     this.server = undefined;
-    await server?.close();
+    const line = this.line;
+    this.line = undefined;
+    await Promise.all([server?.close(), line?.close()]);
   }
 
   private schedule(): void {

@@ -5,7 +5,7 @@
  * client (test/fixtures/modbus/libmodbus-client.c) for the function codes mbpoll does not send (22, 23).
  */
 import assert from "node:assert/strict";
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
@@ -18,26 +18,7 @@ import { MbapAssembler, encodeMbap } from "../../../src/protocols/modbus/codec/m
 import { decodeReply } from "../../../src/protocols/modbus/codec/pdu";
 import { DEFAULT_TABLE_SIZES, ModbusServerCore } from "../../../src/protocols/modbus/server";
 import type { TcpServerHandle } from "../../../src/transport/tcp-server";
-
-function run(cmd: string, args: readonly string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: 15000 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === "number" ? err.code : -1;
-      resolve({ code, out: `${stdout}${stderr}` });
-    });
-  });
-}
-
-/** Build a fixture C program against Debian's libmodbus into `dir`; the path of the binary. */
-async function buildLibmodbusFixture(name: string, dir: string): Promise<string> {
-  const bin = path.join(dir, name);
-  const flags = await run("pkg-config", ["--cflags", "--libs", "libmodbus"]);
-  assert.equal(flags.code, 0, `libmodbus-dev is missing (npm run services installs it): ${flags.out}`);
-  const src = path.join(__dirname, `../../fixtures/modbus/${name}.c`);
-  const cc = await run("gcc", ["-O1", "-o", bin, src, ...flags.out.trim().split(/\s+/)]);
-  assert.equal(cc.code, 0, cc.out);
-  return bin;
-}
+import { buildLibmodbusFixture, run } from "../../support/peer-programs";
 
 /** mbpoll's "[ref]: value" lines. */
 function polled(out: string): Map<number, string> {

@@ -1,7 +1,7 @@
 /**
  * The Modbus framings as one choice (issue #20): the client session and the server core take a
  * `ModbusFraming` and get an `AduCodec` for it, so neither knows which framing runs. Each framing is its
- * own codec on the shared assembler (mbap.ts, rtu.ts); this file only puts them behind one shape.
+ * own codec on the shared assembler (mbap.ts, rtu.ts, ascii.ts); this file only puts them behind one shape.
  *
  * What differs and cannot be hidden is said by the codec: MBAP carries a transaction id, so replies are
  * matched by it and several requests may be on the wire; RTU has none, so replies are matched by order
@@ -17,32 +17,50 @@
 import type { FrameAssembler } from "../../framing/assembler";
 import { MbapAssembler, encodeMbap } from "./mbap";
 import { encodeRtu, rtuAssembler, type RtuDirection, type RtuFrame } from "./rtu";
+import { asciiAssembler, encodeAscii } from "./ascii";
 
 /**
  * "tcp": Modbus TCP, MBAP-framed; "rtu-over-tcp": RTU frames, CRC and all, carried by a TCP stream;
- * "udp": MBAP frames, one per UDP datagram (Modbus UDP); "rtu-over-udp": RTU frames, one per datagram.
+ * "udp": MBAP frames, one per UDP datagram (Modbus UDP); "rtu-over-udp": RTU frames, one per datagram;
+ * "serial-rtu" and "serial-ascii": RTU or ASCII frames on a serial line (the octets are those of RTU
+ * over TCP, or of ASCII; the line's timing is the transport's business, see src/transport/serial-port.ts).
  */
-export type ModbusFraming = "tcp" | "rtu-over-tcp" | "udp" | "rtu-over-udp";
+export type ModbusFraming = "tcp" | "rtu-over-tcp" | "udp" | "rtu-over-udp" | "serial-rtu" | "serial-ascii";
 
-export const MODBUS_FRAMINGS: readonly ModbusFraming[] = ["tcp", "rtu-over-tcp", "udp", "rtu-over-udp"];
+export const MODBUS_FRAMINGS: readonly ModbusFraming[] = [
+  "tcp",
+  "rtu-over-tcp",
+  "udp",
+  "rtu-over-udp",
+  "serial-rtu",
+  "serial-ascii",
+];
 
 export function isModbusFraming(v: unknown): v is ModbusFraming {
-  return MODBUS_FRAMINGS.includes(v as ModbusFraming);
+  return (MODBUS_FRAMINGS as readonly unknown[]).includes(v);
 }
 
-/** Whether the framing rides on datagrams (UDP) rather than a stream (TCP). */
+/** Whether the framing rides on datagrams (UDP) rather than a stream (TCP) or a serial line. */
 export function isDatagramFraming(f: ModbusFraming): boolean {
   return f === "udp" || f === "rtu-over-udp";
 }
 
-/** Whether frames are RTU (unit, PDU, CRC), over whatever carries them. */
-function isRtuFraming(f: ModbusFraming): boolean {
-  return f === "rtu-over-tcp" || f === "rtu-over-udp";
+/** Framings carried by a serial port rather than a TCP connection or UDP datagrams. */
+export function isSerialFraming(f: ModbusFraming): f is "serial-rtu" | "serial-ascii" {
+  return f === "serial-rtu" || f === "serial-ascii";
 }
 
-/** Whether replies carry a transaction id (MBAP) or are matched by order, one at a time (RTU). */
+/** Whether frames are MBAP (header with transaction id), over a TCP stream or in UDP datagrams. */
+function isMbapFraming(f: ModbusFraming): boolean {
+  return f === "tcp" || f === "udp";
+}
+
+/**
+ * Whether replies carry a transaction id (MBAP, TCP or UDP) or are matched by order, one at a time (RTU
+ * over TCP or UDP, and RTU or ASCII on a serial line).
+ */
 export function framingHasTransactionId(f: ModbusFraming): boolean {
-  return !isRtuFraming(f);
+  return isMbapFraming(f);
 }
 
 /** One application data unit read from the stream: the PDU and whom it is for or from. */
@@ -104,21 +122,22 @@ class MbapCodec implements AduCodec {
   }
 }
 
-class RtuCodec implements AduCodec {
-  readonly framing: ModbusFraming = "rtu-over-tcp";
+/** RTU and ASCII alike: no transaction id, garbage dropped; they differ only in the assembler and encoder. */
+class UnitCodec implements AduCodec {
   readonly hasTransactionId = false;
-  private readonly assembler: FrameAssembler<RtuFrame>;
 
-  constructor(direction: RtuDirection) {
-    this.assembler = rtuAssembler(direction);
-  }
+  constructor(
+    readonly framing: ModbusFraming,
+    private readonly assembler: FrameAssembler<RtuFrame>,
+    private readonly encodeFrame: (unitId: number, pdu: Uint8Array) => Buffer,
+  ) {}
 
   encode(_transactionId: number, unitId: number, pdu: Uint8Array): Buffer {
-    return encodeRtu(unitId, pdu);
+    return this.encodeFrame(unitId, pdu);
   }
 
   push(chunk: Uint8Array): AduRead {
-    // RTU resynchronises, so the assembler never reports a lost stream.
+    // RTU and ASCII resynchronise, so the assembler never reports a lost stream.
     return { frames: this.assembler.push(chunk).frames };
   }
 
@@ -195,11 +214,17 @@ export function encodeAdu(
   unitId: number,
   pdu: Uint8Array,
 ): Buffer {
-  return isRtuFraming(framing) ? encodeRtu(unitId, pdu) : encodeMbap(transactionId, unitId, pdu);
+  if (isMbapFraming(framing)) return encodeMbap(transactionId, unitId, pdu);
+  return framing === "serial-ascii" ? encodeAscii(unitId, pdu) : encodeRtu(unitId, pdu);
 }
 
 /** A codec for one end of a connection: a client reads responses, a server reads requests. */
 export function aduCodec(framing: ModbusFraming, reads: RtuDirection): AduCodec {
-  const stream = isRtuFraming(framing) ? new RtuCodec(reads) : new MbapCodec();
+  // ASCII is delimited, so the same assembler reads either direction.
+  const stream = isMbapFraming(framing)
+    ? new MbapCodec()
+    : framing === "serial-ascii"
+      ? new UnitCodec(framing, asciiAssembler(), encodeAscii)
+      : new UnitCodec(framing, rtuAssembler(reads), encodeRtu);
   return isDatagramFraming(framing) ? new DatagramCodec(framing, stream) : stream;
 }

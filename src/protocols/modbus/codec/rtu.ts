@@ -235,3 +235,16 @@ export function encodeRtu(unitId: number, pdu: Uint8Array): Buffer {
 export function rtuAssembler(direction: RtuDirection): FrameAssembler<RtuFrame> {
   return new FrameAssembler(rtuFraming(direction));
 }
+
+/**
+ * The silence that ends an RTU frame on a serial line, ms: 3.5 character times, a character being 11
+ * bits in RTU (start, 8 data, parity or a second stop, stop; Serial Line §2.5.1). Above 19200 baud the
+ * spec fixes it at 1.75 ms instead (§2.5.1.1), since a UART's and an OS's timing cannot resolve shorter
+ * gaps reliably. A sender keeps at least this gap before each frame it writes.
+ */
+export function rtuInterFrameSilenceMs(baudRate: number): number {
+  if (!Number.isFinite(baudRate) || baudRate <= 0)
+    throw new RangeError(`baud rate ${baudRate} is not positive`);
+  if (baudRate > 19200) return 1.75;
+  return (3.5 * 11 * 1000) / baudRate;
+}

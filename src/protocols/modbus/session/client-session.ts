@@ -41,10 +41,10 @@
  *   request ("malformed-reply"); the MBAP framing is intact so the connection stays. A bad MBAP header
  *   loses the framing, so the session asks the transport to close the connection.
  * - The framing is an option (`framing`, issue #20) and the session sees it only through the codec
- *   (codec/framing.ts). With "rtu-over-tcp" there is no transaction id: one request is on the wire at a
- *   time (`maxInFlight` must be 1) and a frame answers the request on the wire. A frame from another
- *   unit or for another function — a late reply to a request that timed out — is discarded and counted,
- *   not taken as the answer. After a timeout the octets held are dropped, since over TCP the reply
+ *   (codec/framing.ts). With RTU or ASCII (over TCP, UDP or a serial line) there is no transaction id:
+ *   one request is on the wire at a time (`maxInFlight` must be 1) and a frame answers the request on
+ *   the wire. A frame from another unit or for another function — a late reply to a request that
+ *   timed out — is discarded and counted, not taken as the answer. After a timeout the octets held are dropped, since over TCP the reply
  *   timeout is the only silence that can end a frame garbage made look long. Garbage is dropped by the
  *   framer and counted (`droppedOctets`); it never closes the connection.
  * - Over UDP ("udp", "rtu-over-udp") a datagram is one frame and one that is not a good frame is
