@@ -100,7 +100,7 @@ export function expectedRaises(
   return raises;
 }
 
-/** The windows of a Redis fault: with the outage buffer no sample may be lost inside them. */
+/** The windows of a Redis fault: with the outage buffer no sample should be lost inside them. */
 export const REDIS_WINDOWS: readonly string[] = ["Redis restart", "failover"];
 export const HAND_OVER_AT_REDIS_FAULT = "lease hand-over at a Redis fault";
 
