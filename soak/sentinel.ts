@@ -4,11 +4,12 @@
  * and watch the sentinels promote the replica, as a plant with Redis high availability would see it.
  * The killed server comes back as a replica of the new master, so the next cycle has one to promote.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { Redis } from "ioredis";
 import { sparePort, startRedis, stopRedis } from "../test/integration/store/redis-server";
+import { startSentinel } from "../test/support/sentinel-group";
 
 export const MASTER_NAME = "soak";
 /** How long a master must not answer before the sentinels call it down (the issue's measurements). */
@@ -44,33 +45,6 @@ function serverArgs(dir: string): string[] {
   return ["--appendonly", "yes", "--appendfsync", "always", "--dir", dir];
 }
 
-function startSentinel(port: number, dir: string, masterPort: number): Promise<ChildProcess> {
-  const conf = path.join(dir, `sentinel-${port}.conf`);
-  fs.writeFileSync(
-    conf,
-    [
-      `port ${port}`,
-      "bind 127.0.0.1",
-      `dir ${dir}`,
-      `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${masterPort} 2`,
-      `sentinel down-after-milliseconds ${MASTER_NAME} ${DOWN_AFTER_MS}`,
-      `sentinel failover-timeout ${MASTER_NAME} 10000`,
-      `sentinel parallel-syncs ${MASTER_NAME} 1`,
-      "",
-    ].join("\n"),
-  );
-  const proc = spawn("redis-sentinel", [conf]);
-  return new Promise((resolve, reject) => {
-    let out = "";
-    proc.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes("+monitor master")) resolve(proc);
-    });
-    proc.once("error", reject);
-    proc.once("exit", (code) => reject(new Error(`redis-sentinel exited with ${code}: ${out}`)));
-  });
-}
-
 export async function startSentinelGroup(baseDir: string): Promise<SentinelGroup> {
   const procs: ChildProcess[] = [];
   const servers: Server[] = [];
@@ -95,7 +69,15 @@ export async function startSentinelGroup(baseDir: string): Promise<SentinelGroup
   const sentinelPorts: number[] = [];
   for (let i = 0; i < 3; i++) {
     const port = await sparePort();
-    procs.push(await startSentinel(port, baseDir, servers[0].port));
+    procs.push(
+      await startSentinel({
+        port,
+        dir: baseDir,
+        masterName: MASTER_NAME,
+        masterPort: servers[0].port,
+        downAfterMs: DOWN_AFTER_MS,
+      }),
+    );
     sentinelPorts.push(port);
   }
   const sentinels = sentinelPorts.map((port) => ({ host: "127.0.0.1", port }));

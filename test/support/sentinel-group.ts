@@ -44,7 +44,40 @@ export interface SentinelGroup {
   stop(): Promise<void>;
 }
 
-function startSentinel(conf: string): Promise<ChildProcess> {
+export interface SentinelProcessOptions {
+  readonly port: number;
+  /** Where the sentinel keeps its config file (it rewrites it as it learns the group). */
+  readonly dir: string;
+  readonly masterName: string;
+  readonly masterPort: number;
+  /** `down-after-milliseconds`: how long the master must be silent to count as down. */
+  readonly downAfterMs: number;
+  /** The sentinels' own password (`requirepass` and `sentinel-pass`); none when undefined. */
+  readonly password?: string;
+}
+
+/**
+ * One redis-sentinel process on loopback watching `masterName`; resolves once it monitors the master.
+ * Shared by the tests' group below and the soak's (soak/sentinel.ts).
+ */
+export function startSentinel(o: SentinelProcessOptions): Promise<ChildProcess> {
+  const conf = path.join(o.dir, `sentinel-${o.port}.conf`);
+  fs.writeFileSync(
+    conf,
+    [
+      `port ${o.port}`,
+      "bind 127.0.0.1",
+      `dir ${o.dir}`,
+      `sentinel monitor ${o.masterName} 127.0.0.1 ${o.masterPort} 2`,
+      `sentinel down-after-milliseconds ${o.masterName} ${o.downAfterMs}`,
+      `sentinel failover-timeout ${o.masterName} 10000`,
+      `sentinel parallel-syncs ${o.masterName} 1`,
+      ...(o.password === undefined
+        ? []
+        : [`requirepass ${o.password}`, `sentinel sentinel-pass ${o.password}`]),
+      "",
+    ].join("\n"),
+  );
   const proc = spawn("redis-sentinel", [conf]);
   return new Promise((resolve, reject) => {
     let out = "";
@@ -52,6 +85,7 @@ function startSentinel(conf: string): Promise<ChildProcess> {
       out += chunk.toString();
       if (out.includes("+monitor master")) resolve(proc);
     });
+    proc.once("error", reject);
     proc.once("exit", (code) => reject(new Error(`redis-sentinel exited with ${code}: ${out}`)));
   });
 }
@@ -102,24 +136,17 @@ export async function startSentinelGroup(opts: SentinelGroupOptions = {}): Promi
     const sentinelPorts: number[] = [];
     for (let i = 0; i < 3; i++) {
       const port = await sparePort();
-      const conf = path.join(dir, `sentinel-${port}.conf`);
-      fs.writeFileSync(
-        conf,
-        [
-          `port ${port}`,
-          "bind 127.0.0.1",
-          `dir ${dir}`,
-          `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${masterPort} 2`,
-          `sentinel down-after-milliseconds ${MASTER_NAME} ${opts.downAfterMs ?? 1000}`,
-          `sentinel failover-timeout ${MASTER_NAME} 10000`,
-          `sentinel parallel-syncs ${MASTER_NAME} 1`,
-          ...(opts.sentinelPassword === undefined
-            ? []
-            : [`requirepass ${opts.sentinelPassword}`, `sentinel sentinel-pass ${opts.sentinelPassword}`]),
-          "",
-        ].join("\n"),
+      procs.set(
+        port,
+        await startSentinel({
+          port,
+          dir,
+          masterName: MASTER_NAME,
+          masterPort,
+          downAfterMs: opts.downAfterMs ?? 1000,
+          password: opts.sentinelPassword,
+        }),
       );
-      procs.set(port, await startSentinel(conf));
       sentinelPorts.push(port);
     }
     // Ready once every sentinel knows the replica and the two other sentinels (they find each other
