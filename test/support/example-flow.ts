@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { NodeAPI } from "node-red";
-import { commentNode, httpNodes } from "../integration/rest/http-flow";
+import { commentNode, httpNodes, injectNode, switchNode } from "../integration/rest/http-flow";
 import { createTestDatabase, type TestDatabase } from "../support-history/mysql";
 import { mysqlCredentials, onDatabase, type ExampleNode } from "./example-file";
 import { helper, nodeModule } from "./node-red";
@@ -20,6 +20,8 @@ function modulesFor(flow: readonly ExampleNode[]): ((RED: NodeAPI) => void)[] {
   const modules = [...new Set(ours)].map(nodeModule);
   if (types.has("http in") || types.has("datacoll-rest")) modules.push(httpNodes);
   if (types.has("comment")) modules.push(commentNode);
+  if (types.has("inject")) modules.push(injectNode);
+  if (types.has("switch")) modules.push(switchNode);
   return modules;
 }
 
