@@ -1,7 +1,8 @@
 /**
  * An example flow as a user imports it, loaded into the test runtime: every node type it uses gets its
- * module (so an example that gains a node needs no change to the tests that load it), debug nodes become
- * the helper's collectors, and its MySQL config node points at a database of the test's own.
+ * module (ours, and Node-RED's comment, inject and switch nodes, so an example that gains a node needs no
+ * change to the tests that load it), debug nodes become the helper's collectors, and its MySQL config node
+ * points at a database of the test's own.
  */
 import assert from "node:assert/strict";
 import type { NodeAPI } from "node-red";

@@ -4,21 +4,11 @@
  * REST route's checks (and words) for whatever is wrong.
  */
 import assert from "node:assert/strict";
-import { DataCollError } from "../../../src/core/errors";
 import { historyRequest, readHistoryNodeSettings } from "../../../src/core/history/flow-query";
 import { readHistoryQuery } from "../../../src/core/history/query";
+import { rejection } from "../../support-history/rejection";
 
 const NOW = Date.UTC(2026, 11, 7, 12, 0, 0);
-
-function refusal(run: () => unknown): { field?: string; message: string } {
-  try {
-    run();
-  } catch (err) {
-    assert.ok(err instanceof DataCollError, String(err));
-    return { field: err.field, message: err.message };
-  }
-  assert.fail("not refused");
-}
 
 describe("history node queries (flow-query)", function () {
   it("takes the node's defaults, the last `range` seconds up to now", function () {
@@ -62,29 +52,25 @@ describe("history node queries (flow-query)", function () {
 
   it("refuses what the route refuses, in its words, naming the field", function () {
     const s = readHistoryNodeSettings({ points: "a:b:c" });
-    assert.deepEqual(
-      refusal(() => historyRequest(s, { from: "now-1h" }, NOW)),
-      {
-        field: "from",
-        message: 'from must be epoch milliseconds or an ISO 8601 time (got "now-1h")',
-      },
-    );
-    assert.equal(refusal(() => historyRequest(s, { to: "tomorrow" }, NOW)).field, "to");
-    assert.equal(refusal(() => historyRequest(s, { from: NOW + 1 }, NOW)).field, "to");
-    assert.equal(refusal(() => historyRequest(s, { agg: "median" }, NOW)).field, "agg");
-    assert.equal(refusal(() => historyRequest(s, { cursor: "nonsense" }, NOW)).field, "cursor");
+    const relative = rejection(() => historyRequest(s, { from: "now-1h" }, NOW));
+    assert.equal(relative.field, "from");
+    assert.equal(relative.message, 'from must be epoch milliseconds or an ISO 8601 time (got "now-1h")');
+    assert.equal(rejection(() => historyRequest(s, { to: "tomorrow" }, NOW)).field, "to");
+    assert.equal(rejection(() => historyRequest(s, { from: NOW + 1 }, NOW)).field, "to");
+    assert.equal(rejection(() => historyRequest(s, { agg: "median" }, NOW)).field, "agg");
+    assert.equal(rejection(() => historyRequest(s, { cursor: "nonsense" }, NOW)).field, "cursor");
     const none = readHistoryNodeSettings({});
-    assert.equal(refusal(() => historyRequest(none, {}, NOW)).field, "points");
+    assert.equal(rejection(() => historyRequest(none, {}, NOW)).field, "points");
   });
 
   it("checks the settings at deploy: mode, range, and defaults the route would refuse", function () {
-    assert.equal(refusal(() => readHistoryNodeSettings({ mode: "chart" })).field, "mode");
-    assert.equal(refusal(() => readHistoryNodeSettings({ range: "0" })).field, "range");
-    assert.equal(refusal(() => readHistoryNodeSettings({ range: "an hour" })).field, "range");
-    assert.equal(refusal(() => readHistoryNodeSettings({ step: "often" })).field, "step");
-    assert.equal(refusal(() => readHistoryNodeSettings({ agg: "sum" })).field, "agg");
+    assert.equal(rejection(() => readHistoryNodeSettings({ mode: "chart" })).field, "mode");
+    assert.equal(rejection(() => readHistoryNodeSettings({ range: "0" })).field, "range");
+    assert.equal(rejection(() => readHistoryNodeSettings({ range: "an hour" })).field, "range");
+    assert.equal(rejection(() => readHistoryNodeSettings({ step: "often" })).field, "step");
+    assert.equal(rejection(() => readHistoryNodeSettings({ agg: "sum" })).field, "agg");
     // A day in 100 ms buckets is more than the route answers.
-    assert.equal(refusal(() => readHistoryNodeSettings({ range: "86400", step: "100" })).field, "step");
+    assert.equal(rejection(() => readHistoryNodeSettings({ range: "86400", step: "100" })).field, "step");
   });
 
   it("reads the journal's fields in journal mode and none of the series' ones", function () {
