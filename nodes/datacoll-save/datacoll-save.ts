@@ -99,7 +99,7 @@ export = function register(RED: NodeAPI): void {
         onDeadLetters: (letters) => this.send([null, { topic: "deadLetters", payload: letters }]),
         onStatus: showStatus,
       });
-      // Readers (the REST API's history route, datacoll-history) find the tables and pool by this node.
+      // Readers (the REST API's history route, the live view's trends) find the tables and pool by this node.
       const tables = validateTableNames(controller.settings.tables ?? {});
       unregister = registerHistorySource(
         poolHistorySource(share.pool, {

@@ -49,6 +49,7 @@ const DIALOGS: Readonly<Record<string, { prop: string; bad: string; good: string
   "datacoll-iec104-server": { prop: "port", bad: "port", good: "2406" },
   "datacoll-mysql": { prop: "database", bad: "my db", good: "history" },
   "datacoll-save": { prop: "historyTable", bad: "1 table", good: "history_rows" },
+  "datacoll-history": { prop: "step", bad: "often", good: "60000" },
 };
 
 /**

@@ -42,7 +42,7 @@ describe("a flow saved by release 0.1.0", function () {
   it("opens and polls the built-in simulator as it did", async function () {
     // Only the port moves, to a free one, so parallel runs do not meet on 5020; the migrations never touch it.
     const port = String(await freePort());
-    // The inject buttons go too: the test runtime has no inject node, and they only start reads by hand.
+    // The inject buttons go too: they only start reads by hand, and this test reads on its own.
     // The file has no tab, as the editor exports a selection; importing puts its drawn nodes on one.
     const flow: ExampleNode[] = [
       { id: "f1", type: "tab" },

@@ -21,7 +21,7 @@ describe("example 10-modbus-udp", function () {
       assert.ok(n, `no node named ${name}`);
       return n as { id: string; wires?: string[][] };
     };
-    // Inject nodes are the test's to play (the test runtime has no inject node); no MySQL node here, so
+    // Inject nodes are the test's to play (it sends their messages itself); no MySQL node here, so
     // the database name is not used.
     await loadExample(
       flow.map((n) => (n.type === "inject" ? { ...n, type: "helper" } : n)),

@@ -1,11 +1,12 @@
 /**
  * An example flow as a user imports it, loaded into the test runtime: every node type it uses gets its
- * module (so an example that gains a node needs no change to the tests that load it), debug nodes become
- * the helper's collectors, and its MySQL config node points at a database of the test's own.
+ * module (ours, and Node-RED's comment, inject and switch nodes, so an example that gains a node needs no
+ * change to the tests that load it), debug nodes become the helper's collectors, and its MySQL config node
+ * points at a database of the test's own.
  */
 import assert from "node:assert/strict";
 import type { NodeAPI } from "node-red";
-import { commentNode, httpNodes } from "../integration/rest/http-flow";
+import { commentNode, httpNodes, injectNode, switchNode } from "../integration/rest/http-flow";
 import { createTestDatabase, type TestDatabase } from "../support-history/mysql";
 import { mysqlCredentials, onDatabase, type ExampleNode } from "./example-file";
 import { helper, nodeModule } from "./node-red";
@@ -20,6 +21,8 @@ function modulesFor(flow: readonly ExampleNode[]): ((RED: NodeAPI) => void)[] {
   const modules = [...new Set(ours)].map(nodeModule);
   if (types.has("http in") || types.has("datacoll-rest")) modules.push(httpNodes);
   if (types.has("comment")) modules.push(commentNode);
+  if (types.has("inject")) modules.push(injectNode);
+  if (types.has("switch")) modules.push(switchNode);
   return modules;
 }
 

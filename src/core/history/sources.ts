@@ -1,8 +1,9 @@
 /**
  * The history sources running in this process, keyed by the id of the datacoll-save node that writes
- * them: a reader (the REST API's history route, the datacoll-history node, the live view's trends) names
- * a save node and reads the tables it writes through the pool it already holds, rather than opening a
- * second pool with settings copied by hand. A save node registers its source when it starts and removes
+ * them: a reader (the REST API's history route, the live view's trends) names a save node and reads the
+ * tables it writes through the pool it already holds, rather than opening a second pool with settings
+ * copied by hand. (The datacoll-history node names the datacoll-mysql config node instead and takes a
+ * share of its pool, so a flow reads history where no save node runs.) A save node registers its source when it starts and removes
  * it when it closes, so a reader never reaches a pool that was ended.
  */
 import type { SqlValue } from "./schema";

@@ -294,6 +294,7 @@ export const SCHEMAS = {
   },
   HistoryResult: {
     type: "object",
+    description: "also msg.payload of a datacoll-history node given the same fields as msg properties",
     required: ["from", "to", "series"],
     properties: {
       from: { type: "integer" },
@@ -305,6 +306,7 @@ export const SCHEMAS = {
   },
   AlarmJournalPage: {
     type: "object",
+    description: "also msg.payload of a datacoll-history node in journal mode given the same fields",
     required: ["rows"],
     properties: {
       rows: {

@@ -12,10 +12,8 @@ import {
   queryHistory,
   readHistoryQuery,
   type AlarmJournalRow,
-  type HistoryBucket,
   type HistoryRow,
 } from "../../../src/core/history/query";
-import { sqlTime } from "../../../src/core/history/rows";
 import { alarmsTableDdl, historyTableDdl } from "../../../src/core/history/schema";
 import { poolHistorySource, type HistorySource } from "../../../src/core/history/sources";
 import { DataCollError } from "../../../src/core/errors";
@@ -23,63 +21,15 @@ import { handle } from "../../../src/core/rest/router";
 import type { RestContext } from "../../../src/core/rest/types";
 import { MemoryStore } from "../../../src/core/store/memory-store";
 import { createTestDatabase, testSettings, type TestDatabase } from "../../support-history/mysql";
+import {
+  expectedBuckets,
+  insertAlarmRows,
+  insertHistoryRows,
+  rng,
+  type Inserted,
+} from "../../support-history/history-rows";
 
 const T0 = Date.UTC(2026, 11, 1, 0, 0, 0, 0);
-
-interface Inserted {
-  key: string;
-  ts: number;
-  value: number | null;
-  text: string | null;
-  quality: number;
-}
-
-/** A small deterministic generator, so a failure can be run again with the same rows. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-/** The buckets a reader expects, computed here from the inserted rows without SQL. */
-function expectedBuckets(
-  rows: readonly Inserted[],
-  key: string,
-  from: number,
-  to: number,
-  step: number,
-): HistoryBucket[] {
-  const mine = rows.filter((r) => r.key === key && r.ts >= from && r.ts < to).sort((a, b) => a.ts - b.ts);
-  const byBucket = new Map<number, Inserted[]>();
-  for (const r of mine) {
-    const b = Math.floor((r.ts - from) / step);
-    const list = byBucket.get(b) ?? [];
-    list.push(r);
-    byBucket.set(b, list);
-  }
-  return [...byBucket.entries()]
-    .sort((a, b) => a[0] - b[0])
-    .map(([b, list]) => {
-      const nums = list.map((r) => r.value).filter((v): v is number => v !== null);
-      const out: HistoryBucket = {
-        t: from + b * step,
-        count: list.length,
-        quality: list.reduce((q, r) => q | r.quality, 0),
-      };
-      if (nums.length > 0) {
-        out.min = Math.min(...nums);
-        out.max = Math.max(...nums);
-        out.avg = nums.reduce((s, v) => s + v, 0) / nums.length;
-      }
-      const first = list[0].value;
-      const last = list[list.length - 1].value;
-      if (first !== null) out.first = first;
-      if (last !== null) out.last = last;
-      return out;
-    });
-}
 
 describe("history queries (MariaDB)", function () {
   let db: TestDatabase;
@@ -118,15 +68,7 @@ describe("history queries (MariaDB)", function () {
     // Text only: counted, never averaged.
     for (let s = 0; s < 3600; s += 300)
       rows.push({ key: TEXT, ts: T0 + s * 1000, value: null, text: `s${s}`, quality: 0x80 });
-    const values = rows.map((x) => {
-      const [d, t, i] = x.key.split(":");
-      return [x.key, d, t, i, sqlTime(x.ts), x.value, x.text, x.quality, "poll"];
-    });
-    for (let i = 0; i < values.length; i += 1000)
-      await db.admin.query(
-        "INSERT INTO hq_history (point_key, device_id, term_id, item_id, ts, value, value_text, quality, cause) VALUES ?",
-        [values.slice(i, i + 1000)],
-      );
+    await insertHistoryRows(db.admin, "hq_history", rows);
     pool = createMysqlPool(testSettings(db.name));
     source = poolHistorySource(pool, {
       id: "hq",
@@ -301,27 +243,7 @@ describe("history queries (MariaDB)", function () {
         ackBy: i % 3 === 1 ? "op" : null,
       });
     }
-    await db.admin.query(
-      "INSERT INTO hq_alarms (point_key, device_id, term_id, item_id, `condition`, state, previous, active, ts, severity, text, value, value_text, ack_by) VALUES ?",
-      [
-        journal.map((j) => [
-          j.key,
-          "qh",
-          "t1",
-          j.key.split(":")[2],
-          j.condition,
-          j.state,
-          j.previous,
-          j.active ? 1 : 0,
-          sqlTime(j.ts),
-          j.severity,
-          j.text,
-          j.value,
-          null,
-          j.ackBy,
-        ]),
-      ],
-    );
+    await insertAlarmRows(db.admin, "hq_alarms", journal);
     const order = (a: AlarmJournalRow, b: AlarmJournalRow): number =>
       b.ts - a.ts || (b.key < a.key ? -1 : b.key > a.key ? 1 : 0);
     const got: AlarmJournalRow[] = [];

@@ -32,6 +32,10 @@ const httpIn = coreNode("network/21-httpin.js");
 /** The Comment node, which examples carry. */
 export const commentNode = coreNode("common/90-comment.js");
 
+/** The Inject and Switch nodes, for examples that start a query by hand and loop over its pages. */
+export const injectNode = coreNode("common/20-inject.js");
+export const switchNode = coreNode("function/10-switch.js");
+
 /** The Change node, for flows that set a payload (the benchmark's sized echo). */
 export const changeNode = coreNode("function/15-change.js");
 
