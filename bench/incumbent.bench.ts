@@ -24,18 +24,15 @@
  * - rss_mb_* — resident memory of the Node-RED process at the end of the window (median of runs).
  * - runs_not_matching_server_reads — runs whose values were not 100 × the server's reads (goal 0).
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import readline from "node:readline";
 import { setTimeout as pause } from "node:timers/promises";
 import { NodeRedProcess } from "../test/support/node-red-process";
 import { httpRequest, until } from "../test/support/net";
-import { compileLibmodbusProgram } from "../test/support/peer-programs";
 import { INCUMBENT, INCUMBENT_VERSION, installIncumbent } from "./lib/incumbent-install";
 import { median } from "./lib/measure";
-import { stopper } from "./lib/modbus-sim-process";
+import { startCountingServer, type CountingServer } from "./lib/counting-server";
 import type { Benchmark, Figures } from "./lib/types";
 
 const REGISTERS = 100;
@@ -57,50 +54,6 @@ const CLOCK_TICKS = 100;
 const root = path.resolve(__dirname, "..");
 
 type Side = "ours" | "incumbent";
-
-// ---- the server -------------------------------------------------------------------------------------
-
-interface CountingServer {
-  readonly ports: readonly number[];
-  /** The requests answered since the server started. */
-  requests(): Promise<number>;
-  stop(): Promise<void>;
-}
-
-async function startCountingServer(devices: number): Promise<CountingServer> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "datacoll-bench-incumbent-"));
-  const cleanup = (): void => fs.rmSync(dir, { recursive: true, force: true });
-  const bin = path.join(dir, "libmodbus-counting-server");
-  const built = await compileLibmodbusProgram(path.join(__dirname, "lib/libmodbus-counting-server.c"), bin);
-  if (!built.ok) {
-    cleanup();
-    throw new Error(
-      `the libmodbus server did not build (npm run services installs libmodbus-dev): ${built.out}`,
-    );
-  }
-  const child: ChildProcess = spawn(bin, [String(devices)], { stdio: ["pipe", "pipe", "inherit"] });
-  const stdout = child.stdout;
-  const stdin = child.stdin;
-  if (stdout === null || stdin === null) throw new Error("the libmodbus server has no pipes");
-  const waiting: { resolve(line: string): void; reject(err: Error): void }[] = [];
-  readline.createInterface({ input: stdout }).on("line", (line) => waiting.shift()?.resolve(line));
-  child.once("exit", (code) => {
-    for (const w of waiting.splice(0)) w.reject(new Error(`the libmodbus server exited (${code})`));
-  });
-  const nextLine = (): Promise<string> => new Promise((resolve, reject) => waiting.push({ resolve, reject }));
-  const ports = (await nextLine()).trim().split(" ").map(Number);
-  if (ports.length !== devices || ports.some((p) => !(p > 0)))
-    throw new Error(`the libmodbus server printed ports ${ports.join(" ")}`);
-  return {
-    ports,
-    async requests() {
-      const line = nextLine();
-      stdin.write("count\n");
-      return Number(await line);
-    },
-    stop: stopper(child, cleanup),
-  };
-}
 
 // ---- the flows --------------------------------------------------------------------------------------
 
