@@ -3,7 +3,17 @@ import tseslint from "typescript-eslint";
 import globals from "globals";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", ".dev/", ".compat/", "bench/results/", "test/.work/"] },
+  {
+    ignores: [
+      "node_modules/",
+      "dist/",
+      ".dev/",
+      ".compat/",
+      ".bench-incumbent/",
+      "bench/results/",
+      "test/.work/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {

@@ -9,20 +9,21 @@
  * `spawnModbusSimulators` is the parent's side; `spawnLibmodbusServer` starts the libmodbus interop
  * server (test/fixtures/modbus/libmodbus-server.c) when gcc and libmodbus-dev are there.
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { startModbusSimulator } from "../../src/core/modbus/simulator";
 import { ModbusServerCore } from "../../src/protocols/modbus/server";
 import type { ModbusFraming } from "../../src/protocols/modbus/codec/framing";
+import { compileLibmodbusProgram } from "../../test/support/peer-programs";
 
 export interface ServerProcess {
   readonly ports: readonly number[];
   stop(): Promise<void>;
 }
 
-function stopper(child: ChildProcess, cleanup: () => void = () => undefined): () => Promise<void> {
+export function stopper(child: ChildProcess, cleanup: () => void = () => undefined): () => Promise<void> {
   return () =>
     new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) {
@@ -76,18 +77,11 @@ export async function spawnModbusSimulators(
 
 /** The libmodbus server (one connection at a time, 100 registers), or undefined when it cannot be built. */
 export async function spawnLibmodbusServer(): Promise<ServerProcess | undefined> {
-  const run = (cmd: string, args: readonly string[]): Promise<{ ok: boolean; out: string }> =>
-    new Promise((resolve) =>
-      execFile(cmd, args, (err, stdout, stderr) => resolve({ ok: err === null, out: `${stdout}${stderr}` })),
-    );
-  const flags = await run("pkg-config", ["--cflags", "--libs", "libmodbus"]);
-  if (!flags.ok) return undefined;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "datacoll-bench-libmodbus-"));
   const cleanup = (): void => fs.rmSync(dir, { recursive: true, force: true });
   const bin = path.join(dir, "server");
   const src = path.join(__dirname, "../../test/fixtures/modbus/libmodbus-server.c");
-  const cc = await run("gcc", ["-O2", "-o", bin, src, ...flags.out.trim().split(/\s+/)]);
-  if (!cc.ok) {
+  if (!(await compileLibmodbusProgram(src, bin)).ok) {
     cleanup();
     return undefined;
   }

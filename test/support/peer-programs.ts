@@ -1,7 +1,8 @@
 /**
  * Running the independent peers of the interop tests (mbpoll, libmodbus fixtures, pymodbus): a program
- * run to its end with its output, and a fixture C program built against Debian's libmodbus into a
- * temporary folder (`npm run services` installs libmodbus-dev, pkg-config and the compiler).
+ * run to its end with its output, and a C program built against Debian's libmodbus into a temporary
+ * folder (`npm run services` installs libmodbus-dev, pkg-config and the compiler). The benchmarks build
+ * their libmodbus servers with the same helper.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -16,13 +17,26 @@ export function run(cmd: string, args: readonly string[]): Promise<{ code: numbe
   });
 }
 
+/**
+ * Compile the C file `src` against libmodbus into `bin`. Says why when it cannot: libmodbus-dev or the
+ * compiler missing, or the program not compiling. Callers that can do without it (a bench figure left
+ * out) read `ok`; tests assert it.
+ */
+export async function compileLibmodbusProgram(
+  src: string,
+  bin: string,
+): Promise<{ ok: boolean; out: string }> {
+  const flags = await run("pkg-config", ["--cflags", "--libs", "libmodbus"]);
+  if (flags.code !== 0)
+    return { ok: false, out: `libmodbus-dev is missing (npm run services installs it): ${flags.out}` };
+  const cc = await run("cc", ["-O2", "-o", bin, src, ...flags.out.trim().split(/\s+/)]);
+  return { ok: cc.code === 0, out: cc.out };
+}
+
 /** Build test/fixtures/modbus/NAME.c against libmodbus into `dir`; the path of the binary. */
 export async function buildLibmodbusFixture(name: string, dir: string): Promise<string> {
   const bin = path.join(dir, name);
-  const flags = await run("pkg-config", ["--cflags", "--libs", "libmodbus"]);
-  assert.equal(flags.code, 0, `libmodbus-dev is missing (npm run services installs it): ${flags.out}`);
-  const src = path.join(__dirname, `../fixtures/modbus/${name}.c`);
-  const cc = await run("cc", ["-O1", "-o", bin, src, ...flags.out.trim().split(/\s+/)]);
-  assert.equal(cc.code, 0, cc.out);
+  const built = await compileLibmodbusProgram(path.join(__dirname, `../fixtures/modbus/${name}.c`), bin);
+  assert.ok(built.ok, built.out);
   return bin;
 }

@@ -1,0 +1,386 @@
+/**
+ * incumbent: the cost of a value through a real Node-RED flow, ours against node-red-contrib-modbus (the
+ * package users come from), side by side in the same Node-RED (our devDependency, 4.1.x) with both
+ * packages installed, polling the same libmodbus server (bench/lib/libmodbus-counting-server.c).
+ *
+ * Each device has 100 holding registers that all change on every read, so our report-by-exception
+ * passes every value. The flows:
+ * - ours: a datacoll-manager (embedded store, as the demo of `npm start`), and per device a
+ *   datacoll-modbus device and a datacoll-poll of 100 uint16 items HR0..HR99 (one read) at the
+ *   interval, one message per batch;
+ * - the incumbent's (node-red-contrib-modbus, installed on first use, bench/lib/incumbent-install.ts):
+ *   per device a modbus-client (TCP) and a modbus-read of 100 holding registers at the interval;
+ * each poll node wired to a function node that adds the length of the payload to a global counter.
+ *
+ * For 1 and 20 devices at 10 ms and 100 ms, every run starts a fresh Node-RED with one side's flow,
+ * waits for values, lets it warm up WARMUP_MS, then measures WINDOW_MS: the values delivered (the
+ * counter, read through the admin API), the CPU of the Node-RED process (utime + stime of
+ * /proc/PID/stat), its RSS (/proc/PID/status) at the end, and the requests the server answered, which
+ * must be a hundredth of the values, as proof that every value came from a poll that reached the device.
+ * The sides alternate, ours first, RUNS times each (A/B/A/B). Figures per set-up:
+ * - cpu_per_value_* — CPU µs per delivered value over all runs, ours; ratio ours / incumbent.
+ * - values_per_s_* — delivered values per second (median of runs), with the server's reads per second.
+ * - cpu_pct_* — CPU of the Node-RED process, % of one core (median of runs).
+ * - rss_mb_* — resident memory of the Node-RED process at the end of the window (median of runs).
+ * - runs_not_matching_server_reads — runs whose values were not 100 × the server's reads (goal 0).
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { setTimeout as pause } from "node:timers/promises";
+import { NodeRedProcess } from "../test/support/node-red-process";
+import { httpRequest, until } from "../test/support/net";
+import { INCUMBENT, INCUMBENT_VERSION, installIncumbent } from "./lib/incumbent-install";
+import { median } from "./lib/measure";
+import { startCountingServer, type CountingServer } from "./lib/counting-server";
+import type { Benchmark, Figures } from "./lib/types";
+
+const REGISTERS = 100;
+const MAX_DEVICES = 20;
+const SETUPS: readonly { readonly devices: number; readonly intervalMs: number }[] = [
+  { devices: 1, intervalMs: 10 },
+  { devices: 1, intervalMs: 100 },
+  { devices: 20, intervalMs: 10 },
+  { devices: 20, intervalMs: 100 },
+];
+const RUNS = 3;
+const WARMUP_MS = 3000;
+const WINDOW_MS = 10_000;
+/** Values may differ from 100 × the server's reads by the replies in flight at the window's two edges. */
+const PROOF_SLACK = 0.02;
+/** Clock ticks per second of /proc/PID/stat's times: USER_HZ, 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100;
+
+const root = path.resolve(__dirname, "..");
+
+type Side = "ours" | "incumbent";
+
+// ---- the flows --------------------------------------------------------------------------------------
+
+const TAB = "bench-tab";
+
+/** A function node adding the values of each message to the global counter `values`. */
+function counter(id: string): object {
+  return {
+    id,
+    type: "function",
+    z: TAB,
+    name: "count",
+    func: 'const n = Array.isArray(msg.payload) ? msg.payload.length : 1;\nglobal.set("values", (global.get("values") || 0) + n);\nreturn null;',
+    outputs: 1,
+    wires: [[]],
+  };
+}
+
+function oursFlow(ports: readonly number[], intervalMs: number): object[] {
+  const items = Array.from({ length: REGISTERS }, (_, i) => ({
+    item: `r${i}`,
+    address: `HR${i}`,
+    coefficient: "",
+    base: "",
+    deadband: "",
+  }));
+  return [
+    { id: TAB, type: "tab", label: "ours" },
+    { id: "mgr", type: "datacoll-manager", name: "bench", store: "embedded", runDevices: false },
+    ...ports.flatMap((port, d) => [
+      {
+        id: `modbus${d}`,
+        type: "datacoll-modbus",
+        name: `device ${d}`,
+        deviceId: `dev${d}`,
+        host: "127.0.0.1",
+        port: String(port),
+        timeout: "1000",
+        inFlight: "1",
+        queueSize: "1000",
+        backoff: "1000",
+        backoffMax: "30000",
+        transport: "tcp",
+      },
+      {
+        id: `poll${d}`,
+        type: "datacoll-poll",
+        z: TAB,
+        name: `poll ${d}`,
+        protocol: "modbus",
+        modbus: `modbus${d}`,
+        manager: "mgr",
+        read: "term",
+        termId: "t",
+        unit: "1",
+        interval: String(intervalMs),
+        items,
+        output: "batch",
+        maxGap: "10",
+        wires: [[`count${d}`]],
+      },
+      counter(`count${d}`),
+    ]),
+  ];
+}
+
+/** Field names and values as the incumbent's editor writes them (its modbus-client and modbus-read .html). */
+function incumbentFlow(ports: readonly number[], intervalMs: number): object[] {
+  return [
+    { id: TAB, type: "tab", label: "incumbent" },
+    ...ports.flatMap((port, d) => [
+      {
+        id: `client${d}`,
+        type: "modbus-client",
+        name: `device ${d}`,
+        clienttype: "tcp",
+        bufferCommands: true,
+        stateLogEnabled: false,
+        queueLogEnabled: false,
+        failureLogEnabled: true,
+        tcpHost: "127.0.0.1",
+        tcpPort: String(port),
+        tcpType: "DEFAULT",
+        unit_id: "1",
+        commandDelay: "1",
+        clientTimeout: "1000",
+        reconnectOnTimeout: true,
+        reconnectTimeout: "2000",
+        parallelUnitIdsAllowed: true,
+        showErrors: false,
+        showWarnings: true,
+        showLogs: true,
+      },
+      {
+        id: `read${d}`,
+        type: "modbus-read",
+        z: TAB,
+        name: `read ${d}`,
+        topic: "",
+        showStatusActivities: false,
+        logIOActivities: false,
+        showErrors: false,
+        showWarnings: true,
+        unitid: "1",
+        dataType: "HoldingRegister",
+        adr: "0",
+        quantity: String(REGISTERS),
+        rate: String(intervalMs),
+        rateUnit: "ms",
+        delayOnStart: false,
+        enableDeformedMessages: false,
+        startDelayTime: "",
+        server: `client${d}`,
+        useIOFile: false,
+        ioFile: "",
+        useIOForPayload: false,
+        emptyMsgOnFail: false,
+        wires: [[`count${d}`], []],
+      },
+      counter(`count${d}`),
+    ]),
+  ];
+}
+
+const SETTINGS = `// Written by bench/incumbent.bench.ts for one run.
+module.exports = {
+  uiHost: "127.0.0.1",
+  credentialSecret: false,
+  logging: { console: { level: "info", metrics: false, audit: false } },
+  editorTheme: { projects: { enabled: false }, tours: false },
+  telemetry: { enabled: false, updateNotification: false },
+};
+`;
+
+// ---- one run ----------------------------------------------------------------------------------------
+
+interface Run {
+  readonly values: number;
+  readonly reads: number;
+  readonly seconds: number;
+  /** CPU of the Node-RED process over the window, µs (user + system). */
+  readonly cpuMicros: number;
+  readonly rssMb: number;
+}
+
+/** utime + stime of a process, µs. */
+function cpuMicros(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name (which may hold spaces) start at field 3, the state.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS) * 1e6;
+}
+
+function rssMb(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (m === null) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(m[1]) / 1024;
+}
+
+/** The global counter of the flow; 0 before the first value. */
+async function delivered(red: NodeRedProcess): Promise<number> {
+  const r = await httpRequest(red.port, "GET", "/context/global/values");
+  if (r.status !== 200) throw new Error(`GET /context/global/values answered ${r.status}: ${r.text}`);
+  const { msg, format } = r.json() as { msg?: string; format?: string };
+  return format === "number" ? Number(msg) : 0;
+}
+
+async function measureRun(
+  side: Side,
+  server: CountingServer,
+  devices: number,
+  intervalMs: number,
+  incumbentPkg: string,
+): Promise<Run> {
+  const ports = server.ports.slice(0, devices);
+  const flow = side === "ours" ? oursFlow(ports, intervalMs) : incumbentFlow(ports, intervalMs);
+  const red = new NodeRedProcess(`bench-${side}`, flow, SETTINGS);
+  // Both packages are installed in every run, so each Node-RED loads the same node set.
+  fs.symlinkSync(incumbentPkg, path.join(red.userDir, "node_modules", INCUMBENT), "dir");
+  try {
+    await red.start();
+    await until(
+      async () => {
+        if (!red.running) throw new Error(`Node-RED exited:\n${red.output}`);
+        // Until Node-RED listens the request fails: that is the wait, not an error.
+        return (await delivered(red).catch(() => 0)) > 0;
+      },
+      120_000,
+      `${side}: the first values`,
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${red.output}`);
+    });
+    await pause(WARMUP_MS);
+    const pid = red.pid;
+    if (pid === undefined) throw new Error(`${side}: Node-RED stopped during the warm-up:\n${red.output}`);
+    // The counter and the server are read in the same order at both edges, so the time the admin API
+    // takes to answer shifts both edges alike instead of widening the server's window.
+    const values0 = await delivered(red);
+    const reads0 = await server.requests();
+    const cpu0 = cpuMicros(pid);
+    const t0 = process.hrtime.bigint();
+    await pause(WINDOW_MS);
+    const cpu1 = cpuMicros(pid);
+    const t1 = process.hrtime.bigint();
+    const values1 = await delivered(red);
+    const reads1 = await server.requests();
+    return {
+      values: values1 - values0,
+      reads: reads1 - reads0,
+      seconds: Number(t1 - t0) / 1e9,
+      cpuMicros: cpu1 - cpu0,
+      rssMb: rssMb(pid),
+    };
+  } finally {
+    await red.stop("SIGINT");
+    red.dispose();
+  }
+}
+
+// ---- the run ----------------------------------------------------------------------------------------
+
+interface Summary {
+  readonly cpuPerValue: number;
+  readonly valuesPerS: number;
+  readonly readsPerS: number;
+  readonly cpuPct: number;
+  readonly rssMb: number;
+}
+
+function summarise(runs: readonly Run[]): Summary {
+  const values = runs.reduce((n, r) => n + r.values, 0);
+  const cpu = runs.reduce((n, r) => n + r.cpuMicros, 0);
+  return {
+    cpuPerValue: values > 0 ? cpu / values : Infinity,
+    valuesPerS: median(runs.map((r) => r.values / r.seconds)),
+    readsPerS: median(runs.map((r) => r.reads / r.seconds)),
+    cpuPct: median(runs.map((r) => r.cpuMicros / 1e4 / r.seconds)),
+    rssMb: median(runs.map((r) => r.rssMb)),
+  };
+}
+
+/**
+ * Whether every value came from a read the server answered (the replies in flight at the window's edges
+ * aside): a side delivering values the device never sent, or losing answered reads, fails it.
+ */
+function proven(run: Run): boolean {
+  const expected = run.reads * REGISTERS;
+  return Math.abs(run.values - expected) <= PROOF_SLACK * Math.max(expected, run.values) + 2 * REGISTERS;
+}
+
+const fmt = (n: number): string => Math.round(n).toLocaleString("en-US");
+const incumbentName = `${INCUMBENT} ${INCUMBENT_VERSION}`;
+
+const benchmark: Benchmark = {
+  name: "incumbent",
+  async run(): Promise<Figures> {
+    if (!fs.existsSync(path.join(root, "dist", "nodes")))
+      throw new Error("dist/ is missing: run `npm run build` first (Node-RED loads the built package)");
+    const incumbentPkg = await installIncumbent();
+    const server = await startCountingServer(MAX_DEVICES);
+    const figures: Figures = {};
+    const unproven: Record<Side, number> = { ours: 0, incumbent: 0 };
+    try {
+      for (const { devices, intervalMs } of SETUPS) {
+        const label = `${devices}dev_${intervalMs}ms`;
+        const runs: Record<Side, Run[]> = { ours: [], incumbent: [] };
+        for (let i = 0; i < RUNS; i++) {
+          for (const side of ["ours", "incumbent"] as const) {
+            const run = await measureRun(side, server, devices, intervalMs, incumbentPkg);
+            console.log(
+              `  ${label} ${side} #${i + 1}: ${fmt(run.values / run.seconds)} values/s, ` +
+                `${fmt(run.reads / run.seconds)} reads/s at the server, ` +
+                `CPU ${(run.cpuMicros / 1e4 / run.seconds).toFixed(1)} %, RSS ${run.rssMb.toFixed(0)} MB`,
+            );
+            if (!proven(run)) {
+              console.log(
+                `  ${label} ${side} #${i + 1}: the values do not match the server's reads x ${REGISTERS}`,
+              );
+              unproven[side]++;
+            }
+            runs[side].push(run);
+          }
+        }
+        const a = summarise(runs.ours);
+        const b = summarise(runs.incumbent);
+        figures[`cpu_per_value_${label}`] = {
+          value: a.cpuPerValue,
+          unit: "µs CPU/value",
+          baseline: `${incumbentName}: ${b.cpuPerValue.toPrecision(3)} µs/value`,
+          ratio: a.cpuPerValue / b.cpuPerValue,
+          goal: "<= 0.25x",
+        };
+        figures[`values_per_s_${label}`] = {
+          value: a.valuesPerS,
+          unit: `values/s (server: ${fmt(a.readsPerS)} reads/s)`,
+          baseline: `${fmt(b.valuesPerS)} values/s (server: ${fmt(b.readsPerS)} reads/s)`,
+          ratio: a.valuesPerS / b.valuesPerS,
+        };
+        figures[`cpu_pct_${label}`] = {
+          value: a.cpuPct,
+          unit: "% of a core",
+          baseline: `${b.cpuPct.toFixed(1)} % of a core`,
+          ratio: a.cpuPct / b.cpuPct,
+        };
+        figures[`rss_mb_${label}`] = {
+          value: a.rssMb,
+          unit: "MB",
+          baseline: `${b.rssMb.toFixed(0)} MB`,
+          ratio: a.rssMb / b.rssMb,
+        };
+      }
+      figures.runs_not_matching_server_reads = {
+        value: unproven.ours,
+        unit: `runs of ${RUNS * SETUPS.length}`,
+        baseline: `${unproven.incumbent} runs`,
+      };
+    } finally {
+      await server.stop();
+    }
+    console.log(
+      `  load average at the end: ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ")}`,
+    );
+    return figures;
+  },
+};
+
+export default benchmark;
