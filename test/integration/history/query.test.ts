@@ -12,7 +12,6 @@ import {
   queryHistory,
   readHistoryQuery,
   type AlarmJournalRow,
-  type HistoryBucket,
   type HistoryRow,
 } from "../../../src/core/history/query";
 import { sqlTime } from "../../../src/core/history/rows";
@@ -22,64 +21,10 @@ import { DataCollError } from "../../../src/core/errors";
 import { handle } from "../../../src/core/rest/router";
 import type { RestContext } from "../../../src/core/rest/types";
 import { MemoryStore } from "../../../src/core/store/memory-store";
+import { assertBuckets, expectedBuckets, rng, type Inserted } from "../../support-history/buckets";
 import { createTestDatabase, testSettings, type TestDatabase } from "../../support-history/mysql";
 
 const T0 = Date.UTC(2026, 11, 1, 0, 0, 0, 0);
-
-interface Inserted {
-  key: string;
-  ts: number;
-  value: number | null;
-  text: string | null;
-  quality: number;
-}
-
-/** A small deterministic generator, so a failure can be run again with the same rows. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-/** The buckets a reader expects, computed here from the inserted rows without SQL. */
-function expectedBuckets(
-  rows: readonly Inserted[],
-  key: string,
-  from: number,
-  to: number,
-  step: number,
-): HistoryBucket[] {
-  const mine = rows.filter((r) => r.key === key && r.ts >= from && r.ts < to).sort((a, b) => a.ts - b.ts);
-  const byBucket = new Map<number, Inserted[]>();
-  for (const r of mine) {
-    const b = Math.floor((r.ts - from) / step);
-    const list = byBucket.get(b) ?? [];
-    list.push(r);
-    byBucket.set(b, list);
-  }
-  return [...byBucket.entries()]
-    .sort((a, b) => a[0] - b[0])
-    .map(([b, list]) => {
-      const nums = list.map((r) => r.value).filter((v): v is number => v !== null);
-      const out: HistoryBucket = {
-        t: from + b * step,
-        count: list.length,
-        quality: list.reduce((q, r) => q | r.quality, 0),
-      };
-      if (nums.length > 0) {
-        out.min = Math.min(...nums);
-        out.max = Math.max(...nums);
-        out.avg = nums.reduce((s, v) => s + v, 0) / nums.length;
-      }
-      const first = list[0].value;
-      const last = list[list.length - 1].value;
-      if (first !== null) out.first = first;
-      if (last !== null) out.last = last;
-      return out;
-    });
-}
 
 describe("history queries (MariaDB)", function () {
   let db: TestDatabase;
@@ -152,23 +97,7 @@ describe("history queries (MariaDB)", function () {
       );
       for (const s of res.series) {
         const want = expectedBuckets(rows, s.key, from, to, step);
-        assert.equal(s.buckets?.length, want.length, `${s.key}: bucket count`);
-        (s.buckets ?? []).forEach((b, i) => {
-          const w = want[i];
-          assert.equal(b.t, w.t);
-          assert.equal(b.count, w.count);
-          assert.equal(b.quality, w.quality);
-          assert.equal(b.first, w.first);
-          assert.equal(b.last, w.last);
-          assert.equal(b.min, w.min);
-          assert.equal(b.max, w.max);
-          if (w.avg === undefined) assert.equal(b.avg, undefined);
-          else
-            assert.ok(
-              Math.abs((b.avg ?? Number.NaN) - w.avg) < 1e-9,
-              `${s.key} bucket ${b.t}: avg ${b.avg} vs ${w.avg}`,
-            );
-        });
+        assertBuckets(s.buckets ?? [], want, s.key);
       }
     });
   }
