@@ -225,10 +225,8 @@ export class SaveController {
           this.opts.onNotice({ code: "rollup-failed", table: rollup, reason: errorMessage(err) });
       }
       if (this.closing) return;
-      if (this.rollupTimer !== undefined) this.clock.clearTimer(this.rollupTimer);
-      this.rollupTimer = this.clock.setTimer(
-        () => void this.rollUp(),
-        more ? ROLLUP_SOON_MS : ROLLUP_EVERY_MS,
+      this.rollupTimer = this.rearm(this.rollupTimer, more ? ROLLUP_SOON_MS : ROLLUP_EVERY_MS, () =>
+        this.rollUp(),
       );
     });
     return this.maintaining;
@@ -273,13 +271,19 @@ export class SaveController {
         }
       }
       if (this.closing) return;
-      if (this.maintenanceTimer !== undefined) this.clock.clearTimer(this.maintenanceTimer);
-      this.maintenanceTimer = this.clock.setTimer(
-        () => void this.maintain(),
+      this.maintenanceTimer = this.rearm(
+        this.maintenanceTimer,
         soon ? MAINTAIN_SOON_MS : MAINTAIN_EVERY_MS,
+        () => this.maintain(),
       );
     });
     return this.maintaining;
+  }
+
+  /** The next run of a periodic task in `ms`, its former timer cleared. */
+  private rearm(old: TimerHandle | undefined, ms: number, run: () => Promise<void>): TimerHandle {
+    if (old !== undefined) this.clock.clearTimer(old);
+    return this.clock.setTimer(() => void run(), ms);
   }
 
   /**

@@ -136,6 +136,16 @@ describe("history roll-up (MariaDB)", function () {
     return used;
   }
 
+  /** A writer as a saver sets it up, its clock at `now`. */
+  function lateWriter(now: number): BatchWriter {
+    return new BatchWriter({
+      mysql: { settings: testSettings(db.name) },
+      tables: { history: HISTORY, alarms: "ru_alarms" },
+      rollupTable: ROLLUP,
+      clock: new ManualClock(now),
+    });
+  }
+
   async function lateMarks(): Promise<number> {
     const [r] = await db.admin.query<mysql.RowDataPacket[]>(
       `SELECT COUNT(*) AS n FROM ${ROLLUP_LATE_TABLE} WHERE rollup_table = ?`,
@@ -175,13 +185,7 @@ describe("history roll-up (MariaDB)", function () {
   });
 
   it("rolls up again the minutes late rows touched, and answers them from the raw rows until then", async function () {
-    const clock = new ManualClock(T0 + 3 * HOUR);
-    const writer = new BatchWriter({
-      mysql: { settings: testSettings(db.name) },
-      tables: { history: HISTORY, alarms: "ru_alarms" },
-      rollupTable: ROLLUP,
-      clock,
-    });
+    const writer = lateWriter(T0 + 3 * HOUR);
     try {
       // A backlog after an outage: new rows in rolled-up minutes, and one row written again with another
       // value (the same key), which moves that minute's min, max and last.
@@ -215,13 +219,7 @@ describe("history roll-up (MariaDB)", function () {
 
   it("writes fresh batches without a late mark, and leaves none for a late row MySQL refused", async function () {
     const now = T0 + 3 * HOUR;
-    const clock = new ManualClock(now);
-    const writer = new BatchWriter({
-      mysql: { settings: testSettings(db.name) },
-      tables: { history: HISTORY, alarms: "ru_alarms" },
-      rollupTable: ROLLUP,
-      clock,
-    });
+    const writer = lateWriter(now);
     try {
       const fresh: Inserted = { key: DENSE, ts: now - 1000, value: 1, text: null, quality: 0 };
       await writer.write([dataPoint(fresh)]);
