@@ -39,6 +39,8 @@ const CHUNK_MS = 15 * ROLLUP_MS;
  * run over years of history catches up over several runs instead of holding both for hours.
  */
 const RUN_BUDGET_MS = 20_000;
+/** Minutes one step of the advance covers (its statements are CHUNK_MS each). */
+export const ADVANCE_MS = 4 * CHUNK_MS;
 /** Late ranges taken by one run; the rest wait for the next. */
 const LATE_PER_RUN = 1000;
 
@@ -230,10 +232,6 @@ export async function rollUp(
     // The advance, a chunk at a time with the state saved after each, so an interrupted catch-up goes on
     // where it stopped; spans without rows are skipped by asking for the next row.
     for (;;) {
-      if (performance.now() - started > budgetMs) {
-        more = true;
-        break;
-      }
       const [next] = await select(
         c,
         `SELECT ${MS("MIN(ts)")} AS ms FROM ${escapeId(history)} WHERE ts >= ? AND ts < ?`,
@@ -246,10 +244,15 @@ export async function rollUp(
         break;
       }
       const a = floorMinute(first);
-      const b = Math.min(a + CHUNK_MS * 4, closed);
+      const b = Math.min(a + ADVANCE_MS, closed);
       await rollRange(c, history, rollup, a, b);
       await setDoneTo(c, rollup, b);
       done = b;
+      // At least one chunk a run, so a run always makes progress however small the budget.
+      if (b < closed && performance.now() - started > budgetMs) {
+        more = true;
+        break;
+      }
     }
     return { kind: "done", doneTo: done ?? closed, lateMinutes, more };
   });

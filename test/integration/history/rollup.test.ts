@@ -11,6 +11,7 @@ import { BatchWriter } from "../../../src/core/history/batch-writer";
 import { createMysqlPool } from "../../../src/core/history/mysql-settings";
 import { queryHistory } from "../../../src/core/history/query";
 import {
+  ADVANCE_MS,
   CLOSED_AFTER_MS,
   ensureRollupTables,
   ROLLUP_LATE_TABLE,
@@ -245,6 +246,22 @@ describe("history roll-up (MariaDB)", function () {
     } finally {
       await writer.close();
     }
+  });
+
+  it("catches up a step at a time when its time budget is spent, each run making progress", async function () {
+    const table = "ru_budget_1m";
+    await ensureRollupTables(pool, table);
+    const stands: number[] = [];
+    for (;;) {
+      const r = await rollUp(pool, HISTORY, table, T0 + 2 * HOUR + CLOSED_AFTER_MS, 0);
+      assert.equal(r.kind, "done");
+      if (r.kind !== "done") break;
+      stands.push(r.doneTo);
+      if (!r.more) break;
+    }
+    // The oldest row is a minute before T0; each run rolls one step on from there.
+    const first = T0 - ROLLUP_MS;
+    assert.deepEqual(stands, [first + ADVANCE_MS, first + 2 * ADVANCE_MS, T0 + 2 * HOUR]);
   });
 
   it("steps aside while another process holds the table's lock", async function () {
