@@ -50,6 +50,8 @@ import type { AlarmRow, HistoryRow, PointRow } from "./rows";
 import { alarmRow, pointRow, rowProblem } from "./rows";
 import type { TableNames } from "./schema";
 import { partitionClause, type PartitionPolicy } from "./partitions";
+import { LATE_AFTER_MS, ensureRollupTables, markLateSql } from "./rollup";
+import { sqlTime } from "./rows";
 import {
   alarmValues,
   alarmsInsertSql,
@@ -57,6 +59,7 @@ import {
   historyInsertSql,
   historyValues,
   validateTableNames,
+  type SqlValue,
 } from "./schema";
 
 /** What happens to new rows when the backlog is full. */
@@ -72,6 +75,11 @@ export interface BatchWriterOptions {
   readonly partitions?: PartitionPolicy;
   /** One statement per point row with named placeholders (see custom-sql.ts), instead of the history table. */
   readonly customSql?: string;
+  /**
+   * The history table's per-minute roll-up (rollup.ts): a batch holding late rows records its time range
+   * for the roll-up in the same transaction. Other batches are written as without it.
+   */
+  readonly rollupTable?: string;
   /** Rows per INSERT (default 1000). */
   readonly batchSize?: number;
   /** Longest a row waits for its batch to fill (default 200 ms). */
@@ -229,6 +237,7 @@ export class BatchWriter {
   /** Connects under way: close gives up on them (see connection()). */
   private readonly connecting = new Set<(err: Error) => void>();
   private readonly partitions: PartitionPolicy | undefined;
+  private readonly rollupTable: string | undefined;
   /** A connect was given up at close: the server did not answer, so close tries no other. */
   private connectAbandoned = false;
   private lastError: WriterError | null = null;
@@ -237,6 +246,7 @@ export class BatchWriter {
 
   constructor(options: BatchWriterOptions) {
     this.partitions = options.partitions;
+    this.rollupTable = options.rollupTable;
     this.tables = validateTableNames(options.tables ?? {});
     this.createTables = options.createTables ?? true;
     this.customSql = options.customSql === undefined ? undefined : validateCustomSql(options.customSql);
@@ -638,6 +648,13 @@ export class BatchWriter {
           { history: this.createTables && this.customSql === undefined, alarms: this.createTables },
           policy === undefined ? "" : partitionClause(policy, this.clock.now()),
         );
+        // Late marks go to the roll-up's late table: it is there before the first batch that needs it.
+        if (this.rollupTable !== undefined && this.createTables && this.customSql === undefined)
+          await ensureRollupTables(
+            ddl,
+            this.rollupTable,
+            policy === undefined ? "" : partitionClause(policy, this.clock.now()),
+          );
         this.schemaReady = true;
       } catch (err) {
         this.outage(classifyMysqlError(err), 0);
@@ -891,10 +908,24 @@ export class BatchWriter {
         ? (rows as readonly PointRow[]).map(historyValues)
         : (rows as readonly AlarmRow[]).map(alarmValues);
     const sql = rows[0].kind === "point" ? this.historySql : this.alarmsSql;
+    const late = rows[0].kind === "point" ? this.lateRange(rows as readonly PointRow[]) : undefined;
     const conn = await this.connection();
     let reusable = true;
     try {
-      await this.timed(conn, conn.query(sql, [values]));
+      if (late === undefined) await this.timed(conn, conn.query(sql, [values]));
+      else {
+        // The late range and its rows commit together, so the roll-up redoes exactly what was written.
+        await this.timed(conn, conn.beginTransaction());
+        try {
+          await this.timed(conn, conn.query(markLateSql(), late));
+          await this.timed(conn, conn.query(sql, [values]));
+          await this.timed(conn, conn.commit());
+        } catch (err) {
+          // A refused row fails only its statement: the mark must not stay behind for rows not written.
+          if (classifyMysqlError(err).kind !== "connection") await this.timed(conn, conn.rollback());
+          throw err;
+        }
+      }
     } catch (err) {
       // After a timeout the statement may still be running and its answer still due on this connection;
       // handed back, it would hold up the next batch behind an answer that may never come.
@@ -904,6 +935,22 @@ export class BatchWriter {
       if (reusable) conn.release();
       else conn.destroy();
     }
+  }
+
+  /**
+   * The late mark's parameters when the batch holds a row older than LATE_AFTER_MS (rollup.ts), else
+   * undefined: fresh batches, the usual case, cost nothing more than the min and max of their times.
+   */
+  private lateRange(rows: readonly PointRow[]): SqlValue[] | undefined {
+    if (this.rollupTable === undefined) return undefined;
+    let min = Number.POSITIVE_INFINITY;
+    let max = Number.NEGATIVE_INFINITY;
+    for (const r of rows) {
+      if (r.ts < min) min = r.ts;
+      if (r.ts > max) max = r.ts;
+    }
+    if (min >= this.clock.now() - LATE_AFTER_MS) return undefined;
+    return [this.rollupTable, sqlTime(min), sqlTime(max)];
   }
 
   /**

@@ -253,6 +253,37 @@ async function migrate(
 }
 
 /**
+ * Run `work` on one connection holding `table`'s maintenance lock (a named server lock), with DDL
+ * waiting at most LOCK_WAIT_S for the table's metadata lock. Answers "busy" when another process holds
+ * the lock: several save nodes sharing a table then do the work once, not once each. Partition
+ * maintenance and the roll-up of a table (rollup.ts) share the lock, so they never run over each other.
+ */
+export async function withTableLock<T>(
+  pool: MaintenancePool,
+  table: string,
+  work: (c: MaintenanceConnection) => Promise<T>,
+): Promise<T | "busy"> {
+  const c = await pool.getConnection();
+  let locked = false;
+  try {
+    const [got] = await select(c, `SELECT GET_LOCK(${LOCK}, 0) AS got`, [table]);
+    locked = Number(got?.got) === 1;
+    if (!locked) return "busy";
+    await c.query(`SET SESSION lock_wait_timeout = ${LOCK_WAIT_S}`);
+    return await work(c);
+  } finally {
+    try {
+      if (locked) {
+        await c.query("SET SESSION lock_wait_timeout = DEFAULT");
+        await c.query(`DO RELEASE_LOCK(${LOCK})`, [table]);
+      }
+    } finally {
+      c.release();
+    }
+  }
+}
+
+/**
  * One maintenance run on `table`: under the table's server lock, prepare the periods ahead and drop
  * those past retention; migrate an unpartitioned table when the policy says so. Never runs a DELETE.
  */
@@ -264,13 +295,7 @@ export async function maintainTable(
 ): Promise<MaintenanceReport> {
   if (policy.unit === "none") return { kind: "done", table, added: [], dropped: [] };
   const p = { ...policy, unit: policy.unit };
-  const c = await pool.getConnection();
-  let locked = false;
-  try {
-    const [got] = await select(c, `SELECT GET_LOCK(${LOCK}, 0) AS got`, [table]);
-    locked = Number(got?.got) === 1;
-    if (!locked) return { kind: "busy", table };
-    await c.query(`SET SESSION lock_wait_timeout = ${LOCK_WAIT_S}`);
+  const report = await withTableLock(pool, table, async (c): Promise<MaintenanceReport> => {
     const layout = await readLayout(c, table);
     if (layout.kind === "unpartitioned" && policy.migrate)
       return { kind: "migrated", table, partitions: await migrate(c, table, p, now) };
@@ -291,14 +316,6 @@ export async function maintainTable(
     if (plan.drop.length > 0)
       await c.query(`ALTER TABLE ${t} DROP PARTITION ${plan.drop.map((n) => escapeId(n)).join(", ")}`);
     return { kind: "done", table, added: plan.add.map((x) => x.name), dropped: plan.drop };
-  } finally {
-    try {
-      if (locked) {
-        await c.query("SET SESSION lock_wait_timeout = DEFAULT");
-        await c.query(`DO RELEASE_LOCK(${LOCK})`, [table]);
-      }
-    } finally {
-      c.release();
-    }
-  }
+  });
+  return report === "busy" ? { kind: "busy", table } : report;
 }

@@ -7,8 +7,11 @@ import type { SqlValue } from "./schema";
 
 /** One pooled connection, held for one batch. */
 export interface WriterConnection extends Destroyable {
-  /** A multi-row INSERT: `values` is `[rows]`, each row an array of column values (mutable: mysql2's type). */
-  query(sql: string, values: SqlValue[][][]): Promise<unknown>;
+  /**
+   * A multi-row INSERT: `values` is `[rows]`, each row an array of column values (mutable: mysql2's
+   * type); or one statement with plain parameters (the roll-up's late mark).
+   */
+  query(sql: string, values: SqlValue[][][] | SqlValue[]): Promise<unknown>;
   /** One custom-SQL statement with named placeholders. */
   execute(
     options: { readonly sql: string; readonly namedPlaceholders: boolean },
@@ -16,6 +19,7 @@ export interface WriterConnection extends Destroyable {
   ): Promise<unknown>;
   beginTransaction(): Promise<void>;
   commit(): Promise<void>;
+  rollback(): Promise<void>;
   /** Hand the connection back, fit for the next batch. */
   release(): void;
 }

@@ -14,6 +14,7 @@
  */
 import { escapeId } from "mysql2";
 import { DataCollError } from "../errors";
+import { rollupBucketSql, rollupCoverage, rollupTableName, ROLLUP_MS } from "./rollup";
 import { sqlTime } from "./rows";
 import type { SqlValue } from "./schema";
 import type { HistorySource, SqlRow } from "./sources";
@@ -272,34 +273,36 @@ async function initialRows(
   return out;
 }
 
+/**
+ * The buckets of [from, to): those the per-minute roll-up covers (rollup.ts) from it, the rest (a step
+ * or start not on whole minutes, the tail not rolled up yet, minutes late rows touched and not redone
+ * yet) from the raw rows. The two meet on a bucket edge, so no bucket mixes them, and each gives the
+ * same numbers for a bucket (the average up to rounding: sums of sums).
+ */
 async function bucketed(
   source: HistorySource,
   q: HistoryQuery,
   step: number,
 ): Promise<Map<string, HistoryBucket[]>> {
   const agg = new Set<Agg>(q.agg ?? AGGS);
-  const table = escapeId(source.historyTable);
   const edges = agg.has("first") || agg.has("last");
-  // Grouped in one pass over the primary key's range of each point; the first and last rows are then
-  // found by their key (point_key, ts), one lookup per bucket, instead of carrying every value along.
-  const inner =
-    `SELECT point_key, TIMESTAMPDIFF(MICROSECOND, ?, ts) DIV ? AS bucket, COUNT(*) AS n, ` +
-    `MIN(value) AS mn, MAX(value) AS mx, AVG(value) AS av, BIT_OR(quality) AS q, MIN(ts) AS t0, MAX(ts) AS t1 ` +
-    `FROM ${table} WHERE point_key = ? AND ts >= ? AND ts < ? ` +
-    "GROUP BY point_key, bucket";
-  const sql = edges
-    ? `SELECT b.*, f.value AS fv, l.value AS lv FROM (${inner}) b ` +
-      `JOIN ${table} f ON f.point_key = b.point_key AND f.ts = b.t0 ` +
-      `JOIN ${table} l ON l.point_key = b.point_key AND l.ts = b.t1`
-    : inner;
+  const split = await rolledUpTo(source, q, step);
   const fromText = sqlTime(q.from);
-  // One statement per point, side by side on the pool: each a range of the primary key, which the
-  // optimizer keeps to, where one statement over a list of points was seen to take twice as long.
-  const rows = (
-    await Promise.all(
-      q.points.map((p) => source.select(sql, [fromText, step * 1000, p, fromText, sqlTime(q.to)])),
-    )
-  ).flat();
+  const splitText = sqlTime(split);
+  const params = (p: string, a: string, b: string): SqlValue[] => [fromText, step * 1000, p, a, b];
+  const rollup = rollupTableName(source.historyTable);
+  // One statement per point and source, side by side on the pool: each a range of the primary key, which
+  // the optimizer keeps to, where one statement over a list of points was seen to take twice as long.
+  const asked: Promise<readonly SqlRow[]>[] = [];
+  if (split > q.from && rollup !== undefined) {
+    const sql = rollupBucketSql(rollup, edges);
+    for (const p of q.points) asked.push(source.select(sql, params(p, fromText, splitText)));
+  }
+  if (split < q.to) {
+    const sql = rawBucketSql(source.historyTable, edges);
+    for (const p of q.points) asked.push(source.select(sql, params(p, splitText, sqlTime(q.to))));
+  }
+  const rows = (await Promise.all(asked)).flat();
   const out = new Map<string, HistoryBucket[]>();
   for (const r of rows) {
     const key = String(r.point_key);
@@ -314,7 +317,9 @@ async function bucketed(
     };
     put("min", r.mn);
     put("max", r.mx);
-    put("avg", r.av);
+    // The roll-up carries the sum and count of the values, the raw rows their average.
+    const nv = num(r.nv);
+    put("avg", nv === undefined ? r.av : nv > 0 ? (num(r.sv) ?? 0) / nv : undefined);
     put("first", r.fv);
     put("last", r.lv);
     let list = out.get(key);
@@ -323,6 +328,37 @@ async function bucketed(
   }
   for (const list of out.values()) list.sort((a, b) => a.t - b.t);
   return out;
+}
+
+/** The bucket SELECT over the raw rows of one point: parameters [from, step in µs, point, from, to]. */
+function rawBucketSql(history: string, edges: boolean): string {
+  const table = escapeId(history);
+  // Grouped in one pass over the primary key's range of each point; the first and last rows are then
+  // found by their key (point_key, ts), one lookup per bucket, instead of carrying every value along.
+  const inner =
+    `SELECT point_key, TIMESTAMPDIFF(MICROSECOND, ?, ts) DIV ? AS bucket, COUNT(*) AS n, ` +
+    `MIN(value) AS mn, MAX(value) AS mx, AVG(value) AS av, BIT_OR(quality) AS q, MIN(ts) AS t0, MAX(ts) AS t1 ` +
+    `FROM ${table} WHERE point_key = ? AND ts >= ? AND ts < ? ` +
+    "GROUP BY point_key, bucket";
+  return edges
+    ? `SELECT b.*, f.value AS fv, l.value AS lv FROM (${inner}) b ` +
+        `JOIN ${table} f ON f.point_key = b.point_key AND f.ts = b.t0 ` +
+        `JOIN ${table} l ON l.point_key = b.point_key AND l.ts = b.t1`
+    : inner;
+}
+
+/**
+ * The bucket edge up to which the roll-up answers: `from` when it cannot (the step or the start is not
+ * on whole minutes, there is no roll-up), else the last edge at or before where it stands, before the
+ * first late range not yet redone, and before `to` (a cut last bucket is answered from the raw rows).
+ */
+async function rolledUpTo(source: HistorySource, q: HistoryQuery, step: number): Promise<number> {
+  const rollup = rollupTableName(source.historyTable);
+  if (rollup === undefined || step % ROLLUP_MS !== 0 || q.from % ROLLUP_MS !== 0 || q.from < 0) return q.from;
+  const cover = await rollupCoverage((sql, params) => source.select(sql, params), rollup);
+  if (cover === undefined) return q.from;
+  const upTo = Math.min(cover.doneTo, q.to, cover.lateFrom ?? Number.POSITIVE_INFINITY);
+  return q.from + Math.max(0, Math.floor((upTo - q.from) / step)) * step;
 }
 
 async function raw(

@@ -21,6 +21,7 @@ import { MemoryDeadLetters, RedisDeadLetters, type DeadLetter } from "./dead-let
 import { closeRedisAfter } from "../store/redis-close";
 import { classifyMysqlError, outageCause, type OutageCause } from "./mysql-errors";
 import { maintainTable, type MaintenanceReport } from "./partitions";
+import { rollUp, rollupTableName } from "./rollup";
 import { PointSaveSettings } from "./point-save";
 import { validateTableNames } from "./schema";
 import type { PoolShare } from "./pool-share";
@@ -42,7 +43,9 @@ export type SaveNotice =
   /** Partition maintenance changed a table, or found one it leaves alone (said once per table). */
   | { readonly code: "partitions"; readonly report: MaintenanceReport }
   /** Partition maintenance failed; it is tried again at its next run. */
-  | { readonly code: "partitions-failed"; readonly table: string; readonly reason: string };
+  | { readonly code: "partitions-failed"; readonly table: string; readonly reason: string }
+  /** The per-minute roll-up failed; it is tried again at its next run. */
+  | { readonly code: "rollup-failed"; readonly table: string; readonly reason: string };
 
 export interface SaveCounts {
   readonly rowsPerSecond: number;
@@ -87,6 +90,9 @@ const LOOK_EVERY_MS = 1000;
 /** Partitions are prepared periods ahead, so an hourly look is plenty; sooner while a table is missing. */
 const MAINTAIN_EVERY_MS = 3_600_000;
 const MAINTAIN_SOON_MS = 30_000;
+/** The roll-up follows the closed minutes (rollup.ts); a catch-up goes on at once, a run at a time. */
+const ROLLUP_EVERY_MS = 60_000;
+const ROLLUP_SOON_MS = 1_000;
 const parked = new Map<string, MemoryBacklog>();
 
 /** Why rows wait; the writer records a failure before it retries, so one is there while it retries. */
@@ -107,6 +113,9 @@ export class SaveController {
   private timer: TimerHandle | undefined;
   private waiting: WaitCause | undefined;
   private maintenanceTimer: TimerHandle | undefined;
+  private rollupTimer: TimerHandle | undefined;
+  /** The history table's roll-up, when this saver keeps one (it creates its own history table). */
+  readonly rollupTable: string | undefined;
   private maintaining: Promise<void> = Promise.resolve();
   private readonly told = new Set<string>();
   private closing = false;
@@ -115,8 +124,14 @@ export class SaveController {
     this.settings = parseSaveSettings(opts.fields);
     this.clock = opts.clock ?? systemClock;
     const manager = opts.manager;
+    // Only a saver that makes its tables keeps a roll-up: its late marks need the roll-up's tables.
+    this.rollupTable =
+      this.settings.customSql === undefined && this.settings.createTables !== false
+        ? rollupTableName(validateTableNames(this.settings.tables ?? {}).history)
+        : undefined;
     const common = {
       ...this.settings,
+      rollupTable: this.rollupTable,
       mysql: { pool: opts.share.pool },
       concurrency: opts.share.settings.poolSize,
       clock: this.clock,
@@ -184,6 +199,37 @@ export class SaveController {
     });
     this.timer = this.clock.setTimer(() => this.tick(), LOOK_EVERY_MS);
     if (this.settings.partitions.unit !== "none") this.maintain();
+    if (this.rollupTable !== undefined) void this.rollUp();
+  }
+
+  /**
+   * One roll-up run (rollup.ts), then the next one scheduled: a minute on, or at once while a catch-up
+   * has more to do. On the maintenance chain, so it never runs beside this saver's partition work.
+   */
+  rollUp(): Promise<void> {
+    const rollup = this.rollupTable;
+    if (this.closing || rollup === undefined) return this.maintaining;
+    const history = validateTableNames(this.settings.tables ?? {}).history;
+    this.maintaining = this.maintaining.then(async () => {
+      if (this.closing) return;
+      let more = false;
+      try {
+        const report = await rollUp(this.opts.share.pool, history, rollup, this.clock.now());
+        more = report.kind === "done" && report.more;
+      } catch (err) {
+        const e = classifyMysqlError(err);
+        const cause = outageCause({ kind: e.kind, code: e.code ?? null });
+        // Tables not made yet (the writer makes them at its first step), MySQL away (the writer's outage
+        // to tell): tried at the next run without a word.
+        if (!this.closing && cause === "statement" && e.code !== "ER_NO_SUCH_TABLE")
+          this.opts.onNotice({ code: "rollup-failed", table: rollup, reason: errorMessage(err) });
+      }
+      if (this.closing) return;
+      this.rollupTimer = this.rearm(this.rollupTimer, more ? ROLLUP_SOON_MS : ROLLUP_EVERY_MS, () =>
+        this.rollUp(),
+      );
+    });
+    return this.maintaining;
   }
 
   /**
@@ -194,6 +240,7 @@ export class SaveController {
     if (this.closing) return this.maintaining;
     const tables = validateTableNames(this.settings.tables ?? {});
     const names = this.settings.customSql === undefined ? [tables.history, tables.alarms] : [tables.alarms];
+    if (this.rollupTable !== undefined) names.push(this.rollupTable);
     this.maintaining = this.maintaining.then(async () => {
       let soon = false;
       for (const table of names) {
@@ -224,13 +271,19 @@ export class SaveController {
         }
       }
       if (this.closing) return;
-      if (this.maintenanceTimer !== undefined) this.clock.clearTimer(this.maintenanceTimer);
-      this.maintenanceTimer = this.clock.setTimer(
-        () => void this.maintain(),
+      this.maintenanceTimer = this.rearm(
+        this.maintenanceTimer,
         soon ? MAINTAIN_SOON_MS : MAINTAIN_EVERY_MS,
+        () => this.maintain(),
       );
     });
     return this.maintaining;
+  }
+
+  /** The next run of a periodic task in `ms`, its former timer cleared. */
+  private rearm(old: TimerHandle | undefined, ms: number, run: () => Promise<void>): TimerHandle {
+    if (old !== undefined) this.clock.clearTimer(old);
+    return this.clock.setTimer(() => void run(), ms);
   }
 
   /**
@@ -275,6 +328,8 @@ export class SaveController {
     this.timer = undefined;
     if (this.maintenanceTimer !== undefined) this.clock.clearTimer(this.maintenanceTimer);
     this.maintenanceTimer = undefined;
+    if (this.rollupTimer !== undefined) this.clock.clearTimer(this.rollupTimer);
+    this.rollupTimer = undefined;
     this.off();
     this.perPoint?.close();
     // A run under way is not waited for: on a server that never answers it would hold the close; it

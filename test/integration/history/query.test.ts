@@ -20,14 +20,9 @@ import { DataCollError } from "../../../src/core/errors";
 import { handle } from "../../../src/core/rest/router";
 import type { RestContext } from "../../../src/core/rest/types";
 import { MemoryStore } from "../../../src/core/store/memory-store";
+import { assertBuckets, expectedBuckets, rng, type Inserted } from "../../support-history/buckets";
 import { createTestDatabase, testSettings, type TestDatabase } from "../../support-history/mysql";
-import {
-  expectedBuckets,
-  insertAlarmRows,
-  insertHistoryRows,
-  rng,
-  type Inserted,
-} from "../../support-history/history-rows";
+import { insertAlarmRows, insertHistoryRows } from "../../support-history/history-rows";
 
 const T0 = Date.UTC(2026, 11, 1, 0, 0, 0, 0);
 
@@ -94,23 +89,7 @@ describe("history queries (MariaDB)", function () {
       );
       for (const s of res.series) {
         const want = expectedBuckets(rows, s.key, from, to, step);
-        assert.equal(s.buckets?.length, want.length, `${s.key}: bucket count`);
-        (s.buckets ?? []).forEach((b, i) => {
-          const w = want[i];
-          assert.equal(b.t, w.t);
-          assert.equal(b.count, w.count);
-          assert.equal(b.quality, w.quality);
-          assert.equal(b.first, w.first);
-          assert.equal(b.last, w.last);
-          assert.equal(b.min, w.min);
-          assert.equal(b.max, w.max);
-          if (w.avg === undefined) assert.equal(b.avg, undefined);
-          else
-            assert.ok(
-              Math.abs((b.avg ?? Number.NaN) - w.avg) < 1e-9,
-              `${s.key} bucket ${b.t}: avg ${b.avg} vs ${w.avg}`,
-            );
-        });
+        assertBuckets(s.buckets ?? [], want, s.key);
       }
     });
   }

@@ -110,6 +110,32 @@ describe("save controller (MariaDB)", function () {
     assert.ok(st.kind === "flowing" && st.counts.deadLetters === 1);
   });
 
+  it("keeps the history table's per-minute roll-up: rows written late are rolled up by its next run", async function () {
+    const { controller } = saver(db.name, { historyTable: "h_roll", alarmsTable: "a_roll" });
+    assert.equal(controller.rollupTable, "h_roll_1m");
+    // T0 is hours before now: a backlog's rows, which the writer marks for the roll-up.
+    const points = Array.from({ length: 180 }, (_, i) => dp("d:t:r", i, T0 + i * 1000));
+    await controller.writePoints(points);
+    await until(async () => (await count("h_roll")) === 180, 5000, "the rows");
+    await controller.rollUp();
+    const minutes = await rowsOnceCreated(
+      db.admin,
+      "SELECT n, mn, mx, fv, lv FROM h_roll_1m WHERE point_key = 'd:t:r' ORDER BY ts",
+    );
+    assert.deepEqual(
+      minutes.map((m) => [Number(m.n), m.mn, m.mx, m.fv, m.lv]),
+      [
+        [60, 0, 59, 0, 59],
+        [60, 60, 119, 60, 119],
+        [60, 120, 179, 120, 179],
+      ],
+    );
+    assert.deepEqual(
+      await rowsOnceCreated(db.admin, "SELECT * FROM dc_rollup_late WHERE rollup_table = 'h_roll_1m'"),
+      [],
+    );
+  });
+
   it("reports an unknown database as refused with the server's reason, keeps the rows and writes them once it exists", async function () {
     const missing = uniqueDatabase("dc_save_nodb");
     const { controller, notices } = saver(missing, { historyTable: "h_late" });

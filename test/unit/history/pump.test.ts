@@ -76,6 +76,7 @@ class FakePool implements WriterPool {
       query: (_sql: string, values: SqlValue[][][]) => this.insert(values[0]),
       execute: () => Promise.reject(new Error("the pump tests use no custom SQL")),
       beginTransaction: () => Promise.resolve(),
+      rollback: () => Promise.resolve(),
       commit: () => Promise.resolve(),
       release: () => undefined,
       destroy: () => undefined,
