@@ -11,6 +11,8 @@ import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
 import type { PointsEnvelope } from "../../src/core/bus/envelope";
+import { Manager } from "../../src/core/manager";
+import { parseManagerSettings } from "../../src/core/manager-config";
 import type { Registry } from "../../src/core/store/registry";
 import type { Store } from "../../src/core/store/store";
 import { RecordingSimulator } from "./recording-simulator";
@@ -205,6 +207,24 @@ export async function startSentinelGroup(opts: SentinelGroupOptions = {}): Promi
 }
 
 /**
+ * A manager of one instance on `group`, set up in Sentinel mode exactly as the manager node's dialog
+ * saves it. Its errors are the failover's and are not the test's business (the caller closes it).
+ */
+export function sentinelManager(group: SentinelGroup, namespace: string, instanceId: string): Manager {
+  return new Manager(
+    parseManagerSettings({
+      store: "redis",
+      redisMode: "sentinel",
+      sentinels: group.sentinelPorts.map((p) => `127.0.0.1:${p}`).join(", "),
+      sentinelName: MASTER_NAME,
+      namespace,
+      instanceId,
+    }),
+    { onError: () => undefined },
+  );
+}
+
+/**
  * The readings the devices answered that are not in `envelopes` (the events stream), as
  * `device#reading@ms` (time of the answer, epoch ms). The request a connection had in flight when its
  * poller stopped is answered into a closed socket and makes no sample: it is not counted.
@@ -264,11 +284,22 @@ export async function addCountingDevices(
 
 /** Every envelope left for consumer group `group` in the events stream, read and acknowledged. */
 export async function drainEvents(store: Store, group: string): Promise<PointsEnvelope[]> {
-  const envelopes: PointsEnvelope[] = [];
+  return (await drainEventEntries(store, group)).map((e) => e.envelope);
+}
+
+/**
+ * The same with each envelope's stream id, whose first part is the server's clock (epoch ms) when the
+ * entry was written: when a write reached the new master.
+ */
+export async function drainEventEntries(
+  store: Store,
+  group: string,
+): Promise<{ readonly id: string; readonly envelope: PointsEnvelope }[]> {
+  const entries: { id: string; envelope: PointsEnvelope }[] = [];
   for (;;) {
     const batch = await store.readEvents(group, "drain", 2000, 0);
-    if (batch.length === 0) return envelopes;
-    for (const rec of batch) if (rec.ok) envelopes.push(rec.envelope);
+    if (batch.length === 0) return entries;
+    for (const rec of batch) if (rec.ok) entries.push({ id: rec.id, envelope: rec.envelope });
     await store.ackEvents(
       group,
       batch.map((b) => b.id),

@@ -8,17 +8,16 @@
  * connections at once, and the REST API answers 503 only between the kill and the store's reconnect.
  */
 import assert from "node:assert/strict";
-import { Manager } from "../../../src/core/manager";
-import { parseManagerSettings } from "../../../src/core/manager-config";
+import type { Manager } from "../../../src/core/manager";
 import { startManagerRuntime, type ManagerRuntime } from "../../../src/core/manager-runtime";
 import { handle } from "../../../src/core/rest/router";
 import type { PointsEnvelope } from "../../../src/core/bus/envelope";
 import { until } from "../../support/net";
 import { preciseNow, type RecordingSimulator } from "../../support/recording-simulator";
 import {
-  MASTER_NAME,
   addCountingDevices,
   drainEvents,
+  sentinelManager,
   startSentinelGroup,
   unstoredReadings,
   type SentinelGroup,
@@ -44,17 +43,8 @@ describe("Sentinel failover under a poll load (kill -9 of the master)", function
   let restLoop: Promise<void> | undefined;
 
   const manager = (instanceId: string): Manager => {
-    const m = new Manager(
-      parseManagerSettings({
-        store: "redis",
-        redisMode: "sentinel",
-        sentinels: (group?.sentinelPorts ?? []).map((p) => `127.0.0.1:${p}`).join(", "),
-        sentinelName: MASTER_NAME,
-        namespace: NS,
-        instanceId,
-      }),
-      { onError: () => undefined },
-    );
+    if (!group) throw new Error("no Sentinel group");
+    const m = sentinelManager(group, NS, instanceId);
     managers.push(m);
     return m;
   };
