@@ -282,6 +282,54 @@ export async function addCountingDevices(
   return sims;
 }
 
+/** The counter each device's `seq` point last stored (0 before the first, or while no master answers). */
+export async function latestSeqs(store: Store, deviceIds: readonly string[]): Promise<number[]> {
+  return Promise.all(
+    deviceIds.map(async (d) => {
+      const p = await store.latest(`${d}:${d}t:seq`).catch(() => undefined);
+      return typeof p?.value === "number" ? p.value : 0;
+    }),
+  );
+}
+
+/**
+ * Waits until each instance runs one device and every device has more than `readings` stored. The
+ * failover tests kill the master only then: a device caught between a rebalance's stop and the other
+ * instance's take when Redis goes has no poller until one lease time after the failover
+ * (docs/scale-out.md, "Failover"), a cost they do not measure.
+ */
+export async function untilSettled(
+  runtimes: readonly { readonly runner: { readonly devices: readonly string[] } }[],
+  store: Store,
+  deviceIds: readonly string[],
+  readings: number,
+): Promise<void> {
+  await until(
+    () => runtimes.every((rt) => rt.runner.devices.length === 1),
+    20_000,
+    "one device running on each instance",
+  );
+  await until(
+    async () => (await latestSeqs(store, deviceIds)).every((v) => v > readings),
+    20_000,
+    "every device polled and stored",
+  );
+}
+
+/** Waits until every device has `more` readings stored beyond what it has now (polling goes on). */
+export async function untilStoredMore(
+  store: Store,
+  deviceIds: readonly string[],
+  more: number,
+): Promise<void> {
+  const now = await latestSeqs(store, deviceIds);
+  await until(
+    async () => (await latestSeqs(store, deviceIds)).every((v, i) => v > now[i] + more),
+    30_000,
+    "samples stored on the new master",
+  );
+}
+
 /** Every envelope left for consumer group `group` in the events stream, read and acknowledged. */
 export async function drainEvents(store: Store, group: string): Promise<PointsEnvelope[]> {
   return (await drainEventEntries(store, group)).map((e) => e.envelope);

@@ -33,6 +33,8 @@ import {
   sentinelManager,
   startSentinelGroup,
   unstoredReadings,
+  untilSettled,
+  untilStoredMore,
   type SentinelGroup,
 } from "../../support/sentinel-group";
 
@@ -138,23 +140,9 @@ describe("Sentinel failover: alarms and the REST API (kill -9 of the master)", f
       20_000,
       "one check node active",
     );
-    for (const i of [a, b]) i.runtime = startManagerRuntime(i.manager, { leaseMs: LEASE_MS });
-    await Promise.all([a, b].map((i) => i.runtime?.started));
-    const latestSeq = async (d: string): Promise<number> => {
-      const p = await a.manager.store.latest(`${d}:${d}t:seq`).catch(() => undefined);
-      return typeof p?.value === "number" ? p.value : 0;
-    };
-    // As in sentinel-failover.test.ts: the kill comes once each instance runs one device.
-    await until(
-      () => [a, b].every((i) => i.runtime?.runner.devices.length === 1),
-      20_000,
-      "one device running on each instance",
-    );
-    await until(
-      async () => (await Promise.all(DEVICES.map(latestSeq))).every((v) => v > 10),
-      20_000,
-      "both devices polled and stored",
-    );
+    const runtimes = [a, b].map((i) => (i.runtime = startManagerRuntime(i.manager, { leaseMs: LEASE_MS })));
+    await Promise.all(runtimes.map((rt) => rt.started));
+    await untilSettled(runtimes, a.manager.store, DEVICES, 10);
 
     // Instance a's REST API, asked for the device list every 20 ms through the failover, on the JSON
     // path and on the older system's, by turns.
@@ -185,12 +173,7 @@ describe("Sentinel failover: alarms and the REST API (kill -9 of the master)", f
     const { switched } = await group.watchSwitch();
     killAt = (await group.killMaster()).at;
     switchAt = await switched;
-    const after = await Promise.all(DEVICES.map(latestSeq));
-    await until(
-      async () => (await Promise.all(DEVICES.map(latestSeq))).every((v, i) => v > after[i] + 20),
-      30_000,
-      "samples stored on the new master",
-    );
+    await untilStoredMore(a.manager.store, DEVICES, 20);
     stopRest = true;
     await restLoop;
     // Polling stops; the check nodes go on until every sample reached both (the other instance's come
