@@ -43,7 +43,9 @@ export function startManagerRuntime(manager: Manager, opts: ManagerRuntimeOption
     leases: leaseRedis ? new RedisLeaseBackend(leaseRedis, s.namespace, s.instanceId) : undefined,
     leaseMs: opts.leaseMs ?? DEFAULT_LEASE_MS,
     onProblem: opts.onProblem,
-    onPublishError: (err) => opts.onProblem?.("*", `storing samples failed: ${errorMessage(err)}`),
+    // Named for what was not stored: a device status written while Redis is away is not a sample.
+    onStoreError: (what, deviceId, err) =>
+      opts.onProblem?.(deviceId, `storing the ${what} failed: ${errorMessage(err)}`),
   });
   manager.restActions = {
     call: (key) => runner.call(key),

@@ -11,6 +11,8 @@ import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
 import type { PointsEnvelope } from "../../src/core/bus/envelope";
+import { Manager } from "../../src/core/manager";
+import { parseManagerSettings } from "../../src/core/manager-config";
 import type { Registry } from "../../src/core/store/registry";
 import type { Store } from "../../src/core/store/store";
 import { RecordingSimulator } from "./recording-simulator";
@@ -205,6 +207,24 @@ export async function startSentinelGroup(opts: SentinelGroupOptions = {}): Promi
 }
 
 /**
+ * A manager of one instance on `group`, set up in Sentinel mode exactly as the manager node's dialog
+ * saves it. Its errors are the failover's and are not the test's business (the caller closes it).
+ */
+export function sentinelManager(group: SentinelGroup, namespace: string, instanceId: string): Manager {
+  return new Manager(
+    parseManagerSettings({
+      store: "redis",
+      redisMode: "sentinel",
+      sentinels: group.sentinelPorts.map((p) => `127.0.0.1:${p}`).join(", "),
+      sentinelName: MASTER_NAME,
+      namespace,
+      instanceId,
+    }),
+    { onError: () => undefined },
+  );
+}
+
+/**
  * The readings the devices answered that are not in `envelopes` (the events stream), as
  * `device#reading@ms` (time of the answer, epoch ms). The request a connection had in flight when its
  * poller stopped is answered into a closed socket and makes no sample: it is not counted.
@@ -262,13 +282,72 @@ export async function addCountingDevices(
   return sims;
 }
 
+/** The counter each device's `seq` point last stored (0 before the first, or while no master answers). */
+export async function latestSeqs(store: Store, deviceIds: readonly string[]): Promise<number[]> {
+  return Promise.all(
+    deviceIds.map(async (d) => {
+      const p = await store.latest(`${d}:${d}t:seq`).catch(() => undefined);
+      return typeof p?.value === "number" ? p.value : 0;
+    }),
+  );
+}
+
+/**
+ * Waits until each instance runs one device and every device has more than `readings` stored. The
+ * failover tests kill the master only then: a device caught between a rebalance's stop and the other
+ * instance's take when Redis goes has no poller until one lease time after the failover
+ * (docs/scale-out.md, "Failover"), a cost they do not measure.
+ */
+export async function untilSettled(
+  runtimes: readonly { readonly runner: { readonly devices: readonly string[] } }[],
+  store: Store,
+  deviceIds: readonly string[],
+  readings: number,
+): Promise<void> {
+  await until(
+    () => runtimes.every((rt) => rt.runner.devices.length === 1),
+    20_000,
+    "one device running on each instance",
+  );
+  await until(
+    async () => (await latestSeqs(store, deviceIds)).every((v) => v > readings),
+    20_000,
+    "every device polled and stored",
+  );
+}
+
+/** Waits until every device has `more` readings stored beyond what it has now (polling goes on). */
+export async function untilStoredMore(
+  store: Store,
+  deviceIds: readonly string[],
+  more: number,
+): Promise<void> {
+  const now = await latestSeqs(store, deviceIds);
+  await until(
+    async () => (await latestSeqs(store, deviceIds)).every((v, i) => v > now[i] + more),
+    30_000,
+    "samples stored on the new master",
+  );
+}
+
 /** Every envelope left for consumer group `group` in the events stream, read and acknowledged. */
 export async function drainEvents(store: Store, group: string): Promise<PointsEnvelope[]> {
-  const envelopes: PointsEnvelope[] = [];
+  return (await drainEventEntries(store, group)).map((e) => e.envelope);
+}
+
+/**
+ * The same with each envelope's stream id, whose first part is the server's clock (epoch ms) when the
+ * entry was written: when a write reached the new master.
+ */
+export async function drainEventEntries(
+  store: Store,
+  group: string,
+): Promise<{ readonly id: string; readonly envelope: PointsEnvelope }[]> {
+  const entries: { id: string; envelope: PointsEnvelope }[] = [];
   for (;;) {
     const batch = await store.readEvents(group, "drain", 2000, 0);
-    if (batch.length === 0) return envelopes;
-    for (const rec of batch) if (rec.ok) envelopes.push(rec.envelope);
+    if (batch.length === 0) return entries;
+    for (const rec of batch) if (rec.ok) entries.push({ id: rec.id, envelope: rec.envelope });
     await store.ackEvents(
       group,
       batch.map((b) => b.id),

@@ -20,8 +20,9 @@
  * - Replication is asynchronous, so a Redis that comes back (a restart, a Sentinel failover) can lack a
  *   lease written just before. The holder, whose local deadline has not passed, takes its own lease
  *   back when the renewal finds the key gone; the others take no lease they did not hold for one TTL
- *   after their connection came back, by which time every holder of a lost key has either stopped at its
- *   deadline or taken it back (docs/scale-out.md, "Failover").
+ *   after their connection came back (or first came up, for an instance started while Redis was away),
+ *   by which time every holder of a lost key has either stopped at its deadline or taken it back
+ *   (docs/scale-out.md, "Failover").
  */
 import type { Clock, TimerHandle } from "../../transport/connection";
 
@@ -40,11 +41,11 @@ export interface LeaseBackend {
    */
   free?(deviceIds: readonly string[]): Promise<boolean[]>;
   /**
-   * When the backend's connection last came back after it was lost (undefined: never lost). Redis may
-   * have come back without the leases written just before (a restart without persistence, a failover to
-   * a replica that had not received them), so for one TTL after that this instance takes no lease it did
-   * not hold: every holder of a lost key stops at its local deadline before then, or takes its own lease
-   * back first.
+   * When the backend's connection last came back after it was lost, or first came up after failed
+   * attempts (undefined: up at the first attempt and never lost). Redis may have come back without the
+   * leases written just before (a restart without persistence, a failover to a replica that had not
+   * received them), so for one TTL after that this instance takes no lease it did not hold: every holder
+   * of a lost key stops at its local deadline before then, or takes its own lease back first.
    */
   reconnectedAt?(): number | undefined;
 }

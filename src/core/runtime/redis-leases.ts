@@ -50,7 +50,6 @@ const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 
 export class RedisLeaseBackend implements LeaseBackend {
-  private wasReady = false;
   private lost = false;
   private backAt: number | undefined;
 
@@ -61,14 +60,18 @@ export class RedisLeaseBackend implements LeaseBackend {
     private readonly now: () => number = Date.now,
     private readonly kind: "device" | "check" = "device",
   ) {
-    // A connection that was ready and closed, then ready again: Redis may have lost recent writes.
-    redis.on("close", () => {
-      if (this.wasReady) this.lost = true;
-    });
+    // A connection that was ready and closed, then ready again: Redis may have lost recent writes. So
+    // may the Redis first reached after failed attempts: this instance started while Redis was away (a
+    // restart, a failover), and a holder of a lease the new master lacks may still poll until its
+    // deadline. Only a first attempt that succeeds trusts the keys as they are.
+    const lost = (): void => {
+      this.lost = true;
+    };
+    redis.on("close", lost);
+    redis.on("error", lost);
     redis.on("ready", () => {
       if (this.lost) this.backAt = this.now();
       this.lost = false;
-      this.wasReady = true;
     });
   }
 

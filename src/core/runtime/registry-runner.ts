@@ -27,8 +27,15 @@ export interface RunnerOptions {
   /** A registry load or reload that failed (the store unreachable) is tried again after this long. */
   readonly retryMs?: number;
   readonly onProblem?: (deviceId: string, message: string) => void;
-  readonly onPublishError?: (err: unknown) => void;
+  /**
+   * A write to the store failed (Redis away): which write, for which device (`*`: samples, which the
+   * manager writes for every device together), so the log names what was not stored.
+   */
+  readonly onStoreError?: (what: StoreWrite, deviceId: string, err: unknown) => void;
 }
+
+/** What the runner writes to the store besides the registry. */
+export type StoreWrite = "samples" | "device status" | "frame log";
 
 /** The last status written for a device, shared by its run's callbacks. */
 interface StatusBox {
@@ -271,7 +278,7 @@ export class RegistryRunner {
         problem: (message) => this.opts.onProblem?.(id, message),
         frames: (dir, bytes, at) => {
           frames.writer ??= new FrameLogWriter(id, this.manager.store, this.opts.clock, (err) =>
-            this.opts.onPublishError?.(err),
+            this.opts.onStoreError?.("frame log", id, err),
           );
           frames.writer.add(dir, bytes, at);
         },
@@ -279,12 +286,12 @@ export class RegistryRunner {
       this.running.set(id, { run, box, frames });
       void this.manager.store
         .setDeviceStatus(id, status)
-        .catch((err: unknown) => this.opts.onPublishError?.(err));
+        .catch((err: unknown) => this.opts.onStoreError?.("device status", id, err));
     } catch (err) {
       this.opts.onProblem?.(id, errorMessage(err));
       void this.manager.store
         .setDeviceStatus(id, { online: false, ts: this.opts.clock.now(), lastError: errorMessage(err) })
-        .catch((e: unknown) => this.opts.onPublishError?.(e));
+        .catch((e: unknown) => this.opts.onStoreError?.("device status", id, e));
     }
   }
 
@@ -293,7 +300,7 @@ export class RegistryRunner {
     const lastError = `there is no ${protocol} driver: the device is kept in the registry and not run`;
     void this.manager.store
       .setDeviceStatus(id, { online: false, ts: this.opts.clock.now(), lastError })
-      .catch((err: unknown) => this.opts.onPublishError?.(err));
+      .catch((err: unknown) => this.opts.onStoreError?.("device status", id, err));
   }
 
   private async runnableIds(): Promise<string[]> {
@@ -310,7 +317,7 @@ export class RegistryRunner {
   }
 
   private publish(points: readonly DataPoint[]): void {
-    this.manager.publish(points).catch((err: unknown) => this.opts.onPublishError?.(err));
+    this.manager.publish(points).catch((err: unknown) => this.opts.onStoreError?.("samples", "*", err));
   }
 
   private updateStatus(id: string, box: StatusBox, u: DeviceStatusUpdate): void {
@@ -335,6 +342,6 @@ export class RegistryRunner {
     if (this.running.get(id)?.box !== box) return;
     void this.manager.store
       .setDeviceStatus(id, next)
-      .catch((err: unknown) => this.opts.onPublishError?.(err));
+      .catch((err: unknown) => this.opts.onStoreError?.("device status", id, err));
   }
 }

@@ -5,6 +5,7 @@ import { LeaseKeeper } from "../../../src/core/runtime/leases";
 import { RedisLeaseBackend } from "../../../src/core/runtime/redis-leases";
 import { until } from "../../support/net";
 import { REDIS_URL, uniqueNamespace } from "../../support/services";
+import { sparePort, startRedis, stopRedis } from "../store/redis-server";
 
 describe("Redis leases", function () {
   const ns = uniqueNamespace("lease");
@@ -75,5 +76,36 @@ describe("Redis leases", function () {
     await until(() => polling.b.size === 4, 10 * ttl, "takeover");
     await a.close();
     await b.close();
+  });
+
+  it("an instance started while Redis is away takes no lease for one TTL after it first reaches Redis", async function () {
+    // The Redis it reaches may have just lost a lease (a failover to a replica that had not received
+    // it) whose holder still polls until its deadline, less than a TTL later.
+    const ttl = 1000;
+    const port = await sparePort();
+    const late = new Redis({ host: "127.0.0.1", port, retryStrategy: () => 50, maxRetriesPerRequest: 1 });
+    late.on("error", () => undefined); // refused until the server starts
+    clients.push(late);
+    const backend = new RedisLeaseBackend(late, `${ns}late:`, "late");
+    const gained: number[] = [];
+    const keeper = new LeaseKeeper(
+      systemClock,
+      backend,
+      { gained: () => gained.push(Date.now()), lost: () => undefined },
+      { ttlMs: ttl },
+    );
+    keeper.setDevices(["d"]);
+    await until(() => late.status === "reconnecting", 5000, "a failed attempt");
+    const server = await startRedis(port);
+    try {
+      await until(() => gained.length > 0, 10_000, "the lease taken");
+      const back = backend.reconnectedAt();
+      assert.ok(back !== undefined, "reaching Redis after failed attempts counts as coming back");
+      assert.ok(gained[0] >= back + ttl, "no lease taken within a TTL of reaching Redis");
+    } finally {
+      await keeper.close();
+      late.disconnect();
+      await stopRedis(server);
+    }
   });
 });

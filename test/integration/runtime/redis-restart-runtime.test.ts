@@ -1,7 +1,7 @@
 /**
  * The manager runtime across a Redis crash (a redis-server of the test's own, never the shared one):
  * devices keep being polled while their leases are valid, the manager reconnects and publishing resumes,
- * nothing crashes.
+ * nothing crashes, and what could not be stored meanwhile is named in the log for what it is.
  */
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
@@ -27,13 +27,20 @@ describe("manager runtime across a Redis restart", function () {
     if (redis) await stopRedis(redis);
   });
 
-  it("keeps polling through a short outage and publishes again after it", async function () {
+  const problems: string[] = [];
+
+  /** Redis of the test's own, a simulator, a manager with its runtime, and device d polled every 100 ms. */
+  async function start(): Promise<{
+    port: number;
+    sim: ModbusSimulator;
+    manager: Manager;
+    runtime: ManagerRuntime;
+  }> {
     const port = await sparePort();
     redis = await startRedis(port);
-    sim = new ModbusSimulator({ units: [1], clock: systemClock });
-    const simPort = await sim.listen(0);
-    const requestsAt = (): number => sim?.core.stats.requests ?? 0;
-    manager = new Manager(
+    const s = (sim = new ModbusSimulator({ units: [1], clock: systemClock }));
+    const simPort = await s.listen(0);
+    const m = (manager = new Manager(
       parseManagerSettings({
         store: "redis",
         redisUrl: `redis://127.0.0.1:${port}`,
@@ -41,29 +48,56 @@ describe("manager runtime across a Redis restart", function () {
         instanceId: "a",
       }),
       { reconnect: { baseMs: 50, maxMs: 200 }, onError: () => undefined },
-    );
-    await manager.ready();
-    runtime = startManagerRuntime(manager, { leaseMs: 6000 });
-    await runtime.started;
-    const r = manager.registry;
+    ));
+    await m.ready();
+    problems.length = 0;
+    const rt = (runtime = startManagerRuntime(m, {
+      leaseMs: 6000,
+      onProblem: (id, message) => problems.push(`${id}: ${message}`),
+    }));
+    await rt.started;
+    const r = m.registry;
     await r.putDevice({ id: "d", protocol: "modbus-tcp", host: "127.0.0.1", port: simPort });
     await r.putTerm({ id: "t", deviceId: "d", address: 1, pollInterval: 100 });
     await r.putItem({ id: "v" });
     await r.putPoint({ deviceId: "d", termId: "t", itemId: "v", address: "HR0" });
-    sim.set(1, "HR0", 1);
-    await until(async () => (await manager?.store.latest("d:t:v"))?.value === 1, 2000, "the first value");
+    s.set(1, "HR0", 1);
+    await until(async () => (await m.store.latest("d:t:v"))?.value === 1, 2000, "the first value");
+    return { port, sim: s, manager: m, runtime: rt };
+  }
 
-    await stopRedis(redis);
+  it("keeps polling through a short outage and publishes again after it", async function () {
+    const { port, sim, manager, runtime } = await start();
+    const requestsAt = (): number => sim.core.stats.requests;
+    if (redis) await stopRedis(redis);
     redis = undefined;
     const during = requestsAt();
     await until(() => requestsAt() > during + 5, 2000, "polling while Redis is down");
     redis = await startRedis(port);
     sim.set(1, "HR0", 2);
     await until(
-      async () => (await manager?.store.latest("d:t:v").catch(() => undefined))?.value === 2,
+      async () => (await manager.store.latest("d:t:v").catch(() => undefined))?.value === 2,
       5000,
       "publishing again",
     );
     assert.equal(runtime.runner.devices.join(), "d", "the device never left this instance");
+  });
+
+  it("says a device status could not be stored while Redis is away, not samples", async function () {
+    const { sim } = await start();
+    if (redis) await stopRedis(redis);
+    redis = undefined;
+    // The device goes away too: its status (offline) is written, and that write fails.
+    await sim.close();
+    await until(
+      () => problems.some((p) => p.startsWith("d: storing the device status failed: ")),
+      10_000,
+      "the failed status write logged",
+    );
+    // The samples made meanwhile wait in the outage buffer: nothing says they failed.
+    assert.deepEqual(
+      problems.filter((p) => /samples/.test(p)),
+      [],
+    );
   });
 });

@@ -8,19 +8,19 @@
  * connections at once, and the REST API answers 503 only between the kill and the store's reconnect.
  */
 import assert from "node:assert/strict";
-import { Manager } from "../../../src/core/manager";
-import { parseManagerSettings } from "../../../src/core/manager-config";
+import type { Manager } from "../../../src/core/manager";
 import { startManagerRuntime, type ManagerRuntime } from "../../../src/core/manager-runtime";
 import { handle } from "../../../src/core/rest/router";
 import type { PointsEnvelope } from "../../../src/core/bus/envelope";
-import { until } from "../../support/net";
 import { preciseNow, type RecordingSimulator } from "../../support/recording-simulator";
 import {
-  MASTER_NAME,
   addCountingDevices,
   drainEvents,
+  sentinelManager,
   startSentinelGroup,
   unstoredReadings,
+  untilSettled,
+  untilStoredMore,
   type SentinelGroup,
 } from "../../support/sentinel-group";
 
@@ -44,17 +44,8 @@ describe("Sentinel failover under a poll load (kill -9 of the master)", function
   let restLoop: Promise<void> | undefined;
 
   const manager = (instanceId: string): Manager => {
-    const m = new Manager(
-      parseManagerSettings({
-        store: "redis",
-        redisMode: "sentinel",
-        sentinels: (group?.sentinelPorts ?? []).map((p) => `127.0.0.1:${p}`).join(", "),
-        sentinelName: MASTER_NAME,
-        namespace: NS,
-        instanceId,
-      }),
-      { onError: () => undefined },
-    );
+    if (!group) throw new Error("no Sentinel group");
+    const m = sentinelManager(group, NS, instanceId);
     managers.push(m);
     return m;
   };
@@ -67,23 +58,7 @@ describe("Sentinel failover under a poll load (kill -9 of the master)", function
     await a.store.ensureEventGroup("fo-check", "start");
     for (const m of [a, b]) runtimes.push(startManagerRuntime(m, { leaseMs: LEASE_MS }));
     await Promise.all(runtimes.map((rt) => rt.started));
-    const latestSeq = async (d: string): Promise<number> => {
-      const p = await a.store.latest(`${d}:${d}t:seq`).catch(() => undefined);
-      return typeof p?.value === "number" ? p.value : 0;
-    };
-    // The kill comes once the two instances have settled on one device each: a device caught between
-    // a rebalance's stop and the other instance's take when Redis goes has no poller until one lease
-    // time after the failover (docs/scale-out.md, "Failover"), which is a cost this test does not measure.
-    await until(
-      () => runtimes.every((rt) => rt.runner.devices.length === 1),
-      20_000,
-      "one device running on each instance",
-    );
-    await until(
-      async () => (await Promise.all(DEVICES.map(latestSeq))).every((v) => v > 5),
-      20_000,
-      "both devices polled and stored",
-    );
+    await untilSettled(runtimes, a.store, DEVICES, 5);
 
     // The REST API of instance a, asked every 50 ms through the failover (the sampling clock).
     const ctx = { store: a.store, basePath: "/api", maxBodyBytes: 100_000, now: () => Date.now() };
@@ -115,12 +90,7 @@ describe("Sentinel failover under a poll load (kill -9 of the master)", function
     killAt = killed.at;
     switchAt = await switched;
     // Polling goes on: both devices' readings reach the new master, and well after the switch.
-    const after = await Promise.all(DEVICES.map(latestSeq));
-    await until(
-      async () => (await Promise.all(DEVICES.map(latestSeq))).every((v, i) => v > after[i] + 20),
-      30_000,
-      "samples stored on the new master",
-    );
+    await untilStoredMore(a.store, DEVICES, 20);
     stopRest = true;
     await restLoop;
     for (const rt of runtimes) await rt.close();
