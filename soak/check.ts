@@ -28,6 +28,8 @@ export interface SequenceVerdict {
   allowed: Map<string, number>;
   /** Lost samples no window explains: each breaks the invariant. */
   unexplained: Produced[];
+  /** Lost samples inside a Redis restart or failover window (none may be), with that window. */
+  inRedis: { sample: Produced; window: LossWindow }[];
   /** Values stored in more than one row (a sample saved twice under two time stamps). */
   duplicated: { deviceId: string; value: number; rows: readonly StoredSample[] }[];
   /** Values stored that the device never produced. */
@@ -76,6 +78,7 @@ export function checkSequence(
       w && REDIS_WINDOWS.includes(w.what) && handOvers.has(p.value) ? HAND_OVER_AT_REDIS_FAULT : w?.what;
     if (what !== undefined) v.allowed.set(what, (v.allowed.get(what) ?? 0) + 1);
     else v.unexplained.push(p);
+    if (w && what !== undefined && REDIS_WINDOWS.includes(what)) v.inRedis.push({ sample: p, window: w });
   }
   for (const value of storedValues) if (!producedValues.has(value)) v.phantom.push({ deviceId, value });
 }
