@@ -630,38 +630,63 @@ async function main(): Promise<number> {
 
     // --- alarms: raise transitions written against those the stored saw samples call for ---
     const sawKeys = devices.filter((d) => d.protocol === "modbus").map(sawKey);
-    const [sawRows] = await db.admin.query<RowDataPacket[]>(
-      `SELECT point_key, value, UNIX_TIMESTAMP(ts) * 1000 AS ts FROM ${HISTORY_TABLE}
-       WHERE point_key IN (?) AND quality = 0 AND value IS NOT NULL ORDER BY point_key, ts`,
-      [sawKeys],
-    );
-    const sawSamples = byPoint(sawRows, (r) => ({ value: Number(r.value), ts: Math.round(Number(r.ts)) }));
-    const [alarmRows] = await db.admin.query<RowDataPacket[]>(
-      `SELECT point_key, UNIX_TIMESTAMP(ts) * 1000 AS ts FROM ${ALARMS_TABLE}
-       WHERE \`condition\` = 'high' AND state = 'raised' ORDER BY point_key, ts`,
-    );
-    const raised = byPoint(alarmRows, (r) => Math.round(Number(r.ts)));
-    let expected = 0;
-    let written = 0;
-    const alarmDiffs: string[] = [];
-    // For a point that differs: each raise row no stored sample calls for, and each raise called for
-    // that has no row, with the samples around it.
-    const oddRaises: { key: string; ts: number; what: "extra" | "missing" }[] = [];
-    // Raises up to the cutoff only: after it the instances still run, and a raise row written between
-    // the two queries above would have no sample row in the first.
-    const upToCutoff = (ts: number): boolean => ts <= cutoff;
-    for (const k of sawKeys) {
-      const e = expectedRaises(sawSamples.get(k) ?? [], SAW_HIGH, SAW_HYSTERESIS).filter(upToCutoff);
-      const w = (raised.get(k) ?? []).filter(upToCutoff);
-      expected += e.length;
-      written += w.length;
-      if (e.length === w.length) continue;
-      alarmDiffs.push(`${k}: expected ${e.length}, written ${w.length}`);
-      const eSet = new Set(e);
-      const wSet = new Set(w);
-      for (const ts of w) if (!eSet.has(ts)) oddRaises.push({ key: k, ts, what: "extra" });
-      for (const ts of e) if (!wSet.has(ts)) oddRaises.push({ key: k, ts, what: "missing" });
+    const compareAlarms = async (): Promise<{
+      expected: number;
+      written: number;
+      alarmDiffs: string[];
+      oddRaises: { key: string; ts: number; what: "extra" | "missing" }[];
+    }> => {
+      if (!db) throw new Error("no database");
+      const [sawRows] = await db.admin.query<RowDataPacket[]>(
+        `SELECT point_key, value, UNIX_TIMESTAMP(ts) * 1000 AS ts FROM ${HISTORY_TABLE}
+         WHERE point_key IN (?) AND quality = 0 AND value IS NOT NULL ORDER BY point_key, ts`,
+        [sawKeys],
+      );
+      const sawSamples = byPoint(sawRows, (r) => ({ value: Number(r.value), ts: Math.round(Number(r.ts)) }));
+      const [alarmRows] = await db.admin.query<RowDataPacket[]>(
+        `SELECT point_key, UNIX_TIMESTAMP(ts) * 1000 AS ts FROM ${ALARMS_TABLE}
+         WHERE \`condition\` = 'high' AND state = 'raised' ORDER BY point_key, ts`,
+      );
+      const raised = byPoint(alarmRows, (r) => Math.round(Number(r.ts)));
+      let expected = 0;
+      let written = 0;
+      const alarmDiffs: string[] = [];
+      // For a point that differs: each raise row no stored sample calls for, and each raise called for
+      // that has no row, with the samples around it.
+      const oddRaises: { key: string; ts: number; what: "extra" | "missing" }[] = [];
+      // Raises up to the cutoff only: after it the instances still run, and a raise row written between
+      // the two queries above would have no sample row in the first.
+      const upToCutoff = (ts: number): boolean => ts <= cutoff;
+      for (const k of sawKeys) {
+        const e = expectedRaises(sawSamples.get(k) ?? [], SAW_HIGH, SAW_HYSTERESIS).filter(upToCutoff);
+        const w = (raised.get(k) ?? []).filter(upToCutoff);
+        expected += e.length;
+        written += w.length;
+        if (e.length === w.length) continue;
+        alarmDiffs.push(`${k}: expected ${e.length}, written ${w.length}`);
+        const eSet = new Set(e);
+        const wSet = new Set(w);
+        for (const ts of w) if (!eSet.has(ts)) oddRaises.push({ key: k, ts, what: "extra" });
+        for (const ts of e) if (!wSet.has(ts)) oddRaises.push({ key: k, ts, what: "missing" });
+      }
+      return { expected, written, alarmDiffs, oddRaises };
+    };
+    // A raise at the very end of the run may still be on its way (check node, save node, MySQL) when
+    // the samples are all in: the rows get the same patience as the samples' (15 s without a new one).
+    let alarmVerdict = await compareAlarms();
+    const alarmWait = now();
+    let alarmProgress = now();
+    while (
+      alarmVerdict.alarmDiffs.length > 0 &&
+      now() - alarmWait < 60_000 &&
+      now() - alarmProgress < 15_000
+    ) {
+      await sleep(3000);
+      const next = await compareAlarms();
+      if (next.written !== alarmVerdict.written) alarmProgress = now();
+      alarmVerdict = next;
     }
+    const { expected, written, alarmDiffs, oddRaises } = alarmVerdict;
     const alarmDetail: string[] = [];
     for (const o of oddRaises.slice(0, 12)) {
       const [around] = await db.admin.query<RowDataPacket[]>(
