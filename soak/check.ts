@@ -71,7 +71,12 @@ export function checkSequence(
       v.stored++;
       continue;
     }
-    const w = windows.find((x) => p.at >= x.from && p.at <= x.to && (!x.devices || x.devices.has(deviceId)));
+    const inside = windows.filter(
+      (x) => p.at >= x.from && p.at <= x.to && (!x.devices || x.devices.has(deviceId)),
+    );
+    // A loss another window explains (a redeploy's hand-over, a stalled link) is that window's, even
+    // inside a Redis fault's: the Redis windows excuse nothing, so they are the last resort.
+    const w = inside.find((x) => !REDIS_WINDOWS.includes(x.what)) ?? inside[0];
     // A Redis fault excuses no loss but one: the request in flight when the device's lease moved to
     // another instance, which the old owner abandons by design (docs/scale-out.md, "What can be lost" (2)).
     const what =

@@ -306,10 +306,12 @@ async function main(): Promise<number> {
     await watcher.connect();
     cleanups.push(() => void watcher.disconnect());
     /** The devices an instance holds a lease for right now (empty when Redis does not answer). */
-    const leasedBy = async (instanceId: string): Promise<Set<string>> => {
+    /** The devices an instance holds; with `free`, also those nobody holds (it may take them next). */
+    const leasedBy = async (instanceId: string, free = false): Promise<Set<string>> => {
       try {
         const owners = await watcher.mget(devices.map((d) => `${namespace}lease:device:${d.id}`));
-        return new Set(devices.filter((_, i) => owners[i] === instanceId).map((d) => d.id));
+        const mine = (o: string | null): boolean => o === instanceId || (free && o === null);
+        return new Set(devices.filter((_, i) => mine(owners[i])).map((d) => d.id));
       } catch {
         return new Set(devices.map((d) => d.id));
       }
@@ -536,7 +538,9 @@ async function main(): Promise<number> {
         let target = instances[k % 2];
         if (target.down) target = instances[(k + 1) % 2];
         while (target.down) await sleep(200);
-        const owned = await leasedBy(target.id);
+        // Free leases too: just after a Redis outage longer than L they have all expired, and the
+        // instance takes devices back while its redeploy starts, then hands them over (2).
+        const owned = await leasedBy(target.id, true);
         const at = now();
         try {
           await target.redeploy();
