@@ -28,6 +28,8 @@ export interface SequenceVerdict {
   allowed: Map<string, number>;
   /** Lost samples no window explains: each breaks the invariant. */
   unexplained: Produced[];
+  /** Lost samples inside a Redis restart or failover window (none may be), with that window. */
+  inRedis: { sample: Produced; window: LossWindow }[];
   /** Values stored in more than one row (a sample saved twice under two time stamps). */
   duplicated: { deviceId: string; value: number; rows: readonly StoredSample[] }[];
   /** Values stored that the device never produced. */
@@ -69,13 +71,19 @@ export function checkSequence(
       v.stored++;
       continue;
     }
-    const w = windows.find((x) => p.at >= x.from && p.at <= x.to && (!x.devices || x.devices.has(deviceId)));
+    const inside = windows.filter(
+      (x) => p.at >= x.from && p.at <= x.to && (!x.devices || x.devices.has(deviceId)),
+    );
+    // A loss another window explains (a redeploy's hand-over, a stalled link) is that window's, even
+    // inside a Redis fault's: the Redis windows excuse nothing, so they are the last resort.
+    const w = inside.find((x) => !REDIS_WINDOWS.includes(x.what)) ?? inside[0];
     // A Redis fault excuses no loss but one: the request in flight when the device's lease moved to
     // another instance, which the old owner abandons by design (docs/scale-out.md, "What can be lost" (2)).
     const what =
       w && REDIS_WINDOWS.includes(w.what) && handOvers.has(p.value) ? HAND_OVER_AT_REDIS_FAULT : w?.what;
     if (what !== undefined) v.allowed.set(what, (v.allowed.get(what) ?? 0) + 1);
     else v.unexplained.push(p);
+    if (w && what !== undefined && REDIS_WINDOWS.includes(what)) v.inRedis.push({ sample: p, window: w });
   }
   for (const value of storedValues) if (!producedValues.has(value)) v.phantom.push({ deviceId, value });
 }

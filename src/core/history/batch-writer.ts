@@ -165,6 +165,8 @@ type BatchResult =
   | { readonly ok: false; readonly error: ClassifiedError };
 
 const RATE_WINDOW_MS = 5000;
+/** First wait before an append the backlog refused is tried again (then doubling, up to retryMaxMs). */
+const BACKLOG_RETRY_MS = 100;
 // A history row is at most ~1.5 kB as SQL text (255 four-byte characters of text plus ids), so 10,000 of
 // them stay under MySQL's default 16 MB max_allowed_packet.
 const MAX_BATCH = 10_000;
@@ -222,6 +224,10 @@ export class BatchWriter {
   private failures = 0;
   private appendChain: Promise<unknown> = Promise.resolve();
   private appendsInFlight = 0;
+  /** The last append to the backlog failed: appends wait for it (appendHeld) rather than drop rows. */
+  private backlogDown = false;
+  /** Rows in appends not yet done: while the backlog is away, what waits in memory. */
+  private rowsToAppend = 0;
   // Appends parked until the backlog has room (policy "block"): in flight, but not work in progress.
   private waitingForSpace = 0;
   // Writes waiting for room in memory (backpressure), and those let in that have not pushed their rows yet.
@@ -494,11 +500,18 @@ export class BatchWriter {
     rows: readonly HistoryRow[],
     fromInput: boolean,
   ): Promise<{ accepted: number; dropped: number }> {
+    // While the backlog is away rows wait in memory (appendHeld), at most as many as it could hold.
+    if (fromInput && this.backlogDown && this.rowsToAppend + rows.length > this.backlog.capacity) {
+      this.counters.dropped += rows.length;
+      return Promise.resolve({ accepted: 0, dropped: rows.length });
+    }
     this.appendsInFlight++;
     this.appendEpoch++;
+    this.rowsToAppend += rows.length;
     const done = this.appendChain.then(() => this.appendNow(rows, fromInput));
     this.appendChain = done;
     return done.finally(() => {
+      this.rowsToAppend -= rows.length;
       this.appendsInFlight--;
       this.kick();
       this.checkIdle();
@@ -512,7 +525,7 @@ export class BatchWriter {
     let accepted = 0;
     let evicted = 0;
     const append = async (part: readonly HistoryRow[]): Promise<void> => {
-      const out = await this.backlog.append(part);
+      const out = await this.appendHeld(part);
       this.backlogCount += part.length - out;
       accepted += part.length;
       evicted += out;
@@ -548,6 +561,45 @@ export class BatchWriter {
     const dropped = rows.length - accepted + evicted;
     this.counters.dropped += dropped;
     return { accepted, dropped };
+  }
+
+  /**
+   * One append to the backlog, tried again while the backlog cannot take it (a Redis backlog during a
+   * Redis restart or failover) instead of dropping the rows: with two instances a sample reaches MySQL
+   * through either one's saver, and at a Redis kill both may hold it — the owner's heard at poll time,
+   * just before the kill, the other's heard over pub/sub a moment before it — and both appends fail.
+   * Dropping them there lost the sample for good (the soak's one sample at a Redis kill, issue 19). The
+   * rows wait in memory, appends behind them in order, until the backlog answers or the writer closes;
+   * only close gives up (the rows are then counted as dropped, as a killed process loses them).
+   */
+  private async appendHeld(part: readonly HistoryRow[]): Promise<number> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const out = await this.backlog.append(part);
+        this.backlogDown = false;
+        return out;
+      } catch (err) {
+        if (this.closing) throw err;
+        if (!this.backlogDown) {
+          this.fail(
+            { kind: "backlog", code: null, message: `the backlog could not take rows: ${String(err)}` },
+            0,
+          );
+        }
+        this.backlogDown = true;
+        const delay = Math.min(this.retryMaxMs, BACKLOG_RETRY_MS * 2 ** Math.min(attempt, 10));
+        // Parked like an append waiting for room: close (wakeSpace) ends the wait at once.
+        this.waitingForSpace++;
+        this.checkIdle();
+        let timer: TimerHandle | undefined;
+        await new Promise<void>((resolve) => {
+          this.spaceWaiters.push(resolve);
+          timer = this.clock.setTimer(resolve, delay);
+        });
+        if (timer !== undefined) this.clock.clearTimer(timer);
+        this.waitingForSpace--;
+      }
+    }
   }
 
   private wakeSpace(): void {

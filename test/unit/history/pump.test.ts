@@ -11,6 +11,7 @@ import type { BatchWriterOptions } from "../../../src/core/history/batch-writer"
 import type { WriterConnection, WriterPool } from "../../../src/core/history/pool";
 import type { PumpEvent, PumpState, PumpTag } from "../../../src/core/history/pump";
 import { IllegalPumpMove, PUMP_MOVES, pumpMove } from "../../../src/core/history/pump";
+import type { HistoryRow } from "../../../src/core/history/rows";
 import type { SqlValue } from "../../../src/core/history/schema";
 import type { DataPoint } from "../../../src/core/model/datapoint";
 import { ManualClock } from "../../../src/transport/manual-clock";
@@ -126,6 +127,18 @@ class HeldSizeBacklog extends MemoryBacklog {
     const n = await super.size();
     if (!this.hold) return n;
     return new Promise((resolve) => this.held.push(() => resolve(n)));
+  }
+}
+
+/** A memory backlog that refuses appends while `down`, as a Redis backlog does while Redis is away. */
+class FlakyBacklog extends MemoryBacklog {
+  down = false;
+  refused = 0;
+
+  override append(rows: readonly HistoryRow[]): Promise<number> {
+    if (!this.down) return super.append(rows);
+    this.refused++;
+    return Promise.reject(new Error("Connection is closed."));
   }
 }
 
@@ -308,6 +321,55 @@ describe("batch writer pump (fake pool, manual clock)", function () {
     // Back to direct: new rows go straight to MySQL again.
     await w.write(samples(40, 4));
     assert.deepEqual([(await w.flush()).state, pool.stored.length], ["ok", 44]);
+  });
+
+  it("durable, the backlog away (a Redis restart): rows wait and are appended in order, none dropped", async function () {
+    const backlog = new FlakyBacklog(1000);
+    const w = writer({ durable: true, backlog });
+    await w.write(samples(0, 4));
+    backlog.down = true;
+    // The owner's rows heard just before a Redis kill: their append fails and must be tried again.
+    const during = [w.write(samples(4, 4)), w.write(samples(8, 4))];
+    // Time goes on (the manual clock, a step per turn of the event loop) until it was tried again.
+    const advanceUntil = async (condition: () => boolean): Promise<void> => {
+      while (!condition()) {
+        clock.advance(50);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    await advanceUntil(() => backlog.refused >= 3);
+    assert.equal(w.stats().dropped, 0, "nothing dropped while the backlog is away");
+    assert.equal(w.stats().lastError?.kind, "backlog");
+    backlog.down = false;
+    let settled = false;
+    const all = Promise.all(during).finally(() => (settled = true));
+    await advanceUntil(() => settled);
+    const outcomes = await all;
+    assert.deepEqual(
+      outcomes.map((o) => [o.accepted, o.dropped]),
+      [
+        [4, 0],
+        [4, 0],
+      ],
+    );
+    clock.advance(200);
+    const stats = await w.flush();
+    assert.deepEqual([stats.dropped, stats.backlog], [0, 0]);
+    assert.deepEqual(pool.stored, samples(0, 12).map(label), "every row once, in the order written");
+  });
+
+  it("durable, the backlog away: rows past its capacity are dropped and counted; close gives up the rest", async function () {
+    const backlog = new FlakyBacklog(6);
+    const w = writer({ durable: true, backlog });
+    backlog.down = true;
+    const first = w.write(samples(0, 4));
+    await until(() => backlog.refused === 1);
+    // 4 wait in memory; 4 more would pass the backlog's 6: they are dropped at once, not held.
+    assert.deepEqual(await w.write(samples(4, 4)), { accepted: 0, invalid: 0, dropped: 4, skipped: 0 });
+    const closed = w.close();
+    assert.deepEqual(await first, { accepted: 0, invalid: 0, dropped: 4, skipped: 0 });
+    await closed;
+    assert.equal(w.stats().dropped, 8);
   });
 
   it("a poisoned row goes to the dead letters and the rest of its batch is stored, with no retry", async function () {
