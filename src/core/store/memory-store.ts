@@ -466,12 +466,12 @@ export class MemoryStore implements Store {
     const jsons: string[] = new Array<string>(points.length);
     const latest = this.ks.hash(K.latest, true);
     const historyBound = this.bounds.history;
+    // Every point's JSON first: a point that cannot be written leaves nothing half stored.
+    for (let i = 0; i < points.length; i++) jsons[i] = pointJson(points[i]);
     for (let i = 0; i < points.length; i++) {
-      const p = points[i];
-      const json = pointJson(p);
-      jsons[i] = json;
-      latest.set(p.key, json);
-      this.ks.historyLog(p.key).push(json, historyBound);
+      const key = points[i].key;
+      latest.set(key, jsons[i]);
+      this.ks.historyLog(key).push(jsons[i], historyBound);
     }
     // The head alone, not the envelope: the stream keeps the points' JSON, not the DataPoint objects.
     const entry: EventEntry = { head: { v: env.v, instance: env.instance, id: env.id, ts: env.ts }, jsons };
