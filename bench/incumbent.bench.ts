@@ -23,6 +23,12 @@
  * - cpu_pct_* — CPU of the Node-RED process, % of one core (median of runs).
  * - rss_mb_* — resident memory of the Node-RED process at the end of the window (median of runs).
  * - runs_not_matching_server_reads — runs whose values were not 100 × the server's reads (goal 0).
+ *
+ * To look at one set-up or one side (e.g. to profile it), environment variables narrow the run:
+ * INCUMBENT_SETUPS=20dev_100ms[,...] keeps those set-ups, INCUMBENT_SIDES=ours (or incumbent) that side,
+ * INCUMBENT_RUNS=N the runs per side, INCUMBENT_WINDOW_MS the measured window (default 10000), and
+ * INCUMBENT_CPU_PROF=DIR starts each Node-RED with
+ * `node --cpu-prof --cpu-prof-dir=DIR`, which writes a .cpuprofile there when the run stops it.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -35,6 +41,8 @@ import { median } from "./lib/measure";
 import { startCountingServer, type CountingServer } from "./lib/counting-server";
 import type { Benchmark, Figures } from "./lib/types";
 
+type Side = "ours" | "incumbent";
+
 const REGISTERS = 100;
 const MAX_DEVICES = 20;
 const SETUPS: readonly { readonly devices: number; readonly intervalMs: number }[] = [
@@ -43,17 +51,27 @@ const SETUPS: readonly { readonly devices: number; readonly intervalMs: number }
   { devices: 20, intervalMs: 10 },
   { devices: 20, intervalMs: 100 },
 ];
-const RUNS = 3;
+/** `name` of the environment split at commas; undefined when unset or empty. */
+function envList(name: string): string[] | undefined {
+  const v = process.env[name]?.trim();
+  return v ? v.split(",").map((s) => s.trim()) : undefined;
+}
+const label = (s: { readonly devices: number; readonly intervalMs: number }): string =>
+  `${s.devices}dev_${s.intervalMs}ms`;
+const ALL_SETUPS = SETUPS;
+const chosenSetups = envList("INCUMBENT_SETUPS");
+const RUN_SETUPS = chosenSetups ? ALL_SETUPS.filter((s) => chosenSetups.includes(label(s))) : ALL_SETUPS;
+const SIDES = (envList("INCUMBENT_SIDES") ?? ["ours", "incumbent"]) as readonly Side[];
+const RUNS = Number(process.env.INCUMBENT_RUNS ?? 3);
+const CPU_PROF_DIR = process.env.INCUMBENT_CPU_PROF;
 const WARMUP_MS = 3000;
-const WINDOW_MS = 10_000;
+const WINDOW_MS = Number(process.env.INCUMBENT_WINDOW_MS ?? 10_000);
 /** Values may differ from 100 × the server's reads by the replies in flight at the window's two edges. */
 const PROOF_SLACK = 0.02;
 /** Clock ticks per second of /proc/PID/stat's times: USER_HZ, 100 on every Linux this runs on. */
 const CLOCK_TICKS = 100;
 
 const root = path.resolve(__dirname, "..");
-
-type Side = "ours" | "incumbent";
 
 // ---- the flows --------------------------------------------------------------------------------------
 
@@ -233,6 +251,8 @@ async function measureRun(
   const red = new NodeRedProcess(`bench-${side}`, flow, SETTINGS);
   // Both packages are installed in every run, so each Node-RED loads the same node set.
   fs.symlinkSync(incumbentPkg, path.join(red.userDir, "node_modules", INCUMBENT), "dir");
+  if (CPU_PROF_DIR !== undefined)
+    red.nodeArgs = ["--cpu-prof", `--cpu-prof-dir=${path.resolve(CPU_PROF_DIR)}`];
   try {
     await red.start();
     await until(
@@ -317,48 +337,58 @@ const benchmark: Benchmark = {
     const figures: Figures = {};
     const unproven: Record<Side, number> = { ours: 0, incumbent: 0 };
     try {
-      for (const { devices, intervalMs } of SETUPS) {
-        const label = `${devices}dev_${intervalMs}ms`;
+      for (const setup of RUN_SETUPS) {
+        const { devices, intervalMs } = setup;
+        const name = label(setup);
         const runs: Record<Side, Run[]> = { ours: [], incumbent: [] };
         for (let i = 0; i < RUNS; i++) {
-          for (const side of ["ours", "incumbent"] as const) {
+          for (const side of SIDES) {
             const run = await measureRun(side, server, devices, intervalMs, incumbentPkg);
             console.log(
-              `  ${label} ${side} #${i + 1}: ${fmt(run.values / run.seconds)} values/s, ` +
+              `  ${name} ${side} #${i + 1}: ${fmt(run.values / run.seconds)} values/s, ` +
                 `${fmt(run.reads / run.seconds)} reads/s at the server, ` +
                 `CPU ${(run.cpuMicros / 1e4 / run.seconds).toFixed(1)} %, RSS ${run.rssMb.toFixed(0)} MB`,
             );
             if (!proven(run)) {
               console.log(
-                `  ${label} ${side} #${i + 1}: the values do not match the server's reads x ${REGISTERS}`,
+                `  ${name} ${side} #${i + 1}: the values do not match the server's reads x ${REGISTERS}`,
               );
               unproven[side]++;
             }
             runs[side].push(run);
           }
         }
+        // A side left out (INCUMBENT_SIDES) has no figures to compare with.
+        if (runs.ours.length === 0 || runs.incumbent.length === 0) {
+          for (const side of SIDES) {
+            const s = summarise(runs[side]);
+            figures[`cpu_per_value_${name}_${side}`] = { value: s.cpuPerValue, unit: "µs CPU/value" };
+            figures[`rss_mb_${name}_${side}`] = { value: s.rssMb, unit: "MB" };
+          }
+          continue;
+        }
         const a = summarise(runs.ours);
         const b = summarise(runs.incumbent);
-        figures[`cpu_per_value_${label}`] = {
+        figures[`cpu_per_value_${name}`] = {
           value: a.cpuPerValue,
           unit: "µs CPU/value",
           baseline: `${incumbentName}: ${b.cpuPerValue.toPrecision(3)} µs/value`,
           ratio: a.cpuPerValue / b.cpuPerValue,
           goal: "<= 0.25x",
         };
-        figures[`values_per_s_${label}`] = {
+        figures[`values_per_s_${name}`] = {
           value: a.valuesPerS,
           unit: `values/s (server: ${fmt(a.readsPerS)} reads/s)`,
           baseline: `${fmt(b.valuesPerS)} values/s (server: ${fmt(b.readsPerS)} reads/s)`,
           ratio: a.valuesPerS / b.valuesPerS,
         };
-        figures[`cpu_pct_${label}`] = {
+        figures[`cpu_pct_${name}`] = {
           value: a.cpuPct,
           unit: "% of a core",
           baseline: `${b.cpuPct.toFixed(1)} % of a core`,
           ratio: a.cpuPct / b.cpuPct,
         };
-        figures[`rss_mb_${label}`] = {
+        figures[`rss_mb_${name}`] = {
           value: a.rssMb,
           unit: "MB",
           baseline: `${b.rssMb.toFixed(0)} MB`,
@@ -367,7 +397,7 @@ const benchmark: Benchmark = {
       }
       figures.runs_not_matching_server_reads = {
         value: unproven.ours,
-        unit: `runs of ${RUNS * SETUPS.length}`,
+        unit: `runs of ${RUNS * RUN_SETUPS.length}`,
         baseline: `${unproven.incumbent} runs`,
       };
     } finally {

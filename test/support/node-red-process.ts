@@ -40,6 +40,8 @@ export class NodeRedProcess {
   private log = "";
   private httpPort: number | undefined;
   readonly userDir: string;
+  /** Options for node itself ahead of red.js (e.g. --cpu-prof for a bench's profile); none by default. */
+  nodeArgs: readonly string[] = [];
 
   /**
    * `settings`, when given, is written as the user directory's settings.js (a CommonJS module);
@@ -87,7 +89,15 @@ export class NodeRedProcess {
     const port = this.httpPort;
     const child = spawn(
       process.execPath,
-      [path.join(nodeRedDir, "red.js"), "--userDir", this.userDir, "--port", String(port), "flows.json"],
+      [
+        ...this.nodeArgs,
+        path.join(nodeRedDir, "red.js"),
+        "--userDir",
+        this.userDir,
+        "--port",
+        String(port),
+        "flows.json",
+      ],
       { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_RED_ENABLE_PROJECTS: "false" } },
     );
     const keep = (d: Buffer): void => {

@@ -12,7 +12,7 @@ import { ENTITY_KINDS } from "../model/change";
 
 export const ENVELOPE_VERSION = 1;
 
-interface EnvelopeHead {
+export interface EnvelopeHead {
   readonly v: typeof ENVELOPE_VERSION;
   readonly instance: string;
   readonly id: string;

@@ -54,15 +54,25 @@ interface Entry {
   ts: number;
   cause: DataPoint["cause"];
   trend: number[];
+  /** When it was last updated (a counter): the least recently updated points are forgotten first. */
+  seq: number;
 }
 
 /** What viewers get: a copy, so a later sample does not change what was sent. */
 function view(e: Entry): LivePoint {
-  return { ...e, trend: [...e.trend] };
+  return { key: e.key, value: e.value, quality: e.quality, ts: e.ts, cause: e.cause, trend: [...e.trend] };
 }
 
 export class LiveHub {
-  private readonly points = new Map<PointKey, Entry>();
+  private points = new Map<PointKey, Entry>();
+  private seq = 0;
+  /**
+   * Whether `points` is kept in update order (least recent first), for forgetting points beyond
+   * maxPoints. Moving every sample's point to the end of the map costs a delete and an insert per
+   * sample, so it starts only once the map first outgrows maxPoints; until then `seq` alone says the
+   * order, and the map is sorted by it at that moment.
+   */
+  private ordered = false;
   private readonly changed = new Set<PointKey>();
   private readonly sinks = new Set<LiveSink>();
   private unsubscribe: (() => void) | undefined;
@@ -145,30 +155,56 @@ export class LiveHub {
         .map((h) => h.value)
         .filter((v): v is number => typeof v === "number")
         .reverse();
-      this.points.set(key, { key, value: p.value, quality: p.quality, ts: p.ts, cause: p.cause, trend });
+      this.points.set(key, {
+        key,
+        value: p.value,
+        quality: p.quality,
+        ts: p.ts,
+        cause: p.cause,
+        trend,
+        seq: ++this.seq,
+      });
     });
   }
 
   private take(batch: readonly DataPoint[]): void {
     const max = this.opts.maxPoints ?? 5000;
     const len = this.opts.trendLength ?? 30;
+    const watched = this.sinks.size > 0;
     for (const p of batch) {
       let e = this.points.get(p.key);
-      if (e === undefined)
-        e = { key: p.key, value: p.value, quality: p.quality, ts: p.ts, cause: p.cause, trend: [] };
-      else {
-        this.points.delete(p.key); // re-inserted below: the map's order is least recently updated first
+      if (e === undefined) {
+        e = {
+          key: p.key,
+          value: p.value,
+          quality: p.quality,
+          ts: p.ts,
+          cause: p.cause,
+          trend: [],
+          seq: ++this.seq,
+        };
+        this.points.set(p.key, e);
+      } else {
         e.value = p.value;
         e.quality = p.quality;
         e.ts = p.ts;
         e.cause = p.cause;
+        e.seq = ++this.seq;
+        if (this.ordered) {
+          this.points.delete(p.key); // re-inserted: the map's order is least recently updated first
+          this.points.set(p.key, e);
+        }
       }
       if (typeof p.value === "number") {
         e.trend.push(p.value);
         if (e.trend.length > len) e.trend.shift();
       }
-      this.points.set(p.key, e);
-      if (this.sinks.size > 0) this.changed.add(p.key);
+      if (watched) this.changed.add(p.key);
+    }
+    if (this.points.size <= max) return;
+    if (!this.ordered) {
+      this.points = new Map([...this.points].sort(([, a], [, b]) => a.seq - b.seq));
+      this.ordered = true;
     }
     while (this.points.size > max) {
       const oldest = this.points.keys().next().value;
@@ -222,12 +258,14 @@ export class LiveHub {
       status: status.get(d.id),
     }));
     const known = new Set(list.map((d) => d.id));
-    const seen = new Map<string, { ts: number; good: boolean }>();
+    const seen = new Map<string, { ts: number; seq: number; good: boolean }>();
     for (const p of this.points.values()) {
       const device = deviceOfPointKey(p.key);
       if (known.has(device) || p.cause === "formula") continue;
       const s = seen.get(device);
-      if (!s || p.ts > s.ts) seen.set(device, { ts: p.ts, good: Object.keys(p.quality).length === 0 });
+      // Of the newest samples, the least recently updated point's (the map's order is not update order).
+      if (!s || p.ts > s.ts || (p.ts === s.ts && p.seq < s.seq))
+        seen.set(device, { ts: p.ts, seq: p.seq, good: Object.keys(p.quality).length === 0 });
     }
     for (const [id, s] of [...seen].sort(([a], [b]) => (a < b ? -1 : 1))) {
       out.push({ id, name: id, protocol: "flow", status: { online: s.good, ts: s.ts, lastSeen: s.ts } });

@@ -21,6 +21,7 @@ import {
   envelopeIdHint,
   envelopeJson,
   pointJson,
+  type EnvelopeHead,
   type PointsEnvelope,
 } from "../bus/envelope";
 import { CappedLog } from "./capped-log";
@@ -56,12 +57,33 @@ interface Group {
   readonly pending: Map<number, string>;
 }
 
+/**
+ * An entry of the events stream: the head of a batch and its points' JSON, which the history holds too.
+ * The envelope's text is built when a reader asks for it, so a batch's JSON is not kept twice (its
+ * points in the history, the whole in the stream) and a batch nobody reads is never put together.
+ */
+interface EventEntry {
+  readonly head: EnvelopeHead;
+  readonly jsons: readonly string[];
+}
+
+function eventText(e: EventEntry): string {
+  return envelopeJson(e.head, e.jsons);
+}
+
 /** One namespace's data. */
 class Keyspace {
   rev = 0;
   readonly hashes = new Map<string, Map<string, string>>();
   readonly sets = new Map<string, Set<string>>();
   readonly logs = new Map<string, CappedLog<string>>();
+  /** The events stream (K.events): no registry write deletes it, so it is kept apart from `logs`. */
+  readonly events = new CappedLog<EventEntry>();
+  /**
+   * The history log of each point key, found without building and hashing `hist:<key>` for every
+   * sample; dropped whole when a log is deleted (a registry write), and found again from `logs`.
+   */
+  private readonly historyLogs = new Map<string, CappedLog<string>>();
   readonly groups = new Map<string, Group>();
   /** Blocked readers of the events stream, woken by every append. */
   readonly eventWaiters = new Set<() => void>();
@@ -80,9 +102,15 @@ class Keyspace {
     return l;
   }
 
+  historyLog(pointKey: PointKey): CappedLog<string> {
+    let l = this.historyLogs.get(pointKey);
+    if (!l) this.historyLogs.set(pointKey, (l = this.log(K.history(pointKey))));
+    return l;
+  }
+
   apply(op: RegistryOp): void {
     applyOp(this.hashes, this.sets, op);
-    if (op.op === "del") this.logs.delete(op.key);
+    if (op.op === "del" && this.logs.delete(op.key)) this.historyLogs.clear();
   }
 
   /** On the disk, when the keyspace is durable (see commit). */
@@ -186,6 +214,7 @@ class Keyspace {
           if (h) this.hashes.set(op.key, h);
           if (s) this.sets.set(op.key, s);
           if (l) this.logs.set(op.key, l);
+          this.historyLogs.clear();
         };
       }
     }
@@ -218,11 +247,21 @@ export class MemoryDatabase {
     return s;
   }
 
-  /** Delivered after the current task, as a Redis message arrives later than the write. */
-  publish(channel: string, message: string): void {
+  /**
+   * Delivered after the current task, as a Redis message arrives later than the write. `except` is the
+   * publisher's own subscription, which would drop its own message: the text is made only when another
+   * subscriber (another store on this database) will read it.
+   */
+  publish(channel: string, message: string | (() => string), except?: (message: string) => void): void {
     const subs = this.channels.get(channel);
     if (!subs) return;
-    for (const fn of subs) queueMicrotask(() => fn(message));
+    let text = typeof message === "string" ? message : undefined;
+    for (const fn of subs) {
+      if (fn === except) continue;
+      text ??= typeof message === "string" ? message : message();
+      const t = text;
+      queueMicrotask(() => fn(t));
+    }
   }
 
   subscribe(channel: string, fn: (message: string) => void): Unsubscribe {
@@ -301,8 +340,8 @@ function eventSeq(id: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-function eventRecord(id: string, json: string): EventRecord {
-  const d = decodePoints(json);
+function eventRecord(id: string, entry: EventEntry): EventRecord {
+  const d = decodePoints(eventText(entry));
   return d.ok ? { id, ok: true, envelope: d.envelope } : { id, ok: false, reason: d.reason };
 }
 
@@ -354,7 +393,7 @@ export class MemoryStore implements Store {
       ids: this.ids,
     });
     this.unsubscribes.push(
-      this.db.subscribe(this.namespace + CHANNEL.points, (msg) => this.onPointsMessage(msg)),
+      this.db.subscribe(this.namespace + CHANNEL.points, this.onOwnChannel),
       this.db.subscribe(this.namespace + CHANNEL.changes, (msg) => {
         const d = decodeChanges(msg);
         if (d.ok) this.registry.receive(d.envelope);
@@ -407,6 +446,9 @@ export class MemoryStore implements Store {
     };
   }
 
+  /** This store's subscription to the points channel; its own batches are not delivered to it. */
+  private readonly onOwnChannel = (msg: string): void => this.onPointsMessage(msg);
+
   private onPointsMessage(msg: string): void {
     const hint = envelopeIdHint(msg);
     if (hint !== undefined && this.ids.isOwn(hint)) return;
@@ -420,16 +462,22 @@ export class MemoryStore implements Store {
     if (env.points.length === 0) return;
     // An envelope made elsewhere and relayed through this store must not come back as remote.
     if (!this.ids.isOwn(env.id)) this.recent.seen(env.id);
-    const jsons = env.points.map(pointJson);
+    const points = env.points;
+    const jsons: string[] = new Array<string>(points.length);
     const latest = this.ks.hash(K.latest, true);
-    env.points.forEach((p, i) => {
-      latest.set(p.key, jsons[i]);
-      this.ks.log(K.history(p.key)).push(jsons[i], this.bounds.history);
-    });
-    const text = envelopeJson(env, jsons);
-    this.ks.log(K.events).push(text, this.bounds.events);
+    const historyBound = this.bounds.history;
+    // Every point's JSON first: a point that cannot be written leaves nothing half stored.
+    for (let i = 0; i < points.length; i++) jsons[i] = pointJson(points[i]);
+    for (let i = 0; i < points.length; i++) {
+      const key = points[i].key;
+      latest.set(key, jsons[i]);
+      this.ks.historyLog(key).push(jsons[i], historyBound);
+    }
+    // The head alone, not the envelope: the stream keeps the points' JSON, not the DataPoint objects.
+    const entry: EventEntry = { head: { v: env.v, instance: env.instance, id: env.id, ts: env.ts }, jsons };
+    this.ks.events.push(entry, this.bounds.events);
     for (const wake of this.ks.eventWaiters) wake();
-    this.db.publish(this.namespace + CHANNEL.points, text);
+    this.db.publish(this.namespace + CHANNEL.points, () => eventText(entry), this.onOwnChannel);
   }
 
   onRemotePoints(listener: (env: PointsEnvelope) => void): Unsubscribe {
@@ -532,7 +580,7 @@ export class MemoryStore implements Store {
   async ensureEventGroup(group: string, from: "start" | "end"): Promise<void> {
     this.open();
     if (this.ks.groups.has(group)) return;
-    const log = this.ks.log(K.events);
+    const log = this.ks.events;
     this.ks.groups.set(group, { lastSeq: from === "end" ? log.lastSeq : 0, pending: new Map() });
   }
 
@@ -551,7 +599,7 @@ export class MemoryStore implements Store {
     this.open();
     checkCount(count);
     const g = this.group(group);
-    const log = this.ks.log(K.events);
+    const log = this.ks.events;
     const take = (): EventRecord[] => {
       const entries = log.after(g.lastSeq, count);
       for (const e of entries) g.pending.set(e.seq, consumer);
@@ -582,7 +630,7 @@ export class MemoryStore implements Store {
     this.open();
     checkCount(count);
     const g = this.group(group);
-    const log = this.ks.log(K.events);
+    const log = this.ks.events;
     const out: EventRecord[] = [];
     for (const [seq, owner] of [...g.pending].sort((a, b) => a[0] - b[0])) {
       if (out.length >= count) break;
@@ -611,7 +659,7 @@ export class MemoryStore implements Store {
 
   async eventsLength(): Promise<number> {
     this.open();
-    return this.ks.logs.get(K.events)?.length ?? 0;
+    return this.ks.events.length;
   }
 
   async close(): Promise<void> {
