@@ -77,8 +77,9 @@ export function checkSequence(
     // A loss another window explains (a redeploy's hand-over, a stalled link) is that window's, even
     // inside a Redis fault's: the Redis windows excuse nothing, so they are the last resort.
     const w = inside.find((x) => !REDIS_WINDOWS.includes(x.what)) ?? inside[0];
-    // A Redis fault excuses no loss but one: the request in flight when the device's lease moved to
-    // another instance, which the old owner abandons by design (docs/scale-out.md, "What can be lost" (2)).
+    // A Redis fault excuses no loss but one: the request in flight (Modbus) or the change on its way (IEC
+    // 104) when the device's lease moved to another instance, which the old owner abandons by design
+    // (docs/scale-out.md, "What can be lost" (2)).
     const what =
       w && REDIS_WINDOWS.includes(w.what) && handOvers.has(p.value) ? HAND_OVER_AT_REDIS_FAULT : w?.what;
     if (what !== undefined) v.allowed.set(what, (v.allowed.get(what) ?? 0) + 1);
@@ -113,8 +114,9 @@ export const REDIS_WINDOWS: readonly string[] = ["Redis restart", "failover"];
 export const HAND_OVER_AT_REDIS_FAULT = "lease hand-over at a Redis fault";
 
 /**
- * The values a Modbus device answered last on a connection before another connection took over: the
- * request a hand-over may abandon.
+ * The values a device produced last on a connection before another connection took over: the Modbus
+ * request a hand-over may abandon, or the IEC 104 change an outstation sent as its master closed the
+ * connection at the lease deadline (docs/scale-out.md, "What can be lost" (2)).
  */
 export function lastBeforeHandOver(produced: readonly Produced[]): Set<number> {
   const out = new Set<number>();

@@ -797,7 +797,8 @@ async function main(): Promise<number> {
     for (const [what, n] of seq.allowed) line(`  lost inside "${what}" windows: ${n}`);
     line(`  lost outside any window: ${seq.unexplained.length}`);
     for (const p of seq.unexplained.slice(0, 10)) {
-      // The last answer on a connection another then took over from: a request a hand-over abandoned.
+      // The last value on a connection another then took over from: a Modbus request a hand-over
+      // abandoned, or an IEC 104 change sent as the master closed at its lease deadline.
       const handOver = lastBeforeHandOver(produced.get(p.deviceId) ?? []).has(p.value);
       const conn = p.connection === undefined ? "" : ` on connection ${p.connection}`;
       line(
