@@ -30,6 +30,8 @@ export interface SequenceVerdict {
   unexplained: Produced[];
   /** Lost samples inside a Redis restart or failover window (none may be), with that window. */
   inRedis: { sample: Produced; window: LossWindow }[];
+  /** Lost samples a lease hand-over at a Redis fault abandoned (counted under HAND_OVER_AT_REDIS_FAULT). */
+  handedOver: Produced[];
   /** Values stored in more than one row (a sample saved twice under two time stamps). */
   duplicated: { deviceId: string; value: number; rows: readonly StoredSample[] }[];
   /** Values stored that the device never produced. */
@@ -84,6 +86,7 @@ export function checkSequence(
       w && REDIS_WINDOWS.includes(w.what) && handOvers.has(p.value) ? HAND_OVER_AT_REDIS_FAULT : w?.what;
     if (what !== undefined) v.allowed.set(what, (v.allowed.get(what) ?? 0) + 1);
     else v.unexplained.push(p);
+    if (what === HAND_OVER_AT_REDIS_FAULT) v.handedOver.push(p);
     if (w && what !== undefined && REDIS_WINDOWS.includes(what)) v.inRedis.push({ sample: p, window: w });
   }
   for (const value of storedValues) if (!producedValues.has(value)) v.phantom.push({ deviceId, value });

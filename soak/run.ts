@@ -46,6 +46,7 @@ import {
   twoPollers,
   lastBeforeHandOver,
   REDIS_WINDOWS,
+  HAND_OVER_AT_REDIS_FAULT,
   type LossWindow,
   type SequenceVerdict,
 } from "./check";
@@ -602,6 +603,7 @@ async function main(): Promise<number> {
         allowed: new Map(),
         unexplained: [],
         inRedis: [],
+        handedOver: [],
         duplicated: [],
         phantom: [],
       };
@@ -795,6 +797,11 @@ async function main(): Promise<number> {
     line("samples (device counters, produced in the steady phase):");
     line(`  produced ${seq.produced}, stored ${seq.stored}, lost ${seq.produced - seq.stored}`);
     for (const [what, n] of seq.allowed) line(`  lost inside "${what}" windows: ${n}`);
+    // Which values a hand-over at a Redis fault abandoned, and on which connection: the last one on it.
+    for (const p of seq.handedOver.slice(0, 10))
+      line(
+        `    ${HAND_OVER_AT_REDIS_FAULT}: ${p.deviceId} value ${p.value} at +${secs(p.at - steadyAt)}, connection ${p.connection}`,
+      );
     line(`  lost outside any window: ${seq.unexplained.length}`);
     for (const p of seq.unexplained.slice(0, 10)) {
       // The last value on a connection another then took over from: a Modbus request a hand-over
