@@ -95,6 +95,16 @@ export async function spawnDevices(
   };
 }
 
+/** A simulated outstation (common address 1) whose one point, IOA 1, is a float counter at `firstSeq`. */
+export function counterSimulator(firstSeq: number): Iec104Simulator {
+  return new Iec104Simulator({
+    commonAddress: 1,
+    points: parseSimPoints([{ ioa: 1, type: "M_ME_NC_1", value: firstSeq }]),
+    commands: [],
+    clock: systemClock,
+  });
+}
+
 /**
  * The counter of a simulated outstation (IOA 1): each step, while a master has data transfer started,
  * the next value is set and sent spontaneously, and the step names the connection it went out on. The
@@ -145,12 +155,7 @@ async function serve(spec: DevicesSpec): Promise<void> {
       ports.push(await sim.listen(d.port));
       closers.push(() => sim.close());
     } else {
-      const sim = new Iec104Simulator({
-        commonAddress: 1,
-        points: parseSimPoints([{ ioa: 1, type: "M_ME_NC_1", value: d.firstSeq }]),
-        commands: [],
-        clock: systemClock,
-      });
+      const sim = counterSimulator(d.firstSeq);
       const counter = new CountingOutstation(sim, d.firstSeq);
       ports.push(await sim.listen(d.port));
       out(d.id, d.firstSeq, "initial");

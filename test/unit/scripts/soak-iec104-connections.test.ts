@@ -5,22 +5,15 @@
  * connection another then took over from — from one a master received and lost (issue 19).
  */
 import assert from "node:assert/strict";
-import { CountingOutstation, type Produced } from "../../../soak/devices";
+import { counterSimulator, CountingOutstation, type Produced } from "../../../soak/devices";
 import { lastBeforeHandOver } from "../../../soak/check";
 import { Iec104Master } from "../../../src/core/iec104/master";
-import { Iec104Simulator, parseSimPoints } from "../../../src/core/iec104/simulator";
-import { systemClock } from "../../../src/transport/connection";
 import { tcpSocketFactory } from "../../../src/transport/socket";
 import { until } from "../../support/net";
 
 describe("soak: IEC 104 values name their connection", function () {
   it("numbers each master's connection and marks the last value before a hand-over", async function () {
-    const sim = new Iec104Simulator({
-      commonAddress: 1,
-      points: parseSimPoints([{ ioa: 1, type: "M_ME_NC_1", value: 0 }]),
-      commands: [],
-      clock: systemClock,
-    });
+    const sim = counterSimulator(0);
     const counter = new CountingOutstation(sim, 0);
     const port = await sim.listen(0);
     const masters: Iec104Master[] = [];
