@@ -30,6 +30,8 @@ export interface SequenceVerdict {
   unexplained: Produced[];
   /** Lost samples inside a Redis restart or failover window (none may be), with that window. */
   inRedis: { sample: Produced; window: LossWindow }[];
+  /** Lost samples a lease hand-over at a Redis fault abandoned (counted under HAND_OVER_AT_REDIS_FAULT). */
+  handedOver: Produced[];
   /** Values stored in more than one row (a sample saved twice under two time stamps). */
   duplicated: { deviceId: string; value: number; rows: readonly StoredSample[] }[];
   /** Values stored that the device never produced. */
@@ -77,12 +79,14 @@ export function checkSequence(
     // A loss another window explains (a redeploy's hand-over, a stalled link) is that window's, even
     // inside a Redis fault's: the Redis windows excuse nothing, so they are the last resort.
     const w = inside.find((x) => !REDIS_WINDOWS.includes(x.what)) ?? inside[0];
-    // A Redis fault excuses no loss but one: the request in flight when the device's lease moved to
-    // another instance, which the old owner abandons by design (docs/scale-out.md, "What can be lost" (2)).
+    // A Redis fault excuses no loss but one: the request in flight (Modbus) or the change on its way (IEC
+    // 104) when the device's lease moved to another instance, which the old owner abandons by design
+    // (docs/scale-out.md, "What can be lost" (2)).
     const what =
       w && REDIS_WINDOWS.includes(w.what) && handOvers.has(p.value) ? HAND_OVER_AT_REDIS_FAULT : w?.what;
     if (what !== undefined) v.allowed.set(what, (v.allowed.get(what) ?? 0) + 1);
     else v.unexplained.push(p);
+    if (what === HAND_OVER_AT_REDIS_FAULT) v.handedOver.push(p);
     if (w && what !== undefined && REDIS_WINDOWS.includes(what)) v.inRedis.push({ sample: p, window: w });
   }
   for (const value of storedValues) if (!producedValues.has(value)) v.phantom.push({ deviceId, value });
@@ -113,8 +117,9 @@ export const REDIS_WINDOWS: readonly string[] = ["Redis restart", "failover"];
 export const HAND_OVER_AT_REDIS_FAULT = "lease hand-over at a Redis fault";
 
 /**
- * The values a Modbus device answered last on a connection before another connection took over: the
- * request a hand-over may abandon.
+ * The values a device produced last on a connection before another connection took over: the Modbus
+ * request a hand-over may abandon, or the IEC 104 change an outstation sent as its master closed the
+ * connection at the lease deadline (docs/scale-out.md, "What can be lost" (2)).
  */
 export function lastBeforeHandOver(produced: readonly Produced[]): Set<number> {
   const out = new Set<number>();

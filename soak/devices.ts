@@ -7,7 +7,8 @@
  *   every request is answered with a new counter value (HR0:uint32) and its saw tooth (HR3 = counter mod
  *   100);
  * - IEC 104 outstations (our simulator, common address 1): IOA 1 is a float counter that goes up by one
- *   every `iecStepMs` while a master has data transfer started, sent spontaneously with a time tag.
+ *   every `iecStepMs` while a master has data transfer started, sent spontaneously with a time tag on
+ *   the started master's connection (CountingOutstation).
  *
  * A port of 0 picks a free one; a restarted process is given the ports of the first. Counters start
  * after `firstSeq`, so a restarted device never reuses a value. Once every device listens, stdout gets
@@ -41,7 +42,10 @@ export interface Produced {
   readonly at: number;
   /** An outstation's value before its first change: it may be stored (an interrogation reads it). */
   readonly initial?: boolean;
-  /** A Modbus request's TCP connection, numbered per device process: two pollers at once show as two. */
+  /**
+   * The TCP connection a Modbus request came on, or an IEC 104 value went out on, numbered per device
+   * process: two pollers at once show as two, a hand-over as a switch from one to the next.
+   */
   readonly connection?: number;
 }
 
@@ -91,6 +95,49 @@ export async function spawnDevices(
   };
 }
 
+/** A simulated outstation (common address 1) whose one point, IOA 1, is a float counter at `firstSeq`. */
+export function counterSimulator(firstSeq: number): Iec104Simulator {
+  return new Iec104Simulator({
+    commonAddress: 1,
+    points: parseSimPoints([{ ioa: 1, type: "M_ME_NC_1", value: firstSeq }]),
+    commands: [],
+    clock: systemClock,
+  });
+}
+
+/**
+ * The counter of a simulated outstation (IOA 1): each step, while a master has data transfer started,
+ * the next value is set and sent spontaneously, and the step names the connection it went out on. The
+ * connections are numbered as they are accepted (the first is 1), so the checker can tell a value sent
+ * on a connection that a lease hand-over then closed — the master stopped at its deadline and dropped
+ * the socket, the value with it (docs/soak.md) — from one a master received and lost, as it does for
+ * Modbus requests. With two masters started at once the value goes to both; the first is named.
+ */
+export class CountingOutstation {
+  private readonly numbers = new Map<string, number>();
+  private accepted = 0;
+  private value: number;
+
+  constructor(
+    private readonly sim: Iec104Simulator,
+    firstSeq: number,
+  ) {
+    this.value = firstSeq;
+    sim.on((e) => {
+      if (e.type === "connected") this.numbers.set(e.peer, ++this.accepted);
+    });
+  }
+
+  /** The next value and its connection, or undefined (nothing sent) while no master is started. */
+  step(): { readonly value: number; readonly connection: number | undefined } | undefined {
+    const started = this.sim.startedPeers();
+    if (started.length === 0) return undefined;
+    this.value++;
+    this.sim.set(1, this.value);
+    return { value: this.value, connection: this.numbers.get(started[0]) };
+  }
+}
+
 async function serve(spec: DevicesSpec): Promise<void> {
   const out = (id: string, value: number, at: number | "initial", connection?: number): void => {
     const conn = connection === undefined ? "" : ` ${connection}`;
@@ -108,20 +155,13 @@ async function serve(spec: DevicesSpec): Promise<void> {
       ports.push(await sim.listen(d.port));
       closers.push(() => sim.close());
     } else {
-      const sim = new Iec104Simulator({
-        commonAddress: 1,
-        points: parseSimPoints([{ ioa: 1, type: "M_ME_NC_1", value: d.firstSeq }]),
-        commands: [],
-        clock: systemClock,
-      });
+      const sim = counterSimulator(d.firstSeq);
+      const counter = new CountingOutstation(sim, d.firstSeq);
       ports.push(await sim.listen(d.port));
       out(d.id, d.firstSeq, "initial");
-      let n = d.firstSeq;
       const timer = setInterval(() => {
-        if (sim.activeMasters === 0) return;
-        n++;
-        sim.set(1, n);
-        out(d.id, n, Date.now());
+        const made = counter.step();
+        if (made !== undefined) out(d.id, made.value, Date.now(), made.connection);
       }, spec.iecStepMs);
       closers.push(async () => {
         clearInterval(timer);

@@ -348,9 +348,17 @@ export class Iec104Simulator {
 
   /** Masters with data transfer started. */
   get activeMasters(): number {
-    let n = 0;
-    for (const p of this.peers) if (p.station.state === "started") n++;
-    return n;
+    return this.startedPeers().length;
+  }
+
+  /**
+   * The remote address of each master with data transfer started, in the order they connected: the
+   * connections a change set now is sent on (the soak numbers them to tell a hand-over from a loss).
+   */
+  startedPeers(): string[] {
+    const out: string[] = [];
+    for (const p of this.peers) if (p.station.state === "started") out.push(p.remote);
+    return out;
   }
 
   on(listener: (e: SimulatorEvent) => void): () => void {

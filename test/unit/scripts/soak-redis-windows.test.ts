@@ -17,6 +17,7 @@ function verdict(): SequenceVerdict {
     allowed: new Map(),
     unexplained: [],
     inRedis: [],
+    handedOver: [],
     duplicated: [],
     phantom: [],
   };
@@ -65,5 +66,9 @@ describe("soak: losses inside Redis windows", function () {
       [6],
     );
     assert.equal(v.allowed.get(HAND_OVER_AT_REDIS_FAULT), 1);
+    assert.deepEqual(
+      v.handedOver.map((p) => p.value),
+      [4],
+    );
   });
 });
