@@ -24,6 +24,7 @@ export const MIGRATIONS: MigrationTable = {
   "datacoll-formula": [],
   "datacoll-save": [],
   "datacoll-api": [],
+  "datacoll-history": [],
   "datacoll-modbus-server": [modbusServerIdleTimeout, modbusServerTransport, modbusServerUnknownUnit],
   "datacoll-iec104-server": [iec104ServerIdleTimeout],
 };
