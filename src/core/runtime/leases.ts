@@ -219,6 +219,9 @@ export class LeaseKeeper {
       }
       if (this.closed) return;
       const share = Math.ceil(this.wanted.size / live);
+      // Asked again now: a round begun before the connection came back had its commands queued until it
+      // was ready, and the quiet period that began meanwhile holds for this round too.
+      const mayTake = !quiet && !this.quiet(this.clock.now());
       if (this.held.size > share) {
         const extra = [...this.held.keys()].slice(share);
         for (const id of extra) {
@@ -226,7 +229,7 @@ export class LeaseKeeper {
           this.events.lost(id, "rebalance");
         }
         await this.backend.release(extra, false);
-      } else if (this.held.size < share && !quiet) {
+      } else if (this.held.size < share && mayTake) {
         const want = share - this.held.size;
         let tryIds = [...this.wanted].filter((id) => !this.held.has(id));
         if (this.backend.free && tryIds.length > want) {

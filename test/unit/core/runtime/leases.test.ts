@@ -285,4 +285,41 @@ describe("lease keeper", function () {
     await a.close();
     await b.close();
   });
+  it("takes no lease in a round whose commands waited for the connection that came back meanwhile", async function () {
+    // ioredis queues a round's commands while it reconnects; the connection's "ready" (which starts the
+    // quiet period) comes after the round began and before its heartbeat is answered.
+    const clock = new ManualClock(0);
+    const leases = new FakeLeases(clock);
+    const r = recorder();
+    let backAt: number | undefined;
+    const base = leases.backend("late");
+    const keeper = new LeaseKeeper(
+      clock,
+      {
+        ...base,
+        heartbeat: async (ttl) => {
+          backAt ??= clock.now();
+          return base.heartbeat(ttl);
+        },
+        reconnectedAt: () => backAt,
+      },
+      r.events,
+      { ttlMs: 900 },
+    );
+    keeper.setDevices(["d0"]);
+    clock.advance(0);
+    await settle();
+    assert.equal(backAt, 0, "the connection came back during the first round");
+    while (clock.now() < 900 - 10) {
+      clock.advance(10);
+      await settle();
+      assert.equal(r.polling.size, 0, `a lease taken at ${clock.now()}, within a TTL of the reconnect`);
+    }
+    for (let t = 0; t < 2000 && r.polling.size === 0; t += 10) {
+      clock.advance(10);
+      await settle();
+    }
+    assert.equal(r.polling.size, 1, "taken once the quiet period is over");
+    await keeper.close();
+  });
 });
