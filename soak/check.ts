@@ -38,6 +38,20 @@ export interface SequenceVerdict {
   phantom: { deviceId: string; value: number }[];
 }
 
+/** A verdict with nothing counted yet, for checkSequence to fill device by device. */
+export function emptyVerdict(): SequenceVerdict {
+  return {
+    produced: 0,
+    stored: 0,
+    allowed: new Map(),
+    unexplained: [],
+    inRedis: [],
+    handedOver: [],
+    duplicated: [],
+    phantom: [],
+  };
+}
+
 /**
  * Match the produced counter values of one device against its stored rows. Only samples produced in
  * [from, to] are counted; duplicates are looked for among first-hand samples (poll, spontaneous): an IEC

@@ -49,6 +49,7 @@ import {
   HAND_OVER_AT_REDIS_FAULT,
   type LossWindow,
   type SequenceVerdict,
+  emptyVerdict,
 } from "./check";
 import { startSentinelGroup } from "./sentinel";
 import { heapUsed, procFigures, quantile, type ProcFigures } from "./probe";
@@ -597,16 +598,7 @@ async function main(): Promise<number> {
     };
     const verdict = async (): Promise<SequenceVerdict> => {
       const stored = await readRows();
-      const v: SequenceVerdict = {
-        produced: 0,
-        stored: 0,
-        allowed: new Map(),
-        unexplained: [],
-        inRedis: [],
-        handedOver: [],
-        duplicated: [],
-        phantom: [],
-      };
+      const v = emptyVerdict();
       for (const d of devices) {
         checkSequence(
           d.id,

@@ -4,24 +4,11 @@
  * hand-over — explains it too, or it was the request a lease hand-over abandoned.
  */
 import assert from "node:assert/strict";
-import type { LossWindow, SequenceVerdict } from "../../../soak/check";
-import { checkSequence, HAND_OVER_AT_REDIS_FAULT } from "../../../soak/check";
+import type { LossWindow } from "../../../soak/check";
+import { checkSequence, emptyVerdict, HAND_OVER_AT_REDIS_FAULT } from "../../../soak/check";
 import type { Produced } from "../../../soak/devices";
 
 const made = (value: number): Produced => ({ deviceId: "r01", value, at: value * 100 });
-
-function verdict(): SequenceVerdict {
-  return {
-    produced: 0,
-    stored: 0,
-    allowed: new Map(),
-    unexplained: [],
-    inRedis: [],
-    handedOver: [],
-    duplicated: [],
-    phantom: [],
-  };
-}
 
 describe("soak: losses inside Redis windows", function () {
   const redis: LossWindow = { what: "Redis restart", from: 1000, to: 3000 };
@@ -45,7 +32,7 @@ describe("soak: losses inside Redis windows", function () {
   const stored = [1, 3, 5, 7].map((value) => ({ value, ts: value * 100, cause: "spontaneous" }));
 
   it("lists a loss inside a Redis window only against that window; a redeploy explains its own", function () {
-    const v = verdict();
+    const v = emptyVerdict();
     checkSequence("r01", produced, stored, [redis, redeploy], 0, 5000, v);
     assert.deepEqual(
       v.inRedis.map((x) => [x.sample.value, x.window.what]),
@@ -59,7 +46,7 @@ describe("soak: losses inside Redis windows", function () {
   });
 
   it("counts the request a lease hand-over abandoned at a Redis fault apart, not as a Redis loss", function () {
-    const v = verdict();
+    const v = emptyVerdict();
     checkSequence("r01", produced, stored, [redis], 0, 5000, v, new Set([4]));
     assert.deepEqual(
       v.inRedis.map((x) => x.sample.value),
