@@ -3,6 +3,7 @@
  * a proxy in front of it), a save node with two collectors on its outputs, and a way to watch what the
  * node reports through `done(err)`.
  */
+import { once, type EventEmitter } from "node:events";
 import type { NodeMessageInFlow } from "node-red";
 import { helper, nodeModule } from "../../support/node-red";
 import { MYSQL_URL } from "../../support/services";
@@ -73,10 +74,17 @@ export function statusesOf(id: string): { fill?: string; shape?: string; text?: 
 }
 
 /** Deploy `flow` as the editor would: "full" restarts every node, "nodes" only the changed ones. */
-export function redeploy(flow: readonly object[], type: "full" | "nodes"): Promise<void> {
-  // node-red-node-test-helper has setFlows; test/support/types.d.ts does not declare it.
-  const h = helper as unknown as { setFlows(f: readonly object[], t: string): Promise<void> };
-  return h.setFlows(flow, type);
+export async function redeploy(flow: readonly object[], type: "full" | "nodes"): Promise<void> {
+  // node-red-node-test-helper's own setFlows listens for the start only once the deploy call returns and
+  // gives it 300 ms, which a loaded machine misses ("timeout waiting event"). This listens before the
+  // deploy and waits for the start itself; the test's own timeout bounds the wait.
+  const h = helper as unknown as {
+    _redNodes: { setFlows(f: readonly object[], credentials: object, t: string): Promise<unknown> };
+    _events: EventEmitter;
+  };
+  const started = once(h._events, "flows:started");
+  await h._redNodes.setFlows(flow, {}, type);
+  await started;
 }
 
 /** Counts of the node's done() and done(err) calls, as Node-RED's runtime sees them complete. */

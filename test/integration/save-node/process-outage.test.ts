@@ -237,9 +237,18 @@ describe("datacoll-save in a real Node-RED: 60 s at 5,000 rows/s, MySQL cut 20 s
       const ended = await p.stop("SIGINT", STOP_GRACE_MS);
       const ms = Date.now() - t;
       agent.destroy();
-      const clients = (await redis.client("LIST")) as string;
-      const ours = clients.split("\n").filter((l) => l.includes(`name=datacoll-save:${SAVE} `)).length;
-      stops.push({ ms, ended, proxyOpen: proxy.open, redisClients: ours });
+      // The process has exited, so the kernel has closed its sockets; Redis and the proxy see each close
+      // when their event loops get to it, which a loaded machine delays. Wait for that, then count.
+      const ours = async (): Promise<number> => {
+        const clients = (await redis.client("LIST")) as string;
+        return clients.split("\n").filter((l) => l.includes(`name=datacoll-save:${SAVE} `)).length;
+      };
+      await until(
+        async () => proxy.open === 0 && (await ours()) === 0,
+        10_000,
+        "every MySQL and Redis connection of the stopped process closed",
+      );
+      stops.push({ ms, ended, proxyOpen: proxy.open, redisClients: await ours() });
     };
 
     const firstStart = Date.now();

@@ -22,7 +22,7 @@ import {
 } from "../save-node/flow";
 
 describe("security: SQL paths of the save node", function () {
-  this.timeout(20_000);
+  this.timeout(60_000);
   useNodeRed();
   let db: TestDatabase;
 
@@ -68,7 +68,7 @@ describe("security: SQL paths of the save node", function () {
       const errors = errorsOf("s");
       // The refusal happens while the node is built; its status and error come right after.
       helper.getNode("s").receive({ topic: "d:t:i", payload: 1 });
-      await until(() => errors.length > 0, 5000, "the node's error");
+      await until(() => errors.length > 0, 20_000, "the node's error");
       assert.ok(
         errors.some((e) => e.includes(`${field} must be 1-64 letters`)),
         JSON.stringify({ errors, statuses }),
@@ -103,10 +103,10 @@ describe("security: SQL paths of the save node", function () {
         cause: "poll",
       })),
     });
-    await until(() => out.length === 1, 5000, "accepted");
+    await until(() => out.length === 1, 20_000, "accepted");
     await until(
       async () => Number((await rows("SELECT COUNT(*) AS n FROM my_vals"))[0].n) === values.length,
-      5000,
+      20_000,
       "the rows",
     );
     const got = await rows("SELECT vt FROM my_vals ORDER BY at");
@@ -128,7 +128,7 @@ describe("security: SQL paths of the save node", function () {
     );
     const errors = errorsOf("s");
     helper.getNode("s").receive({ topic: "d:t:i", payload: 1 });
-    await until(() => errors.length > 0, 5000, "the node's error");
+    await until(() => errors.length > 0, 20_000, "the node's error");
     assert.match(errors.join("\n"), /unknown placeholder\(s\) :evil/);
   });
 });
