@@ -247,6 +247,12 @@ export class Checker {
    * have nothing timed any more, or were replaced or removed, are dropped when next walked.
    */
   private readonly timedOrStale = new Set<PointRuntime>();
+  /**
+   * The runtimes that may have a condition not in state normal, for `alarmed`: the node's status counts
+   * them after every transition, which walking every point made a fifth of a core at 100,000 points in
+   * an alarm flood. Entries back to normal, replaced or removed are dropped when next walked.
+   */
+  private readonly mayBeAlarmed = new Set<PointRuntime>();
   /** Stored alarms of points not seen yet, applied when their runtime is made. */
   private readonly restored = new Map<PointKey, StoredAlarm[]>();
   private pending: StoredAlarm[] = [];
@@ -337,6 +343,12 @@ export class Checker {
   private install(rt: PointRuntime): void {
     this.runtimes.set(rt.key, rt);
     if (rt.staleCond !== undefined || rt.timed) this.timedOrStale.add(rt);
+    this.noteAlarms(rt);
+  }
+
+  /** After `rt.summary` changed: watch it in `alarmed` if it holds an alarm. */
+  private noteAlarms(rt: PointRuntime): void {
+    if (rt.summary.alarms.length > 0) this.mayBeAlarmed.add(rt);
   }
 
   /** Something of `rt` is timed now (a delay, a shelve deadline). */
@@ -537,6 +549,7 @@ export class Checker {
     this.pending.push(stored(rt.key, c, to, c.active, c.since, c.shelvedUntil, text, value));
     c.status = c.makeStatus();
     rt.summary = summarize(rt.key, rt.conds);
+    this.noteAlarms(rt);
     if (silent) return;
     const t: AlarmTransition = {
       key: rt.key,
@@ -689,7 +702,17 @@ export class Checker {
     return this.runtimes.get(key)?.summary;
   }
 
-  /** Every point with a condition not in state normal. */
+  /** Every point with a condition not in state normal, in no particular order, without walking every point. */
+  alarmed(): PointAlarms[] {
+    const out: PointAlarms[] = [];
+    for (const rt of this.mayBeAlarmed) {
+      if (this.runtimes.get(rt.key) !== rt || rt.summary.alarms.length === 0) this.mayBeAlarmed.delete(rt);
+      else out.push(rt.summary);
+    }
+    return out;
+  }
+
+  /** Every point with a condition not in state normal, in the order the points were first seen. */
   activeAlarms(): PointAlarms[] {
     const out: PointAlarms[] = [];
     for (const rt of this.runtimes.values()) if (rt.summary.alarms.length > 0) out.push(rt.summary);
@@ -767,6 +790,7 @@ export class Checker {
         else if (c.state === "normal") c.active = false;
       }
       refresh(rt);
+      this.noteAlarms(rt);
     }
     // Records of points not seen here yet wait for their first sample, as at open.
     this.restored.clear();
