@@ -46,12 +46,14 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as pause } from "node:timers/promises";
-import { Redis } from "ioredis";
 import mysql from "mysql2/promise";
 import { NodeRedProcess } from "../test/support/node-red-process";
 import { until } from "../test/support/net";
+import { deleteNamespace } from "../test/integration/store/redis-admin";
 import { spawnCapacitySimulators, type CapacitySimulators } from "./lib/capacity-sim-process";
 import { createBenchDatabase, type BenchDatabase } from "./lib/mysql-database";
+import { modbusPollNodes } from "./lib/poll-flow";
+import { benchSettings, cpuMicros, rssMb } from "./lib/proc-stats";
 import type { Benchmark, Figure, Figures } from "./lib/types";
 
 type Store = "redis" | "embedded";
@@ -75,8 +77,6 @@ const STORES = (process.env.CAPACITY_STORES ?? "redis,embedded")
   .split(",")
   .map((s) => s.trim())
   .filter((s): s is Store => s === "redis" || s === "embedded");
-/** Clock ticks per second of /proc/PID/stat's times: USER_HZ, 100 on every Linux this runs on. */
-const CLOCK_TICKS = 100;
 
 const root = path.resolve(__dirname, "..");
 
@@ -93,13 +93,6 @@ interface FlowOptions {
 }
 
 function capacityFlow(o: FlowOptions): object[] {
-  const items = Array.from({ length: REGISTERS }, (_, i) => ({
-    item: `r${i}`,
-    address: `HR${i}`,
-    coefficient: "",
-    base: "",
-    deadband: "",
-  }));
   return [
     { id: TAB, type: "tab", label: "capacity" },
     {
@@ -124,39 +117,9 @@ function capacityFlow(o: FlowOptions): object[] {
       connectTimeout: "10000",
       tls: false,
     },
-    ...o.ports.flatMap((port, d) => [
-      {
-        id: `modbus${d}`,
-        type: "datacoll-modbus",
-        name: `device ${d}`,
-        deviceId: `dev${d}`,
-        host: "127.0.0.1",
-        port: String(port),
-        timeout: "1000",
-        inFlight: "1",
-        queueSize: "1000",
-        backoff: "1000",
-        backoffMax: "30000",
-        transport: "tcp",
-      },
-      {
-        id: `poll${d}`,
-        type: "datacoll-poll",
-        z: TAB,
-        name: `poll ${d}`,
-        protocol: "modbus",
-        modbus: `modbus${d}`,
-        manager: "mgr",
-        read: "term",
-        termId: "t",
-        unit: "1",
-        interval: String(INTERVAL_MS),
-        items,
-        output: "batch",
-        maxGap: "10",
-        wires: [["check"]],
-      },
-    ]),
+    ...o.ports.flatMap((port, d) =>
+      modbusPollNodes(d, port, { tab: TAB, registers: REGISTERS, intervalMs: INTERVAL_MS, wires: ["check"] }),
+    ),
     {
       id: "check",
       type: "datacoll-check",
@@ -194,15 +157,7 @@ function capacityFlow(o: FlowOptions): object[] {
   ];
 }
 
-const SETTINGS = `// Written by bench/capacity.bench.ts for one run.
-module.exports = {
-  uiHost: "127.0.0.1",
-  credentialSecret: false,
-  logging: { console: { level: "info", metrics: false, audit: false } },
-  editorTheme: { projects: { enabled: false }, tours: false },
-  telemetry: { enabled: false, updateNotification: false },
-};
-`;
+const SETTINGS = benchSettings("bench/capacity.bench.ts");
 
 // ---- one run ----------------------------------------------------------------------------------------
 
@@ -213,20 +168,6 @@ interface Run {
   readonly readsPerS: number;
   readonly savedPerS: number;
   readonly alarms: number;
-}
-
-/** utime + stime of a process, µs. */
-function cpuMicros(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  // Fields after the command name (which may hold spaces) start at field 3, the state.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS) * 1e6;
-}
-
-function rssMb(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (m === null) throw new Error(`no VmRSS for process ${pid}`);
-  return Number(m[1]) / 1024;
 }
 
 async function requests(sims: readonly CapacitySimulators[]): Promise<number> {
@@ -242,21 +183,6 @@ async function rows(conn: mysql.Connection, table: string): Promise<number> {
   } catch (err: unknown) {
     if ((err as { code?: string }).code === "ER_NO_SUCH_TABLE") return 0;
     throw err;
-  }
-}
-
-async function deleteNamespace(namespace: string): Promise<void> {
-  const redis = new Redis(REDIS_URL, { lazyConnect: true });
-  await redis.connect();
-  try {
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${namespace}*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== "0");
-  } finally {
-    redis.disconnect();
   }
 }
 
@@ -310,18 +236,24 @@ async function measureRun(
     const reads1 = await requests(sims);
     const rows1 = await rows(conn, historyTable);
     const seconds = Number(t1 - t0) / 1e9;
+    const readsPerS = (reads1 - reads0) / seconds;
+    // A run that did not poll what it should: the end of Node-RED's log says why (timeouts, backlogs).
+    if (readsPerS < 0.9 * devices * READS_PER_POLL)
+      console.log(
+        `  ${store} ${devices} devices fell behind; the end of Node-RED's log:\n${red.output.slice(-3000)}`,
+      );
     return {
       seconds,
       cpuPct: (cpu1 - cpu0) / 1e4 / seconds,
       rssMb: rssMb(pid),
-      readsPerS: (reads1 - reads0) / seconds,
+      readsPerS,
       savedPerS: (rows1 - rows0) / seconds,
       alarms: await rows(conn, `${historyTable}_alarms`),
     };
   } finally {
     await red.stop("SIGINT", 30_000);
     red.dispose();
-    if (store === "redis") await deleteNamespace(namespace);
+    if (store === "redis") await deleteNamespace(namespace, REDIS_URL);
   }
 }
 
