@@ -39,6 +39,8 @@ import { httpRequest, until } from "../test/support/net";
 import { INCUMBENT, INCUMBENT_VERSION, installIncumbent } from "./lib/incumbent-install";
 import { median } from "./lib/measure";
 import { startCountingServer, type CountingServer } from "./lib/counting-server";
+import { modbusPollNodes } from "./lib/poll-flow";
+import { benchSettings, cpuMicros, rssMb } from "./lib/proc-stats";
 import type { Benchmark, Figures } from "./lib/types";
 
 type Side = "ours" | "incumbent";
@@ -68,8 +70,6 @@ const WARMUP_MS = 3000;
 const WINDOW_MS = Number(process.env.INCUMBENT_WINDOW_MS ?? 10_000);
 /** Values may differ from 100 × the server's reads by the replies in flight at the window's two edges. */
 const PROOF_SLACK = 0.02;
-/** Clock ticks per second of /proc/PID/stat's times: USER_HZ, 100 on every Linux this runs on. */
-const CLOCK_TICKS = 100;
 
 const root = path.resolve(__dirname, "..");
 
@@ -91,48 +91,11 @@ function counter(id: string): object {
 }
 
 function oursFlow(ports: readonly number[], intervalMs: number): object[] {
-  const items = Array.from({ length: REGISTERS }, (_, i) => ({
-    item: `r${i}`,
-    address: `HR${i}`,
-    coefficient: "",
-    base: "",
-    deadband: "",
-  }));
   return [
     { id: TAB, type: "tab", label: "ours" },
     { id: "mgr", type: "datacoll-manager", name: "bench", store: "embedded", runDevices: false },
     ...ports.flatMap((port, d) => [
-      {
-        id: `modbus${d}`,
-        type: "datacoll-modbus",
-        name: `device ${d}`,
-        deviceId: `dev${d}`,
-        host: "127.0.0.1",
-        port: String(port),
-        timeout: "1000",
-        inFlight: "1",
-        queueSize: "1000",
-        backoff: "1000",
-        backoffMax: "30000",
-        transport: "tcp",
-      },
-      {
-        id: `poll${d}`,
-        type: "datacoll-poll",
-        z: TAB,
-        name: `poll ${d}`,
-        protocol: "modbus",
-        modbus: `modbus${d}`,
-        manager: "mgr",
-        read: "term",
-        termId: "t",
-        unit: "1",
-        interval: String(intervalMs),
-        items,
-        output: "batch",
-        maxGap: "10",
-        wires: [[`count${d}`]],
-      },
+      ...modbusPollNodes(d, port, { tab: TAB, registers: REGISTERS, intervalMs, wires: [`count${d}`] }),
       counter(`count${d}`),
     ]),
   ];
@@ -196,15 +159,7 @@ function incumbentFlow(ports: readonly number[], intervalMs: number): object[] {
   ];
 }
 
-const SETTINGS = `// Written by bench/incumbent.bench.ts for one run.
-module.exports = {
-  uiHost: "127.0.0.1",
-  credentialSecret: false,
-  logging: { console: { level: "info", metrics: false, audit: false } },
-  editorTheme: { projects: { enabled: false }, tours: false },
-  telemetry: { enabled: false, updateNotification: false },
-};
-`;
+const SETTINGS = benchSettings("bench/incumbent.bench.ts");
 
 // ---- one run ----------------------------------------------------------------------------------------
 
@@ -215,20 +170,6 @@ interface Run {
   /** CPU of the Node-RED process over the window, µs (user + system). */
   readonly cpuMicros: number;
   readonly rssMb: number;
-}
-
-/** utime + stime of a process, µs. */
-function cpuMicros(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  // Fields after the command name (which may hold spaces) start at field 3, the state.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS) * 1e6;
-}
-
-function rssMb(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (m === null) throw new Error(`no VmRSS for process ${pid}`);
-  return Number(m[1]) / 1024;
 }
 
 /** The global counter of the flow; 0 before the first value. */

@@ -266,7 +266,7 @@ export class CheckController {
     let active = 0;
     let unacknowledged = 0;
     let toAcknowledge = 0;
-    for (const point of run.checker.activeAlarms())
+    for (const point of run.checker.alarmed())
       for (const c of point.alarms) {
         if (c.state === "raised" || c.state === "acked") active++;
         if (c.state === "raised") unacknowledged++;

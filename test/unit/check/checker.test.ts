@@ -412,6 +412,28 @@ describe("checker", function () {
       );
     });
 
+    it("counts alarms and deadlines from the points that hold them, following raises, clears, acks and removals", async function () {
+      const c = await Checker.open({ store: new MemoryAlarmStateStore(), defaults: { high: 100 }, now: 0 });
+      const keys = (list: readonly { key: string }[]): string[] => list.map((a) => a.key).sort();
+      const both = (): [string[], string[]] => [keys(c.alarmed()), keys(c.activeAlarms())];
+      c.checkBatch([sample(150, 1), sample(50, 1, {}, "d1:t1:i2"), sample(150, 1, {}, "d1:t1:i3")], 1);
+      assert.deepEqual(both(), [
+        [KEY, "d1:t1:i3"],
+        [KEY, "d1:t1:i3"],
+      ]);
+      c.checkBatch([sample(50, 2)], 2); // cleared, still waiting for an acknowledgement
+      assert.deepEqual(both()[0], [KEY, "d1:t1:i3"]);
+      c.acknowledge(KEY, undefined, 3);
+      assert.deepEqual(both(), [["d1:t1:i3"], ["d1:t1:i3"]]);
+      assert.equal(c.nextDeadline(), undefined);
+      c.setDefaults({ high: 100, staleSeconds: 10 }, 4);
+      assert.deepEqual(both(), [["d1:t1:i3"], ["d1:t1:i3"]], "rebuilt points keep their alarms");
+      assert.equal(c.nextDeadline(), 10_001);
+      for (const key of [KEY, "d1:t1:i2", "d1:t1:i3"]) c.removePoint(key, 5);
+      assert.deepEqual(both(), [[], []]);
+      assert.equal(c.nextDeadline(), undefined, "a removed point goes stale no more");
+    });
+
     it("applies new defaults to every point, keeping the state of conditions that remain", async function () {
       const c = await Checker.open({ store: new MemoryAlarmStateStore(), defaults: { high: 100 }, now: 0 });
       c.checkBatch([sample(150, 1), sample(50, 1, {}, "d1:t1:i2")], 1);
