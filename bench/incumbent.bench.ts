@@ -35,9 +35,16 @@ import os from "node:os";
 import path from "node:path";
 import { setTimeout as pause } from "node:timers/promises";
 import { NodeRedProcess } from "../test/support/node-red-process";
-import { httpRequest, until } from "../test/support/net";
 import { INCUMBENT, INCUMBENT_VERSION, installIncumbent } from "./lib/incumbent-install";
 import { median } from "./lib/measure";
+import {
+  BENCH_SETTINGS,
+  countingFunction,
+  cpuMicros,
+  delivered,
+  startCounting,
+  rssMb,
+} from "./lib/node-red-flow";
 import { startCountingServer, type CountingServer } from "./lib/counting-server";
 import type { Benchmark, Figures } from "./lib/types";
 
@@ -68,27 +75,12 @@ const WARMUP_MS = 3000;
 const WINDOW_MS = Number(process.env.INCUMBENT_WINDOW_MS ?? 10_000);
 /** Values may differ from 100 × the server's reads by the replies in flight at the window's two edges. */
 const PROOF_SLACK = 0.02;
-/** Clock ticks per second of /proc/PID/stat's times: USER_HZ, 100 on every Linux this runs on. */
-const CLOCK_TICKS = 100;
 
 const root = path.resolve(__dirname, "..");
 
 // ---- the flows --------------------------------------------------------------------------------------
 
 const TAB = "bench-tab";
-
-/** A function node adding the values of each message to the global counter `values`. */
-function counter(id: string): object {
-  return {
-    id,
-    type: "function",
-    z: TAB,
-    name: "count",
-    func: 'const n = Array.isArray(msg.payload) ? msg.payload.length : 1;\nglobal.set("values", (global.get("values") || 0) + n);\nreturn null;',
-    outputs: 1,
-    wires: [[]],
-  };
-}
 
 function oursFlow(ports: readonly number[], intervalMs: number): object[] {
   const items = Array.from({ length: REGISTERS }, (_, i) => ({
@@ -133,7 +125,7 @@ function oursFlow(ports: readonly number[], intervalMs: number): object[] {
         maxGap: "10",
         wires: [[`count${d}`]],
       },
-      counter(`count${d}`),
+      countingFunction(`count${d}`, TAB),
     ]),
   ];
 }
@@ -191,20 +183,10 @@ function incumbentFlow(ports: readonly number[], intervalMs: number): object[] {
         emptyMsgOnFail: false,
         wires: [[`count${d}`], []],
       },
-      counter(`count${d}`),
+      countingFunction(`count${d}`, TAB),
     ]),
   ];
 }
-
-const SETTINGS = `// Written by bench/incumbent.bench.ts for one run.
-module.exports = {
-  uiHost: "127.0.0.1",
-  credentialSecret: false,
-  logging: { console: { level: "info", metrics: false, audit: false } },
-  editorTheme: { projects: { enabled: false }, tours: false },
-  telemetry: { enabled: false, updateNotification: false },
-};
-`;
 
 // ---- one run ----------------------------------------------------------------------------------------
 
@@ -217,28 +199,6 @@ interface Run {
   readonly rssMb: number;
 }
 
-/** utime + stime of a process, µs. */
-function cpuMicros(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  // Fields after the command name (which may hold spaces) start at field 3, the state.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS) * 1e6;
-}
-
-function rssMb(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (m === null) throw new Error(`no VmRSS for process ${pid}`);
-  return Number(m[1]) / 1024;
-}
-
-/** The global counter of the flow; 0 before the first value. */
-async function delivered(red: NodeRedProcess): Promise<number> {
-  const r = await httpRequest(red.port, "GET", "/context/global/values");
-  if (r.status !== 200) throw new Error(`GET /context/global/values answered ${r.status}: ${r.text}`);
-  const { msg, format } = r.json() as { msg?: string; format?: string };
-  return format === "number" ? Number(msg) : 0;
-}
-
 async function measureRun(
   side: Side,
   server: CountingServer,
@@ -248,24 +208,11 @@ async function measureRun(
 ): Promise<Run> {
   const ports = server.ports.slice(0, devices);
   const flow = side === "ours" ? oursFlow(ports, intervalMs) : incumbentFlow(ports, intervalMs);
-  const red = new NodeRedProcess(`bench-${side}`, flow, SETTINGS);
+  const red = new NodeRedProcess(`bench-${side}`, flow, BENCH_SETTINGS);
   // Both packages are installed in every run, so each Node-RED loads the same node set.
   fs.symlinkSync(incumbentPkg, path.join(red.userDir, "node_modules", INCUMBENT), "dir");
-  if (CPU_PROF_DIR !== undefined)
-    red.nodeArgs = ["--cpu-prof", `--cpu-prof-dir=${path.resolve(CPU_PROF_DIR)}`];
   try {
-    await red.start();
-    await until(
-      async () => {
-        if (!red.running) throw new Error(`Node-RED exited:\n${red.output}`);
-        // Until Node-RED listens the request fails: that is the wait, not an error.
-        return (await delivered(red).catch(() => 0)) > 0;
-      },
-      120_000,
-      `${side}: the first values`,
-    ).catch((err: unknown) => {
-      throw new Error(`${String(err)}\n${red.output}`);
-    });
+    await startCounting(red, CPU_PROF_DIR, side);
     await pause(WARMUP_MS);
     const pid = red.pid;
     if (pid === undefined) throw new Error(`${side}: Node-RED stopped during the warm-up:\n${red.output}`);
