@@ -61,7 +61,14 @@ import { listenTcp } from "../src/transport/tcp-server";
 import { NodeRedProcess } from "../test/support/node-red-process";
 import { median } from "./lib/measure";
 import { firstLine, stopper } from "./lib/modbus-sim-process";
-import { BENCH_SETTINGS, countingFunction, cpuMicros, delivered, startCounting } from "./lib/node-red-flow";
+import {
+  BENCH_SETTINGS,
+  countingFunction,
+  cpuMicros,
+  delivered,
+  rssMb,
+  startCounting,
+} from "./lib/node-red-flow";
 import type { Benchmark, Figures } from "./lib/types";
 
 const SQ_COUNT = 40;
@@ -343,6 +350,8 @@ interface FlowRun {
   readonly objects: number;
   readonly seconds: number;
   readonly cpuMicros: number;
+  /** Resident memory of the Node-RED process at the end of the window, MB. */
+  readonly rssMb: number;
 }
 
 /** One fresh Node-RED on the flood at `port`: objects delivered and its CPU over the window. */
@@ -360,7 +369,12 @@ async function measureFlow(port: number, manager: boolean): Promise<FlowRun> {
     const cpu1 = cpuMicros(pid);
     const n1 = await delivered(red);
     const t1 = process.hrtime.bigint();
-    return { objects: n1 - n0, seconds: Number(t1 - t0) / 1e9, cpuMicros: cpu1 - cpu0 };
+    return {
+      objects: n1 - n0,
+      seconds: Number(t1 - t0) / 1e9,
+      cpuMicros: cpu1 - cpu0,
+      rssMb: rssMb(pid),
+    };
   } finally {
     await red.stop("SIGINT");
     red.dispose();
@@ -400,7 +414,8 @@ async function ingestFlowFigures(): Promise<Figures> {
       client.push(b);
       console.log(
         `  ingest_flow #${i + 1}: Node-RED ${fmt(rate(a))} objects/s at ${corePct(a).toFixed(0)} % of a ` +
-          `core; with the manager ${fmt(rate(m))} objects/s at ${corePct(m).toFixed(0)} %; ` +
+          `core, RSS ${a.rssMb.toFixed(0)} MB; with the manager ${fmt(rate(m))} objects/s at ` +
+          `${corePct(m).toFixed(0)} %, RSS ${m.rssMb.toFixed(0)} MB; ` +
           `hand-written client ${fmt(b)} objects/s`,
       );
     }
