@@ -67,7 +67,7 @@ import {
   cpuMicros,
   delivered,
   rssMb,
-  startCounting,
+  measureCounting,
 } from "./lib/node-red-flow";
 import type { Benchmark, Figures } from "./lib/types";
 
@@ -357,28 +357,25 @@ interface FlowRun {
 /** One fresh Node-RED on the flood at `port`: objects delivered and its CPU over the window. */
 async function measureFlow(port: number, manager: boolean): Promise<FlowRun> {
   const red = new NodeRedProcess("bench-iec104", ingestFlow(port, manager), BENCH_SETTINGS);
-  try {
-    await startCounting(red, CPU_PROF_DIR, "ingest_flow");
-    await pause(FLOW_WARMUP_MS);
-    const pid = red.pid;
-    if (pid === undefined) throw new Error(`Node-RED stopped during the warm-up:\n${red.output}`);
-    const n0 = await delivered(red);
-    const cpu0 = cpuMicros(pid);
-    const t0 = process.hrtime.bigint();
-    await pause(FLOW_WINDOW_MS);
-    const cpu1 = cpuMicros(pid);
-    const n1 = await delivered(red);
-    const t1 = process.hrtime.bigint();
-    return {
-      objects: n1 - n0,
-      seconds: Number(t1 - t0) / 1e9,
-      cpuMicros: cpu1 - cpu0,
-      rssMb: rssMb(pid),
-    };
-  } finally {
-    await red.stop("SIGINT");
-    red.dispose();
-  }
+  return measureCounting(
+    red,
+    { cpuProfDir: CPU_PROF_DIR, warmupMs: FLOW_WARMUP_MS, what: "ingest_flow" },
+    async (pid) => {
+      const n0 = await delivered(red);
+      const cpu0 = cpuMicros(pid);
+      const t0 = process.hrtime.bigint();
+      await pause(FLOW_WINDOW_MS);
+      const cpu1 = cpuMicros(pid);
+      const n1 = await delivered(red);
+      const t1 = process.hrtime.bigint();
+      return {
+        objects: n1 - n0,
+        seconds: Number(t1 - t0) / 1e9,
+        cpuMicros: cpu1 - cpu0,
+        rssMb: rssMb(pid),
+      };
+    },
+  );
 }
 
 const cpuPerObject = (runs: readonly FlowRun[]): number => {

@@ -42,7 +42,7 @@ import {
   countingFunction,
   cpuMicros,
   delivered,
-  startCounting,
+  measureCounting,
   rssMb,
 } from "./lib/node-red-flow";
 import { startCountingServer, type CountingServer } from "./lib/counting-server";
@@ -211,11 +211,7 @@ async function measureRun(
   const red = new NodeRedProcess(`bench-${side}`, flow, BENCH_SETTINGS);
   // Both packages are installed in every run, so each Node-RED loads the same node set.
   fs.symlinkSync(incumbentPkg, path.join(red.userDir, "node_modules", INCUMBENT), "dir");
-  try {
-    await startCounting(red, CPU_PROF_DIR, side);
-    await pause(WARMUP_MS);
-    const pid = red.pid;
-    if (pid === undefined) throw new Error(`${side}: Node-RED stopped during the warm-up:\n${red.output}`);
+  return measureCounting(red, { cpuProfDir: CPU_PROF_DIR, warmupMs: WARMUP_MS, what: side }, async (pid) => {
     // The counter and the server are read in the same order at both edges, so the time the admin API
     // takes to answer shifts both edges alike instead of widening the server's window.
     const values0 = await delivered(red);
@@ -234,10 +230,7 @@ async function measureRun(
       cpuMicros: cpu1 - cpu0,
       rssMb: rssMb(pid),
     };
-  } finally {
-    await red.stop("SIGINT");
-    red.dispose();
-  }
+  });
 }
 
 // ---- the run ----------------------------------------------------------------------------------------

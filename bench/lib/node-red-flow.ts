@@ -5,6 +5,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { setTimeout as pause } from "node:timers/promises";
 import type { NodeRedProcess } from "../../test/support/node-red-process";
 import { httpRequest, until } from "../../test/support/net";
 
@@ -36,27 +37,39 @@ export async function delivered(red: NodeRedProcess): Promise<number> {
 }
 
 /**
- * Start `red` — under `node --cpu-prof`, writing its profile into `cpuProfDir` when it stops, if given —
- * and wait until its counter shows the first values; `what` names the run in the error.
+ * Start `red` — under `node --cpu-prof`, writing its profile into `cpuProfDir` when it stops, if given —,
+ * wait until its counter shows the first values, let it warm up `warmupMs`, run `measure` with its process
+ * id, then stop it (SIGINT, so a profile is written) and remove its user directory; `what` names the run
+ * in errors.
  */
-export async function startCounting(
+export async function measureCounting<T>(
   red: NodeRedProcess,
-  cpuProfDir: string | undefined,
-  what: string,
-): Promise<void> {
+  opts: { readonly cpuProfDir: string | undefined; readonly warmupMs: number; readonly what: string },
+  measure: (pid: number) => Promise<T>,
+): Promise<T> {
+  const { cpuProfDir, warmupMs, what } = opts;
   if (cpuProfDir !== undefined) red.nodeArgs = ["--cpu-prof", `--cpu-prof-dir=${path.resolve(cpuProfDir)}`];
-  await red.start();
-  await until(
-    async () => {
-      if (!red.running) throw new Error(`Node-RED exited:\n${red.output}`);
-      // Until Node-RED listens the request fails: that is the wait, not an error.
-      return (await delivered(red).catch(() => 0)) > 0;
-    },
-    120_000,
-    `${what}: the first values`,
-  ).catch((err: unknown) => {
-    throw new Error(`${String(err)}\n${red.output}`);
-  });
+  try {
+    await red.start();
+    await until(
+      async () => {
+        if (!red.running) throw new Error(`Node-RED exited:\n${red.output}`);
+        // Until Node-RED listens the request fails: that is the wait, not an error.
+        return (await delivered(red).catch(() => 0)) > 0;
+      },
+      120_000,
+      `${what}: the first values`,
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${red.output}`);
+    });
+    await pause(warmupMs);
+    const pid = red.pid;
+    if (pid === undefined) throw new Error(`${what}: Node-RED stopped during the warm-up:\n${red.output}`);
+    return await measure(pid);
+  } finally {
+    await red.stop("SIGINT");
+    red.dispose();
+  }
 }
 
 /** settings.js of a bench's Node-RED: loopback only, no projects, tours or telemetry, info logging. */
