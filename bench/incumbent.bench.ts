@@ -35,12 +35,12 @@ import os from "node:os";
 import path from "node:path";
 import { setTimeout as pause } from "node:timers/promises";
 import { NodeRedProcess } from "../test/support/node-red-process";
-import { httpRequest, until } from "../test/support/net";
 import { INCUMBENT, INCUMBENT_VERSION, installIncumbent } from "./lib/incumbent-install";
 import { median } from "./lib/measure";
+import { BENCH_SETTINGS, countingFunction, delivered, measureCounting } from "./lib/node-red-flow";
 import { startCountingServer, type CountingServer } from "./lib/counting-server";
 import { modbusPollNodes } from "./lib/poll-flow";
-import { benchSettings, cpuMicros, rssMb } from "./lib/proc-stats";
+import { cpuMicros, rssMb } from "./lib/proc-stats";
 import type { Benchmark, Figures } from "./lib/types";
 
 type Side = "ours" | "incumbent";
@@ -77,26 +77,13 @@ const root = path.resolve(__dirname, "..");
 
 const TAB = "bench-tab";
 
-/** A function node adding the values of each message to the global counter `values`. */
-function counter(id: string): object {
-  return {
-    id,
-    type: "function",
-    z: TAB,
-    name: "count",
-    func: 'const n = Array.isArray(msg.payload) ? msg.payload.length : 1;\nglobal.set("values", (global.get("values") || 0) + n);\nreturn null;',
-    outputs: 1,
-    wires: [[]],
-  };
-}
-
 function oursFlow(ports: readonly number[], intervalMs: number): object[] {
   return [
     { id: TAB, type: "tab", label: "ours" },
     { id: "mgr", type: "datacoll-manager", name: "bench", store: "embedded", runDevices: false },
     ...ports.flatMap((port, d) => [
       ...modbusPollNodes(d, port, { tab: TAB, registers: REGISTERS, intervalMs, wires: [`count${d}`] }),
-      counter(`count${d}`),
+      countingFunction(`count${d}`, TAB),
     ]),
   ];
 }
@@ -154,12 +141,10 @@ function incumbentFlow(ports: readonly number[], intervalMs: number): object[] {
         emptyMsgOnFail: false,
         wires: [[`count${d}`], []],
       },
-      counter(`count${d}`),
+      countingFunction(`count${d}`, TAB),
     ]),
   ];
 }
-
-const SETTINGS = benchSettings("bench/incumbent.bench.ts");
 
 // ---- one run ----------------------------------------------------------------------------------------
 
@@ -172,14 +157,6 @@ interface Run {
   readonly rssMb: number;
 }
 
-/** The global counter of the flow; 0 before the first value. */
-async function delivered(red: NodeRedProcess): Promise<number> {
-  const r = await httpRequest(red.port, "GET", "/context/global/values");
-  if (r.status !== 200) throw new Error(`GET /context/global/values answered ${r.status}: ${r.text}`);
-  const { msg, format } = r.json() as { msg?: string; format?: string };
-  return format === "number" ? Number(msg) : 0;
-}
-
 async function measureRun(
   side: Side,
   server: CountingServer,
@@ -189,27 +166,10 @@ async function measureRun(
 ): Promise<Run> {
   const ports = server.ports.slice(0, devices);
   const flow = side === "ours" ? oursFlow(ports, intervalMs) : incumbentFlow(ports, intervalMs);
-  const red = new NodeRedProcess(`bench-${side}`, flow, SETTINGS);
+  const red = new NodeRedProcess(`bench-${side}`, flow, BENCH_SETTINGS);
   // Both packages are installed in every run, so each Node-RED loads the same node set.
   fs.symlinkSync(incumbentPkg, path.join(red.userDir, "node_modules", INCUMBENT), "dir");
-  if (CPU_PROF_DIR !== undefined)
-    red.nodeArgs = ["--cpu-prof", `--cpu-prof-dir=${path.resolve(CPU_PROF_DIR)}`];
-  try {
-    await red.start();
-    await until(
-      async () => {
-        if (!red.running) throw new Error(`Node-RED exited:\n${red.output}`);
-        // Until Node-RED listens the request fails: that is the wait, not an error.
-        return (await delivered(red).catch(() => 0)) > 0;
-      },
-      120_000,
-      `${side}: the first values`,
-    ).catch((err: unknown) => {
-      throw new Error(`${String(err)}\n${red.output}`);
-    });
-    await pause(WARMUP_MS);
-    const pid = red.pid;
-    if (pid === undefined) throw new Error(`${side}: Node-RED stopped during the warm-up:\n${red.output}`);
+  return measureCounting(red, { cpuProfDir: CPU_PROF_DIR, warmupMs: WARMUP_MS, what: side }, async (pid) => {
     // The counter and the server are read in the same order at both edges, so the time the admin API
     // takes to answer shifts both edges alike instead of widening the server's window.
     const values0 = await delivered(red);
@@ -228,10 +188,7 @@ async function measureRun(
       cpuMicros: cpu1 - cpu0,
       rssMb: rssMb(pid),
     };
-  } finally {
-    await red.stop("SIGINT");
-    red.dispose();
-  }
+  });
 }
 
 // ---- the run ----------------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ export function stopper(child: ChildProcess, cleanup: () => void = () => undefin
 }
 
 /** The first line the child prints on stdout. */
-function firstLine(child: ChildProcess): Promise<string> {
+export function firstLine(child: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {
     let text = "";
     child.once("error", reject);

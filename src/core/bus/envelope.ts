@@ -72,8 +72,91 @@ function bigintAsText(_key: string, value: unknown): unknown {
   return typeof value === "bigint" ? value.toString() : value;
 }
 
-/** One DataPoint as JSON; a bigint raw value (64-bit registers) travels as decimal text. */
+/**
+ * The own fields of a DataPoint as the terms make it, in the order they make them: without a raw value,
+ * and (Modbus) with one after the value.
+ */
+const PLAIN_FIELDS = ["key", "deviceId", "termId", "itemId", "value", "ts", "quality", "cause"];
+const RAW_FIELDS = ["key", "deviceId", "termId", "itemId", "value", "raw", "ts", "quality", "cause"];
+
+/** The JSON of a point's identity, up to its value: the same for every sample of the point. */
+interface JsonHead {
+  readonly deviceId: string;
+  readonly termId: string;
+  readonly itemId: string;
+  readonly text: string;
+}
+
+const heads = new Map<string, JsonHead>();
+/** Point keys are as many as the points configured; the cache starts again past this many. */
+const MAX_HEADS = 100_000;
+
+function headOf(p: DataPoint): string {
+  const h = heads.get(p.key);
+  if (h !== undefined && h.deviceId === p.deviceId && h.termId === p.termId && h.itemId === p.itemId)
+    return h.text;
+  const text = `{"key":${JSON.stringify(p.key)},"deviceId":${JSON.stringify(p.deviceId)},"termId":${JSON.stringify(p.termId)},"itemId":${JSON.stringify(p.itemId)},"value":`;
+  if (heads.size >= MAX_HEADS) heads.clear();
+  heads.set(p.key, { deviceId: p.deviceId, termId: p.termId, itemId: p.itemId, text });
+  return text;
+}
+
+function sameFields(keys: readonly string[], fields: readonly string[]): boolean {
+  if (keys.length !== fields.length) return false;
+  for (let i = 0; i < keys.length; i++) if (keys[i] !== fields[i]) return false;
+  return true;
+}
+
+function isScalar(v: unknown): boolean {
+  return v === null || typeof v === "number" || typeof v === "string" || typeof v === "boolean";
+}
+
+/**
+ * Whether JSON.stringify would write `p` as the fields of PLAIN_FIELDS ("plain") or RAW_FIELDS ("raw"),
+ * in that order and nothing else; undefined for any other point.
+ */
+function shapeOf(p: DataPoint): "plain" | "raw" | undefined {
+  const keys = Object.keys(p);
+  const shape = sameFields(keys, PLAIN_FIELDS)
+    ? "plain"
+    : sameFields(keys, RAW_FIELDS) && (isScalar(p.raw) || typeof p.raw === "bigint")
+      ? "raw"
+      : undefined;
+  const ok =
+    typeof p.ts === "number" &&
+    typeof p.cause === "string" &&
+    isScalar(p.value) &&
+    typeof p.quality === "object" &&
+    p.quality !== null &&
+    !("toJSON" in p.quality);
+  return ok ? shape : undefined;
+}
+
+/**
+ * One DataPoint as JSON; a bigint raw value (64-bit registers) travels as decimal text. The store writes
+ * one per sample on the ingest path, so a point as the terms make it is written from its cached head and
+ * its few changing fields: the same text as JSON.stringify at a fraction of its cost. Joined, not
+ * concatenated: the store keeps the text, and a concatenation would be kept as a tree of its parts, many
+ * more objects for the garbage collector to trace (measured: slower than JSON.stringify in the flow).
+ */
 export function pointJson(p: DataPoint): string {
+  const shape = shapeOf(p);
+  if (shape !== undefined) {
+    const raw =
+      shape === "plain" ? "" : `,"raw":${JSON.stringify(typeof p.raw === "bigint" ? String(p.raw) : p.raw)}`;
+    return [
+      headOf(p),
+      JSON.stringify(p.value),
+      raw,
+      ',"ts":',
+      JSON.stringify(p.ts),
+      ',"quality":',
+      JSON.stringify(p.quality),
+      ',"cause":',
+      JSON.stringify(p.cause),
+      "}",
+    ].join("");
+  }
   return typeof p.raw === "bigint" ? JSON.stringify(p, bigintAsText) : JSON.stringify(p);
 }
 

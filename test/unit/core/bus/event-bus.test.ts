@@ -132,6 +132,49 @@ describe("envelopes", function () {
     assert.ok(ids.isOwn("tok-0") && !ids.isOwn("tok0-1") && !ids.isOwn("other-1"));
   });
 
+  it("writes every point as JSON.stringify does, from the cached head or not", function () {
+    const base = dp("plc1:t1:ua", 1);
+    // A point with a raw value as the Modbus term makes it: raw right after the value.
+    const withRaw = (raw: DataPoint["raw"]): DataPoint => {
+      const { key, deviceId, termId, itemId, value, ts, quality, cause } = base;
+      return { key, deviceId, termId, itemId, value, raw, ts, quality, cause };
+    };
+    const shapes: DataPoint[] = [
+      base,
+      { ...base, value: -0 },
+      { ...base, value: 0.1 + 0.2 },
+      { ...base, value: Number.NaN },
+      { ...base, value: Number.POSITIVE_INFINITY },
+      { ...base, value: 1e21 },
+      { ...base, value: null },
+      { ...base, value: true },
+      { ...base, value: 'quote " back\\ slash\n and \u2028' },
+      { ...base, ts: Number.NaN },
+      { ...base, quality: { invalid: true, notTopical: true } },
+      { ...base, quality: Object.freeze({}) },
+      { ...base, cause: "spontaneous" },
+      // The same key with other ids (a point made by hand): the cached head must not be used for it.
+      { ...base, deviceId: "plc2" },
+      withRaw(5),
+      withRaw("0x1f"),
+      withRaw(false),
+      withRaw(2n ** 63n),
+      withRaw(undefined),
+      { ...base, raw: 5 },
+      { ...base, error: "Modbus exception 02" },
+      { ...base, raw: 2n ** 63n },
+      // Fields in another order, an extra field, and one left undefined: JSON.stringify's own rules.
+      { cause: "poll", key: "a:b:c", deviceId: "a", termId: "b", itemId: "c", value: 1, ts: 2, quality: {} },
+      { ...base, unit: "kW" } as DataPoint,
+      { ...base, value: undefined } as unknown as DataPoint,
+      dp('d"q:t:i', 2),
+    ];
+    for (const p of [...shapes, ...shapes]) {
+      const expected = JSON.stringify(p, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v));
+      assert.equal(pointJson(p), expected);
+    }
+  });
+
   it("fills what a minimal foreign publisher leaves out", function () {
     const d = decodePoints(
       '{"v":1,"instance":"py","id":"e1","ts":99,"points":[{"key":"a:b:c","value":1.5}]}',
