@@ -125,13 +125,33 @@ describe("checker takeover (active/standby)", function () {
     );
     assert.deepEqual(out, []);
     assert.equal(standby.summary(KEY)?.alarms.length, 0, "normal, as the store says");
-    // A transition older than the store's record of its alarm is not reported either.
-    const again = await pair();
-    again.active.checkBatch(at(120, 1000), 1000);
-    await again.active.flush();
-    const t = again.standby.checkBatch(at(120, 1000), 1000).transitions;
-    again.standby.dropUnsaved();
-    assert.deepEqual(again.standby.adopt(await again.store.loadAll(), 5000, t), []);
+  });
+
+  it("reports again, keeping the store's state, a transition the store holds: the holder may have lost it", async function () {
+    // The active checker raised and wrote the state, then its instance was killed or redeployed before
+    // the transition reached the save node: the store says raised, no row says so.
+    const { store, active, standby } = await pair();
+    active.checkBatch(at(120, 1000), 1000);
+    await active.flush();
+    active.acknowledge(KEY, "high", 1500, "op");
+    await active.flush();
+    const seen = standby.checkBatch(at(120, 1000), 1000).transitions;
+    standby.dropUnsaved();
+    const out = standby.adopt(await store.loadAll(), 5000, seen);
+    assert.deepEqual(names(out), [`${KEY}|raised@1000`], "at least once, stamped with its sample");
+    assert.equal(standby.summary(KEY)?.alarms[0]?.state, "acked", "the store's state stands");
+    assert.equal(standby.unsaved, 0, "nothing of its own written over it");
+  });
+
+  it("reports a raise once when it is both seen present and among the transitions it made", async function () {
+    const { store, active, standby } = await pair();
+    active.checkBatch(at(120, 1000), 1000);
+    active.checkBatch(at(80, 2000), 2000); // the store says cleared since 2000
+    await active.flush();
+    const seen = standby.checkBatch(at(120, 1000), 1000).transitions; // missed the clear: present here
+    standby.dropUnsaved();
+    const out = standby.adopt(await store.loadAll(), 5000, seen);
+    assert.deepEqual(names(out), [`${KEY}|raised@1000`]);
   });
 
   it("keeps the store's records of points it has not seen until their first sample", async function () {
