@@ -694,7 +694,8 @@ export class Checker {
    * wrote the state before its transition reached whoever records it (a save node), and a holder killed
    * or redeployed in between wrote the state and lost the transition (the soak's missing raise rows).
    * Whoever records transitions keys them by point, condition, state and time stamp, so a second copy
-   * is one row.
+   * is one row. A raise of an alarm the store already holds present since earlier, with no transition of
+   * this copy's before it, is that excursion seen late (this copy missed its first samples): not reported.
    */
   adopt(
     records: readonly StoredAlarm[],
@@ -708,11 +709,16 @@ export class Checker {
     const again: AlarmTransition[] = [];
     for (const t of recent) {
       const id = alarmId(t.key, t.condition);
-      if (!(t.ts > (left.get(id)?.since ?? -Infinity))) {
+      const s = left.get(id);
+      if (!(t.ts > (s?.since ?? -Infinity))) {
         again.push(t);
         continue;
       }
       const list = missed.get(id);
+      // The store holds the alarm present since before this raise, and this copy made nothing before it:
+      // the same excursion, seen late — this copy missed its first samples (its flow was starting, or
+      // they reached it after a newer one) — not a new one to report.
+      if (list === undefined && s?.active === true && t.state === "raised") continue;
       if (list === undefined) missed.set(id, [t]);
       else list.push(t);
     }
