@@ -865,6 +865,11 @@ async function main(): Promise<number> {
       line(
         `    ${p.deviceId} value ${p.value} at +${secs(p.at - steadyAt)}${conn}${handOver ? ", the last before a hand-over" : ""}`,
       );
+      // The windows around it, with their bounds: a loss just outside one is a window drawn too narrow.
+      const near = windows
+        .filter((w) => w.to >= p.at - 10_000 && w.from <= p.at + 10_000)
+        .map((w) => `${w.what} +${secs(w.from - steadyAt)}..+${secs(w.to - steadyAt)}`);
+      if (near.length > 0) line(`      windows within 10 s: ${near.join("; ")}`);
     }
     if (seq.unexplained.length > 0) {
       // Per minute of the steady phase: how many, which devices, the machine's load, and the windows that
