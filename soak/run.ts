@@ -310,14 +310,39 @@ async function main(): Promise<number> {
     cleanups.push(() => void watcher.disconnect());
     /** The devices an instance holds a lease for right now (empty when Redis does not answer). */
     /** The devices an instance holds; with `free`, also those nobody holds (it may take them next). */
-    const leasedBy = async (instanceId: string, free = false): Promise<Set<string>> => {
+    /** Each device's lease owner (null: free), in `devices` order; undefined when Redis does not answer. */
+    const leaseOwners = async (): Promise<(string | null)[] | undefined> => {
       try {
-        const owners = await watcher.mget(devices.map((d) => `${namespace}lease:device:${d.id}`));
-        const mine = (o: string | null): boolean => o === instanceId || (free && o === null);
-        return new Set(devices.filter((_, i) => mine(owners[i])).map((d) => d.id));
+        return await watcher.mget(devices.map((d) => `${namespace}lease:device:${d.id}`));
       } catch {
-        return new Set(devices.map((d) => d.id));
+        return undefined;
       }
+    };
+    /**
+     * A look at the leases, each call one more: true once every device is leased, neither instance holds
+     * more than its fair share, and no owner changed for a lease time. One look is not enough: fair shares
+     * can be caught in passing while devices still move (a run declared steady on one look lost 9
+     * requests to hand-overs 7-9 s later).
+     */
+    const leaseSettling = (): (() => Promise<boolean>) => {
+      let last = "";
+      let changedAt = now();
+      return async () => {
+        const owners = await leaseOwners();
+        const seen = owners === undefined ? "Redis away" : owners.join(",");
+        if (seen !== last || owners === undefined) changedAt = now();
+        last = seen;
+        const shares = ["soak-a", "soak-b"].map((id) => owners?.filter((o) => o === id).length ?? 0);
+        const fair = Math.ceil(devices.length / shares.length);
+        const balanced = shares[0] + shares[1] === devices.length && shares.every((n) => n <= fair);
+        return balanced && now() - changedAt >= LEASE_MS;
+      };
+    };
+    const leasedBy = async (instanceId: string, free = false): Promise<Set<string>> => {
+      const owners = await leaseOwners();
+      if (owners === undefined) return new Set(devices.map((d) => d.id));
+      const mine = (o: string | null): boolean => o === instanceId || (free && o === null);
+      return new Set(devices.filter((_, i) => mine(owners[i])).map((d) => d.id));
     };
 
     // --- two Node-RED instances, on a copy of dist/ (so a build elsewhere cannot pull it away) ---
@@ -346,26 +371,27 @@ async function main(): Promise<number> {
       `instances up on ports ${instances.map((i) => i.proc.port).join(", ")} after ${secs(now() - started)}`,
     );
 
-    // Steady state: every device's counter in MySQL, every device leased, and the leases balanced (each
-    // instance at its fair share at most): until then the start's rebalance hands devices over, and each
-    // hand-over may abandon the request in flight (docs/scale-out.md, "What can be lost" (2)).
+    // Steady state: every device's counter in MySQL, every device leased, and the leases settled (each
+    // instance at its fair share at most, no owner changed for a lease time: leaseSettling). Until then
+    // the start's rebalance hands devices over, and each hand-over may abandon its request in flight
+    // (docs/scale-out.md, "What can be lost" (2)).
     const seqKeys = devices.map(seqKey);
-    const fairShare = Math.ceil(devices.length / instances.length);
     const deadline = now() + 180_000;
+    const settledAtStart = leaseSettling();
     for (;;) {
       const [rows] = await db.admin.query<RowDataPacket[]>(
         `SELECT COUNT(DISTINCT point_key) AS n FROM ${HISTORY_TABLE} WHERE point_key IN (?) AND quality = 0`,
         [seqKeys],
       );
-      const shares = [(await leasedBy("soak-a")).size, (await leasedBy("soak-b")).size];
-      const leased = shares[0] + shares[1];
-      const balanced = shares.every((n) => n <= fairShare);
-      if (Number(rows[0].n) === devices.length && leased === devices.length && balanced) break;
-      if (now() > deadline)
+      const settled = await settledAtStart();
+      if (Number(rows[0].n) === devices.length && settled) break;
+      if (now() > deadline) {
+        const shares = [(await leasedBy("soak-a")).size, (await leasedBy("soak-b")).size];
         throw new Error(
-          `no steady state within 180 s: ${rows[0].n} points in MySQL, ${leased} leased (${shares.join(" + ")})`,
+          `no steady state within 180 s: ${rows[0].n} points in MySQL, leases ${shares.join(" + ")}`,
         );
-      await sleep(500);
+      }
+      await sleep(200);
     }
     const steadyAt = now();
     log(`steady after ${secs(steadyAt - started)}; running ${args.minutes} min`);
@@ -457,18 +483,15 @@ async function main(): Promise<number> {
     // After an instance comes back (a restart, a redeploy) the other one, holding every device, hands
     // the newcomer its share: each graceful hand-over may abandon the request in flight (docs/scale-out.md,
     // "What can be lost" (2)). A window from `from` until the leases are balanced again (+ 2 s) excuses
-    // that request only: the value produced last on a connection before another took over.
+    // that request only: the value produced last on a connection before another took over. Balanced as
+    // at the start: fair shares, and no owner changed for a lease time (leaseSettling).
     const rebalances: Promise<void>[] = [];
     const rebalanceWindow = (from: number): void => {
       rebalances.push(
         (async () => {
           const until = now() + 60_000;
-          for (;;) {
-            const shares = [(await leasedBy("soak-a")).size, (await leasedBy("soak-b")).size];
-            if (shares[0] + shares[1] === devices.length && shares.every((n) => n <= fairShare)) break;
-            if (now() > until) break;
-            await sleep(200);
-          }
+          const settled = leaseSettling();
+          while (!(await settled()) && now() <= until) await sleep(200);
           windows.push({ what: "rebalance (hand-over)", from, to: now() + 2000, handOverOnly: true });
         })(),
       );
@@ -868,8 +891,10 @@ async function main(): Promise<number> {
       // The windows around it, with their bounds: a loss just outside one is a window drawn too narrow.
       const near = windows
         .filter((w) => w.to >= p.at - 10_000 && w.from <= p.at + 10_000)
+        .filter((w) => !w.devices || w.devices.has(p.deviceId))
         .map((w) => `${w.what} +${secs(w.from - steadyAt)}..+${secs(w.to - steadyAt)}`);
-      if (near.length > 0) line(`      windows within 10 s: ${near.join("; ")}`);
+      if (near.length > 0)
+        line(`      windows of ${p.deviceId} within 10 s: ${[...new Set(near)].join("; ")}`);
     }
     if (seq.unexplained.length > 0) {
       // Per minute of the steady phase: how many, which devices, the machine's load, and the windows that
