@@ -13,6 +13,12 @@ export interface LossWindow {
   readonly to: number;
   /** The devices it concerns; undefined = every device. */
   readonly devices?: ReadonlySet<string>;
+  /**
+   * It excuses only the value produced last on a connection before another took over (a rebalance's
+   * graceful hand-over abandons the request in flight, docs/scale-out.md "What can be lost" (2)), not
+   * every loss inside it.
+   */
+  readonly handOverOnly?: boolean;
 }
 
 export interface StoredSample {
@@ -88,7 +94,11 @@ export function checkSequence(
       continue;
     }
     const inside = windows.filter(
-      (x) => p.at >= x.from && p.at <= x.to && (!x.devices || x.devices.has(deviceId)),
+      (x) =>
+        p.at >= x.from &&
+        p.at <= x.to &&
+        (!x.devices || x.devices.has(deviceId)) &&
+        (x.handOverOnly !== true || handOvers.has(p.value)),
     );
     // A loss another window explains (a redeploy's hand-over, a stalled link) is that window's, even
     // inside a Redis fault's: the Redis windows excuse nothing, so they are the last resort.

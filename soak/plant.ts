@@ -25,6 +25,8 @@ export const SAW_HYSTERESIS = 5;
 export const FORMULA = { input: "m01:m01t:seq", result: "calc:m01:double", factor: 2 } as const;
 export const HISTORY_TABLE = "dc_history";
 export const ALARMS_TABLE = "dc_alarms";
+/** The check node's id: it names its lease, `<ns>lease:check:<id>`, which the soak watches. */
+export const CHECK_NODE_ID = "soak-check";
 
 export interface PlantDevice {
   readonly id: string;
@@ -135,10 +137,10 @@ export function instanceFlow(s: FlowSettings): object[] {
       maxRate: "",
       x: 120,
       y: 120,
-      wires: [["soak-check", "soak-save"]],
+      wires: [[CHECK_NODE_ID, "soak-save"]],
     },
     {
-      id: "soak-check",
+      id: CHECK_NODE_ID,
       type: "datacoll-check",
       z: tab,
       name: "saw limit",

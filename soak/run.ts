@@ -34,6 +34,7 @@ import {
   SAW_HIGH,
   SAW_HYSTERESIS,
   SETTINGS_JS,
+  CHECK_NODE_ID,
   instanceFlow,
   registerPlant,
   sawKey,
@@ -309,14 +310,39 @@ async function main(): Promise<number> {
     cleanups.push(() => void watcher.disconnect());
     /** The devices an instance holds a lease for right now (empty when Redis does not answer). */
     /** The devices an instance holds; with `free`, also those nobody holds (it may take them next). */
-    const leasedBy = async (instanceId: string, free = false): Promise<Set<string>> => {
+    /** Each device's lease owner (null: free), in `devices` order; undefined when Redis does not answer. */
+    const leaseOwners = async (): Promise<(string | null)[] | undefined> => {
       try {
-        const owners = await watcher.mget(devices.map((d) => `${namespace}lease:device:${d.id}`));
-        const mine = (o: string | null): boolean => o === instanceId || (free && o === null);
-        return new Set(devices.filter((_, i) => mine(owners[i])).map((d) => d.id));
+        return await watcher.mget(devices.map((d) => `${namespace}lease:device:${d.id}`));
       } catch {
-        return new Set(devices.map((d) => d.id));
+        return undefined;
       }
+    };
+    /**
+     * A look at the leases, each call one more: true once every device is leased, neither instance holds
+     * more than its fair share, and no owner changed for a lease time. One look is not enough: fair shares
+     * can be caught in passing while devices still move (a run declared steady on one look lost 9
+     * requests to hand-overs 7-9 s later).
+     */
+    const leaseSettling = (): (() => Promise<boolean>) => {
+      let last = "";
+      let changedAt = now();
+      return async () => {
+        const owners = await leaseOwners();
+        const seen = owners === undefined ? "Redis away" : owners.join(",");
+        if (seen !== last || owners === undefined) changedAt = now();
+        last = seen;
+        const shares = ["soak-a", "soak-b"].map((id) => owners?.filter((o) => o === id).length ?? 0);
+        const fair = Math.ceil(devices.length / shares.length);
+        const balanced = shares[0] + shares[1] === devices.length && shares.every((n) => n <= fair);
+        return balanced && now() - changedAt >= LEASE_MS;
+      };
+    };
+    const leasedBy = async (instanceId: string, free = false): Promise<Set<string>> => {
+      const owners = await leaseOwners();
+      if (owners === undefined) return new Set(devices.map((d) => d.id));
+      const mine = (o: string | null): boolean => o === instanceId || (free && o === null);
+      return new Set(devices.filter((_, i) => mine(owners[i])).map((d) => d.id));
     };
 
     // --- two Node-RED instances, on a copy of dist/ (so a build elsewhere cannot pull it away) ---
@@ -345,19 +371,27 @@ async function main(): Promise<number> {
       `instances up on ports ${instances.map((i) => i.proc.port).join(", ")} after ${secs(now() - started)}`,
     );
 
-    // Steady state: every device's counter in MySQL, every device leased.
+    // Steady state: every device's counter in MySQL, every device leased, and the leases settled (each
+    // instance at its fair share at most, no owner changed for a lease time: leaseSettling). Until then
+    // the start's rebalance hands devices over, and each hand-over may abandon its request in flight
+    // (docs/scale-out.md, "What can be lost" (2)).
     const seqKeys = devices.map(seqKey);
     const deadline = now() + 180_000;
+    const settledAtStart = leaseSettling();
     for (;;) {
       const [rows] = await db.admin.query<RowDataPacket[]>(
         `SELECT COUNT(DISTINCT point_key) AS n FROM ${HISTORY_TABLE} WHERE point_key IN (?) AND quality = 0`,
         [seqKeys],
       );
-      const leased = (await leasedBy("soak-a")).size + (await leasedBy("soak-b")).size;
-      if (Number(rows[0].n) === devices.length && leased === devices.length) break;
-      if (now() > deadline)
-        throw new Error(`no steady state within 180 s: ${rows[0].n} points in MySQL, ${leased} leased`);
-      await sleep(500);
+      const settled = await settledAtStart();
+      if (Number(rows[0].n) === devices.length && settled) break;
+      if (now() > deadline) {
+        const shares = [(await leasedBy("soak-a")).size, (await leasedBy("soak-b")).size];
+        throw new Error(
+          `no steady state within 180 s: ${rows[0].n} points in MySQL, leases ${shares.join(" + ")}`,
+        );
+      }
+      await sleep(200);
     }
     const steadyAt = now();
     log(`steady after ${secs(steadyAt - started)}; running ${args.minutes} min`);
@@ -383,6 +417,24 @@ async function main(): Promise<number> {
         }
         n++;
         await sleep(1000);
+      }
+    })();
+
+    // --- who holds the check node's role (its lease), every 200 ms: a raise missing or written twice is
+    // read against the role's moves (docs/soak.md, "Alarms") ---
+    const checkLeaseKey = `${namespace}lease:check:${CHECK_NODE_ID}`;
+    const checkHolders: { at: number; holder: string }[] = [];
+    const watchingCheck = (async () => {
+      while (running) {
+        let holder: string;
+        try {
+          holder = (await watcher.get(checkLeaseKey)) ?? "nobody";
+        } catch {
+          holder = "Redis away";
+        }
+        if (checkHolders[checkHolders.length - 1]?.holder !== holder)
+          checkHolders.push({ at: now(), holder });
+        await sleep(200);
       }
     })();
 
@@ -428,6 +480,22 @@ async function main(): Promise<number> {
 
     // --- the fault script ---
     const windows: LossWindow[] = [];
+    // After an instance comes back (a restart, a redeploy) the other one, holding every device, hands
+    // the newcomer its share: each graceful hand-over may abandon the request in flight (docs/scale-out.md,
+    // "What can be lost" (2)). A window from `from` until the leases are balanced again (+ 2 s) excuses
+    // that request only: the value produced last on a connection before another took over. Balanced as
+    // at the start: fair shares, and no owner changed for a lease time (leaseSettling).
+    const rebalances: Promise<void>[] = [];
+    const rebalanceWindow = (from: number): void => {
+      rebalances.push(
+        (async () => {
+          const until = now() + 60_000;
+          const settled = leaseSettling();
+          while (!(await settled()) && now() <= until) await sleep(200);
+          windows.push({ what: "rebalance (hand-over)", from, to: now() + 2000, handOverOnly: true });
+        })(),
+      );
+    };
     const faults: FaultRecord[] = [];
     const faultFrom = steadyAt + 15_000;
     const faultTo = steadyAt + steadyMs - 25_000;
@@ -513,7 +581,9 @@ async function main(): Promise<number> {
             devices: owned,
           });
           await sleep(3000);
+          const restartAt = now();
           await victim.start();
+          rebalanceWindow(restartAt);
           victim.life.baselineAt = now() + 20_000;
           return `${victim.id} (${owned.size} devices) back after ${secs(now() - at)}`;
         },
@@ -551,13 +621,15 @@ async function main(): Promise<number> {
           faults.push({ what: "redeploy failed", at, tookMs: now() - at, note: String(err) });
         }
         windows.push({ what: "redeploy (hand-over)", from: at - 500, to: now() + 3000, devices: owned });
+        rebalanceWindow(at);
       }
     })();
     await Promise.all([faultScript, redeployScript]);
+    await Promise.all(rebalances);
     await sleep(steadyAt + steadyMs - now());
     const endAt = now();
     running = false;
-    await Promise.all([watching, loading]);
+    await Promise.all([watching, loading, watchingCheck]);
     for (const i of instances) i.sample();
     log(`steady phase over; waiting for MySQL to catch up`);
 
@@ -696,7 +768,20 @@ async function main(): Promise<number> {
         (a) => `${String(a.value)}${Number(a.quality) === 0 ? "" : "?"}@${secs(Number(a.ts) - o.ts)}`,
       );
       const what = o.what === "extra" ? "raise row no sample calls for" : "raise called for, no row";
-      alarmDetail.push(`${o.key} ${what} at +${secs(o.ts - steadyAt)}: samples ${seq.join(" ")}`);
+      // The check role's moves from 15 s before to 15 s after, and when the sample's row was stored.
+      const [stored] = await db.admin.query<RowDataPacket[]>(
+        `SELECT UNIX_TIMESTAMP(saved_at) * 1000 AS saved FROM ${HISTORY_TABLE} WHERE point_key = ? AND ts = FROM_UNIXTIME(?)`,
+        [o.key, o.ts / 1000],
+      );
+      const savedAt = stored.length > 0 ? `, its row stored at ${secs(Number(stored[0].saved) - o.ts)}` : "";
+      const first = Math.max(0, checkHolders.findIndex((h) => h.at >= o.ts - 15_000) - 1);
+      const moves = checkHolders
+        .slice(first)
+        .filter((h) => h.at <= o.ts + 15_000)
+        .map((h) => `${h.holder}@${secs(h.at - o.ts)}`);
+      alarmDetail.push(
+        `${o.key} ${what} at +${secs(o.ts - steadyAt)}: samples ${seq.join(" ")}${savedAt}; check role ${moves.join(" ")}`,
+      );
     }
 
     // --- formula: every result row is 2 x its input at the same time stamp ---
@@ -803,6 +888,13 @@ async function main(): Promise<number> {
       line(
         `    ${p.deviceId} value ${p.value} at +${secs(p.at - steadyAt)}${conn}${handOver ? ", the last before a hand-over" : ""}`,
       );
+      // The windows around it, with their bounds: a loss just outside one is a window drawn too narrow.
+      const near = windows
+        .filter((w) => w.to >= p.at - 10_000 && w.from <= p.at + 10_000)
+        .filter((w) => !w.devices || w.devices.has(p.deviceId))
+        .map((w) => `${w.what} +${secs(w.from - steadyAt)}..+${secs(w.to - steadyAt)}`);
+      if (near.length > 0)
+        line(`      windows of ${p.deviceId} within 10 s: ${[...new Set(near)].join("; ")}`);
     }
     if (seq.unexplained.length > 0) {
       // Per minute of the steady phase: how many, which devices, the machine's load, and the windows that

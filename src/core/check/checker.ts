@@ -741,7 +741,13 @@ export class Checker {
    * `recent`: pass the records of an awaited read and the transitions as they are after it.
    * `recent`: transitions this checker made while standing by that may have gone unreported; those of an
    * alarm newer than its stored state are reported (an excursion that came and went while no checker was
-   * active), and that alarm keeps this checker's state.
+   * active), and that alarm keeps this checker's state. The others — the store already holds their
+   * alarm's state — are reported again, at least once, and the store's state stands: the former checker
+   * wrote the state before its transition reached whoever records it (a save node), and a holder killed
+   * or redeployed in between wrote the state and lost the transition (the soak's missing raise rows).
+   * Whoever records transitions keys them by point, condition, state and time stamp, so a second copy
+   * is one row. A raise of an alarm the store already holds present since earlier, with no transition of
+   * this copy's before it, is that excursion seen late (this copy missed its first samples): not reported.
    */
   adopt(
     records: readonly StoredAlarm[],
@@ -752,10 +758,19 @@ export class Checker {
     this.pending = [];
     const left = new Map(records.map((r) => [alarmId(r.key, r.condition), r]));
     const missed = new Map<string, AlarmTransition[]>();
+    const again: AlarmTransition[] = [];
     for (const t of recent) {
       const id = alarmId(t.key, t.condition);
-      if (!(t.ts > (left.get(id)?.since ?? -Infinity))) continue;
+      const s = left.get(id);
+      if (!(t.ts > (s?.since ?? -Infinity))) {
+        again.push(t);
+        continue;
+      }
       const list = missed.get(id);
+      // The store holds the alarm present since before this raise, and this copy made nothing before it:
+      // the same excursion, seen late — this copy missed its first samples (its flow was starting, or
+      // they reached it after a newer one) — not a new one to report.
+      if (list === undefined && s?.active === true && t.state === "raised") continue;
       if (list === undefined) missed.set(id, [t]);
       else list.push(t);
     }
@@ -800,8 +815,12 @@ export class Checker {
       else list.push(r);
     }
     const raised = this.takeTransitions();
-    if (replayed.length === 0) return raised;
-    return [...replayed, ...raised].sort((a, b) => a.ts - b.ts);
+    if (replayed.length === 0 && again.length === 0) return raised;
+    // A raise seen here that the store does not hold as present may also be among `again`: once.
+    const out = new Map<string, AlarmTransition>();
+    for (const t of [...replayed, ...again, ...raised])
+      out.set(`${alarmId(t.key, t.condition)}|${t.state}|${t.ts}`, t);
+    return [...out.values()].sort((a, b) => a.ts - b.ts);
   }
 
   /** Changes not yet written to the store. */

@@ -65,11 +65,15 @@ export class CheckRunner {
     return !this.standingBy;
   }
 
-  /** Stand by: keep following the samples, write nothing, report no transitions. */
+  /**
+   * Stand by: keep following the samples, write nothing, report no transitions. What `seen` kept stays:
+   * a takeover overtaken by a loss of the role (its read of the store still on its way) reported none of
+   * it, and the next takeover must (an active runner keeps nothing there: `seen` keeps only while
+   * standing by, and `activate` empties it).
+   */
   standBy(): void {
     this.generation++;
     this.standingBy = true;
-    this.recent = [];
     this.checker.dropUnsaved();
   }
 

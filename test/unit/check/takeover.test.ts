@@ -125,13 +125,60 @@ describe("checker takeover (active/standby)", function () {
     );
     assert.deepEqual(out, []);
     assert.equal(standby.summary(KEY)?.alarms.length, 0, "normal, as the store says");
-    // A transition older than the store's record of its alarm is not reported either.
+  });
+
+  it("reports again, keeping the store's state, a transition the store holds: the holder may have lost it", async function () {
+    // The active checker raised and wrote the state, then its instance was killed or redeployed before
+    // the transition reached the save node: the store says raised, no row says so.
+    const { store, active, standby } = await pair();
+    active.checkBatch(at(120, 1000), 1000);
+    await active.flush();
+    active.acknowledge(KEY, "high", 1500, "op");
+    await active.flush();
+    const seen = standby.checkBatch(at(120, 1000), 1000).transitions;
+    standby.dropUnsaved();
+    const out = standby.adopt(await store.loadAll(), 5000, seen);
+    assert.deepEqual(names(out), [`${KEY}|raised@1000`], "at least once, stamped with its sample");
+    assert.equal(standby.summary(KEY)?.alarms[0]?.state, "acked", "the store's state stands");
+    assert.equal(standby.unsaved, 0, "nothing of its own written over it");
+  });
+
+  it("does not report as new a raise the store holds from earlier: the same excursion, seen late", async function () {
+    // The active checker raised at 1000; the standby's copy missed that sample (its flow was starting)
+    // and raised at the next one.
+    const { store, active, standby } = await pair();
+    active.checkBatch(at(120, 1000), 1000);
+    await active.flush();
+    const seen = standby.checkBatch(at(125, 1500), 1500).transitions;
+    standby.dropUnsaved();
+    assert.deepEqual(names(standby.adopt(await store.loadAll(), 5000, seen)), []);
+    assert.equal(standby.summary(KEY)?.alarms[0]?.state, "raised", "the store's raise stands");
+    assert.equal(standby.unsaved, 0, "nothing of its own written over it");
+    // A clear and a new raise after it are an excursion of their own, reported.
     const again = await pair();
     again.active.checkBatch(at(120, 1000), 1000);
     await again.active.flush();
-    const t = again.standby.checkBatch(at(120, 1000), 1000).transitions;
+    const made = [
+      ...again.standby.checkBatch(at(125, 1500), 1500).transitions,
+      ...again.standby.checkBatch(at(80, 2000), 2000).transitions,
+      ...again.standby.checkBatch(at(130, 2500), 2500).transitions,
+    ];
     again.standby.dropUnsaved();
-    assert.deepEqual(again.standby.adopt(await again.store.loadAll(), 5000, t), []);
+    assert.deepEqual(names(again.standby.adopt(await again.store.loadAll(), 5000, made)), [
+      `${KEY}|cleared-unacked@2000`,
+      `${KEY}|raised@2500`,
+    ]);
+  });
+
+  it("reports a raise once when it is both seen present and among the transitions it made", async function () {
+    const { store, active, standby } = await pair();
+    active.checkBatch(at(120, 1000), 1000);
+    active.checkBatch(at(80, 2000), 2000); // the store says cleared since 2000
+    await active.flush();
+    const seen = standby.checkBatch(at(120, 1000), 1000).transitions; // missed the clear: present here
+    standby.dropUnsaved();
+    const out = standby.adopt(await store.loadAll(), 5000, seen);
+    assert.deepEqual(names(out), [`${KEY}|raised@1000`]);
   });
 
   it("keeps the store's records of points it has not seen until their first sample", async function () {
@@ -216,8 +263,8 @@ describe("check runner standing by", function () {
     );
   });
 
-  it("a takeover overtaken by standing by again does not make it active", async function () {
-    const clock = new ManualClock(0);
+  it("a takeover overtaken by standing by again does not make it active, and keeps what the standby saw for the next", async function () {
+    const clock = new ManualClock(10_000);
     const checker = await Checker.open({ store: new MemoryAlarmStateStore(), defaults: SETTINGS, now: 0 });
     const runner = new CheckRunner(
       checker,
@@ -225,10 +272,14 @@ describe("check runner standing by", function () {
       { onTimerTransitions: () => undefined, onStoreState: () => undefined },
       { standby: true },
     );
-    const taking = runner.activate();
+    // An excursion that came and went while nobody was active: only what `seen` kept knows of it.
+    runner.seen(checker.checkBatch(at(120, 9000), 9000).transitions);
+    runner.seen(checker.checkBatch(at(80, 9500), 9500).transitions);
+    const taking = runner.activate(); // the role is lost again before the store's answer
     runner.standBy();
     assert.deepEqual(await taking, []);
     assert.equal(runner.active, false);
+    assert.deepEqual(names(await runner.activate()), [`${KEY}|raised@9000`, `${KEY}|cleared-unacked@9500`]);
     await runner.close();
   });
 });
