@@ -72,11 +72,24 @@ export function statusesOf(id: string): { fill?: string; shape?: string; text?: 
   return got;
 }
 
-/** Deploy `flow` as the editor would: "full" restarts every node, "nodes" only the changed ones. */
-export function redeploy(flow: readonly object[], type: "full" | "nodes"): Promise<void> {
-  // node-red-node-test-helper has setFlows; test/support/types.d.ts does not declare it.
-  const h = helper as unknown as { setFlows(f: readonly object[], t: string): Promise<void> };
-  return h.setFlows(flow, type);
+/**
+ * Deploy `flow` as the editor would: "full" restarts every node, "nodes" only the changed ones. Resolves
+ * once the runtime says the flows started.
+ */
+export async function redeploy(flow: readonly object[], type: "full" | "nodes"): Promise<void> {
+  // Not the test helper's setFlows: it starts listening for "flows:started" only after the deploy's
+  // promise resolved, and gives up 300 ms after that. The runtime starts the new flows without waiting
+  // on that promise, so on a busy machine (a test file running beside this one, another CI job) the
+  // event can come before the listener or after the 300 ms, and a deploy that worked fails. Here the
+  // listener is there before the deploy, and the test's own timeout bounds the wait.
+  // Both fields are the helper's (the runtime's events and nodes API); types.d.ts does not declare them.
+  const h = helper as unknown as {
+    _events: NodeJS.EventEmitter;
+    _redNodes: { setFlows(f: readonly object[], credentials: object, t: string): Promise<unknown> };
+  };
+  const started = new Promise<void>((resolve) => h._events.once("flows:started", () => resolve()));
+  await h._redNodes.setFlows(flow, {}, type);
+  await started;
 }
 
 /** Counts of the node's done() and done(err) calls, as Node-RED's runtime sees them complete. */
