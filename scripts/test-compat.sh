@@ -27,5 +27,6 @@ npm run -s build
 # time) measure Redis, MariaDB and our registry at size, not Node-RED or anything Node 22 changes; `npm test`
 # runs them, this run leaves them out.
 size_tests=(--ignore test/integration/store/bounds.test.ts --ignore test/integration/rest/import-size.test.ts)
-# Node-RED 5 refuses Node 20 at its CLI; the tests load its runtime directly under Node 22.
+# Node-RED 5 refuses Node 20 at its CLI; the tests load its runtime directly under Node 22. Mocha reads
+# .mocharc.cjs as for `npm test`: two files at a time, its workers forked from this Node 22.
 NODE_RED_PATH="$compat/node_modules/node-red" "$node22" node_modules/mocha/bin/mocha.js "${size_tests[@]}" "$@"

@@ -3,7 +3,6 @@
  * a proxy in front of it), a save node with two collectors on its outputs, and a way to watch what the
  * node reports through `done(err)`.
  */
-import { once, type EventEmitter } from "node:events";
 import type { NodeMessageInFlow } from "node-red";
 import { helper, nodeModule } from "../../support/node-red";
 import { MYSQL_URL } from "../../support/services";
@@ -73,16 +72,22 @@ export function statusesOf(id: string): { fill?: string; shape?: string; text?: 
   return got;
 }
 
-/** Deploy `flow` as the editor would: "full" restarts every node, "nodes" only the changed ones. */
+/**
+ * Deploy `flow` as the editor would: "full" restarts every node, "nodes" only the changed ones. Resolves
+ * once the runtime says the flows started.
+ */
 export async function redeploy(flow: readonly object[], type: "full" | "nodes"): Promise<void> {
-  // node-red-node-test-helper's own setFlows listens for the start only once the deploy call returns and
-  // gives it 300 ms, which a loaded machine misses ("timeout waiting event"). This listens before the
-  // deploy and waits for the start itself; the test's own timeout bounds the wait.
+  // Not the test helper's setFlows: it starts listening for "flows:started" only after the deploy's
+  // promise resolved, and gives up 300 ms after that. The runtime starts the new flows without waiting
+  // on that promise, so on a busy machine (a test file running beside this one, another CI job) the
+  // event can come before the listener or after the 300 ms, and a deploy that worked fails. Here the
+  // listener is there before the deploy, and the test's own timeout bounds the wait.
+  // Both fields are the helper's (the runtime's events and nodes API); types.d.ts does not declare them.
   const h = helper as unknown as {
+    _events: NodeJS.EventEmitter;
     _redNodes: { setFlows(f: readonly object[], credentials: object, t: string): Promise<unknown> };
-    _events: EventEmitter;
   };
-  const started = once(h._events, "flows:started");
+  const started = new Promise<void>((resolve) => h._events.once("flows:started", () => resolve()));
   await h._redNodes.setFlows(flow, {}, type);
   await started;
 }

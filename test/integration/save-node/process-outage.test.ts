@@ -70,7 +70,9 @@ function row(i: number): DataPoint {
   };
 }
 
-const SAVE = "save";
+// Its id names the saver's Redis connection (`datacoll-save:<id>`), which the test counts in the shared
+// Redis's CLIENT LIST: an id of this run's own, so no save node of a test file running beside it counts.
+const SAVE = uniqueNamespace("save").slice(0, -1);
 
 function flow(mysqlPort: number, namespace: string, database: string): object[] {
   const z = "tab";
