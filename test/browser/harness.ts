@@ -167,6 +167,10 @@ export class Product {
       method: "POST",
       headers: { "Content-Type": "application/json", "Node-RED-Deployment-Type": "full" },
       body: JSON.stringify(flow),
+    }).catch((err: unknown) => {
+      // A deploy that gets no answer: say whether Node-RED is still there, and what it logged last.
+      const exit = this.child?.exitCode ?? this.child?.signalCode ?? "still running";
+      throw new Error(`deploy got no answer (${String(err)}); Node-RED: ${exit}\n${this.log.slice(-4000)}`);
     });
     assert.equal(res.status, 204, `deploy refused: ${res.status} ${await res.text()}`);
   }
