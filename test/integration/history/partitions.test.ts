@@ -107,6 +107,8 @@ describe("history partitions (MariaDB)", function () {
       tables: { history: "pr_h", alarms: "pr_a" },
       maxDelayMs: 5,
       batchSize: 200,
+      // A fake time of day (the partition days) on real timers: the writer's own batching delay, not a
+      // wait of the test; the test waits on rows.
       clock: {
         now: () => now,
         setTimer: (fn, ms) => setTimeout(fn, ms),
