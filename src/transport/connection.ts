@@ -66,6 +66,12 @@ export const systemClock: Clock = {
   clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
+/**
+ * A timer this late (ms after the time it was armed for) has waited on a busy event loop; see
+ * Connection.onTimer. Node's timers fire 1–2 ms late on an idle loop.
+ */
+export const LATE_TIMER_MS = 10;
+
 export interface ConnectionOptions {
   /** Give up a connect attempt after this long, ms. */
   readonly connectTimeoutMs: number;
@@ -142,6 +148,8 @@ export class Connection<A extends { readonly type: string }> {
   private stateDeadline: number | undefined;
   private timer: TimerHandle | undefined;
   private timerAt: number | undefined;
+  /** The timer fired late and was put off one turn (see onTimer); the next firing acts whatever its lateness. */
+  private putOff = false;
   private busy = false;
   /**
    * Writes of one batch of work, sent as one socket write when it ends: when several replies arrive in
@@ -326,8 +334,22 @@ export class Connection<A extends { readonly type: string }> {
   }
 
   private onTimer(): void {
+    const armedFor = this.timerAt;
     this.timer = undefined;
     this.timerAt = undefined;
+    // A timer that fires LATE_TIMER_MS or more after its time fires after the event loop was busy (a
+    // burst of samples, a long GC): a reply, or the connect, that arrived meanwhile is still unread,
+    // because each turn of the loop runs its timers before it reads sockets. Judging deadlines now would
+    // fail requests whose replies are already here, and a busy loop would turn into timeouts, unit
+    // backoffs and bad quality everywhere at once. So the deadlines are judged one turn later, after
+    // that I/O is read; once only, so a loop that stays busy turn after turn still times out.
+    if (!this.putOff && armedFor !== undefined && this.clock.now() - armedFor >= LATE_TIMER_MS) {
+      this.putOff = true;
+      this.timerAt = this.clock.now() + 1;
+      this.timer = this.clock.setTimer(() => this.onTimer(), 1);
+      return;
+    }
+    this.putOff = false;
     this.serialize(() => {
       const now = this.clock.now();
       if (this.stateDeadline !== undefined && this.stateDeadline <= now) {
@@ -346,6 +368,7 @@ export class Connection<A extends { readonly type: string }> {
     if (this.timer !== undefined) this.clock.clearTimer(this.timer);
     this.timer = undefined;
     this.timerAt = undefined;
+    this.putOff = false;
   }
 
   /** Keep one timer armed for the earliest deadline, or none. */

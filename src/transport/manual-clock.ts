@@ -45,6 +45,14 @@ export class ManualClock implements Clock {
     return at;
   }
 
+  /**
+   * Move time forward by `ms` firing nothing, as a busy event loop does: timers that fall due meanwhile
+   * fire late, at the next `advance`.
+   */
+  stall(ms: number): void {
+    this.time += ms;
+  }
+
   /** Move time forward by `ms`, firing due timers in order (timers they set are honoured too). */
   advance(ms: number): void {
     const end = this.time + ms;

@@ -5,7 +5,7 @@
  * their libmodbus servers with the same helper.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 
 export function run(cmd: string, args: readonly string[]): Promise<{ code: number; out: string }> {
@@ -39,4 +39,18 @@ export async function buildLibmodbusFixture(name: string, dir: string): Promise<
   const built = await compileLibmodbusProgram(path.join(__dirname, `../fixtures/modbus/${name}.c`), bin);
   assert.ok(built.ok, built.out);
   return bin;
+}
+
+/**
+ * Build and start test/fixtures/modbus/libmodbus-server.c in `dir`: the process, and the loopback port
+ * it printed once listening.
+ */
+export async function startLibmodbusServer(dir: string): Promise<{ server: ChildProcess; port: number }> {
+  const bin = await buildLibmodbusFixture("libmodbus-server", dir);
+  const server = spawn(bin, [], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve, reject) => {
+    server.once("error", reject);
+    server.stdout?.once("data", (d: Buffer) => resolve(Number(d.toString().trim())));
+  });
+  return { server, port };
 }

@@ -5,7 +5,7 @@
  * client (test/fixtures/modbus/libmodbus-client.c) for the function codes mbpoll does not send (22, 23).
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import fs from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
@@ -18,7 +18,7 @@ import { MbapAssembler, encodeMbap } from "../../../src/protocols/modbus/codec/m
 import { decodeReply } from "../../../src/protocols/modbus/codec/pdu";
 import { DEFAULT_TABLE_SIZES, ModbusServerCore } from "../../../src/protocols/modbus/server";
 import type { TcpServerHandle } from "../../../src/transport/tcp-server";
-import { buildLibmodbusFixture, run } from "../../support/peer-programs";
+import { buildLibmodbusFixture, run, startLibmodbusServer } from "../../support/peer-programs";
 
 /** mbpoll's "[ref]: value" lines. */
 function polled(out: string): Map<number, string> {
@@ -136,12 +136,7 @@ describe("modbus interop: our client against a libmodbus server", () => {
   before(async function () {
     this.timeout(60000);
     dir = await fs.mkdtemp(path.join(os.tmpdir(), "datacoll-libmodbus-"));
-    const bin = await buildLibmodbusFixture("libmodbus-server", dir);
-    server = spawn(bin, [], { stdio: ["ignore", "pipe", "inherit"] });
-    port = await new Promise<number>((resolve, reject) => {
-      server.once("error", reject);
-      server.stdout?.once("data", (d: Buffer) => resolve(Number(d.toString().trim())));
-    });
+    ({ server, port } = await startLibmodbusServer(dir));
     client = ModbusClient.tcp("127.0.0.1", port, { session: { maxInFlight: 8 } });
     client.start();
   });

@@ -98,6 +98,75 @@ describe("modbus client (in memory, manual clock)", () => {
     client.close();
   });
 
+  // A busy event loop (a burst of samples, a long GC) runs its overdue timers before it reads the
+  // sockets: the reply that came during the stall is read only after the timer that would fail it.
+  describe("a reply that arrived while the event loop was busy", () => {
+    /** A server that answers only when the test hands its reply over (the loop's I/O phase). */
+    function heldReplies(link: MemoryLink, core: ModbusServerCore): Buffer[] {
+      const held: Buffer[] = [];
+      const conn = core.connection();
+      link.onWrite = (bytes) => {
+        for (const r of conn.onData(bytes).replies) held.push(Buffer.from(r));
+      };
+      link.accept();
+      return held;
+    }
+
+    it("answers the request: its deadline is judged after the I/O of that turn", async () => {
+      const { clock, net, core, client } = setup();
+      core.unit(1).holdingRegisters[0] = 7;
+      client.start();
+      const held = heldReplies(net.last, core);
+      const r = client.readHoldingRegisters(1, 0, 1);
+      assert.equal(held.length, 1, "the request went out");
+      clock.stall(2000); // the loop busy four reply timeouts long; the reply arrives meanwhile
+      clock.advance(0); // its timers phase: the overdue reply timer fires first
+      net.last.send(held[0]); // then its I/O phase reads the reply
+      clock.advance(1);
+      assert.deepEqual(await r, [7]);
+      assert.equal(client.stats.timeouts, 0);
+      client.close();
+    });
+
+    it("still times out a request whose reply did not come, one turn later", async () => {
+      const { clock, net, core, client } = setup();
+      client.start();
+      heldReplies(net.last, core);
+      const r = client.readHoldingRegisters(1, 0, 1);
+      clock.stall(2000);
+      clock.advance(0);
+      clock.advance(1);
+      await assert.rejects(r, (e: unknown) => e instanceof ModbusRequestError && e.code === "modbus-timeout");
+      assert.equal(client.stats.timeouts, 1);
+      client.close();
+    });
+
+    it("puts a deadline off once only: a loop busy again at the next turn times the request out", async () => {
+      const { clock, net, core, client } = setup();
+      client.start();
+      const held = heldReplies(net.last, core);
+      const r = client.readHoldingRegisters(1, 0, 1);
+      clock.stall(2000);
+      clock.advance(0);
+      clock.stall(2000); // busy again before the next turn's timers
+      clock.advance(0);
+      await assert.rejects(r, (e: unknown) => e instanceof ModbusRequestError && e.code === "modbus-timeout");
+      net.last.send(held[0]); // now truly late: discarded, fails nothing
+      assert.equal(client.stats.timeouts, 1);
+      client.close();
+    });
+
+    it("times out on time as before when the loop was not busy", async () => {
+      const { clock, net, core, client } = setup();
+      client.start();
+      heldReplies(net.last, core);
+      const r = client.readHoldingRegisters(1, 0, 1);
+      clock.advance(500);
+      await assert.rejects(r, (e: unknown) => e instanceof ModbusRequestError && e.code === "modbus-timeout");
+      client.close();
+    });
+  });
+
   it("after close, rejects new requests and leaves no timer", async () => {
     const { clock, net, client } = setup();
     client.start();

@@ -18,7 +18,7 @@ describe("docs pages", function () {
     for (const type of types) {
       const help = fs.readFileSync(path.join(root, "nodes", type, "help.md"), "utf8");
       const page = fs.readFileSync(path.join(root, "docs", "nodes", `${type}.md`), "utf8");
-      assert.equal(page, docsPage(type, help), `docs/nodes/${type}.md is stale: run npm run build`);
+      assert.equal(page, docsPage(type, help), `docs/nodes/${type}.md is stale: run npm run docs`);
     }
   });
 });
