@@ -60,6 +60,9 @@
       next = null;
     }
     var n = ++asked;
+    // The number of the latest question, beside data-answers (the latest answered): a page test waits for
+    // the answer to the question it asked, not for any answer.
+    body.setAttribute("data-asked", n);
     var params =
       "&from=" +
       Math.round(filters.from) +
