@@ -228,12 +228,13 @@ describe("browser: the Node-RED editor with our nodes", function () {
       it(`${file}: imports valid, deploys, and its nodes turn green with no error`, async function () {
         this.timeout(45_000);
         const p = current();
-        const flow = (JSON.parse(fs.readFileSync(path.join(examplesDir, file), "utf8")) as FlowNode[]).map(
-          (n) => ({ ...n, ...localServices(database().name)[n.type] }),
+        // The serial example's pty pair, as its first comment tells a user to make it (at paths of its own).
+        const example = await ptyPairForExample(
+          JSON.parse(fs.readFileSync(path.join(examplesDir, file), "utf8")) as FlowNode[],
         );
+        pty = example.pty;
+        const flow = example.flow.map((n) => ({ ...n, ...localServices(database().name)[n.type] }));
         const ids = flow.map((n) => n.id);
-        // The serial example's pty pair, as its first comment tells a user to make it.
-        pty = await ptyPairForExample(flow as { info?: unknown }[]);
         await product.deploy([]);
         await openEditor(p, product.url);
         const mark = watch.mark();

@@ -71,14 +71,18 @@ describe("examples as flow files (node-red <example>.json)", function () {
       );
       const ours = flows.filter((n) => n.type.startsWith("datacoll-") && !CONFIG.has(n.type));
       assert.ok(ours.length > 0, "the example has no node of this package");
-      const red = new NodeRedProcess(path.basename(file, ".json"), flows);
+      let red: NodeRedProcess | undefined;
       let watch: ReturnType<typeof watchStatuses> | undefined;
       let pty: PtyPair | undefined;
       try {
-        pty = await ptyPairForExample(flows as { info?: unknown }[]);
-        await red.start();
-        await until(() => red.output.includes("Started flows"), 60_000, `${file}: "Started flows"`);
-        watch = watchStatuses(red.port);
+        // The serial example's pty pair, as its first comment tells a user to make it (at paths of its own).
+        const example = await ptyPairForExample(flows);
+        pty = example.pty;
+        const r = new NodeRedProcess(path.basename(file, ".json"), example.flow);
+        red = r;
+        await r.start();
+        await until(() => r.output.includes("Started flows"), 60_000, `${file}: "Started flows"`);
+        watch = watchStatuses(r.port);
         const w = watch;
         const unhealthy = (): string[] =>
           ours
@@ -87,15 +91,15 @@ describe("examples as flow files (node-red <example>.json)", function () {
         try {
           await until(() => unhealthy().length === 0, 45_000, `${file}: every node green`);
         } catch (err) {
-          throw new Error(`${(err as Error).message}\n${unhealthy().join("\n")}\n${red.output}`, {
+          throw new Error(`${(err as Error).message}\n${unhealthy().join("\n")}\n${r.output}`, {
             cause: err,
           });
         }
-        assert.doesNotMatch(red.output, /\[error\]/, `${file}: Node-RED logged an error`);
+        assert.doesNotMatch(r.output, /\[error\]/, `${file}: Node-RED logged an error`);
       } finally {
         watch?.close();
-        await red.stop("SIGINT");
-        red.dispose();
+        await red?.stop("SIGINT");
+        red?.dispose();
         await pty?.close();
       }
     });

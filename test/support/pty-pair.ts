@@ -51,12 +51,26 @@ export async function openPtyPair(links?: { a: string; b: string }): Promise<Pty
   };
 }
 
+let examplePairs = 0;
+
 /**
- * The pty pair an example's first comment tells a user to make with socat (`link=/tmp/...` twice), made
- * at the paths it names; undefined for an example that needs none.
+ * The pty pair an example's first comment tells a user to make with socat (`link=/tmp/...` twice), and
+ * the flow to run with it; no pair for an example that needs none. The pair is made as the comment says
+ * but at paths of this process's own, put in the flow in place of the comment's: two test files run the
+ * examples at once (the editor's and the flow files'), and at one fixed path the first to close its
+ * pair took the other's link away with it (socat removes its links on exit; a CI failure, "serial port
+ * /tmp/datacoll-ttyA cannot be opened").
  */
-export async function ptyPairForExample(flow: readonly { info?: unknown }[]): Promise<PtyPair | undefined> {
-  const info = flow.map((n) => (typeof n.info === "string" ? n.info : "")).join("\n");
+export async function ptyPairForExample<T>(
+  flow: readonly T[],
+): Promise<{ readonly flow: T[]; readonly pty?: PtyPair }> {
+  const info = flow
+    .map((n) => (typeof (n as { info?: unknown }).info === "string" ? (n as { info: string }).info : ""))
+    .join("\n");
   const links = /link=(\/tmp\/\S+) .*link=(\/tmp\/\S+)/.exec(info);
-  return links === null ? undefined : openPtyPair({ a: links[1], b: links[2] });
+  if (links === null) return { flow: [...flow] };
+  const tag = `-${process.pid}-${++examplePairs}`;
+  const own = { a: links[1] + tag, b: links[2] + tag };
+  const json = JSON.stringify(flow).split(links[1]).join(own.a).split(links[2]).join(own.b);
+  return { flow: JSON.parse(json) as T[], pty: await openPtyPair(own) };
 }
