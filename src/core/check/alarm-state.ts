@@ -34,6 +34,19 @@ export interface StoredAlarm {
   readonly severity: number;
   readonly text: string;
   readonly value?: DataPoint["value"];
+  /**
+   * The last change as it was reported: the state before it and who made it (an acknowledgement, a
+   * shelving), so it can be reported again exactly. Absent from records written by earlier versions and
+   * by changes made silently.
+   */
+  readonly previous?: AlarmState;
+  readonly by?: string;
+  /**
+   * The change was made as its check node closed (a redeploy, a stop): its transition went out to nodes
+   * closing too and may have reached no one, so the next active checker reports it again (checker.ts
+   * `adopt` and CheckerOptions.replayUnreported) and writes the record without this mark.
+   */
+  readonly unreported?: true;
 }
 
 /**

@@ -85,6 +85,11 @@ export interface CheckerOptions {
   readonly onRuleError?: (key: PointKey, message: string) => void;
   /** Start of the stale watch for points configured before their first sample. */
   readonly now: number;
+  /**
+   * Keep the changes the store holds as unreported to report again (`takeReplays`), and write them
+   * without the mark: for a checker active from its start (no lease); with a lease `adopt` does it.
+   */
+  readonly replayUnreported?: boolean;
 }
 
 const HOLD = -1;
@@ -257,6 +262,8 @@ export class Checker {
   private readonly restored = new Map<PointKey, StoredAlarm[]>();
   private pending: StoredAlarm[] = [];
   private transitions: AlarmTransition[] | undefined;
+  /** Changes the store held as unreported at open, to report again (CheckerOptions.replayUnreported). */
+  private replays: AlarmTransition[] = [];
   private readonly store: AlarmStateStore;
   private readonly onRuleError: ((key: PointKey, message: string) => void) | undefined;
 
@@ -273,14 +280,40 @@ export class Checker {
       if (settings.verify !== undefined) compileVerify(settings.verify);
       c.own.set(key, settings);
     }
-    for (const a of await options.store.loadAll()) {
+    const records = await options.store.loadAll();
+    for (const a of records) {
       const list = c.restored.get(a.key);
       if (list === undefined) c.restored.set(a.key, [a]);
       else list.push(a);
     }
+    if (options.replayUnreported === true) {
+      c.replays = replaysOf(records);
+      c.pending.push(...reported(records));
+    }
     // Configured points are watched from the start (a point that never reports still goes stale).
     for (const key of [...c.own.keys(), ...c.restored.keys()]) c.runtime(key, options.now);
     return c;
+  }
+
+  /**
+   * Mark the records of these transitions, just made, as unreported (StoredAlarm.unreported): made as the
+   * node closes, they go out to nodes that are closing too. Call before the next flush.
+   */
+  markUnreported(transitions: readonly AlarmTransition[]): void {
+    if (transitions.length === 0) return;
+    const made = new Set(transitions.map((t) => `${alarmId(t.key, t.condition)}|${t.state}|${t.ts}`));
+    this.pending = this.pending.map((r) =>
+      made.has(`${alarmId(r.key, r.condition)}|${r.state}|${r.since}`) && r.previous !== undefined
+        ? { ...r, unreported: true }
+        : r,
+    );
+  }
+
+  /** The changes kept at open to report again (CheckerOptions.replayUnreported); empty after the first call. */
+  takeReplays(): readonly AlarmTransition[] {
+    const out = this.replays;
+    this.replays = [];
+    return out;
   }
 
   /** Replace the defaults; every point's conditions are rebuilt, keeping the state of those that remain. */
@@ -546,7 +579,19 @@ export class Checker {
     // (a clear re-rendered with the clearing value read "high: 238.2 above 240").
     if (to === "raised" || c.text === "") c.text = renderMessage(c.template, messageFields(rt, c, value));
     const text = c.text;
-    this.pending.push(stored(rt.key, c, to, c.active, c.since, c.shelvedUntil, text, value));
+    this.pending.push(
+      stored(
+        rt.key,
+        c,
+        to,
+        c.active,
+        c.since,
+        c.shelvedUntil,
+        text,
+        value,
+        silent ? undefined : { from, by },
+      ),
+    );
     c.status = c.makeStatus();
     rt.summary = summarize(rt.key, rt.conds);
     this.noteAlarms(rt);
@@ -748,6 +793,11 @@ export class Checker {
    * Whoever records transitions keys them by point, condition, state and time stamp, so a second copy
    * is one row. A raise of an alarm the store already holds present since earlier, with no transition of
    * this copy's before it, is that excursion seen late (this copy missed its first samples): not reported.
+   * Records marked unreported (a change made as the former holder closed, its transition sent to nodes
+   * closing too) are reported again as they were and written without the mark: a holder redeployed
+   * right after a change, with no other copy to have seen it, wrote the state and lost the transition
+   * (CI's soak: a raise 0.6 s before the redeploy of the one instance alive, refused by its closing save
+   * node).
    */
   adopt(
     records: readonly StoredAlarm[],
@@ -784,8 +834,12 @@ export class Checker {
         if (newer !== undefined) {
           // This copy saw what the store does not hold: its state stands and is written.
           replayed.push(...newer);
+          const last = newer[newer.length - 1];
           this.pending.push(
-            stored(rt.key, c, c.state, c.active, c.since, c.shelvedUntil, c.text, rt.last?.value),
+            stored(rt.key, c, c.state, c.active, c.since, c.shelvedUntil, c.text, rt.last?.value, {
+              from: last.previous,
+              by: last.by,
+            }),
           );
           continue;
         }
@@ -815,10 +869,16 @@ export class Checker {
       else list.push(r);
     }
     const raised = this.takeTransitions();
-    if (replayed.length === 0 && again.length === 0) return raised;
+    // Unreported records whose alarm this copy did not write over above: reported, the mark taken off.
+    const unreported = records.filter(
+      (r) => r.unreported === true && !missed.has(alarmId(r.key, r.condition)),
+    );
+    this.pending.push(...reported(unreported));
+    const fromStore = replaysOf(unreported);
+    if (replayed.length === 0 && again.length === 0 && fromStore.length === 0) return raised;
     // A raise seen here that the store does not hold as present may also be among `again`: once.
     const out = new Map<string, AlarmTransition>();
-    for (const t of [...replayed, ...again, ...raised])
+    for (const t of [...fromStore, ...replayed, ...again, ...raised])
       out.set(`${alarmId(t.key, t.condition)}|${t.state}|${t.ts}`, t);
     return [...out.values()].sort((a, b) => a.ts - b.ts);
   }
@@ -866,6 +926,7 @@ function stored(
   shelvedUntil: number,
   text: string,
   value: DataPoint["value"] | undefined,
+  change?: { readonly from: AlarmState; readonly by: string | undefined },
 ): StoredAlarm {
   return {
     key,
@@ -877,7 +938,39 @@ function stored(
     severity: c.severity,
     text,
     ...(value === undefined ? {} : { value }),
+    ...(change === undefined ? {} : { previous: change.from }),
+    ...(change?.by === undefined ? {} : { by: change.by }),
   };
+}
+
+/** The records marked unreported, without the mark, to be written once their transitions are reported. */
+function reported(records: readonly StoredAlarm[]): StoredAlarm[] {
+  return records.filter((r) => r.unreported === true).map(({ unreported: _, ...r }) => r);
+}
+
+/**
+ * The last change of each stored alarm marked unreported, as it was made: the mark is set only on a
+ * record that says what it changed from, so nothing is guessed (the alarms table's last write of a key
+ * wins, and a wrong `previous` would overwrite the true one).
+ */
+function replaysOf(records: readonly StoredAlarm[]): AlarmTransition[] {
+  const out: AlarmTransition[] = [];
+  for (const r of records) {
+    if (r.unreported !== true || r.previous === undefined || r.state === "normal") continue;
+    out.push({
+      key: r.key,
+      condition: r.condition,
+      severity: r.severity,
+      text: r.text,
+      ts: r.since,
+      state: r.state,
+      previous: r.previous,
+      active: r.active,
+      value: r.value,
+      ...(r.by === undefined ? {} : { by: r.by }),
+    });
+  }
+  return out.sort((a, b) => a.ts - b.ts);
 }
 
 function messageFields(rt: PointRuntime, c: ConditionRuntime, value: unknown): Record<string, unknown> {

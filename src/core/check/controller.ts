@@ -235,6 +235,10 @@ export class CheckController {
     const scope = this.scope;
     const inScope = scope.all ? points : points.filter((p) => scope.matches(p));
     const r = run.checker.checkBatch(inScope, now);
+    // Checked as the node closes (a message already on its way): the transitions still go out, but to
+    // nodes closing too (a save node then refuses them), so their records say so and the next active
+    // check node reports them again.
+    if (this.closed && run.active) run.checker.markUnreported(r.transitions);
     const out = new Array<DataPoint>(points.length);
     for (let i = 0, j = 0; i < points.length; i++) {
       const p = points[i];
@@ -337,6 +341,9 @@ export class CheckController {
       points,
       onRuleError,
       now: this.clock.now(),
+      // Active from the start (no lease): what the node before made as it closed is reported now, as a
+      // takeover does (Checker.adopt); with a lease the takeover does it.
+      replayUnreported: this.lease === undefined,
     });
     const runner = new CheckRunner(
       checker,
@@ -358,7 +365,14 @@ export class CheckController {
     );
     this.runner = runner;
     if (this.closed) void runner.close();
-    else this.lease?.start();
+    else {
+      this.lease?.start();
+      const replays = checker.takeReplays();
+      if (replays.length > 0) {
+        this.report(replays);
+        runner.changed(); // the records without their mark
+      }
+    }
     return runner;
   }
 

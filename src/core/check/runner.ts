@@ -81,6 +81,7 @@ export class CheckRunner {
    * Become the active checker: adopt the alarm state in the store and write from now on. Resolves with
    * the transitions the former active checker had not written (to report), or none if `standBy` came
    * first. `since`: transitions this one made while standing by from then on may have gone unreported.
+   * Changes the store holds as unreported (made as the former holder closed) are reported too.
    */
   async activate(since = -Infinity): Promise<readonly AlarmTransition[]> {
     const generation = ++this.generation;

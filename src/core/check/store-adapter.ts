@@ -14,6 +14,11 @@ import { CONDITIONS, type ConditionName } from "./settings";
 export interface CheckerAlarmRecord extends StoreAlarm {
   readonly state: AlarmState;
   readonly shelvedUntil: number;
+  /** The last change's state before it and who made it, when known (StoredAlarm). */
+  readonly previous?: AlarmState;
+  readonly by?: string;
+  /** Made as its check node closed, not known to be reported (StoredAlarm). */
+  readonly unreported?: true;
 }
 
 const STATES: readonly AlarmState[] = ["normal", "raised", "acked", "cleared-unacked", "shelved"];
@@ -39,6 +44,9 @@ export function toStoreRecord(a: StoredAlarm): CheckerAlarmRecord {
     ...(a.value === undefined ? {} : { value: a.value }),
     state: a.state,
     shelvedUntil: a.shelvedUntil,
+    ...(a.previous === undefined ? {} : { previous: a.previous }),
+    ...(a.by === undefined ? {} : { by: a.by }),
+    ...(a.unreported === true ? { unreported: true as const } : {}),
   };
 }
 
@@ -47,6 +55,9 @@ export function fromStoreRecord(a: StoreAlarm): StoredAlarm | undefined {
   const condition: ConditionName | undefined = CONDITIONS.find((c) => c === a.condition);
   if (condition === undefined) return undefined;
   const until: unknown = (a as Partial<CheckerAlarmRecord>).shelvedUntil;
+  const given: unknown = (a as Partial<CheckerAlarmRecord>).previous;
+  const previous = STATES.find((s) => s === given);
+  const by: unknown = (a as Partial<CheckerAlarmRecord>).by;
   const severity = a.severity ?? 0;
   return {
     key: a.key,
@@ -58,6 +69,9 @@ export function fromStoreRecord(a: StoreAlarm): StoredAlarm | undefined {
     severity: Number.isFinite(severity) ? severity : 0,
     text: a.message ?? "",
     ...(a.value === undefined ? {} : { value: a.value }),
+    ...(previous === undefined ? {} : { previous }),
+    ...(typeof by === "string" ? { by } : {}),
+    ...((a as Partial<CheckerAlarmRecord>).unreported === true ? { unreported: true as const } : {}),
   };
 }
 

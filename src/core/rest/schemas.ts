@@ -190,6 +190,21 @@ export const SCHEMAS = {
       severity: { type: "number", description: "1 (least) to 1000 (most)" },
       state: { type: "string", enum: ["normal", "raised", "acked", "cleared-unacked", "shelved"] },
       shelvedUntil: { type: "number", description: "epoch ms; 0 when not shelved" },
+      previous: {
+        type: "string",
+        enum: ["normal", "raised", "acked", "cleared-unacked", "shelved"],
+        description: "the state before the last change, when the check node recorded it",
+      },
+      by: {
+        type: "string",
+        description: "who made the last change (an acknowledgement, a shelving), when given",
+      },
+      unreported: {
+        type: "boolean",
+        enum: [true],
+        description:
+          "the last change was made as its check node closed; the next active check node reports it again",
+      },
       limit: { type: "number" },
       value: { type: ["number", "boolean", "string", "null"] },
       message: { type: "string" },

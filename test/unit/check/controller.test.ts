@@ -203,6 +203,29 @@ describe("check controller", function () {
       await r.controller.close(true);
     });
 
+    it("has the next node report again what it checked as it closed, and nothing it reported before", async function () {
+      // A redeploy: a sample already on its way reaches the closing node, whose transition then goes out
+      // to a save node closing too (CI's soak lost a raise row so).
+      const r = rig({ high: "10" }, { manager: m });
+      assert.deepEqual(await r.value("d:t:v", 60), ["high:raised"]);
+      const closing = r.controller.close(false);
+      assert.deepEqual(await r.value("d:t:w", 20), ["high:raised"], "still sent, to whoever hears it");
+      await closing;
+      const record = async (key: string) => (await m.store.alarms(key))[0] as { unreported?: boolean };
+      await until(async () => (await record("d:t:w"))?.unreported === true, 2000, "the record marked");
+      assert.equal((await record("d:t:v"))?.unreported, undefined, "reported before the close: not marked");
+      const next = rig({ high: "10" }, { manager: m });
+      await next.controller.ready;
+      assert.deepEqual(next.reported, ["d:t:w high:raised"], "reported again, once");
+      await until(async () => (await record("d:t:w"))?.unreported === undefined, 2000, "the mark taken off");
+      assert.deepEqual(await next.value("d:t:w", 21), [], "and not raised a second time");
+      await next.controller.close(false);
+      const third = rig({ high: "10" }, { manager: m });
+      await third.controller.ready;
+      assert.deepEqual(third.reported, [], "a later start reports nothing again");
+      await third.controller.close(true);
+    });
+
     it("warns about a point whose own check settings do not hold, and applies the defaults to it", async function () {
       await m.registry.putPoint({ deviceId: "d", termId: "t", itemId: "w", verify: "value >" });
       const r = rig({ high: "100" }, { manager: m });

@@ -52,6 +52,20 @@ describe("checker on the shared store", function () {
     assert.deepEqual(await shared.alarms(), []);
   });
 
+  it("keeps the last change's previous state and who made it", async function () {
+    const database = new MemoryDatabase();
+    const first = await Checker.open({
+      store: alarmStateStoreOn(storeOn(database)),
+      points: new Map([[KEY, { high: 100 }]]),
+      now: 0,
+    });
+    first.checkBatch([sample(150, 1)], 1);
+    first.acknowledge(KEY, "high", 2, "op");
+    await first.flush();
+    const [record] = await alarmStateStoreOn(storeOn(database)).loadAll();
+    assert.deepEqual([record.state, record.previous, record.by], ["acked", "raised", "op"]);
+  });
+
   it("reads a record without the checker's fields by active/acked and skips unknown conditions", function () {
     const base = { key: KEY, ts: 5, severity: 700, message: "m" };
     assert.equal(

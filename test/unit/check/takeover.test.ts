@@ -143,6 +143,48 @@ describe("checker takeover (active/standby)", function () {
     assert.equal(standby.unsaved, 0, "nothing of its own written over it");
   });
 
+  it("reports again, as it was, a change the former holder made as it closed, and writes it unmarked", async function () {
+    // The one instance alive was redeployed: its closing check node checked a sample on its way, wrote the
+    // state and sent the transition to a closing save node, which refused it; no standby copy saw it.
+    const store = new MemoryAlarmStateStore();
+    const before = await Checker.open({ store, defaults: SETTINGS, now: 0 });
+    before.checkBatch(at(120, 1000), 1000);
+    before.acknowledge(KEY, "high", 1200, "op");
+    await before.flush();
+    const closing = before.checkBatch(at(120, 1300, KEY2), 1300).transitions;
+    const acked = before.acknowledge(KEY, "high", 1300, "op"); // already acked: no change
+    before.markUnreported([...closing, ...acked]);
+    await before.flush();
+    const fresh = await Checker.open({ store, defaults: SETTINGS, now: 1500 });
+    const out = fresh.adopt(await store.loadAll(), 4000, []);
+    assert.deepEqual(
+      out.map((t) => `${t.key}|${t.previous}>${t.state}@${t.ts}`),
+      [`${KEY2}|normal>raised@1300`],
+      "only the change made as it closed, with the state before it",
+    );
+    assert.equal(fresh.unsaved, 1, "its record, written without the mark");
+    await fresh.flush();
+    assert.deepEqual(
+      (await store.loadAll()).map((r) => [r.key, r.state, r.previous, r.by, r.unreported]),
+      [
+        [KEY, "acked", "raised", "op", undefined],
+        [KEY2, "raised", "normal", undefined, undefined],
+      ],
+    );
+    assert.deepEqual(fresh.checkBatch(at(125, 4500, KEY2), 4500).transitions, [], "not raised twice");
+    const later = await Checker.open({ store, defaults: SETTINGS, now: 5000 });
+    assert.deepEqual(later.adopt(await store.loadAll(), 5000, []), [], "reported once");
+  });
+
+  it("reports an unreported change once when its own copy also made it", async function () {
+    const { store, active, standby } = await pair();
+    active.markUnreported(active.checkBatch(at(120, 1000), 1000).transitions);
+    await active.flush();
+    const seen = standby.checkBatch(at(120, 1000), 1000).transitions;
+    standby.dropUnsaved();
+    assert.deepEqual(names(standby.adopt(await store.loadAll(), 2000, seen)), [`${KEY}|raised@1000`]);
+  });
+
   it("does not report as new a raise the store holds from earlier: the same excursion, seen late", async function () {
     // The active checker raised at 1000; the standby's copy missed that sample (its flow was starting)
     // and raised at the next one.
