@@ -927,6 +927,7 @@ async function main(): Promise<number> {
       line(`    ${d.deviceId} value ${d.value} in ${d.rows.length} rows: ${rows}${at}`);
     }
     line(`  values stored that no device produced: ${seq.phantom.length}`);
+    for (const ph of seq.phantom.slice(0, 10)) line(`    ${ph.deviceId} value ${ph.value}`);
     if (seq.unexplained.length > 0)
       broken.push(`${seq.unexplained.length} samples lost outside the documented windows`);
     // The outage buffer keeps what is polled while Redis is away, so a Redis fault costs no sample.

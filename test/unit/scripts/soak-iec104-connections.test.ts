@@ -28,11 +28,10 @@ describe("soak: IEC 104 values name their connection", function () {
       return master;
     };
     const produced: Produced[] = [];
-    const step = (): void => {
-      const made = counter.step();
-      if (made === undefined) return;
-      produced.push({ deviceId: "r01", value: made.value, at: made.value, connection: made.connection });
-    };
+    const step = (): void =>
+      counter.step((made) =>
+        produced.push({ deviceId: "r01", value: made.value, at: made.value, connection: made.connection }),
+      );
     try {
       step();
       assert.equal(produced.length, 0, "nothing is produced while no master is started");
