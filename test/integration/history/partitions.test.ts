@@ -180,6 +180,51 @@ describe("history partitions (MariaDB)", function () {
     assert.equal(Number(after[0][0].n), 6000);
   });
 
+  it("reads every kind of table, and leaves alone one partitioned otherwise", async function () {
+    assert.deepEqual(await names("pk_none"), ["missing"]);
+    const columns =
+      "(point_key VARCHAR(64) NOT NULL, ts DATETIME(3) NOT NULL, value DOUBLE NULL, PRIMARY KEY (point_key, ts))";
+    await db.admin.query(
+      `CREATE TABLE pk_days ${columns} PARTITION BY RANGE (TO_DAYS(ts)) ` +
+        "(PARTITION p0 VALUES LESS THAN (740000), PARTITION p1 VALUES LESS THAN MAXVALUE)",
+    );
+    await db.admin.query(`CREATE TABLE pk_hash ${columns} PARTITION BY KEY (point_key) PARTITIONS 3`);
+    const c = await pool.getConnection();
+    try {
+      assert.deepEqual(await readLayout(c, "pk_days"), { kind: "foreign", method: "RANGE(to_days(ts))" });
+      assert.deepEqual(await readLayout(c, "pk_hash"), { kind: "foreign", method: "KEY(point_key)" });
+    } finally {
+      c.release();
+    }
+    const before = await db.admin.query<mysql.RowDataPacket[]>("SHOW CREATE TABLE pk_days");
+    assert.deepEqual(await maintainTable(pool, "pk_days", day({ retentionDays: 1 }), D0 + 9 * DAY), {
+      kind: "skipped",
+      table: "pk_days",
+      why: "foreign",
+      method: "RANGE(to_days(ts))",
+    });
+    const after = await db.admin.query<mysql.RowDataPacket[]>("SHOW CREATE TABLE pk_days");
+    assert.deepEqual(after[0], before[0]);
+  });
+
+  it("gives its pool connection back with the lock let go and the lock wait as it was", async function () {
+    await db.admin.query(historyTableDdl("pr_h", partitionClause(day(), D0)));
+    // One connection in the pool, so the one maintenance used is the one asked after.
+    const one = createMysqlPool(testSettings(db.name, { poolSize: 1 }));
+    try {
+      const [[was]] = await one.query<mysql.RowDataPacket[]>("SELECT @@SESSION.lock_wait_timeout AS t");
+      const report = await maintainTable(one, "pr_h", day(), D0 + 2 * DAY);
+      assert.equal(report.kind, "done");
+      const [[now]] = await one.query<mysql.RowDataPacket[]>(
+        "SELECT @@SESSION.lock_wait_timeout AS t, " +
+          "IS_FREE_LOCK(CONCAT('dc_parts:', SHA1(CONCAT(DATABASE(), '.', 'pr_h')))) AS free",
+      );
+      assert.deepEqual({ t: Number(now.t), free: Number(now.free) }, { t: Number(was.t), free: 1 });
+    } finally {
+      await one.end();
+    }
+  });
+
   it("lets one maintainer at a time alter a table", async function () {
     await db.admin.query(historyTableDdl("pl_h", partitionClause(day(), D0)));
     const holder = await pool.getConnection();
