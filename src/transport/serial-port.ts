@@ -40,12 +40,13 @@ export const SERIAL_NOT_INSTALLED =
 
 /** The few calls of serialport's SerialPort class we use; typed here so the package stays optional. */
 export interface PortLike {
-  open(cb: (err: Error | null) => void): void;
+  open(cb: (err?: Error | null) => void): void;
   write(bytes: Buffer, cb?: (err: Error | null | undefined) => void): boolean;
   close(cb?: (err: Error | null) => void): void;
   readonly isOpen: boolean;
   on(event: "data", fn: (bytes: Buffer) => void): void;
-  on(event: "close", fn: (err: Error | null) => void): void;
+  /** serialport passes the error of a vanished device; a stream destroyed with an error passes nothing. */
+  on(event: "close", fn: (err?: Error | null) => void): void;
   on(event: "error", fn: (err: Error) => void): void;
 }
 
@@ -182,19 +183,22 @@ export function serialSocketFactory(opts: SerialLineOptions, deps: SerialSocketD
       events.data(bytes);
     });
     open.on("close", (err) => {
-      // serialport reports a vanished device (EIO, ENXIO) as a close carrying an error.
+      // serialport reports a vanished device (EIO, ENXIO) as a close carrying an error; a port destroyed
+      // with an error closes with none (Node's stream), its error told by "error" before. Reading
+      // `message` of that missing argument crashed Node-RED (a CI run, the serial example's pty gone).
       finish(
-        err !== null
+        err instanceof Error
           ? `serial port ${opts.path} is gone (${err.message})`
           : `serial port ${opts.path} closed${lastError === undefined ? "" : ` (${lastError})`}`,
       );
     });
     open.open((err) => {
+      // Success is told as null; an absent argument is read the same, never as an error to read.
       if (done) {
-        if (err === null) open.close();
+        if (!(err instanceof Error)) open.close();
         return;
       }
-      if (err !== null) {
+      if (err instanceof Error) {
         finish(`serial port ${opts.path} cannot be opened: ${err.message}`);
         return;
       }

@@ -144,6 +144,17 @@ class FakePort implements PortLike {
   emit(event: "data", bytes: Buffer): void {
     (this.handlers.get(event) as ((b: Buffer) => void) | undefined)?.(bytes);
   }
+  /** What Node's stream does for a port destroyed with an error: "error", then "close" with no argument. */
+  failAndClose(err: Error): void {
+    this.isOpen = false;
+    (this.handlers.get("error") as ((e: Error) => void) | undefined)?.(err);
+    (this.handlers.get("close") as (() => void) | undefined)?.();
+  }
+  /** What serialport does for a vanished device: "close" carrying the error. */
+  closeWith(err: Error): void {
+    this.isOpen = false;
+    (this.handlers.get("close") as ((e: Error) => void) | undefined)?.(err);
+  }
 }
 
 describe("serial line: the socket's write timing", () => {
@@ -215,6 +226,21 @@ describe("serial line: the socket's write timing", () => {
     s.destroy();
     assert.equal(s.port.isOpen, false);
     assert.equal(clock.pending, 0);
+  });
+
+  it("closes with the reason, whether the close carries the error or the error came before it", () => {
+    const clock = new ManualClock(1000);
+    const destroyed = open(clock);
+    destroyed.port.finishOpen();
+    destroyed.port.failAndClose(new Error("EIO: i/o error, read"));
+    assert.deepEqual(destroyed.events, [
+      "connect",
+      "close: serial port /dev/fake closed (EIO: i/o error, read)",
+    ]);
+    const vanished = open(clock);
+    vanished.port.finishOpen();
+    vanished.port.closeWith(new Error("ENXIO"));
+    assert.deepEqual(vanished.events, ["connect", "close: serial port /dev/fake is gone (ENXIO)"]);
   });
 
   it("reports a missing serialport package as its close reason", async () => {
