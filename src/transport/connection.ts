@@ -345,8 +345,7 @@ export class Connection<A extends { readonly type: string }> {
     // that I/O is read; once only, so a loop that stays busy turn after turn still times out.
     if (!this.putOff && armedFor !== undefined && this.clock.now() - armedFor >= LATE_TIMER_MS) {
       this.putOff = true;
-      this.timerAt = this.clock.now() + 1;
-      this.timer = this.clock.setTimer(() => this.onTimer(), 1);
+      this.armFor(this.clock.now() + 1);
       return;
     }
     this.putOff = false;
@@ -389,6 +388,11 @@ export class Connection<A extends { readonly type: string }> {
     // time cost a clearTimeout and a setTimeout per reply.
     if (this.timerAt !== undefined && this.timerAt <= at) return;
     this.disarm();
+    this.armFor(at);
+  }
+
+  /** Arm the one timer for `at` (none may be armed). */
+  private armFor(at: number): void {
     this.timerAt = at;
     this.timer = this.clock.setTimer(() => this.onTimer(), Math.max(0, at - this.clock.now()));
   }

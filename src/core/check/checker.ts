@@ -287,8 +287,9 @@ export class Checker {
       else list.push(a);
     }
     if (options.replayUnreported === true) {
-      c.replays = replaysOf(records);
-      c.pending.push(...reported(records));
+      const unreported = unreportedOf(records);
+      c.replays = unreported.transitions;
+      c.pending.push(...unreported.unmarked);
     }
     // Configured points are watched from the start (a point that never reports still goes stale).
     for (const key of [...c.own.keys(), ...c.restored.keys()]) c.runtime(key, options.now);
@@ -301,9 +302,9 @@ export class Checker {
    */
   markUnreported(transitions: readonly AlarmTransition[]): void {
     if (transitions.length === 0) return;
-    const made = new Set(transitions.map((t) => `${alarmId(t.key, t.condition)}|${t.state}|${t.ts}`));
+    const made = new Set(transitions.map((t) => changeId(t.key, t.condition, t.state, t.ts)));
     this.pending = this.pending.map((r) =>
-      made.has(`${alarmId(r.key, r.condition)}|${r.state}|${r.since}`) && r.previous !== undefined
+      made.has(changeId(r.key, r.condition, r.state, r.since)) && r.previous !== undefined
         ? { ...r, unreported: true }
         : r,
     );
@@ -870,16 +871,14 @@ export class Checker {
     }
     const raised = this.takeTransitions();
     // Unreported records whose alarm this copy did not write over above: reported, the mark taken off.
-    const unreported = records.filter(
-      (r) => r.unreported === true && !missed.has(alarmId(r.key, r.condition)),
-    );
-    this.pending.push(...reported(unreported));
-    const fromStore = replaysOf(unreported);
+    const unreported = unreportedOf(records.filter((r) => !missed.has(alarmId(r.key, r.condition))));
+    this.pending.push(...unreported.unmarked);
+    const fromStore = unreported.transitions;
     if (replayed.length === 0 && again.length === 0 && fromStore.length === 0) return raised;
     // A raise seen here that the store does not hold as present may also be among `again`: once.
     const out = new Map<string, AlarmTransition>();
     for (const t of [...fromStore, ...replayed, ...again, ...raised])
-      out.set(`${alarmId(t.key, t.condition)}|${t.state}|${t.ts}`, t);
+      out.set(changeId(t.key, t.condition, t.state, t.ts), t);
     return [...out.values()].sort((a, b) => a.ts - b.ts);
   }
 
@@ -943,21 +942,28 @@ function stored(
   };
 }
 
-/** The records marked unreported, without the mark, to be written once their transitions are reported. */
-function reported(records: readonly StoredAlarm[]): StoredAlarm[] {
-  return records.filter((r) => r.unreported === true).map(({ unreported: _, ...r }) => r);
+/** One change of one alarm: the key its row in the alarms table has too (point, condition, state, time). */
+function changeId(key: PointKey, condition: ConditionName, state: AlarmState, ts: number): string {
+  return `${alarmId(key, condition)}|${state}|${ts}`;
 }
 
 /**
- * The last change of each stored alarm marked unreported, as it was made: the mark is set only on a
- * record that says what it changed from, so nothing is guessed (the alarms table's last write of a key
- * wins, and a wrong `previous` would overwrite the true one).
+ * The records marked unreported: their last changes as they were made, to report again, and the records
+ * without the mark, to write once they are. The mark is set only on a record that says what it changed
+ * from, so nothing is guessed (the alarms table's last write of a key wins, and a wrong `previous` would
+ * overwrite the true one).
  */
-function replaysOf(records: readonly StoredAlarm[]): AlarmTransition[] {
-  const out: AlarmTransition[] = [];
-  for (const r of records) {
-    if (r.unreported !== true || r.previous === undefined || r.state === "normal") continue;
-    out.push({
+function unreportedOf(records: readonly StoredAlarm[]): {
+  readonly transitions: AlarmTransition[];
+  readonly unmarked: StoredAlarm[];
+} {
+  const transitions: AlarmTransition[] = [];
+  const unmarked: StoredAlarm[] = [];
+  for (const { unreported, ...r } of records) {
+    if (unreported !== true) continue;
+    unmarked.push(r);
+    if (r.previous === undefined || r.state === "normal") continue;
+    transitions.push({
       key: r.key,
       condition: r.condition,
       severity: r.severity,
@@ -970,7 +976,7 @@ function replaysOf(records: readonly StoredAlarm[]): AlarmTransition[] {
       ...(r.by === undefined ? {} : { by: r.by }),
     });
   }
-  return out.sort((a, b) => a.ts - b.ts);
+  return { transitions: transitions.sort((a, b) => a.ts - b.ts), unmarked };
 }
 
 function messageFields(rt: PointRuntime, c: ConditionRuntime, value: unknown): Record<string, unknown> {

@@ -54,10 +54,11 @@ export function toStoreRecord(a: StoredAlarm): CheckerAlarmRecord {
 export function fromStoreRecord(a: StoreAlarm): StoredAlarm | undefined {
   const condition: ConditionName | undefined = CONDITIONS.find((c) => c === a.condition);
   if (condition === undefined) return undefined;
-  const until: unknown = (a as Partial<CheckerAlarmRecord>).shelvedUntil;
-  const given: unknown = (a as Partial<CheckerAlarmRecord>).previous;
-  const previous = STATES.find((s) => s === given);
-  const by: unknown = (a as Partial<CheckerAlarmRecord>).by;
+  // The checker's own fields, as another writer may have left them (or not at all).
+  const own: { readonly [K in keyof CheckerAlarmRecord]?: unknown } = a;
+  const until = own.shelvedUntil;
+  const previous = STATES.find((s) => s === own.previous);
+  const by = own.by;
   const severity = a.severity ?? 0;
   return {
     key: a.key,
@@ -71,7 +72,7 @@ export function fromStoreRecord(a: StoreAlarm): StoredAlarm | undefined {
     ...(a.value === undefined ? {} : { value: a.value }),
     ...(previous === undefined ? {} : { previous }),
     ...(typeof by === "string" ? { by } : {}),
-    ...((a as Partial<CheckerAlarmRecord>).unreported === true ? { unreported: true as const } : {}),
+    ...(own.unreported === true ? { unreported: true as const } : {}),
   };
 }
 

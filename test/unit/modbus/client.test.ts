@@ -31,6 +31,9 @@ function setup() {
   return { clock, net, core, client, states };
 }
 
+/** A request failed for its reply's timeout. */
+const timedOut = (e: unknown): boolean => e instanceof ModbusRequestError && e.code === "modbus-timeout";
+
 describe("modbus client (in memory, manual clock)", () => {
   it("refuses options out of range with the field named", () => {
     const bad = (deps: object, field: string, re: RegExp): void => {
@@ -93,7 +96,7 @@ describe("modbus client (in memory, manual clock)", () => {
     net.last.accept();
     const r = client.readCoils(1, 0, 1);
     clock.advance(500);
-    await assert.rejects(r, (e: unknown) => e instanceof ModbusRequestError && e.code === "modbus-timeout");
+    await assert.rejects(r, timedOut);
     assert.equal(client.stats.timeouts, 1);
     client.close();
   });
@@ -136,7 +139,7 @@ describe("modbus client (in memory, manual clock)", () => {
       clock.stall(2000);
       clock.advance(0);
       clock.advance(1);
-      await assert.rejects(r, (e: unknown) => e instanceof ModbusRequestError && e.code === "modbus-timeout");
+      await assert.rejects(r, timedOut);
       assert.equal(client.stats.timeouts, 1);
       client.close();
     });
@@ -150,7 +153,7 @@ describe("modbus client (in memory, manual clock)", () => {
       clock.advance(0);
       clock.stall(2000); // busy again before the next turn's timers
       clock.advance(0);
-      await assert.rejects(r, (e: unknown) => e instanceof ModbusRequestError && e.code === "modbus-timeout");
+      await assert.rejects(r, timedOut);
       net.last.send(held[0]); // now truly late: discarded, fails nothing
       assert.equal(client.stats.timeouts, 1);
       client.close();
@@ -162,7 +165,7 @@ describe("modbus client (in memory, manual clock)", () => {
       heldReplies(net.last, core);
       const r = client.readHoldingRegisters(1, 0, 1);
       clock.advance(500);
-      await assert.rejects(r, (e: unknown) => e instanceof ModbusRequestError && e.code === "modbus-timeout");
+      await assert.rejects(r, timedOut);
       client.close();
     });
   });
