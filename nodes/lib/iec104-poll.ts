@@ -97,6 +97,20 @@ export function runIec104Poll(RED: NodeAPI, node: Node, def: Iec104PollDef): voi
     if (msgs.length > 0) send([msgs]);
     showStatus();
   };
+  // The master hands over the ASDUs of one read of the link one at a time, a few to a dozen of them under
+  // a flood; their points leave together, one message and one publish after the read is taken in (a
+  // microtask), rather than one per ASDU: the flow's cost is per message more than per point (the next
+  // node's turn, a function node's sandbox), and a message per ASDU made it most of the CPU.
+  let pending: DataPoint[] = [];
+  const flush = (): void => {
+    const points = pending;
+    pending = [];
+    if (points.length > 0) emit(points, (m) => node.send(m));
+  };
+  const queue = (points: readonly DataPoint[]): void => {
+    if (pending.length === 0) queueMicrotask(flush);
+    for (const p of points) pending.push(p);
+  };
   const interrogate = (): void => {
     master.request({ kind: "interrogation", commonAddress: term.commonAddress }).catch((err: unknown) => {
       failures++;
@@ -113,13 +127,10 @@ export function runIec104Poll(RED: NodeAPI, node: Node, def: Iec104PollDef): voi
         const asked = points.filter((p) => p.cause === "interrogation" || p.cause === "call");
         collecting.push(...asked);
         if (asked.length === points.length) return;
-        emit(
-          points.filter((p) => p.cause !== "interrogation" && p.cause !== "call"),
-          (m) => node.send(m),
-        );
+        queue(points.filter((p) => p.cause !== "interrogation" && p.cause !== "call"));
         return;
       }
-      emit(points, (m) => node.send(m));
+      queue(points);
     }),
     master.onStateChange(() => showStatus(true)),
     // The master interrogates the device's own station at start; another station is this node's to ask.
@@ -151,12 +162,14 @@ export function runIec104Poll(RED: NodeAPI, node: Node, def: Iec104PollDef): voi
       .request(req)
       .then(() => {
         collecting = undefined;
+        flush();
         emit(got, send, { ...msg });
         done();
       })
       .catch((err: unknown) => {
         collecting = undefined;
         failures++;
+        flush();
         if (got.length > 0) emit(got, send, { ...msg });
         showStatus(true);
         done(err instanceof Error ? err : new Error(String(err)));

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import type { NodeAPI } from "node-red";
 import type { DataPoint } from "../../src/core/model/datapoint";
-import { encodeUFrame } from "../../src/protocols/iec104/codec";
+import { encodeAsdu, encodeIFrame, encodeUFrame, TypeId } from "../../src/protocols/iec104/codec";
 import { freePort, until } from "../support/net";
 import { helper, nodeModule, useNodeRed } from "../support/node-red";
 
@@ -311,6 +311,89 @@ describe("IEC 104 through the nodes (master ↔ outstation over TCP)", function 
       await helper.unload();
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => mute.close(() => resolve()));
+    }
+  });
+
+  it("sends the points of ASDUs that arrive together as one batch, in order", async function () {
+    this.timeout(20_000);
+    // A station that starts data transfer, then sends spontaneous floats three ASDUs to a write and two
+    // to the next: each write is one read of the link for the master.
+    const sockets = new Set<net.Socket>();
+    let sent = 0;
+    const frame = (ioa: number, value: number): Buffer =>
+      encodeIFrame(
+        sent++,
+        0,
+        encodeAsdu({
+          typeId: TypeId.M_ME_NC_1,
+          sequence: false,
+          cot: 3,
+          negative: false,
+          test: false,
+          originator: 0,
+          commonAddress: 7,
+          objects: [{ kind: "float", ioa, value, quality: {} }],
+        }),
+      );
+    let started: net.Socket | undefined;
+    const station = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on("error", () => undefined);
+      socket.on("data", (b: Buffer) => {
+        if (b.subarray(0, 6).equals(encodeUFrame("startdt-act"))) {
+          socket.write(encodeUFrame("startdt-con"));
+          started = socket;
+        }
+      });
+    });
+    await new Promise<void>((resolve) => station.listen(0, "127.0.0.1", resolve));
+    const port = (station.address() as net.AddressInfo).port;
+    try {
+      await helper.load(
+        [...nodes, catchNode],
+        [
+          { id: "dev", type: "datacoll-iec104", host: "127.0.0.1", port: String(port), commonAddress: "7" },
+          {
+            id: "poll",
+            type: "datacoll-poll",
+            protocol: "iec104",
+            iec104: "dev",
+            termId: "st7",
+            iecItems: [
+              { item: "a", ioa: "5", type: "M_ME_NC_1" },
+              { item: "b", ioa: "7", type: "M_ME_NC_1" },
+            ],
+            output: "batch",
+            wires: [["out"]],
+          },
+          { id: "out", type: "helper" },
+        ],
+      );
+      const batches: DataPoint[][] = [];
+      helper.getNode("out").on("input", (m: { payload: DataPoint[] }) => batches.push(m.payload));
+      await until(() => started !== undefined, 5000, "data transfer started");
+      started?.write(Buffer.concat([frame(5, 1.5), frame(7, 2.5), frame(5, 3.5)]));
+      await until(() => batches.length === 1, 5000, "the first write's points");
+      started?.write(Buffer.concat([frame(7, 4.5), frame(5, 5.5)]));
+      await until(() => batches.flat().length === 5, 5000, "the second write's points");
+      assert.deepEqual(
+        batches.map((b) => b.map((p) => [p.itemId, p.value, p.cause])),
+        [
+          [
+            ["a", 1.5, "spontaneous"],
+            ["b", 2.5, "spontaneous"],
+            ["a", 3.5, "spontaneous"],
+          ],
+          [
+            ["b", 4.5, "spontaneous"],
+            ["a", 5.5, "spontaneous"],
+          ],
+        ],
+      );
+    } finally {
+      await helper.unload();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => station.close(() => resolve()));
     }
   });
 
