@@ -11,8 +11,14 @@
  *   DELETE of the same day's rows from an identical table; three days one after the other, the median
  *   of each side, each timed statement started once InnoDB caught up with the writes before it.
  *   Goal >= 100x.
+ * - `retention_fs_unlink`: what of a drop is the file system's, no ratio: when the server's data
+ *   directory is on this machine (@@datadir readable here, as with the test server), the time to unlink a
+ *   copy of one remaining day's partition file there, median of three. A drop removes that file; the
+ *   figure says how much of the drop's time no SQL can save.
  * Rows are made inside the server (INSERT … SELECT over a digits cross join), not sent over the wire.
  */
+import fs from "node:fs";
+import path from "node:path";
 import mysql from "mysql2/promise";
 import { createMysqlPool, parseMysqlSettings } from "../src/core/history/mysql-settings";
 import { maintainTable, partitionClause, type PartitionPolicy } from "../src/core/history/partitions";
@@ -79,6 +85,44 @@ async function settle(conn: mysql.Connection): Promise<string> {
     if (waited >= 60) return `${waited.toFixed(0)} s, not caught up`;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/**
+ * Seconds to unlink a copy of the largest of `table`'s partition files in the server's data directory,
+ * median of three; undefined, with why, when that directory is not on this machine (or not readable).
+ */
+async function unlinkSeconds(
+  conn: mysql.Connection,
+  database: string,
+  table: string,
+): Promise<{ seconds?: number; file?: string; bytes?: number; why?: string }> {
+  const [[row]] = await conn.query<mysql.RowDataPacket[]>("SELECT @@datadir AS dir");
+  const dir = path.join(String(row.dir), database);
+  let files: string[];
+  try {
+    files = fs.readdirSync(dir).filter((f) => f.startsWith(`${table}#P#`) && f.endsWith(".ibd"));
+  } catch (err) {
+    return { why: `the server's data directory ${dir} is not readable here (${(err as Error).message})` };
+  }
+  if (files.length === 0) return { why: `no partition file of ${table} in ${dir}` };
+  const sized = files
+    .map((f) => ({ f, size: fs.statSync(path.join(dir, f)).size }))
+    .sort((a, b) => b.size - a.size);
+  const source = path.join(dir, sized[0].f);
+  const copy = path.join(dir, "dc_bench_unlink_probe.tmp");
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      fs.copyFileSync(source, copy);
+      const fd = fs.openSync(copy, "r+");
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+      times.push(await seconds(async () => fs.unlinkSync(copy)));
+    }
+  } finally {
+    fs.rmSync(copy, { force: true });
+  }
+  return { seconds: median(times), file: sized[0].f, bytes: sized[0].size };
 }
 
 /** What a client does without us: every row over the wire, buckets made in JS. */
@@ -202,12 +246,16 @@ const bench: Benchmark = {
       if (dayRows.some((n) => n !== POINTS * 86_400)) throw new Error(`rows a day: ${dayRows.join(", ")}`);
       const dropRate = median(dayRows.map((n, i) => n / dropS[i]));
       const deleteRate = median(dayRows.map((n, i) => n / deleteS[i]));
+      const unlink = await unlinkSeconds(conn, database, "bench_h");
       const list = (xs: number[], digits: number): string => xs.map((x) => x.toFixed(digits)).join(", ");
       console.log(
         `history: ${rows.toLocaleString("en-US")} rows made in ${loadS.toFixed(1)} s; ` +
           `roll-up built in ${rollupS.toFixed(1)} s; buckets ${oursS.toFixed(3)} s vs raw ${rawS.toFixed(3)} s; ` +
           `drop of a day (${dayRows[0].toLocaleString("en-US")} rows) ${list(dropS, 4)} s vs DELETE ${list(deleteS, 2)} s ` +
-          `(InnoDB caught up before each, drop and DELETE in turn, after ${waits.join("; ")})`,
+          `(InnoDB caught up before each, drop and DELETE in turn, after ${waits.join("; ")}); ` +
+          (unlink.seconds === undefined
+            ? `unlink of a partition file not measured: ${unlink.why}`
+            : `unlink of a copy of ${unlink.file} (${unlink.bytes} octets) in the data directory ${(unlink.seconds * 1000).toFixed(1)} ms`),
       );
       return {
         query_buckets_vs_raw: {
@@ -229,6 +277,18 @@ const bench: Benchmark = {
           ratio: dropRate / deleteRate,
           goal: ">= 100x",
         },
+        ...(unlink.seconds === undefined
+          ? {}
+          : {
+              retention_fs_unlink: {
+                value: unlink.seconds * 1000,
+                unit: "ms to unlink one day's partition file",
+                baseline: `${((unlink.bytes ?? 0) / 1048576).toFixed(0)} MB (${unlink.file}) on the server's file system; the drops took ${list(
+                  dropS.map((x) => x * 1000),
+                  1,
+                )} ms`,
+              },
+            }),
       };
     } finally {
       await pool.end();
