@@ -24,22 +24,26 @@
  * start-up's compiling and collecting to be over: the window measures the steady state a user's
  * Node-RED lives in. Figures per set-up:
  * - cpu_per_value_* — CPU µs per delivered value over all runs, ours; ratio ours / incumbent;
- *   cpu_per_value_*_manager the same with the manager.
+ *   cpu_per_value_*_manager the same with the manager; cpu_per_value_*_floor a bare Node.js process
+ *   making the same polls (bench/lib/bare-poller.ts): the least any flow can cost here, so its ratio is
+ *   the best one reachable.
  * - values_per_s_* — delivered values per second (median of runs), with the server's reads per second.
  * - cpu_pct_* — CPU of the Node-RED process, % of one core (median of runs).
  * - rss_mb_* — resident memory of the Node-RED process at the end of the window (median of runs).
  * - runs_not_matching_server_reads — runs whose values were not 100 × the server's reads (goal 0).
  *
  * To look at one set-up or one side (e.g. to profile it), environment variables narrow the run:
- * INCUMBENT_SETUPS=20dev_100ms[,...] keeps those set-ups, INCUMBENT_SIDES=ours[,manager,incumbent] those sides,
+ * INCUMBENT_SETUPS=20dev_100ms[,...] keeps those set-ups, INCUMBENT_SIDES=ours[,manager,incumbent,floor] those sides,
  * INCUMBENT_RUNS=N the runs per side, INCUMBENT_WINDOW_MS the measured window (default 10000), and
  * INCUMBENT_CPU_PROF=DIR starts each Node-RED with
  * `node --cpu-prof --cpu-prof-dir=DIR`, which writes a .cpuprofile there when the run stops it.
  */
+import { fork } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as pause } from "node:timers/promises";
+import { until } from "../test/support/net";
 import { NodeRedProcess } from "../test/support/node-red-process";
 import { INCUMBENT, INCUMBENT_VERSION, installIncumbent } from "./lib/incumbent-install";
 import { median } from "./lib/measure";
@@ -49,7 +53,7 @@ import { modbusPollNodes } from "./lib/poll-flow";
 import { cpuMicros, rssMb } from "./lib/proc-stats";
 import type { Benchmark, Figures } from "./lib/types";
 
-type Side = "ours" | "manager" | "incumbent";
+type Side = "ours" | "manager" | "incumbent" | "floor";
 
 const REGISTERS = 100;
 const MAX_DEVICES = 20;
@@ -69,7 +73,7 @@ const label = (s: { readonly devices: number; readonly intervalMs: number }): st
 const ALL_SETUPS = SETUPS;
 const chosenSetups = envList("INCUMBENT_SETUPS");
 const RUN_SETUPS = chosenSetups ? ALL_SETUPS.filter((s) => chosenSetups.includes(label(s))) : ALL_SETUPS;
-const SIDES = (envList("INCUMBENT_SIDES") ?? ["ours", "manager", "incumbent"]) as readonly Side[];
+const SIDES = (envList("INCUMBENT_SIDES") ?? ["ours", "manager", "incumbent", "floor"]) as readonly Side[];
 const RUNS = Number(process.env.INCUMBENT_RUNS ?? 3);
 const CPU_PROF_DIR = process.env.INCUMBENT_CPU_PROF;
 /** Start-up compiling and collecting go on for seconds after the first values (measured: 2.5 % of a core
@@ -189,23 +193,60 @@ async function measureRun(
   return measureCounting(red, { cpuProfDir: CPU_PROF_DIR, warmupMs: WARMUP_MS, what: side }, async (pid) => {
     // The counter and the server are read in the same order at both edges, so the time the admin API
     // takes to answer shifts both edges alike instead of widening the server's window.
-    const values0 = await delivered(red);
-    const reads0 = await server.requests();
-    const cpu0 = cpuMicros(pid);
-    const t0 = process.hrtime.bigint();
-    await pause(WINDOW_MS);
-    const cpu1 = cpuMicros(pid);
-    const t1 = process.hrtime.bigint();
-    const values1 = await delivered(red);
-    const reads1 = await server.requests();
-    return {
-      values: values1 - values0,
-      reads: reads1 - reads0,
-      seconds: Number(t1 - t0) / 1e9,
-      cpuMicros: cpu1 - cpu0,
-      rssMb: rssMb(pid),
-    };
+    return measureWindow(pid, server, () => delivered(red));
   });
+}
+
+/** One window: values (from `values`), the server's reads, and the CPU and RSS of process `pid`. */
+async function measureWindow(
+  pid: number,
+  server: CountingServer,
+  values: () => Promise<number>,
+): Promise<Run> {
+  const values0 = await values();
+  const reads0 = await server.requests();
+  const cpu0 = cpuMicros(pid);
+  const t0 = process.hrtime.bigint();
+  await pause(WINDOW_MS);
+  const cpu1 = cpuMicros(pid);
+  const t1 = process.hrtime.bigint();
+  const values1 = await values();
+  const reads1 = await server.requests();
+  return {
+    values: values1 - values0,
+    reads: reads1 - reads0,
+    seconds: Number(t1 - t0) / 1e9,
+    cpuMicros: cpu1 - cpu0,
+    rssMb: rssMb(pid),
+  };
+}
+
+/**
+ * The floor (bench/lib/bare-poller.ts): the same polls from a bare Node.js process, measured as a run of
+ * Node-RED is — after the same warm-up, over the same window, from /proc — its values counted by itself.
+ */
+async function measureFloor(server: CountingServer, devices: number, intervalMs: number): Promise<Run> {
+  const child = fork(
+    path.join(__dirname, "lib", "bare-poller.ts"),
+    [server.ports.slice(0, devices).join(","), String(intervalMs), String(REGISTERS)],
+    { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] },
+  );
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const count = (): Promise<number> =>
+    new Promise((resolve, reject) => {
+      child.once("message", (m: { values: number }) => resolve(m.values));
+      if (!child.send("count")) reject(new Error("the bare poller is gone"));
+    });
+  try {
+    await until(async () => (await count()) > 0, 30_000, "the bare poller's first values");
+    await pause(WARMUP_MS);
+    const pid = child.pid;
+    if (pid === undefined) throw new Error("the bare poller has no process id");
+    return await measureWindow(pid, server, count);
+  } finally {
+    child.disconnect();
+    await exited;
+  }
 }
 
 // ---- the run ----------------------------------------------------------------------------------------
@@ -250,15 +291,18 @@ const benchmark: Benchmark = {
     const incumbentPkg = await installIncumbent();
     const server = await startCountingServer(MAX_DEVICES);
     const figures: Figures = {};
-    const unproven: Record<Side, number> = { ours: 0, manager: 0, incumbent: 0 };
+    const unproven: Record<Side, number> = { ours: 0, manager: 0, incumbent: 0, floor: 0 };
     try {
       for (const setup of RUN_SETUPS) {
         const { devices, intervalMs } = setup;
         const name = label(setup);
-        const runs: Record<Side, Run[]> = { ours: [], manager: [], incumbent: [] };
+        const runs: Record<Side, Run[]> = { ours: [], manager: [], incumbent: [], floor: [] };
         for (let i = 0; i < RUNS; i++) {
           for (const side of SIDES) {
-            const run = await measureRun(side, server, devices, intervalMs, incumbentPkg);
+            const run =
+              side === "floor"
+                ? await measureFloor(server, devices, intervalMs)
+                : await measureRun(side, server, devices, intervalMs, incumbentPkg);
             console.log(
               `  ${name} ${side} #${i + 1}: ${fmt(run.values / run.seconds)} values/s, ` +
                 `${fmt(run.reads / run.seconds)} reads/s at the server, ` +
@@ -283,10 +327,10 @@ const benchmark: Benchmark = {
           continue;
         }
         const b = summarise(runs.incumbent);
-        for (const side of ["ours", "manager"] as const) {
+        for (const side of ["ours", "manager", "floor"] as const) {
           if (runs[side].length === 0) continue;
           const a = summarise(runs[side]);
-          const suffix = side === "ours" ? "" : "_manager";
+          const suffix = side === "ours" ? "" : `_${side}`;
           figures[`cpu_per_value_${name}${suffix}`] = {
             value: a.cpuPerValue,
             unit: "µs CPU/value",
@@ -316,7 +360,7 @@ const benchmark: Benchmark = {
       }
       figures.runs_not_matching_server_reads = {
         value: unproven.ours + unproven.manager,
-        unit: `runs of ours of ${RUNS * RUN_SETUPS.length * SIDES.filter((s) => s !== "incumbent").length}`,
+        unit: `runs of ours of ${RUNS * RUN_SETUPS.length * SIDES.filter((s) => s === "ours" || s === "manager").length}`,
         baseline: `${unproven.incumbent} runs`,
       };
     } finally {
