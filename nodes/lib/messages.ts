@@ -53,9 +53,18 @@ export function readDataPoint(
 ): DataPoint {
   if (!isRecord(raw)) throw new DataCollError("bad-message", `${where} must be a DataPoint object`, where);
   let ids: { deviceId: string; termId: string; itemId: string } | undefined;
+  let key: string | undefined;
   if (typeof raw.key === "string") {
-    ids = splitPointKey(raw.key);
-    if (!ids) throw new DataCollError("bad-message", `${where}.key must be deviceId:termId:itemId`, "key");
+    const split = splitPointKey(raw.key);
+    if (!split) throw new DataCollError("bad-message", `${where}.key must be deviceId:termId:itemId`, "key");
+    key = raw.key;
+    // A point as the nodes make it carries the same ids beside its key: its own strings are kept, not
+    // the split's or a key joined again, so a node keeping the last point of each (the check node) holds
+    // the strings the point had, not four new ones per sample.
+    ids =
+      raw.deviceId === split.deviceId && raw.termId === split.termId && raw.itemId === split.itemId
+        ? { deviceId: raw.deviceId, termId: raw.termId, itemId: raw.itemId }
+        : split;
   } else if (
     typeof raw.deviceId === "string" &&
     typeof raw.termId === "string" &&
@@ -77,7 +86,7 @@ export function readDataPoint(
     throw new DataCollError("bad-message", `${where}.cause must be one of ${CAUSES.join(", ")}`, "cause");
   }
   return {
-    key: pointKey(ids.deviceId, ids.termId, ids.itemId),
+    key: key ?? pointKey(ids.deviceId, ids.termId, ids.itemId),
     ...ids,
     value: raw.value,
     ts,

@@ -38,6 +38,16 @@ describe("flow messages", function () {
     ]);
   });
 
+  it("takes a point's ids from its key when the ids beside it say otherwise", function () {
+    const [p] = pointsFromMessage(
+      { payload: [{ key: "d1:t1:i1", deviceId: "other", termId: "t1", itemId: "i1", value: 1 }] },
+      NOW,
+    );
+    assert.deepEqual([p.key, p.deviceId, p.termId, p.itemId], ["d1:t1:i1", "d1", "t1", "i1"]);
+    const [q] = pointsFromMessage({ payload: [{ key: "d1:t1:i1", value: 1 }] }, NOW);
+    assert.deepEqual([q.key, q.deviceId, q.termId, q.itemId], ["d1:t1:i1", "d1", "t1", "i1"]);
+  });
+
   it("lets msg.payload override the value of msg.point", function () {
     const [p] = pointsFromMessage({ topic: "d1:t1:i1", payload: 7, point: dp("d1:t1:i1", 3) }, NOW);
     assert.equal(p.value, 7);
