@@ -22,6 +22,7 @@ interface ManagerDef extends NodeDef {
   namespace: string;
   instanceId: string;
   outageBuffer?: string | number;
+  historyLength?: string | number;
 }
 
 export = function register(RED: NodeAPI): void {
@@ -48,6 +49,7 @@ export = function register(RED: NodeAPI): void {
         namespace: def.namespace,
         instanceId: def.instanceId,
         outageBuffer: def.outageBuffer,
+        historyLength: def.historyLength,
       });
       this.settingsError = undefined;
     } catch (err) {

@@ -33,6 +33,13 @@ RED.nodes.registerType("datacoll-manager", {
     leaseMs: { value: 10000, validate: (v) => v === undefined || RED.validators.number()(v) },
     // Empty: a minute of samples at the instance's rate (src/core/store/outage-buffer.ts).
     outageBuffer: { value: "", validate: (v) => v === undefined || /^\s*(|auto|\d+)\s*$/.test(String(v)) },
+    historyLength: {
+      value: "",
+      validate: (v) =>
+        v === undefined ||
+        /^\s*$/.test(String(v)) ||
+        (/^\s*\d+\s*$/.test(String(v)) && Number(v) >= 1 && Number(v) <= 1000000),
+    },
   },
   credentials: {
     password: { type: "password" },

@@ -4,6 +4,7 @@ import { DataCollError } from "./errors";
 import { parseTls, tlsConnectOptions, type TlsSettings } from "./tls-options";
 import { choiceSetting, flagSetting, optionalTextSetting, textSetting, wholeSetting } from "./settings";
 import type { OutageCapacity } from "./store/outage-buffer";
+import { DEFAULT_BOUNDS } from "./store/store";
 
 /** Where the shared state lives: Redis (several instances) or the embedded in-memory store (one). */
 export type StoreKind = "embedded" | "redis";
@@ -35,7 +36,15 @@ export interface ManagerSettings {
    * instance's rate) unless the dialog gives a number; 0 keeps none.
    */
   readonly outageBuffer?: OutageCapacity;
+  /**
+   * Samples kept in each point's history (the store's `history` bound): in Node-RED's memory with the
+   * embedded store, in Redis with Redis. About 150 bytes a sample, so it sizes the store.
+   */
+  readonly historyLength: number;
 }
+
+/** The most samples a point's history may keep. */
+export const MAX_HISTORY_LENGTH = 1_000_000;
 
 /** The most points an outage buffer may be given (about 3 GB of samples at ~300 bytes each). */
 export const MAX_OUTAGE_BUFFER = 10_000_000;
@@ -60,6 +69,8 @@ export interface RawManagerSettings {
   readonly instanceId?: unknown;
   /** Empty or "auto": sized for a minute at the instance's rate. */
   readonly outageBuffer?: unknown;
+  /** Empty: the default, 10,000. */
+  readonly historyLength?: unknown;
 }
 
 export const DEFAULT_NAMESPACE = "dc:";
@@ -124,6 +135,13 @@ export function parseManagerSettings(raw: RawManagerSettings): ManagerSettings {
     namespace,
     instanceId: optionalTextSetting(raw.instanceId, "instanceId") ?? defaultInstanceId(),
     ...(store === "redis" ? { outageBuffer: outageBufferSetting(raw.outageBuffer) } : {}),
+    historyLength: wholeSetting(
+      raw.historyLength,
+      "historyLength",
+      DEFAULT_BOUNDS.history,
+      1,
+      MAX_HISTORY_LENGTH,
+    ),
   };
 }
 

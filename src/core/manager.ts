@@ -96,7 +96,8 @@ export class Manager {
     const common = {
       namespace: settings.namespace,
       instanceId: settings.instanceId,
-      bounds: opts.bounds,
+      // The dialog's history length unless the code that made the manager says otherwise (tests).
+      bounds: { history: settings.historyLength, ...opts.bounds },
       rules: opts.rules,
       ids,
     };

@@ -52,6 +52,7 @@ describe("manager settings", function () {
       namespace: "plant-a:",
       instanceId: "node-red-1",
       outageBuffer: "auto",
+      historyLength: 10_000,
     });
   });
 
@@ -91,6 +92,15 @@ describe("manager settings", function () {
     assert.throws(() => parseManagerSettings({ ...redis, outageBuffer: "lots" }), /outageBuffer/);
     assert.throws(() => parseManagerSettings({ ...redis, outageBuffer: 2.5 }), /outageBuffer/);
     assert.equal(parseManagerSettings({ outageBuffer: "9" }).outageBuffer, undefined, "embedded: no outage");
+  });
+
+  it("keeps 10,000 samples of history a point unless given another whole number from 1", function () {
+    assert.equal(parseManagerSettings({}).historyLength, 10_000);
+    assert.equal(parseManagerSettings({ historyLength: "" }).historyLength, 10_000);
+    assert.equal(parseManagerSettings({ historyLength: " 100 " }).historyLength, 100);
+    assert.equal(parseManagerSettings({ store: "redis", historyLength: 1 }).historyLength, 1);
+    for (const bad of ["0", "-5", "2.5", "many", "1000001"])
+      assert.throws(() => parseManagerSettings({ historyLength: bad }), /historyLength/, bad);
   });
 
   it("gives every connection the password and, for rediss://, the TLS options", function () {

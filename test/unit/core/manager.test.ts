@@ -29,6 +29,19 @@ describe("Manager (embedded store)", function () {
     }
   });
 
+  it("keeps the history length the settings give, the newest samples", async function () {
+    const m = new Manager(
+      parseManagerSettings({ store: "embedded", namespace: "u:", instanceId: "i1", historyLength: "3" }),
+    );
+    try {
+      for (let v = 1; v <= 5; v++) await m.publish([dp("d:t:a", v)]);
+      assert.equal(await m.store.historyLength("d:t:a"), 3);
+      assert.deepEqual((await m.store.history("d:t:a", 10)).map((p) => p.value).sort(), [3, 4, 5]);
+    } finally {
+      await m.close();
+    }
+  });
+
   it("reports a failing listener and keeps delivering", async function () {
     const errors: string[] = [];
     const m = new Manager(embedded, { onError: (e) => errors.push(e.message) });
