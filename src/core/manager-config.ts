@@ -38,9 +38,10 @@ export interface ManagerSettings {
   readonly outageBuffer?: OutageCapacity;
   /**
    * Samples kept in each point's history (the store's `history` bound): in Node-RED's memory with the
-   * embedded store, in Redis with Redis. About 150 bytes a sample, so it sizes the store.
+   * embedded store, in Redis with Redis. About 150 bytes a sample, so it sizes the store. Parsed settings
+   * always have it; settings made in code may leave it out for the default.
    */
-  readonly historyLength: number;
+  readonly historyLength?: number;
 }
 
 /** The most samples a point's history may keep. */

@@ -97,7 +97,10 @@ export class Manager {
       namespace: settings.namespace,
       instanceId: settings.instanceId,
       // The dialog's history length unless the code that made the manager says otherwise (tests).
-      bounds: { history: settings.historyLength, ...opts.bounds },
+      bounds: {
+        ...(settings.historyLength === undefined ? {} : { history: settings.historyLength }),
+        ...opts.bounds,
+      },
       rules: opts.rules,
       ids,
     };
