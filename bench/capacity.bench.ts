@@ -118,7 +118,13 @@ function capacityFlow(o: FlowOptions): object[] {
       tls: false,
     },
     ...o.ports.flatMap((port, d) =>
-      modbusPollNodes(d, port, { tab: TAB, registers: REGISTERS, intervalMs: INTERVAL_MS, wires: ["check"] }),
+      modbusPollNodes(d, port, {
+        tab: TAB,
+        registers: REGISTERS,
+        intervalMs: INTERVAL_MS,
+        wires: ["check"],
+        manager: "mgr",
+      }),
     ),
     {
       id: "check",

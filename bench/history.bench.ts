@@ -87,24 +87,27 @@ async function settle(conn: mysql.Connection): Promise<string> {
   }
 }
 
+type Unlink =
+  | { readonly kind: "measured"; readonly seconds: number; readonly file: string; readonly bytes: number }
+  | { readonly kind: "skipped"; readonly why: string };
+
 /**
  * Seconds to unlink a copy of the largest of `table`'s partition files in the server's data directory,
- * median of three; undefined, with why, when that directory is not on this machine (or not readable).
+ * median of three; skipped, with why, when that directory is not on this machine (or not readable).
  */
-async function unlinkSeconds(
-  conn: mysql.Connection,
-  database: string,
-  table: string,
-): Promise<{ seconds?: number; file?: string; bytes?: number; why?: string }> {
+async function unlinkSeconds(conn: mysql.Connection, database: string, table: string): Promise<Unlink> {
   const [[row]] = await conn.query<mysql.RowDataPacket[]>("SELECT @@datadir AS dir");
   const dir = path.join(String(row.dir), database);
   let files: string[];
   try {
     files = fs.readdirSync(dir).filter((f) => f.startsWith(`${table}#P#`) && f.endsWith(".ibd"));
   } catch (err) {
-    return { why: `the server's data directory ${dir} is not readable here (${(err as Error).message})` };
+    return {
+      kind: "skipped",
+      why: `the server's data directory ${dir} is not readable here (${(err as Error).message})`,
+    };
   }
-  if (files.length === 0) return { why: `no partition file of ${table} in ${dir}` };
+  if (files.length === 0) return { kind: "skipped", why: `no partition file of ${table} in ${dir}` };
   const sized = files
     .map((f) => ({ f, size: fs.statSync(path.join(dir, f)).size }))
     .sort((a, b) => b.size - a.size);
@@ -122,7 +125,7 @@ async function unlinkSeconds(
   } finally {
     fs.rmSync(copy, { force: true });
   }
-  return { seconds: median(times), file: sized[0].f, bytes: sized[0].size };
+  return { kind: "measured", seconds: median(times), file: sized[0].f, bytes: sized[0].size };
 }
 
 /** What a client does without us: every row over the wire, buckets made in JS. */
@@ -253,7 +256,7 @@ const bench: Benchmark = {
           `roll-up built in ${rollupS.toFixed(1)} s; buckets ${oursS.toFixed(3)} s vs raw ${rawS.toFixed(3)} s; ` +
           `drop of a day (${dayRows[0].toLocaleString("en-US")} rows) ${list(dropS, 4)} s vs DELETE ${list(deleteS, 2)} s ` +
           `(InnoDB caught up before each, drop and DELETE in turn, after ${waits.join("; ")}); ` +
-          (unlink.seconds === undefined
+          (unlink.kind === "skipped"
             ? `unlink of a partition file not measured: ${unlink.why}`
             : `unlink of a copy of ${unlink.file} (${unlink.bytes} octets) in the data directory ${(unlink.seconds * 1000).toFixed(1)} ms`),
       );
@@ -277,13 +280,13 @@ const bench: Benchmark = {
           ratio: dropRate / deleteRate,
           goal: ">= 100x",
         },
-        ...(unlink.seconds === undefined
+        ...(unlink.kind === "skipped"
           ? {}
           : {
               retention_fs_unlink: {
                 value: unlink.seconds * 1000,
                 unit: "ms to unlink one day's partition file",
-                baseline: `${((unlink.bytes ?? 0) / 1048576).toFixed(0)} MB (${unlink.file}) on the server's file system; the drops took ${list(
+                baseline: `${(unlink.bytes / 1048576).toFixed(0)} MB (${unlink.file}) on the server's file system; the drops took ${list(
                   dropS.map((x) => x * 1000),
                   1,
                 )} ms`,

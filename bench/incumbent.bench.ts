@@ -232,11 +232,17 @@ async function measureFloor(server: CountingServer, devices: number, intervalMs:
     { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] },
   );
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // A poller that dies answers no more: its exit fails the count that waits, rather than leaving it open.
+  const gone = exited.then(() => Promise.reject(new Error("the bare poller exited")));
+  gone.catch(() => undefined);
   const count = (): Promise<number> =>
-    new Promise((resolve, reject) => {
-      child.once("message", (m: { values: number }) => resolve(m.values));
-      if (!child.send("count")) reject(new Error("the bare poller is gone"));
-    });
+    Promise.race([
+      new Promise<number>((resolve) => {
+        child.once("message", (m: { values: number }) => resolve(m.values));
+        child.send("count");
+      }),
+      gone,
+    ]);
   try {
     await until(async () => (await count()) > 0, 30_000, "the bare poller's first values");
     await pause(WARMUP_MS);
@@ -244,7 +250,7 @@ async function measureFloor(server: CountingServer, devices: number, intervalMs:
     if (pid === undefined) throw new Error("the bare poller has no process id");
     return await measureWindow(pid, server, count);
   } finally {
-    child.disconnect();
+    if (child.connected) child.disconnect();
     await exited;
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Our side of the flows the Node-RED benches deploy (incumbent, capacity): a Modbus device and a poll of
  * holding registers HR0..HR(n-1) as uint16 items, one message per batch, sending its samples to the
- * manager `mgr` (or the one given, or none). One home, so both benches poll alike.
+ * manager given, if any. One home, so both benches poll alike.
  */
 
 /** A datacoll-modbus device `modbus<d>` (id `dev<d>`) on a loopback port and its datacoll-poll `poll<d>`. */
@@ -13,7 +13,7 @@ export function modbusPollNodes(
     readonly registers: number;
     readonly intervalMs: number;
     readonly wires: readonly string[];
-    /** The manager chosen in the poll node; "mgr" unless given, none when undefined is given. */
+    /** The id of the manager chosen in the poll node; none if left out. */
     readonly manager?: string;
   },
 ): object[] {
@@ -46,11 +46,7 @@ export function modbusPollNodes(
       name: `poll ${d}`,
       protocol: "modbus",
       modbus: `modbus${d}`,
-      ...("manager" in opts
-        ? opts.manager === undefined
-          ? {}
-          : { manager: opts.manager }
-        : { manager: "mgr" }),
+      ...(opts.manager === undefined ? {} : { manager: opts.manager }),
       read: "term",
       termId: "t",
       unit: "1",
