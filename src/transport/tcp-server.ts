@@ -17,7 +17,7 @@
  */
 import net from "node:net";
 import type { Clock, TimerHandle } from "../protocols/clock";
-import { systemClock } from "./connection";
+import { LATE_TIMER_MS, systemClock } from "./connection";
 
 export interface ServerPeer {
   /** "address:port" of the client, for logs and status. */
@@ -111,6 +111,8 @@ export class PeerPool {
   private readonly partialMs: number;
   private timer: TimerHandle | undefined;
   private timerAt: number | undefined;
+  /** The timer fired late and was put off one turn (see onTimer); the next firing judges the deadlines. */
+  private putOff = false;
   private closedAll = false;
 
   constructor(
@@ -222,12 +224,23 @@ export class PeerPool {
     if (this.timer !== undefined) this.clock.clearTimer(this.timer);
     this.timer = undefined;
     this.timerAt = undefined;
+    this.putOff = false;
   }
 
   private onTimer(): void {
+    const armedFor = this.timerAt;
     this.timer = undefined;
     this.timerAt = undefined;
     const now = this.clock.now();
+    // Late by LATE_TIMER_MS or more, the loop was busy and a client's octets may sit unread behind this
+    // timer: wait one turn so they count before anyone is closed as silent or stuck mid-frame. Once only,
+    // as in Connection.onTimer, so a loop that stays busy still closes. Set after arm(), which clears it.
+    if (!this.putOff && armedFor !== undefined && now - armedFor >= LATE_TIMER_MS) {
+      this.arm(now + 1);
+      this.putOff = true;
+      return;
+    }
+    this.putOff = false;
     let next: number | undefined;
     for (const e of [...this.entries]) {
       if (this.partialMs > 0 && e.partial !== undefined && now >= e.partial.since + this.partialMs) {

@@ -1,9 +1,11 @@
 /**
  * The simulator server's connection limits (issue #21) on fake sockets and a fake clock: the idle
  * timeout, the partial-frame timeout, and admission of a new client when full by evicting the longest
- * idle one — each deadline met exactly and never early, and no timer left once the pool is empty.
+ * idle one — each deadline met exactly and never early, a late timer put off one turn so octets that came
+ * while the event loop was busy count, and no timer left once the pool is empty.
  */
 import assert from "node:assert/strict";
+import { LATE_TIMER_MS } from "../../../src/transport/connection";
 import { ManualClock } from "../../../src/transport/manual-clock";
 import {
   PeerPool,
@@ -219,6 +221,93 @@ describe("tcp server peer pool", function () {
     assert.equal(late.destroyed, true);
     assert.equal(pool.size, 0);
     assert.equal(clock.pending, 0);
+  });
+
+  // A busy event loop runs its overdue timers before it reads the sockets: octets a client sent during
+  // the stall are read only after the timer that would close it as silent.
+  describe("a client whose octets arrived while the event loop was busy", function () {
+    /** The loop busy for `ms`, then the timers phase of its next turn: overdue timers fire, before any I/O. */
+    function busyFor(clock: ManualClock, ms: number): void {
+      clock.stall(ms);
+      clock.advance(0);
+    }
+
+    it("stays open: a late timer judges the deadlines after the I/O of that turn", function () {
+      const { clock, connect } = setup({ idleTimeoutMs: 30_000 });
+      const a = connect("a");
+      busyFor(clock, 40_000); // past the idle deadline; the client's octets arrive meanwhile
+      assert.equal(a.socket.destroyed, false, "not closed while its octets wait unread");
+      a.pooled.data(line("ping\n")); // then its I/O phase reads them
+      clock.advance(1);
+      assert.equal(a.socket.destroyed, false);
+      clock.advance(29_998);
+      assert.equal(a.socket.destroyed, false, "the idle time counts from the octets read late");
+      clock.advance(1);
+      assert.equal(a.socket.destroyed, true);
+    });
+
+    it("stays open when the octets read late complete the frame it held", function () {
+      const { clock, connect } = setup({ idleTimeoutMs: 30_000, partialFrameTimeoutMs: 5_000 });
+      const a = connect("a");
+      a.pooled.data(line("hal"));
+      busyFor(clock, 10_000);
+      a.pooled.data(line("f\n"));
+      clock.advance(1);
+      assert.equal(a.socket.destroyed, false);
+      assert.deepEqual(a.handler.closes, []);
+    });
+
+    it("still closes a client that sent nothing, one turn later", function () {
+      const { clock, pool, connect } = setup({ idleTimeoutMs: 30_000 });
+      const a = connect("a");
+      busyFor(clock, 40_000);
+      assert.equal(a.socket.destroyed, false);
+      clock.advance(1);
+      assert.equal(a.socket.destroyed, true);
+      assert.deepEqual(a.handler.closes, ["closed: nothing received for 30 s"]);
+      assert.equal(pool.size, 0);
+      assert.equal(clock.pending, 0);
+    });
+
+    it("puts the deadlines off once only: a loop busy again at the next turn closes the client", function () {
+      const { clock, connect } = setup({ idleTimeoutMs: 30_000, partialFrameTimeoutMs: 5_000 });
+      const a = connect("a");
+      a.pooled.data(line("hal"));
+      busyFor(clock, 10_000);
+      busyFor(clock, 10_000); // busy again before the next turn's timers
+      assert.equal(a.socket.destroyed, true);
+      assert.deepEqual(a.handler.closes, ["closed: the start of a frame was held for more than 5 s"]);
+    });
+
+    it("closes at once a client whose timer fires less than LATE_TIMER_MS late", function () {
+      const { clock, connect } = setup({ idleTimeoutMs: 30_000 });
+      const a = connect("a");
+      busyFor(clock, 30_000 + LATE_TIMER_MS - 1);
+      assert.equal(a.socket.destroyed, true);
+    });
+
+    it("puts off again after the pool emptied: the put-off belongs to the timer it came from", function () {
+      const { clock, pool, connect } = setup({ idleTimeoutMs: 30_000 });
+      const a = connect("a");
+      busyFor(clock, 40_000);
+      a.pooled.closed("closed by the client"); // the pool empties while its timer is put off
+      assert.equal(clock.pending, 0);
+      const b = connect("b");
+      busyFor(clock, 40_000);
+      assert.equal(b.socket.destroyed, false, "b's late timer is put off like any other");
+      assert.equal(pool.size, 1);
+    });
+
+    it("arms nothing after closeAll, even with a timer put off", function () {
+      const { clock, pool, connect } = setup({ idleTimeoutMs: 30_000 });
+      const a = connect("a");
+      busyFor(clock, 40_000);
+      pool.closeAll();
+      assert.deepEqual(a.handler.closes, ["the server stopped"]);
+      assert.equal(clock.pending, 0);
+      clock.advance(60_000);
+      assert.equal(clock.pending, 0);
+    });
   });
 
   it("refuses limits that cannot work", function () {
