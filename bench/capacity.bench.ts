@@ -39,7 +39,9 @@
  *   tenth of the points that changed).
  *
  * Environment: CAPACITY_WARMUP_MS (default 15000), CAPACITY_WINDOW_MS (default 30000),
- * CAPACITY_CPU_PROF=DIR starts each Node-RED under `node --cpu-prof --cpu-prof-dir=DIR`.
+ * CAPACITY_CPU_PROF=DIR starts each Node-RED under `node --cpu-prof --cpu-prof-dir=DIR`;
+ * CAPACITY_HEAP_SNAPSHOT=DIR writes a heap snapshot of each Node-RED into DIR after its window (RSS and
+ * CPU are read before it), for `node scripts/heap-summary.mjs` to say what the memory per point is.
  */
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -48,7 +50,7 @@ import path from "node:path";
 import { setTimeout as pause } from "node:timers/promises";
 import mysql from "mysql2/promise";
 import { NodeRedProcess } from "../test/support/node-red-process";
-import { until } from "../test/support/net";
+import { httpRequest, until } from "../test/support/net";
 import { deleteNamespace } from "../test/integration/store/redis-admin";
 import { spawnCapacitySimulators, type CapacitySimulators } from "./lib/capacity-sim-process";
 import { createBenchDatabase, type BenchDatabase } from "./lib/mysql-database";
@@ -72,6 +74,7 @@ const START_MS = 180_000;
 const WARMUP_MS = Number(process.env.CAPACITY_WARMUP_MS ?? 15_000);
 const WINDOW_MS = Number(process.env.CAPACITY_WINDOW_MS ?? 30_000);
 const CPU_PROF_DIR = process.env.CAPACITY_CPU_PROF;
+const HEAP_DIR = process.env.CAPACITY_HEAP_SNAPSHOT;
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const STORES = (process.env.CAPACITY_STORES ?? "redis,embedded")
   .split(",")
@@ -192,6 +195,19 @@ async function rows(conn: mysql.Connection, table: string): Promise<number> {
   }
 }
 
+/**
+ * Ask Node-RED for a heap snapshot (--heapsnapshot-signal) and wait until it is written: the main thread
+ * writes it, so once the file is there, an answer from the admin API means it is whole.
+ */
+async function heapSnapshot(red: NodeRedProcess, pid: number, dir: string): Promise<void> {
+  const names = (): string[] => fs.readdirSync(dir).filter((f) => f.endsWith(".heapsnapshot"));
+  const before = new Set(names());
+  process.kill(pid, "SIGUSR2");
+  await until(() => names().some((n) => !before.has(n)), 600_000, "the heap snapshot begun");
+  const r = await httpRequest(red.port, "GET", "/settings");
+  if (r.status !== 200) throw new Error(`GET /settings answered ${r.status} after the heap snapshot`);
+}
+
 async function measureRun(
   store: Store,
   devices: number,
@@ -206,6 +222,12 @@ async function measureRun(
   const red = new NodeRedProcess(`capacity-${store}-${devices}`, flow, SETTINGS);
   if (CPU_PROF_DIR !== undefined)
     red.nodeArgs = ["--cpu-prof", `--cpu-prof-dir=${path.resolve(CPU_PROF_DIR)}`];
+  if (HEAP_DIR !== undefined)
+    red.nodeArgs = [
+      ...red.nodeArgs,
+      "--heapsnapshot-signal=SIGUSR2",
+      `--diagnostic-dir=${path.resolve(HEAP_DIR)}`,
+    ];
   try {
     await red.start();
     // The first poll of a point reports it whatever its value: the run starts with a burst of one row per
@@ -241,6 +263,8 @@ async function measureRun(
     const t1 = process.hrtime.bigint();
     const reads1 = await requests(sims);
     const rows1 = await rows(conn, historyTable);
+    const rss = rssMb(pid);
+    if (HEAP_DIR !== undefined) await heapSnapshot(red, pid, HEAP_DIR);
     const seconds = Number(t1 - t0) / 1e9;
     const readsPerS = (reads1 - reads0) / seconds;
     // A run that did not poll what it should: the end of Node-RED's log says why (timeouts, backlogs).
@@ -251,7 +275,7 @@ async function measureRun(
     return {
       seconds,
       cpuPct: (cpu1 - cpu0) / 1e4 / seconds,
-      rssMb: rssMb(pid),
+      rssMb: rss,
       readsPerS,
       savedPerS: (rows1 - rows0) / seconds,
       alarms: await rows(conn, `${historyTable}_alarms`),
