@@ -434,6 +434,53 @@ describe("checker", function () {
       assert.equal(c.nextDeadline(), undefined, "a removed point goes stale no more");
     });
 
+    it("keeps each point's alarms its own when many points share the defaults, whatever changes them", async function () {
+      // Points without settings of their own share the conditions' first state until one changes: every
+      // way a condition changes (a sample, a delay, a shelve, an acknowledgement, the stale timer) must
+      // change that point only.
+      const c = await Checker.open({
+        store: new MemoryAlarmStateStore(),
+        defaults: { high: 100, offDelayMs: 5, staleSeconds: 60 },
+        now: 0,
+      });
+      const keys = ["d1:t1:a", "d1:t1:b", "d1:t1:c", "d1:t1:d"];
+      c.checkBatch(
+        keys.map((k) => sample(50, 1, {}, k)),
+        1,
+      );
+      assert.deepEqual(names(c.checkBatch([sample(150, 2, {}, "d1:t1:a")], 2).transitions), ["high:raised"]);
+      c.shelve("d1:t1:b", "high", 1000, 3);
+      c.checkBatch([sample(150, 4, {}, "d1:t1:c"), sample(50, 4, {}, "d1:t1:a")], 4); // a: off delay pending
+      const states = (): string[] =>
+        keys.map(
+          (k) =>
+            `${k.slice(-1)}:${c
+              .summary(k)
+              ?.alarms.map((s) => s.state)
+              .join(",")}`,
+        );
+      assert.deepEqual(states(), ["a:raised", "b:shelved", "c:raised", "d:"]);
+      assert.deepEqual(names(c.tick(9)), ["high:cleared-unacked"]);
+      c.acknowledge("d1:t1:a", undefined, 10);
+      assert.deepEqual(states(), ["a:", "b:shelved", "c:raised", "d:"]);
+      // d never changed: the stale timer raises it, and only the points that stopped reporting.
+      c.checkBatch([sample(50, 30_000, {}, "d1:t1:a")], 30_000);
+      assert.deepEqual(
+        c.tick(60_004).map((t) => `${t.key.slice(-1)}:${t.condition}:${t.state}`),
+        // b's shelve ran out with its high never present: back to normal.
+        ["b:stale:raised", "b:high:normal", "c:stale:raised", "d:stale:raised"],
+      );
+      const r = c.checkBatch([sample(150, 60_005, {}, "d1:t1:d")], 60_005);
+      assert.deepEqual(names(r.transitions), ["high:raised"]);
+      assert.equal(r.transitions[0].text, "d1:t1:d high: 150 above 100");
+      assert.deepEqual(
+        c.tick(60_010).map((t) => `${t.key.slice(-1)}:${t.condition}:${t.state}`),
+        ["d:stale:cleared-unacked"],
+        "the stale clears after the off delay, on d alone",
+      );
+      assert.deepEqual(states(), ["a:", "b:raised", "c:raised,raised", "d:raised,cleared-unacked"]);
+    });
+
     it("applies new defaults to every point, keeping the state of conditions that remain", async function () {
       const c = await Checker.open({ store: new MemoryAlarmStateStore(), defaults: { high: 100 }, now: 0 });
       c.checkBatch([sample(150, 1), sample(50, 1, {}, "d1:t1:i2")], 1);
