@@ -52,8 +52,10 @@ export function readDataPoint(
   defaultCause: Cause = "manual",
 ): DataPoint {
   if (!isRecord(raw)) throw new DataCollError("bad-message", `${where} must be a DataPoint object`, where);
-  let ids: { deviceId: string; termId: string; itemId: string } | undefined;
-  let key: string | undefined;
+  let key: string;
+  let deviceId: string;
+  let termId: string;
+  let itemId: string;
   if (typeof raw.key === "string") {
     const split = splitPointKey(raw.key);
     if (!split) throw new DataCollError("bad-message", `${where}.key must be deviceId:termId:itemId`, "key");
@@ -61,16 +63,16 @@ export function readDataPoint(
     // A point as the nodes make it carries the same ids beside its key: its own strings are kept, not
     // the split's or a key joined again, so a node keeping the last point of each (the check node) holds
     // the strings the point had, not four new ones per sample.
-    ids =
-      raw.deviceId === split.deviceId && raw.termId === split.termId && raw.itemId === split.itemId
-        ? { deviceId: raw.deviceId, termId: raw.termId, itemId: raw.itemId }
-        : split;
+    const same =
+      raw.deviceId === split.deviceId && raw.termId === split.termId && raw.itemId === split.itemId;
+    ({ deviceId, termId, itemId } = same ? (raw as typeof split) : split);
   } else if (
     typeof raw.deviceId === "string" &&
     typeof raw.termId === "string" &&
     typeof raw.itemId === "string"
   ) {
-    ids = { deviceId: raw.deviceId, termId: raw.termId, itemId: raw.itemId };
+    ({ deviceId, termId, itemId } = raw as { deviceId: string; termId: string; itemId: string });
+    key = pointKey(deviceId, termId, itemId);
   } else {
     throw new DataCollError("bad-message", `${where} needs a key (deviceId:termId:itemId)`, "key");
   }
@@ -85,15 +87,19 @@ export function readDataPoint(
   if (!isCause(cause)) {
     throw new DataCollError("bad-message", `${where}.cause must be one of ${CAUSES.join(", ")}`, "cause");
   }
-  return {
-    key: key ?? pointKey(ids.deviceId, ids.termId, ids.itemId),
-    ...ids,
+  // One literal of one shape: built by spreads (the ids, then an optional error), a point took a second
+  // object per sample and had its fields added one by one.
+  const point: DataPoint = {
+    key,
+    deviceId,
+    termId,
+    itemId,
     value: raw.value,
     ts,
     quality: readQuality(raw.quality, where),
     cause,
-    ...(typeof raw.error === "string" ? { error: raw.error } : {}),
   };
+  return typeof raw.error === "string" ? { ...point, error: raw.error } : point;
 }
 
 /**

@@ -276,7 +276,13 @@ class PointRuntime {
   lastSeen: number;
   /** Whether any condition has a pending delay or a shelve deadline. */
   timed = false;
-  last: DataPoint | undefined;
+  /**
+   * The time stamp and value of the newest sample checked (NaN and undefined before one): what late
+   * samples are judged by and alarm records carry. Not the sample itself, which held its whole object
+   * for every point between samples.
+   */
+  lastTs = NaN;
+  lastValue: DataPoint["value"] | undefined;
   /** The last reason the expression rule failed, so it is reported once, not per sample. */
   ruleError: string | undefined;
   summary: PointAlarms;
@@ -471,7 +477,8 @@ export class Checker {
     }
     rt.prevValue = old.prevValue;
     rt.prevTs = old.prevTs;
-    rt.last = old.last;
+    rt.lastTs = old.lastTs;
+    rt.lastValue = old.lastValue;
     rt.lastSeen = old.lastSeen;
     rt.timed = rt.conds.some((c) => !Number.isNaN(c.pendingSince) || c.shelvedUntil > 0);
     refresh(rt);
@@ -551,9 +558,10 @@ export class Checker {
     // Alarms follow the newest value. A late sample checked against the limits would take an alarm back
     // to an old value: after a Redis outage, samples another instance polled meanwhile arrive after the
     // newer ones polled here, and the alarm cleared by the newest sample was raised a second time.
-    const newest = rt.last?.ts;
-    if (newest !== undefined && p.ts <= newest && newest - p.ts <= LATE_WINDOW_MS) return;
-    rt.last = p;
+    const newest = rt.lastTs;
+    if (p.ts <= newest && newest - p.ts <= LATE_WINDOW_MS) return;
+    rt.lastTs = p.ts;
+    rt.lastValue = p.value;
     rt.lastSeen = now;
     const conds = rt.conds;
     if (conds.length === 0) return;
@@ -688,7 +696,7 @@ export class Checker {
     const from = c.state;
     c.state = to;
     if (!silent) c.since = now;
-    const value = rt.last?.value;
+    const value = rt.lastValue;
     // An alarm keeps the words it was raised with: its clear or acknowledgement is about the same alarm
     // (a clear re-rendered with the clearing value read "high: 238.2 above 240").
     if (to === "raised" || c.text === "") c.text = renderMessage(c.template, messageFields(rt, c, value));
@@ -960,7 +968,7 @@ export class Checker {
               shared.since,
               shared.shelvedUntil,
               shared.text,
-              rt.last?.value,
+              rt.lastValue,
               {
                 from: last.previous,
                 by: last.by,
@@ -1109,14 +1117,14 @@ function unreportedOf(records: readonly StoredAlarm[]): {
 }
 
 function messageFields(rt: PointRuntime, c: ConditionRuntime, value: unknown): Record<string, unknown> {
-  const p = rt.last;
+  // A point's ids are those of its key: samples are read so (nodes/lib/messages.ts readDataPoint).
   const ids = splitPointKey(rt.key);
   const s = rt.spec.settings;
   return {
     key: rt.key,
-    deviceId: p?.deviceId ?? ids?.deviceId,
-    termId: p?.termId ?? ids?.termId,
-    itemId: p?.itemId ?? ids?.itemId,
+    deviceId: ids?.deviceId,
+    termId: ids?.termId,
+    itemId: ids?.itemId,
     value,
     limit: c.limit,
     condition: c.condition,
