@@ -15,6 +15,7 @@ import {
 import { parseCheckForm, type CheckForm } from "../../../src/core/check/form";
 import { Manager } from "../../../src/core/manager";
 import { parseManagerSettings } from "../../../src/core/manager-config";
+import type { DataPoint } from "../../../src/core/model/datapoint";
 import { ManualClock } from "../../../src/transport/manual-clock";
 import { until } from "../../support/net";
 import { sample } from "./helpers";
@@ -115,6 +116,22 @@ describe("check controller", function () {
     assert.deepEqual(states(transitions), ["high:raised"]);
     const s = r.controller.status();
     assert.ok(s.kind === "active" && s.perSecond > 0, JSON.stringify(s));
+    await r.controller.close(true);
+  });
+
+  it("gives each checked point every field it came with and its alarm summary, error and raw included", async function () {
+    const r = rig({ high: "10" });
+    const plain = sample(11, T0, undefined, "d:t:a");
+    const failed = { ...sample(null, T0, { invalid: true }, "d:t:b"), error: "read timed out" };
+    const scaled = { ...sample(12, T0, undefined, "d:t:c"), raw: 120 };
+    const { points } = await r.controller.input([plain, failed, scaled]);
+    for (const [i, p] of [plain, failed, scaled].entries()) {
+      const out = points[i] as DataPoint & { alarm: { key: string } };
+      assert.notEqual(out, p, "a copy: the message's own point is not changed");
+      assert.deepEqual(out, { ...p, alarm: out.alarm });
+      assert.equal(out.alarm.key, p.key);
+    }
+    assert.equal("alarm" in plain, false);
     await r.controller.close(true);
   });
 
