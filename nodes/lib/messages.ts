@@ -11,6 +11,7 @@ import {
   CAUSES,
   GOOD,
   isCause,
+  isKeyOf,
   QUALITY_FLAGS,
   pointKey,
   splitPointKey,
@@ -56,7 +57,15 @@ export function readDataPoint(
   let deviceId: string;
   let termId: string;
   let itemId: string;
-  if (typeof raw.key === "string") {
+  if (typeof raw.key === "string" && isKeyOf(raw.key, raw.deviceId, raw.termId, raw.itemId)) {
+    // The usual point, its ids beside its key: nothing to split, nothing made per sample.
+    ({ key, deviceId, termId, itemId } = raw as {
+      key: string;
+      deviceId: string;
+      termId: string;
+      itemId: string;
+    });
+  } else if (typeof raw.key === "string") {
     const split = splitPointKey(raw.key);
     if (!split) throw new DataCollError("bad-message", `${where}.key must be deviceId:termId:itemId`, "key");
     key = raw.key;

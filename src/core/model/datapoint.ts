@@ -75,6 +75,25 @@ export function pointKey(deviceId: string, termId: string, itemId: string): Poin
   return `${deviceId}${SEP}${termId}${SEP}${itemId}`;
 }
 
+/**
+ * Whether `key` is the key of the ids `d`, `t`, `i` (device, term, item: each text, non-empty, without the
+ * separator), compared in place: a node reading a point checks its key so, without splitting it (an
+ * array and three strings a sample).
+ */
+export function isKeyOf(key: string, d: unknown, t: unknown, i: unknown): boolean {
+  if (typeof d !== "string" || typeof t !== "string" || typeof i !== "string") return false;
+  if (d === "" || t === "" || i === "" || key.length !== d.length + t.length + i.length + 2) return false;
+  if (d.includes(SEP) || t.includes(SEP) || i.includes(SEP)) return false;
+  const second = d.length + 1 + t.length;
+  return (
+    key.startsWith(d) &&
+    key[d.length] === SEP &&
+    key.startsWith(t, d.length + 1) &&
+    key[second] === SEP &&
+    key.endsWith(i)
+  );
+}
+
 /** Split a point key; undefined when it does not have exactly three non-empty parts. */
 export function splitPointKey(key: string): { deviceId: string; termId: string; itemId: string } | undefined {
   const parts = pointKeyParts(key);

@@ -48,6 +48,47 @@ describe("flow messages", function () {
     assert.deepEqual([q.key, q.deviceId, q.termId, q.itemId], ["d1:t1:i1", "d1", "t1", "i1"]);
   });
 
+  it("takes the ids beside a key only when they make that key exactly, else the key's own", function () {
+    // Ids that differ from the key's parts only where a comparison in place could slip: the separator
+    // inside an id, a shifted boundary, an empty id, a longer or shorter key.
+    const cases: [string, string, string, string][] = [
+      ["d1:t1:i1", "d1:t1", "i1", ""],
+      ["d1:t1:i1", "d1", "t1:i1", ""],
+      ["d:1t1:i1", "d:1", "t1", "i1"],
+      ["d1:t1:i1", "d1:", "t1", "i1"],
+      ["d1:t1:i1", "d", "1:t1", "i1"],
+      ["d1:t1:i1", "d1", "t", "1:i1"],
+      ["d1:t1:i1", "d1", "t1", "i2"],
+      ["d1:t1:i1", "d2", "t1", "i1"],
+      ["d1:t1:i1", "d1", "t2", "i1"],
+      ["d1:t1:i1x", "d1", "t1", "i1"],
+      ["a:b:c:d", "a:b", "c", "d"], // a key of four parts, which ids with the separator would make
+    ];
+    for (const [key, deviceId, termId, itemId] of cases) {
+      const read = (): DataPoint[] =>
+        pointsFromMessage({ payload: [{ key, deviceId, termId, itemId, value: 1 }] }, NOW);
+      const parts = key.split(":");
+      if (parts.length !== 3) {
+        assert.throws(read, DataCollError, key);
+        continue;
+      }
+      const [p] = read();
+      assert.deepEqual(
+        [p.key, p.deviceId, p.termId, p.itemId],
+        [key, ...parts],
+        `${key} ${deviceId}|${termId}|${itemId}`,
+      );
+    }
+    const [same] = pointsFromMessage(
+      { payload: [{ key: "dev:term:item", deviceId: "dev", termId: "term", itemId: "item", value: 1 }] },
+      NOW,
+    );
+    assert.deepEqual(
+      [same.key, same.deviceId, same.termId, same.itemId],
+      ["dev:term:item", "dev", "term", "item"],
+    );
+  });
+
   it("lets msg.payload override the value of msg.point", function () {
     const [p] = pointsFromMessage({ topic: "d1:t1:i1", payload: 7, point: dp("d1:t1:i1", 3) }, NOW);
     assert.equal(p.value, 7);
