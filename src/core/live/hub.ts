@@ -174,21 +174,15 @@ export class LiveHub {
     for (const p of batch) {
       let e = this.points.get(p.key);
       if (e === undefined) {
-        e = this.ordered && this.points.size >= max ? this.forgetOldest() : undefined;
-        if (e === undefined) {
-          e = { key: p.key, value: p.value, quality: p.quality, ts: p.ts, cause: p.cause, trend: [], seq: 0 };
-        } else {
-          // The entry of the point just forgotten, for this one: a plant of more points than the bound
-          // brings a point not kept with almost every sample, and a new entry and trend for each was
-          // garbage soon after (at 100,000 points, 2.7 MB a second: the capacity flow's allocation profile).
-          e.key = p.key;
-          e.value = p.value;
-          e.quality = p.quality;
-          e.ts = p.ts;
-          e.cause = p.cause;
-          e.trend.length = 0;
-        }
-        e.seq = ++this.seq;
+        e = {
+          key: p.key,
+          value: p.value,
+          quality: p.quality,
+          ts: p.ts,
+          cause: p.cause,
+          trend: [],
+          seq: ++this.seq,
+        };
         this.points.set(p.key, e);
       } else {
         e.value = p.value;
@@ -212,17 +206,12 @@ export class LiveHub {
       this.points = new Map([...this.points].sort(([, a], [, b]) => a.seq - b.seq));
       this.ordered = true;
     }
-    while (this.points.size > max && this.forgetOldest() !== undefined);
-  }
-
-  /** Forget the least recently updated point (`points` is ordered); its entry, no longer in the map. */
-  private forgetOldest(): Entry | undefined {
-    for (const [key, e] of this.points) {
-      this.points.delete(key);
-      this.changed.delete(key);
-      return e;
+    while (this.points.size > max) {
+      const oldest = this.points.keys().next().value;
+      if (oldest === undefined) break;
+      this.points.delete(oldest);
+      this.changed.delete(oldest);
     }
-    return undefined;
   }
 
   private scheduleFlush(): void {

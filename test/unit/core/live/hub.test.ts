@@ -130,28 +130,6 @@ describe("live view hub", function () {
     );
     detach();
   });
-
-  it("keeps each point's own value and trend when points beyond the bound come and go", async function () {
-    const clock = new ManualClock(0);
-    const hub = new LiveHub(manager, { clock, maxPoints: 2 });
-    const detach = hub.attach(() => undefined);
-    await settle();
-    // a, b, then c beyond the bound (a goes), then a again (b goes), then b (c goes): each brought back
-    // starts afresh, with nothing of the point it replaced.
-    await manager.publish([dp("a:a:a", 1, 1), dp("a:a:a", 2, 2), dp("b:b:b", 10, 1)]);
-    await manager.publish([dp("c:c:c", 100, 3), dp("c:c:c", 101, 4)]);
-    await manager.publish([dp("a:a:a", 5, 5)]);
-    await manager.publish([dp("b:b:b", 50, 6)]);
-    const snap = await hub.snapshot();
-    assert.deepEqual(
-      snap.points.map((p) => [p.key, p.value, p.trend]),
-      [
-        ["a:a:a", 5, [5]],
-        ["b:b:b", 50, [50]],
-      ],
-    );
-    detach();
-  });
 });
 
 describe("live view hub alarms", function () {
