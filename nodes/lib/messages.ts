@@ -58,7 +58,8 @@ export function readDataPoint(
   let termId: string;
   let itemId: string;
   if (typeof raw.key === "string" && isKeyOf(raw.key, raw.deviceId, raw.termId, raw.itemId)) {
-    // The usual point, its ids beside its key: nothing to split, nothing made per sample.
+    // A point as the nodes make it carries the same ids beside its key: its own strings are kept, with
+    // nothing split or joined per sample, so a node keeping points holds the strings the point had.
     ({ key, deviceId, termId, itemId } = raw as {
       key: string;
       deviceId: string;
@@ -66,15 +67,11 @@ export function readDataPoint(
       itemId: string;
     });
   } else if (typeof raw.key === "string") {
+    // Ids that do not make the key exactly (or none): the key's own.
     const split = splitPointKey(raw.key);
     if (!split) throw new DataCollError("bad-message", `${where}.key must be deviceId:termId:itemId`, "key");
     key = raw.key;
-    // A point as the nodes make it carries the same ids beside its key: its own strings are kept, not
-    // the split's or a key joined again, so a node keeping the last point of each (the check node) holds
-    // the strings the point had, not four new ones per sample.
-    const same =
-      raw.deviceId === split.deviceId && raw.termId === split.termId && raw.itemId === split.itemId;
-    ({ deviceId, termId, itemId } = same ? (raw as typeof split) : split);
+    ({ deviceId, termId, itemId } = split);
   } else if (
     typeof raw.deviceId === "string" &&
     typeof raw.termId === "string" &&

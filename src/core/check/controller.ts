@@ -473,7 +473,7 @@ export class CheckController {
 function withAlarm(p: DataPoint, alarm: PointAlarms): DataPoint {
   // The node's points are read from messages (readDataPoint): a DataPoint's fields and nothing else.
   if (p.raw !== undefined || p.error !== undefined) return { ...p, alarm } as DataPoint;
-  const out = {
+  return {
     key: p.key,
     deviceId: p.deviceId,
     termId: p.termId,
@@ -483,6 +483,5 @@ function withAlarm(p: DataPoint, alarm: PointAlarms): DataPoint {
     quality: p.quality,
     cause: p.cause,
     alarm,
-  };
-  return out as DataPoint;
+  } as DataPoint;
 }
