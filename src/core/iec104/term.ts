@@ -204,18 +204,18 @@ export class Iec104Term {
     cause: DataPoint["cause"],
     error?: string,
   ): DataPoint {
-    const dp: DataPoint = {
-      key: point.key,
-      deviceId: this.deviceId,
-      termId: this.termId,
-      itemId: point.itemId,
-      value,
-      ts,
-      quality,
-      cause,
-    };
-    if (raw === undefined && error === undefined) return dp;
-    return { ...dp, ...(raw === undefined ? {} : { raw }), ...(error === undefined ? {} : { error }) };
+    const { key, itemId } = point;
+    const { deviceId, termId } = this;
+    // Literals in the order of the Modbus term's, so a point has one shape whichever protocol made it;
+    // a scaled point is as common as a plain one and is built directly, not spread from one.
+    if (error !== undefined) {
+      return raw === undefined
+        ? { key, deviceId, termId, itemId, value, ts, quality, cause, error }
+        : { key, deviceId, termId, itemId, value, raw, ts, quality, cause, error };
+    }
+    return raw === undefined
+      ? { key, deviceId, termId, itemId, value, ts, quality, cause }
+      : { key, deviceId, termId, itemId, value, raw, ts, quality, cause };
   }
 }
 

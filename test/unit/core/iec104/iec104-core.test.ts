@@ -119,6 +119,18 @@ describe("IEC 104 term", function () {
         cause: "spontaneous",
       },
     ]);
+    // The fields in the order every protocol's terms write them (so points keep one shape in the flow).
+    assert.deepEqual(Object.keys(points[0]), [
+      "key",
+      "deviceId",
+      "termId",
+      "itemId",
+      "value",
+      "raw",
+      "ts",
+      "quality",
+      "cause",
+    ]);
     assert.deepEqual(
       term.accept(asdu(TypeId.M_ME_NC_1, 20, [{ kind: "float", ioa: 100, value: 1, quality: GOOD }], 2), at),
       [],
@@ -134,6 +146,17 @@ describe("IEC 104 term", function () {
     assert.equal(p.value, null);
     assert.deepEqual(p.quality, { invalid: true });
     assert.match(p.error ?? "", /M_DP_NA_1, expected M_SP_NA_1/);
+    assert.deepEqual(Object.keys(p), [
+      "key",
+      "deviceId",
+      "termId",
+      "itemId",
+      "value",
+      "ts",
+      "quality",
+      "cause",
+      "error",
+    ]);
     assert.equal(term.stats.typeMismatches, 1);
     // An item without a type takes any.
     const [q] = term.accept(
