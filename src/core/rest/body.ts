@@ -73,6 +73,9 @@ function checkParsed(value: unknown, max: number): unknown {
   return parseJson(text);
 }
 
+/** A whole body that is one JSON number. */
+const JSON_NUMBER = /^\s*-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?\s*$/;
+
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Bodies are read as UTF-8 (ASCII is a part of it); a body that says it is in another charset is refused. */
@@ -122,8 +125,10 @@ export function readBody(body: unknown, contentType: string | undefined, max: nu
   const kind = contentKind(contentType);
   if (kind === "json") return parseJson(text);
   // The older system ignored the content type and read JSON text: its clients post JSON as text/plain,
-  // `curl -d` labels it a form, some HTTP libraries as octet-stream. A form or CSV never starts so.
-  if (!isCsv(contentType) && /^\s*[[{"]/.test(text)) return parseJson(text);
+  // `curl -d` and Python's urllib label it a form, some HTTP libraries as octet-stream. A form or CSV
+  // never starts so. A bare number is JSON too (a v2 delete's one id): as a form it would be a field
+  // named by the number with no value, which no route takes.
+  if (!isCsv(contentType) && (/^\s*[[{"]/.test(text) || JSON_NUMBER.test(text))) return parseJson(text);
   if (kind === "form") return parseForm(text);
   return text;
 }

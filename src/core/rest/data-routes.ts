@@ -20,6 +20,11 @@ import type { RestActions } from "./types";
 
 const DEFAULT_COUNT = 100;
 const MAX_COUNT = 10_000;
+/**
+ * What `datas` answers without `count`: the older system returned a point's whole history, and its
+ * clients ask for no count, so all that is kept — the manager's default *History* is this many too.
+ */
+const DATAS_COUNT = MAX_COUNT;
 
 function countOf(c: Call, def: number): number {
   const raw = queryText(c.query, "count");
@@ -289,14 +294,14 @@ export function dataRoutes(): Route[] {
       query: [
         {
           name: "count",
-          description: `how many (default ${DEFAULT_COUNT}, at most ${MAX_COUNT})`,
+          description: `how many (default all kept, at most ${MAX_COUNT})`,
           schema: { type: "integer" },
         },
       ],
       ok: { schema: ref("TimeValues"), description: "time (UTC, with microseconds) → value, newest first" },
       errors: [],
       handler: async (c) => {
-        const count = countOf(c, DEFAULT_COUNT);
+        const count = countOf(c, DATAS_COUNT);
         // The older system read whatever data the names held: a point it never heard of had none.
         const key = await knownPoint(c);
         return { body: key === undefined ? {} : timeValues(await c.ctx.store.history(key, count)) };
@@ -362,9 +367,10 @@ export function dataRoutes(): Route[] {
       handler: async (c) => {
         const text = c.params.index;
         const index = Number(text);
-        if (!/^-?\d{1,5}$/.test(text) || index >= MAX_COUNT || index < -MAX_COUNT)
-          throw badRequest(`index must be a whole number from ${-MAX_COUNT} to ${MAX_COUNT - 1}`, "index");
+        if (!/^-?\d{1,15}$/.test(text)) throw badRequest("index must be a whole number", "index");
         const key = await knownPoint(c);
+        // Past the newest 10,000 is past either end, as for an index past the history: a pair of nulls.
+        if (index >= MAX_COUNT || index < -MAX_COUNT) return { body: { null: null } };
         // As a list of samples in arrival order: negative indexes count from the newest.
         const samples =
           key === undefined ? [] : await c.ctx.store.history(key, index < 0 ? -index : MAX_COUNT);

@@ -202,6 +202,20 @@ describe("REST handlers", function () {
       assert.deepEqual(d?.options, { timeout: 500 });
     });
 
+    it("reads a bare id as JSON whatever its label, as the older system did (a v2 delete of one id)", async function () {
+      // Python's urllib and `curl -d` label a body a form; as a form, `2290` would be a field named 2290.
+      for (const [id, contentType] of [
+        ["2290", "application/x-www-form-urlencoded"],
+        ["2291", "text/plain"],
+        ["2292", undefined],
+      ] as const) {
+        assert.equal((await a.call("POST", "/v1/items", { id })).status, 200);
+        const r = await a.call("POST", "/v2/items/del", id, { contentType });
+        assert.deepEqual([r.status, r.body], [200, ""], `${id} as ${contentType ?? "no type"}`);
+        assert.equal(await a.store.registry.getItem(id), undefined, `${id} deleted`);
+      }
+    });
+
     it("PUT merges the fields given and a record read back can be sent again", async function () {
       const got = (await a.call("GET", "/v1/devices/plc1")).body;
       const r = await a.call("PUT", "/v1/devices/plc1", { ...(got as object), name: "Main PLC" });
@@ -293,6 +307,30 @@ describe("REST handlers", function () {
       assert.equal(bad.status, 400);
       const latest = await a.store.latest("plc1:t1:power");
       assert.deepEqual([latest?.cause, latest?.quality], ["manual", { substituted: true }]);
+    });
+
+    it("datas without a count answers the whole history kept, as the older system's whole hash", async function () {
+      // Old clients ask for no count: a short default would cut their history silently.
+      for (let i = 0; i < 150; i++) {
+        const r = await a.call("POST", "/v1/devices/plc1/terms/t1/items/energy/datas", {
+          value: i,
+          time: 1_700_000_000_000 + i * 1000,
+        });
+        assert.equal(r.status, 200, String(r.body));
+      }
+      const all = (await a.call("GET", "/v1/devices/plc1/terms/t1/items/energy/datas")).body as object;
+      assert.equal(Object.keys(all).length, 150);
+      assert.deepEqual(Object.values(all).slice(-2), ["1", "0"]);
+      // Any whole index is asked as in the older list: past what is read, a pair of nulls; not a 400.
+      const at = async (i: string): Promise<[number, unknown]> => {
+        const r = await a.call("GET", `/v1/devices/plc1/terms/t1/items/energy/datas/${i}`);
+        return [r.status, r.body];
+      };
+      for (const i of ["10000", "-10001", "99999999", "-150000"])
+        assert.deepEqual(await at(i), [200, { null: null }], i);
+      assert.deepEqual(await at("149"), [200, { "2023-11-14T22:15:49.000000": "149" }]);
+      assert.equal((await at("abc"))[0], 400);
+      assert.equal((await at("1.5"))[0], 400);
     });
 
     it("formula_check answers OK or the formula engine's words", async function () {
