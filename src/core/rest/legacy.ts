@@ -260,6 +260,20 @@ function formulaFields(
     });
     out.result = pointKey(parts[0], parts[1], parts[2]);
   }
+  if (old !== undefined) return;
+  // A new formula in the older spelling. One without parameters is a constant (`1+1`, as the older
+  // system's own test data has): no p1, p2, … is no parameters, not a missing field. What it cannot do
+  // without is named as the older client spells it.
+  out.params ??= {};
+  if (out.expression === undefined)
+    throw new RestError(400, "invalid", "formula is required: the expression to compute", "formula");
+  if (out.result === undefined)
+    throw new RestError(
+      400,
+      "invalid",
+      "device_id, term_id and item_id are required: they name the point the result is written to",
+      "device_id",
+    );
 }
 
 /** One field of a stored record under the name a client of the older API used for it. */

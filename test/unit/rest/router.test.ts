@@ -229,6 +229,35 @@ describe("REST handlers", function () {
       assert.equal((await a.store.registry.getPoint("plc1:t1:power"))?.coefficient, 0.1);
     });
 
+    it("stores an older client's constant formula, and names in its spelling what a formula needs", async function () {
+      const constant = { id: "k1", formula: "1+1", device_id: "calc", term_id: "c1", item_id: "power" };
+      const r = await a.call("POST", "/v1/formulas", constant);
+      assert.deepEqual([r.status, r.body], [200, ""]);
+      assert.deepEqual((await a.call("GET", "/v1/formulas/k1")).body, constant);
+      assert.deepEqual((await a.store.registry.getFormula("k1"))?.params, {});
+      const v2 = await a.call("POST", "/v2/formulas", [{ ...constant, id: "k2", formula: "2*3" }]);
+      assert.deepEqual([v2.status, v2.body], [200, ""]);
+      const noResult = await a.call("POST", "/v1/formulas", {
+        id: "k3",
+        formula: "p1+1",
+        p1: "plc1:t1:power",
+      });
+      assert.equal(noResult.status, 400);
+      assert.match(String(noResult.body), /^device_id, term_id and item_id are required/);
+      const noFormula = await a.call("POST", "/v1/formulas", { ...constant, id: "k4", formula: undefined });
+      assert.deepEqual(
+        [noFormula.status, noFormula.body],
+        [400, "formula is required: the expression to compute"],
+      );
+      assert.deepEqual(
+        (await a.store.registry.listFormulas())
+          .map((f) => f.id)
+          .filter((id) => id.startsWith("k"))
+          .sort(),
+        ["k1", "k2"],
+      );
+    });
+
     it("PUT with a new id renames the entity and re-keys what depends on it", async function () {
       await a.call("POST", "/v1/formulas", {
         id: "f1",
