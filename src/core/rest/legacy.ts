@@ -217,6 +217,8 @@ function termItemFields(
     }
     out.limits = Object.fromEntries(limits);
   }
+  // The older name of a point's address: what a 400 about a missing one says to an older client.
+  if (body.address === undefined) spelled.set("address", "protocol_code");
   const code = body.protocol_code;
   const type = body.code_type;
   if ((code !== undefined || type !== undefined) && body.address === undefined) {

@@ -827,7 +827,7 @@ export class Registry extends RegistryView {
     if (point.address === "" && this.rules[device.protocol].addressRequired) {
       throw new DataCollError(
         "invalid",
-        `address is required for a point on a ${device.protocol} device`,
+        `address is required for a point on ${/^[aeiou]/i.test(device.protocol) ? "an" : "a"} ${device.protocol} device`,
         "address",
       );
     }

@@ -229,6 +229,19 @@ describe("REST handlers", function () {
       assert.equal((await a.store.registry.getPoint("plc1:t1:power"))?.coefficient, 0.1);
     });
 
+    it("names a missing address as the older client spells it, protocol_code", async function () {
+      await a.call("POST", "/v1/items", { id: "volts" });
+      const older = await a.call("POST", "/v1/terms/t1/items", { term_id: "t1", item_id: "volts" });
+      assert.deepEqual(
+        [older.status, older.body],
+        [400, "protocol_code is required for a point on a modbus-tcp device"],
+      );
+      // A client of the model's names hears the model's.
+      const newer = await a.call("POST", "/v2/terms/t1/items", [{ itemId: "volts" }]);
+      assert.equal(newer.status, 400);
+      assert.match(JSON.stringify(newer.body), /address is required for a point on a modbus-tcp device/);
+    });
+
     it("stores an older client's constant formula, and names in its spelling what a formula needs", async function () {
       const constant = { id: "k1", formula: "1+1", device_id: "calc", term_id: "c1", item_id: "power" };
       const r = await a.call("POST", "/v1/formulas", constant);
