@@ -3,6 +3,7 @@ import { errorMessage } from "../../src/core/errors";
 import { parseManagerSettings } from "../../src/core/manager-config";
 import { managers, type ManagerOptions } from "../../src/core/manager";
 import { startManagerRuntime } from "../../src/core/manager-runtime";
+import { dropRestingDatabases } from "../../src/core/store/memory-store";
 import { followManager, registerLiveView } from "../lib/live-view";
 import type { ManagerConfigNode, ManagerCredentials } from "./api";
 import { registerNodeType } from "../lib/register";
@@ -25,8 +26,18 @@ interface ManagerDef extends NodeDef {
   historyLength?: string | number;
 }
 
+/** The runtimes whose flows:started event already drops what closed embedded stores kept. */
+const droppingOn = new WeakSet<object>();
+
 export = function register(RED: NodeAPI): void {
   registerLiveView(RED);
+  // A deploy closes the embedded stores and opens new ones, which take over what the closed ones kept in
+  // memory (history, latest values, the savers' events); once the flows have started, what no new store
+  // took is no longer used (its manager was deleted or now uses Redis) and is dropped.
+  if (!droppingOn.has(RED.events)) {
+    droppingOn.add(RED.events);
+    RED.events.on("flows:started", dropRestingDatabases);
+  }
   function DataCollManager(this: ManagerConfigNode, def: ManagerDef): void {
     RED.nodes.createNode(this, def);
     this.manager = undefined;

@@ -116,8 +116,13 @@ class Keyspace {
   /** On the disk, when the keyspace is durable (see commit). */
   journal: Journal | undefined;
 
-  /** Load what a journal replayed: the durable keys as they were. */
+  /**
+   * Load what a journal replayed: the durable keys as they were. A keyspace kept from an earlier opening
+   * of the file (see `resting`) keeps its in-memory keys; its durable ones are the file's.
+   */
   load(state: JournalState, journal: Journal): void {
+    for (const k of [...this.hashes.keys()]) if (!isVolatileKey(k)) this.hashes.delete(k);
+    for (const k of [...this.sets.keys()]) if (!isVolatileKey(k)) this.sets.delete(k);
     this.rev = state.rev;
     for (const [k, h] of state.hashes) this.hashes.set(k, new Map(h));
     for (const [k, m] of state.sets) this.sets.set(k, new Set(m));
@@ -283,6 +288,21 @@ interface OpenFile {
 
 const openFiles = new Map<string, OpenFile>();
 
+/**
+ * The databases of journal files that no store has open any more, with what they keep in memory only
+ * (latest values, history, frame logs, device status, the events stream and the savers' place in it),
+ * for the next store that opens the same file in this process. A Full deploy closes every store and then
+ * opens new ones: without this, each deploy would lose the history and the samples a saver had not yet
+ * written. Dropped by dropRestingDatabases (the manager node calls it once the flows have started), so
+ * a file that is no longer used does not keep its samples in memory.
+ */
+const resting = new Map<string, MemoryDatabase>();
+
+/** Forget what closed embedded stores kept in memory for a successor that did not come. */
+export function dropRestingDatabases(): void {
+  resting.clear();
+}
+
 /** The database of a namespace's file in `dir`, opened (and replayed) by its first user in this process. */
 function acquireFile(
   dir: string,
@@ -293,7 +313,8 @@ function acquireFile(
   let entry = openFiles.get(file);
   if (!entry) {
     const { journal, state } = Journal.open(dir, namespace, compactMinBytes);
-    const database = new MemoryDatabase();
+    const database = resting.get(file) ?? new MemoryDatabase();
+    resting.delete(file);
     database.space(namespace).load(state, journal);
     entry = { database, journal, refs: 0 };
     openFiles.set(file, entry);
@@ -310,6 +331,7 @@ function acquireFile(
       openFiles.delete(file);
       e.database.space(namespace).flushGrouped();
       e.journal.close();
+      resting.set(file, e.database);
     },
   };
 }

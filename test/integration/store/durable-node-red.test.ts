@@ -12,6 +12,8 @@ import { freePort, until } from "../../support/net";
 import { apiFlow, httpRequest, type Reply } from "../rest/http-flow";
 
 const TAB = "dtab";
+/** A point's history through the older API. */
+const DATAS = "/api/v1/devices/fd1/terms/ft1/items/ua/datas";
 
 /** One write of a writer: a batch of devices created, or one deleted. */
 type Op = { readonly add: readonly string[] } | { readonly del: readonly string[] };
@@ -102,17 +104,40 @@ describe("embedded store in a real Node-RED process", function () {
     red.dispose();
   });
 
-  it("keeps the registry written over REST across a Full deploy", async function () {
+  it("keeps the registry written over REST, and the samples, across a Full deploy", async function () {
     await plant(red);
     const before = await registryView(red);
     assert.deepEqual(await deviceIds(red), ["fd1", "fd2", "fd3"]);
     assert.deepEqual(before["points of ft1"], ["ia", "ua"]);
+    for (const [value, time] of [
+      [230, 1_700_000_000_000],
+      [231, 1_700_000_001_000],
+    ])
+      assert.equal((await post(red, DATAS, { value, time })).status, 200);
+    const history = await httpRequest(red.port, "GET", DATAS);
+    assert.equal(Object.keys(history.json() as object).length, 2, history.text);
     await red.deploy("full");
     assert.match(red.output, /Stopping flows/, "a Full deploy stops every node first");
     await serving(red);
     assert.deepEqual(await registryView(red), before);
+    // Memory-only samples go from the closed store to the new one of the same file.
+    assert.deepEqual((await httpRequest(red.port, "GET", DATAS)).json(), history.json());
     // Stopping every node closed the store and starting them opened it again: it still takes writes.
     assert.equal((await post(red, "/api/v1/devices", devices(["fd4"])[0])).status, 200);
+    assert.deepEqual(await deviceIds(red), ["fd1", "fd2", "fd3", "fd4"]);
+  });
+
+  it("drops the samples of a manager a deploy removed, and keeps the registry in its file", async function () {
+    assert.equal(Object.keys((await httpRequest(red.port, "GET", DATAS)).json() as object).length, 2);
+    // Deploy the tab without its nodes, then with them again: nothing of ours in between took the samples.
+    const removed: Record<string, unknown>[] = [];
+    await red.deploy("full", (f) => {
+      removed.push(...f.filter((n) => n.z === TAB || (n.type === "datacoll-manager" && n.name === "plant")));
+      return f.filter((n) => !removed.includes(n));
+    });
+    await red.deploy("full", (f) => [...f, ...removed]);
+    await serving(red);
+    assert.deepEqual((await httpRequest(red.port, "GET", DATAS)).json(), {});
     assert.deepEqual(await deviceIds(red), ["fd1", "fd2", "fd3", "fd4"]);
   });
 

@@ -10,7 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { DataCollError } from "../../../src/core/errors";
-import { MemoryStore } from "../../../src/core/store/memory-store";
+import { MemoryStore, dropRestingDatabases } from "../../../src/core/store/memory-store";
 import { crc32, crc32Js, journalFileName } from "../../../src/core/store/journal";
 import type { AlarmState, Store } from "../../../src/core/store/store";
 import { uniqueNamespace } from "../../support/services";
@@ -99,7 +99,7 @@ describe("MemoryStore on disk: durability", function () {
     for (const s of opened.splice(0)) await s.close();
   });
 
-  it("keeps the registry and alarm state across a close, and not the samples", async function () {
+  it("keeps the registry and alarm state across a restart, and not the samples", async function () {
     const a = open();
     await plant(a);
     await a.putAlarm(alarm("plc1:t1:ua", "high"));
@@ -111,6 +111,8 @@ describe("MemoryStore on disk: durability", function () {
     const before = await durableView(a);
     await a.close();
     assert.equal(fs.existsSync(`${file()}.lock`), false, "the lock is given back on close");
+    // A new process has only the file: what memory kept for a successor in this one goes.
+    dropRestingDatabases();
 
     const b = open();
     assert.equal(b.state.kind, "connected");
@@ -124,6 +126,45 @@ describe("MemoryStore on disk: durability", function () {
     // The reopened registry is live: writes go on from where the file stopped.
     await b.registry.putItem({ id: "uc" });
     assert.ok(await b.registry.getItem("uc"));
+  });
+
+  it("hands what it keeps in memory to the next store of this process that opens the file (a deploy)", async function () {
+    const a = open();
+    await plant(a);
+    await a.ingest(envelope([dp("plc1:t1:ua", 230), dp("plc1:t1:ub", 5)]));
+    await a.ingest(envelope([dp("plc1:t1:ua", 231)]));
+    await a.setDeviceStatus("plc1", { online: true, ts: 1 });
+    await a.ensureEventGroup("saver", "start");
+    const delivered = await a.readEvents("saver", "c1", 10, 0);
+    assert.equal(delivered.length, 2);
+    await a.ackEvents("saver", [delivered[0].id]);
+    await a.close();
+
+    // The deploy's new store: latest values, history, status and the saver's unacknowledged entry.
+    const b = open();
+    assert.equal((await b.latest("plc1:t1:ua"))?.value, 231);
+    assert.deepEqual(
+      (await b.history("plc1:t1:ua", 10)).map((p) => p.value),
+      [231, 230],
+    );
+    assert.equal((await b.deviceStatus("plc1"))?.online, true);
+    assert.deepEqual(
+      (await b.readPendingEvents("saver", "c1", 10)).map((e) => e.id),
+      [delivered[1].id],
+    );
+    assert.deepEqual(await b.readEvents("saver", "c1", 10, 0), [], "nothing delivered twice as new");
+    // Its registry is the file's, and it writes on.
+    await b.registry.putItem({ id: "after-deploy" });
+    await b.ingest(envelope([dp("plc1:t1:ua", 232)]));
+    assert.equal((await b.readEvents("saver", "c1", 10, 0)).length, 1);
+    await b.close();
+
+    // Once the flows have started, what no store took is dropped: only the file is left.
+    dropRestingDatabases();
+    const c = open();
+    assert.equal(await c.latest("plc1:t1:ua"), undefined);
+    assert.deepEqual(await c.history("plc1:t1:ua", 10), []);
+    assert.ok(await c.registry.getItem("after-deploy"));
   });
 
   it("shares one file between two stores of one process, opened and closed in either order", async function () {
