@@ -5,7 +5,14 @@ RED.nodes.registerType("datacoll-iec104-server", {
   defaults: {
     name: { value: "" },
     host: { value: "127.0.0.1", required: true },
-    port: { value: 2404, required: true, validate: RED.validators.number() },
+    port: {
+      value: 2404,
+      required: true,
+      // a TCP port, 0 (any free one) to 65535 (the spinner's bounds do not stop typed text)
+      validate: function (v) {
+        return /^\s*\d{1,5}\s*$/.test(String(v)) && Number(v) >= 0 && Number(v) <= 65535;
+      },
+    },
     commonAddress: { value: 1, required: true, validate: RED.validators.number() },
     updateMs: { value: 1000, required: true, validate: RED.validators.number() },
     periodic: { value: 0, validate: RED.validators.number() },

@@ -10,7 +10,14 @@ RED.nodes.registerType("datacoll-iec104", {
         /^\s*[A-Za-z0-9.\-:[\]_]{1,253}(\s*[,; ]\s*[A-Za-z0-9.\-:[\]_]{1,253}){0,7}\s*$/,
       ),
     },
-    port: { value: 2404, required: true, validate: RED.validators.number() },
+    port: {
+      value: 2404,
+      required: true,
+      // a TCP port, 1 to 65535 (the spinner's bounds do not stop typed text)
+      validate: function (v) {
+        return /^\s*\d{1,5}\s*$/.test(String(v)) && Number(v) >= 1 && Number(v) <= 65535;
+      },
+    },
     commonAddress: { value: 1, required: true, validate: RED.validators.number() },
     originator: { value: 0, required: true, validate: RED.validators.number() },
     // "k" and "w" are names the editor keeps for itself; the runtime renames them in older flows

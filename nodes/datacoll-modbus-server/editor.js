@@ -5,7 +5,14 @@ RED.nodes.registerType("datacoll-modbus-server", {
   defaults: {
     name: { value: "" },
     host: { value: "127.0.0.1", required: true },
-    port: { value: 5020, required: true, validate: RED.validators.number() },
+    port: {
+      value: 5020,
+      required: true,
+      // a TCP port, 0 (any free one) to 65535 (the spinner's bounds do not stop typed text)
+      validate: function (v) {
+        return /^\s*\d{1,5}\s*$/.test(String(v)) && Number(v) >= 0 && Number(v) <= 65535;
+      },
+    },
     units: {
       value: "1",
       required: true,

@@ -8,7 +8,14 @@ RED.nodes.registerType("datacoll-modbus", {
       required: true,
       validate: RED.validators.regex(/^[A-Za-z0-9.\-:[\]]{1,253}$/),
     },
-    port: { value: 502, required: true, validate: RED.validators.number() },
+    port: {
+      value: 502,
+      required: true,
+      // a TCP port, 1 to 65535 (the spinner's bounds do not stop typed text)
+      validate: function (v) {
+        return /^\s*\d{1,5}\s*$/.test(String(v)) && Number(v) >= 1 && Number(v) <= 65535;
+      },
+    },
     timeout: { value: 1000, required: true, validate: RED.validators.number() },
     inFlight: { value: 1, required: true, validate: RED.validators.number() },
     queueSize: { value: 1000, required: true, validate: RED.validators.number() },

@@ -7,7 +7,14 @@ RED.nodes.registerType("datacoll-mysql", {
       required: true,
       validate: RED.validators.regex(/^[A-Za-z0-9.:_[\]-]{1,253}$/),
     },
-    port: { value: 3306, required: true, validate: RED.validators.number() },
+    port: {
+      value: 3306,
+      required: true,
+      // a TCP port, 1 to 65535 (the spinner's bounds do not stop typed text)
+      validate: function (v) {
+        return /^\s*\d{1,5}\s*$/.test(String(v)) && Number(v) >= 1 && Number(v) <= 65535;
+      },
+    },
     database: { value: "", required: true, validate: RED.validators.regex(/^[A-Za-z0-9_$]{1,64}$/) },
     user: { value: "root", required: true },
     poolSize: { value: 4, required: true, validate: RED.validators.number() },

@@ -54,14 +54,25 @@ const DIALOGS: Readonly<Record<string, { prop: string; bad: string; good: string
 
 /**
  * Further fields of a dialog checked the same way, where one rule deserves its own proof: the simulators'
- * idle timeout (issue #21), which for IEC 104 must be 0 or above t3 (20 s).
+ * idle timeout (issue #21), which for IEC 104 must be 0 or above t3 (20 s), and the ports' range.
  */
 const MORE_FIELDS: Readonly<Record<string, readonly { prop: string; bad: string; good: string }[]>> = {
-  "datacoll-modbus-server": [{ prop: "idleTimeout", bad: "soon", good: "45" }],
+  "datacoll-modbus-server": [
+    // A simulator may take any free port (0); a port is never above 65535.
+    { prop: "port", bad: "70000", good: "0" },
+    { prop: "idleTimeout", bad: "soon", good: "45" },
+  ],
   "datacoll-iec104-server": [
     { prop: "idleTimeout", bad: "20", good: "21" },
     { prop: "idleTimeout", bad: "-1", good: "0" },
   ],
+  // A device's port is 1 to 65535: the spinner's bounds do not stop typed text, so the field must.
+  "datacoll-modbus": [
+    { prop: "port", bad: "0", good: "65535" },
+    { prop: "port", bad: "70000", good: "5020" },
+  ],
+  "datacoll-iec104": [{ prop: "port", bad: "70000", good: "2405" }],
+  "datacoll-mysql": [{ prop: "port", bad: "0", good: "3307" }],
 };
 
 /**
