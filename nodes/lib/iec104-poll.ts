@@ -82,7 +82,8 @@ export function runIec104Poll(RED: NodeAPI, node: Node, def: Iec104PollDef): voi
     lastStatus = now;
     const problem = term.stats.lastError;
     const text = rateText(rate.perSecond(now), failures);
-    if (master.state !== "connected") node.status(connectionStatus(master.state, master.problem));
+    if (master.state !== "connected")
+      node.status(connectionStatus(master.state, master.linkReason ?? master.problem));
     else if (!master.started) node.status({ fill: "yellow", shape: "ring", text: "starting data transfer" });
     else if (problem) node.status(errorStatus(`${text}: ${problem}`));
     else node.status(connectionStatus("connected", text));

@@ -60,7 +60,9 @@ export function runModbusPoll(RED: NodeAPI, node: Node, def: ModbusPollDef): voi
     if (!force && now - lastStatus < 1000) return;
     lastStatus = now;
     const { failedCycles, lastError } = term.stats;
-    if (client.state !== "connected") node.status(connectionStatus(client.state, lastError));
+    // Not connected: why the link is down (refused, timed out) says more than the reads it stopped.
+    if (client.state !== "connected")
+      node.status(connectionStatus(client.state, client.linkReason ?? lastError));
     else if (lastError)
       node.status(errorStatus(`${rateText(rate.perSecond(now), failedCycles)}: ${lastError}`));
     else node.status(connectionStatus("connected", rateText(rate.perSecond(now), failedCycles)));

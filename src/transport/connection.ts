@@ -142,6 +142,7 @@ export class Connection<A extends { readonly type: string }> {
   private readonly traffic = new Set<TrafficListener>();
 
   private current: ConnectionState = "idle";
+  private currentReason: string | undefined;
   private socket: TransportSocket | undefined;
   private failures = 0;
   /** Connect timeout or end of backoff, whichever applies to the current state. */
@@ -173,6 +174,11 @@ export class Connection<A extends { readonly type: string }> {
 
   get state(): ConnectionState {
     return this.current;
+  }
+
+  /** Why the connection is in its state, when it says (a lost or refused connection: backoff). */
+  get reason(): string | undefined {
+    return this.currentReason;
   }
 
   /** Subscribe to state changes; returns the unsubscribe function. */
@@ -243,6 +249,7 @@ export class Connection<A extends { readonly type: string }> {
   private setState(state: ConnectionState, reason?: string, retryAt?: number): void {
     const previous = this.current;
     this.current = state;
+    this.currentReason = reason;
     const change: StateChange = { state, previous, reason, retryAt };
     for (const l of [...this.listeners]) l(change);
   }

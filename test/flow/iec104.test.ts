@@ -10,7 +10,7 @@ import type { NodeAPI } from "node-red";
 import type { DataPoint } from "../../src/core/model/datapoint";
 import { encodeAsdu, encodeIFrame, encodeUFrame, TypeId } from "../../src/protocols/iec104/codec";
 import { freePort, until } from "../support/net";
-import { helper, nodeModule, useNodeRed } from "../support/node-red";
+import { helper, nodeModule, statusesOf, untilStatus, useNodeRed } from "../support/node-red";
 
 const nodes = ["datacoll-iec104", "datacoll-poll", "datacoll-command", "datacoll-iec104-server"].map(
   nodeModule,
@@ -438,6 +438,31 @@ describe("datacoll-iec104 window settings", function () {
         [20, 10],
         [6, 4],
       ],
+    );
+  });
+});
+
+describe("datacoll-poll on an IEC 104 station it cannot reach", function () {
+  useNodeRed();
+
+  it("says why in its status: the refused connection, not a bare 'reconnecting'", async function () {
+    const port = await freePort();
+    await helper.load(nodes, [
+      { id: "dev", type: "datacoll-iec104", host: "127.0.0.1", port: String(port), commonAddress: "1" },
+      {
+        id: "poll",
+        type: "datacoll-poll",
+        protocol: "iec104",
+        iec104: "dev",
+        termId: "t1",
+        iecItems: [{ item: "v", ioa: "1" }],
+        wires: [[]],
+      },
+    ]);
+    await untilStatus(
+      statusesOf("poll"),
+      (s) => s.fill === "red" && /^reconnecting: .*ECONNREFUSED/.test(String(s.text)),
+      "a red status naming the refusal",
     );
   });
 });

@@ -14,7 +14,7 @@ import { ModbusServerCore } from "../../src/protocols/modbus/server";
 import type { TcpServerHandle } from "../../src/transport/tcp-server";
 import { FaultyPeer } from "../integration/modbus-faults/peer";
 import { freePort, until } from "../support/net";
-import { helper, nodeModule, useNodeRed } from "../support/node-red";
+import { helper, nodeModule, statusesOf, untilStatus, useNodeRed } from "../support/node-red";
 
 const nodes = ["datacoll-modbus", "datacoll-poll"].map(nodeModule);
 
@@ -48,18 +48,25 @@ function poller(id: string, unit: number, intervalMs: number): Record<string, un
   };
 }
 
-/** Every status the node shows, in order. */
-function statusesOf(id: string): NodeStatus[] {
-  const statuses: NodeStatus[] = [];
-  helper.getNode(id).on("call:status", (call: { args: [NodeStatus] }) => statuses.push(call.args[0]));
-  return statuses;
-}
-
 describe("datacoll-poll through Modbus server faults", function () {
   useNodeRed();
 
   const BACKOFF_CAP_MS = 200;
   const INTERVAL_MS = 20;
+
+  it("says why it cannot connect: the refused connection, not the reads it stopped", async function () {
+    const port = await freePort();
+    await helper.load(nodes, [
+      device(port, { timeout: "500", backoff: "50", backoffMax: "200" }),
+      poller("poll", 1, 100),
+      { id: "out", type: "helper" },
+    ]);
+    await untilStatus(
+      statusesOf("poll"),
+      (s) => s.fill === "red" && /^reconnecting: .*ECONNREFUSED/.test(String(s.text)),
+      "a red status naming the refusal",
+    );
+  });
 
   it("resumes within the backoff cap after each of 50 server kills and restarts", async function () {
     this.timeout(40000);

@@ -3,10 +3,11 @@
  * `npm run test:compat` points NODE_RED_PATH at another install (Node-RED 5 under Node 22).
  */
 import helper from "node-red-node-test-helper";
-import type { NodeAPI } from "node-red";
+import type { NodeAPI, NodeStatus } from "node-red";
 import fs from "node:fs";
 import path from "node:path";
 import { expectNoLeaks, snapshotResources, type Snapshot } from "./leaks";
+import { until } from "./net";
 
 const nodeRedPath = process.env.NODE_RED_PATH
   ? require.resolve(path.resolve(process.env.NODE_RED_PATH))
@@ -50,5 +51,24 @@ export function useNodeRed(): void {
   });
   after(function (done) {
     helper.stopServer(done);
+  });
+}
+
+/** Every status node `id` of the loaded flow shows from now on, in order. */
+export function statusesOf(id: string): NodeStatus[] {
+  const statuses: NodeStatus[] = [];
+  helper.getNode(id).on("call:status", (call: { args: [NodeStatus] }) => statuses.push(call.args[0]));
+  return statuses;
+}
+
+/** Wait until one of `statuses` passes `test`; a failure lists every status shown. */
+export async function untilStatus(
+  statuses: readonly NodeStatus[],
+  test: (s: NodeStatus) => boolean,
+  what: string,
+  withinMs = 10_000,
+): Promise<void> {
+  await until(() => statuses.some(test), withinMs, what).catch((err: unknown) => {
+    throw new Error(`${String(err)}; statuses: ${statuses.map((s) => `${s.fill} ${s.text}`).join(" | ")}`);
   });
 }

@@ -149,6 +149,11 @@ export class Iec104Master {
     return this.connection.state;
   }
 
+  /** Why the link is in its state (e.g. a refused connect while reconnecting), when it says. */
+  get linkReason(): string | undefined {
+    return this.connection.reason;
+  }
+
   /** True while data transfer runs (STARTDT confirmed). */
   get started(): boolean {
     return this.driver.state === "started";

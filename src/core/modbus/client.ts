@@ -125,6 +125,11 @@ export class ModbusClient {
     return this.connection.state;
   }
 
+  /** Why the link is in its state (e.g. a refused connect while reconnecting), when it says. */
+  get linkReason(): string | undefined {
+    return this.connection.reason;
+  }
+
   get stats(): ModbusClientStats {
     return { ...this.session.stats, connects: this.connects, disconnects: this.disconnects };
   }
