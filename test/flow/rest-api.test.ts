@@ -845,7 +845,7 @@ describe("datacoll-api over real HTTP", function () {
       runDevices: false,
       ...over,
     });
-    // As when example 06 (its manager on namespace dc:) is imported into the demo (also on dc:).
+    // As when a flow on the default namespace dc: is imported into the demo (also on dc:).
     await helper.load(
       [manager, api, httpNodes],
       [
