@@ -10,6 +10,7 @@ import type { FormulaRow } from "../../src/core/formula/table";
 import type { DataPoint } from "../../src/core/model/datapoint";
 import type { ManagerConfigNode } from "../datacoll-manager/api";
 import { messagesFor, pointsFromMessage, type OutputMode } from "../lib/messages";
+import { registerFormulaCheck } from "../lib/formula-check-endpoint";
 import { RateMeter } from "../lib/rate";
 import { registerNodeType } from "../lib/register";
 import { errorStatus, rateText, shorten, showConfigError } from "../lib/status";
@@ -43,6 +44,7 @@ function statusOf(s: FormulaStatus, perSecond: number): NodeStatus {
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 export = function register(RED: NodeAPI): void {
+  registerFormulaCheck(RED);
   function DataCollFormula(this: Node, def: FormulaDef): void {
     RED.nodes.createNode(this, def);
     const configError = (reason: string): void =>

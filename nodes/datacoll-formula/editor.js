@@ -42,13 +42,60 @@ RED.nodes.registerType("datacoll-formula", {
         .val(value === undefined || value === null ? "" : value)
         .appendTo(row);
     };
+    // Each row is checked as it is typed, by the check the node runs when deployed (POST
+    // datacoll/formula/test): a row that could never compute says why under it before the deploy.
+    var check = function (row) {
+      var value = function (f) {
+        return row
+          .find(".node-input-formula-" + f)
+          .val()
+          .trim();
+      };
+      var out = row.find(".node-input-formula-check");
+      var expression = row.find(".node-input-formula-expression");
+      if (value("expression") === "") {
+        out.text("");
+        expression.removeClass("input-error");
+        return;
+      }
+      var asked = JSON.stringify({
+        id: value("id"),
+        expression: value("expression"),
+        params: value("params"),
+        result: value("result"),
+      });
+      row.data("asked", asked);
+      $.ajax({ url: "datacoll/formula/test", type: "POST", contentType: "application/json", data: asked })
+        .done(function (r) {
+          if (row.data("asked") !== asked) return;
+          out.text(r.ok ? "" : r.message);
+          expression.toggleClass("input-error", !r.ok);
+        })
+        .fail(function (xhr) {
+          if (row.data("asked") !== asked) return;
+          var r = xhr.responseJSON || {};
+          out.text(r.message || xhr.statusText);
+          expression.toggleClass("input-error", true);
+        });
+    };
     list.css("min-height", "150px").editableList({
       addItem: function (row, index, data) {
-        row.css({ display: "flex", gap: "4px" });
+        row.css({ display: "flex", gap: "4px", "flex-wrap": "wrap" });
         cell(row, "id", "14%", "id", data.id);
         cell(row, "expression", "30%", 'avg(p1, "5m") * p2', data.expression);
         cell(row, "params", "32%", "p1=plc1:m1:power, p2=plc1:m1:pf", data.params);
         cell(row, "result", "22%", "calc:m1:kw", data.result);
+        $('<div class="node-input-formula-check">')
+          .css({ width: "100%", color: "var(--red-ui-text-color-error, #c00)", "font-size": "0.9em" })
+          .appendTo(row);
+        var timer;
+        row.find("input").on("input", function () {
+          clearTimeout(timer);
+          timer = setTimeout(function () {
+            check(row);
+          }, 400);
+        });
+        check(row);
       },
       removable: true,
       sortable: true,

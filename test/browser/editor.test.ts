@@ -222,6 +222,29 @@ describe("browser: the Node-RED editor with our nodes", function () {
         assert.deepEqual(watch.problems(mark), [], `${type}'s dialog reported errors`);
       });
     }
+
+    it("datacoll-formula: says under a row why it cannot compute, as it is typed", async function () {
+      const p = current();
+      const ok = await addAndEdit(p, "datacoll-formula", "e2e-formula-rows");
+      await p.locator(".red-ui-tray .red-ui-editableList-addButton").first().click();
+      const expression = p.locator(".node-input-formula-expression").first();
+      const says = p.locator(".node-input-formula-check").first();
+      const shown = async (): Promise<[string, boolean]> => [
+        (await says.textContent()) ?? "",
+        await expression.evaluate((e) => e.classList.contains("input-error")),
+      ];
+      await expression.fill("p1 +");
+      await waitFor("the row's syntax error under it", 5_000, async () => {
+        const [text, marked] = await shown();
+        return /syntax error at column 5/.test(text) && marked ? true : undefined;
+      });
+      await expression.fill("1 + 2");
+      await waitFor("the message gone once the row can compute", 5_000, async () => {
+        const [text, marked] = await shown();
+        return text === "" && !marked ? true : undefined;
+      });
+      await pressDone(p, ok);
+    });
   });
 
   describe("every example", function () {

@@ -180,6 +180,7 @@ describe("security: our routes behind Node-RED's adminAuth and httpNodeAuth; no 
       path: "/datacoll/mysql/test",
       body: { id: "sec-db", database: "test", connectTimeoutMs: "500" },
     },
+    { method: "POST", path: "/datacoll/formula/test", body: { expression: "p1 + 1", params: "p1=a:b:c" } },
   ];
 
   function route(prefix: string): (typeof ADMIN_ROUTES)[number] {
