@@ -338,7 +338,12 @@ function checkCall(node: MathNode & { fn: MathNode; args: MathNode[] }, depth: n
   const method = methodSite(node.fn, node.args);
   if (method !== undefined && rewritten(node, method, node.args.length + 1, w)) return;
   if (!math.isSymbolNode(node.fn)) {
-    reject("forbidden", "only a named function can be called, e.g. max(p1, p2)");
+    // Name what was called (`process.exit`), printed from the parse tree, never evaluated.
+    const callee = node.fn.toString();
+    reject(
+      "forbidden",
+      `${callee.length > 40 ? `${callee.slice(0, 39)}…` : callee}(…) cannot be called: only a named function can be, e.g. max(p1, p2)`,
+    );
   }
   const name = node.fn.name;
   if (rewritten(node, { kind: "call", name, args: node.args }, node.args.length, w)) return;
