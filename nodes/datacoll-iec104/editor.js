@@ -37,6 +37,7 @@ RED.nodes.registerType("datacoll-iec104", {
     backoffMax: { value: 30000, validate: RED.validators.number() },
     frameLog: { value: false },
   },
+  paletteLabel: "iec104 device",
   label: function () {
     return this.name || this.host + ":" + this.port + " CA " + this.commonAddress;
   },

@@ -46,6 +46,7 @@ RED.nodes.registerType("datacoll-manager", {
     redisKey: { type: "password" },
     sentinelPassword: { type: "password" },
   },
+  paletteLabel: "manager",
   label: function () {
     if (this.name) return this.name;
     if (this.store !== "redis") return this.namespace + " (embedded)";

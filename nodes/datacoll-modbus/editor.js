@@ -40,6 +40,7 @@ RED.nodes.registerType("datacoll-modbus", {
     stopBits: { value: 1 },
     turnaround: { value: 0, validate: RED.validators.number(true) },
   },
+  paletteLabel: "modbus device",
   label: function () {
     if (this.name) return this.name;
     return /^serial-/.test(this.transport) ? this.serialPort : this.host + ":" + this.port;

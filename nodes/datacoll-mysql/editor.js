@@ -28,6 +28,7 @@ RED.nodes.registerType("datacoll-mysql", {
     password: { type: "password" },
     key: { type: "password" },
   },
+  paletteLabel: "mysql",
   label: function () {
     return this.name || (this.user || "root") + "@" + this.host + ":" + this.port + "/" + this.database;
   },
