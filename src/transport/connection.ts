@@ -51,6 +51,8 @@ export interface DrivenSession<A extends { readonly type: string }> {
   onConnected(): readonly (A | TransportAction)[];
   onData(bytes: Uint8Array): readonly (A | TransportAction)[];
   onDisconnected(): readonly (A | TransportAction)[];
+  /** An attempt to connect failed (refused, timed out, no route): the peer is not reachable now. */
+  onConnectFailed?(reason: string): readonly (A | TransportAction)[];
   tick(): readonly (A | TransportAction)[];
   nextDeadline(): number | undefined;
 }
@@ -302,6 +304,7 @@ export class Connection<A extends { readonly type: string }> {
     this.stateDeadline = now + delay;
     this.setState("backoff", reason, this.stateDeadline);
     if (wasConnected) this.run(this.session.onDisconnected());
+    else if (this.session.onConnectFailed) this.run(this.session.onConnectFailed(reason));
   }
 
   private flush(): void {

@@ -68,6 +68,27 @@ describe("datacoll-poll through Modbus server faults", function () {
     );
   });
 
+  it("marks the points not topical once the server cannot be reached again, saying why", async function () {
+    const port = await freePort();
+    const core = new ModbusServerCore({ units: [1] });
+    const sim = await startModbusSimulator(core, { port });
+    await helper.load(nodes, [
+      device(port, { timeout: "500", backoff: "50", backoffMax: "200" }),
+      poller("poll", 1, 100),
+      { id: "out", type: "helper" },
+    ]);
+    const points: DataPoint[] = [];
+    helper.getNode("out").on("input", (msg: PointMsg) => points.push(msg.point));
+    core.unit(1).holdingRegisters[0] = 7;
+    await until(() => points.some((p) => p.value === 7), 3000, "the first good reading");
+    await sim.close();
+    // The read the outage caught fails when reconnecting is refused — with that reason, not after the
+    // queue's 10 s wait ("not sent within 10000 ms") — and the point goes not topical.
+    await until(() => points.some((p) => p.quality.notTopical), 15_000, "a not topical sample");
+    const bad = points.find((p) => p.quality.notTopical);
+    assert.match(bad?.error ?? "", /not connected \(.*ECONNREFUSED/);
+  });
+
   it("resumes within the backoff cap after each of 50 server kills and restarts", async function () {
     this.timeout(40000);
     const port = await freePort();

@@ -72,16 +72,32 @@ describe("modbus client (in memory, manual clock)", () => {
     client.close();
   });
 
-  it("keeps requests made while disconnected and sends them on reconnect", async () => {
-    const { clock, net, core, client, states } = setup();
+  it("keeps requests made while it connects, and sends them once connected", async () => {
+    const { net, core, client } = setup();
     client.start();
-    net.last.refuse();
-    assert.equal(client.state, "backoff");
+    assert.equal(client.state, "connecting");
     const r = client.readHoldingRegisters(1, 0, 1);
     assert.equal(client.backlog.queued, 1);
-    clock.advance(100);
     serve(net.last, core);
     assert.deepEqual(await r, [0]);
+    client.close();
+  });
+
+  it("fails what waits, and every request, while the device cannot be reached; goes on once it can", async () => {
+    const { clock, net, core, client, states } = setup();
+    client.start();
+    const waiting = client.readHoldingRegisters(1, 0, 1);
+    net.last.refuse();
+    assert.equal(client.state, "backoff");
+    // A refused connect: the read that waited fails now with the reason, not after the queue's limit.
+    const unreachable = (e: unknown): boolean =>
+      e instanceof ModbusRequestError && /^unit 1: not connected \(.+\)$/.test(e.message);
+    await assert.rejects(waiting, unreachable);
+    await assert.rejects(client.readHoldingRegisters(1, 0, 1), unreachable);
+    assert.equal(client.backlog.queued, 0);
+    clock.advance(100);
+    serve(net.last, core);
+    assert.deepEqual(await client.readHoldingRegisters(1, 0, 1), [0]);
     assert.deepEqual(
       states.map((s) => s.state),
       ["connecting", "backoff", "connecting", "connected"],

@@ -24,7 +24,10 @@
  * - On disconnect, in-flight READS go back to the front of the queue (a read has no side effect, so
  *   resending it is safe) while in-flight WRITES fail ("disconnected"): we cannot know whether the
  *   device applied them, and replaying a write minutes later could surprise an operator. Queued requests
- *   are kept and sent after reconnect. (Requeued reads may take the queue past `maxQueue` by at most
+ *   are kept and sent after reconnect — if the reconnect succeeds: once an attempt to connect fails, the
+ *   device is unreachable, and what waits fails ("disconnected", with the reason) and so does every new
+ *   request until a connection is made (onConnectFailed), so a poll reports bad quality within a cycle
+ *   instead of after the queue's wait limit. (Requeued reads may take the queue past `maxQueue` by at most
  *   `maxInFlight`; their queue wait still counts from when they were submitted.) A read is sent at most
  *   `MAX_SENDS` times: when the connection drops again while its resend is on the wire, it fails
  *   ("disconnected"). Otherwise a peer that drops the link in answer to one request (garbage in reply,
@@ -237,6 +240,8 @@ export class ModbusClientSession {
   private readonly timedOut: number[] = [];
   private readonly codec: AduCodec;
   private connected = false;
+  /** Why the last attempt to connect failed, while none has succeeded since (see onConnectFailed). */
+  private unreachable: string | undefined;
   /** Timeouts since a frame was last received on this connection. */
   private silentTimeouts = 0;
   private closed = false;
@@ -318,6 +323,9 @@ export class ModbusClientSession {
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
       return { id, actions: [this.fail(id, "invalid-request", `timeout ${timeoutMs} ms must be positive`)] };
     }
+    if (this.unreachable !== undefined && !this.connected) {
+      return { id, actions: [this.failUnreachable(id, unit, this.unreachable)] };
+    }
     const until = this.backedOffUntil(unit, now);
     if (until !== undefined) return { id, actions: [this.failBackedOff(id, unit, until, now)] };
     if (this.queue.length >= this.options.maxQueue) {
@@ -349,9 +357,25 @@ export class ModbusClientSession {
   onConnected(): readonly ModbusSessionAction[] {
     const now = this.clock.now();
     this.connected = true;
+    this.unreachable = undefined;
     this.silentTimeouts = 0;
     this.codec.reset();
     return this.pump(now);
+  }
+
+  /**
+   * An attempt to connect failed: the device cannot be reached now, so what waits in the queue fails
+   * ("disconnected", with the reason), and so does every request until a connection succeeds. A link that
+   * drops and comes straight back keeps its queue (onDisconnected); one that cannot be made again turns
+   * each poll into a prompt failure — a point's bad quality within a cycle — not a 10 s silence.
+   */
+  onConnectFailed(reason: string): readonly ModbusSessionAction[] {
+    this.unreachable = reason;
+    return this.queue.splice(0).map((p) => this.failUnreachable(p.id, p.unit, reason));
+  }
+
+  private failUnreachable(id: number, unit: number, reason: string): ModbusSessionAction {
+    return this.fail(id, "disconnected", `unit ${unit}: not connected (${reason})`);
   }
 
   onDisconnected(): readonly ModbusSessionAction[] {
