@@ -184,7 +184,13 @@ export function parseGenerators(rows: readonly GeneratorRow[], units: readonly n
       address,
       text: r.address,
       kind,
-      value: n(r.value, min, "value", row),
+      // A bit's constant may be written as on/off: true/false (text from the editor's table) are 1/0.
+      value: n(
+        r.value === true || r.value === "true" ? 1 : r.value === false || r.value === "false" ? 0 : r.value,
+        min,
+        "value",
+        row,
+      ),
       min,
       max,
       periodMs,
@@ -374,7 +380,9 @@ export class ModbusSimulator {
         g.kind === "constant" ? g.value : waveValue(g.kind, g, t, this.walk.get(g) ?? g.value, this.random);
       if (g.kind === "random-walk") this.walk.set(g, v);
       try {
-        this.write(g.unit, g.address, g.address.type === "bool" ? v >= (g.min + g.max) / 2 : v);
+        // A bit: a constant is on unless it is 0; a wave is on in the upper half of its range.
+        const bit = g.kind === "constant" ? v !== 0 : v >= (g.min + g.max) / 2;
+        this.write(g.unit, g.address, g.address.type === "bool" ? bit : v);
       } catch (err) {
         this.generatorErrors++;
         this.lastGeneratorError = `${g.text}: ${errorMessage(err)}`;

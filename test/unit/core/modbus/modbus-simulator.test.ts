@@ -50,6 +50,26 @@ describe("Modbus simulator values", function () {
     assert.equal(sim.get(1, "C0"), true);
   });
 
+  it("sets a bit from a constant that is not 0, min and max left blank, and takes true/false", function () {
+    // As the editor saves a row: text, min and max blank (0 and 100), so a threshold of 50 must not apply.
+    const gens = parseGenerators(
+      [
+        { address: "C0", kind: "constant", value: "1" },
+        { address: "DI0", kind: "constant", value: "true" },
+        { address: "HR20.3", kind: "constant", value: "1" },
+        { address: "C1", kind: "constant", value: "0" },
+        { address: "C2", kind: "constant", value: "false" },
+        { address: "C3", kind: "ramp", min: "0", max: "1", period: "10" },
+      ],
+      [1],
+    );
+    const sim = new ModbusSimulator({ units: [1], generators: gens, clock: new ManualClock(0) });
+    assert.deepEqual(
+      ["C0", "DI0", "HR20.3", "C1", "C2", "C3"].map((a) => sim.get(1, a)),
+      [true, true, true, false, false, false],
+    );
+  });
+
   it("names the generator row and field at fault", function () {
     const bad = (row: Parameters<typeof parseGenerators>[0][0], field: string): void =>
       assert.throws(
