@@ -133,7 +133,8 @@ function parseTyping(p: Record<string, unknown>, read: FlexRead): FlexTyping | F
     if (length === undefined || length < 1 || length > MAX_STRING_LENGTH)
       return { field: "length", reason: "range", min: 1, max: MAX_STRING_LENGTH };
   } else if (p.length !== undefined) {
-    return { field: "length", reason: "choice" };
+    // The message says both what length takes and that it is for strings only: give it the bounds.
+    return { field: "length", reason: "choice", min: 1, max: MAX_STRING_LENGTH };
   }
   const coefficient = finite(p.coefficient, 1);
   if (coefficient === undefined) return { field: "coefficient", reason: "number" };

@@ -1,5 +1,7 @@
 /** The flex read's request check: what it takes, and that each refusal names the field at fault. */
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
 import { flexDataPoints, parseFlexRead } from "../../../../src/core/modbus/flex-read";
 import { encodeRegisters } from "../../../../src/core/modbus/values";
 import { parsePointAddress } from "../../../../src/core/modbus/point-address";
@@ -136,11 +138,23 @@ describe("parseFlexRead", function () {
       [{ ...good, quantity: 3, type: "float32" }, "quantity", "width"],
       [{ ...good, quantity: 2, type: "string", length: 5 }, "quantity", "width"],
     ];
+    // The node words each refusal from its locale's message for the field; bounds it names must be given.
+    const messages = (
+      JSON.parse(
+        fs.readFileSync(
+          path.resolve(__dirname, "../../../../nodes/datacoll-poll/locales/en-US.json"),
+          "utf8",
+        ),
+      ) as { "datacoll-poll": { errors: { flex: Record<string, string> } } }
+    )["datacoll-poll"].errors.flex;
     for (const [payload, field, reason] of cases) {
       const r = parseFlexRead(payload);
       assert.equal(r.ok, false, JSON.stringify(payload));
       if (r.ok) continue;
       assert.deepEqual([r.field, r.reason], [field, reason], JSON.stringify(payload));
+      const text = messages[r.reason === "width" ? "width" : r.field];
+      assert.ok(text, `a message for ${r.field}`);
+      if (text.includes("__min__")) assert.ok(r.min !== undefined && r.max !== undefined, `${text}: bounds`);
     }
     // Without any typing field the answer stays raw, as before.
     const raw = parseFlexRead(good);
