@@ -5,6 +5,8 @@
  *
  * Rules:
  * - Read device identification (FC 43/14) answers with the configured objects, the same for every unit.
+ * - On a serial line (or RTU frames through a gateway), address 0 is a broadcast: every unit carries out
+ *   a write sent to it and none answers (Serial Line §2.2).
  * - Only configured unit ids are answered. A request for another unit gets no reply (as a device
  *   would: it is not addressed), or exception 0B when `unknownUnit` is "gateway" (Application Protocol
  *   §7: the gateway's target did not respond).
@@ -19,10 +21,46 @@
  */
 import { aduCodec, encodeAdu, type Adu, type AduCodec, type ModbusFraming } from "./codec/framing";
 import { ExceptionCode, encodeException } from "./codec/exceptions";
-import { applyMask, decodeRequest, encodeReply, requestCount, type AddressedRequest } from "./codec/pdu";
+import {
+  applyMask,
+  decodeRequest,
+  encodeReply,
+  requestCount,
+  type AddressedRequest,
+  type ModbusRequest,
+} from "./codec/pdu";
 import { answerDeviceId, checkDeviceIdObjects, type DeviceIdObject } from "./codec/device-id";
 
 export type ServerTable = "coils" | "discreteInputs" | "holdingRegisters" | "inputRegisters";
+
+/** Address 0 on a serial line: every slave carries out the write, none answers (Serial Line §2.2). */
+const BROADCAST = 0;
+/** The framings of a serial line (or a gateway passing its frames): where address 0 is a broadcast. */
+const SERIAL_FRAMINGS: ReadonlySet<ModbusFraming> = new Set([
+  "serial-rtu",
+  "serial-ascii",
+  "rtu-over-tcp",
+  "rtu-over-udp",
+]);
+type BroadcastWrite = Extract<
+  AddressedRequest,
+  {
+    fn:
+      | "writeSingleCoil"
+      | "writeSingleRegister"
+      | "writeMultipleCoils"
+      | "writeMultipleRegisters"
+      | "maskWriteRegister";
+  }
+>;
+const BROADCAST_WRITES: ReadonlySet<ModbusRequest["fn"]> = new Set<BroadcastWrite["fn"]>([
+  "writeSingleCoil",
+  "writeSingleRegister",
+  "writeMultipleCoils",
+  "writeMultipleRegisters",
+  "maskWriteRegister",
+]);
+const isBroadcastWrite = (r: ModbusRequest): r is BroadcastWrite => BROADCAST_WRITES.has(r.fn);
 
 export interface TableSizes {
   readonly coils: number;
@@ -156,6 +194,10 @@ export class ModbusServerCore {
     this.counters.requests++;
     const reply = (pdu: Buffer): Buffer => encodeAdu(framing, frame.transactionId ?? 0, frame.unitId, pdu);
     const fc = frame.pdu.length > 0 ? frame.pdu[0] : 0;
+    if (frame.unitId === BROADCAST && SERIAL_FRAMINGS.has(framing)) {
+      this.broadcast(frame);
+      return undefined;
+    }
     const tables = this.unitTables.get(frame.unitId);
     if (tables === undefined) {
       if (this.unknownUnit === "silent") {
@@ -188,6 +230,23 @@ export class ModbusServerCore {
       return reply(encodeException(fc, ExceptionCode.ILLEGAL_DATA_ADDRESS));
     }
     return reply(this.execute(frame.unitId, tables, req));
+  }
+
+  /**
+   * A broadcast (address 0) on a serial line: every unit carries out a write and none answers (Serial
+   * Line §2.2); anything else sent to address 0 is ignored. A unit whose table does not reach the
+   * address skips it, as it would answer 02 to the same request addressed to it.
+   */
+  private broadcast(frame: Adu): void {
+    const decoded = decodeRequest(frame.pdu);
+    if (decoded.kind === "exception" || !isBroadcastWrite(decoded.request)) {
+      this.counters.ignored++;
+      return;
+    }
+    const req = decoded.request;
+    for (const [unit, tables] of this.unitTables) {
+      if (req.address + requestCount(req) <= tables[tableOf(req)].length) this.execute(unit, tables, req);
+    }
   }
 
   private execute(unit: number, t: UnitTables, req: AddressedRequest): Buffer {

@@ -43,6 +43,21 @@ describe("modbus server core, RTU over TCP", () => {
     assert.equal(core.stats.malformedStreams, 0);
   });
 
+  it("carries out a broadcast write (address 0) on every unit and answers none; ignores a broadcast read", () => {
+    const core = new ModbusServerCore({ units: [1, 2], sizes: SIZES });
+    const conn = core.connection("rtu-over-tcp");
+    // Serial Line §2.2: the frame an engineer's tool sends to write 77 to HR3 of every slave.
+    assert.deepEqual(conn.onData(encodeRtu(0, hex("06 0003 004D"))).replies, []);
+    assert.deepEqual([core.unit(1).holdingRegisters[3], core.unit(2).holdingRegisters[3]], [77, 77]);
+    assert.deepEqual(conn.onData(encodeRtu(0, hex("0F 0000 0003 01 05"))).replies, []);
+    assert.deepEqual(Array.from(core.unit(2).coils.subarray(0, 3)), [1, 0, 1]);
+    assert.deepEqual(conn.onData(encodeRtu(0, hex("03 0003 0001"))).replies, [], "a read is not broadcast");
+    // Over MBAP, unit 0 is an address like any other: not served here, so no write.
+    const tcp = new ModbusServerCore({ units: [1], sizes: SIZES });
+    tcp.connection().onData(hex("0001 0000 0006 00 06 0003 004D"));
+    assert.equal(tcp.unit(1).holdingRegisters[3], 0);
+  });
+
   it("still speaks MBAP on a connection of the default framing", () => {
     const out = served().connection().onData(hex("0009 0000 0006 01 03 0002 0001"));
     assert.deepEqual(out, { replies: [hex("0009 0000 0005 01 03 02 1234")] });
