@@ -61,6 +61,8 @@ const BROADCAST_WRITES: ReadonlySet<ModbusRequest["fn"]> = new Set<BroadcastWrit
   "maskWriteRegister",
 ]);
 const isBroadcastWrite = (r: ModbusRequest): r is BroadcastWrite => BROADCAST_WRITES.has(r.fn);
+/** The unit ids a client uses for a server it reaches directly over MBAP, when they are not served. */
+const DIRECT_UNITS: ReadonlySet<number> = new Set([0xff, 0]);
 
 export interface TableSizes {
   readonly coils: number;
@@ -147,6 +149,8 @@ function tableOf(req: AddressedRequest): ServerTable {
 
 export class ModbusServerCore {
   private readonly unitTables = new Map<number, UnitTables>();
+  /** The unit that answers 0xFF and 0 over MBAP (see handleFrame). */
+  private readonly firstUnit: number | undefined;
   private readonly unknownUnit: "silent" | "gateway";
   private readonly identification: readonly DeviceIdObject[];
   private readonly writeListeners = new Set<WriteListener>();
@@ -159,6 +163,7 @@ export class ModbusServerCore {
       if (!Number.isInteger(u) || u < 0 || u > 255) throw new RangeError(`unit id ${u} is outside 0..255`);
       this.unitTables.set(u, new UnitTables(sizes));
     }
+    this.firstUnit = units[0];
     this.unknownUnit = options.unknownUnit ?? "silent";
     const identification = options.identification ?? DEFAULT_IDENTIFICATION;
     const problem = checkDeviceIdObjects(identification);
@@ -198,8 +203,14 @@ export class ModbusServerCore {
       this.broadcast(frame);
       return undefined;
     }
-    const tables = this.unitTables.get(frame.unitId);
-    if (tables === undefined) {
+    // Over MBAP a server reached by its IP address takes 0xFF (or 0) as "you" (Messaging Implementation
+    // Guide §4.4.2): when not served themselves, the first unit listed answers them, as a one-unit device.
+    const unit =
+      !this.unitTables.has(frame.unitId) && DIRECT_UNITS.has(frame.unitId) && !SERIAL_FRAMINGS.has(framing)
+        ? this.firstUnit
+        : frame.unitId;
+    const tables = unit === undefined ? undefined : this.unitTables.get(unit);
+    if (unit === undefined || tables === undefined) {
       if (this.unknownUnit === "silent") {
         this.counters.ignored++;
         return undefined;
@@ -229,7 +240,7 @@ export class ModbusServerCore {
       this.counters.exceptions++;
       return reply(encodeException(fc, ExceptionCode.ILLEGAL_DATA_ADDRESS));
     }
-    return reply(this.execute(frame.unitId, tables, req));
+    return reply(this.execute(unit, tables, req));
   }
 
   /**

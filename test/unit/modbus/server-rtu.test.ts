@@ -52,10 +52,11 @@ describe("modbus server core, RTU over TCP", () => {
     assert.deepEqual(conn.onData(encodeRtu(0, hex("0F 0000 0003 01 05"))).replies, []);
     assert.deepEqual(Array.from(core.unit(2).coils.subarray(0, 3)), [1, 0, 1]);
     assert.deepEqual(conn.onData(encodeRtu(0, hex("03 0003 0001"))).replies, [], "a read is not broadcast");
-    // Over MBAP, unit 0 is an address like any other: not served here, so no write.
-    const tcp = new ModbusServerCore({ units: [1], sizes: SIZES });
-    tcp.connection().onData(hex("0001 0000 0006 00 06 0003 004D"));
-    assert.equal(tcp.unit(1).holdingRegisters[3], 0);
+    // Over MBAP unit 0 is no broadcast: it names the device reached directly, answered by its first unit.
+    const tcp = new ModbusServerCore({ units: [1, 2], sizes: SIZES });
+    const answered = tcp.connection().onData(hex("0001 0000 0006 00 06 0003 004D"));
+    assert.deepEqual(answered.replies, [hex("0001 0000 0006 00 06 0003 004D")]);
+    assert.deepEqual([tcp.unit(1).holdingRegisters[3], tcp.unit(2).holdingRegisters[3]], [77, 0]);
   });
 
   it("still speaks MBAP on a connection of the default framing", () => {

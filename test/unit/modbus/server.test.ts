@@ -57,6 +57,23 @@ describe("modbus simulator server core", () => {
     assert.equal(ask(gw, 5, "03 0000 0001"), "830B");
   });
 
+  it("answers 0xFF and 0 over MBAP with its first unit, the ids of a device reached directly", () => {
+    // Messaging Implementation Guide §4.4.2: a server reached by its IP address takes 0xFF.
+    const core = new ModbusServerCore({ units: [3, 4], sizes: SIZES });
+    core.unit(3).holdingRegisters[0] = 0x0102;
+    const writes: string[] = [];
+    core.onWrite((u, t, a, n) => writes.push(`${u}:${t}:${a}x${n}`));
+    assert.equal(ask(core, 0xff, "03 0000 0001"), "03020102");
+    assert.equal(ask(core, 0, "06 0001 0009"), "0600010009");
+    assert.equal(core.unit(3).holdingRegisters[1], 9);
+    assert.deepEqual(writes, ["3:holdingRegisters:1x1"], "the write is the first unit's");
+    // A listed 0xFF is itself; other ids stay unanswered.
+    const own = new ModbusServerCore({ units: [1, 0xff], sizes: SIZES });
+    own.unit(0xff).holdingRegisters[0] = 7;
+    assert.equal(ask(own, 0xff, "03 0000 0001"), "03020007");
+    assert.equal(ask(core, 5, "03 0000 0001"), undefined);
+  });
+
   it("asks to close on a lost framing, after answering the good frames before it", () => {
     const core = new ModbusServerCore({ units: [1], sizes: SIZES });
     const out = core
