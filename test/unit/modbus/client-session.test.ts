@@ -249,6 +249,12 @@ describe("modbus client session", () => {
     const w = sent(strict.submit(1, READ, 0).actions)[0];
     assert.deepEqual(strict.onData(reply(w, [1, 2], 0xff), 1), []);
     assert.equal(strict.stats.unitMismatches, 1);
+    // When the request then times out, its failure says what was seen and what to set.
+    const failed = strict.tick(1000).find((a) => a.type === "reject");
+    assert.match(
+      failed?.type === "reject" ? failed.failure.message : "",
+      /^unit 1: no reply within \d+ ms \(a reply came as unit 255: the gateway may rewrite unit ids; accept replies with a rewritten unit id if it does\)$/,
+    );
 
     const lax = session({ acceptRewrittenUnitId: true });
     lax.onConnected(0);

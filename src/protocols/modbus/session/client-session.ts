@@ -219,6 +219,8 @@ interface Pending {
 interface InFlight {
   readonly pending: Pending;
   readonly deadline: number;
+  /** The unit id of a reply to this request that was dropped for naming another unit. */
+  rewrittenUnit?: number;
 }
 
 interface UnitBackoff {
@@ -431,6 +433,7 @@ export class ModbusClientSession {
       }
       if (frame.unitId !== f.pending.unit && !this.options.acceptRewrittenUnitId) {
         this.counters.unitMismatches++;
+        f.rewrittenUnit = frame.unitId;
         continue;
       }
       if (frame.transactionId === undefined && !answersFunction(f.pending.pdu, frame.pdu)) {
@@ -482,8 +485,17 @@ export class ModbusClientSession {
       this.counters.timeouts++;
       this.silentTimeouts++;
       const unit = f.pending.unit;
+      // A reply that came for another unit is the likelier story: a gateway rewriting unit ids.
+      const rewritten =
+        f.rewrittenUnit === undefined
+          ? ""
+          : ` (a reply came as unit ${f.rewrittenUnit}: the gateway may rewrite unit ids; accept replies with a rewritten unit id if it does)`;
       actions.push(
-        this.fail(f.pending.id, "timeout", `unit ${unit}: no reply within ${f.pending.timeoutMs} ms`),
+        this.fail(
+          f.pending.id,
+          "timeout",
+          `unit ${unit}: no reply within ${f.pending.timeoutMs} ms${rewritten}`,
+        ),
       );
       backedOff = this.backOff(unit, now) || backedOff;
     }
