@@ -133,7 +133,11 @@ export function runIec104Poll(RED: NodeAPI, node: Node, def: Iec104PollDef): voi
       }
       queue(points);
     }),
-    master.onStateChange(() => showStatus(true)),
+    master.onStateChange((c) => {
+      // The link is lost: the station's last values are no longer topical, said once per item.
+      if (c.state === "backoff") queue(term.linkLost(Date.now(), c.reason ?? "disconnected"));
+      showStatus(true);
+    }),
     // The master interrogates the device's own station at start; another station is this node's to ask.
     master.onStarted(() => {
       showStatus(true);

@@ -9,6 +9,8 @@ import net from "node:net";
 import type { NodeAPI } from "node-red";
 import type { DataPoint } from "../../src/core/model/datapoint";
 import { encodeAsdu, encodeIFrame, encodeUFrame, TypeId } from "../../src/protocols/iec104/codec";
+import { Iec104Simulator, parseSimPoints } from "../../src/core/iec104/simulator";
+import { systemClock } from "../../src/transport/connection";
 import { freePort, until } from "../support/net";
 import { helper, nodeModule, statusesOf, untilStatus, useNodeRed } from "../support/node-red";
 
@@ -445,20 +447,44 @@ describe("datacoll-iec104 window settings", function () {
 describe("datacoll-poll on an IEC 104 station it cannot reach", function () {
   useNodeRed();
 
-  it("says why in its status: the refused connection, not a bare 'reconnecting'", async function () {
+  /** A device on `port` of loopback and a poll node of IOA 1 there, one message per point to "out". */
+  const pollOn = (port: number): Record<string, unknown>[] => [
+    { id: "dev", type: "datacoll-iec104", host: "127.0.0.1", port: String(port), commonAddress: "1" },
+    {
+      id: "poll",
+      type: "datacoll-poll",
+      protocol: "iec104",
+      iec104: "dev",
+      termId: "t1",
+      iecItems: [{ item: "v", ioa: "1" }],
+      output: "point",
+      wires: [["out"]],
+    },
+    { id: "out", type: "helper" },
+  ];
+
+  it("marks the station's last values not topical when the link is lost, saying why", async function () {
     const port = await freePort();
-    await helper.load(nodes, [
-      { id: "dev", type: "datacoll-iec104", host: "127.0.0.1", port: String(port), commonAddress: "1" },
-      {
-        id: "poll",
-        type: "datacoll-poll",
-        protocol: "iec104",
-        iec104: "dev",
-        termId: "t1",
-        iecItems: [{ item: "v", ioa: "1" }],
-        wires: [[]],
-      },
-    ]);
+    const sim = new Iec104Simulator({
+      commonAddress: 1,
+      points: parseSimPoints([{ ioa: 1, type: "M_ME_NC_1", value: 12.5 }]),
+      commands: [],
+      clock: systemClock,
+    });
+    await sim.listen(port);
+    await helper.load(nodes, pollOn(port));
+    const points: DataPoint[] = [];
+    helper.getNode("out").on("input", (m: { point: DataPoint }) => points.push(m.point));
+    await until(() => points.some((p) => p.value === 12.5 && !p.quality.notTopical), 10_000, "the value");
+    await sim.close();
+    await until(() => points.some((p) => p.quality.notTopical === true), 10_000, "a not topical point");
+    const lost = points.find((p) => p.quality.notTopical === true);
+    assert.equal(lost?.value, 12.5, "the last value is kept");
+    assert.match(lost?.error ?? "", /^link to the station lost: /);
+  });
+
+  it("says why in its status: the refused connection, not a bare 'reconnecting'", async function () {
+    await helper.load(nodes, pollOn(await freePort()));
     await untilStatus(
       statusesOf("poll"),
       (s) => s.fill === "red" && /^reconnecting: .*ECONNREFUSED/.test(String(s.text)),

@@ -83,7 +83,13 @@ class Iec104DeviceRun implements DeviceRun {
     this.unsubscribe.push(
       this.master.onData((asdu, at) => this.onData(asdu, at)),
       this.master.onStateChange((c) => {
-        if (c.state === "backoff") ctx.status({ online: false, lastError: c.reason ?? "disconnected" });
+        if (c.state !== "backoff") return;
+        const reason = c.reason ?? "disconnected";
+        ctx.status({ online: false, lastError: reason });
+        // The station's last values are no longer topical: said once per item, as the poll node does.
+        const now = ctx.clock.now();
+        const lost = [...this.terms.values()].flatMap((run) => run.term.linkLost(now, reason));
+        if (lost.length > 0) ctx.publish(lost);
       }),
       this.master.onStarted(() => {
         ctx.status({ online: true, lastSeen: ctx.clock.now() });

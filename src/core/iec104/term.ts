@@ -147,6 +147,35 @@ export class Iec104Term {
   }
 
   /**
+   * The link to the station is lost: every value it gave is no longer topical (the NT flag of the
+   * quality descriptor: not updated while its source was away), so each item whose last point is not already so is reported again, its last value kept and
+   * marked not topical, with the reason — a trend shows where it stopped and a consumer does not take the
+   * last value for a current one. The station's next report (the interrogation after the link is back)
+   * makes them topical again.
+   */
+  linkLost(ts: number, reason: string): DataPoint[] {
+    const out: DataPoint[] = [];
+    for (const [ioa, last] of this.latest) {
+      if (last.quality.notTopical) continue;
+      const point = this.byIoa.get(ioa);
+      if (point === undefined) continue;
+      const raw = typeof last.raw === "number" || typeof last.raw === "boolean" ? last.raw : undefined;
+      const dp = this.dataPoint(
+        point,
+        last.value,
+        raw,
+        { ...last.quality, notTopical: true },
+        ts,
+        last.cause,
+        `link to the station lost: ${reason}`,
+      );
+      this.latest.set(ioa, dp);
+      out.push(dp);
+    }
+    return out;
+  }
+
+  /**
    * The DataPoints in a monitor ASDU for this station's items. Objects of other stations or unmapped IOAs
    * are skipped; periodic data (cause 1) within the item's deadband (when above 0) is left out, every other
    * cause is a report the station chose to make and is passed on.

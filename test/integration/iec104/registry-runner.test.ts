@@ -87,6 +87,28 @@ describe("registry runner (IEC 104, embedded store)", function () {
     assert.equal((await manager.store.latest("rtu:bay1:volts"))?.cause, "spontaneous");
   });
 
+  it("marks the station's latest values not topical when the link is lost, and topical again after", async function () {
+    await createPlant();
+    await until(async () => (await manager.store.latest("rtu:bay1:volts"))?.value === 230.5, 1000, "volts");
+    await station1.close();
+    await until(
+      async () => (await manager.store.latest("rtu:bay1:volts"))?.quality.notTopical === true,
+      10_000,
+      "volts not topical",
+    );
+    const volts = await manager.store.latest("rtu:bay1:volts");
+    assert.equal(volts?.value, 230.5, "the last value is kept");
+    assert.match(volts?.error ?? "", /^link to the station lost: /);
+    assert.equal((await manager.store.latest("rtu:bay1:breaker"))?.quality.notTopical, true);
+    // The station back on its port: the interrogation at start makes the values topical again.
+    await station1.listen(port);
+    await until(
+      async () => (await manager.store.latest("rtu:bay1:volts"))?.quality.notTopical === undefined,
+      15_000,
+      "volts topical again",
+    );
+  });
+
   it("keeps the link's frames in the store's frame log when the device asks for it", async function () {
     await manager.registry.putDevice({
       id: "rtu",

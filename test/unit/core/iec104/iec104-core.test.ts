@@ -166,6 +166,51 @@ describe("IEC 104 term", function () {
     assert.equal(q.value, 2);
   });
 
+  it("marks every item's last value not topical once when the link is lost, until the station reports", function () {
+    const term = new Iec104Term("dev", "t", 1, items);
+    const at = 1_000;
+    term.accept(asdu(TypeId.M_ME_NC_1, 20, [{ kind: "float", ioa: 100, value: 10, quality: GOOD }]), at);
+    term.accept(
+      asdu(TypeId.M_SP_NA_1, 3, [{ kind: "single", ioa: 1, value: true, quality: { blocked: true } }]),
+      at,
+    );
+    const lost = term.linkLost(2_000, "connect ECONNREFUSED 127.0.0.1:2404");
+    assert.deepEqual(
+      lost.map((p) => [p.itemId, p.value, p.raw, p.quality, p.ts, p.cause, p.error]),
+      [
+        [
+          "f",
+          21,
+          10,
+          { notTopical: true },
+          2_000,
+          "interrogation",
+          "link to the station lost: connect ECONNREFUSED 127.0.0.1:2404",
+        ],
+        [
+          "s",
+          true,
+          undefined,
+          { blocked: true, notTopical: true },
+          2_000,
+          "spontaneous",
+          "link to the station lost: connect ECONNREFUSED 127.0.0.1:2404",
+        ],
+      ],
+    );
+    assert.deepEqual(term.linkLost(3_000, "again"), [], "said once per item");
+    // The interrogation after the link is back makes the value topical again.
+    const [back] = term.accept(
+      asdu(TypeId.M_ME_NC_1, 20, [{ kind: "float", ioa: 100, value: 10, quality: GOOD }]),
+      4_000,
+    );
+    assert.deepEqual([back.quality, back.error], [{}, undefined]);
+    assert.deepEqual(
+      term.linkLost(5_000, "lost").map((p) => p.itemId),
+      ["f"],
+    );
+  });
+
   it("leaves periodic data within the deadband out, but never interrogation answers", function () {
     const term = new Iec104Term("dev", "t", 1, items);
     const f = (v: number, cot: number): number =>
