@@ -447,14 +447,33 @@ export class CheckController {
       this.report(done.transitions);
       if (done.changed) return true;
       if (run.active || this.manager === undefined) return false;
-      // Forwarded: answer from the state the active checker wrote.
+      // Forwarded: the active instance runs it and writes the new state, so the caller must not write
+      // one (a write landing after the active one's would bring back an alarm its acknowledgement
+      // ended). An acknowledgement is answered once the store shows it, so the answer is the state after.
       const condition = typeof payload.condition === "string" ? payload.condition : undefined;
-      const held = (await this.manager.store.alarms(payload.key as PointKey)).filter(
-        (a) => condition === undefined || a.condition === condition,
-      );
-      return topic === "shelve" || held.some((a) => !a.acked);
+      if (topic === "ack") await this.untilAcknowledged(this.manager, payload.key as PointKey, condition);
+      return true;
     } catch {
       return false; // not an alarm this node holds: another owner may have it
+    }
+  }
+
+  /**
+   * Wait until the store holds no unacknowledged alarm of `key` (and `condition`): the active instance
+   * has run a forwarded acknowledgement. Bounded (2 s, looked at every 50 ms): with no active instance
+   * to run it, the answer is the state as it stands.
+   */
+  private async untilAcknowledged(
+    manager: Manager,
+    key: PointKey,
+    condition: string | undefined,
+  ): Promise<void> {
+    for (let i = 0; i < 40 && !this.closed; i++) {
+      const held = (await manager.store.alarms(key)).filter(
+        (a) => condition === undefined || a.condition === condition,
+      );
+      if (!held.some((a) => !a.acked)) return;
+      await new Promise<void>((resolve) => this.clock.setTimer(resolve, 50));
     }
   }
 
