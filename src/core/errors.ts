@@ -65,6 +65,11 @@ export class DataCollError extends Error {
 
 /** Narrow an unknown thrown value to a message without losing the original text. */
 export function errorMessage(err: unknown): string {
-  if (err instanceof Error) return err.message;
+  if (err instanceof Error) {
+    // ioredis gives up a command after a few reconnect attempts with text about one of its own options,
+    // which a user of ours cannot set: say what happened instead.
+    if (err.name === "MaxRetriesPerRequestError") return "Redis did not answer: the connection to it is down";
+    return err.message;
+  }
   return String(err);
 }

@@ -37,6 +37,10 @@ export function startManagerRuntime(manager: Manager, opts: ManagerRuntimeOption
       ? manager.openRedis(`datacoll-leases:${s.instanceId}`, { maxRetriesPerRequest: 1 })
       : undefined;
   leaseRedis?.on("error", () => undefined); // reconnects by itself; a lease round reports the failure
+  let saidWhileAway = false;
+  const offState = manager.onState((st) => {
+    if (st.kind === "connected") saidWhileAway = false;
+  });
   const runner = new RegistryRunner(manager, {
     clock: opts.clock ?? systemClock,
     drivers: opts.drivers ?? DRIVERS,
@@ -44,8 +48,15 @@ export function startManagerRuntime(manager: Manager, opts: ManagerRuntimeOption
     leaseMs: opts.leaseMs ?? DEFAULT_LEASE_MS,
     onProblem: opts.onProblem,
     // Named for what was not stored: a device status written while Redis is away is not a sample.
-    onStoreError: (what, deviceId, err) =>
-      opts.onProblem?.(deviceId, `storing the ${what} failed: ${errorMessage(err)}`),
+    // While the store is away, said once until it is back: a line for every device and every write of
+    // an outage would only repeat it (the manager warns of the outage itself).
+    onStoreError: (what, deviceId, err) => {
+      const away = manager.state.kind !== "connected";
+      if (away && saidWhileAway) return;
+      saidWhileAway ||= away;
+      const more = away ? " (said once until the store is back)" : "";
+      opts.onProblem?.(deviceId, `storing the ${what} failed: ${errorMessage(err)}${more}`);
+    },
   });
   manager.restActions = {
     call: (key) => runner.call(key),
@@ -64,6 +75,7 @@ export function startManagerRuntime(manager: Manager, opts: ManagerRuntimeOption
     close: () =>
       (closing ??= (async () => {
         if (manager.restActions) manager.restActions = undefined;
+        offState();
         // Closed first: a start still retrying an unreachable registry (a wrong password, Redis away) ends
         // only when the runner closes, so waiting for it first would hold the close until Node-RED gives up.
         // No device starts once the runner is closed, so none is left running by a start still under way.

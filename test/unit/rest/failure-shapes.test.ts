@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { Router } from "../../../src/core/rest/router";
 import { toRestError } from "../../../src/core/rest/errors";
+import { errorMessage } from "../../../src/core/errors";
 
 const router = new Router();
 
@@ -95,6 +96,9 @@ describe("REST answers to requests refused before a route", function () {
       assert.equal(e.message, "Redis at 10.0.0.9:6390 is unreachable, try again later");
     }
     assert.equal(toRestError(ioredis).message, "the store is unreachable, try again later");
+    // Logs say what happened, not which option of the client library to look up.
+    assert.equal(errorMessage(ioredis), "Redis did not answer: the connection to it is down");
+    assert.equal(errorMessage(new Error("Connection is closed.")), "Connection is closed.");
   });
 
   it("answers a request no http in node took by the route table: 404, 405 with Allow, or not routed", function () {
