@@ -1,7 +1,8 @@
 // `npm start`: a local Node-RED with this package loaded from the working tree and the demo flow open.
 // The user directory is .dev/userdir (git-ignored); the package is linked into its node_modules so
 // Node-RED loads it as it would an installed module. The demo flow is written afresh on every start.
-// Options: --port N (default 1880, or PORT), --flow FILE (another example), --node-red PATH (a
+// Options: --port N (default 1880, or PORT), --flow FILE (another example), --user-dir DIR (another
+// user directory: a second instance beside the first, e.g. with example 08), --node-red PATH (a
 // different Node-RED install, e.g. .compat/node_modules/node-red for Node-RED 5).
 import { spawn } from "node:child_process";
 import fs from "node:fs";
