@@ -299,15 +299,16 @@ describe("an older system's client, unchanged, on examples/06-rest-api.json", fu
     await c.write("DELETE", "/v1/items/4000");
     await c.fails("GET", "/v1/items/4000", 404, "item_id not found!");
 
-    // data: the older {time: value} with Python isoformat times and text values; arrival order, 0 the
+    // data: the older {time: value} with Python isoformat times and values as Python wrote its floats
+    // ("100.0"); arrival order, 0 the
     // oldest and -1 the newest; a point never heard of has none
     const data = "/v1/devices/1/terms/10/items/1000/datas";
     const t0 = Date.UTC(2015, 11, 1, 8, 50, 15);
     for (const [i, value] of [100, 101, 102.5].entries()) await c.call("POST", data, { value, time: t0 + i });
     const time = (ms: number): string => `2015-12-01T08:50:15.00${ms}000`;
-    assert.deepEqual(await c.json("GET", data), { [time(2)]: "102.5", [time(1)]: "101", [time(0)]: "100" });
+    assert.deepEqual(await c.json("GET", data), { [time(2)]: "102.5", [time(1)]: "101.0", [time(0)]: "100.0" });
     assert.deepEqual(await c.json("GET", `${data}/-1`), { [time(2)]: "102.5" });
-    assert.deepEqual(await c.json("GET", `${data}/0`), { [time(0)]: "100" });
+    assert.deepEqual(await c.json("GET", `${data}/0`), { [time(0)]: "100.0" });
     assert.deepEqual(await c.json("GET", `${data}/9`), { null: null });
     assert.deepEqual(await c.json("GET", "/v1/devices/99/terms/99/items/99/datas"), {});
 

@@ -13,7 +13,7 @@ import { pointIds } from "./point-index";
 import { ENVELOPE_VERSION, EventIds } from "../bus/envelope";
 import type { AlarmState } from "../store/store";
 import { RestError, badRequest, notFound, statusOf } from "./errors";
-import { asText, legacyNotFound, olderTime } from "./legacy";
+import { legacyNotFound, olderTime, olderValue } from "./legacy";
 import { queryText, type Call, type Route } from "./route";
 import { ref, listOf, TEXT } from "./schemas";
 import type { RestActions } from "./types";
@@ -70,7 +70,7 @@ function timeValues(points: readonly DataPoint[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const p of points) {
     const time = olderTime(p.ts);
-    if (!(time in out)) out[time] = asText(p.value);
+    if (!(time in out)) out[time] = olderValue(p.value);
   }
   return out;
 }

@@ -77,6 +77,37 @@ export function legacyError(err: DataCollError, kind: Kind): RestError {
 }
 
 /** A value as the older system's hash field held it. */
+/**
+ * A sample's value as the older system stored it: every value was `raw × coefficient + base_val` in
+ * Python, a float, written with str() — `230.0`, `0.1`, `1e-05`, `1e+16` — and a switch's state came out
+ * as 1.0 or 0.0. Text stays text.
+ */
+export function olderValue(v: unknown): string {
+  if (typeof v === "boolean") return v ? "1.0" : "0.0";
+  if (typeof v === "number") return pythonFloat(v);
+  return asText(v);
+}
+
+/** Python's repr of a float: the shortest digits that round-trip, fixed from 1e-4 up to 1e16, else exponent. */
+export function pythonFloat(n: number): string {
+  if (Number.isNaN(n)) return "nan";
+  if (!Number.isFinite(n)) return n > 0 ? "inf" : "-inf";
+  if (n === 0) return Object.is(n, -0) ? "-0.0" : "0.0";
+  // toExponential() with no argument gives the shortest digits that round-trip, as Python's repr does.
+  const [mantissa, expText] = n.toExponential().split("e");
+  const exp = Number(expText);
+  const sign = mantissa.startsWith("-") ? "-" : "";
+  const digits = mantissa.replace("-", "").replace(".", "");
+  if (exp >= 16 || exp < -4) {
+    const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+    return `${sign}${m}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+  }
+  if (exp < 0) return `${sign}0.${"0".repeat(-exp - 1)}${digits}`;
+  const whole = digits.slice(0, exp + 1).padEnd(exp + 1, "0");
+  const frac = digits.slice(exp + 1);
+  return `${sign}${whole}.${frac === "" ? "0" : frac}`;
+}
+
 export function asText(v: unknown): string {
   if (typeof v === "string") return v;
   if (v === null || v === undefined) return "";

@@ -320,7 +320,8 @@ describe("REST handlers", function () {
 
     it("datas answers {time: value} maps as the older system, newest first, and one sample by index", async function () {
       const T = 1_700_000_000_000;
-      // The older system's keys: Python isoformat of the UTC time, with microseconds; values as text.
+      // The older system's keys: Python isoformat of the UTC time, with microseconds; values as Python
+      // wrote its floats (every stored value was raw × coefficient + base_val, a float).
       const t = (ms: number): string => `2023-11-14T22:13:20.00${ms}000`;
       for (const [i, v] of [10, 20, 30].entries()) {
         const r = await a.call("POST", "/v1/devices/plc1/terms/t1/items/power/datas", {
@@ -330,17 +331,17 @@ describe("REST handlers", function () {
         assert.equal(r.status, 200, String(r.body));
       }
       const all = await a.call("GET", "/v1/devices/plc1/terms/t1/items/power/datas");
-      assert.deepEqual(all.body, { [t(2)]: "30", [t(1)]: "20", [t(0)]: "10" });
+      assert.deepEqual(all.body, { [t(2)]: "30.0", [t(1)]: "20.0", [t(0)]: "10.0" });
       assert.deepEqual(Object.keys(all.body as object), [t(2), t(1), t(0)]);
       const one = await a.call("GET", "/v1/devices/plc1/terms/t1/items/power/datas?count=1");
-      assert.deepEqual(one.body, { [t(2)]: "30" });
+      assert.deepEqual(one.body, { [t(2)]: "30.0" });
       // As the older system's list: 0 the oldest, -1 the newest, a pair of nulls past either end.
       const at = async (i: number): Promise<unknown> =>
         (await a.call("GET", `/v1/devices/plc1/terms/t1/items/power/datas/${i}`)).body;
-      assert.deepEqual(await at(0), { [t(0)]: "10" });
-      assert.deepEqual(await at(1), { [t(1)]: "20" });
-      assert.deepEqual(await at(-1), { [t(2)]: "30" });
-      assert.deepEqual(await at(-3), { [t(0)]: "10" });
+      assert.deepEqual(await at(0), { [t(0)]: "10.0" });
+      assert.deepEqual(await at(1), { [t(1)]: "20.0" });
+      assert.deepEqual(await at(-1), { [t(2)]: "30.0" });
+      assert.deepEqual(await at(-3), { [t(0)]: "10.0" });
       assert.deepEqual(await at(7), { null: null });
       assert.deepEqual(await at(-4), { null: null });
       const none = await a.call("GET", "/v1/devices/plc1/terms/t1/items/nope/datas");
@@ -362,7 +363,7 @@ describe("REST handlers", function () {
       }
       const all = (await a.call("GET", "/v1/devices/plc1/terms/t1/items/energy/datas")).body as object;
       assert.equal(Object.keys(all).length, 150);
-      assert.deepEqual(Object.values(all).slice(-2), ["1", "0"]);
+      assert.deepEqual(Object.values(all).slice(-2), ["1.0", "0.0"]);
       // Any whole index is asked as in the older list: past what is read, a pair of nulls; not a 400.
       const at = async (i: string): Promise<[number, unknown]> => {
         const r = await a.call("GET", `/v1/devices/plc1/terms/t1/items/energy/datas/${i}`);
@@ -370,7 +371,7 @@ describe("REST handlers", function () {
       };
       for (const i of ["10000", "-10001", "99999999", "-150000"])
         assert.deepEqual(await at(i), [200, { null: null }], i);
-      assert.deepEqual(await at("149"), [200, { "2023-11-14T22:15:49.000000": "149" }]);
+      assert.deepEqual(await at("149"), [200, { "2023-11-14T22:15:49.000000": "149.0" }]);
       assert.equal((await at("abc"))[0], 400);
       assert.equal((await at("1.5"))[0], 400);
     });
