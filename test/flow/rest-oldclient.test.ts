@@ -306,7 +306,11 @@ describe("an older system's client, unchanged, on examples/06-rest-api.json", fu
     const t0 = Date.UTC(2015, 11, 1, 8, 50, 15);
     for (const [i, value] of [100, 101, 102.5].entries()) await c.call("POST", data, { value, time: t0 + i });
     const time = (ms: number): string => `2015-12-01T08:50:15.00${ms}000`;
-    assert.deepEqual(await c.json("GET", data), { [time(2)]: "102.5", [time(1)]: "101.0", [time(0)]: "100.0" });
+    assert.deepEqual(await c.json("GET", data), {
+      [time(2)]: "102.5",
+      [time(1)]: "101.0",
+      [time(0)]: "100.0",
+    });
     assert.deepEqual(await c.json("GET", `${data}/-1`), { [time(2)]: "102.5" });
     assert.deepEqual(await c.json("GET", `${data}/0`), { [time(0)]: "100.0" });
     assert.deepEqual(await c.json("GET", `${data}/9`), { null: null });
