@@ -35,8 +35,6 @@ export function historyRoutes(): Route[] {
       method: "GET",
       path: "/v2/history",
       legacy: false,
-      // From MySQL, through a save node: answered while Redis is away.
-      storeFree: true,
       tag: "history",
       summary:
         "MySQL history of points over [from, to): buckets of `step` ms aggregated by MySQL, or raw rows a page at a time",
@@ -80,8 +78,6 @@ export function historyRoutes(): Route[] {
       method: "GET",
       path: "/v2/alarm-journal",
       legacy: false,
-      // From MySQL, through a save node: answered while Redis is away.
-      storeFree: true,
       tag: "history",
       summary: "The alarm journal over [from, to) from MySQL, newest first: raises, clears, acknowledgements",
       query: [

@@ -52,8 +52,6 @@ export interface Route {
   readonly ok: { readonly schema: Schema; readonly description: string; readonly text?: boolean };
   /** Error statuses this route may answer, besides 400 for a malformed request. */
   readonly errors: readonly number[];
-  /** The route reads nothing of the store (Redis): it answers while the store is away. */
-  readonly storeFree?: true;
   handler(call: Call): Promise<Reply>;
 }
 

@@ -9,7 +9,6 @@ import { legacyError } from "./legacy";
 import type { Route } from "./route";
 import { ROUTES } from "./routes";
 import type { RestContext, RestRequest, RestResponse } from "./types";
-import type { StoreState } from "../store/store";
 
 interface Compiled {
   readonly route: Route;
@@ -144,9 +143,6 @@ export class Router {
     try {
       const m = this.match(request.method, request.path);
       route = m.route;
-      // A store that has failed to reconnect twice is away for longer than a blip: answer 503 at once
-      // rather than after the client library's retries, seconds each — longer than an HMI waits.
-      if (!route.storeFree && awayForLong(ctx.store.state)) throw storeAway(ctx.store.location);
       const body = readBody(request.body, request.headers["content-type"], ctx.maxBodyBytes);
       if (body === undefined && route.body?.required) throw badRequest("a request body is required");
       const reply = await route.handler({
@@ -167,15 +163,6 @@ export class Router {
       return errorResponse(err, route, route?.legacy ?? this.isLegacyPath(request.path), ctx.store.location);
     }
   }
-}
-
-/** Reconnecting after at least two failed attempts: not a blip a request should wait out. */
-function awayForLong(state: StoreState): boolean {
-  return state.kind === "reconnecting" && state.attempt >= 2;
-}
-
-function storeAway(location: string): RestError {
-  return new RestError(503, "unavailable", `${location} is unreachable, try again later`);
 }
 
 const TEXT = { "content-type": "text/plain; charset=utf-8" } as const;

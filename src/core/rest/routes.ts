@@ -17,7 +17,6 @@ const OPENAPI: Route = {
   legacy: false,
   tag: "api",
   summary: "This document",
-  storeFree: true,
   ok: { schema: { type: "object" }, description: "the OpenAPI 3 document" },
   errors: [],
   handler: async (c) => ({ body: openApiDocument(ROUTES, c.ctx.basePath, API_VERSION) }),
@@ -37,7 +36,6 @@ const INDEX: Route = {
   legacy: true,
   tag: "api",
   summary: "The older system's text index of every path",
-  storeFree: true,
   ok: { schema: TEXT, description: "the index", text: true },
   errors: [],
   handler: async (c) => {
