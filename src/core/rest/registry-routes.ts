@@ -419,11 +419,14 @@ async function mergeAll(
   // fields it changes); the write merges again with the record as its atomic step reads it.
   const rows: BatchRow[] = await Promise.all(
     list.map(async (raw, row) => {
-      const fresh = read(raw, undefined);
-      const id = rowId(kind, fresh);
+      // Read alone only when it is new: a row merged into a stored record may give only the fields it
+      // changes, which read as a new record would be refused (a formula without its result point).
+      // Rows other than points name their id in either spelling.
+      const fresh = (): unknown => read(raw, undefined);
+      const id = (kind === "point" ? undefined : rowId(kind, raw)) ?? rowId(kind, fresh());
       // A row without a usable id is written as it is, so that the batch reports it.
       const old = id === undefined ? undefined : await getRecord(reg, kind, id);
-      return { kind, row, raw: (old && merge(raw, old)) ?? fresh };
+      return { kind, row, raw: (old && merge(raw, old)) ?? fresh() };
     }),
   );
   const result = await writeAll(reg, rows, "upsert", (r, stored) => merge(list[r.row], stored) ?? r.raw);

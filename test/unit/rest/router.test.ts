@@ -250,6 +250,11 @@ describe("REST handlers", function () {
       assert.deepEqual((await a.store.registry.getFormula("k1"))?.params, {});
       const v2 = await a.call("POST", "/v2/formulas", [{ ...constant, id: "k2", formula: "2*3" }]);
       assert.deepEqual([v2.status, v2.body], [200, ""]);
+      // A v2 row merged into a stored formula gives only what it changes, as the older clients send it.
+      const merged = await a.call("POST", "/v2/formulas", [{ id: "k2", formula: "3*4" }]);
+      assert.deepEqual([merged.status, merged.body], [200, ""]);
+      const k2 = await a.store.registry.getFormula("k2");
+      assert.deepEqual([k2?.expression, k2?.result], ["3*4", "calc:c1:power"]);
       const noResult = await a.call("POST", "/v1/formulas", {
         id: "k3",
         formula: "p1+1",
