@@ -422,7 +422,8 @@ async function mergeAll(
       // Read alone only when it is new: a row merged into a stored record may give only the fields it
       // changes, which read as a new record would be refused (a formula without its result point).
       // Rows other than points name their id in either spelling.
-      const fresh = (): unknown => read(raw, undefined);
+      let alone: { readonly value: unknown } | undefined;
+      const fresh = (): unknown => (alone ??= { value: read(raw, undefined) }).value;
       const id = (kind === "point" ? undefined : rowId(kind, raw)) ?? rowId(kind, fresh());
       // A row without a usable id is written as it is, so that the batch reports it.
       const old = id === undefined ? undefined : await getRecord(reg, kind, id);

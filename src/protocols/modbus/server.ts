@@ -19,15 +19,22 @@
  *   #20): MBAP, or RTU over TCP as a serial gateway speaks it, where garbage and bad CRCs are dropped
  *   (a serial device ignores a frame that fails its CRC, Serial Line §2.4.1) and the stream goes on.
  */
-import { aduCodec, encodeAdu, type Adu, type AduCodec, type ModbusFraming } from "./codec/framing";
+import {
+  aduCodec,
+  encodeAdu,
+  framingHasTransactionId,
+  type Adu,
+  type AduCodec,
+  type ModbusFraming,
+} from "./codec/framing";
 import { ExceptionCode, encodeException } from "./codec/exceptions";
 import {
   applyMask,
   decodeRequest,
   encodeReply,
+  isReadOnly,
   requestCount,
   type AddressedRequest,
-  type ModbusRequest,
 } from "./codec/pdu";
 import { answerDeviceId, checkDeviceIdObjects, type DeviceIdObject } from "./codec/device-id";
 
@@ -35,32 +42,6 @@ export type ServerTable = "coils" | "discreteInputs" | "holdingRegisters" | "inp
 
 /** Address 0 on a serial line: every slave carries out the write, none answers (Serial Line §2.2). */
 const BROADCAST = 0;
-/** The framings of a serial line (or a gateway passing its frames): where address 0 is a broadcast. */
-const SERIAL_FRAMINGS: ReadonlySet<ModbusFraming> = new Set([
-  "serial-rtu",
-  "serial-ascii",
-  "rtu-over-tcp",
-  "rtu-over-udp",
-]);
-type BroadcastWrite = Extract<
-  AddressedRequest,
-  {
-    fn:
-      | "writeSingleCoil"
-      | "writeSingleRegister"
-      | "writeMultipleCoils"
-      | "writeMultipleRegisters"
-      | "maskWriteRegister";
-  }
->;
-const BROADCAST_WRITES: ReadonlySet<ModbusRequest["fn"]> = new Set<BroadcastWrite["fn"]>([
-  "writeSingleCoil",
-  "writeSingleRegister",
-  "writeMultipleCoils",
-  "writeMultipleRegisters",
-  "maskWriteRegister",
-]);
-const isBroadcastWrite = (r: ModbusRequest): r is BroadcastWrite => BROADCAST_WRITES.has(r.fn);
 /** The unit ids a client uses for a server it reaches directly over MBAP, when they are not served. */
 const DIRECT_UNITS: ReadonlySet<number> = new Set([0xff, 0]);
 
@@ -149,8 +130,6 @@ function tableOf(req: AddressedRequest): ServerTable {
 
 export class ModbusServerCore {
   private readonly unitTables = new Map<number, UnitTables>();
-  /** The unit that answers 0xFF and 0 over MBAP (see handleFrame). */
-  private readonly firstUnit: number | undefined;
   private readonly unknownUnit: "silent" | "gateway";
   private readonly identification: readonly DeviceIdObject[];
   private readonly writeListeners = new Set<WriteListener>();
@@ -163,7 +142,6 @@ export class ModbusServerCore {
       if (!Number.isInteger(u) || u < 0 || u > 255) throw new RangeError(`unit id ${u} is outside 0..255`);
       this.unitTables.set(u, new UnitTables(sizes));
     }
-    this.firstUnit = units[0];
     this.unknownUnit = options.unknownUnit ?? "silent";
     const identification = options.identification ?? DEFAULT_IDENTIFICATION;
     const problem = checkDeviceIdObjects(identification);
@@ -199,16 +177,16 @@ export class ModbusServerCore {
     this.counters.requests++;
     const reply = (pdu: Buffer): Buffer => encodeAdu(framing, frame.transactionId ?? 0, frame.unitId, pdu);
     const fc = frame.pdu.length > 0 ? frame.pdu[0] : 0;
-    if (frame.unitId === BROADCAST && SERIAL_FRAMINGS.has(framing)) {
+    // RTU and ASCII frames (no transaction id) are a serial line's, direct or through a gateway.
+    const mbap = framingHasTransactionId(framing);
+    if (frame.unitId === BROADCAST && !mbap) {
       this.broadcast(frame);
       return undefined;
     }
     // Over MBAP a server reached by its IP address takes 0xFF (or 0) as "you" (Messaging Implementation
     // Guide §4.4.2): when not served themselves, the first unit listed answers them, as a one-unit device.
-    const unit =
-      !this.unitTables.has(frame.unitId) && DIRECT_UNITS.has(frame.unitId) && !SERIAL_FRAMINGS.has(framing)
-        ? this.firstUnit
-        : frame.unitId;
+    const direct = mbap && DIRECT_UNITS.has(frame.unitId) && !this.unitTables.has(frame.unitId);
+    const unit = direct ? this.unitTables.keys().next().value : frame.unitId;
     const tables = unit === undefined ? undefined : this.unitTables.get(unit);
     if (unit === undefined || tables === undefined) {
       if (this.unknownUnit === "silent") {
@@ -250,11 +228,19 @@ export class ModbusServerCore {
    */
   private broadcast(frame: Adu): void {
     const decoded = decodeRequest(frame.pdu);
-    if (decoded.kind === "exception" || !isBroadcastWrite(decoded.request)) {
+    const req = decoded.kind === "exception" ? undefined : decoded.request;
+    // A write that answers nothing back: FC 23 reads too, so it cannot be broadcast. (The first two
+    // tests are isReadOnly's too, spelled out so the type narrows to an addressed request.)
+    if (
+      req === undefined ||
+      req.fn === "diagnosticsEcho" ||
+      req.fn === "readDeviceIdentification" ||
+      req.fn === "readWriteMultipleRegisters" ||
+      isReadOnly(req)
+    ) {
       this.counters.ignored++;
       return;
     }
-    const req = decoded.request;
     for (const [unit, tables] of this.unitTables) {
       if (req.address + requestCount(req) <= tables[tableOf(req)].length) this.execute(unit, tables, req);
     }

@@ -325,7 +325,7 @@ export class ModbusClientSession {
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
       return { id, actions: [this.fail(id, "invalid-request", `timeout ${timeoutMs} ms must be positive`)] };
     }
-    if (this.unreachable !== undefined && !this.connected) {
+    if (this.unreachable !== undefined) {
       return { id, actions: [this.failUnreachable(id, unit, this.unreachable)] };
     }
     const until = this.backedOffUntil(unit, now);
